@@ -1,0 +1,217 @@
+"""``metasup.yml`` → frozen pydantic models.
+
+Every threshold of SPEC §2.5 has its default here and nowhere else. Unknown keys are an error
+(``extra="forbid"``): a typo such as ``min_behavioural_score`` must not silently fall back to
+the default and promote an agent the user meant to hold back.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+
+from metasup.errors import ConfigError
+
+UNIT_SECONDS: dict[str, int] = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+"""Seconds per duration unit; the one table behind every duration (config and signal horizons)."""
+
+DURATION_PATTERN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
+
+
+def parse_duration(value: object) -> timedelta:
+    """Read ``"30m"``, ``"4h"``, ``"1d"``, ``"2w"`` or a number of seconds.
+
+    >>> parse_duration("4h")
+    datetime.timedelta(seconds=14400)
+    """
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, bool):
+        raise ValueError(f"not a duration: {value!r}")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    elif isinstance(value, str) and value.strip().isdigit():
+        seconds = float(value)
+    elif isinstance(value, str) and (match := DURATION_PATTERN.match(value)):
+        seconds = float(match.group(1)) * UNIT_SECONDS[match.group(2)]
+    else:
+        raise ValueError(f"not a duration: {value!r} (use e.g. 30m, 4h, 1d, 2w or seconds)")
+    if seconds <= 0:
+        raise ValueError(f"a duration must be positive, got {value!r}")
+    return timedelta(seconds=seconds)
+
+
+Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ArtifactsConfig(Section):
+    alpha: Path
+    prices: Path
+    telemetry: Path | None = None
+
+
+class ReconcileConfig(Section):
+    max_delay: Duration = timedelta(days=1)
+    fee_bps: float = Field(0.0, ge=0)
+    default_notional: float = Field(10_000.0, gt=0)
+    max_loss: float = Field(0.35, ge=0, le=1)
+
+
+class WindowsConfig(Section):
+    window: Duration = timedelta(days=30)
+    period: Duration = timedelta(days=7)
+
+
+class PromotionConfig(Section):
+    min_behavioral_score: float = 80.0
+    min_realized_pnl: float = 0.0
+    max_confidence_decay: float = 0.2
+    max_cost_drift: float = 0.25
+    min_realized_signals: int = Field(20, ge=0)
+    min_decay_signals: int = Field(10, ge=1)
+
+
+class RetirementConfig(Section):
+    min_rules: int = Field(2, ge=1, le=4)
+    alpha_negative_periods: int = Field(3, ge=1, le=4)
+    confidence_decay_threshold: float = 0.3
+    regime_mismatch_periods: int = Field(2, ge=1, le=4)
+    mismatch_share: float = Field(0.5, gt=0, le=1)
+
+
+class PortfolioConfig(Section):
+    capital: float = Field(1_000_000.0, gt=0)
+    temperature: float = Field(1.0, gt=0)
+    vol_floor: float = Field(0.005, gt=0)
+    min_weight: float = Field(0.0, ge=0, le=1)
+    max_weight: float = Field(1.0, gt=0, le=1)
+    min_signals: int = Field(5, ge=2)
+
+
+class PromotionPRConfig(Section):
+    auto_merge_after_hours: float | None = Field(24.0, ge=0)
+    veto_cooldown_days: float = Field(30.0, ge=0)
+
+
+class SmtpConfig(Section):
+    host: str | None = None
+    port: int = Field(587, gt=0, lt=65536)
+    security: Literal["starttls", "ssl", "none"] = "starttls"
+    username_env: str = "SMTP_USERNAME"
+    password_env: str = "SMTP_PASSWORD"
+    timeout_seconds: float = Field(30.0, gt=0)
+
+
+class EmailConfig(Section):
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    cadence: Literal["daily", "weekly"] = "weekly"
+    weekday: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = "mon"
+    sender: str | None = Field(None, alias="from")
+    to: list[str] = Field(default_factory=list)
+    whitelist: list[str] = Field(default_factory=list)
+    risk_free_rate: float = 0.0
+    smtp: SmtpConfig = SmtpConfig()
+
+
+class Config(Section):
+    """The whole of ``metasup.yml``; relative paths are already resolved against its folder."""
+
+    base: str = "main"
+    registry: Path = Path("agents.yaml")
+    artifacts: ArtifactsConfig
+    benchmark: str | None = None
+    reconcile: ReconcileConfig = ReconcileConfig()
+    windows: WindowsConfig = WindowsConfig()
+    promotion: PromotionConfig = PromotionConfig()
+    retirement: RetirementConfig = RetirementConfig()
+    portfolio: PortfolioConfig = PortfolioConfig()
+    kill_list: list[str] = Field(default_factory=list)
+    comment_template: Path | None = None
+    promotion_prs: PromotionPRConfig = PromotionPRConfig()
+    email: EmailConfig = EmailConfig()
+
+
+def describe_validation_error(source: str, error: ValidationError, model: type[BaseModel]) -> str:
+    """One line per problem: file, dotted key, what is wrong and what is allowed."""
+    lines = [f"{source} is not valid:"]
+    for problem in error.errors():
+        key = ".".join(str(part) for part in problem["loc"]) or "(top level)"
+        if problem["type"] == "extra_forbidden":
+            allowed = _allowed_keys(model, problem["loc"][:-1])
+            lines.append(f"  {key}: unknown key (allowed: {', '.join(allowed)})")
+        elif problem["type"] == "missing":
+            lines.append(f"  {key}: required key is missing")
+        else:
+            lines.append(f"  {key}: {problem['msg']} (got {problem.get('input')!r})")
+    return "\n".join(lines)
+
+
+def _allowed_keys(model: type[BaseModel], loc: tuple[int | str, ...]) -> list[str]:
+    """Walk the model along ``loc`` to list the keys that are valid at that place."""
+    current: Any = model
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        field = current.model_fields.get(str(part)) if isinstance(current, type) else None
+        annotation = getattr(field, "annotation", None)
+        inner = getattr(annotation, "__args__", (annotation,))
+        current = next((t for t in inner if isinstance(t, type) and issubclass(t, BaseModel)), None)
+        if current is None:
+            return []
+    return sorted((f.alias or name) for name, f in current.model_fields.items())
+
+
+def read_yaml_mapping(path: Path) -> dict[str, Any]:
+    """Parse a YAML file that must hold a mapping, with errors that name the file and line."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read file ({exc})") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"{path}: invalid YAML{where}: {getattr(exc, 'problem', exc)}") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping of keys at the top level")
+    return data
+
+
+def config_from_mapping(data: Mapping[str, Any], root: Path, source: str = "metasup.yml") -> Config:
+    """Validate ``data`` and resolve every relative path against ``root``."""
+    try:
+        config = Config.model_validate(dict(data))
+    except ValidationError as exc:
+        raise ConfigError(describe_validation_error(source, exc, Config)) from None
+    artifacts = config.artifacts.model_copy(
+        update={
+            "alpha": root / config.artifacts.alpha,
+            "prices": root / config.artifacts.prices,
+            "telemetry": None if config.artifacts.telemetry is None else root / config.artifacts.telemetry,
+        }
+    )
+    template = None if config.comment_template is None else root / config.comment_template
+    return config.model_copy(
+        update={"registry": root / config.registry, "artifacts": artifacts, "comment_template": template}
+    )
+
+
+def load_config(path: Path) -> Config:
+    """Load ``metasup.yml``; paths inside it are relative to its own folder."""
+    return config_from_mapping(read_yaml_mapping(path), path.resolve().parent, source=str(path))

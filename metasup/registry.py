@@ -1,0 +1,86 @@
+"""``agents.yaml``: the registry of agents and strategy classes, the source of truth for stages.
+
+Stages change only when a person edits this file (or merges a metasup PR that edits it);
+metasup reads it, never writes it in place.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from metasup.config import describe_validation_error, read_yaml_mapping
+from metasup.errors import ConfigError
+
+Stage = Literal["sandbox", "prod", "retired"]
+ClassStatus = Literal["active", "deprecated", "killed"]
+
+UNCLASSIFIED = "unclassified"
+"""Class of an agent that neither the registry nor its signals assign to a strategy class."""
+
+
+class StrategyClass(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(min_length=1)
+    status: ClassStatus = "active"
+    regimes: list[str] = Field(default_factory=list)
+    kill_reason: str | None = None
+
+
+class Agent(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(min_length=1)
+    strategy_class: str | None = None
+    stage: Stage = "sandbox"
+    regimes: list[str] = Field(default_factory=list)
+    kill_reason: str | None = None
+
+
+class Registry(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    strategy_classes: list[StrategyClass] = Field(default_factory=list)
+    agents: list[Agent] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _names_are_unique_and_classes_exist(self) -> Registry:
+        class_names = [c.name for c in self.strategy_classes]
+        agent_names = [a.name for a in self.agents]
+        for kind, names in (("strategy_classes", class_names), ("agents", agent_names)):
+            repeated = sorted({n for n in names if names.count(n) > 1})
+            if repeated:
+                raise ValueError(f"{kind}: names must be unique, repeated: {', '.join(repeated)}")
+        for agent in self.agents:
+            if agent.strategy_class is not None and agent.strategy_class not in class_names:
+                raise ValueError(
+                    f"agent {agent.name!r}: strategy_class {agent.strategy_class!r} is not declared "
+                    f"(declared: {', '.join(class_names) or 'none'})"
+                )
+        return self
+
+    def agent(self, name: str) -> Agent | None:
+        return next((a for a in self.agents if a.name == name), None)
+
+    def strategy_class(self, name: str) -> StrategyClass | None:
+        return next((c for c in self.strategy_classes if c.name == name), None)
+
+    def declared_regimes(self, agent_name: str) -> list[str]:
+        """The agent's own regimes, else its class's; empty means fit for any regime."""
+        agent = self.agent(agent_name)
+        if agent is None:
+            return []
+        if agent.regimes:
+            return list(agent.regimes)
+        klass = self.strategy_class(agent.strategy_class) if agent.strategy_class else None
+        return list(klass.regimes) if klass else []
+
+
+def load_registry(path: Path) -> Registry:
+    try:
+        return Registry.model_validate(read_yaml_mapping(path))
+    except ValidationError as exc:
+        raise ConfigError(describe_validation_error(str(path), exc, Registry)) from None

@@ -1,0 +1,201 @@
+"""The Review: every value a run produces, as pydantic models (SPEC §4.1).
+
+One model travels from ``supervisor`` to every renderer (JSON, PR comment, PR bodies, e-mail),
+so a number can never be computed twice in two places. Floats are plain numbers or ``None``
+(never NaN): the validators below turn NaN/inf into ``None`` so the JSON is always valid.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from importlib import resources
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+SCHEMA_VERSION = "1.0"
+MAX_REJECTED_LISTED = 100
+"""How many rejected lines the report lists one by one; all are counted."""
+
+Severity = Literal["NONE", "LOW", "MEDIUM", "HIGH", "CRITICAL"]
+SEVERITY_ORDER: tuple[Severity, ...] = ("NONE", "LOW", "MEDIUM", "HIGH", "CRITICAL")
+Priority = Literal["P0", "P1", "P2"]
+
+
+def finite_or_none(value: object) -> object:
+    """NaN and ±inf become ``None``: JSON has no NaN, and a missing value must read as missing."""
+    if value is None:
+        return None
+    if isinstance(value, float | int) and not isinstance(value, bool):
+        return float(value) if math.isfinite(value) else None
+    if hasattr(value, "item"):  # numpy scalars
+        return finite_or_none(value.item())
+    return value
+
+
+OptFloat = Annotated[float | None, BeforeValidator(finite_or_none)]
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Metrics(Model):
+    """SPEC §3.2 for one agent or one strategy class; fractions are fractions, money is USD."""
+
+    realized_pnl_30d: float = 0.0
+    alpha_30d: OptFloat = None
+    hit_rate: OptFloat = None
+    mean_confidence: OptFloat = None
+    confidence_decay: OptFloat = None
+    brier: OptFloat = None
+    volatility: OptFloat = None
+    behavioral_score: OptFloat = None
+    safety_violations_30d: int = 0
+    cost_30d: float = 0.0
+    cost_drift: OptFloat = None
+    alpha_period: list[OptFloat] = Field(default_factory=lambda: [None, None, None, None])
+    regime_mismatch_periods: int = 0
+    signals_emitted: int = 0
+    signals_realized: int = 0
+    signals_open: int = 0
+    signals_no_price: int = 0
+    coverage: OptFloat = None
+
+
+class Gate(Model):
+    name: str
+    passed: bool
+    value: Any = None
+    threshold: Any = None
+    evidence: str
+
+
+class Promotion(Model):
+    result: Literal["APPROVED", "BLOCKED", "NOT_APPLICABLE"]
+    gates: list[Gate] = Field(default_factory=list)
+
+
+class Rule(Model):
+    name: str
+    triggered: bool
+    value: Any = None
+
+
+class Retirement(Model):
+    kill: bool = False
+    rules: list[Rule] = Field(default_factory=list)
+
+
+class AgentReport(Model):
+    agent: str
+    strategy_class: str
+    stage: str
+    registered: bool = True
+    metrics: Metrics
+    promotion: Promotion
+    retirement: Retirement
+    status: str
+    delta_vs_base: dict[str, OptFloat] = Field(default_factory=dict)
+
+
+class ClassReport(Model):
+    name: str
+    status: str
+    registered: bool = True
+    agents: list[str] = Field(default_factory=list)
+    metrics: Metrics
+    retirement: Retirement
+    delta_vs_base: dict[str, OptFloat] = Field(default_factory=dict)
+
+
+class Allocation(Model):
+    capital: float
+    cash: float
+    effective_agents: OptFloat = None
+    weights: dict[str, float] = Field(default_factory=dict)
+    capital_usd: dict[str, float] = Field(default_factory=dict)
+    scores: dict[str, OptFloat] = Field(default_factory=dict)
+
+
+class AttributionRow(Model):
+    realized_pnl: float
+    cost: float
+    net: float
+    share: OptFloat = None
+
+
+class Attribution(Model):
+    agents: dict[str, AttributionRow] = Field(default_factory=dict)
+    classes: dict[str, AttributionRow] = Field(default_factory=dict)
+    total_pnl: float = 0.0
+    total_cost: float = 0.0
+
+
+class Finding(Model):
+    title: str
+    impact: str
+    evidence: str
+    severity: Literal["LOW", "MEDIUM", "HIGH", "CRITICAL"]
+    agent: str | None = None
+
+
+class Recommendation(Model):
+    change: str
+    priority: Priority
+    agent: str | None = None
+
+
+class FileQuality(Model):
+    path: str
+    lines: int = 0
+    accepted: int = 0
+    rejected: int = 0
+    ignored: int = 0
+
+
+class RejectedLine(Model):
+    file: str
+    line: int
+    reason: str
+
+
+class DataQuality(Model):
+    """What the loaders refused and why: nothing is dropped without a line here."""
+
+    files: list[FileQuality] = Field(default_factory=list)
+    rejected: list[RejectedLine] = Field(default_factory=list, description="the first 100")
+    rejected_total: int = 0
+    duplicates: int = 0
+    benchmark_missing: int = 0
+
+
+class BaseInfo(Model):
+    ref: str
+    source: Literal["snapshot", "git", "none"] = "none"
+
+
+class Review(Model):
+    schema_version: str = SCHEMA_VERSION
+    run_id: str
+    as_of: str
+    base: BaseInfo
+    overall_severity: Severity = "NONE"
+    agents: list[AgentReport] = Field(default_factory=list)
+    strategy_classes: list[ClassReport] = Field(default_factory=list)
+    allocation: Allocation
+    attribution: Attribution = Attribution()
+    findings: list[Finding] = Field(default_factory=list)
+    recommendations: list[Recommendation] = Field(default_factory=list)
+    data_quality: DataQuality = DataQuality()
+
+    def to_json(self) -> str:
+        return json.dumps(self.model_dump(mode="json"), indent=2, ensure_ascii=False, allow_nan=False)
+
+
+def review_json_schema() -> dict[str, Any]:
+    """The JSON Schema shipped in the package (``metasup/review.schema.json``)."""
+    text = resources.files("metasup").joinpath("review.schema.json").read_text(encoding="utf-8")
+    schema: dict[str, Any] = json.loads(text)
+    return schema
