@@ -34,9 +34,7 @@ def parse_duration(value: object) -> timedelta:
         return value
     if isinstance(value, bool):
         raise ValueError(f"not a duration: {value!r}")
-    if isinstance(value, int | float):
-        seconds = float(value)
-    elif isinstance(value, str) and value.strip().isdigit():
+    if isinstance(value, int | float) or (isinstance(value, str) and value.strip().isdigit()):
         seconds = float(value)
     elif isinstance(value, str) and (match := DURATION_PATTERN.match(value)):
         seconds = float(match.group(1)) * UNIT_SECONDS[match.group(2)]
@@ -159,16 +157,16 @@ def describe_validation_error(source: str, error: ValidationError, model: type[B
 
 def _allowed_keys(model: type[BaseModel], loc: tuple[int | str, ...]) -> list[str]:
     """Walk the model along ``loc`` to list the keys that are valid at that place."""
-    current: Any = model
+    current: type[BaseModel] | None = model
     for part in loc:
-        if isinstance(part, int):
+        if isinstance(part, int) or current is None:
             continue
-        field = current.model_fields.get(str(part)) if isinstance(current, type) else None
+        field = current.model_fields.get(str(part))
         annotation = getattr(field, "annotation", None)
         inner = getattr(annotation, "__args__", (annotation,))
         current = next((t for t in inner if isinstance(t, type) and issubclass(t, BaseModel)), None)
-        if current is None:
-            return []
+    if current is None:
+        return []
     return sorted((f.alias or name) for name, f in current.model_fields.items())
 
 

@@ -55,7 +55,7 @@ class Metrics(Model):
     safety_violations_30d: int = 0
     cost_30d: float = 0.0
     cost_drift: OptFloat = None
-    alpha_period: list[OptFloat] = Field(default_factory=lambda: [None, None, None, None])
+    alpha_period: list[OptFloat] = Field(default_factory=lambda: list[float | None]([None] * 4))
     regime_mismatch_periods: int = 0
     signals_emitted: int = 0
     signals_realized: int = 0
@@ -133,12 +133,31 @@ class Attribution(Model):
     total_cost: float = 0.0
 
 
+FindingKind = Literal[
+    "ledger_broken",
+    "safety_violation",
+    "kill",
+    "class_kill",
+    "regression_blocks",
+    "promotion_blocked",
+    "cost_drift",
+    "cost_regression",
+    "score_regression",
+    "unregistered_agent",
+    "data_quality",
+    "benchmark_missing",
+    "no_baseline",
+]
+
+
 class Finding(Model):
+    kind: FindingKind
     title: str
     impact: str
     evidence: str
     severity: Literal["LOW", "MEDIUM", "HIGH", "CRITICAL"]
     agent: str | None = None
+    strategy_class: str | None = None
 
 
 class Recommendation(Model):
@@ -199,3 +218,15 @@ def review_json_schema() -> dict[str, Any]:
     text = resources.files("metasup").joinpath("review.schema.json").read_text(encoding="utf-8")
     schema: dict[str, Any] = json.loads(text)
     return schema
+
+
+def generated_json_schema() -> dict[str, Any]:
+    """The schema as pydantic derives it from ``Review``; the shipped file must equal it."""
+    schema = Review.model_json_schema(mode="serialization")
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = "https://github.com/marketagents/metasup/review.schema.json"
+    return schema
+
+
+if __name__ == "__main__":  # python -m metasup.review > metasup/review.schema.json
+    print(json.dumps(generated_json_schema(), indent=2, sort_keys=True))

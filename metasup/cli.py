@@ -1,0 +1,138 @@
+"""The ``metasup`` command.
+
+Exit codes (SPEC §7): 0 ok, 1 a gate failed under ``--fail-on``, 2 usage or input error.
+Every expected error becomes one ``Error: …`` line on stderr; a traceback means a bug.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from importlib import resources
+from pathlib import Path
+
+from metasup.errors import InputError
+from metasup.review import Review
+from metasup.runner import (
+    FAIL_ON_CHOICES,
+    Progress,
+    evaluate,
+    gate_failed,
+    load_baseline,
+    load_workspace,
+    parse_as_of,
+)
+
+DEMO_DIR = Path("metasup-demo")
+
+
+def terminal_progress() -> Progress | None:
+    """Progress lines on an interactive terminal only, so logs and pipes stay clean."""
+    if not sys.stderr.isatty():
+        return None
+
+    def show(message: str) -> None:
+        print(f"… {message}", file=sys.stderr, flush=True)
+
+    return show
+
+
+def format_table(review: Review) -> str:
+    """The review as an aligned plain-text table, one agent per row."""
+    header = ("agent", "class", "stage", "status", "pnl_30d", "alpha_30d", "hit", "score", "cost_30d", "promotion")
+    rows = [header]
+    for a in review.agents:
+        m = a.metrics
+        rows.append(
+            (
+                a.agent,
+                a.strategy_class,
+                a.stage,
+                a.status,
+                f"{m.realized_pnl_30d:,.2f}",
+                "-" if m.alpha_30d is None else f"{m.alpha_30d:.4%}",
+                "-" if m.hit_rate is None else f"{m.hit_rate:.1%}",
+                "-" if m.behavioral_score is None else f"{m.behavioral_score:.1f}",
+                f"{m.cost_30d:,.2f}",
+                a.promotion.result,
+            )
+        )
+    widths = [max(len(str(row[i])) for row in rows) for i in range(len(header))]
+    lines = ["  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)) for row in rows]
+    summary = (
+        f"as_of {review.as_of} · overall severity {review.overall_severity} · "
+        f"cash {review.allocation.cash:.1%} · {review.data_quality.rejected_total} rejected line(s)"
+    )
+    return "\n".join([summary, "", *lines])
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    """Evaluate the workspace described by --config and print the review as a table.
+
+    Example: metasup evaluate --config metasup.yml --json review.json --fail-on blocked
+    """
+    workspace = load_workspace(Path(args.config), progress=terminal_progress())
+    baseline = load_baseline(Path(args.baseline)) if args.baseline else None
+    as_of = parse_as_of(args.as_of) if args.as_of else None
+    review = evaluate(workspace, as_of, baseline, run_id=os.environ.get("GITHUB_RUN_ID"))
+    if args.json:
+        Path(args.json).write_text(review.to_json() + "\n", encoding="utf-8")
+    print(format_table(review))
+    return 1 if gate_failed(review, args.fail_on) else 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Run everything on the bundled example data (no network) and write ./metasup-demo/.
+
+    Example: metasup demo
+    """
+    examples = resources.files("metasup").joinpath("examples")
+    with resources.as_file(examples) as folder:
+        workspace = load_workspace(folder / "metasup.yml", progress=terminal_progress())
+        review = evaluate(workspace, None, None)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "review.json").write_text(review.to_json() + "\n", encoding="utf-8")
+    (out / "allocation.json").write_text(review.allocation.model_dump_json(indent=2) + "\n", encoding="utf-8")
+    print(format_table(review))
+    print(f"\nwrote {out}/review.json and {out}/allocation.json")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="metasup", description="MarketAgents Meta-Supervisor")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    evaluate_cmd = commands.add_parser(
+        "evaluate", help="evaluate agents and write the review", description=cmd_evaluate.__doc__
+    )
+    evaluate_cmd.add_argument("--config", default="metasup.yml", help="metasup.yml (default: ./metasup.yml)")
+    evaluate_cmd.add_argument("--as-of", help="evaluation time, RFC 3339 (default: the latest price bar)")
+    evaluate_cmd.add_argument("--json", metavar="FILE", help="write the review JSON to FILE")
+    evaluate_cmd.add_argument("--baseline", metavar="REVIEW.json", help="a review of the base to compare against")
+    evaluate_cmd.add_argument(
+        "--fail-on", choices=FAIL_ON_CHOICES, default="high", help="when to exit 1 (default: high)"
+    )
+    evaluate_cmd.set_defaults(handler=cmd_evaluate)
+
+    demo_cmd = commands.add_parser("demo", help="run on the bundled example data", description=cmd_demo.__doc__)
+    demo_cmd.add_argument("--out", default=str(DEMO_DIR), help="output folder (default: ./metasup-demo)")
+    demo_cmd.set_defaults(handler=cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        code: int = args.handler(args)
+    except InputError as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,288 @@
+"""Findings, their severity, and the recommendations that follow from them (SPEC §3.6).
+
+A finding is something a maintainer must read before merging; its severity decides the exit
+code (``--fail-on``) and the comment's headline, so every rule here is deliberately simple to
+explain: one condition, one severity. The thresholds the spec leaves open are in
+``docs/gates.md`` ("Findings").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from metasup.config import Config
+from metasup.review import (
+    SEVERITY_ORDER,
+    AgentReport,
+    ClassReport,
+    DataQuality,
+    Finding,
+    FindingKind,
+    Priority,
+    Recommendation,
+    Review,
+    Severity,
+)
+
+SCORE_REGRESSION_POINTS = 5.0
+"""A behavioral score this many points below the base's is a regression (MEDIUM)."""
+
+COST_REGRESSION_SHARE = 0.25
+"""A 30-day cost this much above the base's is a regression (MEDIUM)."""
+
+DATA_QUALITY_EXAMPLES = 3
+"""How many rejected lines a data-quality finding names; all of them are in the report."""
+
+
+def overall_severity(findings: Iterable[Finding]) -> Severity:
+    """The highest severity among ``findings``; ``NONE`` when there are none."""
+    ranks = [SEVERITY_ORDER.index(f.severity) for f in findings]
+    return SEVERITY_ORDER[max(ranks, default=0)]
+
+
+def agent_findings(report: AgentReport, config: Config) -> list[Finding]:
+    """What is wrong with one agent, judged on this run alone."""
+    found: list[Finding] = []
+    metrics = report.metrics
+    if metrics.safety_violations_30d > 0:
+        found.append(
+            Finding(
+                kind="safety_violation",
+                title=f"Safety violation by {report.agent}",
+                impact="A safety rule was broken in the last 30 days; the agent cannot be promoted.",
+                evidence=f"{metrics.safety_violations_30d} safety_violation event(s) in the window",
+                severity="HIGH",
+                agent=report.agent,
+            )
+        )
+    if report.retirement.kill:
+        fired = ", ".join(r.name for r in report.retirement.rules if r.triggered)
+        found.append(
+            Finding(
+                kind="kill",
+                title=f"Kill triggered for {report.agent}",
+                impact="The agent is excluded from allocation now; an [AUTO-RETIRE] PR records it.",
+                evidence=f"retirement rules fired: {fired}",
+                severity="HIGH",
+                agent=report.agent,
+            )
+        )
+    if report.promotion.result == "BLOCKED":
+        failed = [g for g in report.promotion.gates if not g.passed]
+        found.append(
+            Finding(
+                kind="promotion_blocked",
+                title=f"Promotion blocked for {report.agent}",
+                impact="The sandbox agent stays in sandbox until every gate passes.",
+                evidence="; ".join(g.evidence for g in failed),
+                severity="MEDIUM",
+                agent=report.agent,
+            )
+        )
+    drift = metrics.cost_drift
+    if drift is not None and drift > config.promotion.max_cost_drift:
+        found.append(
+            Finding(
+                kind="cost_drift",
+                title=f"Cost drift out of bounds for {report.agent}",
+                impact="Cost per signal rose faster than the configured bound.",
+                evidence=f"cost per signal {drift:+.1%} vs the reference window "
+                f"(bound {config.promotion.max_cost_drift:+.0%})",
+                severity="MEDIUM",
+                agent=report.agent,
+            )
+        )
+    if not report.registered:
+        found.append(
+            Finding(
+                kind="unregistered_agent",
+                title=f"Unregistered agent {report.agent}",
+                impact="The agent emits signals but is not in agents.yaml; it is treated as sandbox.",
+                evidence=f"{metrics.signals_emitted} signal(s) in the window, agent not in agents.yaml",
+                severity="LOW",
+                agent=report.agent,
+            )
+        )
+    return found
+
+
+def class_findings(report: ClassReport) -> list[Finding]:
+    if not report.retirement.kill:
+        return []
+    fired = ", ".join(r.name for r in report.retirement.rules if r.triggered)
+    return [
+        Finding(
+            kind="class_kill",
+            title=f"Kill triggered for strategy class {report.name}",
+            impact=f"All {len(report.agents)} agent(s) of the class are excluded from allocation now.",
+            evidence=f"retirement rules fired on pooled metrics: {fired}",
+            severity="HIGH",
+            strategy_class=report.name,
+        )
+    ]
+
+
+def regression_findings(report: AgentReport, baseline: Review) -> list[Finding]:
+    """Compare one agent with its entry in the base's review."""
+    base = next((a for a in baseline.agents if a.agent == report.agent), None)
+    if base is None:
+        return []
+    found: list[Finding] = []
+    if base.promotion.result == "APPROVED" and report.promotion.result == "BLOCKED":
+        failed = ", ".join(g.name for g in report.promotion.gates if not g.passed)
+        found.append(
+            Finding(
+                kind="regression_blocks",
+                title=f"Regression blocks {report.agent}",
+                impact="An agent approved on the base is blocked by this change.",
+                evidence=f"gates now failing: {failed}",
+                severity="HIGH",
+                agent=report.agent,
+            )
+        )
+    score, base_score = report.metrics.behavioral_score, base.metrics.behavioral_score
+    if score is not None and base_score is not None and base_score - score >= SCORE_REGRESSION_POINTS:
+        found.append(
+            Finding(
+                kind="score_regression",
+                title=f"Behavioral score regression for {report.agent}",
+                impact="The agent behaves worse than on the base.",
+                evidence=f"behavioral score {score:.1f} vs {base_score:.1f} on the base",
+                severity="MEDIUM",
+                agent=report.agent,
+            )
+        )
+    cost, base_cost = report.metrics.cost_30d, base.metrics.cost_30d
+    if base_cost > 0 and cost / base_cost - 1 > COST_REGRESSION_SHARE:
+        found.append(
+            Finding(
+                kind="cost_regression",
+                title=f"Cost regression for {report.agent}",
+                impact="The agent costs noticeably more than on the base.",
+                evidence=f"30-day cost ${cost:,.2f} vs ${base_cost:,.2f} on the base "
+                f"({cost / base_cost - 1:+.0%})",
+                severity="MEDIUM",
+                agent=report.agent,
+            )
+        )
+    return found
+
+
+def data_quality_findings(data_quality: DataQuality) -> list[Finding]:
+    found: list[Finding] = []
+    if data_quality.rejected_total:
+        examples = "; ".join(
+            f"{r.file}:{r.line} {r.reason}" for r in data_quality.rejected[:DATA_QUALITY_EXAMPLES]
+        )
+        found.append(
+            Finding(
+                kind="data_quality",
+                title=f"{data_quality.rejected_total} input line(s) rejected",
+                impact="Rejected lines are left out of every metric.",
+                evidence=f"first: {examples}",
+                severity="LOW",
+            )
+        )
+    if data_quality.benchmark_missing:
+        found.append(
+            Finding(
+                kind="benchmark_missing",
+                title=f"Benchmark bar missing for {data_quality.benchmark_missing} signal(s)",
+                impact="Their benchmark return counts as 0, so their excess return equals their return.",
+                evidence="no benchmark bar within max_delay of the entry or exit bar",
+                severity="LOW",
+            )
+        )
+    return found
+
+
+def baseline_findings(baseline: Review | None, base_ref: str) -> list[Finding]:
+    if baseline is not None:
+        return []
+    return [
+        Finding(
+            kind="no_baseline",
+            title="No baseline",
+            impact="Deltas and regressions against the base cannot be shown.",
+            evidence=f"no snapshot or artifacts found for `{base_ref}`",
+            severity="LOW",
+        )
+    ]
+
+
+def ledger_findings(ledger_problem: str | None) -> list[Finding]:
+    if ledger_problem is None:
+        return []
+    return [
+        Finding(
+            kind="ledger_broken",
+            title="Audit ledger chain broken",
+            impact="The audit trail cannot be trusted; this run writes nothing.",
+            evidence=ledger_problem,
+            severity="CRITICAL",
+        )
+    ]
+
+
+def collect_findings(
+    agents: Sequence[AgentReport],
+    classes: Sequence[ClassReport],
+    data_quality: DataQuality,
+    config: Config,
+    baseline: Review | None,
+    base_ref: str,
+    ledger_problem: str | None = None,
+) -> list[Finding]:
+    """Every finding of a run, most severe first (stable within a severity)."""
+    found = ledger_findings(ledger_problem)
+    for klass in classes:
+        found += class_findings(klass)
+    for agent in agents:
+        found += agent_findings(agent, config)
+        if baseline is not None:
+            found += regression_findings(agent, baseline)
+    found += data_quality_findings(data_quality)
+    found += baseline_findings(baseline, base_ref)
+    return sorted(found, key=lambda f: -SEVERITY_ORDER.index(f.severity))
+
+
+def recommend(findings: Sequence[Finding], agents: Sequence[AgentReport]) -> list[Recommendation]:
+    """Turn findings (and approvals) into actions, P0 first; one action per subject and kind."""
+    actions: list[Recommendation] = []
+    for finding in findings:
+        actions.append(_recommendation_for(finding))
+    for agent in agents:
+        if agent.promotion.result == "APPROVED":
+            actions.append(
+                Recommendation(
+                    change=f"Promote {agent.agent} to prod (merge its [AUTO-PROMOTE] PR)",
+                    priority="P1",
+                    agent=agent.agent,
+                )
+            )
+    unique = list(dict.fromkeys(actions))
+    return sorted(unique, key=lambda r: r.priority)
+
+
+ACTIONS: dict[FindingKind, tuple[str, Priority]] = {
+    "ledger_broken": ("Restore the audit ledger from the state branch history and investigate", "P0"),
+    "safety_violation": ("Investigate the safety violation of {subject} before any promotion", "P0"),
+    "kill": ("Retire {subject} (merge its [AUTO-RETIRE] PR)", "P0"),
+    "class_kill": ("Retire strategy class {subject} (merge its [AUTO-RETIRE] PR)", "P0"),
+    "regression_blocks": ("Fix the regression that blocks {subject} before merging", "P0"),
+    "promotion_blocked": ("Fix the failing gates of {subject}", "P1"),
+    "cost_drift": ("Review the running cost of {subject}", "P1"),
+    "cost_regression": ("Review the running cost of {subject}", "P1"),
+    "score_regression": ("Review the behavior evals of {subject}", "P1"),
+    "unregistered_agent": ("Register {subject} in agents.yaml", "P2"),
+    "data_quality": ("Fix the rejected input lines listed in data_quality", "P2"),
+    "benchmark_missing": ("Check the benchmark price feed for gaps", "P2"),
+    "no_baseline": ("Run metasup in rolling mode on the base branch to create a snapshot", "P2"),
+}
+"""What to do about each kind of finding, and how urgently."""
+
+
+def _recommendation_for(finding: Finding) -> Recommendation:
+    change, priority = ACTIONS[finding.kind]
+    subject = finding.agent or finding.strategy_class or "the fleet"
+    return Recommendation(change=change.format(subject=subject), priority=priority, agent=finding.agent)

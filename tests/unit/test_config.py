@@ -1,0 +1,131 @@
+"""metasup.yml and agents.yaml: defaults, path resolution and errors a user can act on."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from metasup.config import load_config, parse_duration
+from metasup.errors import ConfigError
+from metasup.registry import load_registry
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("30m", 1800), ("4h", 14400), ("1d", 86400), ("2w", 1209600), (3600, 3600), ("90", 90), ("1.5h", 5400)],
+)
+def test_parse_duration__units(text: object, seconds: int) -> None:
+    assert parse_duration(text) == timedelta(seconds=seconds)
+
+
+@pytest.mark.parametrize("text", ["3x", "", "-1", 0, True, "1 day"])
+def test_parse_duration__rejects(text: object) -> None:
+    with pytest.raises(ValueError, match="duration"):
+        parse_duration(text)
+
+
+def test_load_config__defaults_of_the_spec(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path / "metasup.yml", "artifacts: {alpha: a.jsonl, prices: p.csv}\n"))
+    assert config.base == "main"
+    assert config.reconcile.max_delay == timedelta(days=1)
+    assert config.reconcile.default_notional == 10_000
+    assert config.reconcile.max_loss == 0.35
+    assert (config.windows.window, config.windows.period) == (timedelta(days=30), timedelta(days=7))
+    assert config.promotion.min_behavioral_score == 80
+    assert config.promotion.max_confidence_decay == 0.2
+    assert config.promotion.max_cost_drift == 0.25
+    assert (config.promotion.min_realized_signals, config.promotion.min_decay_signals) == (20, 10)
+    assert config.retirement.min_rules == 2
+    assert config.retirement.alpha_negative_periods == 3
+    assert config.portfolio.capital == 1_000_000
+    assert config.portfolio.vol_floor == 0.005
+    assert config.promotion_prs.auto_merge_after_hours == 24
+    assert config.promotion_prs.veto_cooldown_days == 30
+    assert config.email.cadence == "weekly"
+    assert config.email.smtp.port == 587
+
+
+def test_load_config__paths_relative_to_the_file(tmp_path: Path) -> None:
+    (tmp_path / "sub").mkdir()
+    config = load_config(
+        write(tmp_path / "sub" / "metasup.yml", "registry: reg.yaml\nartifacts: {alpha: a.jsonl, prices: p.csv}\n")
+    )
+    assert config.registry == tmp_path / "sub" / "reg.yaml"
+    assert config.artifacts.alpha == tmp_path / "sub" / "a.jsonl"
+    assert config.artifacts.telemetry is None
+
+
+def test_load_config__unknown_key_names_key_and_allowed(tmp_path: Path) -> None:
+    path = write(
+        tmp_path / "metasup.yml",
+        "artifacts: {alpha: a, prices: p}\npromotion: {min_behavioural_score: 70}\n",
+    )
+    with pytest.raises(ConfigError) as error:
+        load_config(path)
+    message = str(error.value)
+    assert str(path) in message
+    assert "promotion.min_behavioural_score: unknown key" in message
+    assert "min_behavioral_score" in message.split("allowed:")[1]
+
+
+def test_load_config__bad_value_says_what_is_allowed(tmp_path: Path) -> None:
+    path = write(tmp_path / "metasup.yml", "artifacts: {alpha: a, prices: p}\nemail: {cadence: hourly}\n")
+    with pytest.raises(ConfigError, match=r"email\.cadence: Input should be 'daily' or 'weekly'"):
+        load_config(path)
+
+
+def test_load_config__artifacts_required(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="artifacts: required key is missing"):
+        load_config(write(tmp_path / "metasup.yml", "base: main\n"))
+
+
+def test_load_config__invalid_yaml_names_line(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="invalid YAML at line 2: mapping values are not allowed"):
+        load_config(write(tmp_path / "metasup.yml", "base: main\nartifacts: x: y\n"))
+
+
+def test_load_config__missing_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="file not found"):
+        load_config(tmp_path / "nope.yml")
+
+
+def test_load_registry__declared_regimes_fall_back_to_class(tmp_path: Path) -> None:
+    registry = load_registry(
+        write(
+            tmp_path / "agents.yaml",
+            "strategy_classes:\n  - {name: momentum, regimes: [trending]}\n"
+            "agents:\n  - {name: a, strategy_class: momentum}\n"
+            "  - {name: b, strategy_class: momentum, regimes: [volatile], stage: prod}\n",
+        )
+    )
+    assert registry.declared_regimes("a") == ["trending"]
+    assert registry.declared_regimes("b") == ["volatile"]
+    assert registry.declared_regimes("unknown") == []
+    agent_a = registry.agent("a")
+    assert agent_a is not None
+    assert agent_a.stage == "sandbox"
+
+
+def test_load_registry__undeclared_class_is_an_error(tmp_path: Path) -> None:
+    path = write(tmp_path / "agents.yaml", "agents:\n  - {name: a, strategy_class: ghost}\n")
+    with pytest.raises(ConfigError, match="strategy_class 'ghost' is not declared"):
+        load_registry(path)
+
+
+def test_load_registry__bad_stage_lists_allowed(tmp_path: Path) -> None:
+    path = write(tmp_path / "agents.yaml", "agents:\n  - {name: a, stage: production}\n")
+    with pytest.raises(ConfigError, match=r"agents\.0\.stage: Input should be 'sandbox', 'prod' or 'retired'"):
+        load_registry(path)
+
+
+def test_load_registry__repeated_names(tmp_path: Path) -> None:
+    path = write(tmp_path / "agents.yaml", "agents:\n  - {name: a}\n  - {name: a}\n")
+    with pytest.raises(ConfigError, match="names must be unique, repeated: a"):
+        load_registry(path)
