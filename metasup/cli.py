@@ -41,7 +41,18 @@ def terminal_progress() -> Progress | None:
 
 def format_table(review: Review) -> str:
     """The review as an aligned plain-text table, one agent per row."""
-    header = ("agent", "class", "stage", "status", "pnl_30d", "alpha_30d", "hit", "score", "cost_30d", "promotion")
+    header = (
+        "agent",
+        "class",
+        "stage",
+        "status",
+        "pnl_30d",
+        "alpha_30d",
+        "hit",
+        "score",
+        "cost_30d",
+        "promotion",
+    )
     rows = [header]
     for a in review.agents:
         m = a.metrics
@@ -60,7 +71,9 @@ def format_table(review: Review) -> str:
             )
         )
     widths = [max(len(str(row[i])) for row in rows) for i in range(len(header))]
-    lines = ["  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)) for row in rows]
+    lines = [
+        "  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)) for row in rows
+    ]
     summary = (
         f"as_of {review.as_of} · overall severity {review.overall_severity} · "
         f"cash {review.allocation.cash:.1%} · {review.data_quality.rejected_total} rejected line(s)"
@@ -111,13 +124,17 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate_cmd.add_argument("--config", default="metasup.yml", help="metasup.yml (default: ./metasup.yml)")
     evaluate_cmd.add_argument("--as-of", help="evaluation time, RFC 3339 (default: the latest price bar)")
     evaluate_cmd.add_argument("--json", metavar="FILE", help="write the review JSON to FILE")
-    evaluate_cmd.add_argument("--baseline", metavar="REVIEW.json", help="a review of the base to compare against")
+    evaluate_cmd.add_argument(
+        "--baseline", metavar="REVIEW.json", help="a review of the base to compare against"
+    )
     evaluate_cmd.add_argument(
         "--fail-on", choices=FAIL_ON_CHOICES, default="high", help="when to exit 1 (default: high)"
     )
     evaluate_cmd.set_defaults(handler=cmd_evaluate)
 
-    demo_cmd = commands.add_parser("demo", help="run on the bundled example data", description=cmd_demo.__doc__)
+    demo_cmd = commands.add_parser(
+        "demo", help="run on the bundled example data", description=cmd_demo.__doc__
+    )
     demo_cmd.add_argument("--out", default=str(DEMO_DIR), help="output folder (default: ./metasup-demo)")
     demo_cmd.set_defaults(handler=cmd_demo)
     return parser

@@ -27,7 +27,7 @@ MARKER = "<!-- metasup:review -->"
 GITHUB_COMMENT_LIMIT = 65_536
 """GitHub rejects issue comments longer than this many characters."""
 
-_MARKDOWN_SPECIALS = re.compile(r"([\\`*_\[\]{}()#+!|~])")
+_MARKDOWN_SPECIALS = re.compile(r"([\\`*_\[\]{}()#+!|~:.@])")
 _HTML_SPECIALS = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"}
 
 
@@ -83,7 +83,25 @@ def code(value: object) -> Safe:
     return Safe("`" + " ".join(str(value).replace("`", "'").split()) + "`")
 
 
-FILTERS: dict[str, Any] = {"pct": pct, "money": money, "score": score, "delta": delta, "code": code}
+NAMES_SHOWN = 10
+"""How many agent names a Result line lists before "and N more"."""
+
+
+def names(values: list[str]) -> Safe:
+    """An escaped, comma-separated list that stays one short line however many agents there are."""
+    shown = ", ".join(escape_markdown(v) for v in values[:NAMES_SHOWN])
+    hidden = len(values) - NAMES_SHOWN
+    return Safe(shown + (f" and {hidden} more" if hidden > 0 else ""))
+
+
+FILTERS: dict[str, Any] = {
+    "pct": pct,
+    "money": money,
+    "score": score,
+    "delta": delta,
+    "code": code,
+    "names": names,
+}
 
 
 def _environment(loader: jinja2.BaseLoader, sandboxed: bool) -> jinja2.Environment:
@@ -149,7 +167,8 @@ def _render(template: jinja2.Template, review: Review, config: Config, agents: i
             agents_hidden=len(review.agents) - agents,
             findings=review.findings[:findings],
             findings_hidden=len(review.findings) - findings,
-            sandbox=[a for a in review.agents if a.promotion.result != "NOT_APPLICABLE"],
+            approved=[a.agent for a in review.agents if a.promotion.result == "APPROVED"],
+            blocked=[a.agent for a in review.agents if a.promotion.result == "BLOCKED"],
             recommendations=review.recommendations,
         )
     except jinja2.TemplateError as exc:

@@ -49,7 +49,9 @@ def parse_as_of(text: str) -> pd.Timestamp:
     try:
         stamp = pd.Timestamp(text)
     except ValueError:
-        raise InputError(f"--as-of: cannot read {text!r} as a timestamp (use e.g. 2026-10-30T16:00:00Z)") from None
+        raise InputError(
+            f"--as-of: cannot read {text!r} as a timestamp (use e.g. 2026-10-30T16:00:00Z)"
+        ) from None
     if pd.isna(stamp):
         raise InputError(f"--as-of: cannot read {text!r} as a timestamp")
     return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")

@@ -61,7 +61,9 @@ def run_meta_supervisor(
     reconciliation = reconcile(visible.signals, visible.prices, config.reconcile, as_of, config.benchmark)
     table = compute_metrics(reconciliation.signals, visible, registry, config, as_of)
 
-    class_reports = [_class_report(name, metrics, table, registry, config) for name, metrics in table.classes.items()]
+    class_reports = [
+        _class_report(name, metrics, table, registry, config) for name, metrics in table.classes.items()
+    ]
     excluded_classes = {c.name for c in class_reports if c.status == "killed"}
     agent_reports = [
         _agent_report(name, metrics, table, registry, config, excluded_classes, baseline)
@@ -74,7 +76,9 @@ def run_meta_supervisor(
         reconciliation.signals, visible.costs, table.agent_class, as_of - config.windows.window, as_of
     )
     data_quality = artifacts.data_quality.model_copy(
-        update={"benchmark_missing": artifacts.data_quality.benchmark_missing + reconciliation.benchmark_missing}
+        update={
+            "benchmark_missing": artifacts.data_quality.benchmark_missing + reconciliation.benchmark_missing
+        }
     )
     base_info = base or BaseInfo(ref=config.base, source="none" if baseline is None else "snapshot")
     findings = collect_findings(
@@ -147,12 +151,16 @@ def _agent_report(
         metrics=metrics,
         promotion=promotion,
         retirement=retirement,
-        status=_status(stage, retirement, promotion, klass_name in excluded_classes, name in config.kill_list),
+        status=_status(
+            stage, retirement, promotion, klass_name in excluded_classes, name in config.kill_list
+        ),
         delta_vs_base=_delta(metrics, _base_metrics(baseline, name, agent=True)),
     )
 
 
-def _status(stage: str, retirement: Retirement, promotion: Promotion, class_killed: bool, listed: bool) -> str:
+def _status(
+    stage: str, retirement: Retirement, promotion: Promotion, class_killed: bool, listed: bool
+) -> str:
     """One word a maintainer can scan in the table; exclusions win over everything else."""
     if stage == "retired":
         return "retired"
@@ -205,7 +213,9 @@ def _delta(current: Metrics, base: Metrics | None) -> dict[str, float | None]:
     deltas: dict[str, float | None] = {}
     for key in DELTA_METRICS:
         a, b = now[key], then[key]
-        deltas[key] = float(a) - float(b) if isinstance(a, int | float) and isinstance(b, int | float) else None
+        deltas[key] = (
+            float(a) - float(b) if isinstance(a, int | float) and isinstance(b, int | float) else None
+        )
     return deltas
 
 

@@ -1,0 +1,293 @@
+"""The GitHub Actions runtime: environment → settings → mode → run → outputs and exit code.
+
+``ActionSettings.from_environ`` is the only place that reads the environment; action inputs
+arrive as ``METASUP_*`` variables mapped explicitly in ``action.yml`` (``runs.env``), never as
+``INPUT_GITHUB-TOKEN``-style names a shell cannot read. ``select_mode`` is a pure function of
+the event, so every event → mode rule is a one-line test.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, TextIO
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+from metasup import github_io
+from metasup.config import load_config
+from metasup.errors import InputError
+from metasup.pr_comments import MARKER, render_comment
+from metasup.review import Review
+from metasup.runner import FailOn, evaluate, gate_failed, load_workspace, parse_as_of
+
+Mode = Literal["review", "rolling", "skip"]
+ModeInput = Literal["auto", "review", "rolling"]
+REVIEW_EVENTS = frozenset({"pull_request", "pull_request_target"})
+ROLLING_EVENTS = frozenset({"schedule", "workflow_dispatch"})
+COMMENT_FILE = "metasup-comment.md"
+REPORT_FILE = "metasup-review.json"
+
+
+class ActionSettings(BaseModel):
+    """Everything the action reads from its environment, validated once."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    token: SecretStr = Field(repr=False)
+    config: Path = Path("metasup.yml")
+    mode: ModeInput = "auto"
+    base_ref: str | None = None
+    as_of: str | None = None
+    dry_run: bool = False
+    fail_on: FailOn = "high"
+    event_name: str
+    event_path: Path | None = None
+    repository: str
+    api_url: str = "https://api.github.com"
+    server_url: str = "https://github.com"
+    workspace: Path = Path(".")
+    run_id: str = "local"
+    output_path: Path | None = None
+    summary_path: Path | None = None
+
+    @field_validator("base_ref", "as_of", "event_path", "output_path", "summary_path", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @field_validator("dry_run", mode="before")
+    @classmethod
+    def _boolean_input(cls, value: object) -> object:
+        if isinstance(value, str):
+            return value.strip().lower() in {"true", "1", "yes", "on"}
+        return value
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> ActionSettings:
+        def get(name: str, default: str | None = None) -> str | None:
+            value = environ.get(name, default)
+            return default if value == "" else value
+
+        raw: dict[str, Any] = {
+            "token": get("METASUP_GITHUB_TOKEN") or get("GITHUB_TOKEN"),
+            "config": get("METASUP_CONFIG", "metasup.yml"),
+            "mode": get("METASUP_MODE", "auto"),
+            "base_ref": get("METASUP_BASE_REF"),
+            "as_of": get("METASUP_AS_OF"),
+            "dry_run": get("METASUP_DRY_RUN", "false"),
+            "fail_on": get("METASUP_FAIL_ON", "high"),
+            "event_name": get("GITHUB_EVENT_NAME"),
+            "event_path": get("GITHUB_EVENT_PATH"),
+            "repository": get("GITHUB_REPOSITORY"),
+            "api_url": get("GITHUB_API_URL", "https://api.github.com"),
+            "server_url": get("GITHUB_SERVER_URL", "https://github.com"),
+            "workspace": get("GITHUB_WORKSPACE", "."),
+            "run_id": get("GITHUB_RUN_ID", "local"),
+            "output_path": get("GITHUB_OUTPUT"),
+            "summary_path": get("GITHUB_STEP_SUMMARY"),
+        }
+        try:
+            return cls.model_validate({k: v for k, v in raw.items() if v is not None})
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors(include_input=False)
+            )
+            raise InputError(f"action settings are not valid: {problems}") from None
+
+    def workspace_path(self, path: Path) -> Path:
+        return path if path.is_absolute() else self.workspace / path
+
+
+def select_mode(event_name: str, mode_input: ModeInput, event: Mapping[str, Any], base_ref: str) -> Mode:
+    """Which half of metasup this event asks for (SPEC §5 "Modes")."""
+    if mode_input != "auto":
+        return mode_input
+    if event_name in REVIEW_EVENTS:
+        return "review"
+    if event_name in ROLLING_EVENTS:
+        return "rolling"
+    if event_name == "push":
+        return "rolling" if event.get("ref") == f"refs/heads/{base_ref}" else "skip"
+    if event_name == "workflow_run":
+        return "review" if pull_request_number(event) is not None else "skip"
+    return "skip"
+
+
+def pull_request_number(event: Mapping[str, Any]) -> int | None:
+    """The PR an event is about: ``pull_request`` events, or a ``workflow_run`` triggered by one."""
+    pull = event.get("pull_request")
+    if isinstance(pull, Mapping) and isinstance(pull.get("number"), int):
+        return int(pull["number"])
+    run = event.get("workflow_run")
+    if isinstance(run, Mapping):
+        pulls = run.get("pull_requests") or []
+        if pulls and isinstance(pulls[0], Mapping) and isinstance(pulls[0].get("number"), int):
+            return int(pulls[0]["number"])
+    return None
+
+
+def default_base_ref(event: Mapping[str, Any], explicit: str | None, configured: str) -> str:
+    """``base-ref`` input, else the PR's base branch, else the config's ``base`` (``main``)."""
+    if explicit:
+        return explicit
+    pull = event.get("pull_request")
+    if isinstance(pull, Mapping):
+        base = pull.get("base")
+        if isinstance(base, Mapping) and isinstance(base.get("ref"), str):
+            return str(base["ref"])
+    return configured
+
+
+# --- workflow commands ------------------------------------------------------------------------
+
+
+def escape_command_data(text: str) -> str:
+    """Workflow-command escaping, so a newline in a message cannot start a new command."""
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+@dataclass
+class Console:
+    """Workflow commands on stdout; kept as a value so tests can read what was said."""
+
+    stream: TextIO = field(default_factory=lambda: sys.stdout)
+
+    def command(self, name: str, message: str) -> None:
+        print(f"::{name}::{escape_command_data(message)}", file=self.stream, flush=True)
+
+    def info(self, message: str) -> None:
+        print(message, file=self.stream, flush=True)
+
+
+def write_outputs(path: Path | None, outputs: Mapping[str, str]) -> None:
+    """Append to ``$GITHUB_OUTPUT`` with a random heredoc delimiter: multi-line safe."""
+    if path is None:
+        return
+    with path.open("a", encoding="utf-8") as handle:
+        for name, value in outputs.items():
+            delimiter = f"ghadelimiter_{secrets.token_hex(8)}"
+            handle.write(f"{name}<<{delimiter}\n{value}\n{delimiter}\n")
+
+
+def append_summary(path: Path | None, markdown: str) -> None:
+    if path is not None:
+        with path.open("a", encoding="utf-8") as handle:
+            handle.write(markdown.rstrip("\n") + "\n")
+
+
+# --- the run ----------------------------------------------------------------------------------
+
+
+def promotion_result(review: Review) -> str:
+    """``BLOCKED`` if any sandbox agent is blocked, ``APPROVED`` if all are approved."""
+    results = {a.promotion.result for a in review.agents} - {"NOT_APPLICABLE"}
+    if not results:
+        return "NOT_APPLICABLE"
+    return "BLOCKED" if "BLOCKED" in results else "APPROVED"
+
+
+def annotate(review: Review, console: Console) -> None:
+    for finding in review.findings:
+        level = "error" if finding.severity in ("HIGH", "CRITICAL") else "warning"
+        if finding.severity != "LOW":
+            console.command(level, f"{finding.severity}: {finding.title} — {finding.evidence}")
+
+
+ClientFactory = Callable[[str, str], Any]
+
+
+def run_review(
+    settings: ActionSettings, event: Mapping[str, Any], console: Console, connect: ClientFactory
+) -> int:
+    workspace = load_workspace(settings.workspace_path(settings.config))
+    as_of = parse_as_of(settings.as_of) if settings.as_of else None
+    base_ref = default_base_ref(event, settings.base_ref, workspace.config.base)
+    review = evaluate(workspace, as_of, None, run_id=settings.run_id)
+    review = review.model_copy(update={"base": review.base.model_copy(update={"ref": base_ref})})
+
+    report_path = settings.workspace_path(Path(REPORT_FILE))
+    report_path.write_text(review.to_json() + "\n", encoding="utf-8")
+    full = render_comment(review, workspace.config, limit=10**9).body
+    comment = render_comment(review, workspace.config).body
+    append_summary(settings.summary_path, full)
+    annotate(review, console)
+
+    comment_id = ""
+    number = pull_request_number(event)
+    if settings.dry_run or number is None:
+        reason = "dry-run" if settings.dry_run else "no pull request in this event"
+        console.info(f"metasup: not commenting ({reason}); the comment is in the job summary")
+    else:
+        comment_id = _post_comment(settings, number, comment, console, connect)
+
+    write_outputs(
+        settings.output_path,
+        {
+            "severity": review.overall_severity,
+            "result": promotion_result(review),
+            "comment-id": comment_id,
+            "report-path": str(report_path),
+            "promote-prs": "",
+            "killed": json.dumps(sorted(a.agent for a in review.agents if a.retirement.kill)),
+        },
+    )
+    return 1 if gate_failed(review, settings.fail_on) else 0
+
+
+def _post_comment(
+    settings: ActionSettings, number: int, body: str, console: Console, connect: ClientFactory
+) -> str:
+    client = connect(settings.token.get_secret_value(), settings.api_url)
+    try:
+        outcome = github_io.upsert_comment(client, settings.repository, number, body, MARKER)
+    except github_io.NotPermitted as exc:
+        fallback = settings.workspace_path(Path(COMMENT_FILE))
+        fallback.write_text(body, encoding="utf-8")
+        console.command("warning", f"{exc} The comment was written to the job summary and {fallback}.")
+        return ""
+    console.info(f"metasup: comment {outcome.comment_id} {outcome.action}")
+    return str(outcome.comment_id)
+
+
+def run(
+    environ: Mapping[str, str], console: Console | None = None, connect: ClientFactory | None = None
+) -> int:
+    """The whole action; returns the exit code. Expected failures are one ``::error::`` line."""
+    out = console or Console()
+    factory: ClientFactory = connect or github_io.connect
+    try:
+        settings = ActionSettings.from_environ(environ)
+        out.command("add-mask", settings.token.get_secret_value())
+        event = _read_event(settings.event_path)
+        base_ref = settings.base_ref or load_config(settings.workspace_path(settings.config)).base
+        mode = select_mode(settings.event_name, settings.mode, event, base_ref)
+        if mode == "skip":
+            out.info(f"metasup: nothing to do for a {settings.event_name} event")
+            write_outputs(settings.output_path, {"severity": "NONE", "result": "NOT_APPLICABLE"})
+            return 0
+        if mode == "rolling":
+            out.command("notice", "metasup: rolling mode is not available in this version; nothing was done")
+            append_summary(settings.summary_path, "metasup: rolling mode is not available in this version.")
+            return 0
+        return run_review(settings, event, out, factory)
+    except InputError as exc:
+        out.command("error", str(exc))
+        return exc.exit_code
+    except github_io.GitHubIOError as exc:
+        out.command("error", str(exc))
+        return 1
+
+
+def _read_event(path: Path | None) -> dict[str, Any]:
+    if path is None:
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise InputError(f"GITHUB_EVENT_PATH {path}: cannot read the event payload ({exc})") from None
+    return data if isinstance(data, dict) else {}

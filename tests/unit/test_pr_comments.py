@@ -1,0 +1,168 @@
+"""The canonical PR comment: exact shape, escaping, deltas, truncation, custom templates."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from html.parser import HTMLParser
+from pathlib import Path
+
+import cmarkgfm
+import pytest
+from cmarkgfm.cmark import Options
+
+from metasup.config import Config
+from metasup.errors import ConfigError
+from metasup.pr_comments import MARKER, escape_markdown, render_comment
+from metasup.review import AgentReport, Promotion, Review
+
+HEADINGS = [
+    "## 🤖 Meta-Agent Review Report",
+    "### 📊 Agent Health Summary",
+    "### ⚠️ Top Findings",
+    "### ✅ Promotion Gate",
+    "### 🔧 Recommended Actions",
+]
+
+
+class TableShape(HTMLParser):
+    """Counts table rows and the cells in each, as GitHub's renderer produced them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: list[int] = []
+        self.tags: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append(tag)
+        if tag == "tr":
+            self.rows.append(0)
+        elif tag in ("td", "th"):
+            self.rows[-1] += 1
+
+
+def render_gfm(markdown: str) -> TableShape:
+    html = cmarkgfm.github_flavored_markdown_to_html(markdown, options=Options.CMARK_OPT_UNSAFE)
+    shape = TableShape()
+    shape.feed(html)
+    shape.html = html  # type: ignore[attr-defined]
+    return shape
+
+
+def test_render_comment__exact_shape(base_config: Config, review_factory: Callable[..., Review]) -> None:
+    body = render_comment(review_factory(), base_config).body
+    lines = body.splitlines()
+    assert lines[0] == MARKER
+    assert lines[1] == "## 🤖 Meta-Agent Review Report"
+    assert "**Overall Severity:** MEDIUM  " in lines
+    assert "**Run ID:** run-42  " in lines
+    assert "**Compared Against:** `main`" in lines
+    assert "| Agent | Score | Alpha (30d) | Cost | Status |" in lines
+    assert "| momo-v2 | 86.0 | 1.23% | $321.00 | approved |" in lines
+    assert "- Behavioral score ≥ 80.0" in lines
+    assert "**Result:** ✅ APPROVED — momo-v2" in lines
+    assert "- Review the running cost of momo-v2 (P1)" in lines
+    assert lines[-1] == "*Generated automatically by MarketAgents Meta-Supervisor*"
+    positions = [body.index(h) for h in HEADINGS]
+    assert positions == sorted(positions)
+
+
+def test_render_comment__gfm_table_rows_and_columns(
+    base_config: Config, review_factory: Callable[..., Review], agent_factory: Callable[..., AgentReport]
+) -> None:
+    review = review_factory(agents=[agent_factory(f"agent-{i}") for i in range(7)])
+    shape = render_gfm(render_comment(review, base_config).body)
+    assert shape.rows == [5] * 8  # header + 7 agents, 5 columns each
+    for heading in HEADINGS:
+        assert heading.removeprefix("### ").removeprefix("## ") in shape.html  # type: ignore[attr-defined]
+
+
+HOSTILE = "evil|name <script>alert(1)</script> <!-- metasup:review --> [click](http://x.test) `tick`\n| a | b |"
+
+
+def test_render_comment__hostile_names_cannot_break_or_inject(
+    base_config: Config, review_factory: Callable[..., Review], agent_factory: Callable[..., AgentReport]
+) -> None:
+    review = review_factory(agents=[agent_factory(HOSTILE), agent_factory("ok")])
+    body = render_comment(review, base_config).body
+    assert body.count("<!--") == 1  # only our own marker
+    assert body.startswith(MARKER)
+    shape = render_gfm(body)
+    assert shape.rows == [5, 5, 5]
+    html: str = shape.html  # type: ignore[attr-defined]
+    assert "<script>" not in html
+    assert "<a " not in html  # neither the markdown link nor the bare URL became a link
+    assert "&lt;script&gt;" in html
+
+
+def test_escape_markdown__newlines_pipes_html() -> None:
+    assert escape_markdown("a|b\nc <x>") == "a\\|b c &lt;x&gt;"
+    assert escape_markdown("[l](u)") == "\\[l\\]\\(u\\)"
+
+
+def test_render_comment__deltas_vs_base(
+    base_config: Config, review_factory: Callable[..., Review], agent_factory: Callable[..., AgentReport]
+) -> None:
+    agent = agent_factory(delta_vs_base={"behavioral_score": -4.0, "alpha_30d": 0.005, "cost_30d": 10.0})
+    body = render_comment(review_factory(agents=[agent]), base_config).body
+    assert "| momo-v2 | 86.0 (▼ 4.0) | 1.23% (▲ 0.50pp) | $321.00 (▲ $10.00) | approved |" in body
+
+
+def test_render_comment__no_baseline_said(base_config: Config, review_factory: Callable[..., Review]) -> None:
+    review = review_factory()
+    review = review.model_copy(update={"base": review.base.model_copy(update={"source": "none"})})
+    assert "**Compared Against:** `main` (no baseline)" in render_comment(review, base_config).body
+
+
+def test_render_comment__results_list_names_capped(
+    base_config: Config, review_factory: Callable[..., Review], agent_factory: Callable[..., AgentReport]
+) -> None:
+    agents = [agent_factory(f"a{i}") for i in range(12)]
+    agents.append(agent_factory("b|x", promotion=Promotion(result="BLOCKED"), status="blocked"))
+    body = render_comment(review_factory(agents=agents), base_config).body
+    assert "**Result:** ✅ APPROVED — a0, a1, a2, a3, a4, a5, a6, a7, a8, a9 and 2 more" in body
+    assert "**Result:** ❌ BLOCKED — b\\|x" in body
+
+
+def test_render_comment__blocked_result(
+    base_config: Config, review_factory: Callable[..., Review], agent_factory: Callable[..., AgentReport]
+) -> None:
+    agent = agent_factory(promotion=Promotion(result="BLOCKED"), status="blocked")
+    body = render_comment(review_factory(agents=[agent]), base_config).body
+    assert "**Result:** ❌ BLOCKED — momo-v2" in body
+
+
+def test_render_comment__truncates_under_github_limit(
+    base_config: Config, review_factory: Callable[..., Review], agent_factory: Callable[..., AgentReport]
+) -> None:
+    agents = [agent_factory(f"agent-{i:05d}-" + "x" * 60) for i in range(3000)]
+    rendered = render_comment(review_factory(agents=agents), base_config)
+    assert len(rendered.body) <= 65_536
+    assert rendered.agents_hidden > 0
+    assert f"| … and {rendered.agents_hidden} more | | | | |" in rendered.body
+    shape = render_gfm(rendered.body)
+    assert len(shape.rows) == 3000 - rendered.agents_hidden + 2  # header, shown rows, "… and N more"
+    assert rendered.body.rstrip().endswith("*Generated automatically by MarketAgents Meta-Supervisor*")
+
+
+def test_render_comment__custom_template(
+    tmp_path: Path, base_config: Config, review_factory: Callable[..., Review]
+) -> None:
+    template = tmp_path / "mine.md.j2"
+    template.write_text("Severity {{ review.overall_severity }} for {{ agents[0].agent }}\n", encoding="utf-8")
+    config = base_config.model_copy(update={"comment_template": template})
+    review = review_factory()
+    body = render_comment(review, config).body
+    assert body == f"{MARKER}\nSeverity MEDIUM for momo-v2\n"
+
+
+def test_render_comment__custom_template_sandboxed_and_errors_are_config_errors(
+    tmp_path: Path, base_config: Config, review_factory: Callable[..., Review]
+) -> None:
+    template = tmp_path / "mine.md.j2"
+    template.write_text("{{ review.__class__.__mro__ }}", encoding="utf-8")
+    config = base_config.model_copy(update={"comment_template": template})
+    with pytest.raises(ConfigError, match="comment template failed to render"):
+        render_comment(review_factory(), config)
+    template.write_text("{% if %}", encoding="utf-8")
+    with pytest.raises(ConfigError, match="line 1"):
+        render_comment(review_factory(), config)
