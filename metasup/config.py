@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 from metasup.errors import ConfigError
 
@@ -94,6 +94,12 @@ class PortfolioConfig(Section):
     min_weight: float = Field(0.0, ge=0, le=1)
     max_weight: float = Field(1.0, gt=0, le=1)
     min_signals: int = Field(5, ge=2)
+
+    @model_validator(mode="after")
+    def _caps_are_ordered(self) -> PortfolioConfig:
+        if self.min_weight > self.max_weight:
+            raise ValueError(f"min_weight {self.min_weight} is above max_weight {self.max_weight}")
+        return self
 
 
 class PromotionPRConfig(Section):

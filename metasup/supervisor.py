@@ -7,7 +7,7 @@ allocation; promotions are decided after kills for the same reason.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
@@ -15,14 +15,13 @@ from metasup.artifacts import Artifacts
 from metasup.config import Config
 from metasup.findings import collect_findings, overall_severity, recommend
 from metasup.metrics import MetricsTable, compute_metrics
-from metasup.portfolio import allocate, allocation_score, attribute
+from metasup.portfolio import allocate, attribute, eligible_for_allocation
 from metasup.promotion import AgentStanding, should_promote
 from metasup.reconcile import reconcile
 from metasup.registry import Registry
 from metasup.retirement import evaluate_retirement
 from metasup.review import (
     AgentReport,
-    Allocation,
     BaseInfo,
     ClassReport,
     Metrics,
@@ -64,14 +63,21 @@ def run_meta_supervisor(
     class_reports = [
         _class_report(name, metrics, table, registry, config) for name, metrics in table.classes.items()
     ]
-    excluded_classes = {c.name for c in class_reports if c.status == "killed"}
+    killed_classes = {c.name for c in class_reports if c.retirement.kill}
+    standings = {
+        name: _standing(name, metrics, table, registry, config, killed_classes)
+        for name, metrics in table.agents.items()
+    }
     agent_reports = [
-        _agent_report(name, metrics, table, registry, config, excluded_classes, baseline)
+        _agent_report(standings[name], metrics, registry, config, baseline)
         for name, metrics in table.agents.items()
     ]
     class_reports = [_with_class_delta(c, baseline) for c in class_reports]
 
-    allocation = _allocate(agent_reports, config)
+    candidates = {name: (standings[name], metrics) for name, metrics in table.agents.items()}
+    allocation = allocate(
+        eligible_for_allocation(candidates, config.portfolio, config.kill_list), config.portfolio
+    )
     attribution = attribute(
         reconciliation.signals, visible.costs, table.agent_class, as_of - config.windows.window, as_of
     )
@@ -104,12 +110,8 @@ def _class_report(
 ) -> ClassReport:
     declared = registry.strategy_class(name)
     retirement = evaluate_retirement(metrics, config.retirement)
-    if declared is not None and declared.status == "killed":
-        status = "killed"
-    elif retirement.kill or name in config.kill_list:
-        status = "killed"
-    else:
-        status = declared.status if declared is not None else "active"
+    registered_status = declared.status if declared is not None else "active"
+    status = "killed" if retirement.kill else registered_status
     return ClassReport(
         name=name,
         status=status,
@@ -120,81 +122,63 @@ def _class_report(
     )
 
 
-def _agent_report(
+def _standing(
     name: str,
     metrics: Metrics,
     table: MetricsTable,
     registry: Registry,
     config: Config,
-    excluded_classes: set[str],
-    baseline: Review | None,
-) -> AgentReport:
+    killed_classes: set[str],
+) -> AgentStanding:
+    """What the gates and the allocation need to know about an agent's place in the fleet."""
     registered = registry.agent(name)
     klass_name = table.agent_class[name]
     klass = registry.strategy_class(klass_name)
-    stage = registered.stage if registered is not None else "sandbox"
-    retirement = evaluate_retirement(metrics, config.retirement)
-    standing = AgentStanding(
+    return AgentStanding(
         name=name,
         strategy_class=klass_name,
-        stage=stage,
+        stage=registered.stage if registered is not None else "sandbox",
         class_status=klass.status if klass is not None else None,
-        agent_killed_this_run=retirement.kill,
-        class_killed_this_run=klass_name in excluded_classes,
+        agent_killed_this_run=evaluate_retirement(metrics, config.retirement).kill,
+        class_killed_this_run=klass_name in killed_classes,
     )
+
+
+def _agent_report(
+    standing: AgentStanding, metrics: Metrics, registry: Registry, config: Config, baseline: Review | None
+) -> AgentReport:
+    retirement = evaluate_retirement(metrics, config.retirement)
     promotion = should_promote(metrics, config, standing)
     return AgentReport(
-        agent=name,
-        strategy_class=klass_name,
-        stage=stage,
-        registered=registered is not None,
+        agent=standing.name,
+        strategy_class=standing.strategy_class,
+        stage=standing.stage,
+        registered=registry.agent(standing.name) is not None,
         metrics=metrics,
         promotion=promotion,
         retirement=retirement,
-        status=_status(
-            stage, retirement, promotion, klass_name in excluded_classes, name in config.kill_list
-        ),
-        delta_vs_base=_delta(metrics, _base_metrics(baseline, name, agent=True)),
+        status=agent_status(standing, retirement, promotion, config.kill_list),
+        delta_vs_base=_delta(metrics, _base_metrics(baseline, standing.name, agent=True)),
     )
 
 
-def _status(
-    stage: str, retirement: Retirement, promotion: Promotion, class_killed: bool, listed: bool
+def agent_status(
+    standing: AgentStanding, retirement: Retirement, promotion: Promotion, kill_list: Sequence[str]
 ) -> str:
     """One word a maintainer can scan in the table; exclusions win over everything else."""
-    if stage == "retired":
+    if standing.stage == "retired":
         return "retired"
-    if retirement.kill or listed:
+    if retirement.kill:
         return "killed"
-    if class_killed:
+    if standing.class_killed_this_run or standing.class_status == "killed":
         return "killed (class)"
+    if standing.name in kill_list or standing.strategy_class in kill_list:
+        return "killed (kill_list)"
     if promotion.result == "APPROVED":
         return "approved"
     if promotion.result == "BLOCKED":
         return "blocked"
     return "active"
-
-
-def _allocate(agents: list[AgentReport], config: Config) -> Allocation:
-    """Scores of the agents eligible under SPEC §3.5, then the capped softmax."""
-    scores: dict[str, float] = {}
-    for report in agents:
-        metrics = report.metrics
-        eligible = (
-            report.stage == "prod"
-            and report.status == "active"
-            and metrics.signals_realized >= config.portfolio.min_signals
-            and metrics.volatility is not None
-            and metrics.alpha_30d is not None
-            and metrics.mean_confidence is not None
-        )
-        if eligible:
-            assert metrics.alpha_30d is not None and metrics.mean_confidence is not None
-            assert metrics.volatility is not None
-            scores[report.agent] = allocation_score(
-                metrics.alpha_30d, metrics.mean_confidence, metrics.volatility, config.portfolio.vol_floor
-            )
-    return allocate(scores, config.portfolio)
 
 
 def _base_metrics(baseline: Review | None, name: str, *, agent: bool) -> Metrics | None:

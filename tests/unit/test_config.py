@@ -55,7 +55,10 @@ def test_load_config__defaults_of_the_spec(tmp_path: Path) -> None:
 def test_load_config__paths_relative_to_the_file(tmp_path: Path) -> None:
     (tmp_path / "sub").mkdir()
     config = load_config(
-        write(tmp_path / "sub" / "metasup.yml", "registry: reg.yaml\nartifacts: {alpha: a.jsonl, prices: p.csv}\n")
+        write(
+            tmp_path / "sub" / "metasup.yml",
+            "registry: reg.yaml\nartifacts: {alpha: a.jsonl, prices: p.csv}\n",
+        )
     )
     assert config.registry == tmp_path / "sub" / "reg.yaml"
     assert config.artifacts.alpha == tmp_path / "sub" / "a.jsonl"
@@ -121,7 +124,9 @@ def test_load_registry__undeclared_class_is_an_error(tmp_path: Path) -> None:
 
 def test_load_registry__bad_stage_lists_allowed(tmp_path: Path) -> None:
     path = write(tmp_path / "agents.yaml", "agents:\n  - {name: a, stage: production}\n")
-    with pytest.raises(ConfigError, match=r"agents\.0\.stage: Input should be 'sandbox', 'prod' or 'retired'"):
+    with pytest.raises(
+        ConfigError, match=r"agents\.0\.stage: Input should be 'sandbox', 'prod' or 'retired'"
+    ):
         load_registry(path)
 
 
@@ -129,3 +134,12 @@ def test_load_registry__repeated_names(tmp_path: Path) -> None:
     path = write(tmp_path / "agents.yaml", "agents:\n  - {name: a}\n  - {name: a}\n")
     with pytest.raises(ConfigError, match="names must be unique, repeated: a"):
         load_registry(path)
+
+
+def test_load_config__portfolio_caps_must_be_ordered(tmp_path: Path) -> None:
+    path = write(
+        tmp_path / "metasup.yml",
+        "artifacts: {alpha: a, prices: p}\nportfolio: {min_weight: 0.6, max_weight: 0.5}\n",
+    )
+    with pytest.raises(ConfigError, match="portfolio: .*min_weight 0.6 is above max_weight 0.5"):
+        load_config(path)

@@ -1,0 +1,356 @@
+"""Signal → market price join and realized PnL (SPEC §3.1): no lookahead, no forward-fill.
+
+Every signal is matched to *actual* bars of its symbol with two as-of joins
+(``pandas.merge_asof``, forward direction, by symbol):
+
+* entry: the first bar strictly after the signal's ``ts`` (a bar stamped exactly at ``ts``
+  closed when the signal was emitted and could not have been traded), at most ``max_delay`` later;
+* exit: the first bar at or after ``target = entry_ts + horizon``, at most ``max_delay`` later.
+
+A matched price is always a real bar's price, found by its row in the bar table, never an
+interpolated or carried-forward one: a gap in prices longer than ``max_delay`` is ``no_price``.
+Nothing after ``as_of`` exists: later signals are dropped and later bars are never looked at.
+
+Decisions where SPEC §3.1 and ``docs/data-model.md`` are silent:
+
+* ``status`` is pandas' string dtype (``str``), like every text column of the data model.
+* Every timestamp of the output, the input ``ts`` included, is ``datetime64[ns, UTC]``.
+* The output keeps the input's index and row order (minus signals after ``as_of``); result
+  columns already present in the input are recomputed, not trusted.
+* A signal on a symbol that has no bar at all is treated like any other missing bar
+  (``open`` while its tolerance runs, then ``no_price``).
+* ``benchmark_missing`` counts realized signals only: ``b`` is only defined for them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Final, TypeVar
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+from pandas.api.extensions import ExtensionArray
+
+from metasup.config import ReconcileConfig
+
+REALIZED: Final = "realized"
+OPEN: Final = "open"
+NO_PRICE: Final = "no_price"
+STATUSES: Final[tuple[str, ...]] = (REALIZED, OPEN, NO_PRICE)
+
+RESULT_COLUMNS: Final[tuple[str, ...]] = (
+    "entry_ts",
+    "entry_price",
+    "target_ts",
+    "exit_ts",
+    "exit_price",
+    "status",
+    "ret",
+    "fee",
+    "pnl",
+    "bench_ret",
+    "excess",
+)
+"""Columns ``reconcile`` appends to the signals, in this order (``docs/data-model.md``)."""
+
+_TIMESTAMP_DTYPE: Final = pd.DatetimeTZDtype(unit="ns", tz="UTC")
+_NAT_NS: Final = np.iinfo(np.int64).min
+"""``NaT`` as int64 nanoseconds (numpy's and pandas' own sentinel)."""
+_NO_BAR: Final = -1
+"""Bar row of a signal for which no bar qualifies."""
+_NANOS_PER_SECOND: Final = 1_000_000_000
+
+Int64Array = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
+ArrayT = TypeVar("ArrayT", Int64Array, FloatArray)
+
+
+@dataclass(frozen=True)
+class Reconciliation:
+    """Signals emitted up to ``as_of`` with their bars, status and returns (``docs/data-model.md``)."""
+
+    signals: pd.DataFrame
+    benchmark_missing: int
+    """Realized signals whose benchmark return was set to 0 because a benchmark bar was missing."""
+
+
+@dataclass(frozen=True)
+class _BarTable:
+    """Bars laid out for ``merge_asof``: sorted by time, symbols as integer codes.
+
+    ``lookup`` holds ``key`` (int64 ns), ``code`` (symbol code) and ``bar_row`` (position in
+    ``ts_ns``/``price``); a join returns bar rows, so every matched price is a real bar's price.
+    Keys are int64 nanoseconds so that both sides of a join always share one dtype whatever the
+    unit or time zone the caller's frames came in.
+    """
+
+    lookup: pd.DataFrame
+    ts_ns: Int64Array
+    price: FloatArray
+
+
+@dataclass(frozen=True)
+class _Legs:
+    """Entry and exit bars of each signal, positionally aligned with the signals (int64 ns times)."""
+
+    signal_ts_ns: Int64Array
+    entry_ts_ns: Int64Array
+    entry_price: FloatArray
+    target_ts_ns: Int64Array
+    exit_ts_ns: Int64Array
+    exit_price: FloatArray
+
+    @property
+    def has_entry(self) -> BoolArray:
+        """An entry bar was found; only such signals have a target and may get an exit."""
+        return np.asarray(self.entry_ts_ns != _NAT_NS, dtype=np.bool_)
+
+    @property
+    def realized(self) -> BoolArray:
+        """Both bars found; an exit is only ever looked for once there is an entry."""
+        return np.asarray(self.exit_ts_ns != _NAT_NS, dtype=np.bool_)
+
+
+def reconcile(
+    signals: pd.DataFrame,
+    prices: pd.DataFrame,
+    config: ReconcileConfig,
+    as_of: pd.Timestamp,
+    benchmark: str | None,
+) -> Reconciliation:
+    """Join each signal emitted at or before ``as_of`` to its entry and exit bars (SPEC §3.1)."""
+    as_of_utc = _to_utc_timestamp(as_of)
+    tolerance_ns = _to_nanoseconds(config.max_delay)
+    emitted = _signals_until(signals, as_of_utc, config.default_notional)
+    bars = _prices_until(prices, as_of_utc)
+
+    legs = _match_legs(emitted, bars, tolerance_ns)
+    status = _signal_status(legs, tolerance_ns, as_of_utc.value)
+    bench_ret, bench_found = _benchmark_returns(bars, benchmark, legs, tolerance_ns)
+    result = _with_results(emitted, legs, status, bench_ret, config.fee_bps)
+    missing = int(np.count_nonzero(legs.realized & ~bench_found)) if benchmark is not None else 0
+    return Reconciliation(signals=result, benchmark_missing=missing)
+
+
+def _match_legs(emitted: pd.DataFrame, bars: pd.DataFrame, tolerance_ns: int) -> _Legs:
+    """Entry bar strictly after ``ts``, exit bar at or after ``entry_ts + horizon``, both in tolerance."""
+    bar_codes, symbols = pd.factorize(bars["symbol"])
+    table = _build_bar_table(bars, np.asarray(bar_codes, dtype=np.int64))
+    codes = _symbol_codes(emitted["symbol"], symbols)
+    signal_ts_ns = _timestamps_to_ns(emitted["ts"])
+
+    entry_row = _first_bar_rows(signal_ts_ns, codes, table, tolerance_ns, include_exact=False)
+    entry_ts_ns = _take_or_fill(table.ts_ns, entry_row, _NAT_NS)
+    target_ts_ns = _shift_ns(entry_ts_ns, _horizon_to_ns(emitted["horizon_s"]))
+    exit_row = _first_bar_rows(target_ts_ns, codes, table, tolerance_ns, include_exact=True)
+    return _Legs(
+        signal_ts_ns=signal_ts_ns,
+        entry_ts_ns=entry_ts_ns,
+        entry_price=_take_or_fill(table.price, entry_row, np.nan),
+        target_ts_ns=target_ts_ns,
+        exit_ts_ns=_take_or_fill(table.ts_ns, exit_row, _NAT_NS),
+        exit_price=_take_or_fill(table.price, exit_row, np.nan),
+    )
+
+
+def _with_results(
+    emitted: pd.DataFrame,
+    legs: _Legs,
+    status: ExtensionArray,
+    bench_ret: FloatArray,
+    fee_bps: float,
+) -> pd.DataFrame:
+    """``emitted`` plus the result columns, in the documented order; NaN returns unless realized."""
+    realized = legs.realized
+    direction = emitted["direction"].to_numpy(dtype=np.float64)
+    notional = emitted["notional"].to_numpy(dtype=np.float64)
+    ret = direction * (legs.exit_price / legs.entry_price - 1.0)
+    fee = np.where(realized, notional * 2.0 * fee_bps / 1e4, np.nan)
+    realized_bench_ret = np.where(realized, bench_ret, np.nan)
+
+    result = emitted.drop(columns=[column for column in RESULT_COLUMNS if column in emitted.columns])
+    result["entry_ts"] = _ns_to_timestamps(legs.entry_ts_ns)
+    result["entry_price"] = legs.entry_price
+    result["target_ts"] = _ns_to_timestamps(legs.target_ts_ns)
+    result["exit_ts"] = _ns_to_timestamps(legs.exit_ts_ns)
+    result["exit_price"] = legs.exit_price
+    result["status"] = status
+    result["ret"] = ret
+    result["fee"] = fee
+    result["pnl"] = notional * ret - fee
+    result["bench_ret"] = realized_bench_ret
+    result["excess"] = ret - direction * realized_bench_ret
+    return result
+
+
+# --- inputs up to as_of -------------------------------------------------------------------
+
+
+def _to_utc_timestamp(value: pd.Timestamp) -> pd.Timestamp:
+    """``as_of`` in UTC at ns resolution; a timestamp without offset is UTC (SPEC §2)."""
+    stamp = pd.Timestamp(value)
+    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+    return stamp.as_unit("ns")
+
+
+def _to_utc_ns_series(values: pd.Series) -> pd.Series:
+    """Any datetime-like column as ``datetime64[ns, UTC]`` (pandas ≥ 3 often infers ``us``)."""
+    return pd.to_datetime(values, utc=True).astype(_TIMESTAMP_DTYPE)
+
+
+def _to_nanoseconds(duration: timedelta) -> int:
+    """A duration as integer nanoseconds, the unit of every join key."""
+    return int(pd.Timedelta(duration).as_unit("ns").value)
+
+
+def _signals_until(signals: pd.DataFrame, as_of: pd.Timestamp, default_notional: float) -> pd.DataFrame:
+    """Signals emitted at or before ``as_of`` (later ones do not exist yet), notional filled."""
+    stamps = _to_utc_ns_series(signals["ts"])
+    keep = (stamps <= _to_utc_timestamp(as_of)).to_numpy()
+    emitted = signals.loc[keep].copy()
+    emitted["ts"] = stamps.array[keep]
+    if "notional" not in emitted.columns:
+        emitted["notional"] = np.nan
+    emitted["notional"] = emitted["notional"].astype(np.float64).fillna(default_notional)
+    return emitted
+
+
+def _prices_until(prices: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
+    """Bars at or before ``as_of``; a later bar must never be seen, not even by a join."""
+    stamps = _to_utc_ns_series(prices["ts"])
+    keep = (stamps <= _to_utc_timestamp(as_of)).to_numpy()
+    bars = prices.loc[keep, ["symbol", "price"]].reset_index(drop=True)
+    bars.insert(0, "ts", stamps.array[keep])
+    bars["price"] = bars["price"].astype(np.float64)
+    return bars
+
+
+# --- nanosecond helpers -------------------------------------------------------------------
+
+
+def _timestamps_to_ns(values: pd.Series) -> Int64Array:
+    """UTC timestamps as int64 nanoseconds since the epoch; ``NaT`` becomes ``_NAT_NS``."""
+    return np.asarray(pd.DatetimeIndex(_to_utc_ns_series(values)).asi8, dtype=np.int64)
+
+
+def _ns_to_timestamps(values: Int64Array) -> pd.arrays.DatetimeArray:
+    """The inverse of ``_timestamps_to_ns``: ``datetime64[ns, UTC]`` with ``NaT`` kept."""
+    return pd.DatetimeIndex(values.view("M8[ns]")).tz_localize("UTC").array
+
+
+def _horizon_to_ns(horizon_s: pd.Series) -> Int64Array:
+    """Holding periods (int seconds) as int64 nanoseconds."""
+    return np.asarray(horizon_s.to_numpy(dtype=np.int64) * _NANOS_PER_SECOND, dtype=np.int64)
+
+
+def _shift_ns(stamps_ns: Int64Array, offsets_ns: Int64Array) -> Int64Array:
+    """``stamps + offsets``, keeping ``NaT`` as ``NaT`` (no entry bar → no target)."""
+    return np.where(stamps_ns == _NAT_NS, _NAT_NS, stamps_ns + offsets_ns)
+
+
+# --- bars and joins -----------------------------------------------------------------------
+
+
+def _symbol_codes(symbols: pd.Series, universe: pd.Index) -> Int64Array:
+    """Integer code of each symbol in ``universe`` (``-1`` when it has no bar at all).
+
+    Joining by integer codes instead of strings keeps ``merge_asof``'s ``by`` on its fast path.
+    """
+    return np.asarray(universe.get_indexer(pd.Index(symbols)), dtype=np.int64)
+
+
+def _build_bar_table(bars: pd.DataFrame, codes: Int64Array) -> _BarTable:
+    """Lay ``bars`` out for joins: ``merge_asof`` needs its key sorted globally, not per symbol."""
+    ts_ns = _timestamps_to_ns(bars["ts"])
+    order = np.argsort(ts_ns, kind="stable")
+    lookup = pd.DataFrame({"key": ts_ns[order], "code": codes[order], "bar_row": order.astype(np.int64)})
+    return _BarTable(lookup=lookup, ts_ns=ts_ns, price=bars["price"].to_numpy(dtype=np.float64))
+
+
+def _first_bar_rows(
+    keys_ns: Int64Array,
+    codes: Int64Array,
+    bars: _BarTable,
+    tolerance_ns: int,
+    *,
+    include_exact: bool,
+) -> Int64Array:
+    """Row in ``bars`` of the first bar of the same symbol after each key, within the tolerance.
+
+    ``include_exact`` says whether a bar stamped exactly at the key qualifies (yes for the exit
+    and the benchmark, no for the entry). Keys that are ``NaT`` or whose symbol has no bar get
+    ``_NO_BAR``. The result is in the order of ``keys_ns``.
+    """
+    rows = np.full(len(keys_ns), _NO_BAR, dtype=np.int64)
+    candidates = np.flatnonzero((keys_ns != _NAT_NS) & (codes >= 0))
+    if len(candidates) == 0 or len(bars.lookup) == 0:
+        return rows
+    candidates = candidates[np.argsort(keys_ns[candidates], kind="stable")]
+    left = pd.DataFrame({"key": keys_ns[candidates], "code": codes[candidates]})
+    matched = pd.merge_asof(
+        left,
+        bars.lookup,
+        on="key",
+        by="code",
+        direction="forward",
+        allow_exact_matches=include_exact,
+        tolerance=tolerance_ns,
+    )["bar_row"].to_numpy(dtype=np.float64)
+    found = ~np.isnan(matched)
+    rows[candidates[found]] = matched[found].astype(np.int64)
+    return rows
+
+
+def _take_or_fill(values: ArrayT, rows: Int64Array, fill: float) -> ArrayT:
+    """``values[rows]``, with ``fill`` where ``rows`` is ``_NO_BAR``."""
+    taken = np.full(len(rows), fill, dtype=values.dtype)
+    found = rows != _NO_BAR
+    taken[found] = values[rows[found]]
+    return taken
+
+
+# --- status and benchmark -----------------------------------------------------------------
+
+
+def _signal_status(legs: _Legs, tolerance_ns: int, as_of_ns: int) -> ExtensionArray:
+    """``realized`` / ``open`` / ``no_price``: a missing bar is ``open`` only while it may still come.
+
+    A missing bar may still arrive as long as its tolerance has not run out by ``as_of``
+    (``ts + max_delay > as_of`` for the entry, ``target + max_delay > as_of`` for the exit).
+    """
+    has_entry = legs.has_entry
+    realized = legs.realized
+    entry_pending = ~has_entry & (legs.signal_ts_ns + tolerance_ns > as_of_ns)
+    exit_pending = has_entry & ~realized & (legs.target_ts_ns + tolerance_ns > as_of_ns)
+    codes = np.where(realized, 0, np.where(entry_pending | exit_pending, 1, 2))
+    return pd.array(np.asarray(STATUSES, dtype=object)[codes], dtype="str")
+
+
+def _benchmark_returns(
+    bars: pd.DataFrame,
+    benchmark: str | None,
+    legs: _Legs,
+    tolerance_ns: int,
+) -> tuple[FloatArray, BoolArray]:
+    """``b = B_exit / B_entry − 1`` per realized signal and whether both benchmark bars were found.
+
+    ``B_entry``/``B_exit`` are the first benchmark bars at or after the signal's entry/exit bar
+    times, within the tolerance. A missing one (or no benchmark configured) gives ``b = 0``.
+    """
+    count = len(legs.entry_ts_ns)
+    if benchmark is None:
+        return np.zeros(count, dtype=np.float64), np.zeros(count, dtype=np.bool_)
+    bench_bars = bars.loc[(bars["symbol"] == benchmark).to_numpy()]
+    table = _build_bar_table(bench_bars, np.zeros(len(bench_bars), dtype=np.int64))
+    one_symbol = np.zeros(count, dtype=np.int64)
+    realized = legs.realized
+    entry_keys = np.where(realized, legs.entry_ts_ns, _NAT_NS)
+    exit_keys = np.where(realized, legs.exit_ts_ns, _NAT_NS)
+    entry_row = _first_bar_rows(entry_keys, one_symbol, table, tolerance_ns, include_exact=True)
+    exit_row = _first_bar_rows(exit_keys, one_symbol, table, tolerance_ns, include_exact=True)
+    found = (entry_row != _NO_BAR) & (exit_row != _NO_BAR)
+    ret = _take_or_fill(table.price, exit_row, np.nan) / _take_or_fill(table.price, entry_row, np.nan) - 1.0
+    return np.where(found, ret, 0.0), found
