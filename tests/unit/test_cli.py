@@ -1,0 +1,191 @@
+"""The metasup command: exit codes, exact output lines, files written."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from metasup.cli import main
+from metasup.examples import EXAMPLES_DIR
+
+AS_OF = "2026-10-16T20:00:00Z"
+
+
+@pytest.fixture
+def example_copy(tmp_path: Path) -> Path:
+    """A writable copy of the bundled workspace."""
+    target = tmp_path / "ws"
+    shutil.copytree(EXAMPLES_DIR, target, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    return target
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_evaluate__writes_json_and_table(
+    example_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "review.json"
+    code, stdout, stderr = run(
+        capsys,
+        "evaluate",
+        "--config",
+        str(example_copy / "metasup.yml"),
+        "--json",
+        str(out),
+        "--fail-on",
+        "never",
+    )
+    assert code == 0
+    assert stderr == ""
+    lines = stdout.splitlines()
+    assert lines[0].startswith("as_of 2026-10-30T20:00:00+00:00 · overall severity HIGH")
+    assert lines[2].split() == [
+        "agent", "class", "stage", "status", "pnl_30d", "alpha_30d", "hit", "score", "cost_30d", "promotion"
+    ]  # fmt: skip
+    assert any(line.split()[:4] == ["momo-beta", "momentum", "sandbox", "approved"] for line in lines)
+    review = json.loads(out.read_text())
+    assert review["overall_severity"] == "HIGH"
+
+
+@pytest.mark.parametrize(
+    ("fail_on", "expected"), [("never", 0), ("blocked", 1), ("high", 1), ("critical", 0)]
+)
+def test_evaluate__fail_on(
+    example_copy: Path, capsys: pytest.CaptureFixture[str], fail_on: str, expected: int
+) -> None:
+    code, _, _ = run(capsys, "evaluate", "--config", str(example_copy / "metasup.yml"), "--fail-on", fail_on)
+    assert code == expected
+
+
+def test_evaluate__bad_config_is_one_error_line_and_exit_2(
+    example_copy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = example_copy / "metasup.yml"
+    config.write_text(config.read_text() + "\nsurprise: 1\n")
+    code, stdout, stderr = run(capsys, "evaluate", "--config", str(config))
+    assert code == 2
+    assert stdout == ""
+    assert stderr.startswith(f"Error: {config} is not valid:\n  surprise: unknown key (allowed: ")
+    assert "Traceback" not in stderr
+
+
+def test_evaluate__missing_artifact_is_exit_2(example_copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (example_copy / "market" / "prices.csv").unlink()
+    code, _, stderr = run(capsys, "evaluate", "--config", str(example_copy / "metasup.yml"))
+    assert code == 2
+    assert stderr.startswith("Error: ")
+    assert "prices.csv" in stderr
+
+
+def test_evaluate__bad_as_of_is_exit_2(example_copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, stderr = run(
+        capsys, "evaluate", "--config", str(example_copy / "metasup.yml"), "--as-of", "soon"
+    )
+    assert code == 2
+    assert stderr == "Error: --as-of: cannot read 'soon' as a timestamp (use e.g. 2026-10-30T16:00:00Z)\n"
+
+
+def test_evaluate__unknown_option_is_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["evaluate", "--frobnicate"])
+    assert exit_info.value.code == 2
+
+
+def truncate_workspace(folder: Path, as_of: pd.Timestamp) -> None:
+    """Rewrite the artifacts without anything after ``as_of`` (unparsable lines are kept)."""
+    for name in ("alpha/events.jsonl", "telemetry/events.jsonl"):
+        path = folder / name
+        kept = []
+        for line in path.read_text().splitlines():
+            try:
+                stamp = pd.Timestamp(json.loads(line)["ts"])
+                stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp
+            except (ValueError, KeyError, TypeError):
+                kept.append(line)
+                continue
+            if stamp <= as_of:
+                kept.append(line)
+        path.write_text("\n".join(kept) + "\n")
+    prices = folder / "market/prices.csv"
+    frame = pd.read_csv(prices, dtype=str, keep_default_na=False)
+    stamps = pd.to_datetime(frame["ts"], utc=True, format="ISO8601")
+    frame.loc[stamps <= as_of].to_csv(prices, index=False)
+
+
+def test_evaluate__as_of_equals_truncated_data(
+    example_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    full_json, cut_json = tmp_path / "full.json", tmp_path / "cut.json"
+    run(
+        capsys,
+        "evaluate",
+        "--config",
+        str(example_copy / "metasup.yml"),
+        "--as-of",
+        AS_OF,
+        "--json",
+        str(full_json),
+    )
+    cut = tmp_path / "cut"
+    shutil.copytree(example_copy, cut)
+    truncate_workspace(cut, pd.Timestamp(AS_OF))
+    run(capsys, "evaluate", "--config", str(cut / "metasup.yml"), "--json", str(cut_json))  # as_of = last bar
+    full, truncated = json.loads(full_json.read_text()), json.loads(cut_json.read_text())
+    assert full["as_of"] == truncated["as_of"] == "2026-10-16T20:00:00+00:00"
+    for key in ("agents", "strategy_classes", "allocation", "attribution", "recommendations"):
+        assert full[key] == truncated[key], key
+
+
+def test_evaluate__baseline_fills_deltas(
+    example_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = str(example_copy / "metasup.yml")
+    base, head = tmp_path / "base.json", tmp_path / "head.json"
+    run(capsys, "evaluate", "--config", config, "--as-of", AS_OF, "--json", str(base))
+    run(capsys, "evaluate", "--config", config, "--baseline", str(base), "--json", str(head))
+    in_base = {a["agent"] for a in json.loads(base.read_text())["agents"]}
+    agents = json.loads(head.read_text())["agents"]
+    assert {a["agent"] for a in agents} - in_base == {"scalper-x"}  # first seen after the base's as_of
+    for entry in agents:
+        expected = {"realized_pnl_30d", "cost_30d"} if entry["agent"] in in_base else set()
+        assert expected <= set(entry["delta_vs_base"])
+        assert bool(entry["delta_vs_base"]) == (entry["agent"] in in_base)
+
+
+def test_evaluate__baseline_not_a_review_is_exit_2(
+    example_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bogus = tmp_path / "bogus.json"
+    bogus.write_text('{"hello": 1}')
+    code, _, stderr = run(
+        capsys, "evaluate", "--config", str(example_copy / "metasup.yml"), "--baseline", str(bogus)
+    )
+    assert code == 2
+    assert stderr.startswith(f"Error: {bogus}: not a metasup review JSON")
+
+
+def test_demo__writes_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, stdout, _ = run(capsys, "demo", "--out", str(tmp_path / "demo"))
+    assert code == 0
+    assert (tmp_path / "demo" / "review.json").exists()
+    allocation = json.loads((tmp_path / "demo" / "allocation.json").read_text())
+    assert set(allocation["weights"]) == {"momo-alpha", "meanrev-core", "momo-slow"}
+    assert "momo-beta" in stdout
+
+
+def test_help__every_command_has_help_with_example(capsys: pytest.CaptureFixture[str]) -> None:
+    from metasup.cli import build_parser
+
+    parser = build_parser()
+    commands = parser._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+    for name, sub in commands.items():
+        text = sub.format_help()
+        assert "Example: metasup" in text, name
