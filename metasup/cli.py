@@ -14,6 +14,7 @@ from importlib import resources
 from pathlib import Path
 
 from metasup.errors import InputError
+from metasup.ledger import parse_ledger, verify_ledger
 from metasup.review import Review
 from metasup.runner import (
     FAIL_ON_CHOICES,
@@ -114,6 +115,29 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_ledger_verify(args: argparse.Namespace) -> int:
+    """Verify an audit ledger's hash chain; print the first broken record, exit 1 if broken.
+
+    Example: metasup ledger verify ledger.jsonl
+    """
+    path = Path(args.file)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(f"{path}: file not found") from None
+    except UnicodeDecodeError:
+        print(f"{path}: audit ledger broken: not UTF-8 text")
+        return 1
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc})") from None
+    problem = verify_ledger(text)
+    if problem is not None:
+        print(f"{path}: {problem}")
+        return 1
+    print(f"{path}: ok, {len(parse_ledger(text))} record(s), chain intact")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="metasup", description="MarketAgents Meta-Supervisor")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -137,6 +161,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo_cmd.add_argument("--out", default=str(DEMO_DIR), help="output folder (default: ./metasup-demo)")
     demo_cmd.set_defaults(handler=cmd_demo)
+
+    ledger_cmd = commands.add_parser("ledger", help="audit ledger tools", description="Audit ledger tools.")
+    ledger_commands = ledger_cmd.add_subparsers(dest="ledger_command", required=True, metavar="COMMAND")
+    verify_cmd = ledger_commands.add_parser(
+        "verify", help="verify the hash chain of a ledger file", description=cmd_ledger_verify.__doc__
+    )
+    verify_cmd.add_argument("file", help="ledger.jsonl")
+    verify_cmd.set_defaults(handler=cmd_ledger_verify)
     return parser
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import shutil
 from pathlib import Path
@@ -181,11 +182,47 @@ def test_demo__writes_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert "momo-beta" in stdout
 
 
-def test_help__every_command_has_help_with_example(capsys: pytest.CaptureFixture[str]) -> None:
+def leaf_commands(parser: argparse.ArgumentParser, prefix: str = "") -> dict[str, argparse.ArgumentParser]:
+    """Every runnable command (``ledger verify``, not ``ledger``) with its parser."""
+    found: dict[str, argparse.ArgumentParser] = {}
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                found.update(leaf_commands(sub, f"{prefix}{name} "))
+    return found or {prefix.strip(): parser}
+
+
+def test_help__every_command_has_help_with_example() -> None:
     from metasup.cli import build_parser
 
-    parser = build_parser()
-    commands = parser._subparsers._group_actions[0].choices  # type: ignore[union-attr]
-    for name, sub in commands.items():
-        text = sub.format_help()
-        assert "Example: metasup" in text, name
+    commands = leaf_commands(build_parser())
+    assert {"evaluate", "demo", "ledger verify"} <= set(commands)
+    for name, parser in commands.items():
+        text = parser.format_help()
+        assert f"Example: metasup {name}" in text, name
+
+
+def test_ledger_verify__ok_and_broken(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from metasup.ledger import NewEntry, append, serialize
+
+    records = append(
+        [],
+        [NewEntry(event="killed", subject=f"agent-{n}", data={"rules": ["alpha_negative"]}) for n in range(3)],
+        ts="2026-10-30T20:00:00Z",
+        run_id="r1",
+    )
+    ledger = tmp_path / "ledger.jsonl"
+    ledger.write_text(serialize(records))
+    code, stdout, _ = run(capsys, "ledger", "verify", str(ledger))
+    assert (code, stdout) == (0, f"{ledger}: ok, 3 record(s), chain intact\n")
+    lines = ledger.read_text().splitlines(keepends=True)
+    ledger.write_text(lines[0] + lines[1].replace("agent-1", "agent-X") + lines[2])
+    code, stdout, _ = run(capsys, "ledger", "verify", str(ledger))
+    assert code == 1
+    assert stdout.startswith(f"{ledger}: audit ledger broken at line 2 (seq 2)")
+
+
+def test_ledger_verify__missing_file_is_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, stderr = run(capsys, "ledger", "verify", str(tmp_path / "none.jsonl"))
+    assert code == 2
+    assert stderr == f"Error: {tmp_path / 'none.jsonl'}: file not found\n"
