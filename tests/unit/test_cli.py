@@ -207,7 +207,10 @@ def test_ledger_verify__ok_and_broken(tmp_path: Path, capsys: pytest.CaptureFixt
 
     records = append(
         [],
-        [NewEntry(event="killed", subject=f"agent-{n}", data={"rules": ["alpha_negative"]}) for n in range(3)],
+        [
+            NewEntry(event="killed", subject=f"agent-{n}", data={"rules": ["alpha_negative"]})
+            for n in range(3)
+        ],
         ts="2026-10-30T20:00:00Z",
         run_id="r1",
     )
