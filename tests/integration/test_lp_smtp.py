@@ -1,0 +1,358 @@
+"""LP e-mail over real SMTP: an aiosmtpd server on 127.0.0.1 with TLS (trustme CA) and AUTH.
+
+Each test starts its own server on a free port and stops it at teardown; the client gets a TLS
+context that trusts the test CA, and an injected ``sleep`` so retries never wait for real.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email
+import email.policy
+import logging
+import socket
+import ssl
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from typing import Any
+
+import pandas as pd
+import pytest
+import trustme
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
+
+from metasup.config import EmailConfig, SmtpConfig
+from metasup.lp_metrics import LpReport, daily_returns, lp_metrics
+from metasup.lp_report import EmailError, build_message, filter_recipients, render_charts, send_report
+
+USER, PASSWORD = "lp-bot", "s3cret-Pa55"
+ENVIRON = {"SMTP_USERNAME": USER, "SMTP_PASSWORD": PASSWORD}
+CONFIG = EmailConfig.model_validate(
+    {
+        "from": "metasup@fund.example",
+        "to": ["ann@lp.example", "Bob <bob@lp.example>", "eve@evil.example", "ceo@fund.example"],
+        "whitelist": ["@lp.example", "ceo@FUND.example"],
+    }
+)
+WAIT = 5.0
+"""Seconds any single wait may take: server start, SMTP timeout."""
+
+pytestmark = pytest.mark.timeout(60)
+
+
+@dataclass
+class Mailbox:
+    """What the server saw; ``fail_data`` replies to the first DATA commands with that reply."""
+
+    require_auth: bool = False
+    fail_data: list[str] = field(default_factory=list)
+    received: list[tuple[str, list[str], bytes]] = field(default_factory=list)
+    logins: list[tuple[str, bool]] = field(default_factory=list)
+
+    async def handle_RCPT(  # noqa: N802 (aiosmtpd's hook name)
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
+        if self.require_auth and not session.authenticated:
+            return "530 5.7.0 Authentication required"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802
+        if self.fail_data:
+            return self.fail_data.pop(0)
+        assert envelope.mail_from is not None
+        assert isinstance(envelope.content, bytes)
+        self.received.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
+        return "250 2.0.0 Accepted"
+
+    def authenticate(
+        self, server: SMTP, session: Session, envelope: Envelope, mechanism: str, auth_data: Any
+    ) -> AuthResult:
+        ok = (
+            isinstance(auth_data, LoginPassword)
+            and auth_data.login == USER.encode()
+            and auth_data.password == PASSWORD.encode()
+        )
+        self.logins.append((mechanism, ok))
+        return AuthResult(success=ok, handled=False)  # handled=False: the server replies 535 itself
+
+
+@dataclass
+class Server:
+    port: int
+    mailbox: Mailbox
+    start: Callable[[], None]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="module")
+def ca() -> trustme.CA:
+    return trustme.CA()
+
+
+@pytest.fixture
+def client_context(ca: trustme.CA) -> ssl.SSLContext:
+    context = ssl.create_default_context()
+    ca.configure_trust(context)
+    return context
+
+
+@pytest.fixture
+def make_server(ca: trustme.CA) -> Iterator[Callable[..., Server]]:
+    """``make_server(implicit_tls=False, started=True, **smtp_kwargs)``; every server stops at teardown."""
+    controllers: list[Controller] = []
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1", "localhost").configure_cert(server_context)
+
+    def make(implicit_tls: bool = False, started: bool = True, **smtp_kwargs: Any) -> Server:
+        mailbox = Mailbox(require_auth=implicit_tls)
+        port = free_port()
+        if implicit_tls:
+            # Implicit TLS: the whole session is encrypted; aiosmtpd's auth_require_tls only knows
+            # STARTTLS, so the mailbox itself refuses recipients until the client has logged in.
+            tls: dict[str, Any] = {"ssl_context": server_context}
+        else:
+            tls = {"tls_context": server_context, "require_starttls": True, "auth_required": True}
+        controller = Controller(
+            mailbox,
+            hostname="127.0.0.1",
+            port=port,
+            server_hostname="mail.test",
+            ready_timeout=WAIT,
+            authenticator=mailbox.authenticate,
+            auth_require_tls=not implicit_tls,
+            **tls,
+            **smtp_kwargs,
+        )
+
+        def start() -> None:
+            controller.start()
+            controllers.append(controller)
+
+        if started:
+            start()
+        return Server(port=port, mailbox=mailbox, start=start)
+
+    yield make
+    for controller in controllers:
+        controller.stop()
+
+
+def smtp_config(server: Server, security: str = "starttls") -> SmtpConfig:
+    return SmtpConfig.model_validate(
+        {"host": "127.0.0.1", "port": server.port, "security": security, "timeout_seconds": WAIT}
+    )
+
+
+@pytest.fixture(scope="module")
+def report() -> LpReport:
+    capital = 1_000_000.0
+    days = pd.bdate_range("2026-10-01", "2026-10-23", tz="UTC")
+    recon = pd.DataFrame(
+        {
+            "exit_ts": days + pd.Timedelta(hours=15),
+            "agent": ["momo", "revert"] * (len(days) // 2) + ["momo"] * (len(days) % 2),
+            "strategy_class": None,
+            "status": "realized",
+            "pnl": [float(100 * ((i * 7) % 5 - 2)) for i in range(len(days))],
+            "fee": 1.0,
+        }
+    )
+    costs = pd.DataFrame({"ts": days[-3:], "agent": "momo", "cost_usd": 4.0})
+    as_of = pd.Timestamp("2026-10-26T09:00", tz="UTC")
+    agents = ["momo", "revert"]
+    return lp_metrics(
+        daily_returns(recon, agents, capital, as_of),
+        recon,
+        costs,
+        agents,
+        {"momo": "trend", "revert": "range"},
+        capital,
+        dt.date(2026, 10, 19),
+        dt.date(2026, 10, 25),
+        as_of,
+    )
+
+
+@pytest.fixture
+def message(report: LpReport) -> EmailMessage:
+    allowed, _ = filter_recipients(CONFIG.to, CONFIG.whitelist)
+    return build_message(report, render_charts(report), CONFIG, allowed)
+
+
+def no_sleep(waits: list[float]) -> Callable[[float], None]:
+    return waits.append
+
+
+def check_delivered(server: Server, message: EmailMessage) -> EmailMessage:
+    assert len(server.mailbox.received) == 1
+    mail_from, rcpt_tos, content = server.mailbox.received[0]
+    assert mail_from == "metasup@fund.example"
+    assert rcpt_tos == ["ann@lp.example", "bob@lp.example", "ceo@fund.example"]  # eve was never whitelisted
+    parsed = email.message_from_bytes(content, policy=email.policy.default)
+    assert isinstance(parsed, EmailMessage)
+    assert parsed["Subject"] == "metasup LP report — week 2026-W43 (Oct 19 – Oct 25)"
+    assert parsed["X-Metasup-Period"] == "weekly:2026-W43"
+    assert parsed["Date"] is not None
+    assert parsed["Message-ID"] is not None
+    assert "eve@evil.example" not in content.decode("ascii", "replace")
+    plain, html = parsed.get_body(("plain",)), parsed.get_body(("html",))
+    assert plain is not None
+    assert html is not None
+    assert "week 2026-W43" in plain.get_content()
+    images = {
+        str(part["Content-ID"]).strip("<>"): part.get_content()
+        for part in parsed.walk()
+        if part.get_content_type() == "image/png"
+    }
+    html_text = html.get_content()
+    cids = {src.split('"')[0] for src in html_text.split('src="cid:')[1:]}
+    assert cids == set(images)
+    assert all(image.startswith(b"\x89PNG") for image in images.values())
+    assert "Bcc" not in parsed
+    return parsed
+
+
+@pytest.mark.parametrize("exclude", [["PLAIN"], ["LOGIN"]], ids=["auth-login", "auth-plain"])
+def test_send_report__starttls_with_auth(
+    make_server: Callable[..., Server],
+    client_context: ssl.SSLContext,
+    message: EmailMessage,
+    exclude: list[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    server = make_server(auth_exclude_mechanism=exclude)
+    result = send_report(message, smtp_config(server), ENVIRON, context=client_context, sleep=no_sleep([]))
+    assert result.sent
+    assert result.attempts == 1
+    assert result.recipients == ["ann@lp.example", "bob@lp.example", "ceo@fund.example"]
+    assert server.mailbox.logins == [({"PLAIN": "LOGIN", "LOGIN": "PLAIN"}[exclude[0]], True)]
+    check_delivered(server, message)
+    assert PASSWORD not in caplog.text
+
+
+def test_send_report__implicit_tls(
+    make_server: Callable[..., Server], client_context: ssl.SSLContext, message: EmailMessage
+) -> None:
+    server = make_server(implicit_tls=True)
+    result = send_report(message, smtp_config(server, "ssl"), ENVIRON, context=client_context)
+    assert result.sent
+    assert server.mailbox.logins == [("PLAIN", True)]
+    check_delivered(server, message)
+
+
+def test_send_report__wrong_password_is_a_clear_error_and_not_retried(
+    make_server: Callable[..., Server],
+    client_context: ssl.SSLContext,
+    message: EmailMessage,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    server = make_server()
+    waits: list[float] = []
+    with pytest.raises(EmailError) as caught:
+        send_report(
+            message,
+            smtp_config(server),
+            {**ENVIRON, "SMTP_PASSWORD": "wrong-horse"},
+            context=client_context,
+            sleep=no_sleep(waits),
+        )
+    text = str(caught.value)
+    assert text.startswith("SMTP login failed for user lp-bot: check SMTP_USERNAME/SMTP_PASSWORD secrets")
+    assert "535" in text
+    assert "wrong-horse" not in text
+    assert "wrong-horse" not in caplog.text
+    # one connection: smtplib tries each advertised mechanism once, then gives up without a retry
+    assert server.mailbox.logins == [("PLAIN", False), ("LOGIN", False)]
+    assert server.mailbox.received == []
+    assert waits == []
+
+
+def test_send_report__untrusted_certificate_is_not_retried(
+    make_server: Callable[..., Server], message: EmailMessage
+) -> None:
+    server = make_server()
+    waits: list[float] = []
+    with pytest.raises(EmailError, match="CERTIFICATE_VERIFY_FAILED"):
+        send_report(
+            message, smtp_config(server), ENVIRON, context=ssl.create_default_context(), sleep=no_sleep(waits)
+        )
+    assert server.mailbox.received == []
+    assert waits == []
+
+
+def test_send_report__connection_refused_then_server_up_delivers_once(
+    make_server: Callable[..., Server], client_context: ssl.SSLContext, message: EmailMessage
+) -> None:
+    server = make_server(started=False)
+    waits: list[float] = []
+
+    def sleep(seconds: float) -> None:  # the server comes up while the client backs off
+        waits.append(seconds)
+        server.start()
+
+    result = send_report(message, smtp_config(server), ENVIRON, context=client_context, sleep=sleep)
+    assert result.sent
+    assert result.attempts == 2
+    assert waits == [2.0]
+    check_delivered(server, message)
+
+
+def test_send_report__transient_421_then_success_delivers_once(
+    make_server: Callable[..., Server], client_context: ssl.SSLContext, message: EmailMessage
+) -> None:
+    server = make_server()
+    server.mailbox.fail_data.append("421 4.3.2 Service not available, try again later")
+    waits: list[float] = []
+    result = send_report(message, smtp_config(server), ENVIRON, context=client_context, sleep=no_sleep(waits))
+    assert result.sent
+    assert result.attempts == 2
+    assert waits == [2.0]
+    check_delivered(server, message)
+
+
+def test_send_report__gives_up_after_the_last_attempt(
+    make_server: Callable[..., Server], client_context: ssl.SSLContext, message: EmailMessage
+) -> None:
+    server = make_server()
+    server.mailbox.fail_data.extend(["451 4.3.0 busy"] * 3)
+    waits: list[float] = []
+    with pytest.raises(EmailError, match="after 3 attempt"):
+        send_report(message, smtp_config(server), ENVIRON, context=client_context, sleep=no_sleep(waits))
+    assert waits == [2.0, 4.0]
+    assert server.mailbox.received == []
+
+
+def test_send_report__permanent_5xx_is_not_retried(
+    make_server: Callable[..., Server], client_context: ssl.SSLContext, message: EmailMessage
+) -> None:
+    server = make_server()
+    server.mailbox.fail_data.append("554 5.6.0 Message rejected")
+    waits: list[float] = []
+    with pytest.raises(EmailError, match="554"):
+        send_report(message, smtp_config(server), ENVIRON, context=client_context, sleep=no_sleep(waits))
+    assert waits == []
+    assert server.mailbox.received == []
+
+
+def test_send_report__nobody_whitelisted_sends_nothing(
+    make_server: Callable[..., Server], client_context: ssl.SSLContext, report: LpReport
+) -> None:
+    server = make_server()
+    allowed, dropped = filter_recipients(["eve@evil.example"], CONFIG.whitelist)
+    assert (allowed, dropped) == ([], ["eve@evil.example"])
+    message = build_message(report, render_charts(report), CONFIG, allowed)
+    result = send_report(message, smtp_config(server), ENVIRON, context=client_context)
+    assert not result.sent
+    assert server.mailbox.received == []
+    assert server.mailbox.logins == []
