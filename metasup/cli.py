@@ -15,10 +15,13 @@ from pathlib import Path
 
 from metasup.errors import InputError
 from metasup.ledger import parse_ledger, verify_ledger
+from metasup.lp_metrics import build_lp_report, last_complete_period
+from metasup.lp_report import preview_html, render_charts
 from metasup.review import Review
 from metasup.runner import (
     FAIL_ON_CHOICES,
     Progress,
+    default_as_of,
     evaluate,
     gate_failed,
     load_baseline,
@@ -115,6 +118,30 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    """Compute the LP report for the last complete period; write its JSON and/or an HTML preview.
+
+    Example: metasup report --config metasup.yml --json lp.json --preview lp.html
+    """
+    workspace = load_workspace(Path(args.config), progress=terminal_progress())
+    as_of = parse_as_of(args.as_of) if args.as_of else default_as_of(workspace.artifacts)
+    review = evaluate(workspace, as_of, None)
+    records = parse_ledger(Path(args.ledger).read_text(encoding="utf-8")) if args.ledger else []
+    period = last_complete_period(as_of, workspace.config.email.cadence)
+    report = build_lp_report(
+        workspace.artifacts, workspace.config, review, as_of, period, [r.fields() for r in records]
+    )
+    if args.json:
+        Path(args.json).write_text(report.to_json() + "\n", encoding="utf-8")
+    if args.preview:
+        Path(args.preview).write_text(preview_html(report, render_charts(report)), encoding="utf-8")
+    print(
+        f"LP report {period.label}: period PnL ${report.pnl.period:,.2f}, "
+        f"since inception ${report.pnl.since_inception:,.2f}"
+    )
+    return 0
+
+
 def cmd_ledger_verify(args: argparse.Namespace) -> int:
     """Verify an audit ledger's hash chain; print the first broken record, exit 1 if broken.
 
@@ -161,6 +188,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo_cmd.add_argument("--out", default=str(DEMO_DIR), help="output folder (default: ./metasup-demo)")
     demo_cmd.set_defaults(handler=cmd_demo)
+
+    report_cmd = commands.add_parser("report", help="LP performance report", description=cmd_report.__doc__)
+    report_cmd.add_argument("--config", default="metasup.yml", help="metasup.yml (default: ./metasup.yml)")
+    report_cmd.add_argument("--as-of", help="report time, RFC 3339 (default: the latest price bar)")
+    report_cmd.add_argument("--json", metavar="FILE", help="write the LP metrics as JSON to FILE")
+    report_cmd.add_argument(
+        "--preview", metavar="FILE.html", help="write the e-mail as HTML with embedded charts"
+    )
+    report_cmd.add_argument("--ledger", metavar="FILE", help="ledger.jsonl for the promotion/demotion log")
+    report_cmd.set_defaults(handler=cmd_report)
 
     ledger_cmd = commands.add_parser("ledger", help="audit ledger tools", description="Audit ledger tools.")
     ledger_commands = ledger_cmd.add_subparsers(dest="ledger_command", required=True, metavar="COMMAND")

@@ -229,3 +229,25 @@ def test_ledger_verify__missing_file_is_exit_2(tmp_path: Path, capsys: pytest.Ca
     code, _, stderr = run(capsys, "ledger", "verify", str(tmp_path / "none.jsonl"))
     assert code == 2
     assert stderr == f"Error: {tmp_path / 'none.jsonl'}: file not found\n"
+
+
+def test_report__json_and_preview(example_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    lp_json, preview = tmp_path / "lp.json", tmp_path / "lp.html"
+    code, stdout, _ = run(
+        capsys,
+        "report",
+        "--config",
+        str(example_copy / "metasup.yml"),
+        "--json",
+        str(lp_json),
+        "--preview",
+        str(preview),
+    )
+    assert code == 0
+    report = json.loads(lp_json.read_text())
+    assert report["period"]["key"] == "weekly:2026-W43"
+    assert set(report) >= {"period", "pnl", "volatility", "sharpe", "sortino", "max_drawdown", "bridge", "daily"}
+    assert stdout.startswith("LP report week 2026-W43 (Oct 19 – Oct 25): period PnL $")
+    html = preview.read_text()
+    assert html.count("data:image/png;base64,") == 2
+    assert "<script" not in html
