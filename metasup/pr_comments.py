@@ -9,6 +9,7 @@ artifact cannot break the table, inject a link or HTML, or forge the hidden mark
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -19,7 +20,7 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from metasup.config import Config
 from metasup.errors import ConfigError
-from metasup.review import Review
+from metasup.review import AgentReport, Retirement, Review
 
 MARKER = "<!-- metasup:review -->"
 """First line of our comment; with the author check it identifies the comment to edit."""
@@ -83,6 +84,23 @@ def code(value: object) -> Safe:
     return Safe("`" + " ".join(str(value).replace("`", "'").split()) + "`")
 
 
+def plain(value: object) -> object:
+    """Any gate/rule value as short escaped text: numbers compact, lists and mappings flattened."""
+    if value is None:
+        return Safe("—")
+    if isinstance(value, bool):
+        return Safe("yes" if value else "no")
+    if isinstance(value, float):
+        return Safe(f"{value:.4g}")
+    if isinstance(value, int):
+        return Safe(str(value))
+    if isinstance(value, dict):
+        return Safe(", ".join(f"{escape_markdown(k)}={plain(v)}" for k, v in value.items()))
+    if isinstance(value, list | tuple):
+        return Safe(", ".join(str(plain(v)) for v in value))
+    return Safe(escape_markdown(value))
+
+
 NAMES_SHOWN = 10
 """How many agent names a Result line lists before "and N more"."""
 
@@ -101,6 +119,7 @@ FILTERS: dict[str, Any] = {
     "delta": delta,
     "code": code,
     "names": names,
+    "plain": plain,
 }
 
 
@@ -117,11 +136,16 @@ def _environment(loader: jinja2.BaseLoader, sandboxed: bool) -> jinja2.Environme
     return env
 
 
+def package_template(name: str) -> jinja2.Template:
+    """One of our templates in ``metasup/templates`` (package data)."""
+    text = resources.files("metasup").joinpath(f"templates/{name}").read_text(encoding="utf-8")
+    return _environment(jinja2.BaseLoader(), sandboxed=False).from_string(text)
+
+
 def load_template(custom: Path | None) -> jinja2.Template:
     """Our template, or the user's ``comment_template`` rendered in a sandbox."""
     if custom is None:
-        text = resources.files("metasup").joinpath("templates/pr_comment.md.j2").read_text(encoding="utf-8")
-        return _environment(jinja2.BaseLoader(), sandboxed=False).from_string(text)
+        return package_template("pr_comment.md.j2")
     try:
         text = custom.read_text(encoding="utf-8")
         return _environment(jinja2.BaseLoader(), sandboxed=True).from_string(text)
@@ -176,3 +200,52 @@ def _render(template: jinja2.Template, review: Review, config: Config, agents: i
     if not body.startswith(MARKER):
         body = f"{MARKER}\n{body}"
     return body
+
+
+def promotion_marker(slug: str) -> str:
+    """Hidden marker of an [AUTO-PROMOTE] PR body; ``slug`` is ref-safe, so it cannot close the comment."""
+    return f"<!-- metasup:promote:{slug} -->"
+
+
+DASHBOARD_MARKER = "<!-- metasup:dashboard -->"
+RETIREMENT_MARKER = "<!-- metasup:retire -->"
+
+
+def render_promotion_body(
+    agent: AgentReport, review: Review, config: Config, slug: str, run_link: str, held: bool = False
+) -> str:
+    return package_template("promotion_pr.md.j2").render(
+        marker=Safe(promotion_marker(slug)),
+        agent=agent,
+        review=review,
+        config=config,
+        run_link=Safe(run_link),
+        held=held,
+    )
+
+
+def render_retirement_body(
+    subject: str,
+    kind: str,
+    retirement: Retirement,
+    reason: str,
+    review: Review,
+    config: Config,
+    run_link: str,
+) -> str:
+    return package_template("retirement_pr.md.j2").render(
+        marker=Safe(RETIREMENT_MARKER),
+        subject=subject,
+        kind=kind,
+        retirement=retirement,
+        reason=reason,
+        review=review,
+        config=config,
+        run_link=Safe(run_link),
+    )
+
+
+def render_dashboard(review: Review, context: Mapping[str, Any], run_link: str) -> str:
+    return package_template("dashboard.md.j2").render(
+        marker=Safe(DASHBOARD_MARKER), review=review, run_link=Safe(run_link), **context
+    )

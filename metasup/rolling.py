@@ -1,0 +1,278 @@
+"""Rolling supervision, decided: what a scheduled run should do, as values (SPEC §5).
+
+``plan_rolling`` looks at the review of the base, the metasup pull requests as GitHub shows
+them, and the ledger, and returns the PR actions to run plus the ledger entries that record
+what it observed. It never calls GitHub: ``action.run_rolling`` executes the plan.
+
+Ledger entries are derived from what GitHub shows, with dedupe keys (``pr#<n>``), so the
+ledger converges on the truth even when an earlier run died between a PR write and the
+state-branch write: an open PR is ``promotion_proposed`` once, a merged one ``promoted``
+once, one closed unmerged by a person ``vetoed`` once. A PR metasup closes itself carries the
+``metasup-withdrawn`` label first, so it is never mistaken for a human veto.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Literal
+
+from metasup.config import Config
+from metasup.ledger import LedgerRecord, NewEntry
+from metasup.registry import Registry
+from metasup.retirement import kill_reason
+from metasup.review import AgentReport, ClassReport, Review
+
+PROMOTE_PREFIX = "metasup/promote/"
+RETIRE_PREFIX = "metasup/retire/"
+PROMOTE_LABEL = "auto-promote"
+RETIRE_LABEL = "auto-retire"
+WITHDRAWN_LABEL = "metasup-withdrawn"
+CLASS_SUBJECT_PREFIX = "class:"
+
+_UNSAFE_REF_CHARS = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def branch_slug(name: str) -> str:
+    """A git-ref-safe form of an agent or class name; a hash keeps distinct names distinct."""
+    slug = _UNSAFE_REF_CHARS.sub("-", name).strip(".-") or "agent"
+    if slug == name:
+        return slug
+    return f"{slug[:60]}-{hashlib.sha256(name.encode()).hexdigest()[:8]}"
+
+
+def promote_branch(agent: str) -> str:
+    return PROMOTE_PREFIX + branch_slug(agent)
+
+
+def retire_branch(subject: str) -> str:
+    if subject.startswith(CLASS_SUBJECT_PREFIX):
+        return RETIRE_PREFIX + "class-" + branch_slug(subject.removeprefix(CLASS_SUBJECT_PREFIX))
+    return RETIRE_PREFIX + branch_slug(subject)
+
+
+@dataclass(frozen=True)
+class PullState:
+    """A metasup pull request as GitHub shows it (built by ``github_io``)."""
+
+    number: int
+    branch: str
+    state: Literal["open", "closed"]
+    merged: bool
+    created_at: datetime
+    closed_at: datetime | None = None
+    labels: frozenset[str] = frozenset()
+    changes_requested: bool = False
+    branch_parent: str | None = None
+    url: str = ""
+
+
+@dataclass(frozen=True)
+class OpenPromotion:
+    agent: str
+    branch: str
+
+
+@dataclass(frozen=True)
+class RefreshPromotion:
+    agent: str
+    pull: int
+    branch: str
+    rebase: bool
+    held: bool
+
+
+@dataclass(frozen=True)
+class MergePromotion:
+    agent: str
+    pull: int
+
+
+@dataclass(frozen=True)
+class WithdrawPromotion:
+    agent: str
+    pull: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class OpenRetirement:
+    subject: str
+    branch: str
+    reason: str
+
+
+Action = OpenPromotion | RefreshPromotion | MergePromotion | WithdrawPromotion | OpenRetirement
+
+
+@dataclass(frozen=True)
+class Veto:
+    agent: str
+    pull: int
+    closed_at: datetime
+    expires: datetime
+
+
+@dataclass(frozen=True)
+class RollingPlan:
+    actions: list[Action] = field(default_factory=list)
+    ledger: list[NewEntry] = field(default_factory=list)
+    vetoes: list[Veto] = field(default_factory=list)
+    held: list[str] = field(default_factory=list)
+
+
+def pull_key(number: int) -> str:
+    return f"pr#{number}"
+
+
+def _latest_by_branch(pulls: Sequence[PullState]) -> dict[str, list[PullState]]:
+    by_branch: dict[str, list[PullState]] = {}
+    for pull in sorted(pulls, key=lambda p: p.number):
+        by_branch.setdefault(pull.branch, []).append(pull)
+    return by_branch
+
+
+def observed_entries(
+    pulls: Sequence[PullState], agent_of_branch: dict[str, str], cooldown: timedelta
+) -> list[NewEntry]:
+    """Ledger entries for what GitHub shows about promote PRs (idempotent through dedupe keys)."""
+    entries: list[NewEntry] = []
+    for pull in pulls:
+        agent = agent_of_branch.get(pull.branch)
+        if agent is None:
+            continue
+        key = pull_key(pull.number)
+        entries.append(
+            NewEntry(event="promotion_proposed", subject=agent, data={"pr": pull.number}, dedupe_key=key)
+        )
+        if pull.merged:
+            entries.append(
+                NewEntry(event="promoted", subject=agent, data={"pr": pull.number}, dedupe_key=key)
+            )
+        elif pull.state == "closed" and WITHDRAWN_LABEL in pull.labels:
+            entries.append(
+                NewEntry(event="promotion_withdrawn", subject=agent, data={"pr": pull.number}, dedupe_key=key)
+            )
+        elif pull.state == "closed" and pull.closed_at is not None:
+            data = {
+                "pr": pull.number,
+                "closed_at": pull.closed_at.isoformat(),
+                "cooldown_until": (pull.closed_at + cooldown).isoformat(),
+            }
+            entries.append(NewEntry(event="vetoed", subject=agent, data=data, dedupe_key=key))
+    return entries
+
+
+def _promotion_action(
+    agent: AgentReport,
+    history: list[PullState],
+    now: datetime,
+    base_head: str,
+    config: Config,
+    vetoes: list[Veto],
+    held: list[str],
+) -> Action | None:
+    """What to do for one sandbox agent, given every promote PR its branch ever had."""
+    approved = agent.promotion.result == "APPROVED"
+    open_pull = next((p for p in history if p.state == "open"), None)
+    if open_pull is not None:
+        if not approved:
+            failed = "; ".join(g.evidence for g in agent.promotion.gates if not g.passed) or agent.status
+            return WithdrawPromotion(agent.agent, open_pull.number, failed)
+        hours = config.promotion_prs.auto_merge_after_hours
+        old_enough = hours is not None and now - open_pull.created_at >= timedelta(hours=hours)
+        if old_enough and not open_pull.changes_requested:
+            return MergePromotion(agent.agent, open_pull.number)
+        if open_pull.changes_requested:
+            held.append(agent.agent)
+        rebase = open_pull.branch_parent is not None and open_pull.branch_parent != base_head
+        return RefreshPromotion(
+            agent.agent, open_pull.number, open_pull.branch, rebase, open_pull.changes_requested
+        )
+    if not approved:
+        return None
+    last = history[-1] if history else None
+    if (
+        last is not None
+        and not last.merged
+        and WITHDRAWN_LABEL not in last.labels
+        and last.closed_at is not None
+    ):
+        expires = last.closed_at + timedelta(days=config.promotion_prs.veto_cooldown_days)
+        if now < expires:
+            vetoes.append(Veto(agent.agent, last.number, last.closed_at, expires))
+            return None
+    return OpenPromotion(agent.agent, promote_branch(agent.agent))
+
+
+def _kill_subjects(review: Review, registry: Registry) -> list[tuple[str, str]]:
+    """(subject, reason) of every kill this run that the registry does not record yet."""
+    subjects: list[tuple[str, str]] = []
+    for klass in review.strategy_classes:
+        declared = registry.strategy_class(klass.name)
+        if klass.retirement.kill and declared is not None and declared.status != "killed":
+            subjects.append((CLASS_SUBJECT_PREFIX + klass.name, kill_reason(klass.retirement)))
+    for agent in review.agents:
+        declared_agent = registry.agent(agent.agent)
+        if agent.retirement.kill and declared_agent is not None and declared_agent.stage != "retired":
+            subjects.append((agent.agent, kill_reason(agent.retirement)))
+    return subjects
+
+
+def plan_rolling(
+    review: Review,
+    registry: Registry,
+    pulls: Sequence[PullState],
+    now: datetime,
+    base_head: str,
+    config: Config,
+) -> RollingPlan:
+    """Every PR action and ledger entry of one rolling run, decided from plain values."""
+    by_branch = _latest_by_branch(pulls)
+    sandbox = [a for a in review.agents if a.stage == "sandbox"]
+    agent_of_branch = {promote_branch(a.agent): a.agent for a in review.agents}
+    cooldown = timedelta(days=config.promotion_prs.veto_cooldown_days)
+    plan = RollingPlan(ledger=observed_entries(pulls, agent_of_branch, cooldown))
+
+    for agent in sandbox:
+        action = _promotion_action(
+            agent,
+            by_branch.get(promote_branch(agent.agent), []),
+            now,
+            base_head,
+            config,
+            plan.vetoes,
+            plan.held,
+        )
+        if action is not None:
+            plan.actions.append(action)
+    for agent in review.agents:  # a promote PR left open for an agent that is no longer sandbox
+        open_pull = next(
+            (p for p in by_branch.get(promote_branch(agent.agent), []) if p.state == "open"), None
+        )
+        if agent.stage != "sandbox" and open_pull is not None:
+            plan.actions.append(
+                WithdrawPromotion(agent.agent, open_pull.number, f"the agent is now {agent.stage}")
+            )
+
+    for subject, reason in _kill_subjects(review, registry):
+        plan.ledger.append(NewEntry(event="killed", subject=subject, data={"reason": reason}))
+        history = by_branch.get(retire_branch(subject), [])
+        if not history:
+            plan.actions.append(OpenRetirement(subject, retire_branch(subject), reason))
+    return plan
+
+
+def find_agent(review: Review, name: str) -> AgentReport | None:
+    return next((a for a in review.agents if a.agent == name), None)
+
+
+def find_class(review: Review, name: str) -> ClassReport | None:
+    return next((c for c in review.strategy_classes if c.name == name), None)
+
+
+def already_recorded(records: Sequence[LedgerRecord], entry: NewEntry) -> bool:
+    return any(r.identity == entry.identity for r in records)

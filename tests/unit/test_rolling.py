@@ -1,0 +1,224 @@
+"""The rolling planner: promotion PR lifecycle, vetoes, kills — decided from plain values."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from metasup.config import Config
+from metasup.registry import Agent, Registry, StrategyClass
+from metasup.review import AgentReport, ClassReport, Gate, Metrics, Promotion, Retirement, Review, Rule
+from metasup.rolling import (
+    WITHDRAWN_LABEL,
+    MergePromotion,
+    OpenPromotion,
+    OpenRetirement,
+    PullState,
+    RefreshPromotion,
+    WithdrawPromotion,
+    branch_slug,
+    plan_rolling,
+    promote_branch,
+)
+
+NOW = datetime(2026, 10, 30, 20, tzinfo=UTC)
+BASE = "b" * 40
+REGISTRY = Registry(
+    strategy_classes=[StrategyClass(name="momentum"), StrategyClass(name="llm_macro")],
+    agents=[
+        Agent(name="momo-beta", strategy_class="momentum", stage="sandbox"),
+        Agent(name="momo-alpha", strategy_class="momentum", stage="prod"),
+    ],
+)
+
+
+@pytest.fixture
+def approved(agent_factory: Callable[..., AgentReport]) -> AgentReport:
+    return agent_factory("momo-beta")
+
+
+def blocked(agent_factory: Callable[..., AgentReport]) -> AgentReport:
+    gates = [Gate(name="safety", passed=False, evidence="1 safety violation in the 30-day window")]
+    return agent_factory("momo-beta", promotion=Promotion(result="BLOCKED", gates=gates), status="blocked")
+
+
+def pull(number: int = 7, **overrides: object) -> PullState:
+    fields: dict[str, object] = {
+        "number": number,
+        "branch": promote_branch("momo-beta"),
+        "state": "open",
+        "merged": False,
+        "created_at": NOW - timedelta(hours=2),
+        "branch_parent": BASE,
+    }
+    fields.update(overrides)
+    return PullState(**fields)  # type: ignore[arg-type]
+
+
+def plan_for(review: Review, pulls: list[PullState], config: Config, now: datetime = NOW):  # type: ignore[no-untyped-def]
+    return plan_rolling(review, REGISTRY, pulls, now, BASE, config)
+
+
+def test_plan_rolling__opens_promotion_for_approved(
+    base_config: Config, review_factory: Callable[..., Review], approved: AgentReport
+) -> None:
+    plan = plan_for(review_factory(agents=[approved]), [], base_config)
+    assert plan.actions == [OpenPromotion("momo-beta", "metasup/promote/momo-beta")]
+    assert plan.ledger == []
+
+
+def test_plan_rolling__refreshes_open_pr_never_duplicates(
+    base_config: Config, review_factory: Callable[..., Review], approved: AgentReport
+) -> None:
+    plan = plan_for(review_factory(agents=[approved]), [pull()], base_config)
+    assert plan.actions == [
+        RefreshPromotion("momo-beta", 7, "metasup/promote/momo-beta", rebase=False, held=False)
+    ]
+    assert [(e.event, e.dedupe_key) for e in plan.ledger] == [("promotion_proposed", "pr#7")]
+
+
+def test_plan_rolling__rebases_when_base_moved(
+    base_config: Config, review_factory: Callable[..., Review], approved: AgentReport
+) -> None:
+    plan = plan_for(review_factory(agents=[approved]), [pull(branch_parent="a" * 40)], base_config)
+    assert plan.actions == [
+        RefreshPromotion("momo-beta", 7, "metasup/promote/momo-beta", rebase=True, held=False)
+    ]
+
+
+def test_plan_rolling__merges_after_window(
+    base_config: Config, review_factory: Callable[..., Review], approved: AgentReport
+) -> None:
+    plan = plan_for(
+        review_factory(agents=[approved]), [pull(created_at=NOW - timedelta(hours=24))], base_config
+    )
+    assert plan.actions == [MergePromotion("momo-beta", 7)]
+
+
+def test_plan_rolling__auto_merge_disabled(
+    base_config: Config, review_factory: Callable[..., Review], approved: AgentReport
+) -> None:
+    config = base_config.model_copy(
+        update={
+            "promotion_prs": base_config.promotion_prs.model_copy(update={"auto_merge_after_hours": None})
+        }
+    )
+    plan = plan_for(review_factory(agents=[approved]), [pull(created_at=NOW - timedelta(days=9))], config)
+    assert isinstance(plan.actions[0], RefreshPromotion)
+
+
+def test_plan_rolling__changes_requested_holds(
+    base_config: Config, review_factory: Callable[..., Review], approved: AgentReport
+) -> None:
+    old = pull(created_at=NOW - timedelta(days=3), changes_requested=True)
+    plan = plan_for(review_factory(agents=[approved]), [old], base_config)
+    assert plan.actions == [
+        RefreshPromotion("momo-beta", 7, "metasup/promote/momo-beta", rebase=False, held=True)
+    ]
+    assert plan.held == ["momo-beta"]
+
+
+def test_plan_rolling__withdraws_when_gates_fail(
+    base_config: Config, review_factory: Callable[..., Review], agent_factory: Callable[..., AgentReport]
+) -> None:
+    plan = plan_for(review_factory(agents=[blocked(agent_factory)]), [pull()], base_config)
+    assert plan.actions == [WithdrawPromotion("momo-beta", 7, "1 safety violation in the 30-day window")]
+
+
+def test_plan_rolling__veto_recorded_and_cooldown(
+    base_config: Config, review_factory: Callable[..., Review], approved: AgentReport
+) -> None:
+    closed = pull(state="closed", closed_at=NOW - timedelta(days=1))
+    plan = plan_for(review_factory(agents=[approved]), [closed], base_config)
+    assert plan.actions == []
+    assert [(e.event, e.dedupe_key) for e in plan.ledger] == [
+        ("promotion_proposed", "pr#7"),
+        ("vetoed", "pr#7"),
+    ]
+    assert plan.ledger[1].data["cooldown_until"] == (NOW + timedelta(days=29)).isoformat()
+    assert [(v.agent, v.pull, v.expires) for v in plan.vetoes] == [("momo-beta", 7, NOW + timedelta(days=29))]
+
+
+def test_plan_rolling__new_pr_after_cooldown(
+    base_config: Config, review_factory: Callable[..., Review], approved: AgentReport
+) -> None:
+    closed = pull(state="closed", closed_at=NOW - timedelta(days=30))
+    plan = plan_for(review_factory(agents=[approved]), [closed], base_config)
+    assert plan.actions == [OpenPromotion("momo-beta", "metasup/promote/momo-beta")]
+
+
+def test_plan_rolling__own_withdrawal_is_not_a_veto(
+    base_config: Config, review_factory: Callable[..., Review], approved: AgentReport
+) -> None:
+    withdrawn = pull(state="closed", closed_at=NOW - timedelta(days=1), labels=frozenset({WITHDRAWN_LABEL}))
+    plan = plan_for(review_factory(agents=[approved]), [withdrawn], base_config)
+    assert plan.actions == [OpenPromotion("momo-beta", "metasup/promote/momo-beta")]
+    assert [e.event for e in plan.ledger] == ["promotion_proposed", "promotion_withdrawn"]
+
+
+def test_plan_rolling__human_merge_recorded_as_promoted(
+    base_config: Config, review_factory: Callable[..., Review], agent_factory: Callable[..., AgentReport]
+) -> None:
+    prod = agent_factory(
+        "momo-beta", stage="prod", promotion=Promotion(result="NOT_APPLICABLE"), status="active"
+    )
+    merged = pull(state="closed", merged=True, closed_at=NOW - timedelta(hours=1))
+    plan = plan_for(review_factory(agents=[prod]), [merged], base_config)
+    assert plan.actions == []
+    assert [(e.event, e.dedupe_key) for e in plan.ledger] == [
+        ("promotion_proposed", "pr#7"),
+        ("promoted", "pr#7"),
+    ]
+
+
+def test_plan_rolling__kill_opens_retire_pr_once(
+    base_config: Config, review_factory: Callable[..., Review], agent_factory: Callable[..., AgentReport]
+) -> None:
+    rules = [Rule(name="alpha_negative", triggered=True, value=[-0.01, -0.02, -0.01])]
+    rules.append(
+        Rule(name="cost_over_value", triggered=True, value={"cost_30d": 300.0, "realized_pnl_30d": -5.0})
+    )
+    killed = agent_factory(
+        "momo-alpha",
+        stage="prod",
+        promotion=Promotion(result="NOT_APPLICABLE"),
+        retirement=Retirement(kill=True, rules=rules),
+        status="killed",
+    )
+    klass = ClassReport(
+        name="llm_macro", status="killed", metrics=Metrics(), retirement=Retirement(kill=True, rules=rules)
+    )
+    review = review_factory(agents=[killed], strategy_classes=[klass])
+    plan = plan_for(review, [], base_config)
+    subjects = [(a.subject, a.branch) for a in plan.actions if isinstance(a, OpenRetirement)]
+    assert subjects == [
+        ("class:llm_macro", "metasup/retire/class-llm_macro"),
+        ("momo-alpha", "metasup/retire/momo-alpha"),
+    ]
+    assert [(e.event, e.subject, e.dedupe_key) for e in plan.ledger] == [
+        ("killed", "class:llm_macro", None),
+        ("killed", "momo-alpha", None),
+    ]
+    existing = PullState(
+        number=9,
+        branch="metasup/retire/momo-alpha",
+        state="open",
+        merged=False,
+        created_at=NOW,
+        branch_parent=BASE,
+    )
+    again = plan_for(review, [existing], base_config)
+    assert [a.subject for a in again.actions if isinstance(a, OpenRetirement)] == ["class:llm_macro"]
+
+
+@pytest.mark.parametrize(
+    ("name", "slug"),
+    [("momo-beta", "momo-beta"), ("a b/c", "a-b-c-"), ("..lock", "lock-"), ("ünï", "n-")],
+)
+def test_branch_slug__ref_safe_and_distinct(name: str, slug: str) -> None:
+    made = branch_slug(name)
+    assert made.startswith(slug)
+    assert all(ch.isalnum() or ch in "._-" for ch in made)
+    assert branch_slug(name) != branch_slug(name + " ")
