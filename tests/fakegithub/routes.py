@@ -1,0 +1,203 @@
+"""The REST endpoints the fake serves, keyed by GitHub's OpenAPI path templates.
+
+Handlers live in :mod:`.api_issues`, :mod:`.api_pulls` and :mod:`.api_git` (imported at the end of
+this module, which registers them).  Each takes the fake and a parsed :class:`Request` and returns
+a :class:`Response` or raises :class:`~.state.ApiError`; it runs with the fake's state lock held.
+Handlers build JSON only through :mod:`.factories` (looked up on the module at call time, so a test
+can monkeypatch a factory to prove that the OpenAPI validation catches a bad object).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
+
+from .factories import Urls
+from .gitstore import Signature
+from .state import (
+    ApiError,
+    Identity,
+    Issue,
+    Repo,
+    not_found,
+    validation_failed,
+)
+
+if TYPE_CHECKING:
+    from .server import FakeGitHub
+
+MAX_BODY = 65536
+ACTIONS_PR_MESSAGE = "GitHub Actions is not permitted to create or approve pull requests."
+INTEGRATION_MESSAGE = "Resource not accessible by integration"
+DOCS = "https://docs.github.com/rest"
+
+
+@dataclass
+class Request:
+    method: str
+    path: str  # without the /api/v3 prefix and the query string, still percent-encoded
+    template: str
+    params: dict[str, str]  # percent-decoded path parameters
+    query: dict[str, str]  # first value of each query parameter
+    body: Any
+    identity: Identity | None
+    urls: Urls
+
+
+@dataclass
+class Response:
+    status: int
+    body: Any = None  # JSON-serialisable; None sends an empty body
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+Handler = Callable[["FakeGitHub", Request], Response]
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    template: str
+    pattern: re.Pattern[str]
+    handler: Handler
+
+
+ROUTES: list[Route] = []
+_NUMERIC = {"issue_number", "pull_number", "comment_id"}
+_GREEDY = {"ref", "path", "branch"}
+
+
+def _compile(template: str) -> re.Pattern[str]:
+    def sub(m: re.Match[str]) -> str:
+        name = m.group(1)
+        body = r"\d+" if name in _NUMERIC else (".+" if name in _GREEDY else "[^/]+")
+        return f"(?P<{name}>{body})"
+
+    return re.compile(re.sub(r"\\\{(\w+)\\\}", sub, re.escape(template)))
+
+
+def route(method: str, template: str) -> Callable[[Handler], Handler]:
+    def register(fn: Handler) -> Handler:
+        ROUTES.append(Route(method, template, _compile(template), fn))
+        return fn
+
+    return register
+
+
+def served_operations() -> list[tuple[str, str]]:
+    return [(r.method, r.template) for r in ROUTES]
+
+
+# -- helpers -------------------------------------------------------------------------------------
+
+
+def created(body: dict[str, Any]) -> Response:
+    return Response(201, body, {"Location": body["url"]})
+
+
+def paginate(req: Request, items: list[Any]) -> Response:
+    """One page of ``items`` plus GitHub's ``Link`` header (first/prev/next/last)."""
+
+    def as_int(name: str, default: int) -> int:
+        try:
+            return int(req.query.get(name, default))
+        except ValueError:
+            return default
+
+    per_page = min(max(as_int("per_page", 30), 1), 100)
+    page = max(as_int("page", 1), 1)
+    last = max(math.ceil(len(items) / per_page), 1)
+    chunk = items[(page - 1) * per_page : page * per_page]
+
+    def url(num: int) -> str:
+        query = {**req.query, "page": str(num)}
+        return f"{req.urls.api}{req.path}?{urlencode(query)}"
+
+    links = []
+    if page > 1:
+        links.append(f'<{url(min(page - 1, last))}>; rel="prev"')
+    if page < last:
+        links.append(f'<{url(page + 1)}>; rel="next"')
+        links.append(f'<{url(last)}>; rel="last"')
+    if page > 1:
+        links.append(f'<{url(1)}>; rel="first"')
+    headers = {"Link": ", ".join(links)} if links else {}
+    return Response(200, chunk, headers)
+
+
+def body_dict(req: Request) -> dict[str, Any]:
+    if req.body is None:
+        return {}
+    if not isinstance(req.body, dict):
+        raise ApiError(400, "Problems parsing JSON")
+    return req.body
+
+
+def require_str(body: dict[str, Any], name: str, resource: str) -> str:
+    value = body.get(name)
+    if value is None:
+        raise validation_failed(resource, name, "missing_field")
+    if not isinstance(value, str):
+        raise ApiError(422, f"Invalid request.\n\nFor '{name}', {value!r} is not a string.")
+    return value
+
+
+def check_body_length(value: str | None, resource: str) -> None:
+    if value is not None and len(value) > MAX_BODY:
+        raise validation_failed(
+            resource, "body", "custom", f"body is too long (maximum is {MAX_BODY} characters)"
+        )
+
+
+def get_repo(fake: FakeGitHub, req: Request) -> Repo:
+    repo = fake.repos.get(f"{req.params['owner']}/{req.params['repo']}".lower())
+    if repo is None or (repo.private and req.identity is None):
+        raise not_found()
+    return repo
+
+
+def actor(fake: FakeGitHub, req: Request) -> str:
+    if req.identity is None:
+        raise ApiError(401, "Requires authentication")
+    return req.identity.login
+
+
+def get_issue(repo: Repo, number: str) -> Issue:
+    iss = repo.issues.get(int(number))
+    if iss is None:
+        raise not_found()
+    return iss
+
+
+def get_pull(repo: Repo, number: str) -> Issue:
+    iss = get_issue(repo, number)
+    if iss.pull is None:
+        raise not_found()
+    return iss
+
+
+def parse_time(value: str) -> datetime | None:
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def signature_from(body: Any, default: Signature, what: str) -> Signature:
+    if body is None:
+        return default
+    if not isinstance(body, dict) or "name" not in body or "email" not in body:
+        raise ApiError(422, f'Invalid request.\n\n"name", "email" weren\'t supplied in {what}.')
+    when = parse_time(body["date"]) if isinstance(body.get("date"), str) else default.date
+    if when is None:
+        raise ApiError(422, f"Invalid request.\n\n{body.get('date')!r} is not a valid date-time.")
+    return Signature(str(body["name"]), str(body["email"]), when)
+
+
+# Register the handlers (each module decorates its functions with @route).
+from . import api_git, api_issues, api_pulls  # noqa: E402, F401
