@@ -9,21 +9,22 @@ the event, so every event → mode rule is a one-line test.
 from __future__ import annotations
 
 import json
-import secrets
-import sys
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal, TextIO
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from metasup import github_io
+from metasup.baseline import Baseline, from_git, from_snapshot
 from metasup.config import load_config
-from metasup.errors import InputError
-from metasup.pr_comments import MARKER, render_comment
-from metasup.review import Review
+from metasup.errors import InputError, MetasupError
+from metasup.pr_comments import MARKER, render_comment, render_rolling_summary
+from metasup.review import BaseInfo, Review
+from metasup.rolling_io import STATE_BRANCH, RollingContext, registry_path_in_repo, run_rolling, snapshot_path
 from metasup.runner import FailOn, evaluate, gate_failed, load_workspace, parse_as_of
+from metasup.workflow import Console, append_summary, write_outputs
 
 Mode = Literal["review", "rolling", "skip"]
 ModeInput = Literal["auto", "review", "rolling"]
@@ -143,43 +144,6 @@ def default_base_ref(event: Mapping[str, Any], explicit: str | None, configured:
     return configured
 
 
-# --- workflow commands ------------------------------------------------------------------------
-
-
-def escape_command_data(text: str) -> str:
-    """Workflow-command escaping, so a newline in a message cannot start a new command."""
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-@dataclass
-class Console:
-    """Workflow commands on stdout; kept as a value so tests can read what was said."""
-
-    stream: TextIO = field(default_factory=lambda: sys.stdout)
-
-    def command(self, name: str, message: str) -> None:
-        print(f"::{name}::{escape_command_data(message)}", file=self.stream, flush=True)
-
-    def info(self, message: str) -> None:
-        print(message, file=self.stream, flush=True)
-
-
-def write_outputs(path: Path | None, outputs: Mapping[str, str]) -> None:
-    """Append to ``$GITHUB_OUTPUT`` with a random heredoc delimiter: multi-line safe."""
-    if path is None:
-        return
-    with path.open("a", encoding="utf-8") as handle:
-        for name, value in outputs.items():
-            delimiter = f"ghadelimiter_{secrets.token_hex(8)}"
-            handle.write(f"{name}<<{delimiter}\n{value}\n{delimiter}\n")
-
-
-def append_summary(path: Path | None, markdown: str) -> None:
-    if path is not None:
-        with path.open("a", encoding="utf-8") as handle:
-            handle.write(markdown.rstrip("\n") + "\n")
-
-
 # --- the run ----------------------------------------------------------------------------------
 
 
@@ -199,6 +163,23 @@ def annotate(review: Review, console: Console) -> None:
 
 
 ClientFactory = Callable[[str, str], Any]
+Clock = Callable[[], datetime]
+
+
+def run_link(settings: ActionSettings) -> str:
+    return f"{settings.server_url}/{settings.repository}/actions/runs/{settings.run_id}"
+
+
+def find_baseline(settings: ActionSettings, client: Any, base_ref: str) -> Baseline:
+    """SPEC §5: the base's snapshot on the state branch, else the base commit via git, else none."""
+    text = github_io.read_text(client, settings.repository, snapshot_path(base_ref), STATE_BRANCH)
+    found = from_snapshot(text, base_ref) or from_git(
+        settings.workspace,
+        base_ref,
+        settings.workspace_path(settings.config),
+        lambda path: evaluate(load_workspace(path), None, None, run_id=f"{settings.run_id}-base"),
+    )
+    return found or Baseline(None, BaseInfo(ref=base_ref, source="none"))
 
 
 def run_review(
@@ -207,14 +188,14 @@ def run_review(
     workspace = load_workspace(settings.workspace_path(settings.config))
     as_of = parse_as_of(settings.as_of) if settings.as_of else None
     base_ref = default_base_ref(event, settings.base_ref, workspace.config.base)
-    review = evaluate(workspace, as_of, None, run_id=settings.run_id)
-    review = review.model_copy(update={"base": review.base.model_copy(update={"ref": base_ref})})
+    client = connect(settings.token.get_secret_value(), settings.api_url)
+    baseline = find_baseline(settings, client, base_ref)
+    review = evaluate(workspace, as_of, baseline.review, run_id=settings.run_id, base=baseline.info)
 
     report_path = settings.workspace_path(Path(REPORT_FILE))
     report_path.write_text(review.to_json() + "\n", encoding="utf-8")
-    full = render_comment(review, workspace.config, limit=10**9).body
-    comment = render_comment(review, workspace.config).body
-    append_summary(settings.summary_path, full)
+    rendered = render_comment(review, workspace.config)
+    append_summary(settings.summary_path, render_comment(review, workspace.config, limit=10**9).body)
     annotate(review, console)
 
     comment_id = ""
@@ -223,26 +204,29 @@ def run_review(
         reason = "dry-run" if settings.dry_run else "no pull request in this event"
         console.info(f"metasup: not commenting ({reason}); the comment is in the job summary")
     else:
-        comment_id = _post_comment(settings, number, comment, console, connect)
+        comment_id = _post_comment(settings, client, number, rendered.body, console)
 
-    write_outputs(
-        settings.output_path,
-        {
-            "severity": review.overall_severity,
-            "result": promotion_result(review),
-            "comment-id": comment_id,
-            "report-path": str(report_path),
-            "promote-prs": "",
-            "killed": json.dumps(sorted(a.agent for a in review.agents if a.retirement.kill)),
-        },
-    )
+    write_outputs(settings.output_path, _outputs(review, report_path, comment_id, []))
     return 1 if gate_failed(review, settings.fail_on) else 0
 
 
-def _post_comment(
-    settings: ActionSettings, number: int, body: str, console: Console, connect: ClientFactory
-) -> str:
-    client = connect(settings.token.get_secret_value(), settings.api_url)
+def _outputs(review: Review, report_path: Path, comment_id: str, promote_prs: list[int]) -> dict[str, str]:
+    return {
+        "severity": review.overall_severity,
+        "result": promotion_result(review),
+        "comment-id": comment_id,
+        "report-path": str(report_path),
+        "promote-prs": json.dumps(promote_prs),
+        "killed": json.dumps(
+            sorted(
+                [a.agent for a in review.agents if a.retirement.kill]
+                + [f"class:{c.name}" for c in review.strategy_classes if c.retirement.kill]
+            )
+        ),
+    }
+
+
+def _post_comment(settings: ActionSettings, client: Any, number: int, body: str, console: Console) -> str:
     try:
         outcome = github_io.upsert_comment(client, settings.repository, number, body, MARKER)
     except github_io.NotPermitted as exc:
@@ -254,31 +238,68 @@ def _post_comment(
     return str(outcome.comment_id)
 
 
+def run_rolling_mode(
+    settings: ActionSettings,
+    environ: Mapping[str, str],
+    console: Console,
+    connect: ClientFactory,
+    clock: Clock,
+) -> int:
+    workspace = load_workspace(settings.workspace_path(settings.config))
+    base_ref = settings.base_ref or workspace.config.base
+    client = connect(settings.token.get_secret_value(), settings.api_url)
+    context = RollingContext(
+        repository=settings.repository,
+        base_ref=base_ref,
+        registry_path=registry_path_in_repo(workspace.config, settings.workspace),
+        run_id=settings.run_id,
+        run_link=run_link(settings),
+        now=clock(),
+        as_of=parse_as_of(settings.as_of) if settings.as_of else None,
+        dry_run=settings.dry_run,
+        environ=environ,
+    )
+    outcome = run_rolling(workspace, client, context, console)
+    review = outcome.review
+    report_path = settings.workspace_path(Path(REPORT_FILE))
+    report_path.write_text(review.to_json() + "\n", encoding="utf-8")
+    append_summary(settings.summary_path, render_rolling_summary(outcome, workspace.config))
+    annotate(review, console)
+    for error in outcome.errors:
+        console.command("error", error)
+    write_outputs(settings.output_path, _outputs(review, report_path, "", sorted(set(outcome.promote_prs))))
+    if outcome.ledger_broken or outcome.errors:
+        return 1
+    return 1 if gate_failed(review, settings.fail_on) else 0
+
+
 def run(
-    environ: Mapping[str, str], console: Console | None = None, connect: ClientFactory | None = None
+    environ: Mapping[str, str],
+    console: Console | None = None,
+    connect: ClientFactory | None = None,
+    clock: Clock | None = None,
 ) -> int:
     """The whole action; returns the exit code. Expected failures are one ``::error::`` line."""
     out = console or Console()
     factory: ClientFactory = connect or github_io.connect
+    now: Clock = clock or (lambda: datetime.now(UTC))
     try:
         settings = ActionSettings.from_environ(environ)
         out.command("add-mask", settings.token.get_secret_value())
         event = _read_event(settings.event_path)
         base_ref = settings.base_ref or load_config(settings.workspace_path(settings.config)).base
         mode = select_mode(settings.event_name, settings.mode, event, base_ref)
+        out.info(f"metasup: {settings.event_name} event → {mode} mode")
         if mode == "skip":
-            out.info(f"metasup: nothing to do for a {settings.event_name} event")
             write_outputs(settings.output_path, {"severity": "NONE", "result": "NOT_APPLICABLE"})
             return 0
         if mode == "rolling":
-            out.command("notice", "metasup: rolling mode is not available in this version; nothing was done")
-            append_summary(settings.summary_path, "metasup: rolling mode is not available in this version.")
-            return 0
+            return run_rolling_mode(settings, environ, out, factory, now)
         return run_review(settings, event, out, factory)
     except InputError as exc:
         out.command("error", str(exc))
         return exc.exit_code
-    except github_io.GitHubIOError as exc:
+    except (github_io.GitHubIOError, MetasupError) as exc:
         out.command("error", str(exc))
         return 1
 

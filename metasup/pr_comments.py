@@ -249,3 +249,11 @@ def render_dashboard(review: Review, context: Mapping[str, Any], run_link: str) 
     return package_template("dashboard.md.j2").render(
         marker=Safe(DASHBOARD_MARKER), review=review, run_link=Safe(run_link), **context
     )
+
+
+def render_rolling_summary(outcome: Any, config: Config) -> str:
+    """The rolling run's job summary: every decision, the allocation, then the full review."""
+    comment = render_comment(outcome.review, config, limit=10**9).body
+    return package_template("rolling_summary.md.j2").render(
+        review=outcome.review, outcome=outcome, comment=Safe(comment.removeprefix(MARKER + "\n"))
+    )

@@ -81,6 +81,7 @@ def evaluate(
     baseline: Review | None,
     run_id: str | None = None,
     base: BaseInfo | None = None,
+    ledger_problem: str | None = None,
 ) -> Review:
     when = as_of if as_of is not None else default_as_of(workspace.artifacts)
     return run_meta_supervisor(
@@ -91,6 +92,7 @@ def evaluate(
         baseline,
         run_id=run_id or f"local-{when:%Y%m%dT%H%M%SZ}",
         base=base,
+        ledger_problem=ledger_problem,
     )
 
 
