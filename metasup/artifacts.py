@@ -10,14 +10,19 @@ unsupported type, a csv/parquet without a required column — raises :class:`Art
 How a file is read, fastest first, so clean data never costs Python work per line:
 
 * the whole file goes through pyarrow's columnar reader (``pyarrow.json``, ``pyarrow.csv`` or
-  ``pyarrow.parquet``) and every check after it is a vectorized mask over whole columns;
-* a JSON Lines file pyarrow refuses (a broken line, a field whose type changes between lines) is
-  bisected: each half is handed to pyarrow again, and only stretches of at most ``LEAF_LINES``
-  lines that still fail are read line by line with ``json.loads`` to say what is wrong;
+  ``pyarrow.parquet``) with an explicit schema, and every check after it is a vectorized mask over
+  whole columns (text work is done by pyarrow kernels under pandas' ``str`` dtype);
+* a JSON Lines file that writes a flexible field (``signal_id``, ``direction``, ``horizon``) both as
+  a number and as a string gets that field's integers quoted in one RE2 pass (``"direction": -1`` →
+  ``"-1"``; the checks read both alike) and is read again in one pass;
+* a JSON Lines file pyarrow still refuses (a broken line, a boolean where a number belongs) is read
+  in ~1 MiB chunks in parallel; only refused chunks are bisected, and only stretches of at most
+  ``LEAF_LINES`` lines that still fail are read line by line with ``json`` to say what is wrong —
+  their good lines go back to pyarrow together;
 * a csv file pyarrow cannot map line by line (invalid UTF-8, a quoted field spanning lines) is read
   with Python's ``csv`` module, which knows the line every record starts on.
 
-Decisions where the SPEC is silent (also recorded in ``docs/``):
+Decisions where the SPEC is silent:
 
 * ``lines`` of a JSON Lines file counts its physical lines; blank (whitespace-only) lines are
   counted as ``ignored``. A csv's header is not counted: ``lines`` counts the records after it
@@ -55,12 +60,14 @@ import gzip
 import io
 import itertools
 import json
+import re
 import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -77,6 +84,7 @@ from metasup.review import MAX_REJECTED_LISTED, DataQuality, FileQuality, Reject
 
 Bools = npt.NDArray[np.bool_]
 Ints = npt.NDArray[np.int64]
+FileIds = npt.NDArray[np.int32]
 Floats = npt.NDArray[np.float64]
 Objects = npt.NDArray[np.object_]
 Progress = Callable[[str], None]
@@ -126,6 +134,7 @@ _DIRECTION_WORDS: Final[Mapping[str, int]] = {
     "short": -1,
     "sell": -1,
 }
+_INTEGER_TEXT: Final = re.compile(r"-?[0-9]+")
 _NS_MIN: Final = pd.Timestamp.min.tz_localize("UTC")
 _NS_MAX: Final = pd.Timestamp.max.tz_localize("UTC")
 
@@ -214,14 +223,12 @@ class _Kind(Enum):
 class _Input:
     """The fields one artifact may carry, and the columns a csv/parquet file of it must have."""
 
-    name: str
     fields: Mapping[str, _Kind]
     required_columns: tuple[str, ...]
 
 
 _T, _X, _N, _F = _Kind.TIMESTAMP, _Kind.TEXT, _Kind.NUMBER, _Kind.FLEXIBLE
 _SIGNALS: Final = _Input(
-    "signals",
     {
         "type": _X,
         "ts": _T,
@@ -237,7 +244,6 @@ _SIGNALS: Final = _Input(
     ("ts", "signal_id", "agent", "symbol", "direction", "confidence", "horizon"),
 )
 _TELEMETRY: Final = _Input(
-    "telemetry",
     {
         "type": _X,
         "ts": _T,
@@ -252,7 +258,7 @@ _TELEMETRY: Final = _Input(
     },
     ("ts", "type"),
 )
-_PRICES: Final = _Input("prices", {"ts": _T, "symbol": _X, "price": _N}, ("ts", "symbol", "price"))
+_PRICES: Final = _Input({"ts": _T, "symbol": _X, "price": _N}, ("ts", "symbol", "price"))
 
 
 # --------------------------------------------------------------------------------------------
@@ -368,7 +374,7 @@ class _Column:
 class _Rows:
     """Rows of one input (all its files), with the file id and line number that locate each row."""
 
-    file: Ints
+    file: FileIds
     line: Ints
     columns: Mapping[str, _Column]
 
@@ -407,7 +413,7 @@ def _absent_column(rows: int) -> _Column:
 
 
 def _no_rows() -> _Rows:
-    return _Rows(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), {})
+    return _Rows(np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int64), {})
 
 
 def _concat_rows(parts: Sequence[_Rows]) -> _Rows:
@@ -472,14 +478,25 @@ def _column_from_arrow(array: pa.ChunkedArray) -> _Column:
 def _rows_from_table(table: pa.Table, file_id: int, lines: Ints, fields: Mapping[str, _Kind]) -> _Rows:
     names = [name for name in fields if name in table.column_names]
     return _Rows(
-        file=np.full(len(lines), file_id, dtype=np.int64),
+        file=np.full(len(lines), file_id, dtype=np.int32),
         line=lines,
         columns={name: _column_from_arrow(table.column(name)) for name in names},
     )
 
 
 def _object_column(values: list[object]) -> _Column:
-    """A field gathered from Python objects (per-line reads): ``None`` is missing."""
+    """A field gathered from Python objects (per-line reads): ``None`` is missing.
+
+    Typed through pyarrow when the values share one plain type (ints and floats together count as
+    numbers); a field that really mixes types stays an object column, checked value by value.
+    (pyarrow alone would turn ``True`` among floats into 1.0, hiding a wrong type.)
+    """
+    kinds = {type(value) for value in values} - {type(None)}
+    if (len(kinds) <= 1 and kinds <= {str, int, float, bool}) or kinds == {int, float}:
+        try:
+            return _column_from_arrow(pa.chunked_array([pa.array(values)]))
+        except (pa.ArrowException, OverflowError):
+            pass  # an integer beyond 64 bits, say: keep the Python objects
     return _Column(
         pd.Series(values, dtype=object),
         np.fromiter((value is None for value in values), dtype=bool, count=len(values)),
@@ -511,18 +528,18 @@ def _read_input(files: Sequence[Path], spec: _Input, ledger: _Ledger, say: Progr
 
 @dataclass(frozen=True)
 class _Lines:
-    """The non-blank lines of a text file: their 1-based numbers and, when known, byte ranges."""
+    """The lines of a text file: how many, and the 1-based numbers of the non-blank ones."""
 
     total: int
     numbers: Ints
-    starts: Ints | None = None
-    ends: Ints | None = None
 
     def ranges(self, data: _Content) -> tuple[Ints, Ints]:
-        """Byte ranges of the non-blank lines (scanned on demand: the fast path never needs them)."""
-        if self.starts is not None and self.ends is not None:
-            return self.starts, self.ends
-        return _line_offsets(data)
+        """Byte ranges of the non-blank lines of ``data`` (this file, possibly rewritten).
+
+        Scanned on demand: the fast path never needs them.
+        """
+        starts, ends = _line_offsets(data)
+        return starts[self.numbers - 1], ends[self.numbers - 1]
 
 
 _JSON_BLANK_HINT: Final = "\n[\n\r \t]"
@@ -536,27 +553,42 @@ def _scan_lines(data: _Content, whitespace_is_blank: bool) -> _Lines:
     (pyarrow reports whitespace-only csv lines as rows with too few columns).
     """
     raw = data.array
-    total = int(np.count_nonzero(raw == ord("\n"))) + (1 if len(raw) and raw[-1] != ord("\n") else 0)
+    newlines = sum(int(np.count_nonzero(block == ord("\n"))) for block in _blocks(raw))
+    total = newlines + (1 if len(raw) and raw[-1] != ord("\n") else 0)
     hint = _JSON_BLANK_HINT if whitespace_is_blank else _CSV_BLANK_HINT
     first_line_hint = _Content(pa.py_buffer(b"\n" + data.bytes(0, 1)))
     if not _contains(first_line_hint, hint) and not _contains(data, hint):
         return _Lines(total, np.arange(1, total + 1, dtype=np.int64))
     starts, ends = _line_offsets(data)
     blank = _blank_lines(data, starts, ends, whitespace_is_blank)
-    return _Lines(total, np.flatnonzero(~blank).astype(np.int64) + 1, starts[~blank], ends[~blank])
+    return _Lines(total, np.flatnonzero(~blank).astype(np.int64) + 1)
 
 
 def _contains(data: _Content, pattern: str) -> bool:
     """Whether ``pattern`` (RE2) matches somewhere in ``data``: pyarrow's RE2 scans ~10 GB/s."""
+    return bool(pc.count_substring_regex(_whole(data), pattern)[0].as_py())
+
+
+def _whole(data: _Content) -> pa.Array:
+    """The content as a one-value binary array (no copy), for pyarrow's string kernels."""
     offsets = pa.array([0, len(data)], pa.int64()).buffers()[1]
-    whole = pa.Array.from_buffers(pa.large_binary(), 1, [None, offsets, data.buffer])
-    return bool(pc.count_substring_regex(whole, pattern)[0].as_py())
+    return pa.Array.from_buffers(pa.large_binary(), 1, [None, offsets, data.buffer])
+
+
+def _blocks(raw: npt.NDArray[np.uint8], size: int = 1 << 22) -> Iterator[npt.NDArray[np.uint8]]:
+    """``raw`` in cache-sized views: comparing a whole 200 MB file at once costs a 200 MB temporary."""
+    for start in range(0, len(raw), size):
+        yield raw[start : start + size]
 
 
 def _line_offsets(data: _Content) -> tuple[Ints, Ints]:
     """Start and end (exclusive, without the newline) of every line."""
     raw = data.array
-    newlines = np.flatnonzero(raw == ord("\n")).astype(np.int64)
+    found = [
+        np.flatnonzero(block == ord("\n")) + start
+        for start, block in zip(range(0, len(raw), 1 << 22), _blocks(raw), strict=True)
+    ]
+    newlines = np.concatenate([np.zeros(0, dtype=np.int64), *found]).astype(np.int64)
     starts = np.concatenate((np.zeros(1, dtype=np.int64), newlines + 1))
     ends = np.concatenate((newlines, np.array([len(raw)], dtype=np.int64)))
     if not len(raw) or raw[-1] == ord("\n"):
@@ -588,26 +620,44 @@ def _read_jsonl(data: _Content, spec: _Input, file_id: int, ledger: _Ledger) -> 
     ledger.ignore_lines(file_id, lines.total - len(lines.numbers))
     if not len(lines.numbers):
         return _no_rows()
-    schema = _json_schema(spec, data)
-    table = _arrow_json(data.reader(), schema)
-    if table is not None and table.num_rows == len(lines.numbers):
-        return _rows_from_table(table, file_id, lines.numbers, spec.fields)
+    flexible = [name for name, kind in spec.fields.items() if kind is _Kind.FLEXIBLE]
+    numeric, mixed = _flexible_forms(data, flexible)
+    if mixed:
+        data, numeric = _quote_integers(data, flexible), set()
+    outcome = _arrow_json(data.reader(), _json_schema(spec, numeric))
+    if isinstance(outcome, str) and _type_changed(outcome, numeric):
+        data, numeric = _quote_integers(data, flexible), set()
+        outcome = _arrow_json(data.reader(), _json_schema(spec, numeric))
+    if not isinstance(outcome, str) and outcome.num_rows == len(lines.numbers):
+        return _rows_from_table(outcome, file_id, lines.numbers, spec.fields)
+    return _read_refused_json(data, lines, _json_schema(spec, numeric), spec, file_id, ledger)
+
+
+def _read_refused_json(
+    data: _Content, lines: _Lines, schema: pa.Schema, spec: _Input, file_id: int, ledger: _Ledger
+) -> _Rows:
+    """Chunks of ~1 MiB in parallel; only the refused ones are bisected and read line by line."""
     starts, ends = lines.ranges(data)
-    pieces = _JsonPieces(_JsonStretch(data, data.bytes(), starts, ends, schema, spec))
-    for first, stop in _chunks(starts, _CHUNK_BYTES):
-        pieces.read(first, stop)
+    stretch = _JsonStretch(data, data.bytes(), starts, ends, schema, spec)
+    pieces = _JsonPieces(stretch)
+    chunks = list(_chunks(starts, _CHUNK_BYTES))
+    with ThreadPoolExecutor() as pool:  # pyarrow releases the GIL: chunks parse in parallel
+        tables = list(pool.map(lambda chunk: stretch.table(*chunk), chunks))
+    for (first, stop), table in zip(chunks, tables, strict=True):
+        if table is None:
+            pieces.read_refused(first, stop)
+        else:
+            pieces.add_table(np.arange(first, stop, dtype=np.int64), table)
     ledger.reject_each(file_id, lines.numbers[pieces.rejected_rows], pieces.rejected_reasons)
     return pieces.rows(file_id, lines.numbers)
 
 
-def _json_schema(spec: _Input, data: _Content) -> pa.Schema:
+def _json_schema(spec: _Input, numeric: set[str]) -> pa.Schema:
     """The arrow types pyarrow must read, so it never guesses (e.g. ``ts`` as a naive timestamp).
 
-    Unknown fields are not read at all. A flexible field gets the type its first lines use; a file
-    that mixes a string and a number in it then takes the (correct, slower) per-line path.
+    Unknown fields are not read at all. A flexible field is read as a number when the file writes
+    it as one (``numeric``), else as text.
     """
-    flexible = [name for name, kind in spec.fields.items() if kind is _Kind.FLEXIBLE]
-    numeric = _numeric_flexible_fields(data, flexible)
     types: list[tuple[str, pa.DataType]] = []
     for name, kind in spec.fields.items():
         if kind is _Kind.NUMBER:
@@ -615,14 +665,14 @@ def _json_schema(spec: _Input, data: _Content) -> pa.Schema:
         elif kind is _Kind.FLEXIBLE and name in numeric:
             types.append((name, pa.int64() if name == "signal_id" else pa.float64()))
         else:
-            types.append((name, pa.string()))
+            types.append((name, pa.large_string()))  # what pandas' str dtype holds: no cast later
     return pa.schema(types)
 
 
-def _numeric_flexible_fields(data: _Content, names: Sequence[str]) -> set[str]:
-    """Flexible fields that the file's first lines hold as numbers only (never as strings)."""
+def _flexible_forms(data: _Content, names: Sequence[str]) -> tuple[set[str], bool]:
+    """Flexible fields the file's first lines write as numbers only, and whether any is mixed."""
     if not names:
-        return set()
+        return set(), False
     head = data.bytes(0, _SNIFF_BYTES).split(b"\n")
     if len(data) > _SNIFF_BYTES:
         head = head[:-1]  # the last piece may be a cut line
@@ -638,18 +688,41 @@ def _numeric_flexible_fields(data: _Content, names: Sequence[str]) -> set[str]:
                 strings.add(name)
             elif isinstance(value, int | float) and not isinstance(value, bool):
                 numbers.add(name)
-    return numbers - strings
+    return numbers - strings, bool(numbers & strings)
 
 
-def _arrow_json(source: pa.BufferReader, schema: pa.Schema, threads: bool = True) -> pa.Table | None:
-    """pyarrow's reading of ``source``, or ``None`` when pyarrow refuses it."""
+def _type_changed(error: str, names: set[str]) -> bool:
+    """Whether pyarrow refused the file because a flexible field read as a number is text somewhere.
+
+    Only a hint to pick the faster retry (both paths give the same result), so relying on the
+    wording of pyarrow's message is safe.
+    """
+    return any(f"Column(/{name}) changed from number to string" in error for name in names)
+
+
+def _quote_integers(data: _Content, names: Sequence[str]) -> _Content:
+    """The file with integer values of ``names`` written as strings (``"direction": -1`` → ``"-1"``).
+
+    Lets one pyarrow string column hold a flexible field that lines write both ways; the checks read
+    an integer and its digit string alike. One RE2 pass; a quoted key cannot occur unescaped inside a
+    JSON string, so only keys match.
+    """
+    pattern = '("(?:' + "|".join(names) + r')"[ \t]*:[ \t]*)(-?\d+)([ \t]*[,}])'
+    replaced = pc.replace_substring_regex(_whole(data), pattern=pattern, replacement=r'\1"\2"\3')
+    return _Content(replaced[0].as_buffer())
+
+
+def _arrow_json(source: pa.BufferReader, schema: pa.Schema, threads: bool = True) -> pa.Table | str:
+    """pyarrow's reading of ``source`` (valid UTF-8 included), or why it is refused."""
     options = pa_json.ParseOptions(explicit_schema=schema, unexpected_field_behavior="ignore")
     try:
-        return pa_json.read_json(
+        table = pa_json.read_json(
             source, read_options=pa_json.ReadOptions(use_threads=threads), parse_options=options
         )
-    except pa.ArrowException:
-        return None
+        table.validate(full=True)  # pyarrow's JSON reader leaves invalid UTF-8 inside strings
+    except pa.ArrowException as exc:
+        return str(exc)
+    return table
 
 
 def _chunks(starts: Ints, size: int) -> Iterator[tuple[int, int]]:
@@ -680,7 +753,7 @@ class _JsonStretch:
         """
         source = self.data.reader(int(self.starts[first]), int(self.ends[stop - 1]))
         table = _arrow_json(source, self.schema, threads=False)
-        return table if table is not None and table.num_rows == stop - first else None
+        return None if isinstance(table, str) or table.num_rows != stop - first else table
 
     def line(self, row: int) -> bytes:
         return self.text[int(self.starts[row]) : int(self.ends[row])]
@@ -703,13 +776,17 @@ class _JsonPieces:
     rejected_reasons: list[str] = field(default_factory=list)
 
     def read(self, first: int, stop: int) -> None:
-        """Lines ``[first, stop)``: pyarrow if it accepts them all, else halves, else line by line."""
+        """Lines ``[first, stop)``: pyarrow if it accepts them all, else as a refused stretch."""
+        table = self.stretch.table(first, stop) if stop - first > LEAF_LINES else None
+        if table is None:
+            self.read_refused(first, stop)
+        else:
+            self.add_table(np.arange(first, stop, dtype=np.int64), table)
+
+    def read_refused(self, first: int, stop: int) -> None:
+        """A stretch pyarrow refused: each half is tried again, a short one is read line by line."""
         if stop - first <= LEAF_LINES:
             self.read_leaf(first, stop)
-            return
-        table = self.stretch.table(first, stop)
-        if table is not None:
-            self.add_table(np.arange(first, stop, dtype=np.int64), table)
             return
         middle = (first + stop) // 2
         self.read(first, middle)
@@ -734,7 +811,7 @@ class _JsonPieces:
             return
         source = pa.BufferReader(pa.py_buffer(b"\n".join(good_lines)))
         table = _arrow_json(source, self.stretch.schema, threads=False)
-        if table is not None and table.num_rows == len(good_rows):
+        if not isinstance(table, str) and table.num_rows == len(good_rows):
             self.add_table(np.asarray(good_rows, dtype=np.int64), table)
             return
         # Valid JSON that pyarrow still refuses: a repeated key (json keeps the last value silently)
@@ -762,7 +839,7 @@ class _JsonPieces:
         if self.records:
             columns = {name: _object_column([record.get(name) for record in self.records]) for name in fields}
             lines = numbers[np.asarray(self.record_rows, dtype=np.int64)]
-            parts.append(_Rows(np.full(len(lines), file_id, dtype=np.int64), lines, columns))
+            parts.append(_Rows(np.full(len(lines), file_id, dtype=np.int32), lines, columns))
         return _concat_rows(parts).in_line_order()
 
 
@@ -836,7 +913,7 @@ def _read_csv(data: _Content, spec: _Input, file_id: int, ledger: _Ledger, shown
             parse_options=pa_csv.ParseOptions(invalid_row_handler=on_invalid_row),
             convert_options=pa_csv.ConvertOptions(
                 include_columns=wanted,
-                column_types=dict.fromkeys(wanted, pa.string()),
+                column_types=dict.fromkeys(wanted, pa.large_string()),
                 null_values=[""],
                 strings_can_be_null=True,
             ),
@@ -867,8 +944,9 @@ def _blank_count(invalid: Sequence[_InvalidCsvRow]) -> int:
 
 def _csv_header(data: _Content, lines: _Lines, shown: str) -> list[str]:
     """Column names from the first non-blank line."""
-    if lines.starts is not None and lines.ends is not None:
-        raw = data.bytes(int(lines.starts[0]), int(lines.ends[0]))
+    if lines.numbers[0] > 1:  # blank lines before the header
+        starts, ends = lines.ranges(data)
+        raw = data.bytes(int(starts[0]), int(ends[0]))
     else:
         newlines = np.flatnonzero(data.array[: 1 << 20] == ord("\n"))
         raw = data.bytes(0, int(newlines[0]) if len(newlines) else None)
@@ -953,7 +1031,7 @@ def _read_csv_slowly(
     ledger.ignore_lines(file_id, blank)
     lines = np.asarray(row_lines, dtype=np.int64)
     columns = {name: _object_column(column) for name, column in values.items()}
-    return _Rows(np.full(len(lines), file_id, dtype=np.int64), lines, columns)
+    return _Rows(np.full(len(lines), file_id, dtype=np.int32), lines, columns)
 
 
 def _is_valid_utf8(record: Sequence[str]) -> bool:
@@ -1054,23 +1132,21 @@ def _types(column: _Column) -> _Types:
     if not pd.api.types.is_object_dtype(dtype):
         return _Types(nothing, nothing, nothing)
     values = column.values.to_numpy(dtype=object)
-    count = len(values)
-    text = np.fromiter((isinstance(value, str) for value in values), dtype=bool, count=count)
-    number = np.fromiter((_is_number(value) for value in values), dtype=bool, count=count)
-    integer = np.fromiter(
-        (_is_number(value) and _is_integer(value) for value in values), dtype=bool, count=count
+    kinds = np.fromiter(
+        (_PYTHON_KINDS.get(type(value), 0) for value in values), dtype=np.int8, count=len(values)
     )
-    return _Types(text & present, number & present, integer & present)
+    return _Types((kinds == _TEXT) & present, (kinds >= _INTEGER) & present, (kinds == _INTEGER) & present)
 
 
-def _is_number(value: object) -> bool:
-    return isinstance(value, int | float | np.integer | np.floating) and not isinstance(
-        value, bool | np.bool_
-    )
-
-
-def _is_integer(value: object) -> bool:
-    return isinstance(value, int | np.integer)
+_TEXT, _INTEGER, _FLOAT = 1, 2, 3
+_PYTHON_KINDS: Final[Mapping[type, int]] = {
+    str: _TEXT,
+    int: _INTEGER,
+    np.int64: _INTEGER,
+    float: _FLOAT,
+    np.float64: _FLOAT,
+}
+"""Exact types (``bool`` is not ``int`` here): one dict lookup per value in object columns."""
 
 
 def _as_text(column: _Column, types: _Types) -> pd.Series:
@@ -1104,8 +1180,14 @@ def _to_float(value: Any) -> float:
 
 
 def _shown(value: object) -> str:
-    """A value as quoted in a reason: strings in quotes, whole floats without ``.0``, long ones cut."""
-    if isinstance(value, str):
+    """A value as quoted in a reason: strings in quotes, whole floats without ``.0``, long ones cut.
+
+    An integer written as a string shows like the integer: a file may have had its integers quoted
+    (``_quote_integers``) and the reason must not depend on that.
+    """
+    if isinstance(value, str) and _INTEGER_TEXT.fullmatch(value):
+        text = value
+    elif isinstance(value, str):
         text = repr(value)
     elif isinstance(value, float) and value.is_integer():
         text = str(int(value))
@@ -1227,11 +1309,14 @@ def _words(column: _Column, types: _Types) -> tuple[Ints, list[str]]:
 def _factorize(text: pd.Series) -> tuple[Ints, list[str]]:
     """Codes (-1 for NA) and distinct values in order of appearance, hashed by pyarrow."""
     strings = pa.array(text, from_pandas=True)
-    if isinstance(strings, pa.ChunkedArray):
-        strings = strings.combine_chunks()
-    encoded = strings.dictionary_encode()
-    codes = np.asarray(encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
-    return codes, [str(word) for word in encoded.dictionary.to_pylist()]
+    if not isinstance(strings, pa.ChunkedArray):
+        strings = pa.chunked_array([strings])
+    chunks = pc.dictionary_encode(strings).chunks
+    if not chunks:
+        return np.zeros(0, dtype=np.int64), []
+    codes = np.concatenate([chunk.indices.fill_null(-1).to_numpy(zero_copy_only=False) for chunk in chunks])
+    # One memo table runs across the chunks, so the last chunk's dictionary holds every value.
+    return codes.astype(np.int64), [str(word) for word in chunks[-1].dictionary.to_pylist()]
 
 
 def _direction_field(rows: _Rows, checks: _Checks) -> npt.NDArray[np.int8]:
@@ -1255,9 +1340,12 @@ def _direction_field(rows: _Rows, checks: _Checks) -> npt.NDArray[np.int8]:
 
 
 def _horizon_seconds(text: str) -> int | None:
-    """Seconds of ``"30m"``/``"4h"``/``"1d"``/``"2w"`` or of a digit string; None when unparsable."""
+    """Seconds of ``"30m"``/``"4h"``/``"1d"``/``"2w"`` or of an integer string; None when unparsable.
+
+    An integer string may be negative (it is then refused as not positive, like the number would be).
+    """
     text = text.strip()
-    if text.isascii() and text.isdigit():
+    if _INTEGER_TEXT.fullmatch(text):
         return int(text)
     match = DURATION_PATTERN.match(text)
     if match is None:
@@ -1303,10 +1391,18 @@ def _frame(name: str, columns: Mapping[str, Any], keep: Bools) -> pd.DataFrame:
         column: (values.array if isinstance(values, pd.Series) else values)
         for column, values in columns.items()
     }
-    frame = pd.DataFrame(data, columns=list(FRAME_DTYPES[name]))
+    frame = pd.DataFrame(data, columns=list(FRAME_DTYPES[name]), copy=False)
     if not keep.all():
         frame = frame.loc[keep].reset_index(drop=True)
     return frame.astype(dict(FRAME_DTYPES[name]))
+
+
+_Array = TypeVar("_Array", bound=np.ndarray[Any, Any])
+
+
+def _kept(values: _Array, keep: Bools) -> _Array:
+    """``values[keep]``, without a copy when every row is kept (clean data: the common case)."""
+    return values if keep.all() else values[keep]  # type: ignore[return-value]
 
 
 def _settle(rows: _Rows, checks: _Checks, ledger: _Ledger) -> None:
@@ -1350,13 +1446,13 @@ def _signals(rows: _Rows, ledger: _Ledger) -> pd.DataFrame:
         },
         checks.ok,
     )
-    files, lines = rows.file[checks.ok], rows.line[checks.ok]
+    files, lines = _kept(rows.file, checks.ok), _kept(rows.line, checks.ok)
     repeated = _repeated(frame["signal_id"])
     if repeated.any():
         ledger.reject(files[repeated], lines[repeated], "duplicate signal_id")
         ledger.duplicates += int(repeated.sum())
         frame = frame.loc[~repeated].reset_index(drop=True)
-    ledger.accept(files[~repeated])
+    ledger.accept(_kept(files, ~repeated))
     return frame
 
 
@@ -1389,7 +1485,7 @@ def _accepted(
     name: str, rows: _Rows, checks: _Checks, ledger: _Ledger, columns: Mapping[str, Any]
 ) -> pd.DataFrame:
     _settle(rows, checks, ledger)
-    ledger.accept(rows.file[checks.ok])
+    ledger.accept(_kept(rows.file, checks.ok))
     return _frame(name, columns, checks.ok)
 
 
@@ -1445,7 +1541,7 @@ def _prices(rows: _Rows, ledger: _Ledger) -> pd.DataFrame:
     checks.fail(~(np.isfinite(price) & (price > 0)), "price must be finite and > 0")
     _settle(rows, checks, ledger)
     frame = _frame("prices", {"ts": ts, "symbol": symbol, "price": price}, checks.ok)
-    files, lines = rows.file[checks.ok], rows.line[checks.ok]
+    files, lines = _kept(rows.file, checks.ok), _kept(rows.line, checks.ok)
     order, repeated = _bar_order(frame)
     if order is not None:
         frame = frame.take(order).reset_index(drop=True)
@@ -1453,7 +1549,7 @@ def _prices(rows: _Rows, ledger: _Ledger) -> pd.DataFrame:
     if repeated.any():
         ledger.reject(files[repeated], lines[repeated], "duplicate price bar")
         frame = frame.loc[~repeated].reset_index(drop=True)
-    ledger.accept(files[~repeated])
+    ledger.accept(_kept(files, ~repeated))
     return frame
 
 
@@ -1481,10 +1577,11 @@ def _bar_order(frame: pd.DataFrame) -> tuple[Ints | None, Bools]:
 
 
 def _sorted_by(major: npt.NDArray[Any], minor: Ints) -> bool:
+    """Whether rows are ordered by ``major`` then ``minor`` (``major`` small ints: diffs stay small)."""
     if len(major) < 2:
         return True
-    step = major[1:].astype(np.int64) - major[:-1]
-    return bool(np.all((step > 0) | ((step == 0) & (minor[1:] >= minor[:-1]))))
+    step = np.diff(major)
+    return bool(np.all(step >= 0) and np.all((step > 0) | (minor[1:] >= minor[:-1])))
 
 
 # --------------------------------------------------------------------------------------------
@@ -1492,16 +1589,20 @@ def _sorted_by(major: npt.NDArray[Any], minor: Ints) -> bool:
 
 
 class _Ledger:
-    """Accounts for every line of every file: accepted, rejected (where and why) or ignored."""
+    """Accounts for every line of every file: accepted, rejected (where and why) or ignored.
+
+    Counts arrive as arrays of file ids (one per row) and are only tallied in :meth:`report`, so
+    booking a million accepted rows costs one ``bincount``.
+    """
 
     def __init__(self) -> None:
         self.paths: list[str] = []
         self.lines: list[int] = []
         self.blank: list[int] = []
         self.duplicates = 0
-        self._accepted: list[Ints] = []
-        self._ignored: list[Ints] = []
-        self._rejected: list[tuple[Ints, Ints, Objects | str]] = []
+        self._accepted: list[FileIds] = []
+        self._ignored: list[FileIds] = []
+        self._rejected: list[tuple[FileIds, Ints, Objects | str]] = []
 
     def add_file(self, path: str) -> int:
         self.paths.append(path)
@@ -1515,22 +1616,22 @@ class _Ledger:
     def ignore_lines(self, file_id: int, count: int) -> None:
         self.blank[file_id] += count
 
-    def ignore(self, files: Ints) -> None:
+    def ignore(self, files: FileIds) -> None:
         self._ignored.append(files)
 
-    def accept(self, files: Ints) -> None:
+    def accept(self, files: FileIds) -> None:
         self._accepted.append(files)
 
-    def reject(self, files: Ints, lines: Ints, reasons: Objects | str) -> None:
+    def reject(self, files: FileIds, lines: Ints, reasons: Objects | str) -> None:
         self._rejected.append((files, lines, reasons))
 
     def reject_each(self, file_id: int, lines: Ints, reasons: Sequence[str]) -> None:
         if len(lines):
             self.reject(
-                np.full(len(lines), file_id, dtype=np.int64), lines, np.asarray(reasons, dtype=object)
+                np.full(len(lines), file_id, dtype=np.int32), lines, np.asarray(reasons, dtype=object)
             )
 
-    def _count(self, parts: Sequence[Ints]) -> Ints:
+    def _count(self, parts: Sequence[FileIds]) -> Ints:
         counts = np.zeros(len(self.paths), dtype=np.int64)
         for files in parts:
             counts += np.bincount(files, minlength=len(self.paths)).astype(np.int64)
@@ -1538,7 +1639,7 @@ class _Ledger:
 
     def report(self) -> DataQuality:
         """The ``data_quality`` section: per-file counts and the first rejected lines in file/line order."""
-        files = np.concatenate([part[0] for part in self._rejected] + [np.zeros(0, dtype=np.int64)])
+        files = np.concatenate([part[0] for part in self._rejected] + [np.zeros(0, dtype=np.int32)])
         lines = np.concatenate([part[1] for part in self._rejected] + [np.zeros(0, dtype=np.int64)])
         reasons = np.concatenate(
             [

@@ -261,7 +261,8 @@ def test_review__bad_config_is_error_exit_2_nothing_written(action: ActionRun, p
     config.write_text(config.read_text() + "\nsurprise: 1\n")
     action.fake.reset_log()
     assert action() == 2
-    assert "::error::" in action.stdout and "surprise: unknown key" in action.stdout
+    assert "::error::" in action.stdout
+    assert "surprise: unknown key" in action.stdout
     assert action.fake.writes() == []
 
 
