@@ -231,7 +231,9 @@ def test_ledger_verify__missing_file_is_exit_2(tmp_path: Path, capsys: pytest.Ca
     assert stderr == f"Error: {tmp_path / 'none.jsonl'}: file not found\n"
 
 
-def test_report__json_and_preview(example_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_report__json_and_preview(
+    example_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     lp_json, preview = tmp_path / "lp.json", tmp_path / "lp.html"
     code, stdout, _ = run(
         capsys,
@@ -246,7 +248,16 @@ def test_report__json_and_preview(example_copy: Path, tmp_path: Path, capsys: py
     assert code == 0
     report = json.loads(lp_json.read_text())
     assert report["period"]["key"] == "weekly:2026-W43"
-    assert set(report) >= {"period", "pnl", "volatility", "sharpe", "sortino", "max_drawdown", "bridge", "daily"}
+    assert set(report) >= {
+        "period",
+        "pnl",
+        "volatility",
+        "sharpe",
+        "sortino",
+        "max_drawdown",
+        "bridge",
+        "daily",
+    }
     assert stdout.startswith("LP report week 2026-W43 (Oct 19 – Oct 25): period PnL $")
     html = preview.read_text()
     assert html.count("data:image/png;base64,") == 2

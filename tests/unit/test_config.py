@@ -141,5 +141,5 @@ def test_load_config__portfolio_caps_must_be_ordered(tmp_path: Path) -> None:
         tmp_path / "metasup.yml",
         "artifacts: {alpha: a, prices: p}\nportfolio: {min_weight: 0.6, max_weight: 0.5}\n",
     )
-    with pytest.raises(ConfigError, match="portfolio: .*min_weight 0.6 is above max_weight 0.5"):
+    with pytest.raises(ConfigError, match=r"portfolio: .*min_weight 0\.6 is above max_weight 0\.5"):
         load_config(path)

@@ -76,7 +76,9 @@ def test_render_comment__gfm_table_rows_and_columns(
         assert heading.removeprefix("### ").removeprefix("## ") in shape.html  # type: ignore[attr-defined]
 
 
-HOSTILE = "evil|name <script>alert(1)</script> <!-- metasup:review --> [click](http://x.test) `tick`\n| a | b |"
+HOSTILE = (
+    "evil|name <script>alert(1)</script> <!-- metasup:review --> [click](http://x.test) `tick`\n| a | b |"
+)
 
 
 def test_render_comment__hostile_names_cannot_break_or_inject(
@@ -148,7 +150,9 @@ def test_render_comment__custom_template(
     tmp_path: Path, base_config: Config, review_factory: Callable[..., Review]
 ) -> None:
     template = tmp_path / "mine.md.j2"
-    template.write_text("Severity {{ review.overall_severity }} for {{ agents[0].agent }}\n", encoding="utf-8")
+    template.write_text(
+        "Severity {{ review.overall_severity }} for {{ agents[0].agent }}\n", encoding="utf-8"
+    )
     config = base_config.model_copy(update={"comment_template": template})
     review = review_factory()
     body = render_comment(review, config).body
