@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from github import Auth, Github, GithubException, GithubRetry, InputGitTreeElement
+from github.GitRef import GitRef
 from github.IssueComment import IssueComment
 from github.PullRequest import PullRequest
 from github.Repository import Repository
@@ -161,14 +162,21 @@ class StateSnapshot:
     files: dict[str, str]
 
 
+def _loaded_ref(repo: Repository, branch: str) -> GitRef:
+    """The branch's ref, fetched: a lazy GitRef keeps the ``/git/ref/`` URL, which GitHub's
+    PATCH does not serve (it wants ``/git/refs/``); loading it takes the URL GitHub returns."""
+    ref = repo.get_git_ref(f"heads/{branch}")
+    _ = ref.object.sha
+    return ref
+
+
 def branch_head(gh: Github, repository: str, branch: str) -> str | None:
     try:
-        ref = gh.get_repo(repository).get_git_ref(f"heads/{branch}")
+        sha: str = gh.get_repo(repository).get_git_ref(f"heads/{branch}").object.sha
     except GithubException as exc:
         if exc.status == 404:
             return None
         raise _translate(exc, f"branch {branch}") from None
-    sha: str = ref.object.sha
     return sha
 
 
@@ -227,7 +235,7 @@ def write_state(
         if expected_head is None:
             repo.create_git_ref(f"refs/heads/{branch}", sha)
         else:
-            repo.get_git_ref(f"heads/{branch}").edit(sha, force=False)
+            _loaded_ref(repo, branch).edit(sha, force=False)
     except GithubException as exc:
         if exc.status in (409, 422):
             raise StateMoved(f"state branch {branch} moved: {_message(exc)}") from None
@@ -304,7 +312,7 @@ def push_branch(
         sha = commit_files(gh, repository, base_sha, {path: text}, message)
         repo = gh.get_repo(repository)
         try:
-            repo.get_git_ref(f"heads/{branch}").edit(sha, force=True)
+            _loaded_ref(repo, branch).edit(sha, force=True)
         except GithubException as exc:
             if exc.status != 404:
                 raise

@@ -1,0 +1,312 @@
+"""Rolling mode end to end: state branch, ledger, [AUTO-PROMOTE] with veto, [AUTO-RETIRE], dashboard."""
+
+from __future__ import annotations
+
+import difflib
+import io
+import json
+import re
+import shutil
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from fakegithub import ACTIONS_TOKEN, FakeGitHub
+
+from metasup.action import run
+from metasup.examples import EXAMPLES_DIR
+from metasup.ledger import NewEntry, append_new, parse_ledger, serialize, verify_ledger
+from metasup.workflow import Console
+
+REPO = "octo-org/fleet"
+PROMOTE_BRANCH = "metasup/promote/momo-beta"
+STATE = "metasup-state"
+
+
+def fleet_files() -> dict[str, str]:
+    files: dict[str, str] = {}
+    for path in EXAMPLES_DIR.rglob("*"):
+        if path.is_file() and path.suffix in {".yml", ".yaml", ".jsonl", ".csv"}:
+            files[path.relative_to(EXAMPLES_DIR).as_posix()] = path.read_text()
+    return files
+
+
+class Rolling:
+    """Runs the action in rolling mode against the fake, with the fake's clock as ``now``."""
+
+    def __init__(self, fake: FakeGitHub, workspace: Path, event: Path) -> None:
+        self.fake, self.workspace = fake, workspace
+        self.environ = {
+            "GITHUB_EVENT_NAME": "workflow_dispatch",
+            "GITHUB_EVENT_PATH": str(event),
+            "GITHUB_REPOSITORY": REPO,
+            "GITHUB_API_URL": fake.url,
+            "GITHUB_WORKSPACE": str(workspace),
+            "GITHUB_OUTPUT": str(workspace.parent / "output.txt"),
+            "GITHUB_STEP_SUMMARY": str(workspace.parent / "summary.md"),
+            "GITHUB_RUN_ID": "1",
+            "METASUP_GITHUB_TOKEN": ACTIONS_TOKEN,
+            "METASUP_FAIL_ON": "never",
+        }
+        self.runs = 0
+        self.stdout = ""
+
+    def __call__(self, **env: str) -> int:
+        self.runs += 1
+        stream = io.StringIO()
+        environ = {**self.environ, "GITHUB_RUN_ID": str(self.runs), **env}
+        (self.workspace.parent / "output.txt").write_text("")
+        code = run(environ, console=Console(stream), clock=self.fake.clock.now)
+        self.stdout = stream.getvalue()
+        return code
+
+    def ledger(self) -> list[dict[str, object]]:
+        text = self.fake.read_file(REPO, "ledger.jsonl", ref=STATE)
+        assert verify_ledger(text) is None
+        return [r.fields() for r in parse_ledger(text)]
+
+    def events(self, event: str, subject: str | None = None) -> list[dict[str, object]]:
+        return [
+            r for r in self.ledger() if r["event"] == event and (subject is None or r["subject"] == subject)
+        ]
+
+    def promote_pulls(self, state: str = "all") -> list[object]:
+        return [p for p in self.fake.pulls(REPO, state=state) if p.pull.head_ref == PROMOTE_BRANCH]
+
+    def outputs(self) -> str:
+        return (self.workspace.parent / "output.txt").read_text()
+
+
+@pytest.fixture
+def rolling(fake_github: FakeGitHub, tmp_path: Path, github_event_path: Callable[..., Path]) -> Rolling:
+    files = fleet_files()
+    fake_github.create_repo(REPO, files)
+    workspace = tmp_path / "workspace"
+    for name, text in files.items():
+        (workspace / name).parent.mkdir(parents=True, exist_ok=True)
+        (workspace / name).write_text(text)
+    return Rolling(fake_github, workspace, github_event_path("workflow_dispatch", repo=REPO))
+
+
+def test_rolling__first_run_opens_prs_and_writes_state(rolling: Rolling) -> None:
+    assert rolling() == 0
+    [pull] = rolling.promote_pulls()
+    assert pull.title == "[AUTO-PROMOTE] momo-beta: sandbox → prod"
+    assert "auto-promote" in pull.labels
+    assert pull.body.startswith("<!-- metasup:promote:momo-beta -->")
+    assert "| behavioral | ✅ |" in pull.body
+    main_registry = rolling.fake.read_file(REPO, "agents.yaml", ref="main")
+    branch_registry = rolling.fake.read_file(REPO, "agents.yaml", ref=PROMOTE_BRANCH)
+    diff = [
+        line
+        for line in difflib.unified_diff(
+            main_registry.splitlines(), branch_registry.splitlines(), lineterm="", n=0
+        )
+        if line.startswith(("+", "-")) and not line.startswith(("+++", "---"))
+    ]
+    assert len(diff) == 2
+    assert diff[0].startswith("-")
+    assert "sandbox" in diff[0]
+    assert diff[1] == diff[0].replace("sandbox", "prod").replace("-", "+", 1)
+
+    retire = {p.title for p in rolling.fake.pulls(REPO) if p.pull.head_ref.startswith("metasup/retire/")}
+    assert retire == {"[AUTO-RETIRE] meanrev-legacy", "[AUTO-RETIRE] news-sent", "[AUTO-RETIRE] llm_macro"}
+    allocation = json.loads(rolling.fake.read_file(REPO, "allocation.json", ref=STATE))
+    assert set(allocation["weights"]) == {"momo-alpha", "meanrev-core", "momo-slow"}  # kills excluded at once
+    snapshot = json.loads(rolling.fake.read_file(REPO, "snapshots/main.json", ref=STATE))
+    assert snapshot["run_id"] == "1"
+    assert [r["subject"] for r in rolling.events("killed")] == [
+        "class:llm_macro",
+        "meanrev-legacy",
+        "news-sent",
+    ]
+    assert [(r["subject"], r["data"]) for r in rolling.events("promotion_proposed")] == [
+        ("momo-beta", {"pr": pull.number, "dedupe_key": f"pr#{pull.number}"})
+    ]
+    outputs = rolling.outputs()
+    assert f"[{pull.number}]" in outputs
+    issues = [i for i in rolling.fake.repo(REPO).issues.values() if i.pull is None]
+    assert [i.title for i in issues] == ["Meta-Supervisor dashboard"]
+
+
+def test_rolling__registry_pr_changes_only_the_retired_agent(rolling: Rolling) -> None:
+    rolling()
+    before = rolling.fake.read_file(REPO, "agents.yaml", ref="main").splitlines()
+    after = rolling.fake.read_file(REPO, "agents.yaml", ref="metasup/retire/meanrev-legacy").splitlines()
+    changed = [line for line in difflib.ndiff(before, after) if line.startswith(("+ ", "- "))]
+    assert any("stage: retired" in line for line in changed if line.startswith("+ "))
+    assert any("kill_reason:" in line for line in changed if line.startswith("+ "))
+    assert all("meanrev-legacy" in line or "kill_reason" in line or "stage" in line for line in changed)
+
+
+def test_rolling__scenario_refresh_veto_cooldown(rolling: Rolling) -> None:
+    rolling()
+    [first] = rolling.promote_pulls()
+    rolling.fake.advance(hours=6)
+    rolling()  # refresh, never a second PR
+    assert [p.number for p in rolling.promote_pulls()] == [first.number]
+
+    rolling.fake.close_pull(REPO, first.number, user="alice")  # a person vetoes
+    rolling.fake.advance(hours=6)
+    rolling()
+    assert [p.number for p in rolling.promote_pulls()] == [first.number]  # nothing new
+    [veto] = rolling.events("vetoed", "momo-beta")
+    assert veto["data"]["pr"] == first.number  # type: ignore[index]
+    dashboard = next(
+        i for i in rolling.fake.repo(REPO).issues.values() if i.title == "Meta-Supervisor dashboard"
+    )
+    assert f"vetoed in #{first.number}" in dashboard.body
+
+    rolling.fake.advance(days=29)
+    rolling()
+    assert len(rolling.promote_pulls()) == 1  # still in cooldown
+    rolling.fake.advance(days=1, hours=1)
+    rolling()
+    pulls = rolling.promote_pulls()
+    assert len(pulls) == 2
+    assert len(rolling.events("vetoed")) == 1  # recorded once over all these runs
+
+
+def test_rolling__changes_requested_holds_then_merge_after_window(rolling: Rolling) -> None:
+    rolling()
+    [pull] = rolling.promote_pulls()
+    rolling.fake.submit_review(REPO, pull.number, "CHANGES_REQUESTED", user="alice")
+    rolling.fake.advance(hours=25)
+    rolling()
+    assert rolling.fake.pulls(REPO, state="open")  # not merged
+    assert not rolling.events("promoted")
+    held = [p for p in rolling.fake.pulls(REPO, state="open") if p.number == pull.number]
+    assert "**Held:** a reviewer requested changes" in held[0].body
+
+
+def test_rolling__merges_unvetoed_pr_after_window(rolling: Rolling) -> None:
+    rolling()
+    [pull] = rolling.promote_pulls()
+    rolling.fake.advance(hours=23)
+    rolling()
+    assert not rolling.events("promoted")
+    rolling.fake.advance(hours=2)
+    rolling()
+    [merged] = rolling.promote_pulls()
+    assert merged.pull.merged
+    assert (
+        "stage: prod" in rolling.fake.read_file(REPO, "agents.yaml", ref="main").split("momo-beta")[1][:120]
+    )
+    [promoted] = rolling.events("promoted", "momo-beta")
+    assert promoted["data"] == {"pr": pull.number, "merged_by": "metasup", "dedupe_key": f"pr#{pull.number}"}
+
+
+def test_rolling__regressed_agent_pr_closed_with_explanation(rolling: Rolling) -> None:
+    rolling()
+    [pull] = rolling.promote_pulls()
+    telemetry = rolling.workspace / "telemetry" / "events.jsonl"
+    violation = {
+        "type": "safety_violation",
+        "ts": "2026-10-29T15:00:00Z",
+        "agent": "momo-beta",
+        "rule": "max_position",
+    }
+    telemetry.write_text(telemetry.read_text() + json.dumps(violation) + "\n")
+    rolling()
+    [closed] = rolling.promote_pulls()
+    assert closed.state == "closed"
+    assert not closed.pull.merged
+    assert "metasup-withdrawn" in closed.labels
+    explanation = rolling.fake.comments(REPO, pull.number)[-1].body
+    assert "no longer pass" in explanation
+    assert "safety" in explanation
+    assert [r["event"] for r in rolling.ledger() if r["subject"] == "momo-beta"][-1] == "promotion_withdrawn"
+    assert not rolling.events("vetoed")  # our own close is not a veto
+
+
+def test_rolling__kill_once_over_three_runs(rolling: Rolling) -> None:
+    for _ in range(3):
+        rolling()
+        rolling.fake.advance(hours=6)
+    retire = [p for p in rolling.fake.pulls(REPO) if p.pull.head_ref == "metasup/retire/meanrev-legacy"]
+    assert len(retire) == 1
+    assert len(rolling.events("killed", "meanrev-legacy")) == 1
+    assert len([i for i in rolling.fake.repo(REPO).issues.values() if i.pull is None]) == 1  # one dashboard
+
+
+def test_rolling__state_race_both_records_kept(rolling: Rolling) -> None:
+    rolling()
+    rolling.fake.advance(hours=6)
+    text = rolling.fake.read_file(REPO, "ledger.jsonl", ref=STATE)
+    records = parse_ledger(text)
+
+    def other_run_writes_first(fake: FakeGitHub, request: object) -> None:
+        extra = append_new(
+            records,
+            [NewEntry(event="killed", subject="other-run-agent")],
+            ts="2026-11-01T00:00:00Z",
+            run_id="other",
+        )
+        fake.commit_files(REPO, STATE, {"ledger.jsonl": serialize([*records, *extra])})
+
+    rolling.fake.before_request(
+        other_run_writes_first, method="PATCH", path=f"/repos/{REPO}/git/refs/heads/{STATE}"
+    )
+    rolling.fake.close_pull(REPO, rolling.promote_pulls()[0].number, user="alice")
+    assert rolling() == 0
+    ledger = rolling.ledger()  # verify_ledger passed inside
+    assert [r["subject"] for r in ledger if r["event"] == "killed"][-1] == "other-run-agent"
+    assert len([r for r in ledger if r["event"] == "vetoed"]) == 1
+    assert [r["seq"] for r in ledger] == list(range(1, len(ledger) + 1))
+
+
+@pytest.mark.parametrize("tamper", ["edit", "delete", "reorder"])
+def test_rolling__tampered_ledger_is_critical_and_writes_nothing(rolling: Rolling, tamper: str) -> None:
+    rolling()
+    lines = rolling.fake.read_file(REPO, "ledger.jsonl", ref=STATE).splitlines(keepends=True)
+    assert len(lines) >= 3
+    if tamper == "edit":
+        lines[1] = lines[1].replace("meanrev-legacy", "meanrev-legacx")
+    elif tamper == "delete":
+        del lines[1]
+    else:
+        lines[1], lines[2] = lines[2], lines[1]
+    rolling.fake.commit_files(REPO, STATE, {"ledger.jsonl": "".join(lines)})
+    rolling.fake.advance(hours=30)
+    rolling.fake.reset_log()
+    assert rolling() == 1
+    assert rolling.fake.writes() == []
+    assert "::error::CRITICAL: Audit ledger chain broken" in rolling.stdout
+    summary = (rolling.workspace.parent / "summary.md").read_text()
+    assert "**Overall Severity:** CRITICAL" in summary
+
+
+def test_rolling__pr_creation_forbidden_is_a_clear_error(
+    fake_github: FakeGitHub, tmp_path: Path, github_event_path: Callable[..., Path]
+) -> None:
+    fake_github.create_repo(REPO, fleet_files(), actions_can_create_prs=False)
+    workspace = tmp_path / "workspace"
+    shutil.copytree(
+        EXAMPLES_DIR, workspace, ignore=shutil.ignore_patterns("*.py", "__pycache__", "README.md")
+    )
+    runner = Rolling(fake_github, workspace, github_event_path("workflow_dispatch", repo=REPO))
+    assert runner() == 1
+    assert "Allow GitHub Actions to create and approve pull requests" in runner.stdout
+
+
+def test_rolling__dry_run_writes_nothing(rolling: Rolling) -> None:
+    rolling.fake.reset_log()
+    assert rolling(METASUP_DRY_RUN="true") == 0
+    assert rolling.fake.writes() == []
+    summary = re.sub(
+        r"\\(.)", r"\1", (rolling.workspace.parent / "summary.md").read_text()
+    )  # unescape markdown
+    assert "- (dry run) open [AUTO-PROMOTE] PR for momo-beta" in summary
+
+
+def test_rolling__cooldown_constant_matches_config(rolling: Rolling) -> None:
+    """The veto record says when the cooldown ends, so the dashboard can show it."""
+    rolling()
+    [pull] = rolling.promote_pulls()
+    rolling.fake.close_pull(REPO, pull.number, user="alice")
+    closed_at = rolling.fake.clock.now()
+    rolling()
+    [veto] = rolling.events("vetoed")
+    until = veto["data"]["cooldown_until"]  # type: ignore[index]
+    assert until == (closed_at + timedelta(days=30)).isoformat()
