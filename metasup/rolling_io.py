@@ -149,9 +149,12 @@ def run_rolling(
     for action in plan.actions:
         entries += executor.run(action)
     claims = json.loads(state.files.get(EMAIL_CLAIMS_PATH, "{}"))
-    entries += _send_due_email(gh, context, workspace, review, records, claims, state.head, outcome, console)
+    claim_changes: dict[str, str | None] = {}
+    entries += _send_due_email(
+        gh, context, workspace, review, records, claims, claim_changes, state.head, outcome, console
+    )
 
-    _write_state(gh, context, review, entries, claims, outcome)
+    _write_state(gh, context, review, entries, claim_changes, outcome)
     context_values = dashboard_context(
         review, outcome.open_promotions, active_vetoes(records, entries, context.now)
     )
@@ -353,11 +356,18 @@ def _send_due_email(
     review: Review,
     records: list[LedgerRecord],
     claims: dict[str, str],
+    claim_changes: dict[str, str | None],
     state_head: str | None,
     outcome: RollingOutcome,
     console: Console,
 ) -> list[NewEntry]:
-    """Send the LP e-mail at most once per period: claim on the state branch, send, record."""
+    """Send the LP e-mail at most once per period: claim on the state branch, send, record.
+
+    The claim is a compare-and-swap write, so of two racing runs only one sends. A failed
+    send releases the claim (``claim_changes[key] = None``) so a later run can try again;
+    a run that dies between claim and send leaves the claim, and the period is not sent
+    twice (at most once, by design: an LP must never get the same report twice).
+    """
     email = workspace.config.email
     as_of = pd.Timestamp(review.as_of)
     period = due_period(as_of, email.cadence, email.weekday)
@@ -371,19 +381,19 @@ def _send_due_email(
     if not allowed:
         outcome.decisions.append(f"LP e-mail {period.key}: no whitelisted recipient, nothing sent")
         return []
-    claims[period.key] = context.run_id
+    claimed = {**claims, period.key: context.run_id}
     try:
         github_io.write_state(
             gh,
             context.repository,
             STATE_BRANCH,
-            {EMAIL_CLAIMS_PATH: json.dumps(claims, indent=2, sort_keys=True)},
+            {EMAIL_CLAIMS_PATH: json.dumps(claimed, indent=2, sort_keys=True)},
             state_head,
         )
     except github_io.StateMoved:
-        del claims[period.key]
         outcome.decisions.append(f"LP e-mail {period.key}: another run is handling it")
         return []
+    claim_changes[period.key] = context.run_id
     try:
         report = build_lp_report(
             workspace.artifacts, workspace.config, review, as_of, period, [r.fields() for r in records]
@@ -391,11 +401,11 @@ def _send_due_email(
         message = build_message(report, render_charts(report), email, allowed)
         result = send_report(message, email.smtp, context.environ)
     except EmailError as exc:
-        del claims[period.key]
+        claim_changes[period.key] = None
         outcome.errors.append(f"LP e-mail {period.key} not sent: {exc}")
         return []
     if not result.sent:
-        del claims[period.key]
+        claim_changes[period.key] = None
         outcome.decisions.append(f"LP e-mail {period.key}: {result.reason}")
         return []
     outcome.decisions.append(f"LP e-mail {period.key} sent to {len(result.recipients)} recipient(s)")
@@ -418,7 +428,7 @@ def _write_state(
     context: RollingContext,
     review: Review,
     entries: list[NewEntry],
-    claims: dict[str, str],
+    claim_changes: dict[str, str | None],
     outcome: RollingOutcome,
 ) -> None:
     """Snapshot, allocation, ledger and claims in one commit; on a moved ref, re-read and re-apply."""
@@ -432,7 +442,11 @@ def _write_state(
             outcome.errors.append(str(exc))
             return
         fresh_claims = json.loads(state.files.get(EMAIL_CLAIMS_PATH, "{}"))
-        fresh_claims.update(claims)
+        for key, holder in claim_changes.items():
+            if holder is None:
+                fresh_claims.pop(key, None)
+            else:
+                fresh_claims[key] = holder
         files = {
             snapshot_path(context.base_ref): review.to_json() + "\n",
             ALLOCATION_PATH: review.allocation.model_dump_json(indent=2) + "\n",

@@ -1,4 +1,5 @@
-"""Integration fixtures: the fake GitHub server, GitHub's OpenAPI description, webhook payloads.
+"""Integration fixtures: the fake GitHub server, GitHub's OpenAPI description, webhook payloads,
+and a real SMTP server (``tests/smtpserver.py``).
 
 The OpenAPI description and the webhook examples come from pinned npm packages fetched once into
 ``tests/.cache/npm`` (or ``$METASUP_TEST_CACHE/npm``) with ``npm pack``; see ``tests/fakegithub/npm.py``.
@@ -7,12 +8,14 @@ The OpenAPI description and the webhook examples come from pinned npm packages f
 from __future__ import annotations
 
 import json
+import ssl
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import trustme
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # make tests/fakegithub importable
 
@@ -26,6 +29,7 @@ from fakegithub import (
     served_paths,
     webhook_examples_path,
 )
+from smtpserver import Server, client_context_for, server_factory
 
 FAKE_REPO = "octo-org/fleet"
 
@@ -92,3 +96,21 @@ def github_event_path(
         return path
 
     return write
+
+
+@pytest.fixture(scope="module")
+def ca() -> trustme.CA:
+    """A throwaway certificate authority for the SMTP server's TLS."""
+    return trustme.CA()
+
+
+@pytest.fixture
+def client_context(ca: trustme.CA) -> ssl.SSLContext:
+    """A client TLS context that trusts ``ca``."""
+    return client_context_for(ca)
+
+
+@pytest.fixture
+def make_server(ca: trustme.CA) -> Iterator[Callable[..., Server]]:
+    """``make_server(implicit_tls=False, started=True, **smtp_kwargs)``: aiosmtpd with TLS and AUTH."""
+    yield from server_factory(ca)

@@ -51,6 +51,7 @@ class Rolling:
         }
         self.runs = 0
         self.stdout = ""
+        self.log = ""  # every run's output
 
     def __call__(self, **env: str) -> int:
         self.runs += 1
@@ -59,6 +60,7 @@ class Rolling:
         (self.workspace.parent / "output.txt").write_text("")
         code = run(environ, console=Console(stream), clock=self.fake.clock.now)
         self.stdout = stream.getvalue()
+        self.log += self.stdout
         return code
 
     def ledger(self) -> list[dict[str, object]]:

@@ -1,0 +1,136 @@
+"""LP e-mails from rolling runs: once per period, whitelist only, claimed before sending."""
+
+from __future__ import annotations
+
+import email
+import re
+import email.policy
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import trustme
+import yaml
+from fakegithub import FakeGitHub
+from smtpserver import ENVIRON, Server
+from test_action_rolling import REPO, STATE, Rolling, fleet_files
+
+
+@pytest.fixture
+def trust_test_ca(ca: trustme.CA, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The action uses the system trust store; point it at the test CA (OpenSSL reads SSL_CERT_FILE)."""
+    bundle = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(bundle))
+    monkeypatch.setenv("SSL_CERT_FILE", str(bundle))
+
+
+def mailing(
+    fake: FakeGitHub,
+    tmp_path: Path,
+    github_event_path: Callable[..., Path],
+    server: Server,
+    **email_config: object,
+) -> Rolling:
+    files = fleet_files()
+    config = yaml.safe_load(files["metasup.yml"])
+    config["email"] = {
+        "cadence": "daily",
+        "from": "metasup@fund.example",
+        "to": ["ann@fund.example", "eve@evil.example"],
+        "whitelist": ["@fund.example"],
+        "smtp": {"host": "127.0.0.1", "port": server.port, "security": "starttls", "timeout_seconds": 5},
+        **email_config,
+    }
+    files["metasup.yml"] = yaml.safe_dump(config, sort_keys=False)
+    fake.create_repo(REPO, files)
+    workspace = tmp_path / "workspace"
+    for name, text in files.items():
+        (workspace / name).parent.mkdir(parents=True, exist_ok=True)
+        (workspace / name).write_text(text)
+    runner = Rolling(fake, workspace, github_event_path("workflow_dispatch", repo=REPO))
+    runner.environ.update(ENVIRON)
+    return runner
+
+
+@pytest.mark.usefixtures("trust_test_ca")
+def test_email__four_runs_a_day_send_once(
+    fake_github: FakeGitHub,
+    tmp_path: Path,
+    make_server: Callable[..., Server],
+    github_event_path: Callable[..., Path],
+) -> None:
+    server = make_server()
+    runner = mailing(fake_github, tmp_path, github_event_path, server)
+    for _ in range(4):
+        assert runner() == 0
+        fake_github.advance(hours=6)
+    assert len(server.mailbox.received) == 1
+    _sender, recipients, content = server.mailbox.received[0]
+    assert recipients == ["ann@fund.example"]  # eve is not whitelisted
+    message = email.message_from_bytes(content, policy=email.policy.default)
+    assert message["X-Metasup-Period"] == "daily:2026-10-29"
+    assert message.get_content_type() == "multipart/alternative"
+    sent = runner.events("email_sent")
+    assert [r["data"]["period"] for r in sent] == ["daily:2026-10-29"]  # type: ignore[index]
+    assert runner.log.count("::warning::LP e-mail: eve@evil.example is not in email.whitelist") == 1
+
+
+@pytest.mark.usefixtures("trust_test_ca")
+def test_email__weekly_on_wrong_weekday_sends_nothing(
+    fake_github: FakeGitHub,
+    tmp_path: Path,
+    make_server: Callable[..., Server],
+    github_event_path: Callable[..., Path],
+) -> None:
+    server = make_server()
+    runner = mailing(
+        fake_github,
+        tmp_path,
+        github_event_path,
+        server,
+        cadence="weekly",
+        weekday="mon",
+    )
+    assert runner() == 0  # as_of is a Friday
+    assert server.mailbox.received == []
+    assert runner.events("email_sent") == []
+
+
+@pytest.mark.usefixtures("trust_test_ca")
+def test_email__wrong_password_records_nothing_then_retry_sends(
+    fake_github: FakeGitHub,
+    tmp_path: Path,
+    make_server: Callable[..., Server],
+    github_event_path: Callable[..., Path],
+) -> None:
+    server = make_server()
+    runner = mailing(fake_github, tmp_path, github_event_path, server)
+    assert runner(SMTP_PASSWORD="wrong") == 1
+    assert "::error::LP e-mail daily:2026-10-29 not sent: SMTP login failed" in runner.stdout
+    assert server.mailbox.received == []
+    assert runner.events("email_sent") == []
+    assert "daily:2026-10-29" not in fake_github.read_file(REPO, "email-claims.json", ref=STATE)
+    assert runner() == 0
+    assert len(server.mailbox.received) == 1
+
+
+@pytest.mark.usefixtures("trust_test_ca")
+def test_email__racing_run_holding_the_claim_means_no_send(
+    fake_github: FakeGitHub,
+    tmp_path: Path,
+    make_server: Callable[..., Server],
+    github_event_path: Callable[..., Path],
+) -> None:
+    server = make_server()
+    runner = mailing(fake_github, tmp_path, github_event_path, server)
+
+    def other_run_claims_first(fake: FakeGitHub, request: object) -> None:
+        fake.create_branch(REPO, STATE)
+        fake.commit_files(REPO, STATE, {"email-claims.json": '{"daily:2026-10-29": "other-run"}'})
+
+    fake_github.before_request(other_run_claims_first, method="POST", path=f"/repos/{REPO}/git/refs")
+    assert runner() == 0
+    assert server.mailbox.received == []
+    summary = re.sub(r"\\(.)", r"\1", (runner.workspace.parent / "summary.md").read_text())
+    assert "LP e-mail daily:2026-10-29: another run is handling it" in summary
+    assert runner.events("email_sent") == []
