@@ -979,6 +979,8 @@ def _locate_csv_rows(
     the non-blank lines. Anything inconsistent (a quoted newline, a threaded read that did not
     number its rows) returns ``None`` and the slow reader takes over.
     """
+    if not invalid and table_rows == len(lines.numbers) - 1:
+        return lines.numbers[1:], []  # the common case: every non-blank line after the header is a row
     if any(row.number is None or not 1 < row.number <= len(lines.numbers) for row in invalid):
         return None
     skipped = np.asarray([row.number for row in invalid], dtype=np.int64) - 1

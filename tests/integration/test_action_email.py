@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import email
-import re
 import email.policy
+import re
 from collections.abc import Callable
 from pathlib import Path
 
