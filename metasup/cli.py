@@ -13,10 +13,12 @@ from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 
+from metasup.config import ArtifactsConfig, Config, load_config
 from metasup.errors import InputError
 from metasup.ledger import parse_ledger, verify_ledger
 from metasup.lp_metrics import build_lp_report, last_complete_period
 from metasup.lp_report import preview_html, render_charts
+from metasup.pr_comments import load_template, render_comment
 from metasup.review import Review
 from metasup.runner import (
     FAIL_ON_CHOICES,
@@ -30,6 +32,8 @@ from metasup.runner import (
 )
 
 DEMO_DIR = Path("metasup-demo")
+DEFAULT_CONFIG = Config(artifacts=ArtifactsConfig(alpha=Path("-"), prices=Path("-")))
+"""Thresholds for ``comment`` when no config is given: the spec's defaults."""
 
 
 def terminal_progress() -> Progress | None:
@@ -100,8 +104,20 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 1 if gate_failed(review, args.fail_on) else 0
 
 
+def cmd_comment(args: argparse.Namespace) -> int:
+    """Print the canonical PR comment for a review JSON (what the action posts).
+
+    Example: metasup comment --json review.json
+    """
+    review = load_baseline(Path(args.json))
+    config = load_config(Path(args.config)) if args.config else None
+    template = load_template(config.comment_template if config else None)
+    print(render_comment(review, config or DEFAULT_CONFIG, template=template).body, end="")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
-    """Run everything on the bundled example data (no network) and write ./metasup-demo/.
+    """Run everything on the bundled example data (no network); write ./metasup-demo/, print the comment.
 
     Example: metasup demo
     """
@@ -109,12 +125,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
     with resources.as_file(examples) as folder:
         workspace = load_workspace(folder / "metasup.yml", progress=terminal_progress())
         review = evaluate(workspace, None, None)
+        as_of = default_as_of(workspace.artifacts)
+        period = last_complete_period(as_of, workspace.config.email.cadence)
+        report = build_lp_report(workspace.artifacts, workspace.config, review, as_of, period)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    comment = render_comment(review, workspace.config).body
     (out / "review.json").write_text(review.to_json() + "\n", encoding="utf-8")
     (out / "allocation.json").write_text(review.allocation.model_dump_json(indent=2) + "\n", encoding="utf-8")
-    print(format_table(review))
-    print(f"\nwrote {out}/review.json and {out}/allocation.json")
+    (out / "comment.md").write_text(comment, encoding="utf-8")
+    (out / "lp-report.html").write_text(preview_html(report, render_charts(report)), encoding="utf-8")
+    print(comment)
+    print(f"wrote {out}/: review.json, comment.md, allocation.json, lp-report.html")
     return 0
 
 

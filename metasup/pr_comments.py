@@ -28,7 +28,8 @@ MARKER = "<!-- metasup:review -->"
 GITHUB_COMMENT_LIMIT = 65_536
 """GitHub rejects issue comments longer than this many characters."""
 
-_MARKDOWN_SPECIALS = re.compile(r"([\\`*_\[\]{}()#+!|~:.@])")
+_MARKDOWN_SPECIALS = re.compile(r"([\\`*_\[\]|~])")
+_AUTOLINKS = re.compile(r"(?i)(://|www\.)")
 _HTML_SPECIALS = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"}
 
 
@@ -42,10 +43,12 @@ def escape_markdown(value: object) -> str:
     """Make any text inert inside a GFM table cell or list item.
 
     Newlines would end the table row, ``|`` a cell, backticks/brackets/emphasis would format,
-    and ``<`` would open HTML (including a forged ``<!-- metasup:review -->``).
+    ``<`` would open HTML (including a forged ``<!-- metasup:review -->``), and ``://`` or
+    ``www.`` would let GFM turn text into a link. Everything else stays readable as typed.
     """
     text = " ".join(str(value).split())
     text = _MARKDOWN_SPECIALS.sub(r"\\\1", text)
+    text = _AUTOLINKS.sub(lambda match: match.group(0).replace(":", "\\:").replace(".", "\\."), text)
     return "".join(_HTML_SPECIALS.get(char, char) for char in text)
 
 

@@ -1,0 +1,86 @@
+"""The action's pure parts: settings, mode selection, workflow commands, outputs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from metasup.action import ActionSettings, default_base_ref, pull_request_number, select_mode
+from metasup.errors import InputError
+from metasup.workflow import escape_command_data, write_outputs
+
+
+@pytest.mark.parametrize(
+    ("event_name", "mode_input", "event", "expected"),
+    [
+        ("pull_request", "auto", {}, "review"),
+        ("pull_request_target", "auto", {}, "review"),
+        ("schedule", "auto", {"schedule": "0 */6 * * *"}, "rolling"),
+        ("workflow_dispatch", "auto", {}, "rolling"),
+        ("push", "auto", {"ref": "refs/heads/main"}, "rolling"),
+        ("push", "auto", {"ref": "refs/heads/feature"}, "skip"),
+        ("workflow_run", "auto", {"workflow_run": {"pull_requests": [{"number": 3}]}}, "review"),
+        ("workflow_run", "auto", {"workflow_run": {"pull_requests": []}}, "skip"),
+        ("issues", "auto", {}, "skip"),
+        ("schedule", "review", {}, "review"),
+        ("pull_request", "rolling", {}, "rolling"),
+    ],
+)
+def test_select_mode__events(event_name: str, mode_input: str, event: dict, expected: str) -> None:  # type: ignore[type-arg]
+    assert select_mode(event_name, mode_input, event, "main") == expected  # type: ignore[arg-type]
+
+
+def test_pull_request_number__sources() -> None:
+    assert pull_request_number({"pull_request": {"number": 7}}) == 7
+    assert pull_request_number({"workflow_run": {"pull_requests": [{"number": 9}]}}) == 9
+    assert pull_request_number({"schedule": "x"}) is None
+
+
+def test_default_base_ref__input_then_pr_then_config() -> None:
+    event = {"pull_request": {"base": {"ref": "develop"}}}
+    assert default_base_ref(event, "release", "main") == "release"
+    assert default_base_ref(event, None, "main") == "develop"
+    assert default_base_ref({}, None, "main") == "main"
+
+
+def test_action_settings__missing_token_is_input_error() -> None:
+    with pytest.raises(InputError, match="token"):
+        ActionSettings.from_environ({"GITHUB_EVENT_NAME": "push", "GITHUB_REPOSITORY": "o/r"})
+
+
+def test_action_settings__bad_fail_on_lists_allowed() -> None:
+    environ = {"METASUP_GITHUB_TOKEN": "x", "GITHUB_EVENT_NAME": "push", "GITHUB_REPOSITORY": "o/r"}
+    with pytest.raises(InputError, match="fail_on: Input should be 'never', 'blocked', 'high' or 'critical'"):
+        ActionSettings.from_environ({**environ, "METASUP_FAIL_ON": "sometimes"})
+
+
+def test_action_settings__falls_back_to_github_token_and_defaults() -> None:
+    settings = ActionSettings.from_environ(
+        {
+            "GITHUB_TOKEN": "abc",
+            "GITHUB_EVENT_NAME": "push",
+            "GITHUB_REPOSITORY": "o/r",
+            "METASUP_BASE_REF": "",
+        }
+    )
+    assert settings.token.get_secret_value() == "abc"
+    assert settings.base_ref is None
+    assert settings.api_url == "https://api.github.com"
+    assert (settings.mode, settings.fail_on, settings.dry_run) == ("auto", "high", False)
+
+
+def test_escape_command_data__newlines_cannot_start_commands() -> None:
+    assert escape_command_data("a\n::error::x\r100%") == "a%0A::error::x%0D100%25"
+
+
+def test_write_outputs__multiline_safe(tmp_path: Path) -> None:
+    path = tmp_path / "out"
+    write_outputs(path, {"killed": '["a",\n"b"]', "severity": "HIGH"})
+    lines = path.read_text().splitlines()
+    name, delimiter = lines[0].split("<<")
+    assert name == "killed"
+    assert delimiter.startswith("ghadelimiter_")
+    assert lines[1:3] == ['["a",', '"b"]']
+    assert lines[3] == delimiter
+    assert lines[4].startswith("severity<<")

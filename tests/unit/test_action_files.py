@@ -1,0 +1,136 @@
+"""action.yml, the workflows and the Dockerfile: valid, linted, and consistent with the code."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from metasup.action import ActionSettings
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+
+
+def tool(name: str) -> str:
+    """A console script installed with the test extra (next to this Python, else on PATH)."""
+    candidate = BIN / name
+    return str(candidate) if candidate.exists() else name
+
+
+def action_yml() -> dict:  # type: ignore[type-arg]
+    data: dict = yaml.safe_load((ROOT / "action.yml").read_text())  # type: ignore[type-arg]
+    return data
+
+
+@pytest.mark.parametrize(
+    ("schema", "files"),
+    [
+        ("vendor.github-actions", ["action.yml"]),
+        ("vendor.github-workflows", [".github/workflows/ci.yml", ".github/workflows/metasup.yml"]),
+    ],
+)
+def test_check_jsonschema__action_and_workflows_valid(schema: str, files: list[str]) -> None:
+    result = subprocess.run(
+        [tool("check-jsonschema"), "--builtin-schema", schema, *files],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_hadolint__dockerfile_clean() -> None:
+    result = subprocess.run([tool("hadolint"), "Dockerfile"], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_action_yml__docker_action_with_every_input_mapped() -> None:
+    action = action_yml()
+    assert action["runs"]["using"] == "docker"
+    assert action["runs"]["image"] == "Dockerfile"
+    env = action["runs"]["env"]
+    for name in action["inputs"]:
+        variable = "METASUP_" + name.upper().replace("-", "_")
+        assert env[variable] == "${{ inputs." + name + " }}", name
+    assert not any("-" in variable for variable in env)  # never INPUT_A-B style names
+
+
+def test_action_yml__every_input_read_by_settings(tmp_path: Path) -> None:
+    environ = {
+        "METASUP_GITHUB_TOKEN": "t0ken",
+        "METASUP_CONFIG": "fleet/metasup.yml",
+        "METASUP_MODE": "rolling",
+        "METASUP_BASE_REF": "develop",
+        "METASUP_AS_OF": "2026-10-30T20:00:00Z",
+        "METASUP_DRY_RUN": "true",
+        "METASUP_FAIL_ON": "critical",
+        "GITHUB_EVENT_NAME": "schedule",
+        "GITHUB_REPOSITORY": "o/r",
+    }
+    assert set(environ) >= set(action_yml()["runs"]["env"])
+    settings = ActionSettings.from_environ(environ)
+    assert (settings.config, settings.mode, settings.base_ref) == (
+        Path("fleet/metasup.yml"),
+        "rolling",
+        "develop",
+    )
+    assert (settings.as_of, settings.dry_run, settings.fail_on) == ("2026-10-30T20:00:00Z", True, "critical")
+    assert "t0ken" not in repr(settings)
+
+
+def test_action_yml__documented_in_readme() -> None:
+    readme = (ROOT / "README.md").read_text()
+    action = action_yml()
+    for kind in ("inputs", "outputs"):
+        for name, spec in action[kind].items():
+            assert spec.get("description"), f"{kind}.{name} has no description"
+            assert f"`{name}`" in readme, f"{kind}.{name} is not in README.md"
+
+
+def test_action_outputs__all_written(tmp_path: Path) -> None:
+    source = (ROOT / "metasup" / "action.py").read_text()
+    for name in action_yml()["outputs"]:
+        assert re.search(rf'"{re.escape(name)}":', source), name
+
+
+def test_example_workflow__least_privilege_schedule_and_concurrency() -> None:
+    workflow = yaml.safe_load((ROOT / ".github/workflows/metasup.yml").read_text())
+    triggers = workflow[True]  # YAML reads the key `on` as True
+    assert "pull_request" in triggers
+    assert {"cron": "0 */6 * * *"} in triggers["schedule"]
+    assert workflow["permissions"] == {"contents": "read"}
+    assert "concurrency" in workflow
+    review = workflow["jobs"]["review"]["permissions"]
+    assert review == {"contents": "read", "pull-requests": "write"}
+
+
+def test_dockerfile__base_is_an_arg_and_deps_pinned_with_hashes() -> None:
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert dockerfile.startswith("# ")
+    assert "ARG BASE_IMAGE=python:3.12-slim\nFROM ${BASE_IMAGE}" in dockerfile
+    assert "--require-hashes -r requirements.lock" in dockerfile
+    assert "git config --system --add safe.directory '*'" in dockerfile
+    assert dockerfile.index("COPY requirements.lock") < dockerfile.index("COPY metasup")  # deps layer cached
+    lock = (ROOT / "requirements.lock").read_text()
+    pinned = re.findall(r"^([A-Za-z0-9_.-]+)==", lock, flags=re.M)
+    assert {"pandas", "pyarrow", "pydantic", "pygithub", "jinja2"} <= {p.lower() for p in pinned}
+    assert lock.count("--hash=sha256:") >= len(pinned)
+
+
+def test_entrypoint__runs_the_action(tmp_path: Path) -> None:
+    """The container's entrypoint, outside the container: bad settings → one ::error:: line, exit 2."""
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "entrypoint.py")],
+        capture_output=True,
+        text=True,
+        env={"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(ROOT)},
+        cwd=tmp_path,
+    )
+    assert result.returncode == 2
+    assert result.stdout.startswith("::error::action settings are not valid:")
