@@ -1,7 +1,8 @@
 """Signal → market price join and realized PnL (SPEC §3.1): no lookahead, no forward-fill.
 
-Every signal is matched to *actual* bars of its symbol with two as-of joins
-(``pandas.merge_asof``, forward direction, by symbol):
+Every signal is matched to *actual* bars of its symbol with two forward as-of searches
+(``np.searchsorted`` over each symbol's time-sorted bars — the same answer as a forward
+``merge_asof`` by symbol, without re-sorting millions of bars by time):
 
 * entry: the first bar strictly after the signal's ``ts`` (a bar stamped exactly at ``ts``
   closed when the signal was emitted and could not have been traded), at most ``max_delay`` later;
@@ -26,7 +27,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Final, TypeVar
+from typing import Final, Literal, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -79,17 +80,19 @@ class Reconciliation:
 
 @dataclass(frozen=True)
 class _BarTable:
-    """Bars laid out for ``merge_asof``: sorted by time, symbols as integer codes.
+    """Bars laid out for per-symbol binary search: grouped by symbol code, sorted by time.
 
-    ``lookup`` holds ``key`` (int64 ns), ``code`` (symbol code) and ``bar_row`` (position in
-    ``ts_ns``/``price``); a join returns bar rows, so every matched price is a real bar's price.
-    Keys are int64 nanoseconds so that both sides of a join always share one dtype whatever the
-    unit or time zone the caller's frames came in.
+    ``sorted_ts`` is the bars' int64 ns times in (code, time) order; the bars of code ``c`` are
+    ``sorted_ts[bounds[c]:bounds[c + 1]]`` and ``order`` maps a sorted position back to its row
+    in ``ts_ns``/``price``. A search returns bar rows, so every matched price is a real bar's
+    price. Keys are int64 nanoseconds so both sides always share one unit and time zone.
     """
 
-    lookup: pd.DataFrame
     ts_ns: Int64Array
     price: FloatArray
+    sorted_ts: Int64Array
+    order: Int64Array
+    bounds: Int64Array
 
 
 @dataclass(frozen=True)
@@ -138,7 +141,7 @@ def reconcile(
 def _match_legs(emitted: pd.DataFrame, bars: pd.DataFrame, tolerance_ns: int) -> _Legs:
     """Entry bar strictly after ``ts``, exit bar at or after ``entry_ts + horizon``, both in tolerance."""
     bar_codes, symbols = pd.factorize(bars["symbol"])
-    table = _build_bar_table(bars, np.asarray(bar_codes, dtype=np.int64))
+    table = _build_bar_table(bars, np.asarray(bar_codes, dtype=np.int64), len(symbols))
     codes = _symbol_codes(emitted["symbol"], symbols)
     signal_ts_ns = _timestamps_to_ns(emitted["ts"])
 
@@ -257,17 +260,29 @@ def _shift_ns(stamps_ns: Int64Array, offsets_ns: Int64Array) -> Int64Array:
 def _symbol_codes(symbols: pd.Series, universe: pd.Index) -> Int64Array:
     """Integer code of each symbol in ``universe`` (``-1`` when it has no bar at all).
 
-    Joining by integer codes instead of strings keeps ``merge_asof``'s ``by`` on its fast path.
+    Integer codes let the bars be grouped and the signals bucketed without comparing strings.
     """
     return np.asarray(universe.get_indexer(pd.Index(symbols)), dtype=np.int64)
 
 
-def _build_bar_table(bars: pd.DataFrame, codes: Int64Array) -> _BarTable:
-    """Lay ``bars`` out for joins: ``merge_asof`` needs its key sorted globally, not per symbol."""
+def _build_bar_table(bars: pd.DataFrame, codes: Int64Array, n_codes: int) -> _BarTable:
+    """Group bars by symbol code, time-sorted within each; free when already in that order.
+
+    The loader delivers prices sorted by symbol then time, and ``pd.factorize`` numbers symbols
+    in order of appearance, so the usual case needs one O(n) check and no sort of the bars.
+    """
     ts_ns = _timestamps_to_ns(bars["ts"])
-    order = np.argsort(ts_ns, kind="stable")
-    lookup = pd.DataFrame({"key": ts_ns[order], "code": codes[order], "bar_row": order.astype(np.int64)})
-    return _BarTable(lookup=lookup, ts_ns=ts_ns, price=bars["price"].to_numpy(dtype=np.float64))
+    code_steps, time_steps = np.diff(codes), np.diff(ts_ns)
+    grouped = bool(np.all((code_steps > 0) | ((code_steps == 0) & (time_steps >= 0))))
+    order = np.arange(len(ts_ns), dtype=np.int64) if grouped else np.lexsort((ts_ns, codes)).astype(np.int64)
+    bounds = np.searchsorted(codes[order], np.arange(n_codes + 1), side="left").astype(np.int64)
+    return _BarTable(
+        ts_ns=ts_ns,
+        price=bars["price"].to_numpy(dtype=np.float64),
+        sorted_ts=ts_ns[order],
+        order=order,
+        bounds=bounds,
+    )
 
 
 def _first_bar_rows(
@@ -283,24 +298,31 @@ def _first_bar_rows(
     ``include_exact`` says whether a bar stamped exactly at the key qualifies (yes for the exit
     and the benchmark, no for the entry). Keys that are ``NaT`` or whose symbol has no bar get
     ``_NO_BAR``. The result is in the order of ``keys_ns``.
+
+    One ``np.searchsorted`` per symbol present, over that symbol's bars: Python loops over
+    symbols, never over signals or bars.
     """
     rows = np.full(len(keys_ns), _NO_BAR, dtype=np.int64)
     candidates = np.flatnonzero((keys_ns != _NAT_NS) & (codes >= 0))
-    if len(candidates) == 0 or len(bars.lookup) == 0:
+    if len(candidates) == 0 or len(bars.sorted_ts) == 0:
         return rows
-    candidates = candidates[np.argsort(keys_ns[candidates], kind="stable")]
-    left = pd.DataFrame({"key": keys_ns[candidates], "code": codes[candidates]})
-    matched = pd.merge_asof(
-        left,
-        bars.lookup,
-        on="key",
-        by="code",
-        direction="forward",
-        allow_exact_matches=include_exact,
-        tolerance=tolerance_ns,
-    )["bar_row"].to_numpy(dtype=np.float64)
-    found = ~np.isnan(matched)
-    rows[candidates[found]] = matched[found].astype(np.int64)
+    candidates = candidates[np.argsort(codes[candidates], kind="stable")]
+    candidate_codes = codes[candidates]
+    candidate_keys = keys_ns[candidates]
+    group_starts = np.flatnonzero(np.diff(candidate_codes, prepend=-1))
+    group_ends = np.append(group_starts[1:], len(candidates))
+    side: Literal["left", "right"] = "left" if include_exact else "right"
+    positions = np.empty(len(candidates), dtype=np.int64)
+    for start, end in zip(group_starts.tolist(), group_ends.tolist(), strict=True):
+        code = int(candidate_codes[start])
+        low, high = int(bars.bounds[code]), int(bars.bounds[code + 1])
+        positions[start:end] = low + np.searchsorted(
+            bars.sorted_ts[low:high], candidate_keys[start:end], side=side
+        )
+    inside = positions < bars.bounds[candidate_codes + 1]
+    safe = np.where(inside, positions, 0)
+    found = inside & (bars.sorted_ts[safe] - candidate_keys <= tolerance_ns)
+    rows[candidates[found]] = bars.order[safe[found]]
     return rows
 
 
@@ -344,7 +366,7 @@ def _benchmark_returns(
     if benchmark is None:
         return np.zeros(count, dtype=np.float64), np.zeros(count, dtype=np.bool_)
     bench_bars = bars.loc[(bars["symbol"] == benchmark).to_numpy()]
-    table = _build_bar_table(bench_bars, np.zeros(len(bench_bars), dtype=np.int64))
+    table = _build_bar_table(bench_bars, np.zeros(len(bench_bars), dtype=np.int64), 1)
     one_symbol = np.zeros(count, dtype=np.int64)
     realized = legs.realized
     entry_keys = np.where(realized, legs.entry_ts_ns, _NAT_NS)
