@@ -21,7 +21,7 @@ from metasup.baseline import Baseline, from_git, from_snapshot
 from metasup.config import load_config
 from metasup.errors import InputError, MetasupError
 from metasup.pr_comments import MARKER, render_comment, render_rolling_summary
-from metasup.review import BaseInfo, Review
+from metasup.review import CLASS_SUBJECT_PREFIX, BaseInfo, Review
 from metasup.rolling_io import STATE_BRANCH, RollingContext, registry_path_in_repo, run_rolling, snapshot_path
 from metasup.runner import FailOn, evaluate, gate_failed, load_workspace, parse_as_of
 from metasup.workflow import Console, append_summary, write_outputs
@@ -220,7 +220,7 @@ def _outputs(review: Review, report_path: Path, comment_id: str, promote_prs: li
         "killed": json.dumps(
             sorted(
                 [a.agent for a in review.agents if a.retirement.kill]
-                + [f"class:{c.name}" for c in review.strategy_classes if c.retirement.kill]
+                + [CLASS_SUBJECT_PREFIX + c.name for c in review.strategy_classes if c.retirement.kill]
             )
         ),
     }

@@ -69,6 +69,15 @@ class WindowsConfig(Section):
     window: Duration = timedelta(days=30)
     period: Duration = timedelta(days=7)
 
+    @model_validator(mode="after")
+    def _period_inside_window(self) -> WindowsConfig:
+        if self.period >= self.window:
+            raise ValueError(
+                f"period ({self.period}) must be shorter than window ({self.window}): "
+                "cost_drift compares the last period with the rest of the window"
+            )
+        return self
+
 
 class PromotionConfig(Section):
     min_behavioral_score: float = 80.0

@@ -49,13 +49,13 @@ def agent_findings(report: AgentReport, config: Config) -> list[Finding]:
             Finding(
                 kind="safety_violation",
                 title=f"Safety violation by {report.agent}",
-                impact="A safety rule was broken in the last 30 days; the agent cannot be promoted.",
+                impact="A safety rule was broken in the window; the agent cannot be promoted.",
                 evidence=f"{metrics.safety_violations_30d} safety_violation event(s) in the window",
                 severity="HIGH",
                 agent=report.agent,
             )
         )
-    if report.retirement.kill:
+    if report.retirement.kill and report.stage != "retired":  # a retired agent's old trades: moot
         fired = ", ".join(r.name for r in report.retirement.rules if r.triggered)
         found.append(
             Finding(
@@ -107,7 +107,8 @@ def agent_findings(report: AgentReport, config: Config) -> list[Finding]:
 
 
 def class_findings(report: ClassReport) -> list[Finding]:
-    if not report.retirement.kill:
+    """A new kill of a registered class (one already killed in the registry is not news)."""
+    if not report.retirement.kill or not report.registered or report.registry_status == "killed":
         return []
     fired = ", ".join(r.name for r in report.retirement.rules if r.triggered)
     return [

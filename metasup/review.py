@@ -21,6 +21,8 @@ MAX_REJECTED_LISTED = 100
 Severity = Literal["NONE", "LOW", "MEDIUM", "HIGH", "CRITICAL"]
 SEVERITY_ORDER: tuple[Severity, ...] = ("NONE", "LOW", "MEDIUM", "HIGH", "CRITICAL")
 Priority = Literal["P0", "P1", "P2"]
+CLASS_SUBJECT_PREFIX = "class:"
+"""How a strategy class is named where agents and classes share one namespace (kills, ledger)."""
 
 
 def finite_or_none(value: object) -> object:
@@ -104,6 +106,7 @@ class ClassReport(Model):
     name: str
     status: str
     registered: bool = True
+    registry_status: str | None = None
     agents: list[str] = Field(default_factory=list)
     metrics: Metrics
     retirement: Retirement

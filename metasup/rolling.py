@@ -24,14 +24,13 @@ from metasup.config import Config
 from metasup.ledger import LedgerRecord, NewEntry
 from metasup.registry import Registry
 from metasup.retirement import kill_reason
-from metasup.review import AgentReport, ClassReport, Review
+from metasup.review import CLASS_SUBJECT_PREFIX, AgentReport, ClassReport, Review
 
 PROMOTE_PREFIX = "metasup/promote/"
 RETIRE_PREFIX = "metasup/retire/"
 PROMOTE_LABEL = "auto-promote"
 RETIRE_LABEL = "auto-retire"
 WITHDRAWN_LABEL = "metasup-withdrawn"
-CLASS_SUBJECT_PREFIX = "class:"
 
 _UNSAFE_REF_CHARS = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -208,17 +207,23 @@ def _promotion_action(
     return OpenPromotion(agent.agent, promote_branch(agent.agent))
 
 
-def _kill_subjects(review: Review, registry: Registry) -> list[tuple[str, str]]:
-    """(subject, reason) of every kill this run that the registry does not record yet."""
-    subjects: list[tuple[str, str]] = []
+def _kill_subjects(review: Review, registry: Registry) -> list[tuple[str, str, str]]:
+    """(subject, reason, registry value) of every kill this run that the registry does not record yet.
+
+    The registry value (class ``status`` / agent ``stage`` at kill time) goes into the ledger so
+    a later run can tell whether a person has changed the entry since (which lifts the kill).
+    """
+    subjects: list[tuple[str, str, str]] = []
     for klass in review.strategy_classes:
         declared = registry.strategy_class(klass.name)
         if klass.retirement.kill and declared is not None and declared.status != "killed":
-            subjects.append((CLASS_SUBJECT_PREFIX + klass.name, kill_reason(klass.retirement)))
+            subjects.append(
+                (CLASS_SUBJECT_PREFIX + klass.name, kill_reason(klass.retirement), declared.status)
+            )
     for agent in review.agents:
         declared_agent = registry.agent(agent.agent)
         if agent.retirement.kill and declared_agent is not None and declared_agent.stage != "retired":
-            subjects.append((agent.agent, kill_reason(agent.retirement)))
+            subjects.append((agent.agent, kill_reason(agent.retirement), declared_agent.stage))
     return subjects
 
 
@@ -232,7 +237,8 @@ def plan_rolling(
 ) -> RollingPlan:
     """Every PR action and ledger entry of one rolling run, decided from plain values."""
     by_branch = _latest_by_branch(pulls)
-    sandbox = [a for a in review.agents if a.stage == "sandbox"]
+    # An agent missing from agents.yaml has no `stage` line to change: register it first.
+    sandbox = [a for a in review.agents if a.stage == "sandbox" and registry.agent(a.agent) is not None]
     agent_of_branch = {promote_branch(a.agent): a.agent for a in review.agents}
     cooldown = timedelta(days=config.promotion_prs.veto_cooldown_days)
     plan = RollingPlan(ledger=observed_entries(pulls, agent_of_branch, cooldown))
@@ -258,8 +264,10 @@ def plan_rolling(
                 WithdrawPromotion(agent.agent, open_pull.number, f"the agent is now {agent.stage}")
             )
 
-    for subject, reason in _kill_subjects(review, registry):
-        plan.ledger.append(NewEntry(event="killed", subject=subject, data={"reason": reason}))
+    for subject, reason, registry_value in _kill_subjects(review, registry):
+        plan.ledger.append(
+            NewEntry(event="killed", subject=subject, data={"reason": reason, "registry": registry_value})
+        )
         history = by_branch.get(retire_branch(subject), [])
         if not history:
             plan.actions.append(OpenRetirement(subject, retire_branch(subject), reason))

@@ -48,11 +48,11 @@ from metasup.pr_comments import (
     render_promotion_body,
     render_retirement_body,
 )
+from metasup.registry import Registry
 from metasup.registry_edit import kill_strategy_class, retire_agent, set_agent_stage
 from metasup.retirement import kill_reason
-from metasup.review import BaseInfo, Review
+from metasup.review import CLASS_SUBJECT_PREFIX, BaseInfo, Review
 from metasup.rolling import (
-    CLASS_SUBJECT_PREFIX,
     PROMOTE_LABEL,
     PROMOTE_PREFIX,
     RETIRE_LABEL,
@@ -61,6 +61,7 @@ from metasup.rolling import (
     MergePromotion,
     OpenPromotion,
     OpenRetirement,
+    PullState,
     RefreshPromotion,
     RollingPlan,
     WithdrawPromotion,
@@ -68,6 +69,7 @@ from metasup.rolling import (
     find_agent,
     find_class,
     plan_rolling,
+    retire_branch,
 )
 from metasup.runner import Workspace, evaluate
 from metasup.workflow import Console
@@ -121,6 +123,12 @@ def run_rolling(
     )
     ledger_text = state.files.get(LEDGER_PATH, "")
     problem = verify_ledger(ledger_text)
+    records = [] if problem is not None else parse_ledger(ledger_text)
+    pulls = (
+        []
+        if problem is not None
+        else github_io.list_pull_states(gh, context.repository, (PROMOTE_PREFIX, RETIRE_PREFIX))
+    )
     previous = from_snapshot(state.files.get(snapshot_path(context.base_ref)), context.base_ref)
     review = evaluate(
         workspace,
@@ -129,15 +137,14 @@ def run_rolling(
         run_id=context.run_id,
         base=BaseInfo(ref=context.base_ref, source="snapshot" if previous else "none"),
         ledger_problem=None if problem is None else str(problem),
+        standing_kills=kills_in_force(records, pulls, workspace.registry),
     )
     if problem is not None:
         return RollingOutcome(review, RollingPlan(), ledger_broken=True, errors=[str(problem)])
 
-    records = parse_ledger(ledger_text)
     base_head = github_io.branch_head(gh, context.repository, context.base_ref)
     if base_head is None:
         raise github_io.GitHubIOError(f"base branch {context.base_ref} not found in {context.repository}")
-    pulls = github_io.list_pull_states(gh, context.repository, (PROMOTE_PREFIX, RETIRE_PREFIX))
     plan = plan_rolling(review, workspace.registry, pulls, context.now, base_head, workspace.config)
     outcome = RollingOutcome(review, plan)
     if context.dry_run:
@@ -164,6 +171,30 @@ def run_rolling(
     )
     outcome.decisions.append(f"dashboard issue #{number} {written}")
     return outcome
+
+
+def kills_in_force(records: list[LedgerRecord], pulls: list[PullState], registry: Registry) -> set[str]:
+    """Subjects killed by earlier runs that stay excluded (SPEC §3.4: until the registry says otherwise).
+
+    A kill is lifted when a person closes its [AUTO-RETIRE] PR unmerged, or when the registry
+    entry changed since the kill (its ``stage``/``status`` differs from the one recorded then —
+    a merged retire PR makes it ``retired``/``killed``, which excludes it anyway).
+    """
+    refused = {p.branch for p in pulls if p.state == "closed" and not p.merged}
+    kept: set[str] = set()
+    for record in records:
+        if record.event != "killed" or retire_branch(record.subject) in refused:
+            continue
+        now: str | None
+        if record.subject.startswith(CLASS_SUBJECT_PREFIX):
+            klass = registry.strategy_class(record.subject.removeprefix(CLASS_SUBJECT_PREFIX))
+            now = klass.status if klass is not None else None
+        else:
+            agent = registry.agent(record.subject)
+            now = agent.stage if agent is not None else None
+        if now is not None and now == record.data.get("registry"):
+            kept.add(record.subject)
+    return kept
 
 
 def describe(action: object) -> str:

@@ -7,7 +7,7 @@ the GitHub Action can never disagree about how a workspace is read or when a run
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -82,6 +82,7 @@ def evaluate(
     run_id: str | None = None,
     base: BaseInfo | None = None,
     ledger_problem: str | None = None,
+    standing_kills: Collection[str] = (),
 ) -> Review:
     when = as_of if as_of is not None else default_as_of(workspace.artifacts)
     return run_meta_supervisor(
@@ -93,6 +94,7 @@ def evaluate(
         run_id=run_id or f"local-{when:%Y%m%dT%H%M%SZ}",
         base=base,
         ledger_problem=ledger_problem,
+        standing_kills=standing_kills,
     )
 
 

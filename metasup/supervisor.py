@@ -7,7 +7,7 @@ allocation; promotions are decided after kills for the same reason.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 import pandas as pd
 
@@ -21,6 +21,7 @@ from metasup.reconcile import reconcile
 from metasup.registry import Registry
 from metasup.retirement import evaluate_retirement
 from metasup.review import (
+    CLASS_SUBJECT_PREFIX,
     AgentReport,
     BaseInfo,
     ClassReport,
@@ -54,18 +55,28 @@ def run_meta_supervisor(
     run_id: str = "local",
     base: BaseInfo | None = None,
     ledger_problem: str | None = None,
+    standing_kills: Collection[str] = (),
 ) -> Review:
-    """Evaluate every agent and class at ``as_of`` and decide what metasup recommends."""
+    """Evaluate every agent and class at ``as_of`` and decide what metasup recommends.
+
+    ``standing_kills`` are subjects (an agent's name, or ``class:<name>``) killed by earlier
+    runs and not lifted since (the rolling run reads them from the ledger): SPEC §3.4 keeps a
+    killed agent or class excluded until the registry says otherwise, even when its rules stop
+    firing. Only classes declared in the registry can be killed: the ``unclassified`` bucket,
+    or a class named only by signals, is reported but never takes agents down with it.
+    """
     visible = artifacts.until(as_of)
     reconciliation = reconcile(visible.signals, visible.prices, config.reconcile, as_of, config.benchmark)
     table = compute_metrics(reconciliation.signals, visible, registry, config, as_of)
 
+    kept = set(standing_kills)
     class_reports = [
-        _class_report(name, metrics, table, registry, config) for name, metrics in table.classes.items()
+        _class_report(name, metrics, table, registry, config, f"{CLASS_SUBJECT_PREFIX}{name}" in kept)
+        for name, metrics in table.classes.items()
     ]
-    killed_classes = {c.name for c in class_reports if c.retirement.kill}
+    killed_classes = {c.name for c in class_reports if c.status == "killed"}
     standings = {
-        name: _standing(name, metrics, table, registry, config, killed_classes)
+        name: _standing(name, metrics, table, registry, config, killed_classes, name in kept)
         for name, metrics in table.agents.items()
     }
     agent_reports = [
@@ -106,16 +117,21 @@ def run_meta_supervisor(
 
 
 def _class_report(
-    name: str, metrics: Metrics, table: MetricsTable, registry: Registry, config: Config
+    name: str, metrics: Metrics, table: MetricsTable, registry: Registry, config: Config, kill_kept: bool
 ) -> ClassReport:
     declared = registry.strategy_class(name)
     retirement = evaluate_retirement(metrics, config.retirement)
-    registered_status = declared.status if declared is not None else "active"
-    status = "killed" if retirement.kill else registered_status
+    if declared is None:
+        status = "active"  # nothing in the registry to kill: reported, never excluding agents
+    elif retirement.kill or kill_kept:
+        status = "killed"
+    else:
+        status = declared.status
     return ClassReport(
         name=name,
         status=status,
         registered=declared is not None,
+        registry_status=declared.status if declared is not None else None,
         agents=sorted(agent for agent, klass in table.agent_class.items() if klass == name),
         metrics=metrics,
         retirement=retirement,
@@ -129,6 +145,7 @@ def _standing(
     registry: Registry,
     config: Config,
     killed_classes: set[str],
+    kill_kept: bool,
 ) -> AgentStanding:
     """What the gates and the allocation need to know about an agent's place in the fleet."""
     registered = registry.agent(name)
@@ -139,7 +156,7 @@ def _standing(
         strategy_class=klass_name,
         stage=registered.stage if registered is not None else "sandbox",
         class_status=klass.status if klass is not None else None,
-        agent_killed_this_run=evaluate_retirement(metrics, config.retirement).kill,
+        agent_killed_this_run=kill_kept or evaluate_retirement(metrics, config.retirement).kill,
         class_killed_this_run=klass_name in killed_classes,
     )
 
@@ -168,7 +185,7 @@ def agent_status(
     """One word a maintainer can scan in the table; exclusions win over everything else."""
     if standing.stage == "retired":
         return "retired"
-    if retirement.kill:
+    if retirement.kill or standing.agent_killed_this_run:
         return "killed"
     if standing.class_killed_this_run or standing.class_status == "killed":
         return "killed (class)"

@@ -312,3 +312,16 @@ def test_rolling__cooldown_constant_matches_config(rolling: Rolling) -> None:
     [veto] = rolling.events("vetoed")
     until = veto["data"]["cooldown_until"]  # type: ignore[index]
     assert until == (closed_at + timedelta(days=30)).isoformat()
+
+
+def test_rolling__kill_stays_in_force_until_a_person_lifts_it(rolling: Rolling) -> None:
+    rolling()  # meanrev-legacy killed at the end of the data
+    early = "2026-10-09T20:00:00Z"  # an as_of where its rules do not fire
+    rolling(METASUP_AS_OF=early)
+    allocation = json.loads(rolling.fake.read_file(REPO, "allocation.json", ref=STATE))
+    assert "meanrev-legacy" not in allocation["weights"]
+    [retire] = [p for p in rolling.fake.pulls(REPO) if p.pull.head_ref == "metasup/retire/meanrev-legacy"]
+    rolling.fake.close_pull(REPO, retire.number, user="alice")  # a person refuses the retirement
+    rolling(METASUP_AS_OF=early)
+    allocation = json.loads(rolling.fake.read_file(REPO, "allocation.json", ref=STATE))
+    assert "meanrev-legacy" in allocation["weights"]

@@ -30,7 +30,7 @@ from artifact_factories import (
     write_records,
 )
 
-import metasup.artifacts as artifacts_module
+import metasup.artifact_jsonl as artifacts_module
 from metasup.artifacts import FRAME_DTYPES, LEAF_LINES, Artifacts, load_artifacts
 from metasup.config import ArtifactsConfig
 from metasup.errors import ArtifactError

@@ -143,3 +143,13 @@ def test_load_config__portfolio_caps_must_be_ordered(tmp_path: Path) -> None:
     )
     with pytest.raises(ConfigError, match=r"portfolio: .*min_weight 0\.6 is above max_weight 0\.5"):
         load_config(path)
+
+
+def test_load_config__period_must_be_shorter_than_window(tmp_path: Path) -> None:
+    path = write(
+        tmp_path / "metasup.yml", "artifacts: {alpha: a, prices: p}\nwindows: {window: 7d, period: 7d}\n"
+    )
+    with pytest.raises(
+        ConfigError, match=r"windows: .*period \(7 days, 0:00:00\) must be shorter than window"
+    ):
+        load_config(path)

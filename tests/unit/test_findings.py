@@ -159,3 +159,24 @@ def test_recommend__priorities_and_approvals(base_config: Config, agent_factory:
         ("Promote bad to prod (merge its [AUTO-PROMOTE] PR)", "P1"),
         ("Run metasup in rolling mode on the base branch to create a snapshot", "P2"),
     ]
+
+
+def test_agent_findings__retired_agent_kill_is_not_news(
+    base_config: Config, agent_factory: AgentFactory
+) -> None:
+    retirement = Retirement(kill=True, rules=[Rule(name="alpha_negative", triggered=True)])
+    report = agent_factory(
+        stage="retired", retirement=retirement, promotion=Promotion(result="NOT_APPLICABLE")
+    )
+    assert agent_findings(report, base_config) == []
+
+
+def test_class_findings__already_killed_in_registry_is_not_news() -> None:
+    report = ClassReport(
+        name="old",
+        status="killed",
+        registry_status="killed",
+        metrics=Metrics(),
+        retirement=Retirement(kill=True, rules=[Rule(name="cost_over_value", triggered=True)]),
+    )
+    assert class_findings(report) == []

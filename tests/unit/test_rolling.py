@@ -222,3 +222,25 @@ def test_branch_slug__ref_safe_and_distinct(name: str, slug: str) -> None:
     assert made.startswith(slug)
     assert all(ch.isalnum() or ch in "._-" for ch in made)
     assert branch_slug(name) != branch_slug(name + " ")
+
+
+def test_plan_rolling__unregistered_agent_gets_no_pr(
+    base_config: Config, review_factory: Callable[..., Review], agent_factory: Callable[..., AgentReport]
+) -> None:
+    stranger = agent_factory("scalper-x", registered=False)
+    plan = plan_for(review_factory(agents=[stranger]), [], base_config)
+    assert plan.actions == []
+
+
+def test_plan_rolling__kill_records_registry_value(
+    base_config: Config, review_factory: Callable[..., Review], agent_factory: Callable[..., AgentReport]
+) -> None:
+    rules = [Rule(name="alpha_negative", triggered=True), Rule(name="cost_over_value", triggered=True)]
+    killed = agent_factory(
+        "momo-alpha",
+        stage="prod",
+        retirement=Retirement(kill=True, rules=rules),
+        promotion=Promotion(result="NOT_APPLICABLE"),
+    )
+    plan = plan_for(review_factory(agents=[killed]), [], base_config)
+    assert plan.ledger[0].data["registry"] == "prod"

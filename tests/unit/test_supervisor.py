@@ -135,3 +135,38 @@ def test_run_meta_supervisor__baseline_fills_deltas(workspace: Workspace, review
 
 def test_run_meta_supervisor__is_deterministic(workspace: Workspace, review: Review) -> None:
     assert evaluate(workspace, None, None).to_json() == review.to_json()
+
+
+EARLY = pd.Timestamp("2026-10-09T20:00:00Z")  # before meanrev-legacy's rules fire
+
+
+def test_run_meta_supervisor__kill_in_force_stays_excluded(workspace: Workspace) -> None:
+    free = evaluate(workspace, EARLY, None)
+    assert "meanrev-legacy" in free.allocation.weights
+    kept = evaluate(workspace, EARLY, None, standing_kills=["meanrev-legacy"])
+    legacy = agent(kept, "meanrev-legacy")
+    assert legacy.status == "killed"
+    assert not legacy.retirement.kill  # its own rules do not fire at this as_of
+    assert "meanrev-legacy" not in kept.allocation.weights
+
+
+def test_run_meta_supervisor__class_kill_in_force(workspace: Workspace) -> None:
+    kept = evaluate(workspace, EARLY, None, standing_kills=["class:mean_reversion"])
+    assert {agent(kept, n).status for n in ("meanrev-core", "meanrev-fast")} == {"killed (class)"}
+    assert "meanrev-core" not in kept.allocation.weights
+
+
+def test_run_meta_supervisor__unregistered_class_never_kills_agents(workspace: Workspace) -> None:
+    registry = workspace.registry.model_copy(
+        update={
+            "strategy_classes": [c for c in workspace.registry.strategy_classes if c.name != "llm_macro"],
+            "agents": [a for a in workspace.registry.agents if a.strategy_class != "llm_macro"],
+        }
+    )
+    review = evaluate(Workspace(workspace.config, registry, workspace.artifacts), None, None)
+    macro = next(c for c in review.strategy_classes if c.name == "llm_macro")
+    assert macro.retirement.kill  # the rules still fire and are reported
+    assert macro.status == "active"
+    assert not macro.registered
+    assert "class_kill" not in {f.kind for f in review.findings}
+    assert agent(review, "macro-llm").status != "killed (class)"

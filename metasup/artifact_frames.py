@@ -1,0 +1,293 @@
+"""The frames of :class:`~metasup.artifacts.Artifacts`: what each input holds and what is kept of it.
+
+One function per input (:func:`signals_frame`, :func:`telemetry_frames`, :func:`prices_frame`)
+runs the field checks in the SPEC's order, books every row in the ledger, drops repeated signals
+and price bars, and builds the frame in its documented dtypes (``FRAME_DTYPES``) without copying
+columns when every row is kept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Final, TypeVar
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from metasup.artifact_checks import (
+    UTC_NS,
+    Checks,
+    direction_field,
+    factorize,
+    horizon_field,
+    identifier_field,
+    number_field,
+    text_field,
+    timestamp_field,
+    type_is,
+)
+from metasup.artifact_ledger import Ledger
+from metasup.artifact_rows import Bools, FileIds, InputSpec, Ints, Kind, Rows
+
+FRAME_DTYPES: Final[Mapping[str, Mapping[str, str]]] = {
+    "signals": {
+        "ts": UTC_NS,
+        "signal_id": "str",
+        "agent": "str",
+        "strategy_class": "str",
+        "symbol": "str",
+        "direction": "int8",
+        "confidence": "float64",
+        "horizon_s": "int64",
+        "notional": "float64",
+    },
+    "costs": {"ts": UTC_NS, "agent": "str", "cost_usd": "float64", "kind": "str"},
+    "evals": {"ts": UTC_NS, "agent": "str", "score": "float64"},
+    "violations": {"ts": UTC_NS, "agent": "str", "rule": "str", "severity": "str", "detail": "str"},
+    "regimes": {"ts": UTC_NS, "regime": "str", "symbol": "str"},
+    "prices": {"ts": UTC_NS, "symbol": "str", "price": "float64"},
+}
+"""Columns and dtypes of every frame of :class:`Artifacts` (``docs/data-model.md``), empty or not."""
+
+
+def empty_frame(name: str) -> pd.DataFrame:
+    """Frame ``name`` of :class:`Artifacts` without rows, with its documented columns and dtypes."""
+    return pd.DataFrame({column: pd.Series(dtype=dtype) for column, dtype in FRAME_DTYPES[name].items()})
+
+
+_T, _X, _N, _F = Kind.TIMESTAMP, Kind.TEXT, Kind.NUMBER, Kind.FLEXIBLE
+SIGNALS: Final = InputSpec(
+    {
+        "type": _X,
+        "ts": _T,
+        "signal_id": _F,
+        "agent": _X,
+        "strategy_class": _X,
+        "symbol": _X,
+        "direction": _F,
+        "confidence": _N,
+        "horizon": _F,
+        "notional": _N,
+    },
+    ("ts", "signal_id", "agent", "symbol", "direction", "confidence", "horizon"),
+)
+TELEMETRY: Final = InputSpec(
+    {
+        "type": _X,
+        "ts": _T,
+        "agent": _X,
+        "cost_usd": _N,
+        "score": _N,
+        "rule": _X,
+        "severity": _X,
+        "detail": _X,
+        "regime": _X,
+        "symbol": _X,
+    },
+    ("ts", "type"),
+)
+PRICES: Final = InputSpec({"ts": _T, "symbol": _X, "price": _N}, ("ts", "symbol", "price"))
+_TELEMETRY_TYPES: Final = ("run", "cost", "behavioral_eval", "safety_violation", "regime")
+
+
+def _frame(name: str, columns: Mapping[str, Any], keep: Bools) -> pd.DataFrame:
+    """Frame ``name`` from full-length columns, with only the rows in ``keep``, in documented dtypes."""
+    data = {
+        column: (values.array if isinstance(values, pd.Series) else values)
+        for column, values in columns.items()
+    }
+    frame = pd.DataFrame(data, columns=list(FRAME_DTYPES[name]), copy=False)
+    if not keep.all():
+        frame = frame.loc[keep].reset_index(drop=True)
+    return frame.astype(dict(FRAME_DTYPES[name]))
+
+
+_Array = TypeVar("_Array", bound=np.ndarray[Any, Any])
+
+
+def _kept(values: _Array, keep: Bools) -> _Array:
+    """``values[keep]``, without a copy when every row is kept (clean data: the common case)."""
+    return values if keep.all() else values[keep]  # type: ignore[return-value]
+
+
+def _settle(rows: Rows, checks: Checks, ledger: Ledger) -> None:
+    """Book the rows ``checks`` rejected; the accepted ones are booked by the caller (duplicates)."""
+    bad = ~checks.ok
+    if bad.any():
+        ledger.reject(rows.file[bad], rows.line[bad], checks.reasons[bad])
+
+
+def signals_frame(rows: Rows, ledger: Ledger) -> pd.DataFrame:
+    """Signals frame: lines of another ``type`` ignored, bad lines rejected, repeated ids rejected."""
+    is_signal = rows.column("type").missing | type_is(rows, "signal")
+    ledger.ignore(rows.file[~is_signal])
+    rows = rows.take(is_signal)
+    checks = Checks(len(rows))
+    ts = timestamp_field(rows, checks)
+    signal_id = identifier_field(rows, checks)
+    agent = text_field(rows, "agent", checks)
+    strategy_class = text_field(rows, "strategy_class", checks, required=False)
+    symbol = text_field(rows, "symbol", checks)
+    direction = direction_field(rows, checks)
+    confidence = number_field(rows, "confidence", checks)
+    checks.fail(~((confidence >= 0) & (confidence <= 1)), "confidence outside [0, 1]")
+    horizon_s = horizon_field(rows, checks)
+    notional = number_field(rows, "notional", checks, required=False)
+    given = ~rows.column("notional").missing
+    checks.fail(given & ~(np.isfinite(notional) & (notional > 0)), "notional must be finite and > 0")
+    _settle(rows, checks, ledger)
+    frame = _frame(
+        "signals",
+        {
+            "ts": ts,
+            "signal_id": signal_id,
+            "agent": agent,
+            "strategy_class": strategy_class,
+            "symbol": symbol,
+            "direction": direction,
+            "confidence": confidence,
+            "horizon_s": horizon_s,
+            "notional": notional,
+        },
+        checks.ok,
+    )
+    files, lines = _kept(rows.file, checks.ok), _kept(rows.line, checks.ok)
+    repeated = _repeated(frame["signal_id"])
+    ledger.duplicates += int(repeated.sum())
+    return _drop_repeated(frame, files, lines, repeated, "duplicate signal_id", ledger)
+
+
+def _drop_repeated(
+    frame: pd.DataFrame, files: FileIds, lines: Ints, repeated: Bools, reason: str, ledger: Ledger
+) -> pd.DataFrame:
+    """Book the valid rows of ``frame``: the ``repeated`` ones rejected and dropped, the rest accepted."""
+    if repeated.any():
+        ledger.reject(files[repeated], lines[repeated], reason)
+        frame = frame.loc[~repeated].reset_index(drop=True)
+    ledger.accept(_kept(files, ~repeated))
+    return frame
+
+
+def _repeated(values: pd.Series) -> Bools:
+    """Every occurrence of a value after its first (codes are numbered in order of first appearance)."""
+    codes, _ = factorize(values)
+    repeated = np.zeros(len(codes), dtype=bool)
+    if len(codes) > 1:
+        repeated[1:] = codes[1:] <= np.maximum.accumulate(codes)[:-1]
+    return repeated
+
+
+def telemetry_frames(rows: Rows, ledger: Ledger) -> dict[str, pd.DataFrame]:
+    """The four telemetry frames; events of an unknown ``type`` are ignored, without one rejected."""
+    untyped = rows.column("type").missing
+    if untyped.any():
+        ledger.reject(rows.file[untyped], rows.line[untyped], "missing required field 'type'")
+    kinds = {kind: type_is(rows, kind) for kind in _TELEMETRY_TYPES}
+    known = np.logical_or.reduce(list(kinds.values()))
+    ledger.ignore(rows.file[~untyped & ~known])
+    return {
+        "costs": _costs(rows.take(kinds["run"] | kinds["cost"]), ledger),
+        "evals": _evals(rows.take(kinds["behavioral_eval"]), ledger),
+        "violations": _violations(rows.take(kinds["safety_violation"]), ledger),
+        "regimes": _regimes(rows.take(kinds["regime"]), ledger),
+    }
+
+
+def _accepted(
+    name: str, rows: Rows, checks: Checks, ledger: Ledger, columns: Mapping[str, Any]
+) -> pd.DataFrame:
+    _settle(rows, checks, ledger)
+    ledger.accept(_kept(rows.file, checks.ok))
+    return _frame(name, columns, checks.ok)
+
+
+def _costs(rows: Rows, ledger: Ledger) -> pd.DataFrame:
+    checks = Checks(len(rows))
+    ts = timestamp_field(rows, checks)
+    agent = text_field(rows, "agent", checks)
+    cost = number_field(rows, "cost_usd", checks)
+    checks.fail(~(np.isfinite(cost) & (cost >= 0)), "cost_usd must be finite and >= 0")
+    kind = rows.column("type").values.astype("str")
+    return _accepted(
+        "costs", rows, checks, ledger, {"ts": ts, "agent": agent, "cost_usd": cost, "kind": kind}
+    )
+
+
+def _evals(rows: Rows, ledger: Ledger) -> pd.DataFrame:
+    checks = Checks(len(rows))
+    ts = timestamp_field(rows, checks)
+    agent = text_field(rows, "agent", checks)
+    score = number_field(rows, "score", checks)
+    checks.fail(~((score >= 0) & (score <= 100)), "score outside [0, 100]")
+    return _accepted("evals", rows, checks, ledger, {"ts": ts, "agent": agent, "score": score})
+
+
+def _violations(rows: Rows, ledger: Ledger) -> pd.DataFrame:
+    checks = Checks(len(rows))
+    columns = {
+        "ts": timestamp_field(rows, checks),
+        "agent": text_field(rows, "agent", checks),
+        "rule": text_field(rows, "rule", checks),
+        "severity": text_field(rows, "severity", checks, required=False),
+        "detail": text_field(rows, "detail", checks, required=False),
+    }
+    return _accepted("violations", rows, checks, ledger, columns)
+
+
+def _regimes(rows: Rows, ledger: Ledger) -> pd.DataFrame:
+    checks = Checks(len(rows))
+    columns = {
+        "ts": timestamp_field(rows, checks),
+        "regime": text_field(rows, "regime", checks),
+        "symbol": text_field(rows, "symbol", checks, required=False),
+    }
+    return _accepted("regimes", rows, checks, ledger, columns)
+
+
+def prices_frame(rows: Rows, ledger: Ledger) -> pd.DataFrame:
+    """Price bars sorted by ``symbol, ts``; a repeated ``(symbol, ts)`` keeps the first in file order."""
+    checks = Checks(len(rows))
+    ts = timestamp_field(rows, checks)
+    symbol = text_field(rows, "symbol", checks)
+    price = number_field(rows, "price", checks)
+    checks.fail(~(np.isfinite(price) & (price > 0)), "price must be finite and > 0")
+    _settle(rows, checks, ledger)
+    frame = _frame("prices", {"ts": ts, "symbol": symbol, "price": price}, checks.ok)
+    files, lines = _kept(rows.file, checks.ok), _kept(rows.line, checks.ok)
+    order, repeated = _bar_order(frame)
+    if order is not None:
+        frame = frame.take(order).reset_index(drop=True)
+        files, lines = files[order], lines[order]
+    return _drop_repeated(frame, files, lines, repeated, "duplicate price bar", ledger)
+
+
+def _bar_order(frame: pd.DataFrame) -> tuple[Ints | None, Bools]:
+    """The stable order by ``symbol, ts`` (None when already sorted) and the repeated bars in it.
+
+    Price files are usually sorted by time or by symbol then time, so the cheap cases come first.
+    """
+    codes, names = factorize(frame["symbol"])
+    rank = np.empty(len(names), dtype=np.int64)
+    rank[np.argsort(np.asarray(names, dtype=object), kind="stable")] = np.arange(len(names))
+    smallest = np.int16 if len(names) < 2**15 else np.int64  # lets numpy's stable argsort use radix sort
+    symbols = rank[codes].astype(smallest)
+    stamps = np.asarray(frame["ts"].array.asi8, dtype=np.int64)
+    order: Ints | None = None
+    if not _sorted_by(symbols, stamps):
+        if len(stamps) < 2 or bool(np.all(stamps[1:] >= stamps[:-1])):
+            order = np.argsort(symbols, kind="stable").astype(np.int64)
+        else:
+            order = np.lexsort((stamps, symbols)).astype(np.int64)
+        symbols, stamps = symbols[order], stamps[order]
+    repeated = np.zeros(len(stamps), dtype=bool)
+    repeated[1:] = (symbols[1:] == symbols[:-1]) & (stamps[1:] == stamps[:-1])
+    return order, repeated
+
+
+def _sorted_by(major: npt.NDArray[Any], minor: Ints) -> bool:
+    """Whether rows are ordered by ``major`` then ``minor`` (``major`` small ints: diffs stay small)."""
+    if len(major) < 2:
+        return True
+    step = np.diff(major)
+    return bool(np.all(step >= 0) and np.all((step > 0) | (minor[1:] >= minor[:-1])))

@@ -1,0 +1,236 @@
+"""csv and parquet reading: the formats that name their columns up front.
+
+A file missing a required column, or naming one twice, cannot be used at all (``ArtifactError``).
+pyarrow reads every cell of a csv as text and numeric fields are converted vectorized afterwards;
+only a csv pyarrow cannot map line by line (invalid UTF-8, a quoted field spanning lines) goes
+through Python's ``csv`` module, which knows the line every record starts on. A parquet file's
+columns keep the types they were written with; its "lines" are its rows, numbered from 1.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+import pyarrow.parquet as pa_parquet
+
+from metasup.artifact_files import Content, Lines, scan_lines
+from metasup.artifact_ledger import Ledger
+from metasup.artifact_rows import Column, InputSpec, Ints, Kind, Rows, no_rows, object_column, rows_from_table
+from metasup.errors import ArtifactError
+
+
+@dataclass(frozen=True)
+class _InvalidCsvRow:
+    number: int | None  # pyarrow's count of non-empty rows, the header being 1
+    text: str
+    expected: int
+    actual: int
+
+
+def read_csv(data: Content, spec: InputSpec, file_id: int, ledger: Ledger, shown: str) -> Rows:
+    """A csv file read by pyarrow as text columns; numbers are converted vectorized afterwards."""
+    lines = scan_lines(data, whitespace_is_blank=False)
+    if not len(lines.numbers):
+        ledger.set_lines(file_id, lines.total)
+        ledger.ignore_lines(file_id, lines.total)
+        return no_rows()
+    header = _csv_header(data, lines, shown)
+    wanted = _check_columns(header, spec, shown)
+    invalid: list[_InvalidCsvRow] = []
+
+    def on_invalid_row(row: Any) -> str:
+        invalid.append(_InvalidCsvRow(row.number, row.text, row.expected_columns, row.actual_columns))
+        return "skip"
+
+    try:
+        table = pa_csv.read_csv(
+            data.reader(),
+            parse_options=pa_csv.ParseOptions(invalid_row_handler=on_invalid_row),
+            convert_options=pa_csv.ConvertOptions(
+                include_columns=wanted,
+                column_types=dict.fromkeys(wanted, pa.large_string()),
+                null_values=[""],
+                strings_can_be_null=True,
+            ),
+        )
+    except pa.ArrowException:
+        table = None
+    located = None if table is None else _locate_csv_rows(lines, table.num_rows, invalid)
+    if table is None or located is None:
+        rows = _read_csv_slowly(data, spec, wanted, file_id, ledger, shown)
+    else:
+        row_lines, invalid_lines = located
+        after_header = lines.total - int(lines.numbers[0])
+        ledger.set_lines(file_id, after_header)
+        ledger.ignore_lines(file_id, after_header - (len(lines.numbers) - 1) + _blank_count(invalid))
+        rejected = [(line, row) for line, row in zip(invalid_lines, invalid, strict=True) if row.text.strip()]
+        ledger.reject_each(
+            file_id,
+            np.asarray([line for line, _ in rejected], dtype=np.int64),
+            [_wrong_columns(row.expected, row.actual) for _, row in rejected],
+        )
+        rows = rows_from_table(table, file_id, row_lines, spec.fields)
+    return _numbers_from_text(rows, spec)
+
+
+def _blank_count(invalid: Sequence[_InvalidCsvRow]) -> int:
+    return sum(1 for row in invalid if not row.text.strip())
+
+
+def _wrong_columns(expected: int, actual: int) -> str:
+    """The reason for a record with too few or too many cells, whichever reader found it."""
+    return f"wrong number of columns (expected {expected}, got {actual})"
+
+
+def _csv_header(data: Content, lines: Lines, shown: str) -> list[str]:
+    """Column names from the first non-blank line."""
+    if lines.numbers[0] > 1:  # blank lines before the header
+        starts, ends = lines.ranges(data)
+        raw = data.bytes(int(starts[0]), int(ends[0]))
+    else:
+        newlines = np.flatnonzero(data.array[: 1 << 20] == ord("\n"))
+        raw = data.bytes(0, int(newlines[0]) if len(newlines) else None)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ArtifactError(f"{shown}: csv header is not valid UTF-8") from None
+    return [name.strip() for name in next(csv.reader([text.rstrip("\r")]), [])]
+
+
+def _check_columns(header: Sequence[str], spec: InputSpec, shown: str) -> list[str]:
+    """The known columns present; a missing required or a repeated column makes the file unusable."""
+    repeated = sorted({name for name in header if header.count(name) > 1})
+    if repeated:
+        raise ArtifactError(f"{shown}: repeated column(s) {', '.join(repeated)}")
+    missing = [name for name in spec.required_columns if name not in header]
+    if missing:
+        raise ArtifactError(
+            f"{shown}: missing required column(s) {', '.join(missing)} (found: {', '.join(header) or 'none'})"
+        )
+    return [name for name in spec.fields if name in header]
+
+
+def _locate_csv_rows(
+    lines: Lines, table_rows: int, invalid: Sequence[_InvalidCsvRow]
+) -> tuple[Ints, list[int]] | None:
+    """Line numbers of pyarrow's rows and of the rows it skipped, or ``None`` if they cannot be mapped.
+
+    pyarrow numbers non-empty rows (header = 1); with no record spanning lines that is the index into
+    the non-blank lines. Anything inconsistent (a quoted newline, a threaded read that did not
+    number its rows) returns ``None`` and the slow reader takes over.
+    """
+    if not invalid and table_rows == len(lines.numbers) - 1:
+        return lines.numbers[1:], []  # the common case: every non-blank line after the header is a row
+    if any(row.number is None or not 1 < row.number <= len(lines.numbers) for row in invalid):
+        return None
+    skipped = np.asarray([row.number for row in invalid], dtype=np.int64) - 1
+    data_rows = np.ones(len(lines.numbers), dtype=bool)
+    data_rows[0] = False
+    data_rows[skipped] = False
+    if int(data_rows.sum()) != table_rows:
+        return None
+    return lines.numbers[data_rows], [int(line) for line in lines.numbers[skipped]]
+
+
+def _read_csv_slowly(
+    data: Content, spec: InputSpec, wanted: Sequence[str], file_id: int, ledger: Ledger, shown: str
+) -> Rows:
+    """Python's csv reader, record by record: only for files pyarrow cannot map to lines."""
+    text = data.bytes().decode("utf-8", errors="surrogateescape")
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header: list[str] | None = None
+    position: dict[str, int] = {}
+    values: dict[str, list[object]] = {name: [] for name in wanted}
+    row_lines: list[int] = []
+    records = blank = 0
+    previous = 0
+    try:
+        for record in reader:
+            line, previous = previous + 1, reader.line_num
+            if header is None:
+                if record:
+                    header = [name.strip() for name in record]
+                    position = {name: header.index(name) for name in wanted}
+                continue
+            records += 1
+            if not record or (len(record) == 1 and not record[0].strip()):
+                blank += 1
+            elif len(record) != len(header):
+                ledger.reject_each(
+                    file_id,
+                    np.asarray([line], dtype=np.int64),
+                    [_wrong_columns(len(header), len(record))],
+                )
+            elif not _is_valid_utf8(record):
+                ledger.reject_each(file_id, np.asarray([line], dtype=np.int64), ["invalid UTF-8"])
+            else:
+                row_lines.append(line)
+                for name in wanted:
+                    values[name].append(record[position[name]] or None)
+    except csv.Error as exc:
+        raise ArtifactError(f"{shown}: malformed csv at line {reader.line_num} ({exc})") from None
+    ledger.set_lines(file_id, records)
+    ledger.ignore_lines(file_id, blank)
+    lines = np.asarray(row_lines, dtype=np.int64)
+    columns = {name: object_column(column) for name, column in values.items()}
+    return Rows.of_file(file_id, lines, columns)
+
+
+def _is_valid_utf8(record: Sequence[str]) -> bool:
+    """False when ``surrogateescape`` decoding had to smuggle in undecodable bytes."""
+    try:
+        for value in record:
+            value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _numbers_from_text(rows: Rows, spec: InputSpec) -> Rows:
+    """csv cells are text: numeric fields become floats; a cell that is no number stays text (wrong type)."""
+    columns = dict(rows.columns)
+    for name, kind in spec.fields.items():
+        if kind is Kind.NUMBER and name in columns:
+            columns[name] = _parse_numbers(columns[name])
+    return replace(rows, columns=columns)
+
+
+def _parse_numbers(column: Column) -> Column:
+    """Vectorized text → float: pyarrow's cast first, pandas' coercion when a cell is not a number."""
+    text = column.values.astype("str")
+    try:
+        numbers = pa.array(text, from_pandas=True).cast(pa.float64()).to_pandas()
+        return Column(pd.Series(numbers).reset_index(drop=True), column.missing)
+    except pa.ArrowException:
+        pass
+    coerced = pd.to_numeric(text.str.strip(), errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    spelled_nan = (
+        text.str.strip().str.lower().isin(["nan", "+nan", "-nan"]).to_numpy(dtype=bool, na_value=False)
+    )
+    not_a_number = np.isnan(coerced) & ~column.missing & ~spelled_nan
+    mixed = coerced.astype(object)
+    mixed[not_a_number] = text.to_numpy(dtype=object)[not_a_number]
+    return Column(pd.Series(mixed, dtype=object), column.missing)
+
+
+def read_parquet(data: Content, spec: InputSpec, file_id: int, ledger: Ledger, shown: str) -> Rows:
+    """A parquet file: typed columns as written; its "lines" are its rows, numbered from 1."""
+    if not len(data):
+        ledger.set_lines(file_id, 0)
+        return no_rows()
+    try:
+        parquet = pa_parquet.ParquetFile(data.reader())
+        wanted = _check_columns(list(parquet.schema_arrow.names), spec, shown)
+        table = parquet.read(columns=wanted)
+    except (pa.ArrowException, OSError) as exc:
+        raise ArtifactError(f"{shown}: not a valid parquet file ({exc})") from None
+    ledger.set_lines(file_id, table.num_rows)
+    return rows_from_table(table, file_id, np.arange(1, table.num_rows + 1, dtype=np.int64), spec.fields)
