@@ -7,7 +7,7 @@ the GitHub Action can never disagree about how a workspace is read or when a run
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Collection
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -15,7 +15,7 @@ from typing import Literal
 import pandas as pd
 from pydantic import ValidationError
 
-from metasup.artifacts import Artifacts, load_artifacts
+from metasup.artifacts import Artifacts, Progress, load_artifacts
 from metasup.config import Config, load_config
 from metasup.errors import ArtifactError, InputError
 from metasup.registry import Registry, load_registry
@@ -24,9 +24,6 @@ from metasup.supervisor import run_meta_supervisor
 
 FailOn = Literal["never", "blocked", "high", "critical"]
 FAIL_ON_CHOICES: tuple[FailOn, ...] = ("never", "blocked", "high", "critical")
-
-Progress = Callable[[str], None]
-
 
 @dataclass(frozen=True)
 class Workspace:
