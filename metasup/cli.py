@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 
+from metasup.artifacts import Progress
 from metasup.config import ArtifactsConfig, Config, load_config
 from metasup.errors import InputError
 from metasup.ledger import parse_ledger, verify_ledger
@@ -22,7 +23,6 @@ from metasup.pr_comments import load_template, render_comment
 from metasup.review import Review
 from metasup.runner import (
     FAIL_ON_CHOICES,
-    Progress,
     default_as_of,
     evaluate,
     gate_failed,
