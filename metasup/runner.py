@@ -25,6 +25,7 @@ from metasup.supervisor import run_meta_supervisor
 FailOn = Literal["never", "blocked", "high", "critical"]
 FAIL_ON_CHOICES: tuple[FailOn, ...] = ("never", "blocked", "high", "critical")
 
+
 @dataclass(frozen=True)
 class Workspace:
     """Everything one evaluation reads from disk, validated."""
