@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import shutil
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -262,3 +264,21 @@ def test_report__json_and_preview(
     html = preview.read_text()
     assert html.count("data:image/png;base64,") == 2
     assert "<script" not in html
+
+
+class FakeTerminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_evaluate__progress_on_a_terminal_only(
+    example_copy: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, _, piped = run(capsys, "evaluate", "--config", str(example_copy / "metasup.yml"), "--fail-on", "never")
+    assert piped == ""  # not a TTY: quiet
+    terminal = FakeTerminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    main(["evaluate", "--config", str(example_copy / "metasup.yml"), "--fail-on", "never"])
+    lines = terminal.getvalue().splitlines()
+    assert any(line.startswith("… reading ") and line.endswith("events.jsonl") for line in lines)
+    assert any(line.endswith("prices.csv") for line in lines)
