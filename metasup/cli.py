@@ -205,6 +205,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluate_cmd.set_defaults(handler=cmd_evaluate)
 
+    comment_cmd = commands.add_parser(
+        "comment", help="print the PR comment for a review JSON", description=cmd_comment.__doc__
+    )
+    comment_cmd.add_argument(
+        "--json", required=True, metavar="REVIEW.json", help="a review written by evaluate"
+    )
+    comment_cmd.add_argument("--config", help="metasup.yml, for thresholds and comment_template")
+    comment_cmd.set_defaults(handler=cmd_comment)
+
     demo_cmd = commands.add_parser(
         "demo", help="run on the bundled example data", description=cmd_demo.__doc__
     )

@@ -282,3 +282,20 @@ def test_evaluate__progress_on_a_terminal_only(
     lines = terminal.getvalue().splitlines()
     assert any(line.startswith("… reading ") and line.endswith("events.jsonl") for line in lines)
     assert any(line.endswith("prices.csv") for line in lines)
+
+
+def test_comment__prints_the_canonical_comment(
+    example_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    review = tmp_path / "review.json"
+    run(capsys, "evaluate", "--config", str(example_copy / "metasup.yml"), "--json", str(review))
+    code, stdout, _ = run(capsys, "comment", "--json", str(review))
+    assert code == 0
+    assert stdout.startswith("<!-- metasup:review -->\n## 🤖 Meta-Agent Review Report\n")
+    assert "| momo-beta | 87.9 | 0.69% | $139.58 | approved |" in stdout
+    template = tmp_path / "mine.md.j2"
+    template.write_text("{{ review.overall_severity }} · {{ agents | length }} agents\n")
+    config = example_copy / "metasup.yml"
+    config.write_text(config.read_text() + f"\ncomment_template: {template}\n")
+    code, stdout, _ = run(capsys, "comment", "--json", str(review), "--config", str(config))
+    assert stdout == "<!-- metasup:review -->\nHIGH · 10 agents\n"
