@@ -22,6 +22,7 @@ import math
 from collections.abc import Sequence
 
 from metasup.config import RetirementConfig
+from metasup.promotion import usd
 from metasup.review import Metrics, Retirement, Rule
 
 RULE_NAMES: tuple[str, ...] = ("alpha_negative", "confidence_decay", "cost_over_value", "regime_mismatch")
@@ -95,7 +96,7 @@ def describe_rule(rule: Rule) -> str:
         return f"confidence_decay ({value:.3g})"
     if rule.name == "cost_over_value" and isinstance(value, dict):
         cost, pnl = value.get("cost_30d"), value.get("realized_pnl_30d")
-        return f"cost_over_value (cost {usd(cost)} vs realized PnL {usd(pnl)})"
+        return f"cost_over_value (cost {usd_or_na(cost)} vs realized PnL {usd_or_na(pnl)})"
     if rule.name == "regime_mismatch" and isinstance(value, int):
         return f"regime_mismatch ({value} periods out of regime)"
     return f"{rule.name} ({value})"
@@ -106,9 +107,8 @@ def percent(fraction: float) -> str:
     return f"{fraction * 100:.3g}%"
 
 
-def usd(amount: object) -> str:
-    """``-$1,234.00``; ``n/a`` when missing."""
+def usd_or_na(amount: object) -> str:
+    """``-$1,234.00`` (the gates' format); ``n/a`` when missing."""
     if not isinstance(amount, float | int) or not math.isfinite(amount):
         return "n/a"
-    sign = "-" if amount < 0 else ""
-    return f"{sign}${abs(amount):,.2f}"
+    return usd(float(amount), 2)
