@@ -299,3 +299,15 @@ def test_comment__prints_the_canonical_comment(
     config.write_text(config.read_text() + f"\ncomment_template: {template}\n")
     code, stdout, _ = run(capsys, "comment", "--json", str(review), "--config", str(config))
     assert stdout == "<!-- metasup:review -->\nHIGH · 10 agents\n"
+
+
+def test_python_dash_m_metasup__is_the_cli(tmp_path: Path) -> None:
+    import subprocess
+
+    result = subprocess.run(
+        [sys.executable, "-m", "metasup", "ledger", "verify", str(tmp_path / "none.jsonl")],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 2
+    assert result.stderr == f"Error: {tmp_path / 'none.jsonl'}: file not found\n"
