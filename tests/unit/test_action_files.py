@@ -6,6 +6,7 @@ import os
 import re
 import subprocess
 import sys
+import sysconfig
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,8 @@ import yaml
 from metasup.action import ActionSettings
 
 ROOT = Path(__file__).resolve().parents[2]
-BIN = Path(sys.executable).parent
+BIN = Path(sysconfig.get_path("scripts"))
+"""Where this interpreter's console scripts live (pyenv does not put them on PATH by itself)."""
 
 
 def tool(name: str) -> str:
