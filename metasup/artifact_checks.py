@@ -46,7 +46,15 @@ class Checks:
 
     def __init__(self, rows: int) -> None:
         self.ok: Bools = np.ones(rows, dtype=bool)
-        self.reasons: Objects = np.full(rows, None, dtype=object)
+        # Made on the first failure: clean data never pays for millions of ``None`` objects.
+        self._reasons: Objects | None = None
+
+    @property
+    def reasons(self) -> Objects:
+        """Each row's reason, ``None`` where the row passed every check so far."""
+        if self._reasons is None:
+            self._reasons = np.full(len(self.ok), None, dtype=object)
+        return self._reasons
 
     def fail(self, bad: Bools, reason: str | Objects) -> None:
         """Reject the rows where ``bad`` is true (unless an earlier check did) with ``reason``."""
@@ -158,6 +166,22 @@ def _bools(mask: pd.Series) -> Bools:
     return np.asarray(mask.to_numpy(dtype=bool, na_value=False), dtype=bool)
 
 
+def _blank(text: pd.Series) -> Bools:
+    """Empty or whitespace-only values: ``text.str.strip() == ""`` without building stripped strings.
+
+    For arrow strings pyarrow's ``utf8_is_space`` answers in place; it knows the same whitespace as
+    the ``utf8_trim_whitespace`` behind ``str.strip`` (compared on every Unicode code point).
+    """
+    if isinstance(text.dtype, pd.StringDtype) and text.dtype.storage == "pyarrow":
+        strings = pa.array(text.array)
+        empty = pc.equal(pc.binary_length(strings), 0)  # byte length: no UTF-8 decoding
+        blank = pc.or_(empty, pc.utf8_is_space(strings)).fill_null(False)
+        if not pc.any(blank).as_py():  # the usual case: no boolean array to convert
+            return np.zeros(len(text), dtype=bool)
+        return np.asarray(blank.to_numpy(zero_copy_only=False), dtype=bool)
+    return _bools(text.str.strip() == "")
+
+
 def _present_and_typed(column: Column, name: str, checks: Checks, allowed: Bools, required: bool) -> None:
     """The two checks every field shares: present when required, of an allowed type when present."""
     if required:
@@ -171,7 +195,7 @@ def text_field(rows: Rows, name: str, checks: Checks, required: bool = True) -> 
     types = _types(column)
     _present_and_typed(column, name, checks, types.text, required)
     text = _as_text(column, types)
-    empty = _bools(text.str.strip() == "")
+    empty = _blank(text)
     if required:
         checks.fail(empty, f"empty '{name}'")
     elif empty.any():
@@ -221,6 +245,8 @@ def _parse_timestamps(text: pd.Series) -> tuple[pd.Series, Bools]:
 
 def _within_ns(stamps: pd.Series) -> tuple[pd.Series, Bools]:
     """UTC timestamps at nanosecond resolution, and which ones did not fit (those become NaT)."""
+    if stamps.dtype == UTC_NS:  # already nanoseconds (a typed csv column): every value fits
+        return stamps.reset_index(drop=True), np.zeros(len(stamps), dtype=bool)
     out_of_range = _bools(stamps.notna() & ((stamps < _NS_MIN) | (stamps > _NS_MAX)))
     if out_of_range.any():
         stamps = stamps.mask(out_of_range)
@@ -245,7 +271,7 @@ def identifier_field(rows: Rows, checks: Checks) -> pd.Series:
                 dtype="str",
             )
         ids = ids.where(~types.integer, numbers)
-    checks.fail(_bools(ids.str.strip() == ""), "empty 'signal_id'")
+    checks.fail(_blank(ids), "empty 'signal_id'")
     return ids
 
 
@@ -256,15 +282,29 @@ def _words(column: Column, types: _Types) -> tuple[Ints, list[str]]:
 
 def factorize(text: pd.Series) -> tuple[Ints, list[str]]:
     """Codes (-1 for NA) and distinct values in order of appearance, hashed by pyarrow."""
+    chunks = _encoded_chunks(text)
+    if not chunks:
+        return np.zeros(0, dtype=np.int64), []
+    # One memo table runs across the chunks, so the last chunk's dictionary holds every value.
+    return _codes(chunks), [str(word) for word in chunks[-1].dictionary.to_pylist()]
+
+
+def factorize_codes(text: pd.Series) -> Ints:
+    """The codes of :func:`factorize` alone: no Python string per distinct value (ids are all distinct)."""
+    chunks = _encoded_chunks(text)
+    return _codes(chunks) if chunks else np.zeros(0, dtype=np.int64)
+
+
+def _encoded_chunks(text: pd.Series) -> list[pa.DictionaryArray]:
     strings = pa.array(text, from_pandas=True)
     if not isinstance(strings, pa.ChunkedArray):
         strings = pa.chunked_array([strings])
-    chunks = pc.dictionary_encode(strings).chunks
-    if not chunks:
-        return np.zeros(0, dtype=np.int64), []
+    return list(pc.dictionary_encode(strings).chunks)
+
+
+def _codes(chunks: list[pa.DictionaryArray]) -> Ints:
     codes = np.concatenate([chunk.indices.fill_null(-1).to_numpy(zero_copy_only=False) for chunk in chunks])
-    # One memo table runs across the chunks, so the last chunk's dictionary holds every value.
-    return codes.astype(np.int64), [str(word) for word in chunks[-1].dictionary.to_pylist()]
+    return codes.astype(np.int64)
 
 
 def direction_field(rows: Rows, checks: Checks) -> npt.NDArray[np.int8]:

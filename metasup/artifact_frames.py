@@ -14,12 +14,15 @@ from typing import Any, Final, TypeVar
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from metasup.artifact_checks import (
     UTC_NS,
     Checks,
     direction_field,
     factorize,
+    factorize_codes,
     horizon_field,
     identifier_field,
     number_field,
@@ -171,7 +174,7 @@ def _drop_repeated(
 
 def _repeated(values: pd.Series) -> Bools:
     """Every occurrence of a value after its first (codes are numbered in order of first appearance)."""
-    codes, _ = factorize(values)
+    codes = factorize_codes(values)
     repeated = np.zeros(len(codes), dtype=bool)
     if len(codes) > 1:
         repeated[1:] = codes[1:] <= np.maximum.accumulate(codes)[:-1]
@@ -265,14 +268,23 @@ def prices_frame(rows: Rows, ledger: Ledger) -> pd.DataFrame:
 def _bar_order(frame: pd.DataFrame) -> tuple[Ints | None, Bools]:
     """The stable order by ``symbol, ts`` (None when already sorted) and the repeated bars in it.
 
-    Price files are usually sorted by time or by symbol then time, so the cheap cases come first.
+    Price files are usually sorted by time or by symbol then time, so the cheap cases come first:
+    bars already grouped by symbol in name order are recognized by comparing neighbours, without
+    hashing millions of strings.
     """
+    stamps = np.asarray(frame["ts"].array.asi8, dtype=np.int64)
+    starts = _sorted_runs(frame["symbol"])
+    if starts is not None:
+        same = ~starts[1:]
+        if bool(np.all(~same | (stamps[1:] >= stamps[:-1]))):
+            repeated = np.zeros(len(stamps), dtype=bool)
+            repeated[1:] = same & (stamps[1:] == stamps[:-1])
+            return None, repeated
     codes, names = factorize(frame["symbol"])
     rank = np.empty(len(names), dtype=np.int64)
     rank[np.argsort(np.asarray(names, dtype=object), kind="stable")] = np.arange(len(names))
     smallest = np.int16 if len(names) < 2**15 else np.int64  # lets numpy's stable argsort use radix sort
     symbols = rank[codes].astype(smallest)
-    stamps = np.asarray(frame["ts"].array.asi8, dtype=np.int64)
     order: Ints | None = None
     if not _sorted_by(symbols, stamps):
         if len(stamps) < 2 or bool(np.all(stamps[1:] >= stamps[:-1])):
@@ -291,3 +303,28 @@ def _sorted_by(major: npt.NDArray[Any], minor: Ints) -> bool:
         return True
     step = np.diff(major)
     return bool(np.all(step >= 0) and np.all((step > 0) | (minor[1:] >= minor[:-1])))
+
+
+def _sorted_runs(symbols: pd.Series) -> Bools | None:
+    """Where each run of equal symbols starts, if the runs are in strictly increasing name order.
+
+    Strictly increasing runs mean every symbol has one run, in sorted order: the rows are grouped
+    as :func:`_bar_order` wants them. ``None`` otherwise (or for non-arrow or missing values).
+    Arrow compares UTF-8 bytes, which orders like Python's code-point comparison.
+    """
+    if (
+        len(symbols) < 2
+        or not isinstance(symbols.dtype, pd.StringDtype)
+        or symbols.dtype.storage != "pyarrow"
+    ):
+        return None
+    strings = pa.array(symbols.array)
+    if strings.null_count:
+        return None
+    changed = pc.not_equal(strings.slice(1), strings.slice(0, len(strings) - 1))
+    starts = np.ones(len(strings), dtype=bool)
+    starts[1:] = np.asarray(changed.to_numpy(zero_copy_only=False), dtype=bool)
+    heads = strings.filter(pa.array(starts))
+    if len(heads) > 1 and not pc.all(pc.less(heads.slice(0, len(heads) - 1), heads.slice(1))).as_py():
+        return None
+    return starts

@@ -157,7 +157,10 @@ def _column_from_arrow(array: pa.ChunkedArray) -> Column:
         array = array.cast(array.type.value_type)
     if pa.types.is_decimal(array.type):
         array = array.cast(pa.float64())
-    missing = np.asarray(array.is_null().to_numpy(zero_copy_only=False), dtype=bool)
+    if array.null_count == 0:  # the usual case: zeroed pages cost nothing until read
+        missing = np.zeros(len(array), dtype=bool)
+    else:
+        missing = np.asarray(array.is_null().to_numpy(zero_copy_only=False), dtype=bool)
     if pa.types.is_string(array.type) or pa.types.is_large_string(array.type):
         return Column(pd.Series(pd.array(array, dtype="str")), missing)
     values = array.to_pandas(types_mapper=_NULLABLE_INTEGERS.get)

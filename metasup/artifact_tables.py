@@ -1,9 +1,10 @@
 """csv and parquet reading: the formats that name their columns up front.
 
 A file missing a required column, or naming one twice, cannot be used at all (``ArtifactError``).
-pyarrow reads every cell of a csv as text and numeric fields are converted vectorized afterwards;
-only a csv pyarrow cannot map line by line (invalid UTF-8, a quoted field spanning lines) goes
-through Python's ``csv`` module, which knows the line every record starts on. A parquet file's
+pyarrow reads a csv with its numbers and timestamps typed; when a cell does not convert it reads
+every cell as text instead, and numeric fields are converted vectorized afterwards. Only a csv
+pyarrow cannot map line by line (invalid UTF-8, a quoted field spanning lines) goes through
+Python's ``csv`` module, which knows the line every record starts on. A parquet file's
 columns keep the types they were written with; its "lines" are its rows, numbered from 1.
 """
 
@@ -35,8 +36,20 @@ class _InvalidCsvRow:
     actual: int
 
 
-def read_csv(data: Content, spec: InputSpec, file_id: int, ledger: Ledger, shown: str) -> Rows:
-    """A csv file read by pyarrow as text columns; numbers are converted vectorized afterwards."""
+def read_csv(
+    data: Content,
+    spec: InputSpec,
+    file_id: int,
+    ledger: Ledger,
+    shown: str,
+    *,
+    typed_timestamps: bool = False,
+) -> Rows:
+    """A csv file read by pyarrow, typed when every cell converts, else as text converted afterwards.
+
+    ``typed_timestamps`` lets the typed read parse timestamps too; only for an input of one file,
+    whose ``ts`` is never concatenated with another file's text timestamps (that would mix dtypes).
+    """
     lines = scan_lines(data, whitespace_is_blank=False)
     if not len(lines.numbers):
         ledger.set_lines(file_id, lines.total)
@@ -50,19 +63,26 @@ def read_csv(data: Content, spec: InputSpec, file_id: int, ledger: Ledger, shown
         invalid.append(_InvalidCsvRow(row.number, row.text, row.expected_columns, row.actual_columns))
         return "skip"
 
-    try:
-        table = pa_csv.read_csv(
-            data.reader(),
-            parse_options=pa_csv.ParseOptions(invalid_row_handler=on_invalid_row),
-            convert_options=pa_csv.ConvertOptions(
-                include_columns=wanted,
-                column_types=dict.fromkeys(wanted, pa.large_string()),
-                null_values=[""],
-                strings_can_be_null=True,
-            ),
-        )
-    except pa.ArrowException:
-        table = None
+    table = None
+    for column_types in (
+        _typed_columns(spec, wanted, typed_timestamps),
+        dict.fromkeys(wanted, pa.large_string()),
+    ):
+        invalid.clear()
+        try:
+            table = pa_csv.read_csv(
+                data.reader(),
+                parse_options=pa_csv.ParseOptions(invalid_row_handler=on_invalid_row),
+                convert_options=pa_csv.ConvertOptions(
+                    include_columns=wanted,
+                    column_types=column_types,
+                    null_values=[""],
+                    strings_can_be_null=True,
+                ),
+            )
+            break
+        except pa.ArrowException:
+            continue
     located = None if table is None else _locate_csv_rows(lines, table.num_rows, invalid)
     if table is None or located is None:
         rows = _read_csv_slowly(data, spec, wanted, file_id, ledger, shown)
@@ -79,6 +99,28 @@ def read_csv(data: Content, spec: InputSpec, file_id: int, ledger: Ledger, shown
         )
         rows = rows_from_table(table, file_id, row_lines, spec.fields)
     return _numbers_from_text(rows, spec)
+
+
+def _typed_columns(spec: InputSpec, wanted: Sequence[str], timestamps: bool) -> dict[str, pa.DataType]:
+    """Column types for the first, typed read: numbers as float64, timestamps as UTC nanoseconds.
+
+    pyarrow's csv converters use the same ISO 8601 and float parsers as the casts of the text path
+    (``_parse_numbers``, ``timestamp_field``), so when every cell converts the values are the same,
+    without building millions of strings first. One cell that does not convert (a naive timestamp,
+    a word among numbers) fails the whole read and the text read takes over, so rejected cells
+    still get the text path's reasons. (A number padded with spaces is read as that number here;
+    the text path gets the same float through pandas.)
+    """
+    types: dict[str, pa.DataType] = {}
+    for name in wanted:
+        kind = spec.fields[name]
+        if kind is Kind.NUMBER:
+            types[name] = pa.float64()
+        elif kind is Kind.TIMESTAMP and timestamps:
+            types[name] = pa.timestamp("ns", tz="UTC")
+        else:
+            types[name] = pa.large_string()
+    return types
 
 
 def _blank_count(invalid: Sequence[_InvalidCsvRow]) -> int:
@@ -198,7 +240,11 @@ def _numbers_from_text(rows: Rows, spec: InputSpec) -> Rows:
     """csv cells are text: numeric fields become floats; a cell that is no number stays text (wrong type)."""
     columns = dict(rows.columns)
     for name, kind in spec.fields.items():
-        if kind is Kind.NUMBER and name in columns:
+        if (
+            kind is Kind.NUMBER
+            and name in columns
+            and not pd.api.types.is_numeric_dtype(columns[name].values)
+        ):
             columns[name] = _parse_numbers(columns[name])
     return replace(rows, columns=columns)
 

@@ -166,7 +166,7 @@ def _read_input(files: Sequence[Path], spec: InputSpec, ledger: Ledger, say: Pro
         if suffix.startswith(".jsonl"):
             parts.append(read_jsonl(data, spec, file_id, ledger))
         elif suffix.startswith(".csv"):
-            parts.append(read_csv(data, spec, file_id, ledger, shown))
+            parts.append(read_csv(data, spec, file_id, ledger, shown, typed_timestamps=len(files) == 1))
         else:
             parts.append(read_parquet(data, spec, file_id, ledger, shown))
     return concat_rows(parts)

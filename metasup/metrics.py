@@ -26,6 +26,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from metasup.artifacts import Artifacts
 from metasup.config import Config, WindowsConfig
@@ -259,7 +261,22 @@ def _codes(index: pd.Index, values: pd.Series) -> IntArray:
     """Position of each value in ``index``; a missing value gets ``NO_GROUP``."""
     if len(values) == 0:
         return np.empty(0, dtype=np.int64)
+    if _is_arrow_text(values.dtype) and index.is_unique and all(isinstance(name, str) for name in index):
+        # Looked up by pyarrow on the arrow strings: no Python object per row (a loop per name only).
+        strings = pa.array(values.array)
+        try:
+            names = pa.array(list(index), type=strings.type)
+        except (pa.ArrowException, UnicodeEncodeError):
+            names = None  # a name arrow cannot hold (a lone surrogate) cannot be in arrow data anyway
+        if names is not None:
+            found = pc.index_in(strings, value_set=names).fill_null(NO_GROUP)
+            return np.asarray(found.to_numpy(zero_copy_only=False), dtype=np.int64)
     return np.asarray(index.get_indexer(pd.Index(values, dtype=object)), dtype=np.int64)
+
+
+def _is_arrow_text(dtype: object) -> bool:
+    """pandas strings stored by pyarrow (the loader's ``str`` columns)."""
+    return isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow"
 
 
 def signal_class_codes_for(
@@ -371,18 +388,26 @@ def status_at(
     later it undoes what ``as_of`` could not know: an exit after ``as_of`` is still ``open``, and a
     bar whose tolerance had not run out by ``as_of`` (SPEC §3.1) is ``open``, not ``no_price``.
     """
-    status = signals["status"].astype(object)
+    # Arrow strings are compared by pyarrow as they are; anything else as Python objects.
+    status = signals["status"]
+    status = status if _is_arrow_text(status.dtype) else status.astype(object)
     exit_age = windows.ages(signals["exit_ts"])
-    realized = (status == "realized").to_numpy(dtype=np.bool_) & (exit_age >= 0)
+    realized = _is(status, "realized") & (exit_age >= 0)
     max_delay_ns = pd.Timedelta(config.reconcile.max_delay).value
     entry_missing = _ts_ns(signals["entry_ts"]) == np.iinfo(np.int64).min
     pending_from = np.where(entry_missing, _ts_ns(signals["ts"]), _ts_ns(signals["target_ts"]))
     tolerance_left = (pending_from != np.iinfo(np.int64).min) & (
         pending_from + max_delay_ns > windows.as_of_ns
     )
-    no_price = (status == "no_price").to_numpy(dtype=np.bool_) & ~tolerance_left
-    open_ = ~realized & ~no_price & status.isin(["realized", "open", "no_price"]).to_numpy(dtype=np.bool_)
+    no_price = _is(status, "no_price") & ~tolerance_left
+    known = status.isin(["realized", "open", "no_price"]).to_numpy(dtype=np.bool_, na_value=False)
+    open_ = ~realized & ~no_price & known
     return realized, open_, no_price
+
+
+def _is(values: pd.Series, word: str) -> BoolArray:
+    """Rows equal to ``word``; a missing value is not."""
+    return np.asarray((values == word).to_numpy(dtype=np.bool_, na_value=False), dtype=np.bool_)
 
 
 def _floats(frame: pd.DataFrame, column: str) -> FloatArray:

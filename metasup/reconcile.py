@@ -32,6 +32,8 @@ from typing import Final, Literal, TypeVar
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from pandas.api.extensions import ExtensionArray
 
 from metasup.config import ReconcileConfig
@@ -84,14 +86,15 @@ class _BarTable:
 
     ``sorted_ts`` is the bars' int64 ns times in (code, time) order; the bars of code ``c`` are
     ``sorted_ts[bounds[c]:bounds[c + 1]]`` and ``order`` maps a sorted position back to its row
-    in ``ts_ns``/``price``. A search returns bar rows, so every matched price is a real bar's
-    price. Keys are int64 nanoseconds so both sides always share one unit and time zone.
+    in ``ts_ns``/``price`` (``None``: the bars already are in that order, ``sorted_ts`` is
+    ``ts_ns``). A search returns bar rows, so every matched price is a real bar's price. Keys
+    are int64 nanoseconds so both sides always share one unit and time zone.
     """
 
     ts_ns: Int64Array
     price: FloatArray
     sorted_ts: Int64Array
-    order: Int64Array
+    order: Int64Array | None
     bounds: Int64Array
 
 
@@ -140,8 +143,7 @@ def reconcile(
 
 def _match_legs(emitted: pd.DataFrame, bars: pd.DataFrame, tolerance_ns: int) -> _Legs:
     """Entry bar strictly after ``ts``, exit bar at or after ``entry_ts + horizon``, both in tolerance."""
-    bar_codes, symbols = pd.factorize(bars["symbol"])
-    table = _build_bar_table(bars, np.asarray(bar_codes, dtype=np.int64), len(symbols))
+    table, symbols = _bar_table(bars)
     codes = _symbol_codes(emitted["symbol"], symbols)
     signal_ts_ns = _timestamps_to_ns(emitted["ts"])
 
@@ -213,8 +215,9 @@ def _signals_until(signals: pd.DataFrame, as_of: pd.Timestamp, default_notional:
     """Signals emitted at or before ``as_of`` (later ones do not exist yet), notional filled."""
     stamps = _to_utc_ns_series(signals["ts"])
     keep = (stamps <= _to_utc_timestamp(as_of)).to_numpy()
-    emitted = signals.loc[keep].copy()
-    emitted["ts"] = stamps.array[keep]
+    # Nothing later (the usual case): a shallow copy; copy-on-write keeps ``signals`` untouched.
+    emitted = signals.copy(deep=False) if keep.all() else signals.loc[keep].copy()
+    emitted["ts"] = stamps.array if keep.all() else stamps.array[keep]
     if "notional" not in emitted.columns:
         emitted["notional"] = np.nan
     emitted["notional"] = emitted["notional"].astype(np.float64).fillna(default_notional)
@@ -225,8 +228,12 @@ def _prices_until(prices: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
     """Bars at or before ``as_of``; a later bar must never be seen, not even by a join."""
     stamps = _to_utc_ns_series(prices["ts"])
     keep = (stamps <= _to_utc_timestamp(as_of)).to_numpy()
-    bars = prices.loc[keep, ["symbol", "price"]].reset_index(drop=True)
-    bars.insert(0, "ts", stamps.array[keep])
+    if keep.all():  # nothing later (the usual case): the columns as they are, not millions of rows copied
+        columns = {"ts": stamps.array, "symbol": prices["symbol"].array, "price": prices["price"].array}
+        bars = pd.DataFrame(columns, index=pd.RangeIndex(len(prices)), copy=False)
+    else:
+        bars = prices.loc[keep, ["symbol", "price"]].reset_index(drop=True)
+        bars.insert(0, "ts", stamps.array[keep])
     bars["price"] = bars["price"].astype(np.float64)
     return bars
 
@@ -257,12 +264,59 @@ def _shift_ns(stamps_ns: Int64Array, offsets_ns: Int64Array) -> Int64Array:
 # --- bars and joins -----------------------------------------------------------------------
 
 
+def _bar_table(bars: pd.DataFrame) -> tuple[_BarTable, pd.Index]:
+    """The bars' table for the joins and the symbols its codes number (as ``pd.factorize`` would).
+
+    The loader delivers bars grouped by symbol and time-sorted within each: then a symbol's code
+    is its run's number and its bounds are where its run starts, found by comparing neighbours,
+    without hashing millions of strings or materializing a code per bar. Otherwise (a symbol in
+    several runs, missing values, not arrow strings) ``pd.factorize`` numbers them.
+    """
+    runs = _symbol_runs(bars["symbol"])
+    if runs is None:
+        codes, symbols = pd.factorize(bars["symbol"])
+        return _build_bar_table(bars, np.asarray(codes, dtype=np.int64), len(symbols)), symbols
+    starts, symbols = runs
+    ts_ns = _timestamps_to_ns(bars["ts"])
+    if bool(np.all(starts[1:] | (ts_ns[1:] >= ts_ns[:-1]))):
+        bounds = np.append(np.flatnonzero(starts), len(starts)).astype(np.int64)
+        price = bars["price"].to_numpy(dtype=np.float64)
+        return _BarTable(ts_ns=ts_ns, price=price, sorted_ts=ts_ns, order=None, bounds=bounds), symbols
+    codes = np.cumsum(starts, dtype=np.int64) - 1
+    return _build_bar_table(bars, codes, len(symbols)), symbols
+
+
+def _symbol_runs(symbols: pd.Series) -> tuple[BoolArray, pd.Index] | None:
+    """Where each run of equal symbols starts and the runs' symbols, if no symbol has two runs."""
+    if len(symbols) < 2 or not _is_arrow_text(symbols.dtype):
+        return None
+    strings = pa.array(symbols.array)
+    if strings.null_count:
+        return None
+    changed = pc.not_equal(strings.slice(1), strings.slice(0, len(strings) - 1))
+    starts = np.ones(len(strings), dtype=np.bool_)
+    starts[1:] = np.asarray(changed.to_numpy(zero_copy_only=False), dtype=np.bool_)
+    heads = strings.filter(pa.array(starts))
+    if pc.count_distinct(heads).as_py() != len(heads):
+        return None
+    return starts, pd.Index(pd.array(heads, dtype="str"))
+
+
 def _symbol_codes(symbols: pd.Series, universe: pd.Index) -> Int64Array:
     """Integer code of each symbol in ``universe`` (``-1`` when it has no bar at all).
 
     Integer codes let the bars be grouped and the signals bucketed without comparing strings.
     """
+    if _is_arrow_text(symbols.dtype) and _is_arrow_text(universe.dtype):
+        # pyarrow hashes the arrow strings in place; ``get_indexer`` would first build Python objects.
+        found = pc.index_in(pa.array(symbols.array), value_set=pa.array(universe.array))
+        return np.asarray(found.fill_null(_NO_BAR).to_numpy(zero_copy_only=False), dtype=np.int64)
     return np.asarray(universe.get_indexer(pd.Index(symbols)), dtype=np.int64)
+
+
+def _is_arrow_text(dtype: object) -> bool:
+    """pandas strings stored by pyarrow (the loader's ``str`` columns)."""
+    return isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow"
 
 
 def _build_bar_table(bars: pd.DataFrame, codes: Int64Array, n_codes: int) -> _BarTable:
@@ -272,17 +326,15 @@ def _build_bar_table(bars: pd.DataFrame, codes: Int64Array, n_codes: int) -> _Ba
     in order of appearance, so the usual case needs one O(n) check and no sort of the bars.
     """
     ts_ns = _timestamps_to_ns(bars["ts"])
-    code_steps, time_steps = np.diff(codes), np.diff(ts_ns)
-    grouped = bool(np.all((code_steps > 0) | ((code_steps == 0) & (time_steps >= 0))))
-    order = np.arange(len(ts_ns), dtype=np.int64) if grouped else np.lexsort((ts_ns, codes)).astype(np.int64)
+    price = bars["price"].to_numpy(dtype=np.float64)
+    same = codes[1:] == codes[:-1]  # boolean steps: no int64 temporaries over millions of bars
+    grouped = bool(np.all((codes[1:] >= codes[:-1]) & (~same | (ts_ns[1:] >= ts_ns[:-1]))))
+    if grouped:  # the bars are their own sorted view: no copy, ``order`` is the identity
+        bounds = np.searchsorted(codes, np.arange(n_codes + 1), side="left").astype(np.int64)
+        return _BarTable(ts_ns=ts_ns, price=price, sorted_ts=ts_ns, order=None, bounds=bounds)
+    order = np.lexsort((ts_ns, codes)).astype(np.int64)
     bounds = np.searchsorted(codes[order], np.arange(n_codes + 1), side="left").astype(np.int64)
-    return _BarTable(
-        ts_ns=ts_ns,
-        price=bars["price"].to_numpy(dtype=np.float64),
-        sorted_ts=ts_ns[order],
-        order=order,
-        bounds=bounds,
-    )
+    return _BarTable(ts_ns=ts_ns, price=price, sorted_ts=ts_ns[order], order=order, bounds=bounds)
 
 
 def _first_bar_rows(
@@ -306,7 +358,10 @@ def _first_bar_rows(
     candidates = np.flatnonzero((keys_ns != _NAT_NS) & (codes >= 0))
     if len(candidates) == 0 or len(bars.sorted_ts) == 0:
         return rows
-    candidates = candidates[np.argsort(codes[candidates], kind="stable")]
+    by_code = codes[candidates]
+    if len(bars.bounds) <= 2**15:  # int16 codes let numpy's stable argsort use radix sort
+        by_code = by_code.astype(np.int16)
+    candidates = candidates[np.argsort(by_code, kind="stable")]
     candidate_codes = codes[candidates]
     candidate_keys = keys_ns[candidates]
     group_starts = np.flatnonzero(np.diff(candidate_codes, prepend=-1))
@@ -322,16 +377,17 @@ def _first_bar_rows(
     inside = positions < bars.bounds[candidate_codes + 1]
     safe = np.where(inside, positions, 0)
     found = inside & (bars.sorted_ts[safe] - candidate_keys <= tolerance_ns)
-    rows[candidates[found]] = bars.order[safe[found]]
+    hits = safe[found]
+    rows[candidates[found]] = hits if bars.order is None else bars.order[hits]
     return rows
 
 
 def _take_or_fill(values: ArrayT, rows: Int64Array, fill: float) -> ArrayT:
     """``values[rows]``, with ``fill`` where ``rows`` is ``_NO_BAR``."""
-    taken = np.full(len(rows), fill, dtype=values.dtype)
-    found = rows != _NO_BAR
-    taken[found] = values[rows[found]]
-    return taken
+    if len(values) == 0:
+        return np.full(len(rows), fill, dtype=values.dtype)
+    # One gather (``_NO_BAR`` = -1 takes the last value) and one select: no boolean-mask copies.
+    return np.where(rows == _NO_BAR, fill, values.take(rows)).astype(values.dtype, copy=False)
 
 
 # --- status and benchmark -----------------------------------------------------------------
@@ -348,7 +404,10 @@ def _signal_status(legs: _Legs, tolerance_ns: int, as_of_ns: int) -> ExtensionAr
     entry_pending = ~has_entry & (legs.signal_ts_ns + tolerance_ns > as_of_ns)
     exit_pending = has_entry & ~realized & (legs.target_ts_ns + tolerance_ns > as_of_ns)
     codes = np.where(realized, 0, np.where(entry_pending | exit_pending, 1, 2))
-    return pd.array(np.asarray(STATUSES, dtype=object)[codes], dtype="str")
+    # Gathered by pyarrow from the three words: no Python string per signal.
+    words = pa.array(STATUSES, type=pa.large_string()).take(pa.array(codes))
+    status: ExtensionArray = pd.array(words, dtype="str")
+    return status
 
 
 def _benchmark_returns(
