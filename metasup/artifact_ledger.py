@@ -13,6 +13,9 @@ import numpy as np
 from metasup.artifact_rows import FileIds, Ints, Objects
 from metasup.review import MAX_REJECTED_LISTED, DataQuality, FileQuality, RejectedLine
 
+_FEW_FILES = 8
+"""Up to this many files, counting each file's rows beats ``bincount`` (it copies ids to int64)."""
+
 
 class Ledger:
     """Accounts for every line of every file: accepted, rejected (where and why) or ignored.
@@ -60,7 +63,10 @@ class Ledger:
     def _count(self, parts: Sequence[FileIds]) -> Ints:
         counts = np.zeros(len(self.paths), dtype=np.int64)
         for files in parts:
-            counts += np.bincount(files, minlength=len(self.paths)).astype(np.int64)
+            if len(self.paths) <= _FEW_FILES:  # one cheap int32 compare per file, no int64 copy
+                counts += np.array([np.count_nonzero(files == file_id) for file_id in range(len(self.paths))])
+            else:
+                counts += np.bincount(files, minlength=len(self.paths)).astype(np.int64)
         return counts
 
     def report(self) -> DataQuality:

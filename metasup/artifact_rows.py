@@ -148,6 +148,10 @@ _NULLABLE_INTEGERS: Final[Mapping[pa.DataType, Any]] = {
 }
 
 
+_UTC_NS_ARROW: Final = pa.timestamp("ns", tz="UTC")
+_UTC_NS_PANDAS: Final = pd.DatetimeTZDtype(unit="ns", tz="UTC")
+
+
 def _column_from_arrow(array: pa.ChunkedArray) -> Column:
     """An arrow column as pandas without losing integers to floats or nulls to NaN.
 
@@ -163,6 +167,10 @@ def _column_from_arrow(array: pa.ChunkedArray) -> Column:
         missing = np.asarray(array.is_null().to_numpy(zero_copy_only=False), dtype=bool)
     if pa.types.is_string(array.type) or pa.types.is_large_string(array.type):
         return Column(pd.Series(pd.array(array, dtype="str")), missing)
+    if array.type == _UTC_NS_ARROW and array.null_count == 0:
+        # What ``to_pandas`` gives, without its ``tz_localize`` pass over every value.
+        epoch_ns = np.asarray(array.cast(pa.int64()).to_numpy(), dtype=np.int64)
+        return Column(pd.Series(pd.DatetimeIndex(epoch_ns, dtype=_UTC_NS_PANDAS).array), missing)
     values = array.to_pandas(types_mapper=_NULLABLE_INTEGERS.get)
     return Column(values.reset_index(drop=True), missing)
 

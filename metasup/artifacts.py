@@ -52,6 +52,7 @@ Decisions where the SPEC is silent:
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -132,12 +133,20 @@ def load_artifacts(config: ArtifactsConfig, progress: Progress | None = None) ->
     price_files = data_files(config.prices)
 
     ledger = Ledger()
-    signals = signals_frame(_read_input(alpha_files, SIGNALS, ledger, say), ledger)
-    if telemetry_files is None:
-        telemetry = {name: empty_frame(name) for name in ("costs", "evals", "violations", "regimes")}
-    else:
-        telemetry = telemetry_frames(_read_input(telemetry_files, TELEMETRY, ledger, say), ledger)
-    prices = prices_frame(_read_input(price_files, PRICES, ledger, say), ledger)
+    alpha = _read_input(alpha_files, SIGNALS, ledger, say)
+    telemetry_rows = None if telemetry_files is None else _read_input(telemetry_files, TELEMETRY, ledger, say)
+    # The price files are read (by pyarrow, which releases the GIL) while the signals are checked.
+    # Files are numbered in the same order as before: the reader is started after the others are
+    # registered. Ledger bookings only append, so the report does not depend on their timing.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        price_rows = pool.submit(_read_input, price_files, PRICES, ledger, say)
+        signals = signals_frame(alpha, ledger)
+        del alpha
+        if telemetry_rows is None:
+            telemetry = {name: empty_frame(name) for name in ("costs", "evals", "violations", "regimes")}
+        else:
+            telemetry = telemetry_frames(telemetry_rows, ledger)
+        prices = prices_frame(price_rows.result(), ledger)
     return Artifacts(
         signals=signals,
         costs=telemetry["costs"],

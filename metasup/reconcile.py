@@ -203,6 +203,8 @@ def _to_utc_timestamp(value: pd.Timestamp) -> pd.Timestamp:
 
 def _to_utc_ns_series(values: pd.Series) -> pd.Series:
     """Any datetime-like column as ``datetime64[ns, UTC]`` (pandas ≥ 3 often infers ``us``)."""
+    if values.dtype == _TIMESTAMP_DTYPE:  # already so (the loader's columns): no conversion pass
+        return values
     return pd.to_datetime(values, utc=True).astype(_TIMESTAMP_DTYPE)
 
 
@@ -248,7 +250,7 @@ def _timestamps_to_ns(values: pd.Series) -> Int64Array:
 
 def _ns_to_timestamps(values: Int64Array) -> pd.arrays.DatetimeArray:
     """The inverse of ``_timestamps_to_ns``: ``datetime64[ns, UTC]`` with ``NaT`` kept."""
-    return pd.DatetimeIndex(values.view("M8[ns]")).tz_localize("UTC").array
+    return pd.DatetimeIndex(values, dtype=_TIMESTAMP_DTYPE).array  # epoch ns: no tz_localize pass
 
 
 def _horizon_to_ns(horizon_s: pd.Series) -> Int64Array:

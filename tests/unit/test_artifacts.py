@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 from artifact_factories import (
     DROP,
@@ -31,6 +32,7 @@ from artifact_factories import (
 )
 
 import metasup.artifact_jsonl as artifacts_module
+from metasup.artifact_rows import _column_from_arrow
 from metasup.artifacts import FRAME_DTYPES, LEAF_LINES, Artifacts, load_artifacts
 from metasup.config import ArtifactsConfig
 from metasup.errors import ArtifactError
@@ -1076,3 +1078,24 @@ def test_until__drops_everything_after_as_of(tmp_path: Path) -> None:
         assert list(getattr(cut, name)["ts"]) == [utc("2024-01-02T00:00:00Z")], name
     assert cut.data_quality == artifacts.data_quality
     assert len(artifacts.signals) == 2
+
+
+@pytest.mark.parametrize(
+    "arrow_type",
+    [pa.timestamp("ns", tz="UTC"), pa.timestamp("us", tz="UTC"), pa.timestamp("ns", tz="+01:00")],
+)
+@pytest.mark.parametrize("with_null", [False, True])
+def test_arrow_timestamps_become_the_same_pandas_column_as_to_pandas(
+    arrow_type: pa.DataType, with_null: bool
+) -> None:
+    """The shortcut for UTC nanoseconds without nulls gives exactly what ``to_pandas`` gives."""
+    values = [0, 1_736_121_600_000_000_000 // 1000, None if with_null else 7, -5]
+    column = pa.chunked_array([pa.array(values[:2], pa.int64()), pa.array(values[2:], pa.int64())])
+    stamps = column.cast(arrow_type)
+
+    converted = _column_from_arrow(stamps)
+
+    expected = stamps.to_pandas().reset_index(drop=True)
+    assert converted.values.dtype == expected.dtype
+    pd.testing.assert_series_equal(converted.values, expected)
+    assert converted.missing.tolist() == [False, False, with_null, False]

@@ -595,3 +595,21 @@ def assert_same_bar(ts: pd.Timestamp, price: float, bar: Any) -> None:
     else:
         assert ts == bar.ts
         assert price == bar.price
+
+
+def test_reconcile__ns_utc_and_other_unit_inputs_give_the_same_result_and_stay_untouched() -> None:
+    """Inputs already in ``datetime64[ns, UTC]`` skip the conversion; nothing else may change."""
+    signals = make_signals({"ts": "2024-01-02 10:00"}, {"ts": "2024-01-02 10:30", "symbol": "ZZZ"})
+    prices = make_prices(("2024-01-02 11:00", "AAA", 100.0), ("2024-01-02 12:00", "AAA", 110.0))
+    signals_before, prices_before = signals.copy(), prices.copy()
+    other_signals, other_prices = signals.copy(), prices.copy()
+    other_signals["ts"] = other_signals["ts"].astype("datetime64[us, UTC]")
+    other_prices["ts"] = other_prices["ts"].astype("datetime64[s, UTC]")
+
+    fast = run(signals, prices, "2024-01-03", benchmark="AAA").signals
+    converted = run(other_signals, other_prices, "2024-01-03", benchmark="AAA").signals
+
+    pd.testing.assert_frame_equal(fast, converted)
+    assert fast["exit_ts"].isna().tolist() == [False, True]  # NaT survives the ns → timestamp step
+    pd.testing.assert_frame_equal(signals, signals_before)
+    pd.testing.assert_frame_equal(prices, prices_before)
