@@ -100,7 +100,7 @@ def plain(value: object) -> object:
     if isinstance(value, dict):
         return Safe(", ".join(f"{escape_markdown(k)}={plain(v)}" for k, v in value.items()))
     if isinstance(value, list | tuple):
-        return Safe(", ".join(str(plain(v)) for v in value))
+        return Safe(", ".join(str(plain(v)) for v in value) or "none")
     return Safe(escape_markdown(value))
 
 

@@ -172,3 +172,13 @@ def test_render_comment__custom_template_sandboxed_and_errors_are_config_errors(
     template.write_text("{% if %}", encoding="utf-8")
     with pytest.raises(ConfigError, match="line 1"):
         render_comment(review_factory(), config)
+
+
+def test_plain__gate_values() -> None:
+    from metasup.pr_comments import plain
+
+    assert plain(None) == "—"
+    assert plain([]) == "none"
+    assert plain([-0.0075951, 0.5]) == "-0.007595, 0.5"
+    assert plain({"cost_30d": 305.39, "note": "a|b"}) == "cost_30d=305.4, note=a\\|b"
+    assert plain(True) == "yes"
