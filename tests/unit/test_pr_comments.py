@@ -180,5 +180,5 @@ def test_plain__gate_values() -> None:
     assert plain(None) == "—"
     assert plain([]) == "none"
     assert plain([-0.0075951, 0.5]) == "-0.007595, 0.5"
-    assert plain({"cost_30d": 305.39, "note": "a|b"}) == "cost_30d=305.4, note=a\\|b"
+    assert plain({"cost_30d": 305.39, "note": "a|b"}) == "cost\\_30d=305.4, note=a\\|b"  # keys escaped too
     assert plain(True) == "yes"
