@@ -291,3 +291,14 @@ def test_review__workflow_run_event_reviews_its_pr(
     path.write_text(json.dumps(payload))
     assert action(GITHUB_EVENT_NAME="workflow_run", GITHUB_EVENT_PATH=str(path)) == 0
     assert len(our_comments(action.fake, pull_number)) == 1
+
+
+@pytest.mark.parametrize("status", [403, 429])
+def test_review__primary_rate_limit_waits_for_reset(action: ActionRun, pull_number: int, status: int) -> None:
+    action.fake.primary_rate_limit(
+        1, method="POST", path=f"/repos/{REPO}/issues/{pull_number}/comments", status=status, reset_in=1
+    )
+    assert action() == 0
+    assert len(our_comments(action.fake, pull_number)) == 1
+    posts = action.fake.requests("POST", f"/repos/{REPO}/issues/{pull_number}/comments")
+    assert [r.status for r in posts] == [status, 201]
