@@ -325,3 +325,21 @@ def test_rolling__kill_stays_in_force_until_a_person_lifts_it(rolling: Rolling) 
     rolling(METASUP_AS_OF=early)
     allocation = json.loads(rolling.fake.read_file(REPO, "allocation.json", ref=STATE))
     assert "meanrev-legacy" in allocation["weights"]
+
+
+def test_rolling__base_moved_branch_recut_on_new_head(rolling: Rolling) -> None:
+    rolling()
+    [pull] = rolling.promote_pulls()
+    rolling.fake.commit_files(REPO, "main", {"NOTES.md": "someone else's change\n"})
+    rolling.fake.advance(hours=6)
+    rolling()
+    assert [p.number for p in rolling.promote_pulls()] == [pull.number]  # same PR, refreshed
+    branch = rolling.fake.files_at(REPO, PROMOTE_BRANCH)
+    assert branch["NOTES.md"] == "someone else's change\n"  # re-cut on the new base head
+    main_registry = rolling.fake.read_file(REPO, "agents.yaml", ref="main")
+    changed = [
+        line
+        for line in difflib.ndiff(main_registry.splitlines(), branch["agents.yaml"].splitlines())
+        if line.startswith(("+ ", "- "))
+    ]
+    assert len(changed) == 2  # still only momo-beta's stage line
