@@ -75,12 +75,15 @@ def run_meta_supervisor(
         for name, metrics in table.classes.items()
     ]
     killed_classes = {c.name for c in class_reports if c.status == "killed"}
+    retirements = {
+        name: evaluate_retirement(metrics, config.retirement) for name, metrics in table.agents.items()
+    }
     standings = {
-        name: _standing(name, metrics, table, registry, config, killed_classes, name in kept)
-        for name, metrics in table.agents.items()
+        name: _standing(name, retirements[name], table, registry, killed_classes, name in kept)
+        for name in table.agents
     }
     agent_reports = [
-        _agent_report(standings[name], metrics, registry, config, baseline)
+        _agent_report(standings[name], metrics, retirements[name], registry, config, baseline)
         for name, metrics in table.agents.items()
     ]
     class_reports = [_with_class_delta(c, baseline) for c in class_reports]
@@ -140,10 +143,9 @@ def _class_report(
 
 def _standing(
     name: str,
-    metrics: Metrics,
+    retirement: Retirement,
     table: MetricsTable,
     registry: Registry,
-    config: Config,
     killed_classes: set[str],
     kill_kept: bool,
 ) -> AgentStanding:
@@ -156,15 +158,19 @@ def _standing(
         strategy_class=klass_name,
         stage=registered.stage if registered is not None else "sandbox",
         class_status=klass.status if klass is not None else None,
-        agent_killed_this_run=kill_kept or evaluate_retirement(metrics, config.retirement).kill,
+        agent_killed_this_run=kill_kept or retirement.kill,
         class_killed_this_run=klass_name in killed_classes,
     )
 
 
 def _agent_report(
-    standing: AgentStanding, metrics: Metrics, registry: Registry, config: Config, baseline: Review | None
+    standing: AgentStanding,
+    metrics: Metrics,
+    retirement: Retirement,
+    registry: Registry,
+    config: Config,
+    baseline: Review | None,
 ) -> AgentReport:
-    retirement = evaluate_retirement(metrics, config.retirement)
     promotion = should_promote(metrics, config, standing)
     return AgentReport(
         agent=standing.name,
