@@ -25,6 +25,7 @@ Decisions where SPEC §3.1 and ``docs/data-model.md`` are silent:
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Final, Literal, TypeVar
@@ -68,7 +69,7 @@ _NANOS_PER_SECOND: Final = 1_000_000_000
 Int64Array = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
-ArrayT = TypeVar("ArrayT", Int64Array, FloatArray)
+ArrayT = TypeVar("ArrayT", Int64Array, FloatArray, BoolArray)
 
 
 @dataclass(frozen=True)
@@ -84,18 +85,81 @@ class Reconciliation:
 class _BarTable:
     """Bars laid out for per-symbol binary search: grouped by symbol code, sorted by time.
 
-    ``sorted_ts`` is the bars' int64 ns times in (code, time) order; the bars of code ``c`` are
-    ``sorted_ts[bounds[c]:bounds[c + 1]]`` and ``order`` maps a sorted position back to its row
-    in ``ts_ns``/``price`` (``None``: the bars already are in that order, ``sorted_ts`` is
-    ``ts_ns``). A search returns bar rows, so every matched price is a real bar's price. Keys
-    are int64 nanoseconds so both sides always share one unit and time zone.
+    The bars of code ``c`` are ``ts_ns[bounds[c]:bounds[c + 1]]`` (int64 ns, so both sides of a
+    search always share one unit and time zone) with their prices at the same positions. A
+    search returns positions in this table, so every matched price is a real bar's price.
     """
 
     ts_ns: Int64Array
     price: FloatArray
-    sorted_ts: Int64Array
-    order: Int64Array | None
     bounds: Int64Array
+
+
+@dataclass(frozen=True)
+class _SignalsBySymbol:
+    """The signals whose symbol has bars, grouped by symbol code (stable: file order within one).
+
+    Both legs are searched in this order: each symbol's bars (a few kB to a few hundred kB) are
+    searched, and their times and prices gathered, while they are in the CPU cache, instead of
+    jumping across millions of bars once per signal. ``spans`` holds, per symbol present, the
+    signals' slice of ``order`` and the bars' slice of the table; ``bar_end`` is where each
+    grouped signal's symbol's bars end.
+    """
+
+    count: int
+    order: Int64Array
+    bar_end: Int64Array
+    spans: list[tuple[int, int, int, int]]
+
+    @classmethod
+    def of(cls, codes: Int64Array, bars: _BarTable) -> _SignalsBySymbol:
+        n_codes = len(bars.bounds) - 1
+        small = codes.astype(np.int16) if n_codes < 2**15 else codes  # int16: numpy's radix sort
+        order = np.argsort(small, kind="stable").astype(np.int64)
+        grouped_codes = codes[order]
+        edges = np.searchsorted(grouped_codes, np.arange(-1, n_codes + 1), side="left")
+        order, grouped_codes = order[edges[1] :], grouped_codes[edges[1] :]  # code -1: no bar at all
+        edges = edges[1:] - edges[1]
+        present = np.flatnonzero(edges[1:] > edges[:-1])
+        spans = [
+            (int(edges[code]), int(edges[code + 1]), int(bars.bounds[code]), int(bars.bounds[code + 1]))
+            for code in present.tolist()
+        ]
+        return cls(len(codes), order, bars.bounds[grouped_codes + 1], spans)
+
+    def first_bars(
+        self, keys_ns: Int64Array, bars: _BarTable, tolerance_ns: int, *, include_exact: bool
+    ) -> Int64Array:
+        """Table position of the first bar of each grouped signal's symbol after its key, in tolerance.
+
+        ``keys_ns`` is in grouped order. ``include_exact`` says whether a bar stamped exactly at
+        the key qualifies (yes for the exit and the benchmark, no for the entry). A ``NaT`` key
+        or no bar within the tolerance gives ``_NO_BAR``. One ``np.searchsorted`` per symbol:
+        Python loops over symbols, never over signals or bars.
+        """
+        if len(bars.ts_ns) == 0:
+            return np.full(len(keys_ns), _NO_BAR, dtype=np.int64)
+        side: Literal["left", "right"] = "left" if include_exact else "right"
+        positions = np.empty(len(keys_ns), dtype=np.int64)
+
+        def search(spans: list[tuple[int, int, int, int]]) -> None:
+            for start, end, low, high in spans:
+                positions[start:end] = np.searchsorted(bars.ts_ns[low:high], keys_ns[start:end], side=side)
+                positions[start:end] += low
+
+        halves = _halves(self.spans)
+        with ThreadPoolExecutor(max_workers=len(halves)) as pool:  # numpy searches without the GIL
+            list(pool.map(search, halves))
+        inside = positions < self.bar_end
+        safe = np.where(inside, positions, 0)
+        found = inside & (keys_ns != _NAT_NS) & (bars.ts_ns.take(safe) - keys_ns <= tolerance_ns)
+        return np.where(found, safe, _NO_BAR)
+
+    def spread(self, values: ArrayT, fill: float) -> ArrayT:
+        """Values in grouped order back in signal order; ``fill`` for signals without bars."""
+        result = np.full(self.count, fill, dtype=values.dtype)
+        result[self.order] = values
+        return result
 
 
 @dataclass(frozen=True)
@@ -141,23 +205,32 @@ def reconcile(
     return Reconciliation(signals=result, benchmark_missing=missing)
 
 
+def _halves(spans: list[tuple[int, int, int, int]]) -> list[list[tuple[int, int, int, int]]]:
+    """``spans`` cut in two with about as many signals each (one list when there are few)."""
+    total = spans[-1][1] if spans else 0
+    if total < 100_000:
+        return [spans]
+    middle = next(index for index, span in enumerate(spans) if span[1] >= total // 2)
+    return [spans[: middle + 1], spans[middle + 1 :]]
+
+
 def _match_legs(emitted: pd.DataFrame, bars: pd.DataFrame, tolerance_ns: int) -> _Legs:
     """Entry bar strictly after ``ts``, exit bar at or after ``entry_ts + horizon``, both in tolerance."""
     table, symbols = _bar_table(bars)
-    codes = _symbol_codes(emitted["symbol"], symbols)
+    grouped = _SignalsBySymbol.of(_symbol_codes(emitted["symbol"], symbols), table)
     signal_ts_ns = _timestamps_to_ns(emitted["ts"])
 
-    entry_row = _first_bar_rows(signal_ts_ns, codes, table, tolerance_ns, include_exact=False)
-    entry_ts_ns = _take_or_fill(table.ts_ns, entry_row, _NAT_NS)
-    target_ts_ns = _shift_ns(entry_ts_ns, _horizon_to_ns(emitted["horizon_s"]))
-    exit_row = _first_bar_rows(target_ts_ns, codes, table, tolerance_ns, include_exact=True)
+    entry_at = grouped.first_bars(signal_ts_ns[grouped.order], table, tolerance_ns, include_exact=False)
+    entry_ts_ns = _take_or_fill(table.ts_ns, entry_at, _NAT_NS)
+    target_ts_ns = _shift_ns(entry_ts_ns, _horizon_to_ns(emitted["horizon_s"])[grouped.order])
+    exit_at = grouped.first_bars(target_ts_ns, table, tolerance_ns, include_exact=True)
     return _Legs(
         signal_ts_ns=signal_ts_ns,
-        entry_ts_ns=entry_ts_ns,
-        entry_price=_take_or_fill(table.price, entry_row, np.nan),
-        target_ts_ns=target_ts_ns,
-        exit_ts_ns=_take_or_fill(table.ts_ns, exit_row, _NAT_NS),
-        exit_price=_take_or_fill(table.price, exit_row, np.nan),
+        entry_ts_ns=grouped.spread(entry_ts_ns, _NAT_NS),
+        entry_price=grouped.spread(_take_or_fill(table.price, entry_at, np.nan), np.nan),
+        target_ts_ns=grouped.spread(target_ts_ns, _NAT_NS),
+        exit_ts_ns=grouped.spread(_take_or_fill(table.ts_ns, exit_at, _NAT_NS), _NAT_NS),
+        exit_price=grouped.spread(_take_or_fill(table.price, exit_at, np.nan), np.nan),
     )
 
 
@@ -282,8 +355,7 @@ def _bar_table(bars: pd.DataFrame) -> tuple[_BarTable, pd.Index]:
     ts_ns = _timestamps_to_ns(bars["ts"])
     if bool(np.all(starts[1:] | (ts_ns[1:] >= ts_ns[:-1]))):
         bounds = np.append(np.flatnonzero(starts), len(starts)).astype(np.int64)
-        price = bars["price"].to_numpy(dtype=np.float64)
-        return _BarTable(ts_ns=ts_ns, price=price, sorted_ts=ts_ns, order=None, bounds=bounds), symbols
+        return _BarTable(ts_ns=ts_ns, price=bars["price"].to_numpy(dtype=np.float64), bounds=bounds), symbols
     codes = np.cumsum(starts, dtype=np.int64) - 1
     return _build_bar_table(bars, codes, len(symbols)), symbols
 
@@ -330,66 +402,19 @@ def _build_bar_table(bars: pd.DataFrame, codes: Int64Array, n_codes: int) -> _Ba
     ts_ns = _timestamps_to_ns(bars["ts"])
     price = bars["price"].to_numpy(dtype=np.float64)
     same = codes[1:] == codes[:-1]  # boolean steps: no int64 temporaries over millions of bars
-    grouped = bool(np.all((codes[1:] >= codes[:-1]) & (~same | (ts_ns[1:] >= ts_ns[:-1]))))
-    if grouped:  # the bars are their own sorted view: no copy, ``order`` is the identity
-        bounds = np.searchsorted(codes, np.arange(n_codes + 1), side="left").astype(np.int64)
-        return _BarTable(ts_ns=ts_ns, price=price, sorted_ts=ts_ns, order=None, bounds=bounds)
-    order = np.lexsort((ts_ns, codes)).astype(np.int64)
-    bounds = np.searchsorted(codes[order], np.arange(n_codes + 1), side="left").astype(np.int64)
-    return _BarTable(ts_ns=ts_ns, price=price, sorted_ts=ts_ns[order], order=order, bounds=bounds)
+    if not bool(np.all((codes[1:] >= codes[:-1]) & (~same | (ts_ns[1:] >= ts_ns[:-1])))):
+        order = np.lexsort((ts_ns, codes))
+        codes, ts_ns, price = codes[order], ts_ns[order], price[order]
+    bounds = np.searchsorted(codes, np.arange(n_codes + 1), side="left").astype(np.int64)
+    return _BarTable(ts_ns=ts_ns, price=price, bounds=bounds)
 
 
-def _first_bar_rows(
-    keys_ns: Int64Array,
-    codes: Int64Array,
-    bars: _BarTable,
-    tolerance_ns: int,
-    *,
-    include_exact: bool,
-) -> Int64Array:
-    """Row in ``bars`` of the first bar of the same symbol after each key, within the tolerance.
-
-    ``include_exact`` says whether a bar stamped exactly at the key qualifies (yes for the exit
-    and the benchmark, no for the entry). Keys that are ``NaT`` or whose symbol has no bar get
-    ``_NO_BAR``. The result is in the order of ``keys_ns``.
-
-    One ``np.searchsorted`` per symbol present, over that symbol's bars: Python loops over
-    symbols, never over signals or bars.
-    """
-    rows = np.full(len(keys_ns), _NO_BAR, dtype=np.int64)
-    candidates = np.flatnonzero((keys_ns != _NAT_NS) & (codes >= 0))
-    if len(candidates) == 0 or len(bars.sorted_ts) == 0:
-        return rows
-    by_code = codes[candidates]
-    if len(bars.bounds) <= 2**15:  # int16 codes let numpy's stable argsort use radix sort
-        by_code = by_code.astype(np.int16)
-    candidates = candidates[np.argsort(by_code, kind="stable")]
-    candidate_codes = codes[candidates]
-    candidate_keys = keys_ns[candidates]
-    group_starts = np.flatnonzero(np.diff(candidate_codes, prepend=-1))
-    group_ends = np.append(group_starts[1:], len(candidates))
-    side: Literal["left", "right"] = "left" if include_exact else "right"
-    positions = np.empty(len(candidates), dtype=np.int64)
-    for start, end in zip(group_starts.tolist(), group_ends.tolist(), strict=True):
-        code = int(candidate_codes[start])
-        low, high = int(bars.bounds[code]), int(bars.bounds[code + 1])
-        positions[start:end] = low + np.searchsorted(
-            bars.sorted_ts[low:high], candidate_keys[start:end], side=side
-        )
-    inside = positions < bars.bounds[candidate_codes + 1]
-    safe = np.where(inside, positions, 0)
-    found = inside & (bars.sorted_ts[safe] - candidate_keys <= tolerance_ns)
-    hits = safe[found]
-    rows[candidates[found]] = hits if bars.order is None else bars.order[hits]
-    return rows
-
-
-def _take_or_fill(values: ArrayT, rows: Int64Array, fill: float) -> ArrayT:
-    """``values[rows]``, with ``fill`` where ``rows`` is ``_NO_BAR``."""
+def _take_or_fill(values: ArrayT, positions: Int64Array, fill: float) -> ArrayT:
+    """``values[positions]``, with ``fill`` where a position is ``_NO_BAR``."""
     if len(values) == 0:
-        return np.full(len(rows), fill, dtype=values.dtype)
+        return np.full(len(positions), fill, dtype=values.dtype)
     # One gather (``_NO_BAR`` = -1 takes the last value) and one select: no boolean-mask copies.
-    return np.where(rows == _NO_BAR, fill, values.take(rows)).astype(values.dtype, copy=False)
+    return np.where(positions == _NO_BAR, fill, values.take(positions)).astype(values.dtype, copy=False)
 
 
 # --- status and benchmark -----------------------------------------------------------------
@@ -428,12 +453,14 @@ def _benchmark_returns(
         return np.zeros(count, dtype=np.float64), np.zeros(count, dtype=np.bool_)
     bench_bars = bars.loc[(bars["symbol"] == benchmark).to_numpy()]
     table = _build_bar_table(bench_bars, np.zeros(len(bench_bars), dtype=np.int64), 1)
-    one_symbol = np.zeros(count, dtype=np.int64)
-    realized = legs.realized
-    entry_keys = np.where(realized, legs.entry_ts_ns, _NAT_NS)
-    exit_keys = np.where(realized, legs.exit_ts_ns, _NAT_NS)
-    entry_row = _first_bar_rows(entry_keys, one_symbol, table, tolerance_ns, include_exact=True)
-    exit_row = _first_bar_rows(exit_keys, one_symbol, table, tolerance_ns, include_exact=True)
-    found = (entry_row != _NO_BAR) & (exit_row != _NO_BAR)
-    ret = _take_or_fill(table.price, exit_row, np.nan) / _take_or_fill(table.price, entry_row, np.nan) - 1.0
-    return np.where(found, ret, 0.0), found
+    grouped = _SignalsBySymbol.of(np.zeros(count, dtype=np.int64), table)
+    realized = legs.realized[grouped.order]
+    entry_at = grouped.first_bars(
+        np.where(realized, legs.entry_ts_ns[grouped.order], _NAT_NS), table, tolerance_ns, include_exact=True
+    )
+    exit_at = grouped.first_bars(
+        np.where(realized, legs.exit_ts_ns[grouped.order], _NAT_NS), table, tolerance_ns, include_exact=True
+    )
+    found = (entry_at != _NO_BAR) & (exit_at != _NO_BAR)
+    ret = _take_or_fill(table.price, exit_at, np.nan) / _take_or_fill(table.price, entry_at, np.nan) - 1.0
+    return grouped.spread(np.where(found, ret, 0.0), 0.0), grouped.spread(found, False)
