@@ -133,20 +133,21 @@ def load_artifacts(config: ArtifactsConfig, progress: Progress | None = None) ->
     price_files = data_files(config.prices)
 
     ledger = Ledger()
-    alpha = _read_input(alpha_files, SIGNALS, ledger, say)
-    telemetry_rows = None if telemetry_files is None else _read_input(telemetry_files, TELEMETRY, ledger, say)
-    # The price files are read (by pyarrow, which releases the GIL) while the signals are checked.
-    # Files are numbered in the same order as before: the reader is started after the others are
-    # registered. Ledger bookings only append, so the report does not depend on their timing.
+    alpha_ids = _register(alpha_files, ledger)
+    telemetry_ids = None if telemetry_files is None else _register(telemetry_files, ledger)
+    price_ids = _register(price_files, ledger)
+    # Prices are read and checked in a second thread while the signals are: pyarrow and most numpy
+    # work release the GIL. Files were numbered above, in order, and ledger bookings only append,
+    # so the report does not depend on which thread gets there first.
     with ThreadPoolExecutor(max_workers=1) as pool:
-        price_rows = pool.submit(_read_input, price_files, PRICES, ledger, say)
-        signals = signals_frame(alpha, ledger)
-        del alpha
-        if telemetry_rows is None:
+        pending_prices = pool.submit(_prices, price_files, price_ids, ledger, say)
+        signals = signals_frame(_read_input(alpha_files, alpha_ids, SIGNALS, ledger, say), ledger)
+        if telemetry_files is None or telemetry_ids is None:
             telemetry = {name: empty_frame(name) for name in ("costs", "evals", "violations", "regimes")}
         else:
+            telemetry_rows = _read_input(telemetry_files, telemetry_ids, TELEMETRY, ledger, say)
             telemetry = telemetry_frames(telemetry_rows, ledger)
-        prices = prices_frame(price_rows.result(), ledger)
+        prices = pending_prices.result()
     return Artifacts(
         signals=signals,
         costs=telemetry["costs"],
@@ -162,15 +163,25 @@ def _quiet(_message: str) -> None:
     """Progress sink when nobody listens."""
 
 
-def _read_input(files: Sequence[Path], spec: InputSpec, ledger: Ledger, say: Progress) -> Rows:
-    """All files of one input, registered in ``ledger`` and concatenated in order."""
+def _register(files: Sequence[Path], ledger: Ledger) -> list[int]:
+    """Number the files of one input in the ledger, in order, before any is read."""
+    return [ledger.add_file(display_path(path)) for path in files]
+
+
+def _prices(files: Sequence[Path], file_ids: Sequence[int], ledger: Ledger, say: Progress) -> pd.DataFrame:
+    return prices_frame(_read_input(files, file_ids, PRICES, ledger, say), ledger)
+
+
+def _read_input(
+    files: Sequence[Path], file_ids: Sequence[int], spec: InputSpec, ledger: Ledger, say: Progress
+) -> Rows:
+    """All files of one input (registered in ``ledger`` as ``file_ids``), concatenated in order."""
     parts = []
-    for path in files:
-        shown = display_path(path)
+    for path, file_id in zip(files, file_ids, strict=True):
+        shown = ledger.paths[file_id]
         say(f"reading {shown}")
         suffix = suffix_of(path)
         assert suffix is not None  # data_files only lets supported files through
-        file_id = ledger.add_file(shown)
         data = read_content(path, suffix).without_bom()
         if suffix.startswith(".jsonl"):
             parts.append(read_jsonl(data, spec, file_id, ledger))
