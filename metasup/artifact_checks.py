@@ -289,17 +289,93 @@ def factorize(text: pd.Series) -> tuple[Ints, list[str]]:
     return _codes(chunks), [str(word) for word in chunks[-1].dictionary.to_pylist()]
 
 
-def factorize_codes(text: pd.Series) -> Ints:
-    """The codes of :func:`factorize` alone: no Python string per distinct value (ids are all distinct)."""
-    chunks = _encoded_chunks(text)
+def repeated(text: pd.Series) -> Bools:
+    """Every occurrence of a value after its first (NA compares like any other value).
+
+    A hash table over a million distinct ids (pyarrow's dictionary encoding) costs ~0.1 s. Here
+    numpy mixes each string's bytes into a 64-bit hash and sorts the hashes (~0.02 s); only rows
+    whose hash occurs more than once are compared exactly, so a collision never rejects a row.
+    """
+    strings = _arrow_strings(text)
+    if strings is None:
+        return _after_first(_factorize_codes(text))
+    hashes = _string_hashes(strings)
+    ordered = np.sort(hashes)
+    collided = ordered[1:][ordered[1:] == ordered[:-1]]
+    result = np.zeros(len(text), dtype=bool)
+    if len(collided):
+        suspects = np.flatnonzero(np.isin(hashes, collided))
+        result[suspects] = _after_first(_factorize_codes(text.iloc[suspects]))
+    return result
+
+
+def _after_first(codes: Ints) -> Bools:
+    """Rows whose code was seen before (codes are numbered in order of first appearance)."""
+    after = np.zeros(len(codes), dtype=bool)
+    if len(codes) > 1:
+        after[1:] = codes[1:] <= np.maximum.accumulate(codes)[:-1]
+    return after
+
+
+def _factorize_codes(text: pd.Series) -> Ints:
+    """Codes numbered in order of first appearance, NA included; no Python string per value."""
+    chunks = _encoded_chunks(text, nulls="encode")  # NA gets a code too: a second NA is a repeat
     return _codes(chunks) if chunks else np.zeros(0, dtype=np.int64)
 
 
-def _encoded_chunks(text: pd.Series) -> list[pa.DictionaryArray]:
+def _arrow_strings(text: pd.Series) -> pa.LargeStringArray | None:
+    """The values as one arrow array without nulls, if they are arrow strings (else ``None``)."""
+    if not (isinstance(text.dtype, pd.StringDtype) and text.dtype.storage == "pyarrow"):
+        return None
+    strings = pa.array(text.array)
+    if isinstance(strings, pa.ChunkedArray):
+        strings = strings.combine_chunks()
+    if strings.null_count:
+        return None
+    return strings.cast(pa.large_string())
+
+
+_ONE, _EIGHT = np.uint64(1), np.uint64(8)
+_MIX: Final = np.uint64(0x9E3779B97F4A7C15)
+"""Odd 64-bit multiplier (2^64 / golden ratio) that spreads every input bit over the hash."""
+
+
+def _string_hashes(strings: pa.LargeStringArray) -> npt.NDArray[np.uint64]:
+    """A 64-bit hash of each string from its UTF-8 bytes, read 8 at a time from arrow's buffer.
+
+    Each round mixes the next 8 bytes of the strings that still have bytes left, so a few long
+    strings cost rounds over a few rows only. The length is mixed in first: ``"a"`` and ``"a\0"``
+    differ.
+    """
+    offsets = np.frombuffer(strings.buffers()[1], dtype=np.int64)[
+        strings.offset : strings.offset + len(strings) + 1
+    ]
+    raw = np.frombuffer(strings.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]]
+    padded = np.zeros(len(raw) + 8, dtype=np.uint8)  # every 8-byte read stays inside the buffer
+    padded[: len(raw)] = raw
+    words = np.ndarray(shape=(len(raw) + 1,), dtype="<u8", buffer=padded, strides=(1,))  # at every byte
+    starts = offsets[:-1] - offsets[0]
+    lengths = np.diff(offsets)
+    hashes = lengths.astype(np.uint64) * _MIX
+    active = np.flatnonzero(lengths > 0)
+    step = 0
+    with np.errstate(over="ignore"):
+        while len(active):
+            left = np.minimum(lengths[active] - step, 8).astype(np.uint64)
+            # The low ``left`` bytes: (1 << 8·left) − 1, shifted in two steps so 8 bytes do not overflow.
+            low_bytes = ((_ONE << (left * _EIGHT - _ONE)) << _ONE) - _ONE
+            mixed = (hashes[active] ^ (words[starts[active] + step] & low_bytes)) * _MIX
+            hashes[active] = mixed ^ (mixed >> np.uint64(31))
+            step += 8
+            active = active[lengths[active] > step]
+    return hashes
+
+
+def _encoded_chunks(text: pd.Series, nulls: str = "mask") -> list[pa.DictionaryArray]:
     strings = pa.array(text, from_pandas=True)
     if not isinstance(strings, pa.ChunkedArray):
         strings = pa.chunked_array([strings])
-    return list(pc.dictionary_encode(strings).chunks)
+    return list(pc.dictionary_encode(strings, null_encoding=nulls).chunks)
 
 
 def _codes(chunks: list[pa.DictionaryArray]) -> Ints:

@@ -22,10 +22,10 @@ from metasup.artifact_checks import (
     Checks,
     direction_field,
     factorize,
-    factorize_codes,
     horizon_field,
     identifier_field,
     number_field,
+    repeated,
     text_field,
     timestamp_field,
     type_is,
@@ -156,9 +156,9 @@ def signals_frame(rows: Rows, ledger: Ledger) -> pd.DataFrame:
         checks.ok,
     )
     files, lines = _kept(rows.file, checks.ok), _kept(rows.line, checks.ok)
-    repeated = _repeated(frame["signal_id"])
-    ledger.duplicates += int(repeated.sum())
-    return _drop_repeated(frame, files, lines, repeated, "duplicate signal_id", ledger)
+    duplicates = repeated(frame["signal_id"])
+    ledger.duplicates += int(duplicates.sum())
+    return _drop_repeated(frame, files, lines, duplicates, "duplicate signal_id", ledger)
 
 
 def _drop_repeated(
@@ -170,15 +170,6 @@ def _drop_repeated(
         frame = frame.loc[~repeated].reset_index(drop=True)
     ledger.accept(_kept(files, ~repeated))
     return frame
-
-
-def _repeated(values: pd.Series) -> Bools:
-    """Every occurrence of a value after its first (codes are numbered in order of first appearance)."""
-    codes = factorize_codes(values)
-    repeated = np.zeros(len(codes), dtype=bool)
-    if len(codes) > 1:
-        repeated[1:] = codes[1:] <= np.maximum.accumulate(codes)[:-1]
-    return repeated
 
 
 def telemetry_frames(rows: Rows, ledger: Ledger) -> dict[str, pd.DataFrame]:

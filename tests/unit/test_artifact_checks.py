@@ -1,0 +1,65 @@
+"""Duplicate detection of ids: a fast hash, but never a wrong verdict."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from metasup import artifact_checks
+from metasup.artifact_checks import repeated
+
+# Few characters, some of them multi-byte, so lists hold many repeats and shared prefixes.
+ids = st.lists(st.text(alphabet="ab\0é€", max_size=20), max_size=60)
+
+
+@given(ids)
+def test_repeated__agrees_with_pandas_duplicated(values: list[str]) -> None:
+    expected = pd.Series(values, dtype=object).duplicated().to_numpy()
+    assert repeated(pd.Series(values, dtype="str")).tolist() == expected.tolist()
+
+
+def test_repeated__marks_every_occurrence_after_the_first() -> None:
+    values = ["s1", "s2", "s1", "s3", "s1", "s2"]
+    assert repeated(pd.Series(values, dtype="str")).tolist() == [False, False, True, False, True, True]
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ("a", "a\0"),  # same bytes but for a trailing zero: the length tells them apart
+        ("abcdefgh", "abcdefgh1"),  # differ right after the first 8-byte word
+        ("x" * 16 + "1", "x" * 16 + "2"),  # differ in the third word only
+        ("", " "),
+    ],
+)
+def test_repeated__strings_that_differ_late_are_distinct(first: str, second: str) -> None:
+    assert not repeated(pd.Series([first, second], dtype="str")).any()
+    assert repeated(pd.Series([first, second, second], dtype="str")).tolist() == [False, False, True]
+
+
+def test_repeated__a_hash_collision_is_settled_by_comparing_the_strings(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Every string gets the same hash: only the exact comparison can tell them apart.
+    monkeypatch.setattr(
+        artifact_checks, "_string_hashes", lambda strings: np.zeros(len(strings), dtype=np.uint64)
+    )
+    values = ["s1", "s2", "s3", "s2"]
+    assert repeated(pd.Series(values, dtype="str")).tolist() == [False, False, False, True]
+
+
+def test_repeated__python_strings_and_missing_values_take_the_exact_path() -> None:
+    values = pd.Series(["s1", None, "s1", None], dtype=object)
+    assert repeated(values.astype("str")).tolist() == [False, False, True, True]
+    assert repeated(values).tolist() == [False, False, True, True]
+
+
+def test_repeated__a_sliced_chunked_column_is_read_at_its_offset() -> None:
+    values = pd.concat(
+        [pd.Series(["z", "s1", "s2"], dtype="str"), pd.Series(["s2", "s1", "s4"], dtype="str")],
+        ignore_index=True,
+    ).iloc[1:]
+    assert repeated(values).tolist() == [False, False, True, True, False]
