@@ -35,7 +35,6 @@ import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-from pandas.api.extensions import ExtensionArray
 
 from metasup.config import ReconcileConfig
 
@@ -141,15 +140,9 @@ class _SignalsBySymbol:
             return np.full(len(keys_ns), _NO_BAR, dtype=np.int64)
         side: Literal["left", "right"] = "left" if include_exact else "right"
         positions = np.empty(len(keys_ns), dtype=np.int64)
-
-        def search(spans: list[tuple[int, int, int, int]]) -> None:
-            for start, end, low, high in spans:
-                positions[start:end] = np.searchsorted(bars.ts_ns[low:high], keys_ns[start:end], side=side)
-                positions[start:end] += low
-
-        halves = _halves(self.spans)
-        with ThreadPoolExecutor(max_workers=len(halves)) as pool:  # numpy searches without the GIL
-            list(pool.map(search, halves))
+        for start, end, low, high in self.spans:
+            positions[start:end] = np.searchsorted(bars.ts_ns[low:high], keys_ns[start:end], side=side)
+            positions[start:end] += low
         inside = positions < self.bar_end
         safe = np.where(inside, positions, 0)
         found = inside & (keys_ns != _NAT_NS) & (bars.ts_ns.take(safe) - keys_ns <= tolerance_ns)
@@ -193,36 +186,159 @@ def reconcile(
 ) -> Reconciliation:
     """Join each signal emitted at or before ``as_of`` to its entry and exit bars (SPEC §3.1)."""
     as_of_utc = _to_utc_timestamp(as_of)
-    tolerance_ns = _to_nanoseconds(config.max_delay)
     emitted = _signals_until(signals, as_of_utc, config.default_notional)
-    bars = _prices_until(prices, as_of_utc)
+    table, symbols = _bar_table(_prices_until(prices, as_of_utc))
+    join = _Join(
+        bars=table,
+        symbols=symbols,
+        benchmark=None if benchmark is None else _benchmark_table(table, symbols, benchmark),
+        tolerance_ns=_to_nanoseconds(config.max_delay),
+        as_of_ns=as_of_utc.value,
+        fee_bps=config.fee_bps,
+    )
+    inputs = _SignalInputs.of(emitted)
+    results = _Results.empty(len(emitted))
+    slices = _row_slices(len(emitted))
+    if len(slices) == 1:
+        missing = [join.fill(results, inputs, slices[0])]
+    else:  # every signal is joined on its own: halves run in two threads (numpy releases the GIL)
+        with ThreadPoolExecutor(max_workers=len(slices)) as pool:
+            missing = list(pool.map(lambda rows: join.fill(results, inputs, rows), slices))
+    return Reconciliation(signals=results.appended_to(emitted), benchmark_missing=sum(missing))
 
-    legs = _match_legs(emitted, bars, tolerance_ns)
-    status = _signal_status(legs, tolerance_ns, as_of_utc.value)
-    bench_ret, bench_found = _benchmark_returns(bars, benchmark, legs, tolerance_ns)
-    result = _with_results(emitted, legs, status, bench_ret, config.fee_bps)
-    missing = int(np.count_nonzero(legs.realized & ~bench_found)) if benchmark is not None else 0
-    return Reconciliation(signals=result, benchmark_missing=missing)
+
+_PARALLEL_ROWS: Final = 200_000
+"""From this many signals on, the two halves are joined in two threads."""
 
 
-def _halves(spans: list[tuple[int, int, int, int]]) -> list[list[tuple[int, int, int, int]]]:
-    """``spans`` cut in two with about as many signals each (one list when there are few)."""
-    total = spans[-1][1] if spans else 0
-    if total < 100_000:
-        return [spans]
-    middle = next(index for index, span in enumerate(spans) if span[1] >= total // 2)
-    return [spans[: middle + 1], spans[middle + 1 :]]
+def _row_slices(count: int) -> list[slice]:
+    if count < _PARALLEL_ROWS:
+        return [slice(0, count)]
+    return [slice(0, count // 2), slice(count // 2, count)]
 
 
-def _match_legs(emitted: pd.DataFrame, bars: pd.DataFrame, tolerance_ns: int) -> _Legs:
+@dataclass(frozen=True)
+class _SignalInputs:
+    """The signal columns the join reads, as arrays aligned with the emitted signals."""
+
+    ts_ns: Int64Array
+    horizon_ns: Int64Array
+    symbol: pd.Series
+    direction: FloatArray
+    notional: FloatArray
+
+    @classmethod
+    def of(cls, emitted: pd.DataFrame) -> _SignalInputs:
+        return cls(
+            ts_ns=_timestamps_to_ns(emitted["ts"]),
+            horizon_ns=_horizon_to_ns(emitted["horizon_s"]),
+            symbol=emitted["symbol"],
+            direction=emitted["direction"].to_numpy(dtype=np.float64),
+            notional=emitted["notional"].to_numpy(dtype=np.float64),
+        )
+
+
+@dataclass(frozen=True)
+class _Results:
+    """The result columns (``RESULT_COLUMNS``) being filled, slice by slice; status as codes."""
+
+    entry_ts_ns: Int64Array
+    entry_price: FloatArray
+    target_ts_ns: Int64Array
+    exit_ts_ns: Int64Array
+    exit_price: FloatArray
+    status: npt.NDArray[np.int8]
+    ret: FloatArray
+    fee: FloatArray
+    pnl: FloatArray
+    bench_ret: FloatArray
+    excess: FloatArray
+
+    @classmethod
+    def empty(cls, count: int) -> _Results:
+        def ints() -> Int64Array:
+            return np.empty(count, dtype=np.int64)
+
+        def floats() -> FloatArray:
+            return np.empty(count, dtype=np.float64)
+
+        return cls(
+            ints(), floats(), ints(), ints(), floats(), np.empty(count, np.int8),
+            floats(), floats(), floats(), floats(), floats(),
+        )  # fmt: skip
+
+    def appended_to(self, emitted: pd.DataFrame) -> pd.DataFrame:
+        """``emitted`` plus the result columns, in the documented order."""
+        result = emitted.drop(columns=[column for column in RESULT_COLUMNS if column in emitted.columns])
+        result["entry_ts"] = _ns_to_timestamps(self.entry_ts_ns)
+        result["entry_price"] = self.entry_price
+        result["target_ts"] = _ns_to_timestamps(self.target_ts_ns)
+        result["exit_ts"] = _ns_to_timestamps(self.exit_ts_ns)
+        result["exit_price"] = self.exit_price
+        # Gathered by pyarrow from the three words: no Python string per signal.
+        words = pa.array(STATUSES, type=pa.large_string()).take(pa.array(self.status))
+        result["status"] = pd.array(words, dtype="str")
+        result["ret"] = self.ret
+        result["fee"] = self.fee
+        result["pnl"] = self.pnl
+        result["bench_ret"] = self.bench_ret
+        result["excess"] = self.excess
+        return result
+
+
+@dataclass(frozen=True)
+class _Join:
+    """What every slice of signals is joined against: the bars, the rules and ``as_of``."""
+
+    bars: _BarTable
+    symbols: pd.Index
+    benchmark: _BarTable | None
+    tolerance_ns: int
+    as_of_ns: int
+    fee_bps: float
+
+    def fill(self, results: _Results, inputs: _SignalInputs, rows: slice) -> int:
+        """Join the signals ``rows`` and write their results; returns their ``benchmark_missing``."""
+        direction, notional = inputs.direction[rows], inputs.notional[rows]
+        legs = _match_legs(
+            inputs.ts_ns[rows],
+            inputs.horizon_ns[rows],
+            _symbol_codes(inputs.symbol.iloc[rows], self.symbols),
+            self.bars,
+            self.tolerance_ns,
+        )
+        realized = legs.realized
+        if self.benchmark is None:
+            bench_ret = np.where(realized, 0.0, np.nan)
+            missing = 0
+        else:
+            bench_ret, found = _benchmark_returns(self.benchmark, legs, self.tolerance_ns)
+            bench_ret = np.where(realized, bench_ret, np.nan)
+            missing = int(np.count_nonzero(realized & ~found))
+        ret = direction * (legs.exit_price / legs.entry_price - 1.0)
+        fee = np.where(realized, notional * 2.0 * self.fee_bps / 1e4, np.nan)
+        results.entry_ts_ns[rows] = legs.entry_ts_ns
+        results.entry_price[rows] = legs.entry_price
+        results.target_ts_ns[rows] = legs.target_ts_ns
+        results.exit_ts_ns[rows] = legs.exit_ts_ns
+        results.exit_price[rows] = legs.exit_price
+        results.status[rows] = _status_codes(legs, self.tolerance_ns, self.as_of_ns)
+        results.ret[rows] = ret
+        results.fee[rows] = fee
+        results.pnl[rows] = notional * ret - fee
+        results.bench_ret[rows] = bench_ret
+        results.excess[rows] = ret - direction * bench_ret
+        return missing
+
+
+def _match_legs(
+    signal_ts_ns: Int64Array, horizon_ns: Int64Array, codes: Int64Array, table: _BarTable, tolerance_ns: int
+) -> _Legs:
     """Entry bar strictly after ``ts``, exit bar at or after ``entry_ts + horizon``, both in tolerance."""
-    table, symbols = _bar_table(bars)
-    grouped = _SignalsBySymbol.of(_symbol_codes(emitted["symbol"], symbols), table)
-    signal_ts_ns = _timestamps_to_ns(emitted["ts"])
-
+    grouped = _SignalsBySymbol.of(codes, table)
     entry_at = grouped.first_bars(signal_ts_ns[grouped.order], table, tolerance_ns, include_exact=False)
     entry_ts_ns = _take_or_fill(table.ts_ns, entry_at, _NAT_NS)
-    target_ts_ns = _shift_ns(entry_ts_ns, _horizon_to_ns(emitted["horizon_s"])[grouped.order])
+    target_ts_ns = _shift_ns(entry_ts_ns, horizon_ns[grouped.order])
     exit_at = grouped.first_bars(target_ts_ns, table, tolerance_ns, include_exact=True)
     return _Legs(
         signal_ts_ns=signal_ts_ns,
@@ -232,36 +348,6 @@ def _match_legs(emitted: pd.DataFrame, bars: pd.DataFrame, tolerance_ns: int) ->
         exit_ts_ns=grouped.spread(_take_or_fill(table.ts_ns, exit_at, _NAT_NS), _NAT_NS),
         exit_price=grouped.spread(_take_or_fill(table.price, exit_at, np.nan), np.nan),
     )
-
-
-def _with_results(
-    emitted: pd.DataFrame,
-    legs: _Legs,
-    status: ExtensionArray,
-    bench_ret: FloatArray,
-    fee_bps: float,
-) -> pd.DataFrame:
-    """``emitted`` plus the result columns, in the documented order; NaN returns unless realized."""
-    realized = legs.realized
-    direction = emitted["direction"].to_numpy(dtype=np.float64)
-    notional = emitted["notional"].to_numpy(dtype=np.float64)
-    ret = direction * (legs.exit_price / legs.entry_price - 1.0)
-    fee = np.where(realized, notional * 2.0 * fee_bps / 1e4, np.nan)
-    realized_bench_ret = np.where(realized, bench_ret, np.nan)
-
-    result = emitted.drop(columns=[column for column in RESULT_COLUMNS if column in emitted.columns])
-    result["entry_ts"] = _ns_to_timestamps(legs.entry_ts_ns)
-    result["entry_price"] = legs.entry_price
-    result["target_ts"] = _ns_to_timestamps(legs.target_ts_ns)
-    result["exit_ts"] = _ns_to_timestamps(legs.exit_ts_ns)
-    result["exit_price"] = legs.exit_price
-    result["status"] = status
-    result["ret"] = ret
-    result["fee"] = fee
-    result["pnl"] = notional * ret - fee
-    result["bench_ret"] = realized_bench_ret
-    result["excess"] = ret - direction * realized_bench_ret
-    return result
 
 
 # --- inputs up to as_of -------------------------------------------------------------------
@@ -420,8 +506,8 @@ def _take_or_fill(values: ArrayT, positions: Int64Array, fill: float) -> ArrayT:
 # --- status and benchmark -----------------------------------------------------------------
 
 
-def _signal_status(legs: _Legs, tolerance_ns: int, as_of_ns: int) -> ExtensionArray:
-    """``realized`` / ``open`` / ``no_price``: a missing bar is ``open`` only while it may still come.
+def _status_codes(legs: _Legs, tolerance_ns: int, as_of_ns: int) -> npt.NDArray[np.int8]:
+    """Index into ``STATUSES``: a missing bar is ``open`` only while it may still come.
 
     A missing bar may still arrive as long as its tolerance has not run out by ``as_of``
     (``ts + max_delay > as_of`` for the entry, ``target + max_delay > as_of`` for the exit).
@@ -430,30 +516,25 @@ def _signal_status(legs: _Legs, tolerance_ns: int, as_of_ns: int) -> ExtensionAr
     realized = legs.realized
     entry_pending = ~has_entry & (legs.signal_ts_ns + tolerance_ns > as_of_ns)
     exit_pending = has_entry & ~realized & (legs.target_ts_ns + tolerance_ns > as_of_ns)
-    codes = np.where(realized, 0, np.where(entry_pending | exit_pending, 1, 2))
-    # Gathered by pyarrow from the three words: no Python string per signal.
-    words = pa.array(STATUSES, type=pa.large_string()).take(pa.array(codes))
-    status: ExtensionArray = pd.array(words, dtype="str")
-    return status
+    return np.where(realized, 0, np.where(entry_pending | exit_pending, 1, 2)).astype(np.int8)
 
 
-def _benchmark_returns(
-    bars: pd.DataFrame,
-    benchmark: str | None,
-    legs: _Legs,
-    tolerance_ns: int,
-) -> tuple[FloatArray, BoolArray]:
+def _benchmark_table(table: _BarTable, symbols: pd.Index, benchmark: str) -> _BarTable:
+    """The benchmark's bars alone, as a table of one symbol (empty when it has no bar)."""
+    found = np.flatnonzero(np.asarray(symbols == benchmark, dtype=np.bool_))
+    low, high = (int(table.bounds[found[0]]), int(table.bounds[found[0] + 1])) if len(found) else (0, 0)
+    return _BarTable(
+        ts_ns=table.ts_ns[low:high], price=table.price[low:high], bounds=np.array([0, high - low], np.int64)
+    )
+
+
+def _benchmark_returns(table: _BarTable, legs: _Legs, tolerance_ns: int) -> tuple[FloatArray, BoolArray]:
     """``b = B_exit / B_entry − 1`` per realized signal and whether both benchmark bars were found.
 
     ``B_entry``/``B_exit`` are the first benchmark bars at or after the signal's entry/exit bar
-    times, within the tolerance. A missing one (or no benchmark configured) gives ``b = 0``.
+    times, within the tolerance. A missing one gives ``b = 0``.
     """
-    count = len(legs.entry_ts_ns)
-    if benchmark is None:
-        return np.zeros(count, dtype=np.float64), np.zeros(count, dtype=np.bool_)
-    bench_bars = bars.loc[(bars["symbol"] == benchmark).to_numpy()]
-    table = _build_bar_table(bench_bars, np.zeros(len(bench_bars), dtype=np.int64), 1)
-    grouped = _SignalsBySymbol.of(np.zeros(count, dtype=np.int64), table)
+    grouped = _SignalsBySymbol.of(np.zeros(len(legs.entry_ts_ns), dtype=np.int64), table)
     realized = legs.realized[grouped.order]
     entry_at = grouped.first_bars(
         np.where(realized, legs.entry_ts_ns[grouped.order], _NAT_NS), table, tolerance_ns, include_exact=True

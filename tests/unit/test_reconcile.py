@@ -9,6 +9,7 @@ import math
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
+from unittest import mock
 
 import numpy as np
 import pandas as pd
@@ -16,6 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from metasup import reconcile as reconcile_module
 from metasup.config import ReconcileConfig
 from metasup.reconcile import RESULT_COLUMNS, Reconciliation, reconcile
 
@@ -585,6 +587,17 @@ def test_reconcile__property_no_lookahead_and_no_filled_price(scenario: Scenario
             assert row.bench_ret == pytest.approx(expected.bench_ret or 0.0, rel=1e-12)
             assert row.excess == pytest.approx(row.ret - row.direction * row.bench_ret, rel=1e-12)
     assert recon.benchmark_missing == missing
+
+
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scenarios())
+def test_reconcile__large_inputs_joined_in_two_threads_give_the_same_result(scenario: Scenario) -> None:
+    whole = reconcile(scenario.signals, scenario.prices, scenario.config, scenario.as_of, "SPY")
+    # From 2 signals on, the halves are joined in two threads (normally from 200 000 on).
+    with mock.patch.object(reconcile_module, "_PARALLEL_ROWS", 2):
+        halves = reconcile(scenario.signals, scenario.prices, scenario.config, scenario.as_of, "SPY")
+    pd.testing.assert_frame_equal(halves.signals, whole.signals)
+    assert halves.benchmark_missing == whole.benchmark_missing
 
 
 def assert_same_bar(ts: pd.Timestamp, price: float, bar: Any) -> None:
