@@ -111,10 +111,12 @@ class _SignalsBySymbol:
     spans: list[tuple[int, int, int, int]]
 
     @classmethod
-    def of(cls, codes: Int64Array, bars: _BarTable) -> _SignalsBySymbol:
+    def of(cls, codes: Int64Array, bars: _BarTable, keys_ns: Int64Array) -> _SignalsBySymbol:
+        """Grouped by code and, within a code, by ``keys_ns``: sorted keys make the searches cheap."""
         n_codes = len(bars.bounds) - 1
-        small = codes.astype(np.int16) if n_codes < 2**15 else codes  # int16: numpy's radix sort
-        order = np.argsort(small, kind="stable").astype(np.int64)
+        by_key = np.argsort(keys_ns)  # numpy's vectorized quicksort; ties may land in any order
+        small = codes[by_key].astype(np.int16) if n_codes < 2**15 else codes[by_key]  # int16: radix sort
+        order = by_key[np.argsort(small, kind="stable")].astype(np.int64)
         grouped_codes = codes[order]
         edges = np.searchsorted(grouped_codes, np.arange(-1, n_codes + 1), side="left")
         order, grouped_codes = order[edges[1] :], grouped_codes[edges[1] :]  # code -1: no bar at all
@@ -335,7 +337,7 @@ def _match_legs(
     signal_ts_ns: Int64Array, horizon_ns: Int64Array, codes: Int64Array, table: _BarTable, tolerance_ns: int
 ) -> _Legs:
     """Entry bar strictly after ``ts``, exit bar at or after ``entry_ts + horizon``, both in tolerance."""
-    grouped = _SignalsBySymbol.of(codes, table)
+    grouped = _SignalsBySymbol.of(codes, table, signal_ts_ns)
     entry_at = grouped.first_bars(signal_ts_ns[grouped.order], table, tolerance_ns, include_exact=False)
     entry_ts_ns = _take_or_fill(table.ts_ns, entry_at, _NAT_NS)
     target_ts_ns = _shift_ns(entry_ts_ns, horizon_ns[grouped.order])
@@ -534,7 +536,7 @@ def _benchmark_returns(table: _BarTable, legs: _Legs, tolerance_ns: int) -> tupl
     ``B_entry``/``B_exit`` are the first benchmark bars at or after the signal's entry/exit bar
     times, within the tolerance. A missing one gives ``b = 0``.
     """
-    grouped = _SignalsBySymbol.of(np.zeros(len(legs.entry_ts_ns), dtype=np.int64), table)
+    grouped = _SignalsBySymbol.of(np.zeros(len(legs.entry_ts_ns), dtype=np.int64), table, legs.entry_ts_ns)
     realized = legs.realized[grouped.order]
     entry_at = grouped.first_bars(
         np.where(realized, legs.entry_ts_ns[grouped.order], _NAT_NS), table, tolerance_ns, include_exact=True
