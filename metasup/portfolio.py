@@ -24,6 +24,7 @@ from collections.abc import Collection, Mapping
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+import pyarrow as pa
 
 from metasup.config import PortfolioConfig
 from metasup.promotion import AgentStanding, kill_reasons
@@ -293,9 +294,10 @@ def attribute(
     should: a loser's share of a loss is positive). Only agents and classes with a realized
     signal or a cost in the window are listed. Frames as in ``docs/data-model.md``.
     """
-    realized = recon.loc[
+    in_window = (
         (recon["status"] == "realized") & (recon["exit_ts"] > window_start) & (recon["exit_ts"] <= as_of)
-    ]
+    )
+    realized = _pnl_by_agent_and_own_class(recon, in_window.to_numpy(dtype=bool, na_value=False))
     spent = costs.loc[(costs["ts"] > window_start) & (costs["ts"] <= as_of)]
     classes = dict(agent_class)
     pnl_by_class = realized.groupby(_signal_class(realized, classes))["pnl"].sum()
@@ -308,6 +310,28 @@ def attribute(
         classes=_attribution_rows(pnl_by_class, cost_by_class, total_pnl),
         total_pnl=total_pnl,
         total_cost=float(spent["cost_usd"].sum()),
+    )
+
+
+def _pnl_by_agent_and_own_class(recon: pd.DataFrame, selected: npt.NDArray[np.bool_]) -> pd.DataFrame:
+    """PnL of the ``selected`` signals summed per (agent, own ``strategy_class``): a few rows.
+
+    pyarrow's hash aggregation does the per-signal work; the attribution is then a matter of
+    regrouping these few rows, whatever the number of signals.
+    """
+    own_class = (
+        recon["strategy_class"] if "strategy_class" in recon.columns else pd.Series(None, index=recon.index)
+    )
+    table = pa.table(
+        {
+            "agent": pa.array(recon["agent"], from_pandas=True).cast(pa.large_string()),
+            "strategy_class": pa.array(own_class, from_pandas=True).cast(pa.large_string()),
+            "pnl": pa.array(recon["pnl"], from_pandas=True).cast(pa.float64()),
+        }
+    ).filter(pa.array(selected))
+    grouped = table.group_by(["agent", "strategy_class"]).aggregate([("pnl", "sum")])
+    return (
+        grouped.select(["agent", "strategy_class", "pnl_sum"]).to_pandas().rename(columns={"pnl_sum": "pnl"})
     )
 
 
