@@ -330,9 +330,9 @@ def _pnl_by_agent_and_own_class(recon: pd.DataFrame, selected: npt.NDArray[np.bo
         }
     ).filter(pa.array(selected))
     grouped = table.group_by(["agent", "strategy_class"]).aggregate([("pnl", "sum")])
-    return (
-        grouped.select(["agent", "strategy_class", "pnl_sum"]).to_pandas().rename(columns={"pnl_sum": "pnl"})
-    )
+    summed: pd.DataFrame = grouped.select(["agent", "strategy_class", "pnl_sum"]).to_pandas()
+    summed.columns = pd.Index(["agent", "strategy_class", "pnl"])
+    return summed
 
 
 def _signal_class(signals: pd.DataFrame, agent_class: dict[str, str]) -> pd.Series:
