@@ -108,7 +108,8 @@ class Artifacts:
         """The same artifacts as if the data ended at ``as_of`` (SPEC §3: nothing later exists)."""
 
         def cut(frame: pd.DataFrame) -> pd.DataFrame:
-            return frame.loc[frame["ts"] <= as_of]
+            kept = frame["ts"] <= as_of
+            return frame if bool(kept.all()) else frame.loc[kept]  # nothing later (usual): no copy
 
         return replace(
             self,
