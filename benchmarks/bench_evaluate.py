@@ -5,7 +5,8 @@ Generates 1,000,000 signals over 500 symbols and 5,000,000 hourly price bars (ca
 
 - ``parse``:   pyarrow reading the raw files, nothing else (the floor);
 - ``metrics``: load + validate + reconcile + metrics;
-- ``review``:  the whole review with every decision (``runner.evaluate``).
+- ``review``:  ``metasup evaluate --config … --json …`` as the console script runs it (``cli.run``):
+  the whole review with every decision, the JSON written and the table printed.
 
 Usage::
 
@@ -84,7 +85,9 @@ def generate(folder: Path, signals: int, symbols: int, bars: int, seed: int = 7)
 
 IMPORTS = """
 import pyarrow.csv, pyarrow.json
-from metasup.runner import load_workspace, default_as_of, evaluate
+from metasup.allocator import keep_freed_memory
+from metasup.cli import run
+from metasup.runner import load_workspace, default_as_of
 from metasup.reconcile import reconcile
 from metasup.metrics import compute_metrics
 """
@@ -97,14 +100,14 @@ pyarrow.json.read_json(folder / "telemetry" / "events.jsonl")
 pyarrow.csv.read_csv(folder / "prices.csv")
 """,
     "metrics": """
+keep_freed_memory()  # as the command does (metasup/allocator.py)
 ws = load_workspace(folder / "metasup.yml")
 as_of = default_as_of(ws.artifacts)
 recon = reconcile(ws.artifacts.signals, ws.artifacts.prices, ws.config.reconcile, as_of, ws.config.benchmark)
 compute_metrics(recon.signals, ws.artifacts, ws.registry, ws.config, as_of)
 """,
     "review": """
-ws = load_workspace(folder / "metasup.yml")
-evaluate(ws, None, None)
+run(["evaluate", "--config", str(folder / "metasup.yml"), "--json", str(folder / "review.json")])
 """,
 }
 

@@ -2,6 +2,6 @@
 
 import sys
 
-from metasup.cli import main
+from metasup.cli import run
 
-sys.exit(main())
+sys.exit(run())

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 
+from metasup.allocator import keep_freed_memory
 from metasup.artifacts import Progress
 from metasup.config import ArtifactsConfig, Config, load_config
 from metasup.errors import InputError
@@ -251,5 +252,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     return code
 
 
+def run(argv: Sequence[str] | None = None) -> int:
+    """The ``metasup`` console script: :func:`main` in a process of its own (``allocator``)."""
+    keep_freed_memory()
+    return main(argv)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run())

@@ -1,0 +1,52 @@
+"""The one-shot allocator settings: freed memory is reused instead of faulted in again."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from metasup import cli
+
+# Allocates and frees a 64 MiB array ten times after a first one, then prints how many pages the
+# kernel had to map meanwhile. Run in a process of its own: the settings are process-wide.
+REUSE = textwrap.dedent(
+    """
+    import resource, sys
+    import numpy as np
+    from metasup.allocator import keep_freed_memory
+    applied = keep_freed_memory() if sys.argv[1] == "tuned" else None
+    np.ones(8 << 20).sum()
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    for _ in range(10):
+        np.ones(8 << 20).sum()
+    print(applied, resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+    """
+)
+
+
+def page_faults(mode: str) -> tuple[str, int]:
+    output = subprocess.run(
+        [sys.executable, "-c", REUSE, mode], check=True, capture_output=True, text=True
+    ).stdout.split()
+    return output[0], int(output[1])
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt only")
+def test_keep_freed_memory__freed_arrays_are_reused_without_page_faults() -> None:
+    applied, tuned_faults = page_faults("tuned")
+    _, default_faults = page_faults("default")
+    assert applied == "True"
+    # 10 × 64 MiB is 163 840 pages of 4 KiB: by default a good share is mapped again each time.
+    assert default_faults > 1000
+    assert tuned_faults < 100
+
+
+def test_console_script_tunes_the_allocator_and_runs_the_command(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[str] = []
+    monkeypatch.setattr(cli, "keep_freed_memory", lambda: calls.append("tuned") or True)
+    monkeypatch.setattr(cli, "main", lambda argv: calls.append(f"main {argv}") or 0)
+    assert cli.run(["demo"]) == 0
+    assert calls == ["tuned", "main ['demo']"]
