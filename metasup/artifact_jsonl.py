@@ -60,16 +60,34 @@ def read_jsonl(data: Content, spec: InputSpec, file_id: int, ledger: Ledger) -> 
     if not len(lines.numbers):
         return no_rows()
     flexible = [name for name, kind in spec.fields.items() if kind is Kind.FLEXIBLE]
-    numeric, mixed = _flexible_forms(data, flexible)
-    if mixed:
+    head = _Head.of(data, spec, flexible)
+    numeric = head.numeric
+    if head.mixed:
         data, numeric = _quote_integers(data, flexible), set()
-    outcome = _arrow_json(data.reader(), _json_schema(spec, numeric))
+    outcome = _read_whole(data, spec, numeric, head.fields)
     if isinstance(outcome, str) and _type_changed(outcome, numeric):
         data, numeric = _quote_integers(data, flexible), set()
-        outcome = _arrow_json(data.reader(), _json_schema(spec, numeric))
+        outcome = _read_whole(data, spec, numeric, head.fields)
     if not isinstance(outcome, str) and outcome.num_rows == len(lines.numbers):
         return rows_from_table(outcome, file_id, lines.numbers, spec.fields)
     return _read_refused_json(data, lines, _json_schema(spec, numeric), spec, file_id, ledger)
+
+
+def _read_whole(
+    data: Content, spec: InputSpec, numeric: set[str], head_fields: set[str] | None
+) -> pa.Table | str:
+    """The whole file in one pyarrow pass, or why pyarrow refuses it.
+
+    Each known field a file never writes still costs pyarrow about 5 % of the read (a column of
+    nulls per block). So when the file's head names only known fields, those alone are read and a
+    field outside them is an error, not ignored: if a later line has one, nothing is lost, the
+    file is read again with every known field.
+    """
+    if head_fields is not None:
+        outcome = _arrow_json(data.reader(), _json_schema(spec, numeric, head_fields), unexpected="error")
+        if not (isinstance(outcome, str) and _UNEXPECTED_FIELD in outcome):
+            return outcome
+    return _arrow_json(data.reader(), _json_schema(spec, numeric))
 
 
 def _read_refused_json(
@@ -88,14 +106,16 @@ def _read_refused_json(
     return pieces.rows(file_id, lines.numbers)
 
 
-def _json_schema(spec: InputSpec, numeric: set[str]) -> pa.Schema:
+def _json_schema(spec: InputSpec, numeric: set[str], only: set[str] | None = None) -> pa.Schema:
     """The arrow types pyarrow must read, so it never guesses (e.g. ``ts`` as a naive timestamp).
 
-    Unknown fields are not read at all. A flexible field is read as a number when the file writes
-    it as one (``numeric``), else as text.
+    Every known field, or those in ``only``; unknown fields are not read at all. A flexible field
+    is read as a number when the file writes it as one (``numeric``), else as text.
     """
     types: list[tuple[str, pa.DataType]] = []
     for name, kind in spec.fields.items():
+        if only is not None and name not in only:
+            continue
         if kind is Kind.NUMBER:
             types.append((name, pa.float64()))
         elif kind is Kind.FLEXIBLE and name in numeric:
@@ -105,26 +125,39 @@ def _json_schema(spec: InputSpec, numeric: set[str]) -> pa.Schema:
     return pa.schema(types)
 
 
-def _flexible_forms(data: Content, names: Sequence[str]) -> tuple[set[str], bool]:
-    """Flexible fields the file's first lines write as numbers only, and whether any is mixed."""
-    if not names:
-        return set(), False
-    head = data.bytes(0, _SNIFF_BYTES).split(b"\n")
-    if len(data) > _SNIFF_BYTES:
-        head = head[:-1]  # the last piece may be a cut line
-    numbers: set[str] = set()
-    strings: set[str] = set()
-    for line in head[:_SNIFF_LINES]:
-        record = _json_object(line) if line.strip() else None
-        if not isinstance(record, dict):
-            continue
-        for name in names:
-            value = record.get(name)
-            if isinstance(value, str):
-                strings.add(name)
-            elif isinstance(value, int | float) and not isinstance(value, bool):
-                numbers.add(name)
-    return numbers - strings, bool(numbers & strings)
+@dataclass(frozen=True)
+class _Head:
+    """What the file's first lines tell about how it is written.
+
+    ``numeric``: flexible fields written as numbers only; ``mixed``: whether one is written both
+    ways; ``fields``: the fields the lines name, when all of them are known (else ``None``).
+    """
+
+    numeric: set[str]
+    mixed: bool
+    fields: set[str] | None
+
+    @classmethod
+    def of(cls, data: Content, spec: InputSpec, flexible: Sequence[str]) -> _Head:
+        lines = data.bytes(0, _SNIFF_BYTES).split(b"\n")
+        if len(data) > _SNIFF_BYTES:
+            lines = lines[:-1]  # the last piece may be a cut line
+        numbers: set[str] = set()
+        strings: set[str] = set()
+        named: set[str] = set()
+        for line in lines[:_SNIFF_LINES]:
+            record = _json_object(line) if line.strip() else None
+            if not isinstance(record, dict):
+                continue
+            named.update(record)
+            for name in flexible:
+                value = record.get(name)
+                if isinstance(value, str):
+                    strings.add(name)
+                elif isinstance(value, int | float) and not isinstance(value, bool):
+                    numbers.add(name)
+        known = named <= set(spec.fields) and bool(named)
+        return cls(numbers - strings, bool(numbers & strings), named if known else None)
 
 
 def _type_changed(error: str, names: set[str]) -> bool:
@@ -148,9 +181,15 @@ def _quote_integers(data: Content, names: Sequence[str]) -> Content:
     return Content(replaced[0].as_buffer())
 
 
-def _arrow_json(source: pa.BufferReader, schema: pa.Schema, threads: bool = True) -> pa.Table | str:
+_UNEXPECTED_FIELD: Final = "unexpected field"
+"""How pyarrow says a line names a field outside the schema (``unexpected_field_behavior="error"``)."""
+
+
+def _arrow_json(
+    source: pa.BufferReader, schema: pa.Schema, threads: bool = True, unexpected: str = "ignore"
+) -> pa.Table | str:
     """pyarrow's reading of ``source`` (valid UTF-8 included), or why it is refused."""
-    options = pa_json.ParseOptions(explicit_schema=schema, unexpected_field_behavior="ignore")
+    options = pa_json.ParseOptions(explicit_schema=schema, unexpected_field_behavior=unexpected)
     try:
         table = pa_json.read_json(
             source, read_options=pa_json.ReadOptions(use_threads=threads), parse_options=options

@@ -122,6 +122,37 @@ def test_load_artifacts__valid_signal_values_and_dtypes(tmp_path: Path) -> None:
     assert artifacts.data_quality.rejected_total == 0
 
 
+def test_load_artifacts__fields_the_first_lines_never_write_are_still_read_later(tmp_path: Path) -> None:
+    # The first 2000 lines name neither strategy_class nor notional (nor type); the last ones do,
+    # after the head that decides which fields pyarrow reads first.
+    plain = [signal(index, strategy_class=DROP, notional=DROP) for index in range(2000)]
+    later = [
+        signal(2000, notional=2500.0, strategy_class="carry"),
+        signal(2001, type="signal", notional=DROP, strategy_class=DROP),
+        signal(2002, type="heartbeat"),
+    ]
+    artifacts = load(tmp_path, alpha=[*plain, *later])
+    tail = artifacts.signals.set_index("signal_id").loc[["s1999", "s2000", "s2001"]]
+    notional = tail["notional"].tolist()
+    assert math.isnan(notional[0])
+    assert notional[1] == 2500.0
+    assert math.isnan(notional[2])
+    assert tail["strategy_class"].tolist()[1] == "carry"
+    assert "s2002" not in set(artifacts.signals["signal_id"])  # another type: ignored, not a signal
+    assert counts(artifacts, "alpha.jsonl") == (2003, 2002, 0, 1)
+    assert_documented_dtypes(artifacts)
+
+
+def test_load_artifacts__unknown_fields_anywhere_are_ignored(tmp_path: Path) -> None:
+    plain = [signal(index) for index in range(1500)]
+    later = [signal(1500, rationale="momentum broke out", meta={"model": "x", "tokens": [1, 2]})]
+    artifacts = load(tmp_path, alpha=[*plain, *later])
+    assert len(artifacts.signals) == 1501
+    assert counts(artifacts, "alpha.jsonl") == (1501, 1501, 0, 0)
+    first = load(tmp_path, alpha=[signal(0, rationale="x"), *plain[1:]])  # unknown in the head
+    assert len(first.signals) == 1500
+
+
 def test_load_artifacts__frames_have_documented_dtypes_when_empty(tmp_path: Path) -> None:
     empty = write_jsonl(tmp_path / "empty.jsonl", [])
     artifacts = load(tmp_path, alpha=empty, prices=empty, telemetry=empty)
