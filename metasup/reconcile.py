@@ -271,20 +271,24 @@ class _Results:
 
     def appended_to(self, emitted: pd.DataFrame) -> pd.DataFrame:
         """``emitted`` plus the result columns, in the documented order."""
-        result = emitted.drop(columns=[column for column in RESULT_COLUMNS if column in emitted.columns])
-        result["entry_ts"] = _ns_to_timestamps(self.entry_ts_ns)
-        result["entry_price"] = self.entry_price
-        result["target_ts"] = _ns_to_timestamps(self.target_ts_ns)
-        result["exit_ts"] = _ns_to_timestamps(self.exit_ts_ns)
-        result["exit_price"] = self.exit_price
+        kept = emitted.drop(columns=[column for column in RESULT_COLUMNS if column in emitted.columns])
         # Gathered by pyarrow from the three words: no Python string per signal.
         words = pa.array(STATUSES, type=pa.large_string()).take(pa.array(self.status))
-        result["status"] = pd.array(words, dtype="str")
-        result["ret"] = self.ret
-        result["fee"] = self.fee
-        result["pnl"] = self.pnl
-        result["bench_ret"] = self.bench_ret
-        result["excess"] = self.excess
+        columns = {
+            "entry_ts": _ns_to_timestamps(self.entry_ts_ns),
+            "entry_price": self.entry_price,
+            "target_ts": _ns_to_timestamps(self.target_ts_ns),
+            "exit_ts": _ns_to_timestamps(self.exit_ts_ns),
+            "exit_price": self.exit_price,
+            "status": pd.array(words, dtype="str"),
+            "ret": self.ret,
+            "fee": self.fee,
+            "pnl": self.pnl,
+            "bench_ret": self.bench_ret,
+            "excess": self.excess,
+        }
+        # The arrays are this run's own: wrapped, not copied.
+        result = pd.concat([kept, pd.DataFrame(columns, index=kept.index, copy=False)], axis=1)
         return result
 
 
