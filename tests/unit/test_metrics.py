@@ -665,6 +665,41 @@ def test_compute_metrics__empty_inputs_give_empty_metrics() -> None:
 # --------------------------------------------------------------------------------------------
 
 
+def test_compute_metrics__pooled_volatility_matches_numpy_for_agents_and_classes() -> None:
+    # Three agents with very different mean returns; agent "b" also emits for the other class.
+    # Volatility is summed per (agent, class) cell and pooled: it must equal the plain sample
+    # standard deviation of each agent's and each class's returns.
+    registry = make_registry(
+        agents=[
+            {"name": "a", "strategy_class": "momentum"},
+            {"name": "b", "strategy_class": "momentum"},
+            {"name": "c", "strategy_class": "carry"},
+        ],
+        classes=[{"name": "momentum"}, {"name": "carry"}],
+    )
+    rng = np.random.default_rng(7)
+    returns = {
+        ("a", None): rng.normal(0.03, 0.01, 40),
+        ("b", None): rng.normal(-0.02, 0.02, 30),
+        ("b", "carry"): rng.normal(0.10, 0.005, 20),
+        ("c", None): rng.normal(0.0, 0.03, 25),
+    }
+    rows = [
+        realized(agent, exited=float(day), ret=float(ret), strategy_class=own)
+        for (agent, own), values in returns.items()
+        for day, ret in zip(np.linspace(0.5, 29.5, len(values)), values, strict=True)
+    ]
+    table = metrics_of(rows, registry=registry)
+
+    def std(*keys: tuple[str, str | None]) -> float:
+        return float(np.std(np.concatenate([returns[key] for key in keys]), ddof=1))
+
+    assert table.agents["a"].volatility == pytest.approx(std(("a", None)), rel=1e-12)
+    assert table.agents["b"].volatility == pytest.approx(std(("b", None), ("b", "carry")), rel=1e-12)
+    assert table.classes["momentum"].volatility == pytest.approx(std(("a", None), ("b", None)), rel=1e-12)
+    assert table.classes["carry"].volatility == pytest.approx(std(("b", "carry"), ("c", None)), rel=1e-12)
+
+
 def test_compute_metrics__cross_check_with_numpy_empyrical_and_sklearn() -> None:
     rng = np.random.default_rng(20240331)
     n = 400
