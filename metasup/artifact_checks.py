@@ -109,8 +109,8 @@ def _as_text(column: Column, types: _Types) -> pd.Series:
     """The string values (pandas ``str``), NA where the value is missing or not a string."""
     if isinstance(column.values.dtype, pd.StringDtype):
         return column.values
-    if not types.text.any():
-        return pd.Series(np.full(len(types.text), np.nan), dtype="str")
+    if not types.text.any():  # e.g. a field no line has: all NA, without a million conversions
+        return pd.Series(pd.array(pa.nulls(len(types.text), type=pa.large_string()), dtype="str"))
     strings = column.values.to_numpy(dtype=object).copy()
     strings[~types.text] = None
     return pd.Series(strings, dtype="str")
