@@ -170,7 +170,8 @@ def _column_from_arrow(array: pa.ChunkedArray) -> Column:
     if array.type == _UTC_NS_ARROW and array.null_count == 0:
         # What ``to_pandas`` gives, without its ``tz_localize`` pass over every value.
         epoch_ns = np.asarray(array.cast(pa.int64()).to_numpy(), dtype=np.int64)
-        return Column(pd.Series(pd.DatetimeIndex(epoch_ns, dtype=_UTC_NS_PANDAS).array), missing)
+        stamps = pd.DatetimeIndex(epoch_ns, dtype=_UTC_NS_PANDAS, copy=False).array
+        return Column(pd.Series(stamps, copy=False), missing)  # wraps this fresh array: no copy
     values = array.to_pandas(types_mapper=_NULLABLE_INTEGERS.get)
     return Column(values.reset_index(drop=True), missing)
 

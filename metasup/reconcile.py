@@ -415,7 +415,8 @@ def _timestamps_to_ns(values: pd.Series) -> Int64Array:
 
 def _ns_to_timestamps(values: Int64Array) -> pd.arrays.DatetimeArray:
     """The inverse of ``_timestamps_to_ns``: ``datetime64[ns, UTC]`` with ``NaT`` kept."""
-    return pd.DatetimeIndex(values, dtype=_TIMESTAMP_DTYPE).array  # epoch ns: no tz_localize pass
+    # Epoch ns: no tz_localize pass; the arrays are the caller's own, so they are not copied.
+    return pd.DatetimeIndex(values, dtype=_TIMESTAMP_DTYPE, copy=False).array
 
 
 def _horizon_to_ns(horizon_s: pd.Series) -> Int64Array:
