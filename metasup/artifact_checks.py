@@ -174,12 +174,34 @@ def _blank(text: pd.Series) -> Bools:
     """
     if isinstance(text.dtype, pd.StringDtype) and text.dtype.storage == "pyarrow":
         strings = pa.array(text.array)
-        empty = pc.equal(pc.binary_length(strings), 0)  # byte length: no UTF-8 decoding
-        blank = pc.or_(empty, pc.utf8_is_space(strings)).fill_null(False)
-        if not pc.any(blank).as_py():  # the usual case: no boolean array to convert
-            return np.zeros(len(text), dtype=bool)
-        return np.asarray(blank.to_numpy(zero_copy_only=False), dtype=bool)
+        if not isinstance(strings, pa.ChunkedArray):
+            strings = pa.chunked_array([strings])
+        screened = [_may_be_blank(chunk) for chunk in strings.chunks]
+        maybe = np.flatnonzero(np.concatenate(screened)) if screened else np.zeros(0, dtype=np.int64)
+        blank = np.zeros(len(text), dtype=bool)
+        if len(maybe):  # only these strings are decoded
+            suspects = strings.take(pa.array(maybe))
+            empty = pc.equal(pc.binary_length(suspects), 0)  # byte length: no UTF-8 decoding
+            verdict = pc.or_(empty, pc.utf8_is_space(suspects)).fill_null(False)
+            blank[maybe] = np.asarray(verdict.to_numpy(zero_copy_only=False), dtype=bool)
+        return blank
     return _bools(text.str.strip() == "")
+
+
+def _may_be_blank(strings: pa.Array) -> Bools:
+    """Strings that are empty or start with a byte other than visible ASCII (``!`` to ``~``).
+
+    Any other string has a visible first character, so it is not blank; its first byte is read
+    straight from arrow's buffers, without decoding the string.
+    """
+    offsets = np.frombuffer(
+        strings.buffers()[1], dtype=np.int64 if pa.types.is_large_string(strings.type) else np.int32
+    )[strings.offset : strings.offset + len(strings) + 1]
+    data = strings.buffers()[2]
+    raw = np.frombuffer(data, dtype=np.uint8) if data is not None and data.size else np.zeros(1, np.uint8)
+    starts = offsets[:-1]
+    first = raw[np.minimum(starts, len(raw) - 1)]
+    return np.asarray((offsets[1:] == starts) | (first < ord("!")) | (first > ord("~")), dtype=bool)
 
 
 def _present_and_typed(column: Column, name: str, checks: Checks, allowed: Bools, required: bool) -> None:

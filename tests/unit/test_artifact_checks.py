@@ -63,3 +63,20 @@ def test_repeated__a_sliced_chunked_column_is_read_at_its_offset() -> None:
         ignore_index=True,
     ).iloc[1:]
     assert repeated(values).tolist() == [False, False, True, True, False]
+
+
+# Unicode whitespace (no-break, em and ideographic space), visible non-ASCII and ASCII control bytes.
+texts = st.lists(st.one_of(st.none(), st.text(alphabet=" \t\n\x0b\u00a0\u2003\u3000aé€\x00~!", max_size=6)))
+
+
+@given(texts, st.integers(0, 3))
+def test_blank__agrees_with_python_strip(values: list[str | None], skipped: int) -> None:
+    column = pd.concat(
+        [
+            pd.Series(values[: len(values) // 2], dtype="str"),
+            pd.Series(values[len(values) // 2 :], dtype="str"),
+        ],
+        ignore_index=True,
+    ).iloc[skipped:]  # several arrow chunks, read from an offset
+    expected = [value is not None and value.strip() == "" for value in values[skipped:]]
+    assert artifact_checks._blank(column).tolist() == expected
