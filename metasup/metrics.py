@@ -31,6 +31,7 @@ import pyarrow.compute as pc
 
 from metasup.artifacts import Artifacts
 from metasup.config import Config, WindowsConfig
+from metasup.reconcile import NO_PRICE, REALIZED, STATUSES
 from metasup.registry import UNCLASSIFIED, Registry
 from metasup.review import Metrics
 
@@ -391,26 +392,19 @@ def status_at(
     later it undoes what ``as_of`` could not know: an exit after ``as_of`` is still ``open``, and a
     bar whose tolerance had not run out by ``as_of`` (SPEC §3.1) is ``open``, not ``no_price``.
     """
-    # Arrow strings are compared by pyarrow as they are; anything else as Python objects.
-    status = signals["status"]
-    status = status if _is_arrow_text(status.dtype) else status.astype(object)
+    # One lookup per row (by pyarrow for arrow strings): the index of its status, -1 if unknown.
+    status = _codes(pd.Index(STATUSES, dtype=object), signals["status"])
     exit_age = windows.ages(signals["exit_ts"])
-    realized = _is(status, "realized") & (exit_age >= 0)
+    realized = (status == STATUSES.index(REALIZED)) & (exit_age >= 0)
     max_delay_ns = pd.Timedelta(config.reconcile.max_delay).value
     entry_missing = _ts_ns(signals["entry_ts"]) == np.iinfo(np.int64).min
     pending_from = np.where(entry_missing, _ts_ns(signals["ts"]), _ts_ns(signals["target_ts"]))
     tolerance_left = (pending_from != np.iinfo(np.int64).min) & (
         pending_from + max_delay_ns > windows.as_of_ns
     )
-    no_price = _is(status, "no_price") & ~tolerance_left
-    known = status.isin(["realized", "open", "no_price"]).to_numpy(dtype=np.bool_, na_value=False)
-    open_ = ~realized & ~no_price & known
+    no_price = (status == STATUSES.index(NO_PRICE)) & ~tolerance_left
+    open_ = ~realized & ~no_price & (status >= 0)
     return realized, open_, no_price
-
-
-def _is(values: pd.Series, word: str) -> BoolArray:
-    """Rows equal to ``word``; a missing value is not."""
-    return np.asarray((values == word).to_numpy(dtype=np.bool_, na_value=False), dtype=np.bool_)
 
 
 def _floats(frame: pd.DataFrame, column: str) -> FloatArray:
