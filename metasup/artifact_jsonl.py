@@ -54,11 +54,7 @@ _SNIFF_LINES: Final = 1000
 
 def read_jsonl(data: Content, spec: InputSpec, file_id: int, ledger: Ledger) -> Rows:
     """A JSON Lines file: one pyarrow pass when clean; else chunks, bisected down to the bad lines."""
-    lines = scan_lines(data, whitespace_is_blank=True)
-    ledger.set_lines(file_id, lines.total)
-    ledger.ignore_lines(file_id, lines.total - len(lines.numbers))
-    if not len(lines.numbers):
-        return no_rows()
+    original = data
     flexible = [name for name, kind in spec.fields.items() if kind is Kind.FLEXIBLE]
     head = _Head.of(data, spec, flexible)
     numeric = head.numeric
@@ -68,6 +64,13 @@ def read_jsonl(data: Content, spec: InputSpec, file_id: int, ledger: Ledger) -> 
     if isinstance(outcome, str) and _type_changed(outcome, numeric):
         data, numeric = _quote_integers(data, flexible), set()
         outcome = _read_whole(data, spec, numeric, head.fields)
+    # Scanned after pyarrow's read, so that the read starts at once: the lines only say which line
+    # each row came from (quoting integers changed no line).
+    lines = scan_lines(original, whitespace_is_blank=True)
+    ledger.set_lines(file_id, lines.total)
+    ledger.ignore_lines(file_id, lines.total - len(lines.numbers))
+    if not len(lines.numbers):
+        return no_rows()
     if not isinstance(outcome, str) and outcome.num_rows == len(lines.numbers):
         return rows_from_table(outcome, file_id, lines.numbers, spec.fields)
     return _read_refused_json(data, lines, _json_schema(spec, numeric), spec, file_id, ledger)

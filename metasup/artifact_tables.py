@@ -50,8 +50,10 @@ def read_csv(
     ``typed_timestamps`` lets the typed read parse timestamps too; only for an input of one file,
     whose ``ts`` is never concatenated with another file's text timestamps (that would mix dtypes).
     """
-    lines = scan_lines(data, whitespace_is_blank=False)
-    if not len(lines.numbers):
+    # When line 1 is the header, the lines are scanned after pyarrow's read, which can then start
+    # at once: the scan is only needed to say which line each row came from.
+    lines = None if _starts_with_a_record(data) else scan_lines(data, whitespace_is_blank=False)
+    if lines is not None and not len(lines.numbers):
         ledger.set_lines(file_id, lines.total)
         ledger.ignore_lines(file_id, lines.total)
         return no_rows()
@@ -83,6 +85,8 @@ def read_csv(
             break
         except pa.ArrowException:
             continue
+    if lines is None:
+        lines = scan_lines(data, whitespace_is_blank=False)
     located = None if table is None else _locate_csv_rows(lines, table.num_rows, invalid)
     if table is None or located is None:
         rows = _read_csv_slowly(data, spec, wanted, file_id, ledger, shown)
@@ -132,9 +136,14 @@ def _wrong_columns(expected: int, actual: int) -> str:
     return f"wrong number of columns (expected {expected}, got {actual})"
 
 
-def _csv_header(data: Content, lines: Lines, shown: str) -> list[str]:
-    """Column names from the first non-blank line."""
-    if lines.numbers[0] > 1:  # blank lines before the header
+def _starts_with_a_record(data: Content) -> bool:
+    """Whether line 1 is not blank (neither empty nor a lone ``\r``): then it is the header."""
+    return len(data) > 0 and int(data.array[0]) not in (ord("\n"), ord("\r"))
+
+
+def _csv_header(data: Content, lines: Lines | None, shown: str) -> list[str]:
+    """Column names from the first non-blank line (line 1 when ``lines`` is not scanned yet)."""
+    if lines is not None and lines.numbers[0] > 1:  # blank lines before the header
         starts, ends = lines.ranges(data)
         raw = data.bytes(int(starts[0]), int(ends[0]))
     else:
