@@ -170,7 +170,9 @@ class Windows:
     def ages(self, ts: pd.Series) -> IntArray:
         ns = _ts_ns(ts)
         known = (ns != np.iinfo(np.int64).min) & (ns <= self.as_of_ns)
-        return np.where(known, self.as_of_ns - np.where(known, ns, self.as_of_ns), -1).astype(np.int64)
+        return np.where(known, self.as_of_ns - np.where(known, ns, self.as_of_ns), -1).astype(
+            np.int64, copy=False
+        )
 
     def in_window(self, ages: IntArray) -> BoolArray:
         return (ages >= 0) & (ages < self.window_ns)
@@ -182,7 +184,7 @@ class Windows:
     def period_index(self, ages: IntArray) -> IntArray:
         """k when the age falls in P_k (k = 0..3), else −1."""
         index = np.where(ages >= 0, ages // self.period_ns, -1)
-        return np.where(index < N_PERIODS, index, -1).astype(np.int64)
+        return np.where(index < N_PERIODS, index, -1).astype(np.int64, copy=False)
 
 
 # --------------------------------------------------------------------------------------------
@@ -289,7 +291,7 @@ def signal_class_codes_for(
     """A signal's class is its own ``strategy_class``, else its agent's class."""
     own = _codes(class_index, strategy_class)
     inherited = _class_codes_of(agent_codes, class_code_of_agent)
-    return np.where(own >= 0, own, inherited).astype(np.int64)
+    return np.where(own >= 0, own, inherited).astype(np.int64, copy=False)
 
 
 def _class_codes_of(agent_codes: IntArray, class_code_of_agent: IntArray) -> IntArray:
@@ -297,7 +299,7 @@ def _class_codes_of(agent_codes: IntArray, class_code_of_agent: IntArray) -> Int
     if len(class_code_of_agent) == 0:
         return np.full(len(agent_codes), NO_GROUP, dtype=np.int64)
     mapped = class_code_of_agent[np.where(agent_codes >= 0, agent_codes, 0)]
-    return np.where(agent_codes >= 0, mapped, NO_GROUP).astype(np.int64)
+    return np.where(agent_codes >= 0, mapped, NO_GROUP).astype(np.int64, copy=False)
 
 
 # --------------------------------------------------------------------------------------------
@@ -363,7 +365,7 @@ def regime_codes_at_signals(signals: pd.DataFrame, regimes: pd.DataFrame, regime
     by_global = _latest_code(left, events.loc[events["symbol"].isna()], by=None)
     in_order = np.where(np.isnan(by_symbol), by_global, by_symbol)
     codes = np.empty(n, dtype=np.int64)
-    codes[order] = np.where(np.isnan(in_order), -1, in_order).astype(np.int64)
+    codes[order] = np.where(np.isnan(in_order), -1, in_order).astype(np.int64, copy=False)
     return codes
 
 
@@ -446,7 +448,9 @@ class SignalFacts:
         return cls(
             realized_in_window=realized_in_window,
             decisive_in_window=realized_in_window & np.isfinite(ret) & (ret != 0),
-            realized_period=np.where(realized, windows.period_index(exit_ages), -1).astype(np.int64),
+            realized_period=np.where(realized, windows.period_index(exit_ages), -1).astype(
+                np.int64, copy=False
+            ),
             emitted_in_window=windows.in_window(emit_ages),
             emitted_in_reference=windows.in_reference(emit_ages),
             emitted_period=windows.period_index(emit_ages),
@@ -547,7 +551,9 @@ def _sum_by(codes: IntArray, mask: BoolArray, n_groups: int, weights: FloatArray
     """Per group, the sum of ``weights`` (or the count) over the rows selected by ``mask``."""
     selected = mask & (codes >= 0)
     chosen_weights = None if weights is None else weights[selected]
-    return np.bincount(codes[selected], weights=chosen_weights, minlength=n_groups).astype(np.float64)
+    return np.bincount(codes[selected], weights=chosen_weights, minlength=n_groups).astype(
+        np.float64, copy=False
+    )
 
 
 def _ratio(numerator: FloatArray, denominator: FloatArray) -> FloatArray:

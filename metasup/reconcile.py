@@ -116,7 +116,7 @@ class _SignalsBySymbol:
         n_codes = len(bars.bounds) - 1
         by_key = np.argsort(keys_ns)  # numpy's vectorized quicksort; ties may land in any order
         small = codes[by_key].astype(np.int16) if n_codes < 2**15 else codes[by_key]  # int16: radix sort
-        order = by_key[np.argsort(small, kind="stable")].astype(np.int64)
+        order = by_key[np.argsort(small, kind="stable")].astype(np.int64, copy=False)
         grouped_codes = codes[order]
         edges = np.searchsorted(grouped_codes, np.arange(-1, n_codes + 1), side="left")
         order, grouped_codes = order[edges[1] :], grouped_codes[edges[1] :]  # code -1: no bar at all
@@ -447,7 +447,7 @@ def _bar_table(bars: pd.DataFrame) -> tuple[_BarTable, pd.Index]:
     starts, symbols = runs
     ts_ns = _timestamps_to_ns(bars["ts"])
     if bool(np.all(starts[1:] | (ts_ns[1:] >= ts_ns[:-1]))):
-        bounds = np.append(np.flatnonzero(starts), len(starts)).astype(np.int64)
+        bounds = np.append(np.flatnonzero(starts), len(starts)).astype(np.int64, copy=False)
         return _BarTable(ts_ns=ts_ns, price=bars["price"].to_numpy(dtype=np.float64), bounds=bounds), symbols
     codes = np.cumsum(starts, dtype=np.int64) - 1
     return _build_bar_table(bars, codes, len(symbols)), symbols
@@ -498,7 +498,7 @@ def _build_bar_table(bars: pd.DataFrame, codes: Int64Array, n_codes: int) -> _Ba
     if not bool(np.all((codes[1:] >= codes[:-1]) & (~same | (ts_ns[1:] >= ts_ns[:-1])))):
         order = np.lexsort((ts_ns, codes))
         codes, ts_ns, price = codes[order], ts_ns[order], price[order]
-    bounds = np.searchsorted(codes, np.arange(n_codes + 1), side="left").astype(np.int64)
+    bounds = np.searchsorted(codes, np.arange(n_codes + 1), side="left").astype(np.int64, copy=False)
     return _BarTable(ts_ns=ts_ns, price=price, bounds=bounds)
 
 
