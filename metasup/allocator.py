@@ -18,8 +18,10 @@ from typing import Final
 _M_TRIM_THRESHOLD: Final = -1
 _M_TOP_PAD: Final = -2
 _M_MMAP_MAX: Final = -4
+_M_ARENA_MAX: Final = -8
 _KEEP_FREED_MEMORY: Final = (
     (_M_MMAP_MAX, 0),  # large blocks come from the heap too, so freed ones are reused
+    (_M_ARENA_MAX, 1),  # one heap for all threads: what a worker thread frees, the next step reuses
     (_M_TRIM_THRESHOLD, 2**31 - 1),  # never give the heap's free top back to the kernel
     (_M_TOP_PAD, 256 << 20),  # grow the heap in steps of 256 MiB rather than block by block
 )
