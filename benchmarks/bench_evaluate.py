@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import resource
+import statistics
 import subprocess
 import sys
 import time
@@ -150,11 +151,18 @@ def main() -> None:
         for stage in STAGES:
             runs[stage].append(run_stage(stage, folder))
     results = {stage: min(stage_runs, key=lambda r: r["seconds"]) for stage, stage_runs in runs.items()}
+    medians = {
+        stage: statistics.median(r["seconds"] for r in stage_runs) for stage, stage_runs in runs.items()
+    }
     parse, metrics, review = (results[s]["seconds"] for s in ("parse", "metrics", "review"))
     for stage, result in results.items():
-        print(f"{stage:8s} {result['seconds']:7.2f} s   peak RSS {result['peak_rss_mib']:7.0f} MiB")
+        print(
+            f"{stage:8s} {result['seconds']:7.2f} s (median {medians[stage]:.2f} s)"
+            f"   peak RSS {result['peak_rss_mib']:7.0f} MiB"
+        )
     print(f"signals/s (review)        {args.signals / review:,.0f}")
     print(f"review / parse            {review / parse:.2f}   (target ≤ 2.0)")
+    print(f"  the same, of medians    {medians['review'] / medians['parse']:.2f}")
     print(f"review / metrics          {review / metrics:.2f}   (target ≤ 1.2)")
     print(f"peak RSS (review)         {results['review']['peak_rss_mib'] / 1024:.2f} GiB   (target ≤ 3 GiB)")
     print(f"this process              {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
