@@ -8,9 +8,10 @@ Every signal is matched to *actual* bars of its symbol with two forward as-of se
   closed when the signal was emitted and could not have been traded), at most ``max_delay`` later;
 * exit: the first bar at or after ``target = entry_ts + horizon``, at most ``max_delay`` later.
 
-A matched price is always a real bar's price, found by its row in the bar table, never an
+A matched price is always a real bar's price, found by its position in the bar table, never an
 interpolated or carried-forward one: a gap in prices longer than ``max_delay`` is ``no_price``.
 Nothing after ``as_of`` exists: later signals are dropped and later bars are never looked at.
+Each signal is joined on its own, so a large set is joined in two halves, in two threads.
 
 Decisions where SPEC §3.1 and ``docs/data-model.md`` are silent:
 
