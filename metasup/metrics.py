@@ -21,7 +21,7 @@ which is what reconciling at ``as_of`` would have said.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
@@ -48,11 +48,19 @@ BoolArray = npt.NDArray[np.bool_]
 
 @dataclass(frozen=True)
 class MetricsTable:
-    """SPEC §3.2 metrics for every agent and every strategy class, and which class each agent is in."""
+    """SPEC §3.2 metrics for every agent and every strategy class, and which class each agent is in.
+
+    The sums behind them come along (row ``i`` of ``agent_sums`` is the ``i``-th agent, and so on;
+    ``total`` is one row over every signal and cost), for what is built from the same sums:
+    the attribution (``portfolio.attribute``).
+    """
 
     agents: dict[str, Metrics]
     classes: dict[str, Metrics]
     agent_class: dict[str, str]
+    agent_sums: Sums = field(compare=False)  # derived data: tables are equal when their metrics are
+    class_sums: Sums = field(compare=False)
+    total: Sums = field(compare=False)
 
 
 # --------------------------------------------------------------------------------------------
@@ -111,10 +119,15 @@ def compute_metrics(
         class_code_of_agent,
     )
     sums = Sums.of_cells(cells, signal_facts, telemetry_facts)
+    agent_sums = sums.grouped(cells.agent_of_cell(), cells.n_agents)
+    class_sums = sums.grouped(cells.class_of_cell(), cells.n_classes)
     return MetricsTable(
-        agents=aggregate(agent_names, sums.grouped(cells.agent_of_cell(), cells.n_agents), config),
-        classes=aggregate(class_names, sums.grouped(cells.class_of_cell(), cells.n_classes), config),
+        agents=aggregate(agent_names, agent_sums, config),
+        classes=aggregate(class_names, class_sums, config),
         agent_class=agent_class,
+        agent_sums=agent_sums,
+        class_sums=class_sums,
+        total=sums.grouped(np.zeros(cells.count, dtype=np.int64), 1),
     )
 
 
@@ -598,6 +611,7 @@ class Sums:
     cost_p0: FloatArray
     cost_reference: FloatArray
     cost_window: FloatArray
+    cost_events: FloatArray
     violations: FloatArray
 
     @classmethod
@@ -637,6 +651,7 @@ class Sums:
             cost_p0=_sum_by(cells.cost, telemetry.cost_in_first_period, n, telemetry.cost_usd),
             cost_reference=_sum_by(cells.cost, telemetry.cost_in_reference, n, telemetry.cost_usd),
             cost_window=_sum_by(cells.cost, telemetry.cost_in_window, n, telemetry.cost_usd),
+            cost_events=_sum_by(cells.cost, telemetry.cost_in_window, n),
             violations=_sum_by(cells.violation, telemetry.violation_in_window, n),
         )
 

@@ -23,12 +23,10 @@ from collections.abc import Collection, Mapping
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
-import pyarrow as pa
 
 from metasup.config import PortfolioConfig
+from metasup.metrics import MetricsTable, Sums
 from metasup.promotion import AgentStanding, kill_reasons
-from metasup.registry import UNCLASSIFIED
 from metasup.review import Allocation, Attribution, AttributionRow, Metrics
 
 FloatArray = npt.NDArray[np.float64]
@@ -278,80 +276,31 @@ def _weights_below(
     return clipped
 
 
-def attribute(
-    recon: pd.DataFrame,
-    costs: pd.DataFrame,
-    agent_class: Mapping[str, str],
-    window_start: pd.Timestamp,
-    as_of: pd.Timestamp,
-) -> Attribution:
-    """Realized PnL and cost in ``(window_start, as_of]``, by agent and by strategy class.
+def attribute(table: MetricsTable) -> Attribution:
+    """Realized PnL and cost over the window W, by agent and by strategy class.
 
-    A signal counts when it is ``realized`` with ``exit_ts`` in the window; a cost when its
-    ``ts`` is. A signal's class is its own ``strategy_class`` when set, else its agent's
-    (``agent_class``, else ``unclassified``); a cost's class is its agent's. ``share`` is
-    ``pnl / total pnl`` (null when the total is 0; a negative total flips the signs, as it
-    should: a loser's share of a loss is positive). Only agents and classes with a realized
-    signal or a cost in the window are listed. Frames as in ``docs/data-model.md``.
+    These are the metrics' own sums (``realized_pnl_30d``, ``cost_30d``), so the two can never
+    disagree: a signal counts when it is realized with ``exit_ts`` in W, a cost when its ``ts``
+    is; a signal's class is its own ``strategy_class`` when set, else its agent's; a cost's class
+    is its agent's. ``share`` is ``pnl / total pnl`` (null when the total is 0; a negative total
+    flips the signs, as it should: a loser's share of a loss is positive). Only agents and
+    classes with a realized signal or a cost in W are listed, by name.
     """
-    in_window = (
-        (recon["status"] == "realized") & (recon["exit_ts"] > window_start) & (recon["exit_ts"] <= as_of)
-    )
-    realized = _pnl_by_agent_and_own_class(recon, in_window.to_numpy(dtype=bool, na_value=False))
-    spent = costs.loc[(costs["ts"] > window_start) & (costs["ts"] <= as_of)]
-    classes = dict(agent_class)
-    pnl_by_class = realized.groupby(_signal_class(realized, classes))["pnl"].sum()
-    cost_by_class = spent.groupby(spent["agent"].map(classes).fillna(UNCLASSIFIED))["cost_usd"].sum()
-    total_pnl = float(realized["pnl"].sum())
+    total_pnl = float(table.total.pnl.sum())
     return Attribution(
-        agents=_attribution_rows(
-            realized.groupby("agent")["pnl"].sum(), spent.groupby("agent")["cost_usd"].sum(), total_pnl
-        ),
-        classes=_attribution_rows(pnl_by_class, cost_by_class, total_pnl),
+        agents=_attribution_rows(list(table.agents), table.agent_sums, total_pnl),
+        classes=_attribution_rows(list(table.classes), table.class_sums, total_pnl),
         total_pnl=total_pnl,
-        total_cost=float(spent["cost_usd"].sum()),
+        total_cost=float(table.total.cost_window.sum()),
     )
 
 
-def _pnl_by_agent_and_own_class(recon: pd.DataFrame, selected: npt.NDArray[np.bool_]) -> pd.DataFrame:
-    """PnL of the ``selected`` signals summed per (agent, own ``strategy_class``): a few rows.
-
-    pyarrow's hash aggregation does the per-signal work; the attribution is then a matter of
-    regrouping these few rows, whatever the number of signals.
-    """
-    own_class = (
-        recon["strategy_class"] if "strategy_class" in recon.columns else pd.Series(None, index=recon.index)
-    )
-    table = pa.table(
-        {
-            "agent": pa.array(recon["agent"], from_pandas=True).cast(pa.large_string()),
-            "strategy_class": pa.array(own_class, from_pandas=True).cast(pa.large_string()),
-            "pnl": pa.array(recon["pnl"], from_pandas=True).cast(pa.float64()),
-        }
-    ).filter(pa.array(selected))
-    grouped = table.group_by(["agent", "strategy_class"]).aggregate([("pnl", "sum")])
-    summed: pd.DataFrame = grouped.select(["agent", "strategy_class", "pnl_sum"]).to_pandas()
-    summed.columns = pd.Index(["agent", "strategy_class", "pnl"])
-    return summed
-
-
-def _signal_class(signals: pd.DataFrame, agent_class: dict[str, str]) -> pd.Series:
-    """Each signal's class: its own ``strategy_class`` if set, else its agent's, else unclassified."""
-    agents_class = signals["agent"].map(agent_class).fillna(UNCLASSIFIED)
-    if "strategy_class" not in signals.columns:
-        return agents_class.rename("strategy_class")
-    own = signals["strategy_class"]
-    return own.where(own.notna(), agents_class).rename("strategy_class")
-
-
-def _attribution_rows(pnl: pd.Series, cost: pd.Series, total_pnl: float) -> dict[str, AttributionRow]:
-    """One row per name seen in either series, sorted by name; a missing side counts as 0."""
-    frame = pd.concat({"pnl": pnl, "cost": cost}, axis=1).fillna(0.0).sort_index()
-    frame["net"] = frame["pnl"] - frame["cost"]
-    frame["share"] = frame["pnl"] / total_pnl if total_pnl != 0 else math.nan
-    return {
-        str(name): AttributionRow(
-            realized_pnl=row["pnl"], cost=row["cost"], net=row["net"], share=row["share"]
-        )
-        for name, row in frame.to_dict("index").items()
-    }
+def _attribution_rows(names: list[str], sums: Sums, total_pnl: float) -> dict[str, AttributionRow]:
+    """One row per group with a realized signal or a cost event in W, sorted by name."""
+    listed = np.flatnonzero((sums.realized > 0) | (sums.cost_events > 0))
+    rows = {}
+    for position in listed.tolist():
+        pnl, cost = float(sums.pnl[position]), float(sums.cost_window[position])
+        share = pnl / total_pnl if total_pnl != 0 else math.nan
+        rows[names[position]] = AttributionRow(realized_pnl=pnl, cost=cost, net=pnl - cost, share=share)
+    return dict(sorted(rows.items()))

@@ -92,9 +92,7 @@ def run_meta_supervisor(
     allocation = allocate(
         eligible_for_allocation(candidates, config.portfolio, config.kill_list), config.portfolio
     )
-    attribution = attribute(
-        reconciliation.signals, visible.costs, table.agent_class, as_of - config.windows.window, as_of
-    )
+    attribution = attribute(table)
     data_quality = artifacts.data_quality.model_copy(
         update={
             "benchmark_missing": artifacts.data_quality.benchmark_missing + reconciliation.benchmark_missing

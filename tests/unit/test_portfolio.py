@@ -6,10 +6,10 @@ import math
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
+from recon_factories import make_registry, metrics_of, pending, realized
 from scipy.optimize import minimize
 
 from metasup.config import PortfolioConfig
@@ -25,7 +25,8 @@ from metasup.portfolio import (
     softmax,
 )
 from metasup.promotion import AgentStanding
-from metasup.review import AttributionRow, Metrics
+from metasup.registry import UNCLASSIFIED
+from metasup.review import Attribution, AttributionRow, Metrics
 
 # --- scores ----------------------------------------------------------------------------------
 
@@ -345,79 +346,66 @@ def test_allocate__weights_are_a_valid_portfolio(
 
 # --- attribution -----------------------------------------------------------------------------
 
-AS_OF = pd.Timestamp("2024-06-30T00:00:00Z")
-WINDOW_START = AS_OF - pd.Timedelta(days=30)
-
-
-def signals_frame(rows: list[tuple[str, str | None, str, str, float]]) -> pd.DataFrame:
-    """``(agent, strategy_class, status, exit_ts, pnl)`` rows as a reconciled signals frame."""
-    frame = pd.DataFrame(rows, columns=["agent", "strategy_class", "status", "exit_ts", "pnl"])
-    frame["exit_ts"] = pd.to_datetime(frame["exit_ts"], utc=True)
-    frame["strategy_class"] = frame["strategy_class"].astype("str")
-    return frame
-
-
-def costs_frame(rows: list[tuple[str, str, float]]) -> pd.DataFrame:
-    """``(ts, agent, cost_usd)`` rows as a costs frame."""
-    frame = pd.DataFrame(rows, columns=["ts", "agent", "cost_usd"])
-    frame["ts"] = pd.to_datetime(frame["ts"], utc=True)
-    frame["kind"] = "run"
-    return frame
-
-
-AGENT_CLASS = {"momo": "momentum", "trend": "momentum", "meanrev": "reversion"}
-
-RECON = signals_frame(
-    [
-        ("momo", None, "realized", "2024-06-10", 600.0),
-        ("momo", None, "realized", "2024-06-30", 400.0),  # at as_of: in
-        ("trend", None, "realized", "2024-06-15", -200.0),
-        ("meanrev", None, "realized", "2024-06-20", 800.0),
-        ("meanrev", None, "realized", "2024-05-31", 9_999.0),  # at window start: out
-        ("meanrev", None, "realized", "2024-07-01", 9_999.0),  # after as_of: out
-        ("trend", None, "open", "NaT", math.nan),
-        ("trend", None, "no_price", "NaT", math.nan),
-    ]
+ATTRIBUTION_REGISTRY = make_registry(
+    agents=[
+        {"name": "momo", "strategy_class": "momentum"},
+        {"name": "trend", "strategy_class": "momentum"},
+        {"name": "meanrev", "strategy_class": "reversion"},
+    ],
+    classes=[{"name": "momentum"}, {"name": "reversion"}],
 )
-COSTS = costs_frame(
-    [
-        ("2024-06-05", "momo", 50.0),
-        ("2024-06-25", "momo", 50.0),
-        ("2024-06-12", "trend", 30.0),
-        ("2024-06-12", "idle", 20.0),  # an agent with cost but no signal, unknown class
-        ("2024-05-31", "meanrev", 999.0),  # at window start: out
-    ]
-)
+# Notional 10 000 each: pnl = 10 000 · ret. Days before as_of; the window W is 30 days.
+SIGNALS = [
+    realized("momo", exited=20, ret=0.06),  # 600
+    realized("momo", exited=0, ret=0.04),  # 400, exits at as_of: in
+    realized("trend", exited=15, ret=-0.02),  # -200
+    realized("meanrev", exited=10, ret=0.08),  # 800
+    realized("meanrev", exited=30, ret=0.9999),  # exits at the window's start: out
+    realized("meanrev", exited=-1, emitted=0.5, ret=0.9999),  # exits after as_of: open, out
+    pending("trend", emitted=5),
+    pending("trend", emitted=5, status="no_price"),
+]
+COSTS = [
+    (25, "momo", 50.0, "run"),
+    (5, "momo", 50.0, "run"),
+    (18, "trend", 30.0, "run"),
+    (18, "idle", 20.0, "run"),  # an agent with a cost but no signal, in no registered class
+    (30, "meanrev", 999.0, "run"),  # at the window's start: out
+]
+
+
+def attribution_of(signals: list[dict[str, Any]], costs: list[tuple[float, str, float, str]]) -> Attribution:
+    return attribute(metrics_of(signals, registry=ATTRIBUTION_REGISTRY, costs=costs))
+
+
+def assert_row(row: AttributionRow, pnl: float, cost: float, share: float) -> None:
+    assert (row.realized_pnl, row.cost, row.net) == pytest.approx((pnl, cost, pnl - cost))
+    assert row.share == pytest.approx(share)
 
 
 def test_attribute__per_agent_pnl_cost_net_and_share() -> None:
-    attribution = attribute(RECON, COSTS, AGENT_CLASS, WINDOW_START, AS_OF)
+    attribution = attribution_of(SIGNALS, COSTS)
 
-    assert attribution.agents == {
-        "idle": AttributionRow(realized_pnl=0.0, cost=20.0, net=-20.0, share=0.0),
-        "meanrev": AttributionRow(realized_pnl=800.0, cost=0.0, net=800.0, share=800 / 1_600),
-        "momo": AttributionRow(realized_pnl=1_000.0, cost=100.0, net=900.0, share=1_000 / 1_600),
-        "trend": AttributionRow(realized_pnl=-200.0, cost=30.0, net=-230.0, share=-200 / 1_600),
-    }
-    assert (attribution.total_pnl, attribution.total_cost) == (1_600.0, 150.0)
+    assert list(attribution.agents) == ["idle", "meanrev", "momo", "trend"]  # by name
+    assert_row(attribution.agents["idle"], 0.0, 20.0, 0.0)
+    assert_row(attribution.agents["meanrev"], 800.0, 0.0, 800 / 1_600)
+    assert_row(attribution.agents["momo"], 1_000.0, 100.0, 1_000 / 1_600)
+    assert_row(attribution.agents["trend"], -200.0, 30.0, -200 / 1_600)
+    assert (attribution.total_pnl, attribution.total_cost) == pytest.approx((1_600.0, 150.0))
 
 
 def test_attribute__per_class_is_the_sum_of_its_agents() -> None:
-    attribution = attribute(RECON, COSTS, AGENT_CLASS, WINDOW_START, AS_OF)
+    attribution = attribution_of(SIGNALS, COSTS)
 
-    for name, row in attribution.classes.items():
-        members = [a for a in attribution.agents if AGENT_CLASS.get(a, "unclassified") == name]
-        assert row.realized_pnl == pytest.approx(sum(attribution.agents[a].realized_pnl for a in members))
-        assert row.cost == pytest.approx(sum(attribution.agents[a].cost for a in members))
-    assert attribution.classes["momentum"] == AttributionRow(
-        realized_pnl=800.0, cost=130.0, net=670.0, share=0.5
-    )
-    assert set(attribution.classes) == {"momentum", "reversion", "unclassified"}
+    assert list(attribution.classes) == ["momentum", "reversion", UNCLASSIFIED]
+    assert_row(attribution.classes["momentum"], 800.0, 130.0, 0.5)
+    assert_row(attribution.classes["reversion"], 800.0, 0.0, 0.5)
+    assert_row(attribution.classes[UNCLASSIFIED], 0.0, 20.0, 0.0)
 
 
 @pytest.mark.parametrize("level", ["agents", "classes"])
 def test_attribute__rows_sum_to_the_totals(level: str) -> None:
-    attribution = attribute(RECON, COSTS, AGENT_CLASS, WINDOW_START, AS_OF)
+    attribution = attribution_of(SIGNALS, COSTS)
 
     rows = getattr(attribution, level).values()
     assert math.fsum(r.realized_pnl for r in rows) == pytest.approx(attribution.total_pnl)
@@ -426,42 +414,41 @@ def test_attribute__rows_sum_to_the_totals(level: str) -> None:
     assert math.fsum(r.share or 0.0 for r in rows) == pytest.approx(1.0)
 
 
+def test_attribute__is_the_metrics_realized_pnl_and_cost() -> None:
+    table = metrics_of(SIGNALS, registry=ATTRIBUTION_REGISTRY, costs=COSTS)
+    attribution = attribute(table)
+
+    for level in ("agents", "classes"):
+        for name, row in getattr(attribution, level).items():
+            metrics = getattr(table, level)[name]
+            assert row.realized_pnl == metrics.realized_pnl_30d
+            assert row.cost == metrics.cost_30d
+
+
 def test_attribute__a_signal_own_class_wins_over_its_agent_class() -> None:
-    recon = signals_frame(
-        [
-            ("momo", "breakout", "realized", "2024-06-10", 300.0),
-            ("momo", None, "realized", "2024-06-11", 100.0),
-        ]
-    )
+    signals = [
+        realized("momo", exited=10, ret=0.03, strategy_class="breakout"),
+        realized("momo", exited=11, ret=0.01),
+    ]
 
-    attribution = attribute(recon, costs_frame([]), AGENT_CLASS, WINDOW_START, AS_OF)
+    attribution = attribution_of(signals, [])
 
-    assert attribution.classes["breakout"].realized_pnl == 300.0
-    assert attribution.classes["momentum"].realized_pnl == 100.0
-    assert attribution.agents["momo"].realized_pnl == 400.0
-
-
-def test_attribute__without_strategy_class_column_uses_the_agent_class() -> None:
-    recon = RECON.drop(columns=["strategy_class"])
-
-    attribution = attribute(recon, COSTS, AGENT_CLASS, WINDOW_START, AS_OF)
-
-    assert attribution.classes["momentum"].realized_pnl == 800.0
+    assert attribution.classes["breakout"].realized_pnl == pytest.approx(300.0)
+    assert attribution.classes["momentum"].realized_pnl == pytest.approx(100.0)
+    assert attribution.agents["momo"].realized_pnl == pytest.approx(400.0)
 
 
 def test_attribute__zero_total_pnl_has_no_share() -> None:
-    recon = signals_frame(
-        [("momo", None, "realized", "2024-06-10", 100.0), ("trend", None, "realized", "2024-06-11", -100.0)]
-    )
+    signals = [realized("momo", exited=10, ret=0.01), realized("trend", exited=11, ret=-0.01)]
 
-    attribution = attribute(recon, costs_frame([]), AGENT_CLASS, WINDOW_START, AS_OF)
+    attribution = attribution_of(signals, [])
 
     assert attribution.total_pnl == 0.0
     assert all(row.share is None for row in attribution.agents.values())
     assert all(row.share is None for row in attribution.classes.values())
 
 
-def test_attribute__empty_frames_give_empty_attribution() -> None:
-    attribution = attribute(signals_frame([]), costs_frame([]), AGENT_CLASS, WINDOW_START, AS_OF)
+def test_attribute__nothing_in_the_window_gives_empty_attribution() -> None:
+    attribution = attribution_of([pending("momo", emitted=3)], [(40, "momo", 5.0, "run")])
 
     assert attribution.model_dump() == {"agents": {}, "classes": {}, "total_pnl": 0.0, "total_cost": 0.0}
