@@ -560,13 +560,27 @@ class Cells:
         return np.arange(self.count, dtype=np.int64) % (self.n_classes + 1)
 
 
-def _sum_by(codes: IntArray, mask: BoolArray, n_groups: int, weights: FloatArray | None = None) -> FloatArray:
-    """Per group, the sum of ``weights`` (or the count) over the rows selected by ``mask``."""
-    selected = mask & (codes >= 0)
-    chosen_weights = None if weights is None else weights[selected]
-    return np.bincount(codes[selected], weights=chosen_weights, minlength=n_groups).astype(
-        np.float64, copy=False
-    )
+@dataclass(frozen=True)
+class _Rows:
+    """The rows a mask picks and their cells: one selection serves every sum over those rows.
+
+    Cells are never negative (a row without an agent or a class has a "none" cell).
+    """
+
+    picked: BoolArray
+    cells: IntArray
+    n_cells: int
+
+    @classmethod
+    def of(cls, cells: IntArray, mask: BoolArray, n_cells: int) -> _Rows:
+        return cls(mask, cells[mask], n_cells)
+
+    def count(self) -> FloatArray:
+        return np.bincount(self.cells, minlength=self.n_cells).astype(np.float64, copy=False)
+
+    def sum(self, weights: FloatArray) -> FloatArray:
+        summed = np.bincount(self.cells, weights=weights[self.picked], minlength=self.n_cells)
+        return np.asarray(summed, dtype=np.float64)
 
 
 def _ratio(numerator: FloatArray, denominator: FloatArray) -> FloatArray:
@@ -617,42 +631,54 @@ class Sums:
     @classmethod
     def of_cells(cls, cells: Cells, signals: SignalFacts, telemetry: TelemetryFacts) -> Sums:
         n, codes = cells.count, cells.signal
-        in_w, decisive = signals.realized_in_window, signals.decisive_in_window
-        realized = _sum_by(codes, in_w, n)
-        ret = _sum_by(codes, in_w, n, signals.ret)
+        in_w = _Rows.of(codes, signals.realized_in_window, n)
+        decisive = _Rows.of(codes, signals.decisive_in_window, n)
+        realized, ret = in_w.count(), in_w.sum(signals.ret)
         deviation = signals.ret - _ratio(ret, realized)[codes]
         emitted_w = signals.emitted_in_window
+        realized_period = _Rows.of(codes, signals.realized_period >= 0, n)
+        costs_w = _Rows.of(cells.cost, telemetry.cost_in_window, n)
+        evals_w = _Rows.of(cells.eval, telemetry.eval_in_window, n)
+
+        def count(rows: IntArray, mask: BoolArray) -> FloatArray:
+            return _Rows.of(rows, mask, n).count()
+
         return cls(
             realized=realized,
             ret=ret,
-            ret_m2=_sum_by(codes, in_w, n, deviation * deviation),
-            pnl=_sum_by(codes, in_w, n, signals.pnl),
-            weighted_excess=_sum_by(codes, in_w, n, signals.weighted_excess),
-            notional=_sum_by(codes, in_w, n, signals.notional),
-            confidence=_sum_by(codes, in_w, n, signals.confidence),
-            decisive=_sum_by(codes, decisive, n),
-            won=_sum_by(codes, decisive, n, signals.won),
-            decisive_confidence=_sum_by(codes, decisive, n, signals.confidence),
-            brier_error=_sum_by(codes, decisive, n, (signals.confidence - signals.won) ** 2),
-            weighted_excess_by_period=_by_period(codes, signals.realized_period, n, signals.weighted_excess),
-            notional_by_period=_by_period(codes, signals.realized_period, n, signals.notional),
-            emitted_by_period=_by_period(codes, signals.emitted_period, n),
-            mismatched_by_period=_by_period(
-                codes, np.where(signals.regime_mismatch, signals.emitted_period, -1), n
+            ret_m2=in_w.sum(deviation * deviation),
+            pnl=in_w.sum(signals.pnl),
+            weighted_excess=in_w.sum(signals.weighted_excess),
+            notional=in_w.sum(signals.notional),
+            confidence=in_w.sum(signals.confidence),
+            decisive=decisive.count(),
+            won=decisive.sum(signals.won),
+            decisive_confidence=decisive.sum(signals.confidence),
+            brier_error=decisive.sum((signals.confidence - signals.won) ** 2),
+            weighted_excess_by_period=_by_period(
+                realized_period, signals.realized_period, signals.weighted_excess
             ),
-            emitted=_sum_by(codes, emitted_w, n),
-            emitted_realized=_sum_by(codes, emitted_w & signals.realized, n),
-            emitted_open=_sum_by(codes, emitted_w & signals.open, n),
-            emitted_no_price=_sum_by(codes, emitted_w & signals.no_price, n),
-            emitted_p0=_sum_by(codes, signals.emitted_period == 0, n),
-            emitted_reference=_sum_by(codes, signals.emitted_in_reference, n),
-            evals=_sum_by(cells.eval, telemetry.eval_in_window, n),
-            score=_sum_by(cells.eval, telemetry.eval_in_window, n, telemetry.score),
-            cost_p0=_sum_by(cells.cost, telemetry.cost_in_first_period, n, telemetry.cost_usd),
-            cost_reference=_sum_by(cells.cost, telemetry.cost_in_reference, n, telemetry.cost_usd),
-            cost_window=_sum_by(cells.cost, telemetry.cost_in_window, n, telemetry.cost_usd),
-            cost_events=_sum_by(cells.cost, telemetry.cost_in_window, n),
-            violations=_sum_by(cells.violation, telemetry.violation_in_window, n),
+            notional_by_period=_by_period(realized_period, signals.realized_period, signals.notional),
+            emitted_by_period=_by_period(
+                _Rows.of(codes, signals.emitted_period >= 0, n), signals.emitted_period
+            ),
+            mismatched_by_period=_by_period(
+                _Rows.of(codes, signals.regime_mismatch & (signals.emitted_period >= 0), n),
+                signals.emitted_period,
+            ),
+            emitted=count(codes, emitted_w),
+            emitted_realized=count(codes, emitted_w & signals.realized),
+            emitted_open=count(codes, emitted_w & signals.open),
+            emitted_no_price=count(codes, emitted_w & signals.no_price),
+            emitted_p0=count(codes, signals.emitted_period == 0),
+            emitted_reference=count(codes, signals.emitted_in_reference),
+            evals=evals_w.count(),
+            score=evals_w.sum(telemetry.score),
+            cost_p0=_Rows.of(cells.cost, telemetry.cost_in_first_period, n).sum(telemetry.cost_usd),
+            cost_reference=_Rows.of(cells.cost, telemetry.cost_in_reference, n).sum(telemetry.cost_usd),
+            cost_window=costs_w.sum(telemetry.cost_usd),
+            cost_events=costs_w.count(),
+            violations=count(cells.violation, telemetry.violation_in_window),
         )
 
     def grouped(self, group_of_cell: IntArray, n_groups: int) -> Sums:
@@ -673,12 +699,11 @@ class Sums:
         return Sums(**sums)
 
 
-def _by_period(
-    codes: IntArray, period: IntArray, n_groups: int, weights: FloatArray | None = None
-) -> FloatArray:
-    """Per group and period P0..P3 (an (n_groups, 4) array): rows whose ``period`` is ≥ 0."""
-    cell = np.where((codes >= 0) & (period >= 0), codes * N_PERIODS + period, NO_GROUP)
-    return _sum_by(cell, period >= 0, n_groups * N_PERIODS, weights).reshape(n_groups, N_PERIODS)
+def _by_period(rows: _Rows, period: IntArray, weights: FloatArray | None = None) -> FloatArray:
+    """Per cell and period P0..P3, an (n_cells, 4) array, over ``rows`` (whose ``period`` is ≥ 0)."""
+    by_period = _Rows(rows.picked, rows.cells * N_PERIODS + period[rows.picked], rows.n_cells * N_PERIODS)
+    summed = by_period.count() if weights is None else by_period.sum(weights)
+    return summed.reshape(rows.n_cells, N_PERIODS)
 
 
 INTEGER_METRICS = (
