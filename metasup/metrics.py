@@ -564,22 +564,25 @@ class Cells:
 class _Rows:
     """The rows a mask picks and their cells: one selection serves every sum over those rows.
 
-    Cells are never negative (a row without an agent or a class has a "none" cell).
+    Rows are kept as positions: ``take`` at positions is several times faster than selecting
+    by a boolean mask again for every sum. Cells are never negative (a row without an agent or a
+    class has a "none" cell).
     """
 
-    picked: BoolArray
+    picked: IntArray
     cells: IntArray
     n_cells: int
 
     @classmethod
     def of(cls, cells: IntArray, mask: BoolArray, n_cells: int) -> _Rows:
-        return cls(mask, cells[mask], n_cells)
+        picked = np.flatnonzero(mask)
+        return cls(picked, cells.take(picked), n_cells)
 
     def count(self) -> FloatArray:
         return np.bincount(self.cells, minlength=self.n_cells).astype(np.float64, copy=False)
 
     def sum(self, weights: FloatArray) -> FloatArray:
-        summed = np.bincount(self.cells, weights=weights[self.picked], minlength=self.n_cells)
+        summed = np.bincount(self.cells, weights=weights.take(self.picked), minlength=self.n_cells)
         return np.asarray(summed, dtype=np.float64)
 
 
@@ -701,7 +704,9 @@ class Sums:
 
 def _by_period(rows: _Rows, period: IntArray, weights: FloatArray | None = None) -> FloatArray:
     """Per cell and period P0..P3, an (n_cells, 4) array, over ``rows`` (whose ``period`` is ≥ 0)."""
-    by_period = _Rows(rows.picked, rows.cells * N_PERIODS + period[rows.picked], rows.n_cells * N_PERIODS)
+    by_period = _Rows(
+        rows.picked, rows.cells * N_PERIODS + period.take(rows.picked), rows.n_cells * N_PERIODS
+    )
     summed = by_period.count() if weights is None else by_period.sum(weights)
     return summed.reshape(rows.n_cells, N_PERIODS)
 
