@@ -174,10 +174,9 @@ def _blank(text: pd.Series) -> Bools:
     """
     if isinstance(text.dtype, pd.StringDtype) and text.dtype.storage == "pyarrow":
         strings = pa.array(text.array)
-        if not isinstance(strings, pa.ChunkedArray):
-            strings = pa.chunked_array([strings])
-        screened = [_may_be_blank(chunk) for chunk in strings.chunks]
-        maybe = np.flatnonzero(np.concatenate(screened)) if screened else np.zeros(0, dtype=np.int64)
+        if isinstance(strings, pa.ChunkedArray):  # one buffer: no Python loop over hundreds of chunks
+            strings = strings.combine_chunks()
+        maybe = np.flatnonzero(_may_be_blank(strings))
         blank = np.zeros(len(text), dtype=bool)
         if len(maybe):  # only these strings are decoded
             suspects = strings.take(pa.array(maybe))
@@ -194,6 +193,8 @@ def _may_be_blank(strings: pa.Array) -> Bools:
     Any other string has a visible first character, so it is not blank; its first byte is read
     straight from arrow's buffers, without decoding the string.
     """
+    if len(strings) == 0:
+        return np.zeros(0, dtype=bool)
     offsets = np.frombuffer(
         strings.buffers()[1], dtype=np.int64 if pa.types.is_large_string(strings.type) else np.int32
     )[strings.offset : strings.offset + len(strings) + 1]
