@@ -4,8 +4,8 @@ import os
 import sys
 
 from metasup.action import run
-from metasup.allocator import keep_freed_memory
+from metasup.runtime import prepare_one_shot_process
 
 if __name__ == "__main__":
-    keep_freed_memory()
+    prepare_one_shot_process()
     sys.exit(run(os.environ))

@@ -86,7 +86,7 @@ def generate(folder: Path, signals: int, symbols: int, bars: int, seed: int = 7)
 
 IMPORTS = """
 import pyarrow.csv, pyarrow.json
-from metasup.allocator import keep_freed_memory
+from metasup.runtime import prepare_one_shot_process
 from metasup.cli import run
 from metasup.runner import load_workspace, default_as_of
 from metasup.reconcile import reconcile
@@ -101,7 +101,7 @@ pyarrow.json.read_json(folder / "telemetry" / "events.jsonl")
 pyarrow.csv.read_csv(folder / "prices.csv")
 """,
     "metrics": """
-keep_freed_memory()  # as the command does (metasup/allocator.py)
+prepare_one_shot_process()  # as the command does (metasup/runtime.py)
 ws = load_workspace(folder / "metasup.yml")
 as_of = default_as_of(ws.artifacts)
 recon = reconcile(ws.artifacts.signals, ws.artifacts.prices, ws.config.reconcile, as_of, ws.config.benchmark)

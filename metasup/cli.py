@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 
-from metasup.allocator import keep_freed_memory
 from metasup.artifacts import Progress
 from metasup.config import ArtifactsConfig, Config, load_config
 from metasup.errors import InputError
@@ -31,6 +30,7 @@ from metasup.runner import (
     load_workspace,
     parse_as_of,
 )
+from metasup.runtime import prepare_one_shot_process
 
 DEMO_DIR = Path("metasup-demo")
 DEFAULT_CONFIG = Config(artifacts=ArtifactsConfig(alpha=Path("-"), prices=Path("-")))
@@ -253,8 +253,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def run(argv: Sequence[str] | None = None) -> int:
-    """The ``metasup`` console script: :func:`main` in a process of its own (``allocator``)."""
-    keep_freed_memory()
+    """The ``metasup`` console script: :func:`main` in a process of its own (``runtime``)."""
+    prepare_one_shot_process()
     return main(argv)
 
 

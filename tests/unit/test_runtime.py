@@ -1,4 +1,4 @@
-"""The one-shot allocator settings: freed memory is reused instead of faulted in again."""
+"""One-shot process settings: freed memory is reused, and the GIL changes hands quickly."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ REUSE = textwrap.dedent(
     """
     import resource, sys
     import numpy as np
-    from metasup.allocator import keep_freed_memory
+    from metasup.runtime import keep_freed_memory
     applied = keep_freed_memory() if sys.argv[1] == "tuned" else None
     np.ones(8 << 20).sum()
     before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
@@ -44,9 +44,15 @@ def test_keep_freed_memory__freed_arrays_are_reused_without_page_faults() -> Non
     assert tuned_faults < 100
 
 
-def test_console_script_tunes_the_allocator_and_runs_the_command(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_prepare_one_shot_process__shortens_the_switch_interval() -> None:
+    code = "import sys, metasup.runtime as r; r.prepare_one_shot_process(); print(sys.getswitchinterval())"
+    output = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+    assert float(output.stdout) == pytest.approx(0.0005)
+
+
+def test_console_script_prepares_the_process_and_runs_the_command(monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[str] = []
-    monkeypatch.setattr(cli, "keep_freed_memory", lambda: calls.append("tuned") or True)
+    monkeypatch.setattr(cli, "prepare_one_shot_process", lambda: calls.append("prepared"))
     monkeypatch.setattr(cli, "main", lambda argv: calls.append(f"main {argv}") or 0)
     assert cli.run(["demo"]) == 0
-    assert calls == ["tuned", "main ['demo']"]
+    assert calls == ["prepared", "main ['demo']"]
