@@ -14,6 +14,7 @@ import pandas as pd
 from metasup.artifacts import Artifacts
 from metasup.config import Config
 from metasup.metrics import MetricsTable, compute_metrics
+from metasup.reconcile import RESULT_COLUMNS
 from metasup.registry import Registry
 from metasup.review import DataQuality
 
@@ -34,28 +35,6 @@ FLOAT_COLUMNS = (
     "bench_ret",
     "excess",
 )
-RECON_COLUMNS = (
-    "ts",
-    "signal_id",
-    "agent",
-    "strategy_class",
-    "symbol",
-    "direction",
-    "confidence",
-    "horizon_s",
-    "notional",
-    "entry_ts",
-    "entry_price",
-    "target_ts",
-    "exit_ts",
-    "exit_price",
-    "status",
-    "ret",
-    "fee",
-    "pnl",
-    "bench_ret",
-    "excess",
-)
 SIGNAL_COLUMNS = [
     "ts",
     "signal_id",
@@ -67,11 +46,32 @@ SIGNAL_COLUMNS = [
     "horizon_s",
     "notional",
 ]
+RECON_COLUMNS = (*SIGNAL_COLUMNS, *RESULT_COLUMNS)
+"""The reconciled signals frame: the loader's signal columns, then ``reconcile``'s results."""
 
 
 def before(days: float) -> pd.Timestamp:
     """``days`` before AS_OF (negative: after)."""
     return AS_OF - days * DAY
+
+
+def _emission(
+    agent: str,
+    emitted_at: pd.Timestamp,
+    strategy_class: str | None,
+    symbol: str,
+    confidence: float,
+    notional: float,
+) -> dict[str, Any]:
+    """The fields a signal has from its emission on."""
+    return {
+        "ts": emitted_at,
+        "agent": agent,
+        "strategy_class": strategy_class,
+        "symbol": symbol,
+        "confidence": confidence,
+        "notional": notional,
+    }
 
 
 def realized(
@@ -90,12 +90,7 @@ def realized(
     emitted_at = before(exited + 1 if emitted is None else emitted)
     exit_at = before(exited)
     return {
-        "ts": emitted_at,
-        "agent": agent,
-        "strategy_class": strategy_class,
-        "symbol": symbol,
-        "confidence": confidence,
-        "notional": notional,
+        **_emission(agent, emitted_at, strategy_class, symbol, confidence, notional),
         "entry_ts": emitted_at + HOUR,
         "entry_price": 100.0,
         "target_ts": exit_at,
@@ -123,12 +118,7 @@ def pending(
     emitted_at = before(emitted)
     has_entry = status == "open"
     return {
-        "ts": emitted_at,
-        "agent": agent,
-        "strategy_class": strategy_class,
-        "symbol": symbol,
-        "confidence": confidence,
-        "notional": 10_000.0,
+        **_emission(agent, emitted_at, strategy_class, symbol, confidence, 10_000.0),
         "entry_ts": emitted_at + HOUR if has_entry else pd.NaT,
         "entry_price": 100.0 if has_entry else np.nan,
         "target_ts": AS_OF + 10 * DAY if has_entry else pd.NaT,

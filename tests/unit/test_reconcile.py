@@ -16,22 +16,12 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from recon_factories import SIGNAL_COLUMNS
 
 from metasup import reconcile as reconcile_module
 from metasup.config import ReconcileConfig
 from metasup.reconcile import RESULT_COLUMNS, Reconciliation, reconcile
 
-SIGNAL_COLUMNS = [
-    "ts",
-    "signal_id",
-    "agent",
-    "strategy_class",
-    "symbol",
-    "direction",
-    "confidence",
-    "horizon_s",
-    "notional",
-]
 HOUR = 3600
 DAY = 86400
 DEFAULT = ReconcileConfig()  # max_delay 1d, fee_bps 0, default_notional 10 000
