@@ -195,14 +195,26 @@ def _may_be_blank(strings: pa.Array) -> Bools:
     """
     if len(strings) == 0:
         return np.zeros(0, dtype=bool)
-    offsets = np.frombuffer(
-        strings.buffers()[1], dtype=np.int64 if pa.types.is_large_string(strings.type) else np.int32
-    )[strings.offset : strings.offset + len(strings) + 1]
-    data = strings.buffers()[2]
-    raw = np.frombuffer(data, dtype=np.uint8) if data is not None and data.size else np.zeros(1, np.uint8)
+    offsets, raw = _utf8_buffers(strings)
+    if not len(raw):
+        raw = np.zeros(1, dtype=np.uint8)  # every string is empty: any byte will do
     starts = offsets[:-1]
     first = raw[np.minimum(starts, len(raw) - 1)]
     return np.asarray((offsets[1:] == starts) | (first < ord("!")) | (first > ord("~")), dtype=bool)
+
+
+def _utf8_buffers(strings: pa.Array) -> tuple[Ints, npt.NDArray[np.uint8]]:
+    """An arrow string array's offsets (one more than its strings) and its bytes, without copies.
+
+    ``string`` arrays' 32-bit offsets are widened (``large_string``, what pandas holds, is not).
+    """
+    width = np.int64 if pa.types.is_large_string(strings.type) else np.int32
+    offsets = np.frombuffer(strings.buffers()[1], dtype=width)[
+        strings.offset : strings.offset + len(strings) + 1
+    ]
+    data = strings.buffers()[2]
+    raw = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, dtype=np.uint8)
+    return offsets.astype(np.int64, copy=False), raw
 
 
 def _present_and_typed(column: Column, name: str, checks: Checks, allowed: Bools, required: bool) -> None:
@@ -370,10 +382,8 @@ def _string_hashes(strings: pa.LargeStringArray) -> npt.NDArray[np.uint64]:
     strings cost rounds over a few rows only. The length is mixed in first: ``"a"`` and ``"a\0"``
     differ.
     """
-    offsets = np.frombuffer(strings.buffers()[1], dtype=np.int64)[
-        strings.offset : strings.offset + len(strings) + 1
-    ]
-    raw = np.frombuffer(strings.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]]
+    offsets, data = _utf8_buffers(strings)
+    raw = data[offsets[0] : offsets[-1]]
     padded = np.zeros(len(raw) + 8, dtype=np.uint8)  # every 8-byte read stays inside the buffer
     padded[: len(raw)] = raw
     words = np.ndarray(shape=(len(raw) + 1,), dtype="<u8", buffer=padded, strides=(1,))  # at every byte

@@ -97,7 +97,7 @@ class _BarTable:
 
 @dataclass(frozen=True)
 class _SignalsBySymbol:
-    """The signals whose symbol has bars, grouped by symbol code (stable: file order within one).
+    """The signals whose symbol has bars, grouped by symbol code and by time within one symbol.
 
     Both legs are searched in this order: each symbol's bars (a few kB to a few hundred kB) are
     searched, and their times and prices gathered, while they are in the CPU cache, instead of
