@@ -153,7 +153,8 @@ def write_fleet(folder: Path, seed: int = 20261206) -> Path:
     config = folder / "metasup.yml"
     config.write_text(
         "registry: agents.yaml\n"
-        "artifacts: {alpha: alpha/events.jsonl, telemetry: telemetry/events.jsonl, prices: market/prices.csv}\n"
+        "artifacts: {alpha: alpha/events.jsonl, telemetry: telemetry/events.jsonl,"
+        " prices: market/prices.csv}\n"
         "benchmark: SPY\n"
         "kill_list: [agent-07]\n"
         "portfolio: {max_weight: 0.2, min_signals: 5}\n",
