@@ -89,8 +89,8 @@ import pyarrow.csv, pyarrow.json
 from metasup.runtime import prepare_one_shot_process
 from metasup.cli import run
 from metasup.runner import load_workspace, default_as_of
-from metasup.reconcile import reconcile
-from metasup.metrics import compute_metrics
+from metasup.evaluate.reconcile import reconcile
+from metasup.evaluate.metrics import compute_metrics
 """
 """Imported before the clock starts: every stage is timed on its work, not on imports."""
 

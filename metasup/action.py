@@ -16,15 +16,21 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
-from metasup import github_io
 from metasup.baseline import Baseline, from_git, from_snapshot
-from metasup.config import load_config
-from metasup.errors import InputError, MetasupError
-from metasup.pr_comments import MARKER, render_comment, render_rolling_summary
-from metasup.review import CLASS_SUBJECT_PREFIX, BaseInfo, Review
-from metasup.rolling_io import STATE_BRANCH, RollingContext, registry_path_in_repo, run_rolling, snapshot_path
+from metasup.github import client as github_io
+from metasup.github.workflow_commands import Console, append_summary, write_outputs
+from metasup.model.config import load_config
+from metasup.model.errors import InputError, MetasupError
+from metasup.model.review import CLASS_SUBJECT_PREFIX, BaseInfo, Review
+from metasup.render.comment import MARKER, render_comment, render_rolling_summary
+from metasup.rolling.run import (
+    STATE_BRANCH,
+    RollingContext,
+    registry_path_in_repo,
+    run_rolling,
+    snapshot_path,
+)
 from metasup.runner import FailOn, evaluate, gate_failed, load_workspace, parse_as_of
-from metasup.workflow import Console, append_summary, write_outputs
 
 Mode = Literal["review", "rolling", "skip"]
 ModeInput = Literal["auto", "review", "rolling"]

@@ -20,9 +20,9 @@ from pathlib import Path, PurePosixPath
 
 from pydantic import ValidationError
 
-from metasup.config import load_config
-from metasup.errors import InputError
-from metasup.review import BaseInfo, Review
+from metasup.model.config import load_config
+from metasup.model.errors import InputError
+from metasup.model.review import BaseInfo, Review
 
 GIT_TIMEOUT_SECONDS = 60
 

@@ -13,14 +13,14 @@ from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 
-from metasup.artifacts import Progress
-from metasup.config import ArtifactsConfig, Config, load_config
-from metasup.errors import InputError
-from metasup.ledger import parse_ledger, verify_ledger
-from metasup.lp_metrics import build_lp_report, last_complete_period
-from metasup.lp_report import preview_html, render_charts
-from metasup.pr_comments import load_template, render_comment
-from metasup.review import Review
+from metasup.ingest.load import Progress
+from metasup.lp.email import preview_html, render_charts
+from metasup.lp.report import build_lp_report, last_complete_period
+from metasup.model.config import ArtifactsConfig, Config, load_config
+from metasup.model.errors import InputError
+from metasup.model.review import Review
+from metasup.render.comment import load_template, render_comment
+from metasup.rolling.audit_ledger import parse_ledger, verify_ledger
 from metasup.runner import (
     FAIL_ON_CHOICES,
     default_as_of,

@@ -15,12 +15,12 @@ from typing import Literal
 import pandas as pd
 from pydantic import ValidationError
 
-from metasup.artifacts import Artifacts, Progress, load_artifacts
-from metasup.config import Config, load_config
-from metasup.errors import ArtifactError, InputError
-from metasup.registry import Registry, load_registry
-from metasup.review import SEVERITY_ORDER, BaseInfo, Review
-from metasup.supervisor import run_meta_supervisor
+from metasup.evaluate.supervisor import run_meta_supervisor
+from metasup.ingest.load import Artifacts, Progress, load_artifacts
+from metasup.model.config import Config, load_config
+from metasup.model.errors import ArtifactError, InputError
+from metasup.model.registry import Registry, load_registry
+from metasup.model.review import SEVERITY_ORDER, BaseInfo, Review
 
 FailOn = Literal["never", "blocked", "high", "critical"]
 FAIL_ON_CHOICES: tuple[FailOn, ...] = ("never", "blocked", "high", "critical")

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from metasup.config import Config, config_from_mapping
-from metasup.review import (
+from metasup.model.config import Config, config_from_mapping
+from metasup.model.review import (
     AgentReport,
     Allocation,
     BaseInfo,

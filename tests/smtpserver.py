@@ -16,7 +16,7 @@ import trustme
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
-from metasup.config import SmtpConfig
+from metasup.model.config import SmtpConfig
 
 USER, PASSWORD = "lp-bot", "s3cret-Pa55"
 ENVIRON = {"SMTP_USERNAME": USER, "SMTP_PASSWORD": PASSWORD}

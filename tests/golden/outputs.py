@@ -14,9 +14,9 @@ from pathlib import Path
 import pandas as pd
 
 from metasup.cli import DEFAULT_CONFIG  # noqa: F401  (the CLI module must import cleanly)
-from metasup.lp_metrics import build_lp_report, last_complete_period
-from metasup.lp_report import render_text
-from metasup.pr_comments import render_comment
+from metasup.lp.email import render_text
+from metasup.lp.report import build_lp_report, last_complete_period
+from metasup.render.comment import render_comment
 from metasup.runner import default_as_of, evaluate, load_workspace
 
 HERE = Path(__file__).resolve().parent

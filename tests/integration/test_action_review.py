@@ -16,8 +16,8 @@ from fakegithub import ACTIONS_TOKEN, FORK_TOKEN, PAT_TOKEN, FakeGitHub, Repo
 
 from metasup.action import run
 from metasup.examples import EXAMPLES_DIR
-from metasup.pr_comments import MARKER
-from metasup.workflow import Console
+from metasup.github.workflow_commands import Console
+from metasup.render.comment import MARKER
 
 REPO = "octo-org/fleet"
 

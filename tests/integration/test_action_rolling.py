@@ -16,8 +16,8 @@ from fakegithub import ACTIONS_TOKEN, FakeGitHub
 
 from metasup.action import run
 from metasup.examples import EXAMPLES_DIR
-from metasup.ledger import NewEntry, append_new, parse_ledger, serialize, verify_ledger
-from metasup.workflow import Console
+from metasup.github.workflow_commands import Console
+from metasup.rolling.audit_ledger import NewEntry, append_new, parse_ledger, serialize, verify_ledger
 
 REPO = "octo-org/fleet"
 PROMOTE_BRANCH = "metasup/promote/momo-beta"

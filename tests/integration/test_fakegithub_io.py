@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from fakegithub import FORK_TOKEN, PAT_TOKEN, FakeGitHub, Repo
 
-from metasup import github_io
+from metasup.github import client as github_io
 
 REPO = "octo-org/fleet"
 

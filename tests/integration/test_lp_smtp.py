@@ -18,9 +18,9 @@ import pandas as pd
 import pytest
 from smtpserver import ENVIRON, PASSWORD, Server, smtp_config
 
-from metasup.config import EmailConfig
-from metasup.lp_metrics import LpReport, daily_returns, lp_metrics
-from metasup.lp_report import EmailError, build_message, filter_recipients, render_charts, send_report
+from metasup.lp.email import EmailError, build_message, filter_recipients, render_charts, send_report
+from metasup.lp.report import LpReport, daily_returns, lp_metrics
+from metasup.model.config import EmailConfig
 
 CONFIG = EmailConfig.model_validate(
     {

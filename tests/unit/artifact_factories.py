@@ -16,8 +16,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from metasup.artifacts import Artifacts, load_artifacts
-from metasup.config import ArtifactsConfig
+from metasup.ingest.load import Artifacts, load_artifacts
+from metasup.model.config import ArtifactsConfig
 
 Line = Mapping[str, Any] | str
 """A line to write: a mapping becomes one JSON object, a string is written verbatim."""

@@ -11,12 +11,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from metasup.artifacts import Artifacts
-from metasup.config import Config
-from metasup.metrics import MetricsTable, compute_metrics
-from metasup.reconcile import RESULT_COLUMNS
-from metasup.registry import Registry
-from metasup.review import DataQuality
+from metasup.evaluate.metrics import MetricsTable, compute_metrics
+from metasup.evaluate.reconcile import RESULT_COLUMNS
+from metasup.ingest.load import Artifacts
+from metasup.model.config import Config
+from metasup.model.registry import Registry
+from metasup.model.review import DataQuality
 
 AS_OF = pd.Timestamp("2024-03-31T00:00:00Z")
 DAY = pd.Timedelta(days=1)

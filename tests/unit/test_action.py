@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from metasup.action import ActionSettings, default_base_ref, pull_request_number, select_mode
-from metasup.errors import InputError
-from metasup.workflow import escape_command_data, write_outputs
+from metasup.github.workflow_commands import escape_command_data, write_outputs
+from metasup.model.errors import InputError
 
 
 @pytest.mark.parametrize(

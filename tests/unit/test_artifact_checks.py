@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from metasup import artifact_checks
-from metasup.artifact_checks import repeated
+from metasup.ingest import checks as artifact_checks
+from metasup.ingest.checks import repeated
 
 # Few characters, some of them multi-byte, so lists hold many repeats and shared prefixes.
 ids = st.lists(st.text(alphabet="ab\0é€", max_size=20), max_size=60)

@@ -31,12 +31,12 @@ from artifact_factories import (
     write_records,
 )
 
-import metasup.artifact_jsonl as artifacts_module
-from metasup.artifact_rows import _column_from_arrow
-from metasup.artifacts import FRAME_DTYPES, LEAF_LINES, Artifacts, load_artifacts
-from metasup.config import ArtifactsConfig
-from metasup.errors import ArtifactError
-from metasup.review import MAX_REJECTED_LISTED
+import metasup.ingest.jsonl as artifacts_module
+from metasup.ingest.load import FRAME_DTYPES, LEAF_LINES, Artifacts, load_artifacts
+from metasup.ingest.rows import _column_from_arrow
+from metasup.model.config import ArtifactsConfig
+from metasup.model.errors import ArtifactError
+from metasup.model.review import MAX_REJECTED_LISTED
 
 
 @pytest.fixture(autouse=True)

@@ -10,7 +10,7 @@ import pytest
 
 from metasup.baseline import from_git, from_snapshot, resolve_commit
 from metasup.examples import EXAMPLES_DIR
-from metasup.review import Review
+from metasup.model.review import Review
 from metasup.runner import evaluate, load_workspace
 
 

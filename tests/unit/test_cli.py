@@ -205,7 +205,7 @@ def test_help__every_command_has_help_with_example() -> None:
 
 
 def test_ledger_verify__ok_and_broken(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from metasup.ledger import NewEntry, append, serialize
+    from metasup.rolling.audit_ledger import NewEntry, append, serialize
 
     records = append(
         [],

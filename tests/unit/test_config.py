@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from metasup.config import load_config, parse_duration
-from metasup.errors import ConfigError
-from metasup.registry import load_registry
+from metasup.model.config import load_config, parse_duration
+from metasup.model.errors import ConfigError
+from metasup.model.registry import load_registry
 
 
 def write(path: Path, text: str) -> Path:

@@ -28,10 +28,10 @@ from typing import Any
 
 import pytest
 
-from metasup.config import Config, load_config
 from metasup.examples import CONFIG_PATH, EXAMPLES_DIR
 from metasup.examples import generate as gen
-from metasup.registry import Registry, load_registry
+from metasup.model.config import Config, load_config
+from metasup.model.registry import Registry, load_registry
 
 AS_OF = datetime(2026, 10, 30, 20, 0, tzinfo=UTC)
 DAY = timedelta(days=1)
@@ -539,17 +539,17 @@ def test_examples_are_small() -> None:
 
 
 def pipeline_artifacts(config: Config) -> Any:
-    artifacts_module = pytest.importorskip("metasup.artifacts")
+    artifacts_module = pytest.importorskip("metasup.ingest.load")
     if not hasattr(artifacts_module, "load_artifacts"):
-        pytest.skip("metasup.artifacts.load_artifacts is not written yet")
+        pytest.skip("metasup.ingest.load.load_artifacts is not written yet")
     return artifacts_module.load_artifacts(config.artifacts)
 
 
 @cache
 def pipeline() -> tuple[Any, Any, Any]:
     pd = pytest.importorskip("pandas")
-    reconcile_module = pytest.importorskip("metasup.reconcile")
-    metrics_module = pytest.importorskip("metasup.metrics")
+    reconcile_module = pytest.importorskip("metasup.evaluate.reconcile")
+    metrics_module = pytest.importorskip("metasup.evaluate.metrics")
     f = fleet()
     artifacts = pipeline_artifacts(f.config)
     as_of = pd.Timestamp(AS_OF)
@@ -580,7 +580,7 @@ def test_pipeline_metrics_agree_with_the_independent_computation() -> None:
     pairs = [("agent", n, m, table.agents.get(n)) for n, m in f.agents.items()]
     pairs += [("class", n, m, table.classes.get(n)) for n, m in f.classes.items()]
     for kind, name, ours, theirs in pairs:
-        assert theirs is not None, f"{kind} {name} missing from metasup.metrics"
+        assert theirs is not None, f"{kind} {name} missing from metasup.evaluate.metrics"
         for metric, value in ours.items():
             if metric == "mismatch_shares":
                 continue
@@ -605,7 +605,7 @@ def test_stories_hold_in_metasup_metrics() -> None:
 
 def test_stories_hold_in_the_supervisors_decisions() -> None:
     pd = pytest.importorskip("pandas")
-    supervisor = pytest.importorskip("metasup.supervisor")
+    supervisor = pytest.importorskip("metasup.evaluate.supervisor")
     f = fleet()
     artifacts, _, _ = pipeline()
     review = supervisor.run_meta_supervisor(artifacts, f.registry, f.config, pd.Timestamp(AS_OF))
@@ -635,9 +635,9 @@ def test_stories_hold_in_the_supervisors_decisions() -> None:
 
 
 def test_loader_reports_every_planted_line() -> None:
-    artifacts_module = pytest.importorskip("metasup.artifacts")
+    artifacts_module = pytest.importorskip("metasup.ingest.load")
     if not hasattr(artifacts_module, "load_artifacts"):
-        pytest.skip("metasup.artifacts.load_artifacts is not written yet")
+        pytest.skip("metasup.ingest.load.load_artifacts is not written yet")
     config = load_config(CONFIG_PATH)
     artifacts = artifacts_module.load_artifacts(config.artifacts)
     quality = artifacts.data_quality

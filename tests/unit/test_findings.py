@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from metasup.config import Config
-from metasup.findings import (
+from metasup.evaluate.findings import (
     agent_findings,
     baseline_findings,
     class_findings,
@@ -16,7 +15,8 @@ from metasup.findings import (
     recommend,
     regression_findings,
 )
-from metasup.review import (
+from metasup.model.config import Config
+from metasup.model.review import (
     AgentReport,
     ClassReport,
     DataQuality,

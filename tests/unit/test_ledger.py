@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from metasup.ledger import (
+from metasup.rolling.audit_ledger import (
     GENESIS_HASH,
     LedgerCorrupt,
     LedgerProblem,

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from metasup.lp_metrics import (
+from metasup.lp.report import (
     LOG_EVENTS,
     Period,
     Strategies,

@@ -16,17 +16,7 @@ import pandas as pd
 import pytest
 
 import metasup.examples
-from metasup.config import EmailConfig, SmtpConfig
-from metasup.lp_metrics import (
-    LpReport,
-    Strategies,
-    StrategyState,
-    build_lp_report,
-    daily_returns,
-    last_complete_period,
-    lp_metrics,
-)
-from metasup.lp_report import (
+from metasup.lp.email import (
     EmailError,
     build_message,
     filter_recipients,
@@ -36,6 +26,16 @@ from metasup.lp_report import (
     send_report,
     subject,
 )
+from metasup.lp.report import (
+    LpReport,
+    Strategies,
+    StrategyState,
+    build_lp_report,
+    daily_returns,
+    last_complete_period,
+    lp_metrics,
+)
+from metasup.model.config import EmailConfig, SmtpConfig
 from metasup.runner import default_as_of, evaluate, load_workspace
 
 HOSTILE = ["<script>alert(1)</script>", '"><img src=x onerror=alert(1)>', "$x^2$ & co"]

@@ -32,16 +32,16 @@ from recon_factories import (
 )
 from sklearn.metrics import accuracy_score, brier_score_loss
 
-from metasup.artifacts import Artifacts
-from metasup.metrics import (
+from metasup.evaluate.metrics import (
     Windows,
     compute_metrics,
     most_common_class,
     regime_codes_at_signals,
     status_at,
 )
-from metasup.registry import UNCLASSIFIED, Registry
-from metasup.review import Metrics
+from metasup.ingest.load import Artifacts
+from metasup.model.registry import UNCLASSIFIED, Registry
+from metasup.model.review import Metrics
 
 # --------------------------------------------------------------------------------------------
 # Metrics over signals realized in W

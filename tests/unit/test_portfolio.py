@@ -12,8 +12,7 @@ from hypothesis import strategies as st
 from recon_factories import make_registry, metrics_of, pending, realized
 from scipy.optimize import minimize
 
-from metasup.config import PortfolioConfig
-from metasup.portfolio import (
+from metasup.evaluate.portfolio import (
     FloatArray,
     allocate,
     allocation_score,
@@ -24,9 +23,10 @@ from metasup.portfolio import (
     exclusion_reason,
     softmax,
 )
-from metasup.promotion import AgentStanding
-from metasup.registry import UNCLASSIFIED
-from metasup.review import Attribution, AttributionRow, Metrics
+from metasup.evaluate.promotion import AgentStanding
+from metasup.model.config import PortfolioConfig
+from metasup.model.registry import UNCLASSIFIED
+from metasup.model.review import Attribution, AttributionRow, Metrics
 
 # --- scores ----------------------------------------------------------------------------------
 

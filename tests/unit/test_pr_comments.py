@@ -10,10 +10,10 @@ import cmarkgfm
 import pytest
 from cmarkgfm.cmark import Options
 
-from metasup.config import Config
-from metasup.errors import ConfigError
-from metasup.pr_comments import MARKER, escape_markdown, render_comment
-from metasup.review import AgentReport, Promotion, Review
+from metasup.model.config import Config
+from metasup.model.errors import ConfigError
+from metasup.model.review import AgentReport, Promotion, Review
+from metasup.render.comment import MARKER, escape_markdown, render_comment
 
 HEADINGS = [
     "## 🤖 Meta-Agent Review Report",
@@ -175,7 +175,7 @@ def test_render_comment__custom_template_sandboxed_and_errors_are_config_errors(
 
 
 def test_plain__gate_values() -> None:
-    from metasup.pr_comments import plain
+    from metasup.render.comment import plain
 
     assert plain(None) == "—"
     assert plain([]) == "none"

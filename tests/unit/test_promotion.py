@@ -8,8 +8,7 @@ from typing import Any
 
 import pytest
 
-from metasup.config import ArtifactsConfig, Config, PromotionConfig, ReconcileConfig, WindowsConfig
-from metasup.promotion import (
+from metasup.evaluate.promotion import (
     GATE_NAMES,
     AgentStanding,
     describe_window,
@@ -19,7 +18,8 @@ from metasup.promotion import (
     render_pair,
     should_promote,
 )
-from metasup.review import Gate, Metrics, Promotion
+from metasup.model.config import ArtifactsConfig, Config, PromotionConfig, ReconcileConfig, WindowsConfig
+from metasup.model.review import Gate, Metrics, Promotion
 
 
 def make_metrics(**overrides: Any) -> Metrics:

@@ -18,9 +18,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from recon_factories import SIGNAL_COLUMNS
 
-from metasup import reconcile as reconcile_module
-from metasup.config import ReconcileConfig
-from metasup.reconcile import RESULT_COLUMNS, Reconciliation, reconcile
+from metasup.evaluate import reconcile as reconcile_module
+from metasup.evaluate.reconcile import RESULT_COLUMNS, Reconciliation, reconcile
+from metasup.model.config import ReconcileConfig
 
 HOUR = 3600
 DAY = 86400

@@ -12,8 +12,8 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from metasup.registry import Registry, Stage
-from metasup.registry_edit import (
+from metasup.model.registry import Registry, Stage
+from metasup.rolling.registry_edit import (
     RegistryEditError,
     double_quoted,
     kill_strategy_class,

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from metasup.config import RetirementConfig
-from metasup.retirement import RULE_NAMES, evaluate_retirement, kill_reason
-from metasup.review import Metrics, Retirement, Rule
+from metasup.evaluate.retirement import RULE_NAMES, evaluate_retirement, kill_reason
+from metasup.model.config import RetirementConfig
+from metasup.model.review import Metrics, Retirement, Rule
 
 HEALTHY: dict[str, Any] = {
     "alpha_period": [0.01, -0.02, 0.03, 0.01],

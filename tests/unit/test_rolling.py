@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from metasup.config import Config
-from metasup.registry import Agent, Registry, StrategyClass
-from metasup.review import AgentReport, ClassReport, Gate, Metrics, Promotion, Retirement, Review, Rule
-from metasup.rolling import (
+from metasup.model.config import Config
+from metasup.model.registry import Agent, Registry, StrategyClass
+from metasup.model.review import AgentReport, ClassReport, Gate, Metrics, Promotion, Retirement, Review, Rule
+from metasup.rolling.plan import (
     WITHDRAWN_LABEL,
     MergePromotion,
     OpenPromotion,

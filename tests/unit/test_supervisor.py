@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from metasup.examples import CONFIG_PATH
-from metasup.review import Review, generated_json_schema, review_json_schema
+from metasup.model.review import Review, generated_json_schema, review_json_schema
 from metasup.runner import Workspace, evaluate, load_workspace
 
 
@@ -116,7 +116,7 @@ def test_review_json__schema_rejects_nan_and_unknown_keys(review: Review) -> Non
 
 
 def test_review_schema__shipped_file_is_current() -> None:
-    """Regenerate with: python -m metasup.review > metasup/review.schema.json"""
+    """Regenerate with: python -m metasup.model.review > metasup/review.schema.json"""
     assert review_json_schema() == json.loads(json.dumps(generated_json_schema(), sort_keys=True))
 
 

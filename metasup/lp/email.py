@@ -1,6 +1,6 @@
-"""LP e-mail: charts, rendering and sending (SPEC §6). The metrics are :mod:`metasup.lp_metrics`.
+"""LP e-mail: charts, rendering and sending (SPEC §6). The metrics are :mod:`metasup.lp.report`.
 
-Rendering is pure (an :class:`~metasup.lp_metrics.LpReport` in, bytes and text out): charts are
+Rendering is pure (an :class:`~metasup.lp.report.LpReport` in, bytes and text out): charts are
 drawn on matplotlib ``Figure`` objects with an explicit Agg canvas (pyplot and the global
 backend are never touched), templates are package data rendered by Jinja2 with autoescape on
 for HTML. Sending (:func:`send_report`) is the only I/O here.
@@ -36,9 +36,9 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
-from metasup.config import EmailConfig, SmtpConfig
-from metasup.errors import MetasupError
-from metasup.lp_metrics import LpAttributionRow, LpReport, drawdowns
+from metasup.lp.report import LpAttributionRow, LpReport, drawdowns
+from metasup.model.config import EmailConfig, SmtpConfig
+from metasup.model.errors import MetasupError
 
 log = logging.getLogger(__name__)
 

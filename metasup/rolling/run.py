@@ -27,10 +27,22 @@ from typing import Any
 import pandas as pd
 from github import Github
 
-from metasup import github_io
 from metasup.baseline import from_snapshot
-from metasup.config import Config
-from metasup.ledger import (
+from metasup.evaluate.retirement import kill_reason
+from metasup.github import client as github_io
+from metasup.github.workflow_commands import Console
+from metasup.lp.email import EmailError, build_message, filter_recipients, render_charts, send_report
+from metasup.lp.report import build_lp_report, due_period
+from metasup.model.config import Config
+from metasup.model.registry import Registry
+from metasup.model.review import CLASS_SUBJECT_PREFIX, BaseInfo, Review
+from metasup.render.comment import (
+    DASHBOARD_MARKER,
+    render_dashboard,
+    render_promotion_body,
+    render_retirement_body,
+)
+from metasup.rolling.audit_ledger import (
     LedgerCorrupt,
     LedgerRecord,
     NewEntry,
@@ -40,19 +52,7 @@ from metasup.ledger import (
     parse_ledger,
     verify_ledger,
 )
-from metasup.lp_metrics import build_lp_report, due_period
-from metasup.lp_report import EmailError, build_message, filter_recipients, render_charts, send_report
-from metasup.pr_comments import (
-    DASHBOARD_MARKER,
-    render_dashboard,
-    render_promotion_body,
-    render_retirement_body,
-)
-from metasup.registry import Registry
-from metasup.registry_edit import kill_strategy_class, retire_agent, set_agent_stage
-from metasup.retirement import kill_reason
-from metasup.review import CLASS_SUBJECT_PREFIX, BaseInfo, Review
-from metasup.rolling import (
+from metasup.rolling.plan import (
     PROMOTE_LABEL,
     PROMOTE_PREFIX,
     RETIRE_LABEL,
@@ -71,8 +71,8 @@ from metasup.rolling import (
     plan_rolling,
     retire_branch,
 )
+from metasup.rolling.registry_edit import kill_strategy_class, retire_agent, set_agent_stage
 from metasup.runner import Workspace, evaluate
-from metasup.workflow import Console
 
 STATE_BRANCH = "metasup-state"
 LEDGER_PATH = "ledger.jsonl"

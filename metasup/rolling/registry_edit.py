@@ -3,7 +3,7 @@
 A promotion PR must change only the agent's ``stage``; everything else in the file stays
 byte-identical: comments, order, quoting, flow or block style, blank lines, trailing spaces,
 line endings. So the file is never re-dumped. PyYAML's composer (the same parser
-``metasup.registry`` loads the file with) gives the exact character span of every node; an edit
+``metasup.model.registry`` loads the file with) gives the exact character span of every node; an edit
 replaces the span of one scalar value, or inserts one ``key: value`` where the key is missing:
 
 - flow mapping ``{name: a, strategy_class: x}`` → ``, stage: prod`` after its last value;
@@ -34,8 +34,8 @@ from typing import Any, Literal, get_args
 
 import yaml
 
-from metasup.errors import MetasupError
-from metasup.registry import Stage
+from metasup.model.errors import MetasupError
+from metasup.model.registry import Stage
 
 Section = Literal["agents", "strategy_classes"]
 STR_TAG = "tag:yaml.org,2002:str"

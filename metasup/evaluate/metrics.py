@@ -29,11 +29,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from metasup.artifacts import Artifacts
-from metasup.config import Config, WindowsConfig
-from metasup.reconcile import NO_PRICE, REALIZED, STATUSES
-from metasup.registry import UNCLASSIFIED, Registry
-from metasup.review import Metrics
+from metasup.evaluate.reconcile import NO_PRICE, REALIZED, STATUSES
+from metasup.ingest.load import Artifacts
+from metasup.model.config import Config, WindowsConfig
+from metasup.model.registry import UNCLASSIFIED, Registry
+from metasup.model.review import Metrics
 
 N_PERIODS = 4
 """Periods P0..P3 behind ``alpha_period`` and ``regime_mismatch_periods``."""

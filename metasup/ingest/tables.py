@@ -22,10 +22,10 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pa_parquet
 
-from metasup.artifact_files import Content, Lines, scan_lines
-from metasup.artifact_ledger import Ledger
-from metasup.artifact_rows import Column, InputSpec, Ints, Kind, Rows, no_rows, object_column, rows_from_table
-from metasup.errors import ArtifactError
+from metasup.ingest.files import Content, Lines, scan_lines
+from metasup.ingest.quality import Ledger
+from metasup.ingest.rows import Column, InputSpec, Ints, Kind, Rows, no_rows, object_column, rows_from_table
+from metasup.model.errors import ArtifactError
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""The frames of :class:`~metasup.artifacts.Artifacts`: what each input holds and what is kept of it.
+"""The frames of :class:`~metasup.ingest.load.Artifacts`: what each input holds and what is kept of it.
 
 One function per input (:func:`signals_frame`, :func:`telemetry_frames`, :func:`prices_frame`)
 runs the field checks in the SPEC's order, books every row in the ledger, drops repeated signals
@@ -17,7 +17,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from metasup.artifact_checks import (
+from metasup.ingest.checks import (
     UTC_NS,
     Checks,
     direction_field,
@@ -30,8 +30,8 @@ from metasup.artifact_checks import (
     timestamp_field,
     type_is,
 )
-from metasup.artifact_ledger import Ledger
-from metasup.artifact_rows import Bools, FileIds, InputSpec, Ints, Kind, Rows
+from metasup.ingest.quality import Ledger
+from metasup.ingest.rows import Bools, FileIds, InputSpec, Ints, Kind, Rows
 
 FRAME_DTYPES: Final[Mapping[str, Mapping[str, str]]] = {
     "signals": {

@@ -37,7 +37,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from metasup.config import ReconcileConfig
+from metasup.model.config import ReconcileConfig
 
 REALIZED: Final = "realized"
 OPEN: Final = "open"

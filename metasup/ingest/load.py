@@ -58,9 +58,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from metasup.artifact_checks import MAX_HORIZON, UTC_NS
-from metasup.artifact_files import SUPPORTED_SUFFIXES, data_files, display_path, read_content, suffix_of
-from metasup.artifact_frames import (
+from metasup.ingest.checks import MAX_HORIZON, UTC_NS
+from metasup.ingest.files import SUPPORTED_SUFFIXES, data_files, display_path, read_content, suffix_of
+from metasup.ingest.frames import (
     FRAME_DTYPES,
     PRICES,
     SIGNALS,
@@ -70,12 +70,12 @@ from metasup.artifact_frames import (
     signals_frame,
     telemetry_frames,
 )
-from metasup.artifact_jsonl import LEAF_LINES, read_jsonl
-from metasup.artifact_ledger import Ledger
-from metasup.artifact_rows import InputSpec, Rows, concat_rows
-from metasup.artifact_tables import read_csv, read_parquet
-from metasup.config import ArtifactsConfig
-from metasup.review import DataQuality
+from metasup.ingest.jsonl import LEAF_LINES, read_jsonl
+from metasup.ingest.quality import Ledger
+from metasup.ingest.rows import InputSpec, Rows, concat_rows
+from metasup.ingest.tables import read_csv, read_parquet
+from metasup.model.config import ArtifactsConfig
+from metasup.model.review import DataQuality
 
 __all__ = [
     "FRAME_DTYPES",

@@ -231,5 +231,5 @@ def generated_json_schema() -> dict[str, Any]:
     return schema
 
 
-if __name__ == "__main__":  # python -m metasup.review > metasup/review.schema.json
+if __name__ == "__main__":  # python -m metasup.model.review > metasup/review.schema.json
     print(json.dumps(generated_json_schema(), indent=2, sort_keys=True))

@@ -11,16 +11,16 @@ from collections.abc import Collection, Mapping, Sequence
 
 import pandas as pd
 
-from metasup.artifacts import Artifacts
-from metasup.config import Config
-from metasup.findings import collect_findings, overall_severity, recommend
-from metasup.metrics import MetricsTable, compute_metrics
-from metasup.portfolio import allocate, attribute, eligible_for_allocation
-from metasup.promotion import AgentStanding, should_promote
-from metasup.reconcile import reconcile
-from metasup.registry import Registry
-from metasup.retirement import evaluate_retirement
-from metasup.review import (
+from metasup.evaluate.findings import collect_findings, overall_severity, recommend
+from metasup.evaluate.metrics import MetricsTable, compute_metrics
+from metasup.evaluate.portfolio import allocate, attribute, eligible_for_allocation
+from metasup.evaluate.promotion import AgentStanding, should_promote
+from metasup.evaluate.reconcile import reconcile
+from metasup.evaluate.retirement import evaluate_retirement
+from metasup.ingest.load import Artifacts
+from metasup.model.config import Config
+from metasup.model.registry import Registry
+from metasup.model.review import (
     CLASS_SUBJECT_PREFIX,
     AgentReport,
     BaseInfo,

@@ -51,7 +51,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from metasup.errors import MetasupError
+from metasup.model.errors import MetasupError
 
 LedgerEvent = Literal[
     "promotion_proposed",

@@ -24,10 +24,10 @@ from collections.abc import Collection, Mapping
 import numpy as np
 import numpy.typing as npt
 
-from metasup.config import PortfolioConfig
-from metasup.metrics import MetricsTable, Sums
-from metasup.promotion import AgentStanding, kill_reasons
-from metasup.review import Allocation, Attribution, AttributionRow, Metrics
+from metasup.evaluate.metrics import MetricsTable, Sums
+from metasup.evaluate.promotion import AgentStanding, kill_reasons
+from metasup.model.config import PortfolioConfig
+from metasup.model.review import Allocation, Attribution, AttributionRow, Metrics
 
 FloatArray = npt.NDArray[np.float64]
 

@@ -1,7 +1,7 @@
 """LP performance metrics (SPEC §6): the functional core behind the LP e-mail and ``metasup report``.
 
 Everything here is pure: frames and timestamps in, an :class:`LpReport` out; no clock, no I/O.
-Rendering and sending live in :mod:`metasup.lp_report`.
+Rendering and sending live in :mod:`metasup.lp.email`.
 
 * **Booking.** The fund's books close once per UTC weekday. A realized signal is booked on the
   UTC date of its ``exit_ts``; a Saturday or Sunday exit on the following Monday. Telemetry costs
@@ -31,11 +31,11 @@ import numpy.typing as npt
 import pandas as pd
 from pydantic import ConfigDict, Field
 
-from metasup.artifacts import Artifacts
-from metasup.config import Config
-from metasup.reconcile import REALIZED, reconcile
-from metasup.registry import UNCLASSIFIED
-from metasup.review import Model, OptFloat, Review
+from metasup.evaluate.reconcile import REALIZED, reconcile
+from metasup.ingest.load import Artifacts
+from metasup.model.config import Config
+from metasup.model.registry import UNCLASSIFIED
+from metasup.model.review import Model, OptFloat, Review
 
 TRADING_DAYS_PER_YEAR = 252
 Cadence = Literal["daily", "weekly"]

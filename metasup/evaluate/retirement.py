@@ -21,9 +21,9 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from metasup.config import RetirementConfig
-from metasup.promotion import usd
-from metasup.review import Metrics, Retirement, Rule
+from metasup.evaluate.promotion import usd
+from metasup.model.config import RetirementConfig
+from metasup.model.review import Metrics, Retirement, Rule
 
 RULE_NAMES: tuple[str, ...] = ("alpha_negative", "confidence_decay", "cost_over_value", "regime_mismatch")
 """The rules of SPEC §3.4, in the order they are evaluated and reported."""

@@ -11,8 +11,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from metasup.config import describe_validation_error, read_yaml_mapping
-from metasup.errors import ConfigError
+from metasup.model.config import describe_validation_error, read_yaml_mapping
+from metasup.model.errors import ConfigError
 
 Stage = Literal["sandbox", "prod", "retired"]
 ClassStatus = Literal["active", "deprecated", "killed"]

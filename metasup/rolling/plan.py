@@ -20,11 +20,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal
 
-from metasup.config import Config
-from metasup.ledger import LedgerRecord, NewEntry
-from metasup.registry import Registry
-from metasup.retirement import kill_reason
-from metasup.review import CLASS_SUBJECT_PREFIX, AgentReport, ClassReport, Review
+from metasup.evaluate.retirement import kill_reason
+from metasup.model.config import Config
+from metasup.model.registry import Registry
+from metasup.model.review import CLASS_SUBJECT_PREFIX, AgentReport, ClassReport, Review
+from metasup.rolling.audit_ledger import LedgerRecord, NewEntry
 
 PROMOTE_PREFIX = "metasup/promote/"
 RETIRE_PREFIX = "metasup/retire/"

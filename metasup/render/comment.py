@@ -18,9 +18,9 @@ from typing import Any
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
-from metasup.config import Config
-from metasup.errors import ConfigError
-from metasup.review import AgentReport, Retirement, Review
+from metasup.model.config import Config
+from metasup.model.errors import ConfigError
+from metasup.model.review import AgentReport, Retirement, Review
 
 MARKER = "<!-- metasup:review -->"
 """First line of our comment; with the author check it identifies the comment to edit."""

@@ -33,9 +33,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from metasup.config import Config, PromotionConfig
-from metasup.registry import ClassStatus, Stage
-from metasup.review import Gate, Metrics, Promotion
+from metasup.model.config import Config, PromotionConfig
+from metasup.model.registry import ClassStatus, Stage
+from metasup.model.review import Gate, Metrics, Promotion
 
 GATE_NAMES: tuple[str, ...] = (
     "behavioral",

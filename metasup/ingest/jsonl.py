@@ -26,9 +26,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pa_json
 
-from metasup.artifact_files import Content, Lines, scan_lines
-from metasup.artifact_ledger import Ledger
-from metasup.artifact_rows import (
+from metasup.ingest.files import Content, Lines, scan_lines
+from metasup.ingest.quality import Ledger
+from metasup.ingest.rows import (
     InputSpec,
     Ints,
     Kind,

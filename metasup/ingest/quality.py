@@ -10,8 +10,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from metasup.artifact_rows import FileIds, Ints, Objects
-from metasup.review import MAX_REJECTED_LISTED, DataQuality, FileQuality, RejectedLine
+from metasup.ingest.rows import FileIds, Ints, Objects
+from metasup.model.review import MAX_REJECTED_LISTED, DataQuality, FileQuality, RejectedLine
 
 _FEW_FILES = 8
 """Up to this many files, counting each file's rows beats ``bincount`` (it copies ids to int64)."""

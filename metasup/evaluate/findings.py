@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from metasup.config import Config
-from metasup.review import (
+from metasup.model.config import Config
+from metasup.model.review import (
     SEVERITY_ORDER,
     AgentReport,
     ClassReport,

@@ -20,7 +20,7 @@ from github.IssueComment import IssueComment
 from github.PullRequest import PullRequest
 from github.Repository import Repository
 
-from metasup.rolling import PullState
+from metasup.rolling.plan import PullState
 
 GITHUB_ACTIONS_LOGIN = "github-actions[bot]"
 MAX_RETRIES = 5

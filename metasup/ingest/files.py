@@ -20,8 +20,8 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from metasup.artifact_rows import Bools, Ints
-from metasup.errors import ArtifactError
+from metasup.ingest.rows import Bools, Ints
+from metasup.model.errors import ArtifactError
 
 SUPPORTED_SUFFIXES: Final = (".jsonl.gz", ".csv.gz", ".jsonl", ".csv", ".parquet")
 """File name endings an artifact file may have, in any case; the ``.gz`` ones are gunzipped first."""

@@ -19,8 +19,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from metasup.artifact_rows import Bools, Column, Floats, Ints, Objects, Rows
-from metasup.config import DURATION_PATTERN, UNIT_SECONDS
+from metasup.ingest.rows import Bools, Column, Floats, Ints, Objects, Rows
+from metasup.model.config import DURATION_PATTERN, UNIT_SECONDS
 
 UTC_NS: Final = "datetime64[ns, UTC]"
 """The dtype every ``ts`` is parsed to."""

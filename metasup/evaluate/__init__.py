@@ -1,0 +1,1 @@
+"""Pure evaluation: reconcile, metrics, skill, decisions (placeholder; filled by the move)."""
