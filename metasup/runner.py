@@ -21,6 +21,7 @@ from metasup.model.config import Config, load_config
 from metasup.model.errors import ArtifactError, InputError
 from metasup.model.registry import Registry, load_registry
 from metasup.model.review import SEVERITY_ORDER, BaseInfo, Review
+from metasup.model.timestamps import utc
 
 FailOn = Literal["never", "blocked", "high", "critical"]
 FAIL_ON_CHOICES: tuple[FailOn, ...] = ("never", "blocked", "high", "critical")
@@ -52,7 +53,7 @@ def parse_as_of(text: str) -> pd.Timestamp:
         ) from None
     if pd.isna(stamp):
         raise InputError(f"--as-of: cannot read {text!r} as a timestamp")
-    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+    return utc(stamp)
 
 
 def default_as_of(artifacts: Artifacts) -> pd.Timestamp:

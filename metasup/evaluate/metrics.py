@@ -34,6 +34,7 @@ from metasup.ingest.load import Artifacts
 from metasup.model.config import Config, WindowsConfig
 from metasup.model.registry import UNCLASSIFIED, Registry
 from metasup.model.review import Metrics
+from metasup.model.timestamps import utc
 
 N_PERIODS = 4
 """Periods P0..P3 behind ``alpha_period`` and ``regime_mismatch_periods``."""
@@ -81,7 +82,7 @@ def compute_metrics(
     from ``artifacts``. Agents are the registry's plus every agent seen in signals or telemetry up
     to ``as_of``; classes are the registry's plus every class a signal or an agent falls in.
     """
-    as_of = to_utc_timestamp(as_of)
+    as_of = utc(as_of)
     windows = Windows.from_config(as_of, config.windows)
     signals = _until(recon, as_of)
     costs, evals, violations = (
@@ -136,13 +137,6 @@ def compute_metrics(
 # --------------------------------------------------------------------------------------------
 
 
-def to_utc_timestamp(value: pd.Timestamp | str) -> pd.Timestamp:
-    """``as_of`` in UTC at nanosecond resolution; a naive timestamp is UTC (SPEC §2)."""
-    stamp = pd.Timestamp(value)
-    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
-    return stamp.as_unit("ns")
-
-
 def _ts_ns(ts: pd.Series) -> IntArray:
     """Nanoseconds since the epoch (UTC); NaT stays ``iNaT`` (the smallest int64)."""
     if len(ts) == 0:
@@ -175,7 +169,7 @@ class Windows:
     @classmethod
     def from_config(cls, as_of: pd.Timestamp, windows: WindowsConfig) -> Windows:
         return cls(
-            as_of_ns=to_utc_timestamp(as_of).value,
+            as_of_ns=utc(as_of).value,
             window_ns=pd.Timedelta(windows.window).value,
             period_ns=pd.Timedelta(windows.period).value,
         )

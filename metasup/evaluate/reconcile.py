@@ -38,6 +38,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from metasup.model.config import ReconcileConfig
+from metasup.model.timestamps import utc
 
 REALIZED: Final = "realized"
 OPEN: Final = "open"
@@ -188,7 +189,7 @@ def reconcile(
     benchmark: str | None,
 ) -> Reconciliation:
     """Join each signal emitted at or before ``as_of`` to its entry and exit bars (SPEC §3.1)."""
-    as_of_utc = _to_utc_timestamp(as_of)
+    as_of_utc = utc(as_of)
     emitted = _signals_until(signals, as_of_utc, config.default_notional)
     table, symbols = _bar_table(_prices_until(prices, as_of_utc))
     join = _Join(
@@ -360,13 +361,6 @@ def _match_legs(
 # --- inputs up to as_of -------------------------------------------------------------------
 
 
-def _to_utc_timestamp(value: pd.Timestamp) -> pd.Timestamp:
-    """``as_of`` in UTC at ns resolution; a timestamp without offset is UTC (SPEC §2)."""
-    stamp = pd.Timestamp(value)
-    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
-    return stamp.as_unit("ns")
-
-
 def _to_utc_ns_series(values: pd.Series) -> pd.Series:
     """Any datetime-like column as ``datetime64[ns, UTC]`` (pandas ≥ 3 often infers ``us``)."""
     if values.dtype == _TIMESTAMP_DTYPE:  # already so (the loader's columns): no conversion pass
@@ -382,7 +376,7 @@ def _to_nanoseconds(duration: timedelta) -> int:
 def _signals_until(signals: pd.DataFrame, as_of: pd.Timestamp, default_notional: float) -> pd.DataFrame:
     """Signals emitted at or before ``as_of`` (later ones do not exist yet), notional filled."""
     stamps = _to_utc_ns_series(signals["ts"])
-    keep = (stamps <= _to_utc_timestamp(as_of)).to_numpy()
+    keep = (stamps <= utc(as_of)).to_numpy()
     # Nothing later (the usual case): a shallow copy; copy-on-write keeps ``signals`` untouched.
     emitted = signals.copy(deep=False) if keep.all() else signals.loc[keep].copy()
     emitted["ts"] = stamps.array if keep.all() else stamps.array[keep]
@@ -395,7 +389,7 @@ def _signals_until(signals: pd.DataFrame, as_of: pd.Timestamp, default_notional:
 def _prices_until(prices: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
     """Bars at or before ``as_of``; a later bar must never be seen, not even by a join."""
     stamps = _to_utc_ns_series(prices["ts"])
-    keep = (stamps <= _to_utc_timestamp(as_of)).to_numpy()
+    keep = (stamps <= utc(as_of)).to_numpy()
     if keep.all():  # nothing later (the usual case): the columns as they are, not millions of rows copied
         columns = {"ts": stamps.array, "symbol": prices["symbol"].array, "price": prices["price"].array}
         bars = pd.DataFrame(columns, index=pd.RangeIndex(len(prices)), copy=False)

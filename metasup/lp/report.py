@@ -36,6 +36,7 @@ from metasup.ingest.load import Artifacts
 from metasup.model.config import Config
 from metasup.model.registry import UNCLASSIFIED
 from metasup.model.review import Model, OptFloat, Review
+from metasup.model.timestamps import utc
 
 TRADING_DAYS_PER_YEAR = 252
 Cadence = Literal["daily", "weekly"]
@@ -78,7 +79,7 @@ class Period(Model):
 
 
 def _utc_date(as_of: pd.Timestamp) -> dt.date:
-    return _utc(as_of).date()
+    return utc(as_of).date()
 
 
 def _previous_weekday(day: dt.date) -> dt.date:
@@ -128,11 +129,6 @@ def due_period(as_of: pd.Timestamp, cadence: Cadence, weekday: str = "mon") -> P
 # --------------------------------------------------------------------------------------------
 
 
-def _utc(value: pd.Timestamp | dt.date | str) -> pd.Timestamp:
-    stamp = pd.Timestamp(value)
-    return (stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")).as_unit("ns")
-
-
 def booked_day(ts: pd.Series) -> pd.Series:
     """UTC midnight of the weekday each timestamp is booked on (weekend → next Monday)."""
     day = pd.to_datetime(ts, utc=True).dt.floor("D")
@@ -142,7 +138,7 @@ def booked_day(ts: pd.Series) -> pd.Series:
 
 
 def _booked(stamp: pd.Timestamp) -> pd.Timestamp:
-    result: pd.Timestamp = booked_day(pd.Series([_utc(stamp)])).iloc[0]
+    result: pd.Timestamp = booked_day(pd.Series([utc(stamp)])).iloc[0]
     return result
 
 
@@ -177,7 +173,7 @@ def daily_returns(
     2026-10-27 00:00:00+00:00    0.00000
     Name: return, dtype: float64
     """
-    as_of = _utc(as_of)
+    as_of = utc(as_of)
     realized = _prod_realized(recon_signals, prod_agents, as_of)
     if realized.empty:
         return _empty_daily()
@@ -376,9 +372,9 @@ def lp_metrics(
     booked in the period. ``risk_free_rate`` is annual. Frames as in ``docs/data-model.md``;
     ``ledger_records`` are mappings with ``ts, event, subject, data`` (``ledger.LedgerRecord``).
     """
-    as_of = _utc(as_of)
-    period = Period.between(_utc_date(_utc(period_start)), _utc_date(_utc(period_end)))
-    start, end = _utc(period.start), _utc(period.end)
+    as_of = utc(as_of)
+    period = Period.between(_utc_date(utc(period_start)), _utc_date(utc(period_end)))
+    start, end = utc(period.start), utc(period.end)
     series = daily.loc[daily.index <= end]
     values = series.to_numpy(dtype="float64")
     rf_daily = risk_free_rate / TRADING_DAYS_PER_YEAR
@@ -437,10 +433,10 @@ def _block_starts(period: Period, as_of: pd.Timestamp) -> dict[str, pd.Timestamp
     last day, or of ``as_of`` when the period is still running (a week-to-date report)."""
     anchor = min(period.end, _utc_date(as_of))
     return {
-        "period": _utc(period.start),
-        "mtd": _utc(anchor.replace(day=1)),
-        "qtd": _utc(anchor.replace(month=3 * ((anchor.month - 1) // 3) + 1, day=1)),
-        "ytd": _utc(anchor.replace(month=1, day=1)),
+        "period": utc(period.start),
+        "mtd": utc(anchor.replace(day=1)),
+        "qtd": utc(anchor.replace(month=3 * ((anchor.month - 1) // 3) + 1, day=1)),
+        "ytd": utc(anchor.replace(month=1, day=1)),
         "since_inception": pd.Timestamp.min.tz_localize("UTC"),
     }
 
@@ -519,7 +515,7 @@ def promotion_log(
     for record in records:
         if record.get("event") not in LOG_EVENTS or record.get("ts") is None:
             continue
-        when = _utc(record["ts"])
+        when = utc(record["ts"])
         if when > as_of or not start <= _booked(when) <= end:
             continue
         entry = LogEntry(
@@ -585,7 +581,7 @@ def build_lp_report(
     Prod agents are those whose registry stage is ``prod`` in ``review`` (killed ones included:
     their realized signals were traded); an agent's class is the review's.
     """
-    as_of = _utc(as_of)
+    as_of = utc(as_of)
     visible = artifacts.until(as_of)
     recon = reconcile(visible.signals, visible.prices, config.reconcile, as_of, config.benchmark).signals
     prod = [a.agent for a in review.agents if a.stage == "prod"]
