@@ -16,7 +16,8 @@ import pandas as pd
 from pydantic import ValidationError
 
 from metasup.evaluate.supervisor import run_meta_supervisor
-from metasup.ingest.load import Artifacts, Progress, load_artifacts
+from metasup.ingest.load import Progress, load_artifacts
+from metasup.model.artifacts import Artifacts
 from metasup.model.config import Config, load_config
 from metasup.model.errors import ArtifactError, InputError
 from metasup.model.registry import Registry, load_registry

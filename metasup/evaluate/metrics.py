@@ -30,7 +30,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from metasup.evaluate.reconcile import NO_PRICE, REALIZED, STATUSES
-from metasup.ingest.load import Artifacts
+from metasup.model.artifacts import Artifacts
 from metasup.model.config import Config, WindowsConfig
 from metasup.model.registry import UNCLASSIFIED, Registry
 from metasup.model.review import Metrics
@@ -79,15 +79,14 @@ def compute_metrics(
     """Every SPEC §3.2 metric, per agent and per strategy class, evaluated at ``as_of``.
 
     ``recon`` is the reconciled signals frame (``docs/data-model.md``); telemetry and regimes come
-    from ``artifacts``. Agents are the registry's plus every agent seen in signals or telemetry up
-    to ``as_of``; classes are the registry's plus every class a signal or an agent falls in.
+    from ``artifacts``. Both are already cut at ``as_of`` (``model.artifacts``: the one cut).
+    Agents are the registry's plus every agent seen in signals or telemetry up to ``as_of``;
+    classes are the registry's plus every class a signal or an agent falls in.
     """
     as_of = utc(as_of)
     windows = Windows.from_config(as_of, config.windows)
-    signals = _until(recon, as_of)
-    costs, evals, violations = (
-        _until(f, as_of) for f in (artifacts.costs, artifacts.evals, artifacts.violations)
-    )
+    signals = recon
+    costs, evals, violations = artifacts.costs, artifacts.evals, artifacts.violations
 
     agent_names = collect_agent_names(registry, [signals, costs, evals, violations])
     agent_class = resolve_agent_classes(registry, agent_names, signals)
@@ -105,7 +104,7 @@ def compute_metrics(
     mismatch = regime_mismatch(
         signals,
         signal_agent_codes,
-        _until(artifacts.regimes, as_of),
+        artifacts.regimes,
         [declared_regimes(registry, name, agent_class[name]) for name in agent_names],
     )
     signal_facts = SignalFacts.build(signals, windows, config, mismatch)
@@ -143,13 +142,6 @@ def _ts_ns(ts: pd.Series) -> IntArray:
         return np.empty(0, dtype=np.int64)
     utc = pd.to_datetime(ts, utc=True)
     return np.asarray(utc.to_numpy(dtype="datetime64[ns]").view(np.int64), dtype=np.int64)
-
-
-def _until(frame: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
-    """Rows with ``ts <= as_of``: nothing later exists for the evaluation."""
-    ns = _ts_ns(frame["ts"])
-    keep = (ns <= as_of.value) & (ns != np.iinfo(np.int64).min)
-    return frame if bool(keep.all()) else frame.loc[keep]
 
 
 @dataclass(frozen=True)

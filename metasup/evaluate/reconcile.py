@@ -37,6 +37,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from metasup.model.artifacts import until
 from metasup.model.config import ReconcileConfig
 from metasup.model.timestamps import utc
 
@@ -375,11 +376,9 @@ def _to_nanoseconds(duration: timedelta) -> int:
 
 def _signals_until(signals: pd.DataFrame, as_of: pd.Timestamp, default_notional: float) -> pd.DataFrame:
     """Signals emitted at or before ``as_of`` (later ones do not exist yet), notional filled."""
-    stamps = _to_utc_ns_series(signals["ts"])
-    keep = (stamps <= utc(as_of)).to_numpy()
-    # Nothing later (the usual case): a shallow copy; copy-on-write keeps ``signals`` untouched.
-    emitted = signals.copy(deep=False) if keep.all() else signals.loc[keep].copy()
-    emitted["ts"] = stamps.array if keep.all() else stamps.array[keep]
+    # A shallow copy; copy-on-write keeps ``signals`` untouched.
+    emitted = until(signals, as_of).copy(deep=False)
+    emitted["ts"] = _to_utc_ns_series(emitted["ts"]).array
     if "notional" not in emitted.columns:
         emitted["notional"] = np.nan
     emitted["notional"] = emitted["notional"].astype(np.float64).fillna(default_notional)
@@ -388,14 +387,11 @@ def _signals_until(signals: pd.DataFrame, as_of: pd.Timestamp, default_notional:
 
 def _prices_until(prices: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
     """Bars at or before ``as_of``; a later bar must never be seen, not even by a join."""
-    stamps = _to_utc_ns_series(prices["ts"])
-    keep = (stamps <= utc(as_of)).to_numpy()
-    if keep.all():  # nothing later (the usual case): the columns as they are, not millions of rows copied
-        columns = {"ts": stamps.array, "symbol": prices["symbol"].array, "price": prices["price"].array}
-        bars = pd.DataFrame(columns, index=pd.RangeIndex(len(prices)), copy=False)
-    else:
-        bars = prices.loc[keep, ["symbol", "price"]].reset_index(drop=True)
-        bars.insert(0, "ts", stamps.array[keep])
+    visible = until(prices, as_of)
+    stamps = _to_utc_ns_series(visible["ts"])
+    # The columns as they are, not millions of rows copied.
+    columns = {"ts": stamps.array, "symbol": visible["symbol"].array, "price": visible["price"].array}
+    bars = pd.DataFrame(columns, index=pd.RangeIndex(len(visible)), copy=False)
     bars["price"] = bars["price"].astype(np.float64)
     return bars
 

@@ -17,7 +17,7 @@ from metasup.evaluate.portfolio import allocate, attribute, eligible_for_allocat
 from metasup.evaluate.promotion import AgentStanding, should_promote
 from metasup.evaluate.reconcile import reconcile
 from metasup.evaluate.retirement import evaluate_retirement
-from metasup.ingest.load import Artifacts
+from metasup.model.artifacts import Artifacts
 from metasup.model.config import Config
 from metasup.model.registry import Registry
 from metasup.model.review import (

@@ -53,15 +53,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pandas as pd
 
-from metasup.ingest.checks import MAX_HORIZON, UTC_NS
-from metasup.ingest.files import SUPPORTED_SUFFIXES, data_files, display_path, read_content, suffix_of
+from metasup.ingest.files import data_files, display_path, read_content, suffix_of
 from metasup.ingest.frames import (
-    FRAME_DTYPES,
     PRICES,
     SIGNALS,
     TELEMETRY,
@@ -70,56 +67,14 @@ from metasup.ingest.frames import (
     signals_frame,
     telemetry_frames,
 )
-from metasup.ingest.jsonl import LEAF_LINES, read_jsonl
+from metasup.ingest.jsonl import read_jsonl
 from metasup.ingest.quality import Ledger
 from metasup.ingest.rows import InputSpec, Rows, concat_rows
 from metasup.ingest.tables import read_csv, read_parquet
+from metasup.model.artifacts import Artifacts
 from metasup.model.config import ArtifactsConfig
-from metasup.model.review import DataQuality
-
-__all__ = [
-    "FRAME_DTYPES",
-    "LEAF_LINES",
-    "MAX_HORIZON",
-    "SUPPORTED_SUFFIXES",
-    "UTC_NS",
-    "Artifacts",
-    "Progress",
-    "empty_frame",
-    "load_artifacts",
-]
 
 Progress = Callable[[str], None]
-
-
-@dataclass(frozen=True)
-class Artifacts:
-    """Validated inputs of one evaluation; every rejected line is accounted for in ``data_quality``."""
-
-    signals: pd.DataFrame
-    costs: pd.DataFrame
-    evals: pd.DataFrame
-    violations: pd.DataFrame
-    regimes: pd.DataFrame
-    prices: pd.DataFrame
-    data_quality: DataQuality
-
-    def until(self, as_of: pd.Timestamp) -> Artifacts:
-        """The same artifacts as if the data ended at ``as_of`` (SPEC §3: nothing later exists)."""
-
-        def cut(frame: pd.DataFrame) -> pd.DataFrame:
-            kept = frame["ts"] <= as_of
-            return frame if bool(kept.all()) else frame.loc[kept]  # nothing later (usual): no copy
-
-        return replace(
-            self,
-            signals=cut(self.signals),
-            costs=cut(self.costs),
-            evals=cut(self.evals),
-            violations=cut(self.violations),
-            regimes=cut(self.regimes),
-            prices=cut(self.prices),
-        )
 
 
 def load_artifacts(config: ArtifactsConfig, progress: Progress | None = None) -> Artifacts:

@@ -32,7 +32,7 @@ import pandas as pd
 from pydantic import ConfigDict, Field
 
 from metasup.evaluate.reconcile import REALIZED, reconcile
-from metasup.ingest.load import Artifacts
+from metasup.model.artifacts import Artifacts
 from metasup.model.config import Config
 from metasup.model.registry import UNCLASSIFIED
 from metasup.model.review import Model, OptFloat, Review

@@ -16,7 +16,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from metasup.ingest.load import Artifacts, load_artifacts
+from metasup.ingest.load import load_artifacts
+from metasup.model.artifacts import Artifacts
 from metasup.model.config import ArtifactsConfig
 
 Line = Mapping[str, Any] | str

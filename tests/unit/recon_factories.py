@@ -13,7 +13,7 @@ import pandas as pd
 
 from metasup.evaluate.metrics import MetricsTable, compute_metrics
 from metasup.evaluate.reconcile import RESULT_COLUMNS
-from metasup.ingest.load import Artifacts
+from metasup.model.artifacts import Artifacts
 from metasup.model.config import Config
 from metasup.model.registry import Registry
 from metasup.model.review import DataQuality

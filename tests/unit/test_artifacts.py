@@ -32,8 +32,11 @@ from artifact_factories import (
 )
 
 import metasup.ingest.jsonl as artifacts_module
-from metasup.ingest.load import FRAME_DTYPES, LEAF_LINES, Artifacts, load_artifacts
+from metasup.ingest.frames import FRAME_DTYPES
+from metasup.ingest.jsonl import LEAF_LINES
+from metasup.ingest.load import load_artifacts
 from metasup.ingest.rows import _column_from_arrow
+from metasup.model.artifacts import Artifacts
 from metasup.model.config import ArtifactsConfig
 from metasup.model.errors import ArtifactError
 from metasup.model.review import MAX_REJECTED_LISTED

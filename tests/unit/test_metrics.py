@@ -39,7 +39,7 @@ from metasup.evaluate.metrics import (
     regime_codes_at_signals,
     status_at,
 )
-from metasup.ingest.load import Artifacts
+from metasup.model.artifacts import Artifacts, until
 from metasup.model.registry import UNCLASSIFIED, Registry
 from metasup.model.review import Metrics
 
@@ -617,7 +617,8 @@ def test_compute_metrics__nothing_after_as_of_counts(seed: int, shift_hours: int
     as_of = AS_OF + shift_hours * HOUR
     config = make_config(promotion={"min_decay_signals": 3})
 
-    full = compute_metrics(recon, artifacts, registry, config, as_of)
+    # The one cut (model.artifacts): the supervisor cuts everything at as_of before the metrics.
+    full = compute_metrics(until(recon, as_of), artifacts.until(as_of), registry, config, as_of)
     truncated_recon = recon.loc[recon["ts"] <= as_of]
     truncated = compute_metrics(
         truncated_recon,

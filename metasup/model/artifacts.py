@@ -1,0 +1,50 @@
+"""The loaded artifacts every wing shares: validated frames, not their loading (that is ``ingest``).
+
+Columns and dtypes of each frame are in ``docs/data-model.md``. This is also where the one
+``as_of`` cut lives (SPEC §3: nothing after ``as_of`` exists for an evaluation): the supervisor
+cuts the artifacts once with :meth:`Artifacts.until`, and ``reconcile`` — the only other place
+that must never see a later bar, since it is also called on its own — cuts with :func:`until`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import pandas as pd
+
+from metasup.model.review import DataQuality
+from metasup.model.timestamps import utc
+
+
+def until(frame: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
+    """The rows of ``frame`` whose ``ts`` is at or before ``as_of``; ``frame`` itself when all are."""
+    stamps = frame["ts"]
+    if not isinstance(stamps.dtype, pd.DatetimeTZDtype):
+        stamps = pd.to_datetime(stamps, utc=True)
+    kept = (stamps <= utc(as_of)).to_numpy()
+    return frame if bool(kept.all()) else frame.loc[kept]  # nothing later (usual): no copy
+
+
+@dataclass(frozen=True)
+class Artifacts:
+    """Validated inputs of one evaluation; every rejected line is accounted for in ``data_quality``."""
+
+    signals: pd.DataFrame
+    costs: pd.DataFrame
+    evals: pd.DataFrame
+    violations: pd.DataFrame
+    regimes: pd.DataFrame
+    prices: pd.DataFrame
+    data_quality: DataQuality
+
+    def until(self, as_of: pd.Timestamp) -> Artifacts:
+        """The same artifacts as if the data ended at ``as_of`` (SPEC §3: nothing later exists)."""
+        return replace(
+            self,
+            signals=until(self.signals, as_of),
+            costs=until(self.costs, as_of),
+            evals=until(self.evals, as_of),
+            violations=until(self.violations, as_of),
+            regimes=until(self.regimes, as_of),
+            prices=until(self.prices, as_of),
+        )
