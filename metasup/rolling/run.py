@@ -38,7 +38,7 @@ from metasup.rolling.plan import (
     plan_rolling,
 )
 from metasup.rolling.state import read_state_files, save_state
-from metasup.runner import Workspace, evaluate
+from metasup.runner import Workspace, supervise_workspace
 
 __all__ = ["DASHBOARD_TITLE", "RollingContext", "RollingOutcome", "registry_path_in_repo", "run_rolling"]
 
@@ -57,7 +57,7 @@ def run_rolling(
         else list_pull_states(gh, context.repository, (PROMOTE_PREFIX, RETIRE_PREFIX))
     )
     previous = from_snapshot(state.snapshot_text, context.base_ref)
-    review = evaluate(
+    supervision = supervise_workspace(
         workspace,
         context.as_of,
         previous.review if previous else None,
@@ -66,6 +66,7 @@ def run_rolling(
         ledger_problem=None if problem is None else str(problem),
         standing_kills=kills_in_force(records, pulls, workspace.registry),
     )
+    review = supervision.review
     if problem is not None:
         return RollingOutcome(review, RollingPlan(), audit_ledger_broken=True, errors=[str(problem)])
 
@@ -82,7 +83,7 @@ def run_rolling(
     executor = PlanExecutor(gh, context, workspace.config, review, base_head, outcome)
     for action in plan.actions:
         entries += executor.run(action)
-    due = DueEmail(context, workspace, review, records, state.email_claims(), state.head)
+    due = DueEmail(context, workspace, supervision, records, state.email_claims(), state.head)
     email = send_due_email(gh, due, console)
     entries += email.entries
     outcome.decisions += email.decisions
