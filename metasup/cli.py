@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 
+from metasup.engine import engine_settings, open_measure
 from metasup.ingest.load import Progress
 from metasup.lp.charts import render_charts
 from metasup.lp.email import preview_html
@@ -101,7 +102,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     workspace = load_workspace(Path(args.config), progress=terminal_progress())
     baseline = load_baseline(Path(args.baseline)) if args.baseline else None
     as_of = parse_as_of(args.as_of) if args.as_of else None
-    review = evaluate(workspace, as_of, baseline, run_id=os.environ.get("GITHUB_RUN_ID"))
+    engine = engine_settings(workspace.config.engine, args.engine, args.scheduler, os.environ)
+    with open_measure(engine) as measure:
+        review = evaluate(workspace, as_of, baseline, run_id=os.environ.get("GITHUB_RUN_ID"), measure=measure)
     if args.json:
         Path(args.json).write_text(review.to_json() + "\n", encoding="utf-8")
     print(format_table(review))
@@ -205,6 +208,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluate_cmd.add_argument(
         "--fail-on", choices=FAIL_ON_CHOICES, default="high", help="when to exit 1 (default: high)"
+    )
+    evaluate_cmd.add_argument(
+        "--engine", choices=("local", "dask"), help="where the review runs (default: metasup.yml engine.kind)"
+    )
+    evaluate_cmd.add_argument(
+        "--scheduler", metavar="ADDRESS", help="dask scheduler, e.g. tcp://host:8786 (implies --engine dask)"
     )
     evaluate_cmd.set_defaults(handler=cmd_evaluate)
 

@@ -15,6 +15,7 @@ from typing import Literal
 import pandas as pd
 from pydantic import ValidationError
 
+from metasup.evaluate.measure import Measure, measure_locally
 from metasup.evaluate.supervisor import Supervision, supervise
 from metasup.ingest.load import Progress, load_artifacts
 from metasup.model.artifacts import Artifacts
@@ -83,10 +84,11 @@ def evaluate(
     base: BaseInfo | None = None,
     ledger_problem: str | None = None,
     standing_kills: Collection[str] = (),
+    measure: Measure = measure_locally,
 ) -> Review:
     """The review of ``workspace`` at ``as_of`` (default: the latest price bar)."""
     return supervise_workspace(
-        workspace, as_of, baseline, run_id, base, ledger_problem, standing_kills
+        workspace, as_of, baseline, run_id, base, ledger_problem, standing_kills, measure
     ).review
 
 
@@ -98,6 +100,7 @@ def supervise_workspace(
     base: BaseInfo | None = None,
     ledger_problem: str | None = None,
     standing_kills: Collection[str] = (),
+    measure: Measure = measure_locally,
 ) -> Supervision:
     """The review and its reconciliation, for callers that also build the LP report from it."""
     when = as_of if as_of is not None else default_as_of(workspace.artifacts)
@@ -111,6 +114,7 @@ def supervise_workspace(
         base=base,
         ledger_problem=ledger_problem,
         standing_kills=standing_kills,
+        measure=measure,
     )
 
 

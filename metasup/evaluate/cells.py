@@ -191,6 +191,17 @@ class Sums:
             violations=count(cells.violation, telemetry.violation_in_window),
         )
 
+    @classmethod
+    def merged(cls, parts: Sequence[Sums]) -> Sums:
+        """The sums of the same cells over the union of the parts' rows (partitions of one table)."""
+        if len(parts) == 1:
+            return parts[0]
+        stacked = Sums(
+            **{name: np.concatenate([vars(part)[name] for part in parts]) for name in vars(parts[0])}
+        )
+        n_cells = len(parts[0].realized)
+        return stacked.grouped(np.tile(np.arange(n_cells, dtype=np.int64), len(parts)), n_cells)
+
     def grouped(self, group_of_cell: IntArray, n_groups: int) -> Sums:
         """The sums of groups made of cells (``group_of_cell == n_groups``: in no group)."""
 

@@ -55,6 +55,7 @@ __all__ = [  # the names this module has always offered; most now live in the mo
     "Cells",
     "FloatArray",
     "IntArray",
+    "MetricGroups",
     "MetricsTable",
     "SignalFacts",
     "Sums",
@@ -66,12 +67,15 @@ __all__ = [  # the names this module has always offered; most now live in the mo
     "compute_metrics",
     "declared_regimes",
     "metric_columns",
+    "metrics_table",
     "most_common_class",
     "regime_codes_at_signals",
     "regime_mismatch",
     "resolve_agent_classes",
+    "signal_cell_sums",
     "signal_class_codes_for",
     "status_at",
+    "telemetry_cell_sums",
 ]
 
 
@@ -110,49 +114,98 @@ def compute_metrics(
     from ``artifacts``. Both are already cut at ``as_of`` (``model.artifacts``: the one cut).
     Agents are the registry's plus every agent seen in signals or telemetry up to ``as_of``;
     classes are the registry's plus every class a signal or an agent falls in.
+
+    The steps are public so that a distributed engine (``engine/dask``) runs the same ones: the
+    groups from all rows, the signals' cell sums per partition, the telemetry's once, merged.
     """
-    as_of = utc(as_of)
-    windows = Windows.from_config(as_of, config.windows)
-    signals = recon
+    windows = Windows.from_config(utc(as_of), config.windows)
+    groups = MetricGroups.of(registry, recon, artifacts)
+    signals = signal_cell_sums(recon, groups, artifacts.regimes, windows, config)
+    telemetry = telemetry_cell_sums(artifacts, groups, windows)
+    return metrics_table(groups, Sums.merged([signals, telemetry]), config)
+
+
+@dataclass(frozen=True)
+class MetricGroups:
+    """Which agents and classes there are and how they map: the frame every partition's cells share."""
+
+    agent_names: list[str]
+    class_names: list[str]
+    agent_class: dict[str, str]
+    declared: list[list[str]]
+    """Per agent (in ``agent_names`` order), the regimes it declares (empty: any)."""
+
+    @classmethod
+    def of(cls, registry: Registry, signals: pd.DataFrame, artifacts: Artifacts) -> MetricGroups:
+        """From the signals (``agent``, ``strategy_class``) and telemetry frames up to ``as_of``."""
+        frames = [signals, artifacts.costs, artifacts.evals, artifacts.violations]
+        agent_names = collect_agent_names(registry, frames)
+        agent_class = resolve_agent_classes(registry, agent_names, signals)
+        class_names = collect_class_names(registry, agent_class.values(), signals["strategy_class"])
+        declared = [declared_regimes(registry, name, agent_class[name]) for name in agent_names]
+        return cls(agent_names, class_names, agent_class, declared)
+
+    @property
+    def agent_index(self) -> pd.Index:
+        return pd.Index(self.agent_names, dtype=object)
+
+    @property
+    def class_index(self) -> pd.Index:
+        return pd.Index(self.class_names, dtype=object)
+
+    def class_code_of_agent(self) -> IntArray:
+        return codes(self.class_index, pd.Series([self.agent_class[name] for name in self.agent_names]))
+
+    def cells(
+        self, signal_agent_codes: IntArray, signal_class_codes: IntArray, telemetry: Sequence[IntArray]
+    ) -> Cells:
+        return Cells.of(
+            len(self.agent_names),
+            len(self.class_names),
+            signal_agent_codes,
+            signal_class_codes,
+            telemetry,
+            self.class_code_of_agent(),
+        )
+
+
+_NO_ROWS = np.empty(0, dtype=np.int64)
+
+
+def signal_cell_sums(
+    recon: pd.DataFrame, groups: MetricGroups, regimes: pd.DataFrame, windows: Windows, config: Config
+) -> Sums:
+    """The signals' sums per cell; any subset of the signals (a partition) gives sums that merge."""
+    agent_codes = codes(groups.agent_index, recon["agent"])
+    class_codes = signal_class_codes_for(
+        recon["strategy_class"], agent_codes, groups.class_index, groups.class_code_of_agent()
+    )
+    mismatch = regime_mismatch(recon, agent_codes, regimes, groups.declared)
+    cells = groups.cells(agent_codes, class_codes, [_NO_ROWS, _NO_ROWS, _NO_ROWS])
+    no_events = pd.DataFrame({"ts": pd.Series([], dtype="datetime64[ns, UTC]")})
+    nothing = TelemetryFacts.build(
+        no_events.assign(cost_usd=np.empty(0)), no_events.assign(score=np.empty(0)), no_events, windows
+    )
+    return Sums.of_cells(cells, SignalFacts.build(recon, windows, config, mismatch), nothing)
+
+
+def telemetry_cell_sums(artifacts: Artifacts, groups: MetricGroups, windows: Windows) -> Sums:
+    """The telemetry's sums per cell (telemetry is per agent, not per symbol: computed once)."""
     costs, evals, violations = artifacts.costs, artifacts.evals, artifacts.violations
+    telemetry_codes = [codes(groups.agent_index, frame["agent"]) for frame in (costs, evals, violations)]
+    cells = groups.cells(_NO_ROWS, _NO_ROWS, telemetry_codes)
+    return Sums.of_cells(cells, SignalFacts.none(), TelemetryFacts.build(costs, evals, violations, windows))
 
-    agent_names = collect_agent_names(registry, [signals, costs, evals, violations])
-    agent_class = resolve_agent_classes(registry, agent_names, signals)
-    class_names = collect_class_names(registry, agent_class.values(), signals["strategy_class"])
 
-    agent_index = pd.Index(agent_names, dtype=object)
-    class_index = pd.Index(class_names, dtype=object)
-    class_code_of_agent = codes(class_index, pd.Series([agent_class[name] for name in agent_names]))
-    signal_agent_codes = codes(agent_index, signals["agent"])
-    signal_class_codes = signal_class_codes_for(
-        signals["strategy_class"], signal_agent_codes, class_index, class_code_of_agent
-    )
-    telemetry_agent_codes = [codes(agent_index, frame["agent"]) for frame in (costs, evals, violations)]
-
-    mismatch = regime_mismatch(
-        signals,
-        signal_agent_codes,
-        artifacts.regimes,
-        [declared_regimes(registry, name, agent_class[name]) for name in agent_names],
-    )
-    signal_facts = SignalFacts.build(signals, windows, config, mismatch)
-    telemetry_facts = TelemetryFacts.build(costs, evals, violations, windows)
-
-    cells = Cells.of(
-        len(agent_names),
-        len(class_names),
-        signal_agent_codes,
-        signal_class_codes,
-        telemetry_agent_codes,
-        class_code_of_agent,
-    )
-    sums = Sums.of_cells(cells, signal_facts, telemetry_facts)
+def metrics_table(groups: MetricGroups, sums: Sums, config: Config) -> MetricsTable:
+    """The metrics of every agent and class from the cells' sums (all rows merged)."""
+    cells = groups.cells(_NO_ROWS, _NO_ROWS, [_NO_ROWS, _NO_ROWS, _NO_ROWS])
     agent_sums = sums.grouped(cells.agent_of_cell(), cells.n_agents)
     class_sums = sums.grouped(cells.class_of_cell(), cells.n_classes)
     return MetricsTable(
-        agents=aggregate(agent_names, agent_sums, config),
-        classes=aggregate(class_names, class_sums, config),
-        agent_class=agent_class,
+        agents=aggregate(groups.agent_names, agent_sums, config),
+        classes=aggregate(groups.class_names, class_sums, config),
+        agent_class=groups.agent_class,
         agent_sums=agent_sums,
         class_sums=class_sums,
         total=sums.grouped(np.zeros(cells.count, dtype=np.int64), 1),

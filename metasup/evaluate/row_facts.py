@@ -99,6 +99,16 @@ class SignalFacts:
             regime_mismatch=mismatch,
         )
 
+    @classmethod
+    def none(cls) -> SignalFacts:
+        """No signal at all (the telemetry's half of the sums)."""
+        no = np.zeros(0, dtype=np.bool_)
+        period = np.zeros(0, dtype=np.int64)
+        floats = np.zeros(0, dtype=np.float64)
+        return cls(
+            no, no, period, no, no, period, no, no, no, floats, floats, floats, floats, floats, floats, no
+        )
+
 
 @dataclass(frozen=True)
 class TelemetryFacts:

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 import pandas as pd
 
 from metasup.evaluate.findings import collect_findings, overall_severity, recommend
-from metasup.evaluate.metrics import MetricsTable, compute_metrics
+from metasup.evaluate.measure import Measure, measure_locally
+from metasup.evaluate.metrics import MetricsTable
 from metasup.evaluate.portfolio import allocate, attribute, eligible_for_allocation
 from metasup.evaluate.promotion import AgentStanding, should_promote
-from metasup.evaluate.reconcile import reconcile
 from metasup.evaluate.retirement import evaluate_retirement
 from metasup.model.artifacts import Artifacts
 from metasup.model.config import Config
@@ -94,6 +94,7 @@ def supervise(
     base: BaseInfo | None = None,
     ledger_problem: str | None = None,
     standing_kills: Collection[str] = (),
+    measure: Measure = measure_locally,
 ) -> Supervision:
     """Evaluate every agent and class at ``as_of`` and decide what metasup recommends.
 
@@ -104,8 +105,8 @@ def supervise(
     or a class named only by signals, is reported but never takes agents down with it.
     """
     visible = artifacts.until(as_of)
-    reconciliation = reconcile(visible.signals, visible.prices, config.reconcile, as_of, config.benchmark)
-    table = compute_metrics(reconciliation.signals, visible, registry, config, as_of)
+    measured = measure(visible, registry, config, as_of)  # local, or on a cluster (engine/)
+    table = measured.table
 
     kept = set(standing_kills)
     class_reports = [
@@ -132,9 +133,7 @@ def supervise(
     )
     attribution = attribute(table)
     data_quality = artifacts.data_quality.model_copy(
-        update={
-            "benchmark_missing": artifacts.data_quality.benchmark_missing + reconciliation.benchmark_missing
-        }
+        update={"benchmark_missing": artifacts.data_quality.benchmark_missing + measured.benchmark_missing}
     )
     base_info = base or BaseInfo(ref=config.base, source="none" if baseline is None else "snapshot")
     findings = collect_findings(
@@ -153,7 +152,7 @@ def supervise(
         recommendations=recommend(findings, agent_reports),
         data_quality=data_quality,
     )
-    return Supervision(review=review, reconciled=reconciliation.signals, visible=visible)
+    return Supervision(review=review, reconciled=measured.reconciled, visible=visible)
 
 
 def _class_report(

@@ -137,6 +137,18 @@ class EmailConfig(Section):
     smtp: SmtpConfig = SmtpConfig()
 
 
+class EngineConfig(Section):
+    """Where a review runs (SPEC §8): the embedded ``local`` engine or a Dask cluster.
+
+    ``address`` is a scheduler (``tcp://host:8786``); none with ``kind: dask`` starts a local cluster
+    sized to the machine. ``partitions``: how many symbol partitions (``auto``: twice the workers).
+    """
+
+    kind: Literal["local", "dask"] = "local"
+    address: str | None = None
+    partitions: Literal["auto"] | Annotated[int, Field(gt=0)] = "auto"
+
+
 class Config(Section):
     """The whole of ``metasup.yml``; relative paths are already resolved against its folder."""
 
@@ -153,6 +165,7 @@ class Config(Section):
     comment_template: Path | None = None
     promotion_prs: PromotionPRConfig = PromotionPRConfig()
     email: EmailConfig = EmailConfig()
+    engine: EngineConfig = EngineConfig()
 
 
 def describe_validation_error(source: str, error: ValidationError, model: type[BaseModel]) -> str:
@@ -214,15 +227,33 @@ def config_from_mapping(data: Mapping[str, Any], root: Path, source: str = "meta
         raise ConfigError(describe_validation_error(source, exc, Config)) from None
     artifacts = config.artifacts.model_copy(
         update={
-            "alpha": root / config.artifacts.alpha,
-            "prices": root / config.artifacts.prices,
-            "telemetry": None if config.artifacts.telemetry is None else root / config.artifacts.telemetry,
+            "alpha": _under(root, config.artifacts.alpha),
+            "prices": _under(root, config.artifacts.prices),
+            "telemetry": None
+            if config.artifacts.telemetry is None
+            else _under(root, config.artifacts.telemetry),
         }
     )
     template = None if config.comment_template is None else root / config.comment_template
     return config.model_copy(
         update={"registry": root / config.registry, "artifacts": artifacts, "comment_template": template}
     )
+
+
+_URL_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:$")
+
+
+def artifact_url(path: Path) -> str | None:
+    """``s3://bucket/key`` when ``path`` names object storage (pathlib keeps it as ``s3:/bucket/key``)."""
+    parts = path.parts
+    if len(parts) > 1 and _URL_SCHEME.match(parts[0]):
+        return f"{parts[0]}//{'/'.join(parts[1:])}"
+    return None
+
+
+def _under(root: Path, path: Path) -> Path:
+    """``path`` relative to the config's folder, unless it is a URL (``s3://…``): that stays as is."""
+    return path if artifact_url(path) is not None else root / path
 
 
 def load_config(path: Path) -> Config:

@@ -1,0 +1,89 @@
+"""The distributed review's units of work: signals and prices split by symbol, each part reduced to sums.
+
+Every signal is reconciled against its own symbol's bars (and the benchmark's), so a split by symbol
+loses nothing: each partition holds some symbols' signals and bars plus every benchmark bar. A
+partition is reconciled by the one pure core (``evaluate.reconcile.reconcile``) and reduced to the
+metrics' per-cell sums (``evaluate.metrics.signal_cell_sums``) and the skill's per-(agent, day) sums;
+the driver merges them (``Sums.merged``). No dask here: ``engine/dask`` ships these functions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from metasup.evaluate.cells import Sums
+from metasup.evaluate.metrics import MetricGroups, signal_cell_sums
+from metasup.evaluate.reconcile import reconcile
+from metasup.evaluate.skill_sums import skill_day_sums
+from metasup.evaluate.windows import Windows
+from metasup.model.config import Config
+from metasup.model.timestamps import utc
+
+
+@dataclass(frozen=True)
+class Shared:
+    """What every partition is reduced with (broadcast once to each worker)."""
+
+    groups: MetricGroups
+    regimes: pd.DataFrame
+    config: Config
+    as_of: pd.Timestamp
+
+
+@dataclass(frozen=True)
+class PartitionSums:
+    cells: Sums
+    skill: pd.DataFrame
+    benchmark_missing: int
+    signals: int
+
+
+def reduce_partition(signals: pd.DataFrame, prices: pd.DataFrame, shared: Shared) -> PartitionSums:
+    """One partition reconciled and reduced to sums (runs on a worker)."""
+    config, as_of = shared.config, utc(shared.as_of)
+    reconciliation = reconcile(signals, prices, config.reconcile, as_of, config.benchmark)
+    recon = reconciliation.signals
+    windows = Windows.from_config(as_of, config.windows)
+    return PartitionSums(
+        cells=signal_cell_sums(recon, shared.groups, shared.regimes, windows, config),
+        skill=skill_day_sums(recon, shared.groups.agent_names, config, as_of),
+        benchmark_missing=reconciliation.benchmark_missing,
+        signals=len(recon),
+    )
+
+
+def split_by_symbol(
+    signals: pd.DataFrame, prices: pd.DataFrame, benchmark: str | None, count: int
+) -> list[tuple[pd.DataFrame, pd.DataFrame]]:
+    """At most ``count`` (signals, prices) parts, symbols dealt so that parts hold similar signal counts.
+
+    Rows keep their order inside a part; the benchmark's bars are in every part.
+    """
+    signal_codes, symbols = pd.factorize(signals["symbol"])
+    if len(symbols) == 0:
+        return [(signals, prices)]
+    per_symbol = np.bincount(signal_codes[signal_codes >= 0], minlength=len(symbols))
+    parts = max(1, min(count, len(symbols)))
+    part_of_symbol = np.empty(len(symbols), dtype=np.int64)
+    load = np.zeros(parts, dtype=np.int64)
+    for code in np.argsort(-per_symbol, kind="stable"):  # largest first, onto the lightest part
+        lightest = int(np.argmin(load))
+        part_of_symbol[code] = lightest
+        load[lightest] += per_symbol[code]
+    signal_part = np.where(signal_codes >= 0, part_of_symbol[np.maximum(signal_codes, 0)], 0)
+    price_codes = pd.Index(symbols).get_indexer(pd.Index(prices["symbol"], dtype=object))
+    price_part = np.where(price_codes >= 0, part_of_symbol[np.maximum(price_codes, 0)], -1)
+    is_benchmark = (
+        np.zeros(len(prices), dtype=np.bool_)
+        if benchmark is None
+        else np.asarray(prices["symbol"] == benchmark, dtype=np.bool_)
+    )
+    result = []
+    for part in range(parts):
+        rows = np.flatnonzero(signal_part == part)
+        bars = np.flatnonzero((price_part == part) | is_benchmark)
+        result.append((signals.iloc[rows], prices.iloc[bars]))
+    return result

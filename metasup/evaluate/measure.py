@@ -1,0 +1,40 @@
+"""What a review measures before it decides: the reconciliation and the metrics (SPEC §3.1–3.2).
+
+``supervise`` takes a :data:`Measure`; :func:`measure_locally` (the default) reconciles every signal
+and computes the metrics here, in this process. A distributed engine (``engine/dask``) gives another
+``Measure`` that runs the same steps (``reconcile``, ``metrics.signal_cell_sums``, …) on partitions
+of the signals and merges their sums; every decision after it is the same code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pandas as pd
+
+from metasup.evaluate.metrics import MetricsTable, compute_metrics
+from metasup.evaluate.reconcile import reconcile
+from metasup.model.artifacts import Artifacts
+from metasup.model.config import Config
+from metasup.model.registry import Registry
+
+
+@dataclass(frozen=True)
+class Measurement:
+    reconciled: pd.DataFrame
+    """The reconciled signals at ``as_of``; empty (no rows) from an engine that only gathers sums."""
+    benchmark_missing: int
+    table: MetricsTable
+
+
+Measure = Callable[[Artifacts, Registry, Config, pd.Timestamp], Measurement]
+"""``(visible artifacts, registry, config, as_of) → Measurement``; the artifacts are cut at ``as_of``."""
+
+
+def measure_locally(
+    visible: Artifacts, registry: Registry, config: Config, as_of: pd.Timestamp
+) -> Measurement:
+    reconciliation = reconcile(visible.signals, visible.prices, config.reconcile, as_of, config.benchmark)
+    table = compute_metrics(reconciliation.signals, visible, registry, config, as_of)
+    return Measurement(reconciliation.signals, reconciliation.benchmark_missing, table)

@@ -1,0 +1,60 @@
+"""Engine choice (SPEC §8) and the split by symbol, without a cluster."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from metasup.engine import SCHEDULER_ENV, engine_settings
+from metasup.engine.partitions import split_by_symbol
+from metasup.model.config import EngineConfig, artifact_url, config_from_mapping
+from metasup.model.errors import ConfigError, InputError
+
+
+def test_engine_section_defaults_and_typos() -> None:
+    config = config_from_mapping({"artifacts": {"alpha": "a.jsonl", "prices": "p.csv"}}, Path("/w"))
+    assert config.engine == EngineConfig(kind="local", address=None, partitions="auto")
+    with pytest.raises(ConfigError, match=r"engine\.adress: unknown key"):
+        config_from_mapping(
+            {"artifacts": {"alpha": "a", "prices": "p"}, "engine": {"adress": "x"}}, Path("/w")
+        )
+    with pytest.raises(ConfigError, match=r"engine\.kind"):
+        config_from_mapping(
+            {"artifacts": {"alpha": "a", "prices": "p"}, "engine": {"kind": "spark"}}, Path("/w")
+        )
+
+
+def test_object_storage_paths_are_not_joined_to_the_config_folder() -> None:
+    config = config_from_mapping(
+        {"artifacts": {"alpha": "s3://bucket/alpha/", "prices": "p.csv"}}, Path("/w")
+    )
+    assert artifact_url(config.artifacts.alpha) == "s3://bucket/alpha"
+    assert config.artifacts.prices == Path("/w/p.csv")
+    assert artifact_url(Path("C:/data/x.csv")) is None
+
+
+def test_flags_win_over_environment_over_config() -> None:
+    configured = EngineConfig(kind="dask", address="tcp://config:8786")
+    assert engine_settings(configured).address == "tcp://config:8786"
+    env = {SCHEDULER_ENV: "tcp://env:8786"}
+    assert engine_settings(configured, environ=env).address == "tcp://env:8786"
+    assert engine_settings(configured, scheduler="tcp://flag:8786", environ=env).address == "tcp://flag:8786"
+    assert engine_settings(configured, kind="local").kind == "local"
+    assert engine_settings(EngineConfig(), environ=env).kind == "local"  # env never switches engines
+    assert engine_settings(EngineConfig(), scheduler="tcp://x:1").kind == "dask"
+    with pytest.raises(InputError, match="--scheduler"):
+        engine_settings(EngineConfig(), kind="local", scheduler="tcp://x:1")
+
+
+def test_split_by_symbol_keeps_every_signal_once_and_the_benchmark_everywhere() -> None:
+    signals = pd.DataFrame({"symbol": ["A", "B", "A", "C", "D", "B"], "n": range(6)})
+    prices = pd.DataFrame({"symbol": ["A", "B", "C", "D", "SPY", "SPY"], "n": range(6)})
+    parts = split_by_symbol(signals, prices, "SPY", 3)
+    assert len(parts) == 3
+    assert sorted(n for s, _ in parts for n in s["n"]) == list(range(6))
+    for part_signals, part_prices in parts:
+        assert list(part_signals["n"]) == sorted(part_signals["n"])  # order kept
+        assert set(part_signals["symbol"]) | {"SPY"} == set(part_prices["symbol"])
+    assert len(split_by_symbol(signals.iloc[:0], prices, None, 4)) == 1
