@@ -170,6 +170,21 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_convert(args: argparse.Namespace) -> int:
+    """Write the artifacts of --config as Parquet partitioned by day (date=YYYY-MM-DD/), with a config.
+
+    Example: metasup convert --config metasup.yml --out pq/ && metasup evaluate --config pq/metasup.yml
+    """
+    from metasup.engine.convert import convert
+
+    quality = convert(Path(args.config), Path(args.out))
+    print(
+        f"wrote {args.out}/: alpha/, telemetry/, prices/ (by day), metasup.yml; "
+        f"{quality.rejected_total} rejected line(s) not carried over"
+    )
+    return 0
+
+
 def cmd_ledger_verify(args: argparse.Namespace) -> int:
     """Verify an audit ledger's hash chain; print the first broken record, exit 1 if broken.
 
@@ -241,6 +256,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     report_cmd.add_argument("--ledger", metavar="FILE", help="ledger.jsonl for the promotion/demotion log")
     report_cmd.set_defaults(handler=cmd_report)
+
+    convert_cmd = commands.add_parser(
+        "convert", help="artifacts → Parquet partitioned by day", description=cmd_convert.__doc__
+    )
+    convert_cmd.add_argument("--config", default="metasup.yml", help="metasup.yml (default: ./metasup.yml)")
+    convert_cmd.add_argument("--out", required=True, help="output folder")
+    convert_cmd.set_defaults(handler=cmd_convert)
 
     ledger_cmd = commands.add_parser("ledger", help="audit ledger tools", description="Audit ledger tools.")
     ledger_commands = ledger_cmd.add_subparsers(dest="ledger_command", required=True, metavar="COMMAND")

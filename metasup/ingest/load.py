@@ -59,7 +59,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from metasup.ingest.files import data_files, display_path, read_content, suffix_of
+from metasup.ingest.files import suffix_of
 from metasup.ingest.frames import (
     PRICES,
     SIGNALS,
@@ -70,6 +70,7 @@ from metasup.ingest.frames import (
     telemetry_frames,
 )
 from metasup.ingest.jsonl import read_jsonl
+from metasup.ingest.parquet_sources import shown_path, source_content, source_files
 from metasup.ingest.quality import LineAccounts
 from metasup.ingest.rows import InputSpec, Rows, concat_rows
 from metasup.ingest.tables import read_csv, read_parquet
@@ -86,9 +87,9 @@ def load_artifacts(config: ArtifactsConfig, progress: Progress | None = None) ->
     ``data_quality``. ``progress`` receives short messages (``"reading alpha/events.jsonl"``).
     """
     say: Progress = progress if progress is not None else _quiet
-    alpha_files = data_files(config.alpha)
-    telemetry_files = None if config.telemetry is None else data_files(config.telemetry)
-    price_files = data_files(config.prices)
+    alpha_files = source_files(config.alpha)  # a file, a folder, a glob, hive partitions, s3://…
+    telemetry_files = None if config.telemetry is None else source_files(config.telemetry)
+    price_files = source_files(config.prices)
 
     accounts = LineAccounts()
     alpha_ids = _register(alpha_files, accounts)
@@ -123,7 +124,7 @@ def _quiet(_message: str) -> None:
 
 def _register(files: Sequence[Path], accounts: LineAccounts) -> list[int]:
     """Number the files of one input in the line accounts, in order, before any is read."""
-    return [accounts.add_file(display_path(path)) for path in files]
+    return [accounts.add_file(shown_path(path)) for path in files]
 
 
 def _prices(
@@ -142,7 +143,7 @@ def _read_input(
         say(f"reading {shown}")
         suffix = suffix_of(path)
         assert suffix is not None  # data_files only lets supported files through
-        data = read_content(path, suffix).without_bom()
+        data = source_content(path, suffix).without_bom()
         if suffix.startswith(".jsonl"):
             parts.append(read_jsonl(data, spec, file_id, accounts))
         elif suffix.startswith(".csv"):

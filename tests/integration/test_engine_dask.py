@@ -19,6 +19,8 @@ import pytest
 
 pytest.importorskip("distributed")
 
+from review_compare import assert_same
+
 from metasup.engine import open_measure
 from metasup.evaluate.measure import Measure, measure_locally
 from metasup.evaluate.skill_sums import skill_day_sums
@@ -29,24 +31,6 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "metasup" / "examples" / "metas
 BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_evaluate.py"
 
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
-
-
-def assert_same(local: Any, other: Any, where: str = "review") -> None:
-    """Equal JSON values, floats within 1e-9 relative."""
-    if isinstance(local, dict):
-        assert isinstance(other, dict), where
-        assert local.keys() == other.keys(), where
-        for key in local:
-            assert_same(local[key], other[key], f"{where}.{key}")
-    elif isinstance(local, list):
-        assert isinstance(other, list), where
-        assert len(local) == len(other), where
-        for i, (a, b) in enumerate(zip(local, other, strict=True)):
-            assert_same(a, b, f"{where}[{i}]")
-    elif isinstance(local, float) and isinstance(other, float | int):
-        assert other == pytest.approx(local, rel=1e-9, abs=1e-12), where
-    else:
-        assert local == other, where
 
 
 @pytest.fixture(scope="module")
