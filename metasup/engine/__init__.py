@@ -41,11 +41,16 @@ def engine_settings(
 
 @contextmanager
 def open_measure(
-    settings: EngineConfig, *, workers: int | None = None, processes: bool = True
+    settings: EngineConfig,
+    *,
+    workers: int | None = None,
+    processes: bool = True,
+    memory_limit: str | None = None,
 ) -> Iterator[Measure]:
     """The ``Measure`` of the chosen engine, valid inside the ``with`` block (a cluster is closed after).
 
-    ``workers`` / ``processes`` size the local cluster started when ``kind: dask`` has no address.
+    ``workers`` / ``processes`` / ``memory_limit`` (per worker, e.g. ``2GiB``) size the local cluster
+    started when ``kind: dask`` has no address.
     """
     if settings.kind == "local":
         yield measure_locally
@@ -56,5 +61,7 @@ def open_measure(
         raise InputError(
             f"engine 'dask' needs the optional extra: pip install 'metasup[dask]' ({exc})"
         ) from None
-    with dask_engine.connect(settings, workers=workers, processes=processes) as measure:
+    with dask_engine.connect(
+        settings, workers=workers, processes=processes, memory_limit=memory_limit
+    ) as measure:
         yield measure

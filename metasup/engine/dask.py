@@ -34,7 +34,11 @@ from metasup.model.timestamps import utc
 
 @contextmanager
 def connect(
-    settings: EngineConfig, *, workers: int | None = None, processes: bool = True
+    settings: EngineConfig,
+    *,
+    workers: int | None = None,
+    processes: bool = True,
+    memory_limit: str | None = None,
 ) -> Iterator[Measure]:
     """A client to ``settings.address``, or to a ``LocalCluster`` started (and closed) here."""
     if settings.address:
@@ -45,11 +49,14 @@ def connect(
         with client:
             yield DaskMeasure(client, settings).measure
         return
-    with (
-        LocalCluster(n_workers=workers, threads_per_worker=1 if workers else None, processes=processes,
-                     dashboard_address=":0") as cluster,
-        Client(cluster) as client,
-    ):  # fmt: skip
+    cluster = LocalCluster(
+        n_workers=workers,
+        threads_per_worker=1 if workers else None,
+        processes=processes,
+        dashboard_address=":0",
+        memory_limit=memory_limit or "auto",
+    )
+    with cluster, Client(cluster) as client:
         yield DaskMeasure(client, settings).measure
 
 
@@ -73,11 +80,14 @@ class DaskMeasure:
         groups = MetricGroups.of(registry, visible.signals, visible)
         shared = self.client.scatter(Shared(groups, visible.regimes, config, as_of), broadcast=True)
         parts = split_by_symbol(visible.signals, visible.prices, config.benchmark, self.partitions())
+        # Scattered first: the partitions travel as data to the workers, not inside the task graph.
+        signal_parts = self.client.scatter([signals for signals, _ in parts])
+        price_parts = self.client.scatter([prices for _, prices in parts])
+        del parts
         futures = [
             self.client.submit(reduce_partition, signals, prices, shared, pure=False)
-            for signals, prices in parts
+            for signals, prices in zip(signal_parts, price_parts, strict=True)
         ]
-        del parts
         reduced: list[PartitionSums] = self.client.gather(futures)
         windows = Windows.from_config(as_of, config.windows)
         telemetry = telemetry_cell_sums(visible, groups, windows)
