@@ -92,3 +92,22 @@ def test_skill_day_sums_merge_to_the_local_ones(fleet: Path) -> None:
     pd.testing.assert_frame_equal(
         whole.reset_index(drop=True), merged.reset_index(drop=True), check_dtype=False, rtol=1e-9
     )
+
+
+def test_cli_reaches_a_scheduler_named_by_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from distributed import LocalCluster
+
+    from metasup.cli import main
+    from metasup.engine import SCHEDULER_ENV
+
+    local_json, dask_json = tmp_path / "local.json", tmp_path / "dask.json"
+    assert main(["evaluate", "--config", str(EXAMPLES), "--json", str(local_json), "--fail-on", "never"]) == 0
+    with LocalCluster(n_workers=2, processes=False, protocol="tcp", dashboard_address=":0") as cluster:
+        monkeypatch.setenv(SCHEDULER_ENV, cluster.scheduler_address)
+        command = ["evaluate", "--config", str(EXAMPLES), "--json", str(dask_json), "--fail-on", "never"]
+        assert main([*command, "--engine", "dask"]) == 0
+    local = json.loads(local_json.read_text(encoding="utf-8"))
+    distributed = json.loads(dask_json.read_text(encoding="utf-8"))
+    assert_same({**local, "run_id": None}, {**distributed, "run_id": None})
