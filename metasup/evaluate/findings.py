@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+import pandas as pd
+
 from metasup.model.config import Config
 from metasup.model.review import (
     SEVERITY_ORDER,
@@ -197,6 +199,59 @@ def data_quality_findings(data_quality: DataQuality) -> list[Finding]:
     return found
 
 
+def empty_file_findings(data_quality: DataQuality) -> list[Finding]:
+    """An artifact file without a single accepted row: empty, a header only, or nothing usable."""
+    return [
+        Finding(
+            kind="empty_file",
+            title=f"No data row in {f.path}",
+            impact="Nothing from this file enters any metric: an export may have failed or been cut.",
+            evidence=f"{f.lines} line(s): {f.accepted} accepted, {f.rejected} rejected, {f.ignored} ignored",
+            severity="MEDIUM",
+        )
+        for f in data_quality.files
+        if f.accepted == 0
+    ]
+
+
+def stale_price_findings(
+    prices_end: pd.Timestamp | None, as_of: pd.Timestamp | None, config: Config
+) -> list[Finding]:
+    """``as_of`` more than ``windows.stale_after`` past the latest price bar: judging stale data."""
+    if as_of is None:
+        return []
+    if prices_end is None or pd.isna(prices_end):
+        return [
+            Finding(
+                kind="stale_prices",
+                title="No price bars",
+                impact="No signal can be reconciled: every PnL and alpha metric is empty.",
+                evidence=f"no valid price bar at or before as_of {as_of.isoformat()}",
+                severity="HIGH",
+            )
+        ]
+    gap = as_of - prices_end
+    if gap <= pd.Timedelta(config.windows.stale_after):
+        return []
+    return [
+        Finding(
+            kind="stale_prices",
+            title=f"Prices end at {prices_end.isoformat()}",
+            impact="Signals after the last price bar cannot be reconciled; the review judges stale data.",
+            evidence=(
+                f"as_of {as_of.isoformat()} is {_days(gap)} after the latest price bar"
+                f" (windows.stale_after: {_days(pd.Timedelta(config.windows.stale_after))})"
+            ),
+            severity="HIGH",
+        )
+    ]
+
+
+def _days(gap: pd.Timedelta) -> str:
+    days = gap.total_seconds() / 86400
+    return f"{days:.0f}d" if days >= 1 else f"{gap.total_seconds() / 3600:.1f}h"
+
+
 def baseline_findings(baseline: Review | None, base_ref: str) -> list[Finding]:
     if baseline is not None:
         return []
@@ -233,9 +288,17 @@ def collect_findings(
     baseline: Review | None,
     base_ref: str,
     ledger_problem: str | None = None,
+    *,
+    prices_end: pd.Timestamp | None = None,
+    as_of: pd.Timestamp | None = None,
 ) -> list[Finding]:
-    """Every finding of a run, most severe first (stable within a severity)."""
+    """Every finding of a run, most severe first (stable within a severity).
+
+    ``as_of`` and ``prices_end`` (the latest price bar at or before it) give the staleness finding;
+    without ``as_of`` it is not judged.
+    """
     found = ledger_findings(ledger_problem)
+    found += stale_price_findings(prices_end, as_of, config)
     for klass in classes:
         found += class_findings(klass)
     for agent in agents:
@@ -243,6 +306,7 @@ def collect_findings(
         if baseline is not None:
             found += regression_findings(agent, baseline)
     found += data_quality_findings(data_quality)
+    found += empty_file_findings(data_quality)
     found += baseline_findings(baseline, base_ref)
     return sorted(found, key=lambda f: -SEVERITY_ORDER.index(f.severity))
 
@@ -278,6 +342,8 @@ ACTIONS: dict[FindingKind, tuple[str, Priority]] = {
     "unregistered_agent": ("Register {subject} in agents.yaml", "P2"),
     "data_quality": ("Fix the rejected input lines listed in data_quality", "P2"),
     "benchmark_missing": ("Check the benchmark price feed for gaps", "P2"),
+    "stale_prices": ("Refresh the market price feed up to as_of before trusting this review", "P0"),
+    "empty_file": ("Check the export of the artifact files that hold no data row", "P1"),
     "no_baseline": ("Run metasup in rolling mode on the base branch to create a snapshot", "P2"),
 }
 """What to do about each kind of finding, and how urgently."""

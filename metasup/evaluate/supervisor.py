@@ -138,7 +138,15 @@ def supervise(
     )
     base_info = base or BaseInfo(ref=config.base, source="none" if baseline is None else "snapshot")
     findings = collect_findings(
-        agent_reports, class_reports, data_quality, config, baseline, base_info.ref, ledger_problem
+        agent_reports,
+        class_reports,
+        data_quality,
+        config,
+        baseline,
+        base_info.ref,
+        ledger_problem,
+        prices_end=visible.prices["ts"].max() if len(visible.prices) else None,
+        as_of=as_of,
     )
     review = Review(
         run_id=run_id,

@@ -8,6 +8,7 @@ buffers, never by iterating lines in Python.
 from __future__ import annotations
 
 import codecs
+import errno
 import gzip
 import zlib
 from collections.abc import Iterator
@@ -49,6 +50,7 @@ def display_path(path: Path) -> str:
 
 def data_files(path: Path) -> list[Path]:
     """The files behind one configured path: the file itself, or a directory's data files in order."""
+    check_not_a_loop(path)
     if path.is_dir():
         entries = sorted(
             (entry for entry in path.iterdir() if not entry.name.startswith(".") and not entry.is_dir()),
@@ -70,6 +72,15 @@ def data_files(path: Path) -> list[Path]:
     if suffix_of(path) is None:
         raise ArtifactError(f"{display_path(path)}: unsupported file type (expected {_supported()})")
     return [path]
+
+
+def check_not_a_loop(path: Path) -> None:
+    """A symlink loop is named as such (``exists()`` alone would call it "file not found")."""
+    try:
+        path.stat()
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise ArtifactError(f"{display_path(path)}: symlink loop") from None
 
 
 @dataclass(frozen=True)
@@ -116,6 +127,8 @@ def read_content(path: Path, suffix: str) -> Content:
     except FileNotFoundError:
         raise ArtifactError(f"{display_path(path)}: file not found") from None
     except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise ArtifactError(f"{display_path(path)}: symlink loop") from None
         raise ArtifactError(f"{display_path(path)}: cannot read file ({exc.strerror or exc})") from None
 
 

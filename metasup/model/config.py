@@ -7,6 +7,7 @@ the default and promote an agent the user meant to hold back.
 
 from __future__ import annotations
 
+import errno
 import re
 from collections.abc import Mapping
 from datetime import timedelta
@@ -68,6 +69,8 @@ class ReconcileConfig(Section):
 class WindowsConfig(Section):
     window: Duration = timedelta(days=30)
     period: Duration = timedelta(days=7)
+    stale_after: Duration = timedelta(days=2)
+    """``as_of`` this long after the latest price bar is a HIGH finding ("prices end at …")."""
 
     @model_validator(mode="after")
     def _period_inside_window(self) -> WindowsConfig:
@@ -165,9 +168,20 @@ def describe_validation_error(source: str, error: ValidationError, model: type[B
             lines.append(f"  {key}: unknown key (allowed: {', '.join(allowed)})")
         elif problem["type"] == "missing":
             lines.append(f"  {key}: required key is missing")
+        elif problem["type"] == "value_error" and not problem["loc"]:
+            lines.append(f"  {problem['msg'].removeprefix('Value error, ')}")
         else:
-            lines.append(f"  {key}: {problem['msg']} (got {problem.get('input')!r})")
+            lines.append(f"  {key}: {problem['msg']} (got {_shown_input(problem.get('input'))})")
     return "\n".join(lines)
+
+
+SHOWN_INPUT_CHARS = 80
+"""How much of a bad value an error message quotes: the entry, never the whole file."""
+
+
+def _shown_input(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= SHOWN_INPUT_CHARS else text[: SHOWN_INPUT_CHARS - 1] + "…"
 
 
 def _allowed_keys(model: type[BaseModel], loc: tuple[int | str, ...]) -> list[str]:
@@ -191,7 +205,11 @@ def read_yaml_mapping(path: Path) -> dict[str, Any]:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(f"{path}: file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise ConfigError(f"{path}: symlink loop") from None
+        raise ConfigError(f"{path}: cannot read file ({exc.strerror or exc})") from None
+    except UnicodeDecodeError as exc:
         raise ConfigError(f"{path}: cannot read file ({exc})") from None
     try:
         data = yaml.safe_load(text)

@@ -150,6 +150,8 @@ FindingKind = Literal[
     "data_quality",
     "benchmark_missing",
     "no_baseline",
+    "stale_prices",
+    "empty_file",
 ]
 
 

@@ -98,7 +98,7 @@ def test_render_comment__hostile_names_cannot_break_or_inject(
 
 
 def test_escape_markdown__newlines_pipes_html() -> None:
-    assert escape_markdown("a|b\nc <x>") == "a\\|b c &lt;x&gt;"
+    assert escape_markdown("a|b\nc <x>") == "a\\|b\\\\nc &lt;x&gt;"  # SPEC §2.6: a newline is shown as \\n
     assert escape_markdown("[l](u)") == "\\[l\\](u)"
     assert escape_markdown("see https://x.test or WWW.y.test") == "see https\\://x.test or WWW\\.y.test"
     assert escape_markdown("plain: text, 1.5 (ok)") == "plain: text, 1.5 (ok)"
