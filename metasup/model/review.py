@@ -189,6 +189,7 @@ FindingKind = Literal[
     "safety_violation",
     "kill",
     "class_kill",
+    "demotion",
     "regression_blocks",
     "promotion_blocked",
     "cost_drift",
