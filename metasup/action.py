@@ -17,19 +17,25 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from metasup.baseline import Baseline, from_git, from_snapshot
-from metasup.github import client as github_io
-from metasup.github.workflow_commands import Console, append_summary, write_outputs
+from metasup.github import (
+    Console,
+    GitHubClient,
+    GitHubIOError,
+    NotPermitted,
+    append_summary,
+    read_text,
+    upsert_comment,
+    write_outputs,
+)
+from metasup.github import connect as github_connect
 from metasup.model.config import load_config
 from metasup.model.errors import InputError, MetasupError
 from metasup.model.review import CLASS_SUBJECT_PREFIX, BaseInfo, Review
-from metasup.render.comment import MARKER, render_comment, render_rolling_summary
-from metasup.rolling.run import (
-    STATE_BRANCH,
-    RollingContext,
-    registry_path_in_repo,
-    run_rolling,
-    snapshot_path,
-)
+from metasup.render.bodies import render_rolling_summary
+from metasup.render.comment import MARKER, render_comment
+from metasup.rolling.context import RollingContext
+from metasup.rolling.run import registry_path_in_repo, run_rolling
+from metasup.rolling.state import STATE_BRANCH, snapshot_path
 from metasup.runner import FailOn, evaluate, gate_failed, load_workspace, parse_as_of
 
 Mode = Literal["review", "rolling", "skip"]
@@ -80,7 +86,7 @@ class ActionSettings(BaseModel):
             value = environ.get(name, default)
             return default if value == "" else value
 
-        raw: dict[str, Any] = {
+        raw: dict[str, str | None] = {
             "token": get("METASUP_GITHUB_TOKEN") or get("GITHUB_TOKEN"),
             "config": get("METASUP_CONFIG", "metasup.yml"),
             "mode": get("METASUP_MODE", "auto"),
@@ -168,7 +174,7 @@ def annotate(review: Review, console: Console) -> None:
             console.command(level, f"{finding.severity}: {finding.title} — {finding.evidence}")
 
 
-ClientFactory = Callable[[str, str], Any]
+ClientFactory = Callable[[str, str], GitHubClient]
 Clock = Callable[[], datetime]
 
 
@@ -176,9 +182,9 @@ def run_link(settings: ActionSettings) -> str:
     return f"{settings.server_url}/{settings.repository}/actions/runs/{settings.run_id}"
 
 
-def find_baseline(settings: ActionSettings, client: Any, base_ref: str) -> Baseline:
+def find_baseline(settings: ActionSettings, client: GitHubClient, base_ref: str) -> Baseline:
     """SPEC §5: the base's snapshot on the state branch, else the base commit via git, else none."""
-    text = github_io.read_text(client, settings.repository, snapshot_path(base_ref), STATE_BRANCH)
+    text = read_text(client, settings.repository, snapshot_path(base_ref), STATE_BRANCH)
     found = from_snapshot(text, base_ref) or from_git(
         settings.workspace,
         base_ref,
@@ -232,10 +238,12 @@ def _outputs(review: Review, report_path: Path, comment_id: str, promote_prs: li
     }
 
 
-def _post_comment(settings: ActionSettings, client: Any, number: int, body: str, console: Console) -> str:
+def _post_comment(
+    settings: ActionSettings, client: GitHubClient, number: int, body: str, console: Console
+) -> str:
     try:
-        outcome = github_io.upsert_comment(client, settings.repository, number, body, MARKER)
-    except github_io.NotPermitted as exc:
+        outcome = upsert_comment(client, settings.repository, number, body, MARKER)
+    except NotPermitted as exc:
         fallback = settings.workspace_path(Path(COMMENT_FILE))
         fallback.write_text(body, encoding="utf-8")
         console.command("warning", f"{exc} The comment was written to the job summary and {fallback}.")
@@ -274,7 +282,7 @@ def run_rolling_mode(
     for error in outcome.errors:
         console.command("error", error)
     write_outputs(settings.output_path, _outputs(review, report_path, "", sorted(set(outcome.promote_prs))))
-    if outcome.ledger_broken or outcome.errors:
+    if outcome.audit_ledger_broken or outcome.errors:
         return 1
     return 1 if gate_failed(review, settings.fail_on) else 0
 
@@ -287,7 +295,7 @@ def run(
 ) -> int:
     """The whole action; returns the exit code. Expected failures are one ``::error::`` line."""
     out = console or Console()
-    factory: ClientFactory = connect or github_io.connect
+    factory: ClientFactory = connect or github_connect
     now: Clock = clock or (lambda: datetime.now(UTC))
     try:
         settings = ActionSettings.from_environ(environ)
@@ -305,7 +313,7 @@ def run(
     except InputError as exc:
         out.command("error", str(exc))
         return exc.exit_code
-    except (github_io.GitHubIOError, MetasupError) as exc:
+    except (GitHubIOError, MetasupError) as exc:
         out.command("error", str(exc))
         return 1
 

@@ -14,8 +14,10 @@ from importlib import resources
 from pathlib import Path
 
 from metasup.ingest.load import Progress
-from metasup.lp.email import preview_html, render_charts
-from metasup.lp.report import build_lp_report, last_complete_period
+from metasup.lp.charts import render_charts
+from metasup.lp.email import preview_html
+from metasup.lp.report import build_lp_report
+from metasup.lp.statistics import last_complete_period
 from metasup.model.config import ArtifactsConfig, Config, load_config
 from metasup.model.errors import InputError
 from metasup.model.review import Review

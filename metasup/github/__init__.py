@@ -1,1 +1,53 @@
-"""placeholder"""
+"""The github wing: every GitHub call metasup makes, and the GitHub Actions workflow commands.
+
+It is the only place that imports PyGithub (``github``). Besides PyGithub it imports
+``metasup.rolling.plan`` for :class:`~metasup.rolling.plan.PullState`, the value it builds from
+a pull request, and nothing else of metasup.
+
+Modules: ``client`` (connect, our identity, errors), ``git`` (branches, files, commits),
+``state`` (the state branch's compare-and-swap), ``pulls`` (metasup's PRs), ``comments`` (the one
+review comment, the dashboard issue), ``workflow_commands`` (``::error::``, step outputs, job
+summary).
+
+The door — what other wings use — is re-exported here: :data:`GitHubClient` and :func:`connect`,
+the errors, and the calls below.
+"""
+
+from metasup.github.client import GitHubClient, GitHubIOError, NotPermitted, connect
+from metasup.github.comments import CommentOutcome, upsert_comment, upsert_issue
+from metasup.github.git import branch_head, read_text
+from metasup.github.pulls import (
+    close_pull,
+    list_pull_states,
+    merge_pull,
+    open_pull,
+    push_branch,
+    update_pull_body,
+)
+from metasup.github.state import StateMoved, StateSnapshot, read_state, write_state
+from metasup.github.workflow_commands import Console, append_summary, write_outputs
+
+__all__ = [
+    "CommentOutcome",
+    "Console",
+    "GitHubClient",
+    "GitHubIOError",
+    "NotPermitted",
+    "StateMoved",
+    "StateSnapshot",
+    "append_summary",
+    "branch_head",
+    "close_pull",
+    "connect",
+    "list_pull_states",
+    "merge_pull",
+    "open_pull",
+    "push_branch",
+    "read_state",
+    "read_text",
+    "update_pull_body",
+    "upsert_comment",
+    "upsert_issue",
+    "write_outputs",
+    "write_state",
+]

@@ -3,7 +3,7 @@
 Every check is a mask over a column, so clean data costs no Python work per row; only rejected
 rows have their reason formatted. Checks run in the order of the SPEC's tables and the first one a
 row fails names it (:class:`Checks`). Each ``*_field`` function also returns the field's values in
-the dtype its frame holds.
+the dtype its frame holds. Blank text and the codes of distinct values come from ``ingest.fastpath``.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 
+from metasup.ingest.fastpath import blank, factorize
 from metasup.ingest.rows import Bools, Column, Floats, Ints, Objects, Rows
 from metasup.model.config import DURATION_PATTERN, UNIT_SECONDS
 
@@ -139,7 +139,7 @@ def _shown(value: object) -> str:
     """A value as quoted in a reason: strings in quotes, whole floats without ``.0``, long ones cut.
 
     An integer written as a string shows like the integer: a file may have had its integers quoted
-    (``artifact_jsonl``) and the reason must not depend on that.
+    (``ingest.jsonl``) and the reason must not depend on that.
     """
     if isinstance(value, str) and _INTEGER_TEXT.fullmatch(value):
         text = value
@@ -166,57 +166,6 @@ def _bools(mask: pd.Series) -> Bools:
     return np.asarray(mask.to_numpy(dtype=bool, na_value=False), dtype=bool)
 
 
-def _blank(text: pd.Series) -> Bools:
-    """Empty or whitespace-only values: ``text.str.strip() == ""`` without building stripped strings.
-
-    For arrow strings pyarrow's ``utf8_is_space`` answers in place; it knows the same whitespace as
-    the ``utf8_trim_whitespace`` behind ``str.strip`` (compared on every Unicode code point).
-    """
-    if isinstance(text.dtype, pd.StringDtype) and text.dtype.storage == "pyarrow":
-        strings = pa.array(text.array)
-        if isinstance(strings, pa.ChunkedArray):  # one buffer: no Python loop over hundreds of chunks
-            strings = strings.combine_chunks()
-        maybe = np.flatnonzero(_may_be_blank(strings))
-        blank = np.zeros(len(text), dtype=bool)
-        if len(maybe):  # only these strings are decoded
-            suspects = strings.take(pa.array(maybe))
-            empty = pc.equal(pc.binary_length(suspects), 0)  # byte length: no UTF-8 decoding
-            verdict = pc.or_(empty, pc.utf8_is_space(suspects)).fill_null(False)
-            blank[maybe] = np.asarray(verdict.to_numpy(zero_copy_only=False), dtype=bool)
-        return blank
-    return _bools(text.str.strip() == "")
-
-
-def _may_be_blank(strings: pa.Array) -> Bools:
-    """Strings that are empty or start with a byte other than visible ASCII (``!`` to ``~``).
-
-    Any other string has a visible first character, so it is not blank; its first byte is read
-    straight from arrow's buffers, without decoding the string.
-    """
-    if len(strings) == 0:
-        return np.zeros(0, dtype=bool)
-    offsets, raw = _utf8_buffers(strings)
-    if not len(raw):
-        raw = np.zeros(1, dtype=np.uint8)  # every string is empty: any byte will do
-    starts = offsets[:-1]
-    first = raw[np.minimum(starts, len(raw) - 1)]
-    return np.asarray((offsets[1:] == starts) | (first < ord("!")) | (first > ord("~")), dtype=bool)
-
-
-def _utf8_buffers(strings: pa.Array) -> tuple[Ints, npt.NDArray[np.uint8]]:
-    """An arrow string array's offsets (one more than its strings) and its bytes, without copies.
-
-    ``string`` arrays' 32-bit offsets are widened (``large_string``, what pandas holds, is not).
-    """
-    width = np.int64 if pa.types.is_large_string(strings.type) else np.int32
-    offsets = np.frombuffer(strings.buffers()[1], dtype=width)[
-        strings.offset : strings.offset + len(strings) + 1
-    ]
-    data = strings.buffers()[2]
-    raw = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, dtype=np.uint8)
-    return offsets.astype(np.int64, copy=False), raw
-
-
 def _present_and_typed(column: Column, name: str, checks: Checks, allowed: Bools, required: bool) -> None:
     """The two checks every field shares: present when required, of an allowed type when present."""
     if required:
@@ -230,7 +179,7 @@ def text_field(rows: Rows, name: str, checks: Checks, required: bool = True) -> 
     types = _types(column)
     _present_and_typed(column, name, checks, types.text, required)
     text = _as_text(column, types)
-    empty = _blank(text)
+    empty = blank(text)
     if required:
         checks.fail(empty, f"empty '{name}'")
     elif empty.any():
@@ -306,114 +255,13 @@ def identifier_field(rows: Rows, checks: Checks) -> pd.Series:
                 dtype="str",
             )
         ids = ids.where(~types.integer, numbers)
-    checks.fail(_blank(ids), "empty 'signal_id'")
+    checks.fail(blank(ids), "empty 'signal_id'")
     return ids
 
 
 def _words(column: Column, types: _Types) -> tuple[Ints, list[str]]:
     """The string values as codes into their distinct values, so parsing runs once per distinct value."""
     return factorize(_as_text(column, types))
-
-
-def factorize(text: pd.Series) -> tuple[Ints, list[str]]:
-    """Codes (-1 for NA) and distinct values in order of appearance, hashed by pyarrow."""
-    chunks = _encoded_chunks(text)
-    if not chunks:
-        return np.zeros(0, dtype=np.int64), []
-    # One memo table runs across the chunks, so the last chunk's dictionary holds every value.
-    return _codes(chunks), [str(word) for word in chunks[-1].dictionary.to_pylist()]
-
-
-def repeated(text: pd.Series) -> Bools:
-    """Every occurrence of a value after its first (NA compares like any other value).
-
-    A hash table over a million distinct ids (pyarrow's dictionary encoding) costs ~0.1 s. Here
-    numpy mixes each string's bytes into a 64-bit hash and sorts the hashes (~0.02 s); only rows
-    whose hash occurs more than once are compared exactly, so a collision never rejects a row.
-    """
-    strings = _arrow_strings(text)
-    if strings is None:
-        return _after_first(_factorize_codes(text))
-    hashes = _string_hashes(strings)
-    ordered = np.sort(hashes)
-    collided = ordered[1:][ordered[1:] == ordered[:-1]]
-    result = np.zeros(len(text), dtype=bool)
-    if len(collided):
-        suspects = np.flatnonzero(np.isin(hashes, collided))
-        result[suspects] = _after_first(_factorize_codes(text.iloc[suspects]))
-    return result
-
-
-def _after_first(codes: Ints) -> Bools:
-    """Rows whose code was seen before (codes are numbered in order of first appearance)."""
-    after = np.zeros(len(codes), dtype=bool)
-    if len(codes) > 1:
-        after[1:] = codes[1:] <= np.maximum.accumulate(codes)[:-1]
-    return after
-
-
-def _factorize_codes(text: pd.Series) -> Ints:
-    """Codes numbered in order of first appearance, NA included; no Python string per value."""
-    chunks = _encoded_chunks(text, nulls="encode")  # NA gets a code too: a second NA is a repeat
-    return _codes(chunks) if chunks else np.zeros(0, dtype=np.int64)
-
-
-def _arrow_strings(text: pd.Series) -> pa.LargeStringArray | None:
-    """The values as one arrow array without nulls, if they are arrow strings (else ``None``)."""
-    if not (isinstance(text.dtype, pd.StringDtype) and text.dtype.storage == "pyarrow"):
-        return None
-    strings = pa.array(text.array)
-    if isinstance(strings, pa.ChunkedArray):
-        strings = strings.combine_chunks()
-    if strings.null_count:
-        return None
-    return strings.cast(pa.large_string())
-
-
-_ONE, _EIGHT = np.uint64(1), np.uint64(8)
-_MIX: Final = np.uint64(0x9E3779B97F4A7C15)
-"""Odd 64-bit multiplier (2^64 / golden ratio) that spreads every input bit over the hash."""
-
-
-def _string_hashes(strings: pa.LargeStringArray) -> npt.NDArray[np.uint64]:
-    """A 64-bit hash of each string from its UTF-8 bytes, read 8 at a time from arrow's buffer.
-
-    Each round mixes the next 8 bytes of the strings that still have bytes left, so a few long
-    strings cost rounds over a few rows only. The length is mixed in first: ``"a"`` and ``"a\0"``
-    differ.
-    """
-    offsets, data = _utf8_buffers(strings)
-    raw = data[offsets[0] : offsets[-1]]
-    padded = np.zeros(len(raw) + 8, dtype=np.uint8)  # every 8-byte read stays inside the buffer
-    padded[: len(raw)] = raw
-    words = np.ndarray(shape=(len(raw) + 1,), dtype="<u8", buffer=padded, strides=(1,))  # at every byte
-    starts = offsets[:-1] - offsets[0]
-    lengths = np.diff(offsets)
-    hashes = lengths.astype(np.uint64) * _MIX
-    active = np.flatnonzero(lengths > 0)
-    step = 0
-    with np.errstate(over="ignore"):
-        while len(active):
-            left = np.minimum(lengths[active] - step, 8).astype(np.uint64)
-            # The low ``left`` bytes: (1 << 8·left) − 1, shifted in two steps so 8 bytes do not overflow.
-            low_bytes = ((_ONE << (left * _EIGHT - _ONE)) << _ONE) - _ONE
-            mixed = (hashes[active] ^ (words[starts[active] + step] & low_bytes)) * _MIX
-            hashes[active] = mixed ^ (mixed >> np.uint64(31))
-            step += 8
-            active = active[lengths[active] > step]
-    return hashes
-
-
-def _encoded_chunks(text: pd.Series, nulls: str = "mask") -> list[pa.DictionaryArray]:
-    strings = pa.array(text, from_pandas=True)
-    if not isinstance(strings, pa.ChunkedArray):
-        strings = pa.chunked_array([strings])
-    return list(pc.dictionary_encode(strings, null_encoding=nulls).chunks)
-
-
-def _codes(chunks: list[pa.DictionaryArray]) -> Ints:
-    codes = np.concatenate([chunk.indices.fill_null(-1).to_numpy(zero_copy_only=False) for chunk in chunks])
-    return codes.astype(np.int64)
 
 
 def direction_field(rows: Rows, checks: Checks) -> npt.NDArray[np.int8]:

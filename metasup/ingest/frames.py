@@ -1,9 +1,9 @@
-"""The frames of :class:`~metasup.ingest.load.Artifacts`: what each input holds and what is kept of it.
+"""The frames of :class:`~metasup.model.artifacts.Artifacts`: what each input holds and what is kept.
 
 One function per input (:func:`signals_frame`, :func:`telemetry_frames`, :func:`prices_frame`)
-runs the field checks in the SPEC's order, books every row in the ledger, drops repeated signals
-and price bars, and builds the frame in its documented dtypes (``FRAME_DTYPES``) without copying
-columns when every row is kept.
+runs the field checks in the SPEC's order, books every row in the :class:`LineAccounts`, drops
+repeated signals and price bars, and builds the frame in its documented dtypes (``FRAME_DTYPES``)
+without copying columns when every row is kept.
 """
 
 from __future__ import annotations
@@ -21,16 +21,15 @@ from metasup.ingest.checks import (
     UTC_NS,
     Checks,
     direction_field,
-    factorize,
     horizon_field,
     identifier_field,
     number_field,
-    repeated,
     text_field,
     timestamp_field,
     type_is,
 )
-from metasup.ingest.quality import Ledger
+from metasup.ingest.fastpath import factorize, repeated
+from metasup.ingest.quality import LineAccounts
 from metasup.ingest.rows import Bools, FileIds, InputSpec, Ints, Kind, Rows
 
 FRAME_DTYPES: Final[Mapping[str, Mapping[str, str]]] = {
@@ -114,17 +113,17 @@ def _kept(values: _Array, keep: Bools) -> _Array:
     return values if keep.all() else values[keep]  # type: ignore[return-value]
 
 
-def _settle(rows: Rows, checks: Checks, ledger: Ledger) -> None:
+def _settle(rows: Rows, checks: Checks, accounts: LineAccounts) -> None:
     """Book the rows ``checks`` rejected; the accepted ones are booked by the caller (duplicates)."""
     bad = ~checks.ok
     if bad.any():
-        ledger.reject(rows.file[bad], rows.line[bad], checks.reasons[bad])
+        accounts.reject(rows.file[bad], rows.line[bad], checks.reasons[bad])
 
 
-def signals_frame(rows: Rows, ledger: Ledger) -> pd.DataFrame:
+def signals_frame(rows: Rows, accounts: LineAccounts) -> pd.DataFrame:
     """Signals frame: lines of another ``type`` ignored, bad lines rejected, repeated ids rejected."""
     is_signal = rows.column("type").missing | type_is(rows, "signal")
-    ledger.ignore(rows.file[~is_signal])
+    accounts.ignore(rows.file[~is_signal])
     rows = rows.take(is_signal)
     checks = Checks(len(rows))
     ts = timestamp_field(rows, checks)
@@ -139,7 +138,7 @@ def signals_frame(rows: Rows, ledger: Ledger) -> pd.DataFrame:
     notional = number_field(rows, "notional", checks, required=False)
     given = ~rows.column("notional").missing
     checks.fail(given & ~(np.isfinite(notional) & (notional > 0)), "notional must be finite and > 0")
-    _settle(rows, checks, ledger)
+    _settle(rows, checks, accounts)
     frame = _frame(
         "signals",
         {
@@ -157,46 +156,46 @@ def signals_frame(rows: Rows, ledger: Ledger) -> pd.DataFrame:
     )
     files, lines = _kept(rows.file, checks.ok), _kept(rows.line, checks.ok)
     duplicates = repeated(frame["signal_id"])
-    ledger.duplicates += int(duplicates.sum())
-    return _drop_repeated(frame, files, lines, duplicates, "duplicate signal_id", ledger)
+    accounts.duplicates += int(duplicates.sum())
+    return _drop_repeated(frame, files, lines, duplicates, "duplicate signal_id", accounts)
 
 
 def _drop_repeated(
-    frame: pd.DataFrame, files: FileIds, lines: Ints, repeated: Bools, reason: str, ledger: Ledger
+    frame: pd.DataFrame, files: FileIds, lines: Ints, repeated: Bools, reason: str, accounts: LineAccounts
 ) -> pd.DataFrame:
     """Book the valid rows of ``frame``: the ``repeated`` ones rejected and dropped, the rest accepted."""
     if repeated.any():
-        ledger.reject(files[repeated], lines[repeated], reason)
+        accounts.reject(files[repeated], lines[repeated], reason)
         frame = frame.loc[~repeated].reset_index(drop=True)
-    ledger.accept(_kept(files, ~repeated))
+    accounts.accept(_kept(files, ~repeated))
     return frame
 
 
-def telemetry_frames(rows: Rows, ledger: Ledger) -> dict[str, pd.DataFrame]:
+def telemetry_frames(rows: Rows, accounts: LineAccounts) -> dict[str, pd.DataFrame]:
     """The four telemetry frames; events of an unknown ``type`` are ignored, without one rejected."""
     untyped = rows.column("type").missing
     if untyped.any():
-        ledger.reject(rows.file[untyped], rows.line[untyped], "missing required field 'type'")
+        accounts.reject(rows.file[untyped], rows.line[untyped], "missing required field 'type'")
     kinds = {kind: type_is(rows, kind) for kind in _TELEMETRY_TYPES}
     known = np.logical_or.reduce(list(kinds.values()))
-    ledger.ignore(rows.file[~untyped & ~known])
+    accounts.ignore(rows.file[~untyped & ~known])
     return {
-        "costs": _costs(rows.take(kinds["run"] | kinds["cost"]), ledger),
-        "evals": _evals(rows.take(kinds["behavioral_eval"]), ledger),
-        "violations": _violations(rows.take(kinds["safety_violation"]), ledger),
-        "regimes": _regimes(rows.take(kinds["regime"]), ledger),
+        "costs": _costs(rows.take(kinds["run"] | kinds["cost"]), accounts),
+        "evals": _evals(rows.take(kinds["behavioral_eval"]), accounts),
+        "violations": _violations(rows.take(kinds["safety_violation"]), accounts),
+        "regimes": _regimes(rows.take(kinds["regime"]), accounts),
     }
 
 
 def _accepted(
-    name: str, rows: Rows, checks: Checks, ledger: Ledger, columns: Mapping[str, Any]
+    name: str, rows: Rows, checks: Checks, accounts: LineAccounts, columns: Mapping[str, Any]
 ) -> pd.DataFrame:
-    _settle(rows, checks, ledger)
-    ledger.accept(_kept(rows.file, checks.ok))
+    _settle(rows, checks, accounts)
+    accounts.accept(_kept(rows.file, checks.ok))
     return _frame(name, columns, checks.ok)
 
 
-def _costs(rows: Rows, ledger: Ledger) -> pd.DataFrame:
+def _costs(rows: Rows, accounts: LineAccounts) -> pd.DataFrame:
     checks = Checks(len(rows))
     ts = timestamp_field(rows, checks)
     agent = text_field(rows, "agent", checks)
@@ -204,20 +203,20 @@ def _costs(rows: Rows, ledger: Ledger) -> pd.DataFrame:
     checks.fail(~(np.isfinite(cost) & (cost >= 0)), "cost_usd must be finite and >= 0")
     kind = rows.column("type").values.astype("str")
     return _accepted(
-        "costs", rows, checks, ledger, {"ts": ts, "agent": agent, "cost_usd": cost, "kind": kind}
+        "costs", rows, checks, accounts, {"ts": ts, "agent": agent, "cost_usd": cost, "kind": kind}
     )
 
 
-def _evals(rows: Rows, ledger: Ledger) -> pd.DataFrame:
+def _evals(rows: Rows, accounts: LineAccounts) -> pd.DataFrame:
     checks = Checks(len(rows))
     ts = timestamp_field(rows, checks)
     agent = text_field(rows, "agent", checks)
     score = number_field(rows, "score", checks)
     checks.fail(~((score >= 0) & (score <= 100)), "score outside [0, 100]")
-    return _accepted("evals", rows, checks, ledger, {"ts": ts, "agent": agent, "score": score})
+    return _accepted("evals", rows, checks, accounts, {"ts": ts, "agent": agent, "score": score})
 
 
-def _violations(rows: Rows, ledger: Ledger) -> pd.DataFrame:
+def _violations(rows: Rows, accounts: LineAccounts) -> pd.DataFrame:
     checks = Checks(len(rows))
     columns = {
         "ts": timestamp_field(rows, checks),
@@ -226,34 +225,34 @@ def _violations(rows: Rows, ledger: Ledger) -> pd.DataFrame:
         "severity": text_field(rows, "severity", checks, required=False),
         "detail": text_field(rows, "detail", checks, required=False),
     }
-    return _accepted("violations", rows, checks, ledger, columns)
+    return _accepted("violations", rows, checks, accounts, columns)
 
 
-def _regimes(rows: Rows, ledger: Ledger) -> pd.DataFrame:
+def _regimes(rows: Rows, accounts: LineAccounts) -> pd.DataFrame:
     checks = Checks(len(rows))
     columns = {
         "ts": timestamp_field(rows, checks),
         "regime": text_field(rows, "regime", checks),
         "symbol": text_field(rows, "symbol", checks, required=False),
     }
-    return _accepted("regimes", rows, checks, ledger, columns)
+    return _accepted("regimes", rows, checks, accounts, columns)
 
 
-def prices_frame(rows: Rows, ledger: Ledger) -> pd.DataFrame:
+def prices_frame(rows: Rows, accounts: LineAccounts) -> pd.DataFrame:
     """Price bars sorted by ``symbol, ts``; a repeated ``(symbol, ts)`` keeps the first in file order."""
     checks = Checks(len(rows))
     ts = timestamp_field(rows, checks)
     symbol = text_field(rows, "symbol", checks)
     price = number_field(rows, "price", checks)
     checks.fail(~(np.isfinite(price) & (price > 0)), "price must be finite and > 0")
-    _settle(rows, checks, ledger)
+    _settle(rows, checks, accounts)
     frame = _frame("prices", {"ts": ts, "symbol": symbol, "price": price}, checks.ok)
     files, lines = _kept(rows.file, checks.ok), _kept(rows.line, checks.ok)
     order, repeated = _bar_order(frame)
     if order is not None:
         frame = frame.take(order).reset_index(drop=True)
         files, lines = files[order], lines[order]
-    return _drop_repeated(frame, files, lines, repeated, "duplicate price bar", ledger)
+    return _drop_repeated(frame, files, lines, repeated, "duplicate price bar", accounts)
 
 
 def _bar_order(frame: pd.DataFrame) -> tuple[Ints | None, Bools]:

@@ -27,7 +27,7 @@ import pyarrow.compute as pc
 import pyarrow.json as pa_json
 
 from metasup.ingest.files import Content, Lines, scan_lines
-from metasup.ingest.quality import Ledger
+from metasup.ingest.quality import LineAccounts
 from metasup.ingest.rows import (
     InputSpec,
     Ints,
@@ -42,8 +42,8 @@ from metasup.ingest.rows import (
 LEAF_LINES: Final = 512
 """A refused JSON stretch this short is read line by line instead of being bisected further.
 
-About where one more bisection (two pyarrow calls, ~0.15 ms each) stops paying for itself against
-``json.loads`` (~3 µs a line) on the half it would spare.
+About where one more bisection (two pyarrow calls) stops paying for itself against ``json.loads``
+on the half it would spare; the timings behind it: ``docs/performance.md``, ``ingest.jsonl``.
 """
 _CHUNK_BYTES: Final = 1 << 20
 """When pyarrow refuses a whole file, it is read again in stretches of about this size."""
@@ -52,7 +52,7 @@ _SNIFF_BYTES: Final = 1 << 18
 _SNIFF_LINES: Final = 1000
 
 
-def read_jsonl(data: Content, spec: InputSpec, file_id: int, ledger: Ledger) -> Rows:
+def read_jsonl(data: Content, spec: InputSpec, file_id: int, accounts: LineAccounts) -> Rows:
     """A JSON Lines file: one pyarrow pass when clean; else chunks, bisected down to the bad lines."""
     original = data
     flexible = [name for name, kind in spec.fields.items() if kind is Kind.FLEXIBLE]
@@ -67,13 +67,13 @@ def read_jsonl(data: Content, spec: InputSpec, file_id: int, ledger: Ledger) -> 
     # Scanned after pyarrow's read, so that the read starts at once: the lines only say which line
     # each row came from (quoting integers changed no line).
     lines = scan_lines(original, whitespace_is_blank=True)
-    ledger.set_lines(file_id, lines.total)
-    ledger.ignore_lines(file_id, lines.total - len(lines.numbers))
+    accounts.set_lines(file_id, lines.total)
+    accounts.ignore_lines(file_id, lines.total - len(lines.numbers))
     if not len(lines.numbers):
         return no_rows()
     if not isinstance(outcome, str) and outcome.num_rows == len(lines.numbers):
         return rows_from_table(outcome, file_id, lines.numbers, spec.fields)
-    return _read_refused_json(data, lines, _json_schema(spec, numeric), spec, file_id, ledger)
+    return _read_refused_json(data, lines, _json_schema(spec, numeric), spec, file_id, accounts)
 
 
 def _read_whole(
@@ -81,10 +81,10 @@ def _read_whole(
 ) -> pa.Table | str:
     """The whole file in one pyarrow pass, or why pyarrow refuses it.
 
-    Each known field a file never writes still costs pyarrow about 5 % of the read (a column of
-    nulls per block). So when the file's head names only known fields, those alone are read and a
-    field outside them is an error, not ignored: if a later line has one, nothing is lost, the
-    file is read again with every known field.
+    Each known field a file never writes still costs pyarrow a share of the read (a column of nulls
+    per block; ``docs/performance.md``, ``ingest.jsonl``). So when the file's head names only known
+    fields, those alone are read and a field outside them is an error, not ignored: if a later line
+    has one, nothing is lost, the file is read again with every known field.
     """
     if head_fields is not None:
         outcome = _arrow_json(data.reader(), _json_schema(spec, numeric, head_fields), unexpected="error")
@@ -94,7 +94,7 @@ def _read_whole(
 
 
 def _read_refused_json(
-    data: Content, lines: Lines, schema: pa.Schema, spec: InputSpec, file_id: int, ledger: Ledger
+    data: Content, lines: Lines, schema: pa.Schema, spec: InputSpec, file_id: int, accounts: LineAccounts
 ) -> Rows:
     """Chunks of ~1 MiB in parallel; only the refused ones are bisected and read line by line."""
     starts, ends = lines.ranges(data)
@@ -105,7 +105,7 @@ def _read_refused_json(
         tables = list(pool.map(lambda chunk: stretch.table(*chunk), chunks))
     for (first, stop), table in zip(chunks, tables, strict=True):
         pieces.add(first, stop, table)
-    ledger.reject_each(file_id, lines.numbers[pieces.rejected_rows], pieces.rejected_reasons)
+    accounts.reject_each(file_id, lines.numbers[pieces.rejected_rows], pieces.rejected_reasons)
     return pieces.rows(file_id, lines.numbers)
 
 

@@ -7,17 +7,19 @@ rejected (with file, line number and a short reason, in ``DataQuality``) or igno
 events of another type). Only a file that cannot be used at all — missing, unreadable, of an
 unsupported type, a csv/parquet without a required column — raises :class:`ArtifactError`.
 
-This module is the public entry point; the work is done, fastest path first so clean data never
-costs Python work per line, by:
+This module holds the entry point, :func:`load_artifacts` (re-exported by ``metasup.ingest``, the
+wing's door); the work is done, fastest path first so clean data never costs Python work per
+line, by:
 
-* ``artifact_files``: which files a path names, their bytes (memory-mapped, gunzipped), their lines;
-* ``artifact_jsonl``: JSON Lines through pyarrow, chunked bisection down to per-line diagnosis;
-* ``artifact_tables``: csv and parquet through pyarrow, Python's ``csv`` only when pyarrow cannot
+* ``ingest.files``: which files a path names, their bytes (memory-mapped, gunzipped), their lines;
+* ``ingest.jsonl``: JSON Lines through pyarrow, chunked bisection down to per-line diagnosis;
+* ``ingest.tables``: csv and parquet through pyarrow, Python's ``csv`` only when pyarrow cannot
   say which line a record is on;
-* ``artifact_rows``: the rows the readers produce, column by column, each located by file and line;
-* ``artifact_checks``: vectorized field validation and the reason strings of rejected rows;
-* ``artifact_frames``: per input, the checks in the SPEC's order and the frames they keep;
-* ``artifact_ledger``: the accounting of every line behind ``DataQuality``.
+* ``ingest.rows``: the rows the readers produce, column by column, each located by file and line;
+* ``ingest.checks``: vectorized field validation and the reason strings of rejected rows;
+* ``ingest.fastpath``: hashed duplicate ids and blank-text screening read from arrow's buffers;
+* ``ingest.frames``: per input, the checks in the SPEC's order and the frames they keep;
+* ``ingest.quality``: :class:`LineAccounts`, the accounting of every line behind ``DataQuality``.
 
 Decisions where the SPEC is silent:
 
@@ -68,7 +70,7 @@ from metasup.ingest.frames import (
     telemetry_frames,
 )
 from metasup.ingest.jsonl import read_jsonl
-from metasup.ingest.quality import Ledger
+from metasup.ingest.quality import LineAccounts
 from metasup.ingest.rows import InputSpec, Rows, concat_rows
 from metasup.ingest.tables import read_csv, read_parquet
 from metasup.model.artifacts import Artifacts
@@ -88,21 +90,21 @@ def load_artifacts(config: ArtifactsConfig, progress: Progress | None = None) ->
     telemetry_files = None if config.telemetry is None else data_files(config.telemetry)
     price_files = data_files(config.prices)
 
-    ledger = Ledger()
-    alpha_ids = _register(alpha_files, ledger)
-    telemetry_ids = None if telemetry_files is None else _register(telemetry_files, ledger)
-    price_ids = _register(price_files, ledger)
+    accounts = LineAccounts()
+    alpha_ids = _register(alpha_files, accounts)
+    telemetry_ids = None if telemetry_files is None else _register(telemetry_files, accounts)
+    price_ids = _register(price_files, accounts)
     # Prices are read and checked in a second thread while the signals are: pyarrow and most numpy
-    # work release the GIL. Files were numbered above, in order, and ledger bookings only append,
-    # so the report does not depend on which thread gets there first.
+    # work release the GIL. Files were numbered above, in order, and bookings in the accounts only
+    # append, so the report does not depend on which thread gets there first.
     with ThreadPoolExecutor(max_workers=1) as pool:
-        pending_prices = pool.submit(_prices, price_files, price_ids, ledger, say)
-        signals = signals_frame(_read_input(alpha_files, alpha_ids, SIGNALS, ledger, say), ledger)
+        pending_prices = pool.submit(_prices, price_files, price_ids, accounts, say)
+        signals = signals_frame(_read_input(alpha_files, alpha_ids, SIGNALS, accounts, say), accounts)
         if telemetry_files is None or telemetry_ids is None:
             telemetry = {name: empty_frame(name) for name in ("costs", "evals", "violations", "regimes")}
         else:
-            telemetry_rows = _read_input(telemetry_files, telemetry_ids, TELEMETRY, ledger, say)
-            telemetry = telemetry_frames(telemetry_rows, ledger)
+            telemetry_rows = _read_input(telemetry_files, telemetry_ids, TELEMETRY, accounts, say)
+            telemetry = telemetry_frames(telemetry_rows, accounts)
         prices = pending_prices.result()
     return Artifacts(
         signals=signals,
@@ -111,7 +113,7 @@ def load_artifacts(config: ArtifactsConfig, progress: Progress | None = None) ->
         violations=telemetry["violations"],
         regimes=telemetry["regimes"],
         prices=prices,
-        data_quality=ledger.report(),
+        data_quality=accounts.report(),
     )
 
 
@@ -119,30 +121,32 @@ def _quiet(_message: str) -> None:
     """Progress sink when nobody listens."""
 
 
-def _register(files: Sequence[Path], ledger: Ledger) -> list[int]:
-    """Number the files of one input in the ledger, in order, before any is read."""
-    return [ledger.add_file(display_path(path)) for path in files]
+def _register(files: Sequence[Path], accounts: LineAccounts) -> list[int]:
+    """Number the files of one input in the line accounts, in order, before any is read."""
+    return [accounts.add_file(display_path(path)) for path in files]
 
 
-def _prices(files: Sequence[Path], file_ids: Sequence[int], ledger: Ledger, say: Progress) -> pd.DataFrame:
-    return prices_frame(_read_input(files, file_ids, PRICES, ledger, say), ledger)
+def _prices(
+    files: Sequence[Path], file_ids: Sequence[int], accounts: LineAccounts, say: Progress
+) -> pd.DataFrame:
+    return prices_frame(_read_input(files, file_ids, PRICES, accounts, say), accounts)
 
 
 def _read_input(
-    files: Sequence[Path], file_ids: Sequence[int], spec: InputSpec, ledger: Ledger, say: Progress
+    files: Sequence[Path], file_ids: Sequence[int], spec: InputSpec, accounts: LineAccounts, say: Progress
 ) -> Rows:
-    """All files of one input (registered in ``ledger`` as ``file_ids``), concatenated in order."""
+    """All files of one input (registered in ``accounts`` as ``file_ids``), concatenated in order."""
     parts = []
     for path, file_id in zip(files, file_ids, strict=True):
-        shown = ledger.paths[file_id]
+        shown = accounts.paths[file_id]
         say(f"reading {shown}")
         suffix = suffix_of(path)
         assert suffix is not None  # data_files only lets supported files through
         data = read_content(path, suffix).without_bom()
         if suffix.startswith(".jsonl"):
-            parts.append(read_jsonl(data, spec, file_id, ledger))
+            parts.append(read_jsonl(data, spec, file_id, accounts))
         elif suffix.startswith(".csv"):
-            parts.append(read_csv(data, spec, file_id, ledger, shown, typed_timestamps=len(files) == 1))
+            parts.append(read_csv(data, spec, file_id, accounts, shown, typed_timestamps=len(files) == 1))
         else:
-            parts.append(read_parquet(data, spec, file_id, ledger, shown))
+            parts.append(read_parquet(data, spec, file_id, accounts, shown))
     return concat_rows(parts)

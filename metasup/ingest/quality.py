@@ -1,7 +1,7 @@
 """Data quality bookkeeping: every line of every file ends up accepted, rejected or ignored.
 
 Readers book lines they cannot turn into rows (blank, unparsable); the frame builders book the
-rows they accept or reject. :meth:`Ledger.report` tallies it all into ``DataQuality`` (SPEC §4.1).
+rows they accept or reject. :meth:`LineAccounts.report` tallies it all into ``DataQuality`` (SPEC §4.1).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ _FEW_FILES = 8
 """Up to this many files, counting each file's rows beats ``bincount`` (it copies ids to int64)."""
 
 
-class Ledger:
+class LineAccounts:
     """Accounts for every line of every file: accepted, rejected (where and why) or ignored.
 
     Counts arrive as arrays of file ids (one per row) and are only tallied in :meth:`report`, so

@@ -1,6 +1,6 @@
 """Rows as the readers produce them and the checks consume them, before any validation.
 
-Every reader (``artifact_jsonl``, ``artifact_tables``) turns a file into :class:`Rows`: one
+Every reader (``ingest.jsonl``, ``ingest.tables``) turns a file into :class:`Rows`: one
 :class:`Column` per known field, keeping the reader's dtype, plus the file id and line number of
 each row so a rejection can always name its line. :class:`InputSpec` says which fields an input
 may carry and how each is read (:class:`Kind`).

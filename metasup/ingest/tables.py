@@ -23,7 +23,7 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pa_parquet
 
 from metasup.ingest.files import Content, Lines, scan_lines
-from metasup.ingest.quality import Ledger
+from metasup.ingest.quality import LineAccounts
 from metasup.ingest.rows import Column, InputSpec, Ints, Kind, Rows, no_rows, object_column, rows_from_table
 from metasup.model.errors import ArtifactError
 
@@ -40,7 +40,7 @@ def read_csv(
     data: Content,
     spec: InputSpec,
     file_id: int,
-    ledger: Ledger,
+    accounts: LineAccounts,
     shown: str,
     *,
     typed_timestamps: bool = False,
@@ -54,8 +54,8 @@ def read_csv(
     # at once: the scan is only needed to say which line each row came from.
     lines = None if _starts_with_a_record(data) else scan_lines(data, whitespace_is_blank=False)
     if lines is not None and not len(lines.numbers):
-        ledger.set_lines(file_id, lines.total)
-        ledger.ignore_lines(file_id, lines.total)
+        accounts.set_lines(file_id, lines.total)
+        accounts.ignore_lines(file_id, lines.total)
         return no_rows()
     header = _csv_header(data, lines, shown)
     wanted = _check_columns(header, spec, shown)
@@ -89,14 +89,14 @@ def read_csv(
         lines = scan_lines(data, whitespace_is_blank=False)
     located = None if table is None else _locate_csv_rows(lines, table.num_rows, invalid)
     if table is None or located is None:
-        rows = _read_csv_slowly(data, spec, wanted, file_id, ledger, shown)
+        rows = _read_csv_slowly(data, spec, wanted, file_id, accounts, shown)
     else:
         row_lines, invalid_lines = located
         after_header = lines.total - int(lines.numbers[0])
-        ledger.set_lines(file_id, after_header)
-        ledger.ignore_lines(file_id, after_header - (len(lines.numbers) - 1) + _blank_count(invalid))
+        accounts.set_lines(file_id, after_header)
+        accounts.ignore_lines(file_id, after_header - (len(lines.numbers) - 1) + _blank_count(invalid))
         rejected = [(line, row) for line, row in zip(invalid_lines, invalid, strict=True) if row.text.strip()]
-        ledger.reject_each(
+        accounts.reject_each(
             file_id,
             np.asarray([line for line, _ in rejected], dtype=np.int64),
             [_wrong_columns(row.expected, row.actual) for _, row in rejected],
@@ -192,7 +192,7 @@ def _locate_csv_rows(
 
 
 def _read_csv_slowly(
-    data: Content, spec: InputSpec, wanted: Sequence[str], file_id: int, ledger: Ledger, shown: str
+    data: Content, spec: InputSpec, wanted: Sequence[str], file_id: int, accounts: LineAccounts, shown: str
 ) -> Rows:
     """Python's csv reader, record by record: only for files pyarrow cannot map to lines."""
     text = data.bytes().decode("utf-8", errors="surrogateescape")
@@ -215,21 +215,21 @@ def _read_csv_slowly(
             if not record or (len(record) == 1 and not record[0].strip()):
                 blank += 1
             elif len(record) != len(header):
-                ledger.reject_each(
+                accounts.reject_each(
                     file_id,
                     np.asarray([line], dtype=np.int64),
                     [_wrong_columns(len(header), len(record))],
                 )
             elif not _is_valid_utf8(record):
-                ledger.reject_each(file_id, np.asarray([line], dtype=np.int64), ["invalid UTF-8"])
+                accounts.reject_each(file_id, np.asarray([line], dtype=np.int64), ["invalid UTF-8"])
             else:
                 row_lines.append(line)
                 for name in wanted:
                     values[name].append(record[position[name]] or None)
     except csv.Error as exc:
         raise ArtifactError(f"{shown}: malformed csv at line {reader.line_num} ({exc})") from None
-    ledger.set_lines(file_id, records)
-    ledger.ignore_lines(file_id, blank)
+    accounts.set_lines(file_id, records)
+    accounts.ignore_lines(file_id, blank)
     lines = np.asarray(row_lines, dtype=np.int64)
     columns = {name: object_column(column) for name, column in values.items()}
     return Rows.of_file(file_id, lines, columns)
@@ -276,10 +276,10 @@ def _parse_numbers(column: Column) -> Column:
     return Column(pd.Series(mixed, dtype=object), column.missing)
 
 
-def read_parquet(data: Content, spec: InputSpec, file_id: int, ledger: Ledger, shown: str) -> Rows:
+def read_parquet(data: Content, spec: InputSpec, file_id: int, accounts: LineAccounts, shown: str) -> Rows:
     """A parquet file: typed columns as written; its "lines" are its rows, numbered from 1."""
     if not len(data):
-        ledger.set_lines(file_id, 0)
+        accounts.set_lines(file_id, 0)
         return no_rows()
     try:
         parquet = pa_parquet.ParquetFile(data.reader())
@@ -287,5 +287,5 @@ def read_parquet(data: Content, spec: InputSpec, file_id: int, ledger: Ledger, s
         table = parquet.read(columns=wanted)
     except (pa.ArrowException, OSError) as exc:
         raise ArtifactError(f"{shown}: not a valid parquet file ({exc})") from None
-    ledger.set_lines(file_id, table.num_rows)
+    accounts.set_lines(file_id, table.num_rows)
     return rows_from_table(table, file_id, np.arange(1, table.num_rows + 1, dtype=np.int64), spec.fields)

@@ -1,240 +1,52 @@
-"""LP performance metrics (SPEC §6): the functional core behind the LP e-mail and ``metasup report``.
+"""LP report values (SPEC §6): what the LP e-mail and ``metasup report --json`` show, as pydantic models.
 
-Everything here is pure: frames and timestamps in, an :class:`LpReport` out; no clock, no I/O.
-Rendering and sending live in :mod:`metasup.lp.email`.
+The statistics and the fund's calendar are :mod:`metasup.lp.statistics` (empyrical's
+conventions); this module decides which numbers make the report: PnL blocks, risk, hit rate,
+attribution by agent and class, the gross → net bridge, the strategies alive and the
+promotion/demotion log. Pure: frames and timestamps in, an :class:`LpReport` out; no clock,
+no I/O. Rendering is :mod:`metasup.lp.email`, sending :mod:`metasup.lp.smtp`.
 
-* **Booking.** The fund's books close once per UTC weekday. A realized signal is booked on the
-  UTC date of its ``exit_ts``; a Saturday or Sunday exit on the following Monday. Telemetry costs
-  and ledger events are booked the same way, so every exit, cost and event belongs to exactly
-  one daily and one weekly period.
-* **Daily returns** (:func:`daily_returns`): per booked weekday, realized PnL (after fees) of
-  the prod agents' signals / ``portfolio.capital``; zero on a weekday without exits.
-* **Risk statistics** follow empyrical-reloaded on that series, from inception to the end of the
-  reported period: ``√252`` annualization, ``ddof=1``, daily risk-free rate = annual / 252,
-  compounded cumulative returns, drawdown as a negative fraction of the running peak (the
-  starting capital counts as a peak). Too short a series gives ``None`` (JSON ``null``), and
-  so does a ratio whose denominator is zero (constant returns, no losing day).
-
-``docs/lp-report.md`` is the long version, with the cadence rules of :func:`due_period`.
+Risk statistics use the daily series from inception to the end of the reported period and
+the annual risk-free rate / 252 per day; a statistic that is undefined (too short a series, a
+zero denominator) is ``None`` (JSON ``null``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-import math
 from collections.abc import Collection, Mapping, Sequence
-from typing import Any, Literal
+from typing import Any
 
-import numpy as np
-import numpy.typing as npt
 import pandas as pd
 from pydantic import ConfigDict, Field
 
-from metasup.evaluate.reconcile import REALIZED, reconcile
+from metasup.evaluate.reconcile import reconcile
+from metasup.lp.statistics import (
+    TRADING_DAYS_PER_YEAR,
+    Period,
+    PeriodKind,
+    annual_volatility,
+    booked_day,
+    booked_day_of,
+    cumulative_return,
+    daily_returns,
+    drawdowns,
+    prod_realized,
+    sharpe_ratio,
+    sortino_ratio,
+    utc_date,
+)
+from metasup.lp.statistics import last_complete_period as last_complete_period  # re-exported
 from metasup.model.artifacts import Artifacts
 from metasup.model.config import Config
 from metasup.model.registry import UNCLASSIFIED
 from metasup.model.review import Model, OptFloat, Review
 from metasup.model.timestamps import utc
+from metasup.render.filters import ellipsize
 
-TRADING_DAYS_PER_YEAR = 252
-Cadence = Literal["daily", "weekly"]
-PeriodKind = Literal["daily", "weekly", "custom"]
-WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 LOG_EVENTS: tuple[str, ...] = ("promoted", "vetoed", "promotion_withdrawn", "killed")
 """Ledger events that make the promotion/demotion log of an e-mail."""
-
-FloatArray = npt.NDArray[np.float64]
-
-
-# --------------------------------------------------------------------------------------------
-# Periods and cadence
-# --------------------------------------------------------------------------------------------
-
-
-class Period(Model):
-    """Booked days ``start..end`` (inclusive UTC dates) and the key that makes sending idempotent."""
-
-    kind: PeriodKind
-    key: str
-    start: dt.date
-    end: dt.date
-    label: str
-
-    @classmethod
-    def between(cls, start: dt.date, end: dt.date) -> Period:
-        """The period of those days; a single day is ``daily``, an ISO week Mon–Sun ``weekly``."""
-        if end < start:
-            raise ValueError(f"period ends ({end}) before it starts ({start})")
-        if start == end:
-            return cls(kind="daily", key=f"daily:{start}", start=start, end=end, label=f"{start:%a} {start}")
-        year, week, weekday = start.isocalendar()
-        if weekday == 1 and end == start + dt.timedelta(days=6):
-            label = f"week {year}-W{week:02d} ({start:%b} {start.day} – {end:%b} {end.day})"
-            return cls(kind="weekly", key=f"weekly:{year}-W{week:02d}", start=start, end=end, label=label)
-        return cls(
-            kind="custom", key=f"custom:{start}..{end}", start=start, end=end, label=f"{start} – {end}"
-        )
-
-
-def _utc_date(as_of: pd.Timestamp) -> dt.date:
-    return utc(as_of).date()
-
-
-def _previous_weekday(day: dt.date) -> dt.date:
-    back = {0: 3, 6: 2}.get(day.weekday(), 1)  # Monday → Friday, Sunday → Friday, else yesterday
-    return day - dt.timedelta(days=back)
-
-
-def period_containing(day: dt.date, cadence: Cadence) -> Period:
-    """The daily period of ``day`` or the ISO week (Mon–Sun) that contains it."""
-    if cadence == "daily":
-        return Period.between(day, day)
-    monday = day - dt.timedelta(days=day.weekday())
-    return Period.between(monday, monday + dt.timedelta(days=6))
-
-
-def last_complete_period(as_of: pd.Timestamp, cadence: Cadence) -> Period:
-    """The period a report made at ``as_of`` covers, due or not.
-
-    Daily: the last weekday strictly before ``as_of``'s UTC date. Weekly: the last ISO week
-    (Mon–Sun) that ended strictly before ``as_of``'s UTC date.
-    """
-    today = _utc_date(as_of)
-    if cadence == "daily":
-        return period_containing(_previous_weekday(today), "daily")
-    return period_containing(today - dt.timedelta(days=today.weekday() + 1), "weekly")
-
-
-def due_period(as_of: pd.Timestamp, cadence: Cadence, weekday: str = "mon") -> Period | None:
-    """The period whose e-mail is due at ``as_of``, or ``None`` when nothing is due.
-
-    Daily: due on every run whose ``as_of`` falls on a UTC weekday (Mon–Fri), for the previous
-    weekday (Monday reports Friday); nothing is due at a weekend ``as_of``. Weekly: due only
-    when ``as_of``'s UTC weekday is ``weekday``, for the last ISO week that ended before that
-    date. Every run of the same day gets the same period (and key): the rolling run sends a key
-    at most once, by looking for an ``email_sent`` ledger record with ``data.period == key``.
-    """
-    if weekday not in WEEKDAYS:
-        raise ValueError(f"weekday must be one of {', '.join(WEEKDAYS)}, got {weekday!r}")
-    today = _utc_date(as_of)
-    if cadence == "daily":
-        return last_complete_period(as_of, "daily") if today.weekday() < 5 else None
-    return last_complete_period(as_of, "weekly") if WEEKDAYS[today.weekday()] == weekday else None
-
-
-# --------------------------------------------------------------------------------------------
-# Daily return series
-# --------------------------------------------------------------------------------------------
-
-
-def booked_day(ts: pd.Series) -> pd.Series:
-    """UTC midnight of the weekday each timestamp is booked on (weekend → next Monday)."""
-    day = pd.to_datetime(ts, utc=True).dt.floor("D")
-    weekday = day.dt.day_of_week.to_numpy()
-    shift = np.where(weekday >= 5, 7 - weekday, 0)
-    return day + pd.Series(pd.to_timedelta(shift, unit="D"), index=day.index)
-
-
-def _booked(stamp: pd.Timestamp) -> pd.Timestamp:
-    result: pd.Timestamp = booked_day(pd.Series([utc(stamp)])).iloc[0]
-    return result
-
-
-def _prod_realized(recon: pd.DataFrame, prod_agents: Collection[str], as_of: pd.Timestamp) -> pd.DataFrame:
-    mask = (
-        (recon["status"] == REALIZED)
-        & recon["agent"].isin(list(prod_agents))
-        & (recon["exit_ts"] <= as_of)
-        & recon["pnl"].notna()
-    )
-    return recon.loc[mask]
-
-
-def _empty_daily() -> pd.Series:
-    index = pd.DatetimeIndex([], tz="UTC", name="date").as_unit("ns")
-    return pd.Series([], index=index, dtype="float64", name="return")
-
-
-def daily_returns(
-    recon_signals: pd.DataFrame, prod_agents: Collection[str], capital: float, as_of: pd.Timestamp
-) -> pd.Series:
-    """Daily return on capital of the prod agents, one value per UTC weekday (SPEC §6).
-
-    From the booked day of the first exit to the last weekday at or before ``as_of`` (or the
-    Monday that a weekend exit before ``as_of`` is booked on): Σ pnl of the prod agents'
-    realized signals booked that day / ``capital``; 0 on a weekday without exits. Empty when no
-    prod signal has been realized. Index: tz-aware UTC midnights named ``date``.
-
-    >>> daily_returns(recon, ["momo"], 1e6, as_of)   # doctest: +SKIP
-    date
-    2026-10-26 00:00:00+00:00    0.00042
-    2026-10-27 00:00:00+00:00    0.00000
-    Name: return, dtype: float64
-    """
-    as_of = utc(as_of)
-    realized = _prod_realized(recon_signals, prod_agents, as_of)
-    if realized.empty:
-        return _empty_daily()
-    pnl = realized["pnl"].groupby(booked_day(realized["exit_ts"]).to_numpy()).sum()
-    last_weekday = pd.Timestamp(_previous_weekday(_utc_date(as_of) + dt.timedelta(days=1)), tz="UTC")
-    end = max(last_weekday, pnl.index.max())
-    days = pd.bdate_range(pnl.index.min(), end, tz="UTC", name="date").as_unit("ns")
-    return (pnl.reindex(days, fill_value=0.0) / capital).astype("float64").rename("return")
-
-
-# --------------------------------------------------------------------------------------------
-# Statistics on daily returns (empyrical-reloaded's conventions)
-# --------------------------------------------------------------------------------------------
-
-
-def annual_volatility(returns: FloatArray) -> float:
-    """``std(r, ddof=1) · √252``; NaN under 2 returns."""
-    if len(returns) < 2:
-        return math.nan
-    return float(np.std(returns, ddof=1) * math.sqrt(TRADING_DAYS_PER_YEAR))
-
-
-def sharpe_ratio(returns: FloatArray, risk_free: float = 0.0) -> float:
-    """``mean(r − rf) / std(r − rf, ddof=1) · √252`` (``rf`` daily); NaN under 2 returns, ±inf/NaN
-    when the returns are constant (empyrical treats their deviation as exactly 0)."""
-    if len(returns) < 2:
-        return math.nan
-    adjusted = returns - risk_free
-    std = 0.0 if adjusted.max() == adjusted.min() else float(np.std(adjusted, ddof=1))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return float(np.divide(np.mean(adjusted), std) * math.sqrt(TRADING_DAYS_PER_YEAR))
-
-
-def downside_risk(returns: FloatArray, required_return: float = 0.0) -> float:
-    """``√mean(min(r − required, 0)²) · √252`` (empyrical's downside deviation); NaN when empty."""
-    if len(returns) < 1:
-        return math.nan
-    shortfall = np.minimum(returns - required_return, 0.0)
-    return float(math.sqrt(float(np.mean(np.square(shortfall)))) * math.sqrt(TRADING_DAYS_PER_YEAR))
-
-
-def sortino_ratio(returns: FloatArray, required_return: float = 0.0) -> float:
-    """``mean(r − required) · 252 / downside_risk``; NaN under 2 returns, +inf with no shortfall."""
-    if len(returns) < 2:
-        return math.nan
-    with np.errstate(divide="ignore", invalid="ignore"):
-        annual = np.mean(returns - required_return) * TRADING_DAYS_PER_YEAR
-        return float(np.divide(annual, downside_risk(returns, required_return)))
-
-
-def drawdowns(returns: FloatArray) -> FloatArray:
-    """Drawdown after each day: compounded wealth / running peak − 1 (≤ 0); the start is a peak."""
-    wealth = np.concatenate(([1.0], np.cumprod(1.0 + returns)))
-    peak = np.maximum.accumulate(wealth)
-    result: FloatArray = (wealth / peak - 1.0)[1:]
-    return result
-
-
-def cumulative_return(returns: FloatArray) -> float:
-    """``Π(1 + r) − 1``; NaN for no returns (empyrical's ``cum_returns_final``)."""
-    return float(np.prod(1.0 + returns) - 1.0) if len(returns) else math.nan
 
 
 # --------------------------------------------------------------------------------------------
@@ -351,7 +163,7 @@ class LpReport(Model):
 # --------------------------------------------------------------------------------------------
 
 
-def lp_metrics(
+def compute_lp_report(
     daily: pd.Series,
     recon_signals: pd.DataFrame,
     costs: pd.DataFrame,
@@ -370,16 +182,16 @@ def lp_metrics(
     Risk statistics use ``daily`` (from :func:`daily_returns`) from inception to the end of the
     period; PnL, hit rate, attribution and bridge use the prod agents' realized signals and costs
     booked in the period. ``risk_free_rate`` is annual. Frames as in ``docs/data-model.md``;
-    ``ledger_records`` are mappings with ``ts, event, subject, data`` (``ledger.LedgerRecord``).
+    ``ledger_records`` are mappings with ``ts, event, subject, data`` (``audit_ledger.LedgerRecord``).
     """
     as_of = utc(as_of)
-    period = Period.between(_utc_date(utc(period_start)), _utc_date(utc(period_end)))
+    period = Period.between(utc_date(period_start), utc_date(period_end))
     start, end = utc(period.start), utc(period.end)
     series = daily.loc[daily.index <= end]
     values = series.to_numpy(dtype="float64")
     rf_daily = risk_free_rate / TRADING_DAYS_PER_YEAR
 
-    signals = _prod_realized(recon_signals, prod_agents, as_of)
+    signals = prod_realized(recon_signals, prod_agents, as_of)
     signals = signals.assign(booked=booked_day(signals["exit_ts"]).to_numpy())
     spent = costs.loc[(costs["ts"] <= as_of) & costs["agent"].isin(list(prod_agents))]
     spent = spent.assign(booked=booked_day(spent["ts"]).to_numpy())
@@ -431,7 +243,7 @@ def lp_metrics(
 def _block_starts(period: Period, as_of: pd.Timestamp) -> dict[str, pd.Timestamp]:
     """First booked day of each ``pnl`` block; month, quarter and year are those of the period's
     last day, or of ``as_of`` when the period is still running (a week-to-date report)."""
-    anchor = min(period.end, _utc_date(as_of))
+    anchor = min(period.end, utc_date(as_of))
     return {
         "period": utc(period.start),
         "mtd": utc(anchor.replace(day=1)),
@@ -516,7 +328,7 @@ def promotion_log(
         if record.get("event") not in LOG_EVENTS or record.get("ts") is None:
             continue
         when = utc(record["ts"])
-        if when > as_of or not start <= _booked(when) <= end:
+        if when > as_of or not start <= booked_day_of(when) <= end:
             continue
         entry = LogEntry(
             ts=when.isoformat(),
@@ -542,7 +354,7 @@ def describe_data(data: object) -> str:
         shown = ", ".join(map(str, value)) if isinstance(value, list | tuple) else str(value)
         parts.append(f"{key}: {shown}")
     text = "; ".join(parts)
-    return text if len(text) <= DETAIL_LIMIT else text[: DETAIL_LIMIT - 1] + "…"
+    return ellipsize(text, DETAIL_LIMIT)
 
 
 # --------------------------------------------------------------------------------------------
@@ -576,7 +388,7 @@ def build_lp_report(
     period: Period,
     ledger_records: Sequence[Mapping[str, Any]] = (),
 ) -> LpReport:
-    """Everything at once for ``cli``/``action``: reconcile at ``as_of``, then :func:`lp_metrics`.
+    """Everything at once for ``cli``/``action``: reconcile at ``as_of``, then :func:`compute_lp_report`.
 
     Prod agents are those whose registry stage is ``prod`` in ``review`` (killed ones included:
     their realized signals were traded); an agent's class is the review's.
@@ -587,7 +399,7 @@ def build_lp_report(
     prod = [a.agent for a in review.agents if a.stage == "prod"]
     agent_class = {a.agent: a.strategy_class for a in review.agents}
     capital = config.portfolio.capital
-    return lp_metrics(
+    return compute_lp_report(
         daily_returns(recon, prod, capital, as_of),
         recon,
         visible.costs,

@@ -1,1 +1,17 @@
-"""placeholder"""
+"""The rolling wing: the scheduled run that supervises the fleet (SPEC §5).
+
+Pure side (data and ``now``/``as_of`` in, values out; no GitHub, clock, environment or SMTP):
+``plan`` (PR lifecycle, vetoes, kills in force), ``dashboard`` (the dashboard's values),
+``audit_records`` and ``audit_ledger`` (the hash-chained audit ledger), ``registry_edit``
+(agents.yaml edits that keep comments). These import ``model/`` and ``evaluate/`` only.
+
+Shell side: ``run`` (the run, in order), ``execute`` (a plan's PR actions), ``state`` (the state
+branch), ``lp_email`` (the LP e-mail step), ``context`` (what a run is given and reports). These
+also import ``github/``, ``lp/``, ``render/``, ``runner`` and ``baseline``.
+
+Door — the names other wings use: ``run.run_rolling``, ``context.RollingContext``,
+``context.RollingOutcome``, ``run.registry_path_in_repo``, ``state.STATE_BRANCH``,
+``state.snapshot_path``, ``plan.PullState`` (built by ``github/``) and
+``audit_ledger.parse_ledger``/``verify_ledger`` (the CLI). Nothing is imported here, so
+``github/`` can import ``rolling.plan`` without pulling in the shell.
+"""

@@ -1,11 +1,11 @@
 """Rolling supervision, decided: what a scheduled run should do, as values (SPEC §5).
 
 ``plan_rolling`` looks at the review of the base, the metasup pull requests as GitHub shows
-them, and the ledger, and returns the PR actions to run plus the ledger entries that record
-what it observed. It never calls GitHub: ``action.run_rolling`` executes the plan.
+them, and the audit ledger, and returns the PR actions to run plus the audit-ledger entries
+that record what it observed. It never calls GitHub: ``rolling.run.run_rolling`` executes the plan.
 
-Ledger entries are derived from what GitHub shows, with dedupe keys (``pr#<n>``), so the
-ledger converges on the truth even when an earlier run died between a PR write and the
+Audit-ledger entries are derived from what GitHub shows, with dedupe keys (``pr#<n>``), so the
+audit ledger converges on the truth even when an earlier run died between a PR write and the
 state-branch write: an open PR is ``promotion_proposed`` once, a merged one ``promoted``
 once, one closed unmerged by a person ``vetoed`` once. A PR metasup closes itself carries the
 ``metasup-withdrawn`` label first, so it is never mistaken for a human veto.
@@ -18,7 +18,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Literal, assert_never
 
 from metasup.evaluate.retirement import kill_reason
 from metasup.model.config import Config
@@ -55,7 +55,7 @@ def retire_branch(subject: str) -> str:
 
 @dataclass(frozen=True)
 class PullState:
-    """A metasup pull request as GitHub shows it (built by ``github_io``)."""
+    """A metasup pull request as GitHub shows it (built by ``metasup.github.pulls``)."""
 
     number: int
     branch: str
@@ -118,12 +118,13 @@ class Veto:
 @dataclass(frozen=True)
 class RollingPlan:
     actions: list[Action] = field(default_factory=list)
-    ledger: list[NewEntry] = field(default_factory=list)
+    audit_entries: list[NewEntry] = field(default_factory=list)
     vetoes: list[Veto] = field(default_factory=list)
     held: list[str] = field(default_factory=list)
 
 
 def pull_key(number: int) -> str:
+    """The audit ledger's dedupe key of a fact about pull request ``number``: ``pr#<number>``."""
     return f"pr#{number}"
 
 
@@ -137,7 +138,7 @@ def _latest_by_branch(pulls: Sequence[PullState]) -> dict[str, list[PullState]]:
 def observed_entries(
     pulls: Sequence[PullState], agent_of_branch: dict[str, str], cooldown: timedelta
 ) -> list[NewEntry]:
-    """Ledger entries for what GitHub shows about promote PRs (idempotent through dedupe keys)."""
+    """Audit-ledger entries for what GitHub shows about promote PRs (idempotent through dedupe keys)."""
     entries: list[NewEntry] = []
     for pull in pulls:
         agent = agent_of_branch.get(pull.branch)
@@ -210,7 +211,7 @@ def _promotion_action(
 def _kill_subjects(review: Review, registry: Registry) -> list[tuple[str, str, str]]:
     """(subject, reason, registry value) of every kill this run that the registry does not record yet.
 
-    The registry value (class ``status`` / agent ``stage`` at kill time) goes into the ledger so
+    The registry value (class ``status`` / agent ``stage`` at kill time) goes into the audit ledger so
     a later run can tell whether a person has changed the entry since (which lifts the kill).
     """
     subjects: list[tuple[str, str, str]] = []
@@ -235,13 +236,13 @@ def plan_rolling(
     base_head: str,
     config: Config,
 ) -> RollingPlan:
-    """Every PR action and ledger entry of one rolling run, decided from plain values."""
+    """Every PR action and audit-ledger entry of one rolling run, decided from plain values."""
     by_branch = _latest_by_branch(pulls)
     # An agent missing from agents.yaml has no `stage` line to change: register it first.
     sandbox = [a for a in review.agents if a.stage == "sandbox" and registry.agent(a.agent) is not None]
     agent_of_branch = {promote_branch(a.agent): a.agent for a in review.agents}
     cooldown = timedelta(days=config.promotion_prs.veto_cooldown_days)
-    plan = RollingPlan(ledger=observed_entries(pulls, agent_of_branch, cooldown))
+    plan = RollingPlan(audit_entries=observed_entries(pulls, agent_of_branch, cooldown))
 
     for agent in sandbox:
         action = _promotion_action(
@@ -265,7 +266,7 @@ def plan_rolling(
             )
 
     for subject, reason, registry_value in _kill_subjects(review, registry):
-        plan.ledger.append(
+        plan.audit_entries.append(
             NewEntry(event="killed", subject=subject, data={"reason": reason, "registry": registry_value})
         )
         history = by_branch.get(retire_branch(subject), [])
@@ -280,6 +281,48 @@ def find_agent(review: Review, name: str) -> AgentReport | None:
 
 def find_class(review: Review, name: str) -> ClassReport | None:
     return next((c for c in review.strategy_classes if c.name == name), None)
+
+
+def kills_in_force(
+    records: Sequence[LedgerRecord], pulls: Sequence[PullState], registry: Registry
+) -> set[str]:
+    """Subjects killed by earlier runs that stay excluded (SPEC §3.4: until the registry says otherwise).
+
+    A kill is lifted when a person closes its [AUTO-RETIRE] PR unmerged, or when the registry
+    entry changed since the kill (its ``stage``/``status`` differs from the one recorded then —
+    a merged retire PR makes it ``retired``/``killed``, which excludes it anyway).
+    """
+    refused = {p.branch for p in pulls if p.state == "closed" and not p.merged}
+    kept: set[str] = set()
+    for record in records:
+        if record.event != "killed" or retire_branch(record.subject) in refused:
+            continue
+        now: str | None
+        if record.subject.startswith(CLASS_SUBJECT_PREFIX):
+            klass = registry.strategy_class(record.subject.removeprefix(CLASS_SUBJECT_PREFIX))
+            now = klass.status if klass is not None else None
+        else:
+            agent = registry.agent(record.subject)
+            now = agent.stage if agent is not None else None
+        if now is not None and now == record.data.get("registry"):
+            kept.add(record.subject)
+    return kept
+
+
+def describe(action: Action) -> str:
+    """One line saying what ``action`` does, for the job summary's decisions."""
+    if isinstance(action, OpenPromotion):
+        return f"open [AUTO-PROMOTE] PR for {action.agent}"
+    if isinstance(action, RefreshPromotion):
+        held = " (held: changes requested)" if action.held else ""
+        return f"refresh [AUTO-PROMOTE] PR #{action.pull} for {action.agent}{held}"
+    if isinstance(action, MergePromotion):
+        return f"merge [AUTO-PROMOTE] PR #{action.pull} for {action.agent}"
+    if isinstance(action, WithdrawPromotion):
+        return f"close [AUTO-PROMOTE] PR #{action.pull} for {action.agent}: {action.reason}"
+    if isinstance(action, OpenRetirement):
+        return f"open [AUTO-RETIRE] PR for {action.subject}"
+    assert_never(action)
 
 
 def already_recorded(records: Sequence[LedgerRecord], entry: NewEntry) -> bool:

@@ -3,10 +3,11 @@
 See README.md beside this file.  :mod:`.server` is the fake, :mod:`.routes` the routing core and
 :mod:`.api_issues` / :mod:`.api_pulls` / :mod:`.api_git` the endpoints, :mod:`.factories` the JSON
 objects, :mod:`.openapi` the validation policy, :mod:`.npm` the pinned npm fixtures and
-:mod:`.webhooks` the payloads.
+:mod:`.webhooks` the payloads; ``tests/integration/test_fakegithub_replay.py`` replays GitHub's
+recorded exchanges (``@octokit/fixtures``) against it.
 """
 
-from .npm import openapi_deref_path, webhook_examples_path
+from .npm import octokit_fixture_path, openapi_deref_path, webhook_examples_path
 from .openapi import OpenAPISpec
 from .routes import ROUTES, served_operations
 from .server import (
@@ -14,6 +15,8 @@ from .server import (
     BOT_LOGIN,
     FORK_TOKEN,
     GHES_PREFIX,
+    GITHUB_DEFAULT_LABELS,
+    KNOWN_BOT_IDS,
     PAT_LOGIN,
     PAT_TOKEN,
     FakeGitHub,
@@ -35,6 +38,8 @@ __all__ = [
     "BOT_LOGIN",
     "FORK_TOKEN",
     "GHES_PREFIX",
+    "GITHUB_DEFAULT_LABELS",
+    "KNOWN_BOT_IDS",
     "PAT_LOGIN",
     "PAT_TOKEN",
     "ROUTES",
@@ -55,6 +60,7 @@ __all__ = [
     "User",
     "WebhookExamples",
     "adjust_payload",
+    "octokit_fixture_path",
     "openapi_deref_path",
     "served_operations",
     "served_paths",

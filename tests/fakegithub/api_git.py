@@ -9,12 +9,15 @@ from typing import TYPE_CHECKING, Any
 from . import factories
 from .gitstore import FILE_MODES, TREE_MODE, GitError, TreeEntry
 from .routes import (
+    DOCS,
     Request,
     Response,
     actor,
     body_dict,
     created,
     get_repo,
+    legacy_route,
+    media_type,
     paginate,
     require_str,
     route,
@@ -42,11 +45,41 @@ def get_ref(fake: FakeGitHub, req: Request) -> Response:
     return Response(200, _ref_json(repo, ref, req))
 
 
+def _not_empty(repo: Repo) -> None:
+    if not repo.git.refs:
+        raise ApiError(409, "Git Repository is empty.", documentation_url=f"{DOCS}/git/refs")
+
+
 @route("GET", "/repos/{owner}/{repo}/git/matching-refs/{ref}")
 def matching_refs(fake: FakeGitHub, req: Request) -> Response:
     repo = get_repo(fake, req)
+    _not_empty(repo)
     prefix = f"refs/{req.params['ref']}"
     refs = sorted(r for r in repo.git.refs if r.startswith(prefix))
+    return paginate(req, [_ref_json(repo, r, req) for r in refs])
+
+
+GET_REF = "/repos/{owner}/{repo}/git/ref/{ref}"
+
+
+@legacy_route(
+    "GET",
+    "/repos/{owner}/{repo}/git/matching-refs/{ref}",
+    "/repos/{owner}/{repo}/git/refs",
+    "/repos/{owner}/{repo}/git/refs/{ref}",
+)
+def list_refs_legacy(fake: FakeGitHub, req: Request) -> Response:
+    """GitHub's older "get all references" (``GET /git/refs/``, ``/git/refs/heads``): every ref, the
+    refs under a prefix, or the one ref named exactly (an object then); 404 when none matches."""
+    repo = get_repo(fake, req)
+    _not_empty(repo)
+    name = req.params.get("ref", "").strip("/")
+    full = f"refs/{name}" if name else "refs/"
+    if name and full in repo.git.refs:
+        return Response(200, _ref_json(repo, full, req), template=GET_REF)
+    refs = sorted(r for r in repo.git.refs if r.startswith(full))
+    if not refs:
+        raise not_found()
     return paginate(req, [_ref_json(repo, r, req) for r in refs])
 
 
@@ -96,15 +129,10 @@ def delete_ref(fake: FakeGitHub, req: Request) -> Response:
     if ref == f"refs/heads/{repo.default_branch}":
         raise ApiError(422, "Cannot delete the default branch")
     branch = ref.removeprefix("refs/heads/")
-    for iss in repo.issues.values():  # GitHub closes the open PRs of a deleted head branch
-        if (
-            iss.pull is not None
-            and iss.state == "open"
-            and ref.startswith("refs/heads/")
-            and iss.pull.head_ref == branch
-        ):
-            repo.head_sha(iss)
-            repo.base_sha(iss)
+    if ref.startswith("refs/heads/"):  # GitHub closes the open PRs of a deleted head branch
+        for base_repo, iss in fake.pulls_with_head(repo, branch):
+            base_repo.head_sha(iss)
+            base_repo.base_sha(iss)
             set_state(fake, iss, "closed", who)
     del repo.git.refs[ref]
     return Response(204)
@@ -138,7 +166,19 @@ def get_blob(fake: FakeGitHub, req: Request) -> Response:
     sha = req.params["file_sha"]
     if sha not in repo.git.blobs:
         raise not_found()
+    if req.media == "raw":
+        return raw_response(repo.git.blobs[sha], req)
     return Response(200, factories.blob(sha, repo, req.urls))
+
+
+def raw_response(data: bytes, req: Request) -> Response:
+    """The ``raw`` media type: the bytes themselves, typed as the media type asked for."""
+    asked = next(
+        (p.split(";")[0].strip() for p in req.accept.split(",") if media_type(p) == "raw"),
+        "application/vnd.github.raw",
+    )
+    headers = {"Content-Type": f"{asked}; charset=utf-8", "x-github-media-type": "github.v3; param=raw"}
+    return Response(200, raw=data, headers=headers)
 
 
 @route("POST", "/repos/{owner}/{repo}/git/trees")
@@ -233,17 +273,21 @@ def get_commit(fake: FakeGitHub, req: Request) -> Response:
 
 # -- contents --------------------------------------------------------------------------------------
 
-LARGE_FILE = 1024 * 1024
+LARGE_FILE = 1024 * 1024  # the contents API sends larger files without content ("encoding": "none")
 
 
-@route("GET", "/repos/{owner}/{repo}/contents/{path}")
+@route("GET", "/repos/{owner}/{repo}/contents/{path}", aliases=("/repos/{owner}/{repo}/contents",))
 def get_contents(fake: FakeGitHub, req: Request) -> Response:
+    """A file (base64, or its bytes with the ``raw`` media type), a directory (a list, or one object
+    with ``entries`` with the ``object`` media type); files over 1 MB come without content."""
     repo = get_repo(fake, req)
+    if not repo.git.refs:
+        raise ApiError(404, "This repository is empty.", documentation_url=f"{DOCS}/repos/contents")
     ref = req.query.get("ref") or repo.default_branch
     sha = repo.resolve_commitish(ref)
     if sha is None:
         raise ApiError(404, f"No commit found for the ref {ref}")
-    path = req.params["path"].strip("/")
+    path = req.params.get("path", "").strip("/")
     entry = repo.git.lookup(repo.git.commits[sha].tree, path)
     if entry is None:
         raise not_found()
@@ -254,11 +298,21 @@ def get_contents(fake: FakeGitHub, req: Request) -> Response:
             )
             for name, sub in repo.git.trees[entry.sha].items()
         ]
+        if req.media == "object":
+            tree = factories.content_item(path, entry, repo, req.urls, ref, with_content=False)
+            return _object_media(Response(200, {**tree, "entries": items}))
         return Response(200, items)
+    if req.media == "raw" and entry.type == "blob":
+        return raw_response(repo.git.blobs[entry.sha], req)
     item = factories.content_item(path, entry, repo, req.urls, ref, with_content=True)
     if item.get("encoding") == "base64" and item["size"] > LARGE_FILE:
         item["content"], item["encoding"] = "", "none"
-    return Response(200, item)
+    return _object_media(Response(200, item)) if req.media == "object" else Response(200, item)
+
+
+def _object_media(resp: Response) -> Response:
+    resp.headers["x-github-media-type"] = "github.v3; param=object; format=json"
+    return resp
 
 
 @route("PUT", "/repos/{owner}/{repo}/contents/{path}")
@@ -271,14 +325,16 @@ def put_contents(fake: FakeGitHub, req: Request) -> Response:
     content = require_str(body, "content", "Commit")
     branch = str(body.get("branch") or repo.default_branch)
     path = req.params["path"].strip("/")
+    if not path:
+        raise not_found()
     try:
         data = base64.b64decode(content, validate=True)
     except (binascii.Error, ValueError):
         raise ApiError(422, "content is not valid Base64") from None
     tip = repo.branch_sha(branch)
-    if tip is None:
+    if tip is None and repo.git.refs:  # an empty repository gets its first commit on ``branch``
         raise ApiError(404, f"Branch {branch} not found")
-    current = repo.git.lookup(repo.git.commits[tip].tree, path)
+    current = repo.git.lookup(repo.git.commits[tip].tree, path) if tip else None
     if current is not None and current.type == "blob":
         if "sha" not in body:
             raise ApiError(422, 'Invalid request.\n\n"sha" wasn\'t supplied.')
@@ -287,9 +343,9 @@ def put_contents(fake: FakeGitHub, req: Request) -> Response:
     default = fake.signature(who)
     author = signature_from(body.get("author"), default, "author")
     committer = signature_from(body.get("committer"), default, "committer")
-    flat = repo.git.flatten(repo.git.commits[tip].tree)
+    flat = repo.git.flatten(repo.git.commits[tip].tree) if tip else {}
     flat[path] = TreeEntry("100644", "blob", repo.git.put_blob(data))
-    sha = repo.git.put_commit(repo.git.build_tree(flat), [tip], message, author, committer)
+    sha = repo.git.put_commit(repo.git.build_tree(flat), [tip] if tip else [], message, author, committer)
     repo.git.refs[f"refs/heads/{branch}"] = sha
     repo.pushed_at = fake.clock.now()
     out = factories.file_commit(path, flat[path], sha, repo, req.urls, branch)

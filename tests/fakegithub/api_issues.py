@@ -61,7 +61,10 @@ def get_repository(fake: FakeGitHub, req: Request) -> Response:
         owner = ident.login == repo.owner
         perms = {"admin": owner, "maintain": owner, "push": True, "triage": True, "pull": True}
     return Response(
-        200, factories.repository(repo, fake.users[repo.owner], req.urls, full=True, permissions=perms)
+        200,
+        factories.repository(
+            repo, fake.users[repo.owner], req.urls, full=True, permissions=perms, users=fake.users
+        ),
     )
 
 
@@ -77,8 +80,10 @@ def get_branch(fake: FakeGitHub, req: Request) -> Response:
 # -- issues ----------------------------------------------------------------------------------------
 
 
-def _issue_json(fake: FakeGitHub, req: Request, repo: Repo, iss: Issue) -> dict[str, Any]:
-    return factories.issue(iss, repo, fake.users, req.urls)
+def _issue_json(
+    fake: FakeGitHub, req: Request, repo: Repo, iss: Issue, *, listed: bool = False
+) -> dict[str, Any]:
+    return factories.issue(iss, repo, fake.users, req.urls, listed=listed)
 
 
 def sort_issues(items: list[Issue], req: Request) -> list[Issue]:
@@ -118,7 +123,7 @@ def list_issues(fake: FakeGitHub, req: Request) -> Response:
         since = parse_time(req.query["since"])
         if since is not None:
             items = [i for i in items if i.updated_at >= since]
-    return paginate(req, [_issue_json(fake, req, repo, i) for i in sort_issues(items, req)])
+    return paginate(req, [_issue_json(fake, req, repo, i, listed=True) for i in sort_issues(items, req)])
 
 
 def apply_labels(fake: FakeGitHub, repo: Repo, iss: Issue, names: list[Any]) -> None:
@@ -275,14 +280,58 @@ def create_label(fake: FakeGitHub, req: Request) -> Response:
     actor(fake, req)
     body = body_dict(req)
     name = require_str(body, "name", "Label")
-    color = str(body.get("color") or "ededed").lstrip("#")
-    if not re.fullmatch(r"[0-9a-fA-F]{6}", color):
-        raise validation_failed("Label", "color", "invalid")
+    color = _label_color(body.get("color") or "ededed")
     if repo.find_label(name) is not None:
         raise validation_failed("Label", "name", "already_exists")
-    lab = Label(fake.ids.next("label"), name, color.lower(), body.get("description"))
+    lab = Label(fake.ids.next("label"), name, color, body.get("description"))
     repo.labels[name.lower()] = lab
     return created(factories.label(lab, repo, req.urls))
+
+
+def _label_color(value: Any) -> str:
+    color = str(value).lstrip("#")  # GitHub keeps the case it is given ("BADA55")
+    if not re.fullmatch(r"[0-9a-fA-F]{6}", color):
+        raise validation_failed("Label", "color", "invalid")
+    return color
+
+
+@route("PATCH", "/repos/{owner}/{repo}/labels/{name}")
+def update_label(fake: FakeGitHub, req: Request) -> Response:
+    """Rename / recolour / redescribe a label; the issues carrying it follow a rename."""
+    repo = get_repo(fake, req)
+    actor(fake, req)
+    lab = repo.find_label(req.params["name"])
+    if lab is None:
+        raise not_found()
+    body = body_dict(req)
+    if "color" in body:
+        lab.color = _label_color(body["color"])
+    if "description" in body:
+        lab.description = body["description"]
+    new_name = body.get("new_name")
+    if isinstance(new_name, str) and new_name and new_name != lab.name:
+        other = repo.find_label(new_name)
+        if other is not None and other is not lab:
+            raise validation_failed("Label", "name", "already_exists")
+        del repo.labels[lab.name.lower()]
+        for iss in repo.issues.values():
+            iss.labels = [new_name if n == lab.name else n for n in iss.labels]
+        lab.name = new_name
+        repo.labels[new_name.lower()] = lab
+    return Response(200, factories.label(lab, repo, req.urls))
+
+
+@route("DELETE", "/repos/{owner}/{repo}/labels/{name}")
+def delete_label(fake: FakeGitHub, req: Request) -> Response:
+    repo = get_repo(fake, req)
+    actor(fake, req)
+    lab = repo.find_label(req.params["name"])
+    if lab is None:
+        raise not_found()
+    del repo.labels[lab.name.lower()]
+    for iss in repo.issues.values():
+        iss.labels = [n for n in iss.labels if n != lab.name]
+    return Response(204)
 
 
 @route("GET", "/repos/{owner}/{repo}/labels/{name}")

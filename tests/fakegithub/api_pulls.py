@@ -40,7 +40,7 @@ def list_pulls(fake: FakeGitHub, req: Request) -> Response:
             for i in items
             if i.pull is not None
             and i.pull.head_ref == ref
-            and (not sep or owner.lower() == repo.owner.lower())
+            and (not sep or owner.lower() == repo.pull_head_repo(i).owner.lower())
         ]
     if req.query.get("base"):
         items = [i for i in items if i.pull is not None and i.pull.base_ref == req.query["base"]]
@@ -69,10 +69,11 @@ def create_pull(fake: FakeGitHub, req: Request) -> Response:
     if not title:
         raise validation_failed("PullRequest", "title", "missing_field")
     check_body_length(body.get("body"), "PullRequest")
-    head_owner, sep, head = head_spec.rpartition(":")
-    if sep and head_owner.lower() != repo.owner.lower():
+    head_owner, _, head = head_spec.rpartition(":")
+    head_repo = fake.head_repository(repo, head_owner or None, body.get("head_repo"))
+    if head_repo is None:
         raise validation_failed("PullRequest", "head", "invalid")
-    head_sha, base_sha = repo.branch_sha(head), repo.branch_sha(base)
+    head_sha, base_sha = head_repo.branch_sha(head), repo.branch_sha(base)
     if base_sha is None:
         raise validation_failed("PullRequest", "base", "invalid")
     if head_sha is None:
@@ -82,10 +83,11 @@ def create_pull(fake: FakeGitHub, req: Request) -> Response:
             other.pull
             and other.state == "open"
             and other.pull.head_ref == head
+            and repo.pull_head_repo(other) is head_repo
             and other.pull.base_ref == base
         ):
             raise validation_failed(
-                "PullRequest", None, "custom", f"A pull request already exists for {repo.owner}:{head}."
+                "PullRequest", None, "custom", f"A pull request already exists for {head_repo.owner}:{head}."
             )
     if repo.git.is_ancestor(head_sha, base_sha):
         raise validation_failed("PullRequest", None, "custom", f"No commits between {base} and {head}")
@@ -97,6 +99,7 @@ def create_pull(fake: FakeGitHub, req: Request) -> Response:
         base_sha=base_sha,
         draft=bool(body.get("draft", False)),
         maintainer_can_modify=bool(body.get("maintainer_can_modify", False)),
+        head_repo=None if head_repo is repo else head_repo,
     )
     return created(factories.pull_request(iss, repo, fake.users, req.urls))
 

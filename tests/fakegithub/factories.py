@@ -111,9 +111,16 @@ def private_user(user: User, urls: Urls) -> JSON:
 
 
 def repository(
-    repo: Repo, owner: User, urls: Urls, *, full: bool = False, permissions: JSON | None = None
+    repo: Repo,
+    owner: User,
+    urls: Urls,
+    *,
+    full: bool = False,
+    permissions: JSON | None = None,
+    users: dict[str, User] | None = None,
 ) -> JSON:
-    """A "Repository" (PR head/base) or, with ``full``, a "Full Repository" (``GET /repos/o/r``)."""
+    """A "Repository" (PR head/base) or, with ``full``, a "Full Repository" (``GET /repos/o/r``;
+    a fork's has ``parent`` and ``source`` when ``users`` is given)."""
     api = urls.repo_api(repo)
     html = urls.repo_web(repo)
     host = urls.web.split("://", 1)[-1]
@@ -127,7 +134,7 @@ def repository(
         "owner": simple_user(owner, urls),
         "html_url": html,
         "description": repo.description,
-        "fork": False,
+        "fork": repo.parent is not None,
         "url": api,
         "forks_url": f"{api}/forks",
         "keys_url": f"{api}/keys{{/key_id}}",
@@ -183,7 +190,7 @@ def repository(
         "has_wiki": True,
         "has_pages": False,
         "has_discussions": False,
-        "forks_count": 0,
+        "forks_count": repo.forks_count,
         "mirror_url": None,
         "archived": False,
         "disabled": False,
@@ -200,17 +207,19 @@ def repository(
         "web_commit_signoff_required": False,
         "topics": [],
         "visibility": "private" if repo.private else "public",
-        "forks": 0,
+        "forks": repo.forks_count,
         "open_issues": open_issues,
         "watchers": 0,
         "default_branch": repo.default_branch,
     }
     if permissions is not None:
         out["permissions"] = permissions
+    if full and permissions is not None and permissions.get("push"):
+        out["temp_clone_token"] = ""  # GitHub's, to those who can push (a token only for private repos)
     if full:
         out.update(
             {
-                "network_count": 0,
+                "network_count": repo.source.forks_count,
                 "subscribers_count": 1,
                 "allow_squash_merge": True,
                 "allow_merge_commit": True,
@@ -227,6 +236,9 @@ def repository(
         )
         if owner.type == "Organization":
             out["organization"] = simple_user(owner, urls)
+        if repo.parent is not None and users is not None:
+            out["parent"] = repository(repo.parent, users[repo.parent.owner], urls)
+            out["source"] = repository(repo.source, users[repo.source.owner], urls)
     return out
 
 
@@ -253,7 +265,11 @@ def author_association(repo: Repo, login: str) -> str:
     return "NONE"
 
 
-def issue(iss: Issue, repo: Repo, users: dict[str, User], urls: Urls) -> JSON:
+def issue(iss: Issue, repo: Repo, users: dict[str, User], urls: Urls, *, listed: bool = False) -> JSON:
+    """An "Issue"; ``listed`` as in a list (``GET /issues``), which GitHub sends without ``closed_by``.
+
+    ``type`` (issue types) is there for an organization's repository only, as GitHub documents.
+    """
     api = f"{urls.repo_api(repo)}/issues/{iss.number}"
     kind = "pull" if iss.is_pull else "issues"
     labels = [repo.find_label(n) for n in iss.labels]
@@ -280,15 +296,17 @@ def issue(iss: Issue, repo: Repo, users: dict[str, User], urls: Urls) -> JSON:
         "updated_at": ts(iss.updated_at),
         "closed_at": ts(iss.closed_at),
         "author_association": author_association(repo, iss.user),
-        "type": None,
         "active_lock_reason": None,
         "body": iss.body,
-        "closed_by": simple_user(users[iss.closed_by], urls) if iss.closed_by else None,
         "reactions": reactions(f"{api}/reactions"),
         "timeline_url": f"{api}/timeline",
         "performed_via_github_app": None,
         "state_reason": iss.state_reason,
     }
+    if users[repo.owner].type == "Organization":
+        out["type"] = None
+    if not listed:
+        out["closed_by"] = simple_user(users[iss.closed_by], urls) if iss.closed_by else None
     if iss.pull is not None:
         pulls = f"{urls.repo_api(repo)}/pulls/{iss.number}"
         out["draft"] = iss.pull.draft
@@ -387,6 +405,9 @@ def pull_request(iss: Issue, repo: Repo, users: dict[str, User], urls: Urls, *, 
     owner = users[repo.owner]
     head_sha = repo.head_sha(iss)
     repo_json = repository(repo, owner, urls)
+    head_repo = repo.pull_head_repo(iss)
+    head_owner = users[head_repo.owner]
+    head_repo_json = repo_json if head_repo is repo else repository(head_repo, head_owner, urls)
     labels = [repo.find_label(n) for n in iss.labels]
     label_json = [label(lab, repo, urls) for lab in labels if lab is not None]
     for item in label_json:
@@ -425,11 +446,11 @@ def pull_request(iss: Issue, repo: Repo, users: dict[str, User], urls: Urls, *, 
         "comments_url": f"{issue_api}/comments",
         "statuses_url": f"{urls.repo_api(repo)}/statuses/{head_sha}",
         "head": {
-            "label": f"{repo.owner}:{pr.head_ref}",
+            "label": f"{head_repo.owner}:{pr.head_ref}",
             "ref": pr.head_ref,
             "sha": head_sha,
-            "user": simple_user(owner, urls),
-            "repo": repo_json,
+            "user": simple_user(head_owner, urls),
+            "repo": head_repo_json,
         },
         "base": {
             "label": f"{repo.owner}:{pr.base_ref}",

@@ -28,6 +28,9 @@ OPENAPI_DEREF_FILE = "generated/api.github.com.deref.json"
 WEBHOOKS_PACKAGE = "@octokit/webhooks-examples"
 WEBHOOKS_VERSION = "7.6.1"
 WEBHOOKS_FILE = "api.github.com/index.json"
+FIXTURES_PACKAGE = "@octokit/fixtures"
+FIXTURES_VERSION = "23.1.2"
+FIXTURES_SCENARIO = "scenarios/api.github.com/{name}/normalized-fixture.json"
 INTEGRITY = {
     (
         OPENAPI_PACKAGE,
@@ -37,6 +40,10 @@ INTEGRITY = {
         WEBHOOKS_PACKAGE,
         WEBHOOKS_VERSION,
     ): "sha512-De6U3XB6O3DtCa7bKgCMzTHdeopqqZ6SNivMYJnK65ierKL1AnNIA0tkRYCRS7lwGT792d+Ps1WbfHlso6MynQ==",
+    (
+        FIXTURES_PACKAGE,
+        FIXTURES_VERSION,
+    ): "sha512-niG+SVffZ/xzojT3CE6M7DlqX7H9aQ75A6Xxjt4N47CkqssKXpSy2k6+Tj5ntcI5uWW2D9POzKxwJDmBfR+sJw==",
 }
 
 _REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -147,3 +154,14 @@ def openapi_deref_path(root: Path | None = None) -> Path:
 def webhook_examples_path(root: Path | None = None) -> Path:
     """Path of the webhook examples index (a JSON list of ``{name, actions, examples}``)."""
     return fetch_package_file(WEBHOOKS_PACKAGE, WEBHOOKS_VERSION, WEBHOOKS_FILE, root)
+
+
+def octokit_fixture_path(scenario: str, root: Path | None = None) -> Path:
+    """Path of one recorded scenario of ``@octokit/fixtures`` (pinned): a JSON list of exchanges.
+
+    ``scenario`` is a folder name under ``scenarios/api.github.com`` (``"paginate-issues"``); each
+    exchange has ``method``, ``path`` (with the query), ``body``, ``reqheaders``, ``status``,
+    ``headers`` and ``response``, normalised by the package (ids, SHAs, dates, repo names).
+    """
+    member = FIXTURES_SCENARIO.format(name=scenario)
+    return fetch_package_file(FIXTURES_PACKAGE, FIXTURES_VERSION, member, root)

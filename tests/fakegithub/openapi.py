@@ -3,7 +3,8 @@
 The description is ``generated/api.github.com.deref.json`` of ``@octokit/openapi``: every ``$ref``
 is already inlined, so a response schema is a self-contained JSON Schema (OpenAPI 3.0 dialect:
 ``nullable``, ``readOnly``...).  It is loaded once per test session; only the operations the fake
-serves are kept, and a validator is built lazily per (method, path template, status) and cached.
+serves are kept, and a validator is built lazily per (method, path template, status, media type)
+and cached.
 
 Policy (see :meth:`OpenAPISpec.validate_response`):
 
@@ -15,7 +16,10 @@ Policy (see :meth:`OpenAPISpec.validate_response`):
 * a 4xx/5xx status the operation does not declare (GitHub documents only some of the errors it
   sends: 403 on a read-only token, 404 on a deleted comment, 5xx...) is checked against GitHub's
   generic "Basic Error" schema;
-* an undeclared 1xx/2xx/3xx status is an error.
+* an undeclared 1xx/2xx/3xx status is an error;
+* a custom media type's body is checked against its own schema when the operation has one
+  (``application/vnd.github.object``); a ``raw`` body (``Accept: application/vnd.github.raw``: the
+  file's bytes) is not checked, the description does not describe it (its status and headers are).
 
 Two readings are relaxed where the description contradicts what GitHub sends: ``null`` passes a
 ``nullable`` ``enum`` that omits it, and ``oneOf`` is read as ``anyOf`` (overlapping alternatives).
@@ -89,7 +93,7 @@ class OpenAPISpec:
         self.version = version
         self.source = source
         self._lock = threading.Lock()
-        self._response_validators: dict[tuple[str, str, str], Any] = {}
+        self._response_validators: dict[tuple[str, str, str, str | None], Any] = {}
         self._request_validators: dict[tuple[str, str], Any] = {}
         src_method, src_path, src_status = BASIC_ERROR_SOURCE
         self._basic_error_schema = self._content_schema(
@@ -124,21 +128,24 @@ class OpenAPISpec:
         return method.lower() in self.paths.get(template, {})
 
     @staticmethod
-    def _content_schema(response: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    def _content_schema(response: Mapping[str, Any], media: str | None = None) -> Mapping[str, Any] | None:
         content = response.get("content") or {}
-        for ctype in ("application/json", *content):
+        preferred = (f"application/vnd.github.{media}",) if media else ()
+        for ctype in (*preferred, "application/json", *content):
             if ctype in content and "schema" in content[ctype]:
                 return content[ctype]["schema"]  # type: ignore[no-any-return]
         return None
 
-    def response_check(self, method: str, template: str, status: int) -> ResponseCheck:
+    def response_check(
+        self, method: str, template: str, status: int, media: str | None = None
+    ) -> ResponseCheck:
         responses = self.operation(method, template)["responses"]
         response = responses.get(str(status)) or responses.get(f"{str(status)[0]}XX")
         if response is None:
             if status >= 400:
                 return ResponseCheck(False, self._basic_error_schema, {})
             return ResponseCheck(False, None, {})
-        schema = self._content_schema(response)
+        schema = self._content_schema(response, media)
         if schema is None and status >= 400:
             # e.g. DELETE /git/refs 422 is declared without content, yet GitHub sends its error body
             schema = self._basic_error_schema
@@ -146,11 +153,11 @@ class OpenAPISpec:
 
     # -- validators -------------------------------------------------------------------------------
 
-    def _response_validator(self, method: str, template: str, status: int) -> Any:
-        key = (method.lower(), template, str(status))
+    def _response_validator(self, method: str, template: str, status: int, media: str | None) -> Any:
+        key = (method.lower(), template, str(status), media)
         with self._lock:
             if key not in self._response_validators:
-                check = self.response_check(method, template, status)
+                check = self.response_check(method, template, status, media)
                 self._response_validators[key] = (
                     ResponseValidator(dict(check.schema), format_checker=oas30_format_checker)
                     if check.schema is not None
@@ -202,9 +209,21 @@ class OpenAPISpec:
         return out[:10]
 
     def validate_response(
-        self, method: str, template: str, status: int, headers: Mapping[str, str], body: bytes
+        self,
+        method: str,
+        template: str,
+        status: int,
+        headers: Mapping[str, str],
+        body: bytes,
+        *,
+        media: str | None = None,
     ) -> list[str]:
-        """Return the problems of one response (empty list: valid)."""
+        """Return the problems of one response (empty list: valid).
+
+        ``media`` is the custom media type answered (``x-github-media-type: github.v3; param=object``):
+        its own schema when the operation describes one (``application/vnd.github.object``); a
+        ``raw`` body is not checked, only the status and headers.
+        """
         problems: list[str] = []
         check = self.response_check(method, template, status)
         if not check.declared and status < 400:
@@ -218,7 +237,9 @@ class OpenAPISpec:
                 continue
             if (spec.get("schema") or {}).get("type") == "string" and not isinstance(value, str):
                 problems.append(f"header {name} is not a string")
-        validator = self._response_validator(method, template, status)
+        if media == "raw":
+            return problems  # the file's bytes: the description does not describe them
+        validator = self._response_validator(method, template, status, media)
         if validator is None:
             if body.strip():
                 problems.append(f"status {status} declares no body but {len(body)} bytes were sent")

@@ -47,6 +47,13 @@ class Request:
     body: Any
     identity: Identity | None
     urls: Urls
+    accept: str = ""  # the Accept header ("" when absent)
+    link_path: str = ""  # ``path`` as GitHub writes it in Link headers (/repositories/{id}/...)
+
+    @property
+    def media(self) -> str | None:
+        """The custom media type asked for in Accept: "raw", "object", "html"... (None: plain JSON)."""
+        return media_type(self.accept)
 
 
 @dataclass
@@ -54,6 +61,8 @@ class Response:
     status: int
     body: Any = None  # JSON-serialisable; None sends an empty body
     headers: dict[str, str] = field(default_factory=dict)
+    raw: bytes | None = None  # sent as is instead of ``body`` (the ``raw`` media type)
+    template: str | None = None  # validate as this (same-method) operation instead of the route's
 
 
 Handler = Callable[["FakeGitHub", Request], Response]
@@ -62,35 +71,72 @@ Handler = Callable[["FakeGitHub", Request], Response]
 @dataclass(frozen=True)
 class Route:
     method: str
-    template: str
+    template: str  # the operation in GitHub's OpenAPI description (what responses are checked against)
     pattern: re.Pattern[str]
     handler: Handler
+    alias: str | None = None  # a path GitHub serves that the description omits (legacy, trailing slash)
 
 
 ROUTES: list[Route] = []
 _NUMERIC = {"issue_number", "pull_number", "comment_id"}
-_GREEDY = {"ref", "path", "branch"}
+_GREEDY = {"branch"}
+_GREEDY_OR_EMPTY = {"ref", "path"}  # "/contents/" is the root, "/git/refs/" every ref
 
 
 def _compile(template: str) -> re.Pattern[str]:
     def sub(m: re.Match[str]) -> str:
         name = m.group(1)
-        body = r"\d+" if name in _NUMERIC else (".+" if name in _GREEDY else "[^/]+")
+        if name in _NUMERIC:
+            body = r"\d+"
+        elif name in _GREEDY_OR_EMPTY:
+            body = ".*"
+        else:
+            body = ".+" if name in _GREEDY else "[^/]+"
         return f"(?P<{name}>{body})"
 
     return re.compile(re.sub(r"\\\{(\w+)\\\}", sub, re.escape(template)))
 
 
-def route(method: str, template: str) -> Callable[[Handler], Handler]:
+def route(method: str, template: str, *, aliases: tuple[str, ...] = ()) -> Callable[[Handler], Handler]:
+    """Register a handler for ``method template``; ``aliases`` are further paths it serves, checked
+    against ``template`` (GitHub answers them, its description does not list them)."""
+
     def register(fn: Handler) -> Handler:
         ROUTES.append(Route(method, template, _compile(template), fn))
+        for alias in aliases:
+            ROUTES.append(Route(method, template, _compile(alias), fn, alias=alias))
+        return fn
+
+    return register
+
+
+def legacy_route(method: str, template: str, *paths: str) -> Callable[[Handler], Handler]:
+    """Register a handler for ``paths`` only: older forms GitHub still answers that its description
+    omits (``GET /git/refs/``); responses are checked against the documented ``template``."""
+
+    def register(fn: Handler) -> Handler:
+        ROUTES.extend(Route(method, template, _compile(path), fn, alias=path) for path in paths)
         return fn
 
     return register
 
 
 def served_operations() -> list[tuple[str, str]]:
-    return [(r.method, r.template) for r in ROUTES]
+    """The documented (method, template) pairs the fake serves (aliases not repeated)."""
+    return [(r.method, r.template) for r in ROUTES if r.alias is None]
+
+
+_MEDIA = re.compile(r"application/vnd\.github(?:\.v3)?(?:\.(?P<param>[a-z-]+))?(?:\+json)?")
+
+
+def media_type(accept: str) -> str | None:
+    """``param`` of GitHub's custom media types: ``application/vnd.github.raw`` (or ``.v3.raw``,
+    ``.raw+json``) gives "raw", ``application/vnd.github.object`` "object"; JSON gives None."""
+    for part in accept.split(","):
+        m = _MEDIA.fullmatch(part.split(";")[0].strip().lower())
+        if m is not None and m.group("param"):
+            return m.group("param")
+    return None
 
 
 # -- helpers -------------------------------------------------------------------------------------
@@ -101,7 +147,11 @@ def created(body: dict[str, Any]) -> Response:
 
 
 def paginate(req: Request, items: list[Any]) -> Response:
-    """One page of ``items`` plus GitHub's ``Link`` header (first/prev/next/last)."""
+    """One page of ``items`` plus GitHub's ``Link`` header (prev/next/last/first).
+
+    Like GitHub, a repository's lists link to ``/repositories/{id}/...`` (see
+    :attr:`Request.link_path`), which the fake serves too; the query is kept, ``page`` set.
+    """
 
     def as_int(name: str, default: int) -> int:
         try:
@@ -116,7 +166,7 @@ def paginate(req: Request, items: list[Any]) -> Response:
 
     def url(num: int) -> str:
         query = {**req.query, "page": str(num)}
-        return f"{req.urls.api}{req.path}?{urlencode(query)}"
+        return f"{req.urls.api}{req.link_path or req.path}?{urlencode(query)}"
 
     links = []
     if page > 1:

@@ -34,7 +34,7 @@ from github import Auth, Github
 
 from . import api_issues, routes
 from .factories import Urls
-from .gitstore import GitError, Signature
+from .gitstore import GitError, GitStore, Signature
 from .openapi import OpenAPISpec
 from .routes import Request, Response
 from .state import (
@@ -45,10 +45,12 @@ from .state import (
     Identity,
     Ids,
     Issue,
+    Label,
     PullInfo,
     Repo,
     Review,
     User,
+    not_found,
 )
 
 GHES_PREFIX = "/api/v3"
@@ -58,6 +60,23 @@ FORK_TOKEN = "ghs_forkPullRequestReadOnlyToken0000001"
 PAT_LOGIN = "octocat"
 BOT_LOGIN = "github-actions[bot]"
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# Ids of well-known GitHub App bots (a login ending in "[bot]" is a Bot; others get a fresh id).
+KNOWN_BOT_IDS = {"github-actions[bot]": 41898282, "dependabot[bot]": 49699333, "renovate[bot]": 29139614}
+# The labels GitHub gives a new repository: (name, color, description).
+GITHUB_DEFAULT_LABELS = (
+    ("bug", "d73a4a", "Something isn't working"),
+    ("documentation", "0075ca", "Improvements or additions to documentation"),
+    ("duplicate", "cfd3d7", "This issue or pull request already exists"),
+    ("enhancement", "a2eeef", "New feature or request"),
+    ("good first issue", "7057ff", "Good for newcomers"),
+    ("help wanted", "008672", "Extra attention is needed"),
+    ("invalid", "e4e669", "This doesn't seem right"),
+    ("question", "d876e3", "Further information is requested"),
+    ("wontfix", "ffffff", "This will not be worked on"),
+)
+RATE_WINDOW = 3600  # seconds in a primary rate-limit window
+_REPOSITORIES = re.compile(r"/repositories/(\d+)(/.*)?")
+_REPOS = re.compile(r"/repos/([^/]+)/([^/]+)(/.*)?")
 
 PathPattern = str | re.Pattern[str] | None
 
@@ -81,6 +100,7 @@ class LoggedRequest:
     status: int
     login: str | None
     prefix: str  # "" or "/api/v3"
+    raw_path: str = ""  # the path as sent (``path`` turns /repositories/{id}/... into /repos/{o}/{r}/...)
 
     @property
     def is_write(self) -> bool:
@@ -108,6 +128,7 @@ class Fault:
     headers: dict[str, str]
     after_handling: bool = False  # handle the request (state changes) and then answer the fault
     exhaust_rate_limit: bool = False
+    reset_in: int = 60  # primary rate limit: the window resets this many seconds after the first hit
 
 
 Hook = Callable[["FakeGitHub", RequestInfo], None]
@@ -124,7 +145,9 @@ class _HookEntry:
 @dataclass
 class _RateLimit:
     limit: int
+    reset: int  # epoch seconds when the window ends
     used: int = 0
+    exhausted_by: Fault | None = None  # a primary_rate_limit fault in force
 
 
 class _Server(ThreadingHTTPServer):
@@ -190,7 +213,6 @@ class FakeGitHub:
         self._faults: list[Fault] = []
         self._hooks: list[_HookEntry] = []
         self._rate: dict[str | None, _RateLimit] = {}
-        self._rate_reset = int(time.time()) + 3600
         self._clients: list[Github] = []
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -276,14 +298,20 @@ class FakeGitHub:
         self,
         login: str,
         *,
-        type: str = "User",
+        type: str | None = None,
         name: str | None = None,
         email: str | None = None,
         user_id: int | None = None,
     ) -> User:
+        """A user (kept if it exists): ``type`` "User" | "Bot" | "Organization"; by default "Bot"
+        for a login ending in "[bot]" (``renovate[bot]``, with its real id when well known)."""
         with self.lock:
             if login in self.users:
                 return self.users[login]
+            if type is None:
+                type = "Bot" if login.endswith("[bot]") else "User"
+            if user_id is None:
+                user_id = KNOWN_BOT_IDS.get(login) if type == "Bot" else None
             user = User(login, user_id or self.ids.next("user"), type, name, email)
             self.users[login] = user
             return user
@@ -303,11 +331,17 @@ class FakeGitHub:
         user = self.users[login]
         return Signature(user.name or user.login, user.commit_email, self.clock.now())
 
-    def rate_limit_state(self, identity: Identity | None) -> tuple[int, int, int]:
+    def _bucket(self, identity: Identity | None) -> _RateLimit:
         key = identity.token if identity else None
-        limit = 60 if identity is None else (1000 if identity.installation else 5000)
-        rl = self._rate.setdefault(key, _RateLimit(limit))
-        return rl.limit, max(rl.limit - rl.used, 0), self._rate_reset
+        if key not in self._rate:
+            limit = 60 if identity is None else (1000 if identity.installation else 5000)
+            self._rate[key] = _RateLimit(limit, int(time.time()) + RATE_WINDOW)
+        return self._rate[key]
+
+    def rate_limit_state(self, identity: Identity | None) -> tuple[int, int, int]:
+        """(limit, remaining, reset) of the identity's primary rate limit, as the headers tell it."""
+        rl = self._bucket(identity)
+        return rl.limit, max(rl.limit - rl.used, 0), rl.reset
 
     # -- repositories and git -------------------------------------------------------------------------
 
@@ -321,16 +355,26 @@ class FakeGitHub:
         description: str | None = None,
         actions_can_create_prs: bool = True,
         message: str = "Initial commit",
+        auto_init: bool = True,
+        default_labels: bool = False,
+        repo_id: int | None = None,
     ) -> Repo:
-        """A repository whose default branch holds one commit with ``files`` ({path: text})."""
+        """A repository whose default branch holds one commit with ``files`` ({path: text}).
+
+        ``auto_init=False`` leaves it empty (no commit, no branch: the first ``commit_files`` or
+        ``PUT /contents`` makes the root commit); ``default_labels`` gives it GitHub's nine labels
+        (``bug``, ``documentation``...); ``repo_id`` pins its id (``/repositories/{id}`` URLs).
+        """
         owner, _, name = full_name.partition("/")
         with self.lock:
             if full_name.lower() in self.repos:
                 raise ValueError(f"repository {full_name} exists")
             if owner not in self.users:
                 self.add_user(owner, type="Organization")
+            if repo_id is not None and any(r.id == repo_id for r in self.repos.values()):
+                raise ValueError(f"repository id {repo_id} is taken")
             repo = Repo(
-                id=self.ids.next("repo"),
+                id=repo_id if repo_id is not None else self.ids.next("repo"),
                 owner=owner,
                 name=name,
                 default_branch=default_branch,
@@ -339,10 +383,92 @@ class FakeGitHub:
                 description=description,
                 actions_can_create_prs=actions_can_create_prs,
             )
-            sig = self.signature(owner if self.users[owner].type != "Organization" else PAT_LOGIN)
-            repo.commit_files(default_branch, dict(files or {}), message, sig)
+            if auto_init or files:
+                sig = self.signature(owner if self.users[owner].type != "Organization" else PAT_LOGIN)
+                repo.commit_files(default_branch, dict(files or {}), message, sig)
             self.repos[full_name.lower()] = repo
+            for label_name, color, text in GITHUB_DEFAULT_LABELS if default_labels else ():
+                self._new_label(repo, label_name, color, text, default=True)
             return repo
+
+    def _new_label(
+        self, repo: Repo, name: str, color: str, description: str | None, *, default: bool = False
+    ) -> Label:
+        if repo.find_label(name) is not None:
+            raise ValueError(f"{repo.full_name}: label {name!r} exists")
+        lab = Label(self.ids.next("label"), name, color, description, default)
+        repo.labels[name.lower()] = lab
+        return lab
+
+    def create_label(
+        self, full_name: str, name: str, color: str = "ededed", description: str | None = None
+    ) -> Label:
+        """A repository label (as if made in the web UI)."""
+        with self.lock:
+            return self._new_label(self.repo(full_name), name, color, description)
+
+    def fork_repo(
+        self, full_name: str, owner: str, *, name: str | None = None, default_branch_only: bool = True
+    ) -> Repo:
+        """``owner`` forks ``full_name``: a repository sharing its git objects (as GitHub's fork
+        network does), with a copy of its default branch (every branch with
+        ``default_branch_only=False``); ``owner`` is created as a User when unknown."""
+        with self.lock:
+            parent = self.repo(full_name)
+            self.add_user(owner)
+            fork_name = f"{owner}/{name or parent.name}"
+            if fork_name.lower() in self.repos:
+                raise ValueError(f"repository {fork_name} exists")
+            refs = {
+                ref: sha
+                for ref, sha in parent.git.refs.items()
+                if not default_branch_only or ref == f"refs/heads/{parent.default_branch}"
+            }
+            git = GitStore(parent.git.blobs, parent.git.trees, parent.git.commits, refs)
+            fork = Repo(
+                id=self.ids.next("repo"),
+                owner=owner,
+                name=name or parent.name,
+                default_branch=parent.default_branch,
+                created_at=self.clock.now(),
+                private=parent.private,
+                description=parent.description,
+                git=git,
+                pushed_at=parent.pushed_at,
+                parent=parent,
+            )
+            parent.forks_count += 1
+            if parent.source is not parent:
+                parent.source.forks_count += 1
+            self.repos[fork_name.lower()] = fork
+            return fork
+
+    def head_repository(self, base: Repo, owner: str | None, name: str | None = None) -> Repo | None:
+        """The repository a PR's head is in: ``base`` itself, or ``owner``'s repository in the
+        same fork network (``name`` when given, as the ``head_repo`` field of POST /pulls)."""
+        owner = owner or base.owner
+        if name is None and owner.lower() == base.owner.lower():
+            return base
+        for repo in self.repos.values():
+            if (
+                repo.owner.lower() == owner.lower()
+                and (name is None or repo.name.lower() == name.lower())
+                and repo.source is base.source
+            ):
+                return repo
+        return None
+
+    def pulls_with_head(self, head_repo: Repo, branch: str) -> list[tuple[Repo, Issue]]:
+        """Open PRs (in any repository) whose head is ``branch`` of ``head_repo``."""
+        return [
+            (repo, iss)
+            for repo in self.repos.values()
+            for iss in repo.issues.values()
+            if iss.pull is not None
+            and iss.state == "open"
+            and iss.pull.head_ref == branch
+            and repo.pull_head_repo(iss) is head_repo
+        ]
 
     def repo(self, full_name: str) -> Repo:
         try:
@@ -406,9 +532,28 @@ class FakeGitHub:
         with self.lock:
             self.add_user(user)
             repo = self.repo(full_name)
-            if repo.branch_sha(branch) is None and create_from is None:
-                create_from = repo.default_branch
+            if repo.branch_sha(branch) is None and create_from is None and repo.git.refs:
+                create_from = repo.default_branch  # (an empty repository gets a root commit)
             return repo.commit_files(branch, files, message, self.signature(user), create_from=create_from)
+
+    def push_to_pull(
+        self,
+        full_name: str,
+        number: int,
+        files: dict[str, str | bytes | None],
+        *,
+        message: str = "Update files",
+        user: str = "alice",
+    ) -> str:
+        """``user`` pushes one commit to PR ``number``'s head branch (in its fork, if it is a fork
+        PR); the PR's ``head.sha`` moves to the returned SHA."""
+        with self.lock:
+            repo = self.repo(full_name)
+            iss = repo.issues[number]
+            if iss.pull is None:
+                raise KeyError(f"#{number} is not a pull request")
+            head = repo.pull_head_repo(iss)
+            return self.commit_files(head.full_name, iss.pull.head_ref, files, message=message, user=user)
 
     # -- issues, pull requests, comments, reviews ----------------------------------------------------
 
@@ -458,13 +603,18 @@ class FakeGitHub:
             raise ApiError(405, "Pull Request is not mergeable")
         head, base = repo.head_sha(iss), repo.base_sha(iss)
         if expected_sha is not None and expected_sha != head:
-            raise ApiError(409, "Head branch was modified. Review and try the merge again.")
+            raise ApiError(
+                409,
+                "Head branch was modified. Review and try the merge again.",
+                documentation_url=f"{routes.DOCS}/pulls/pulls#merge-a-pull-request",
+            )
         flat = repo.git.three_way(base, head)
         if flat is None:
             raise ApiError(405, "Pull Request is not mergeable")
         tree = repo.git.build_tree(flat)
         if method == "merge":
-            subject = title or f"Merge pull request #{iss.number} from {repo.owner}/{pr.head_ref}"
+            head_owner = repo.pull_head_repo(iss).owner
+            subject = title or f"Merge pull request #{iss.number} from {head_owner}/{pr.head_ref}"
             parents = [base, head]
         else:
             subject = title or f"{iss.title} (#{iss.number})"
@@ -504,17 +654,39 @@ class FakeGitHub:
         user: str = "alice",
         labels: Iterable[str] = (),
         draft: bool = False,
+        head_repo: str | None = None,
+        maintainer_can_modify: bool = False,
     ) -> Issue:
-        """Open a PR as ``user`` (no permission checks); ``head`` must be an existing branch."""
+        """Open a PR as ``user`` (no permission checks; a login ending in "[bot]" is a Bot).
+
+        ``head`` is a branch of ``full_name``, or ``"owner:branch"`` / ``head_repo="owner/name"`` for
+        a branch of a fork (see :meth:`fork_repo`) — it may have the base branch's name.
+        """
         with self.lock:
             self.add_user(user)
             repo = self.repo(full_name)
             base = base or repo.default_branch
-            head_sha, base_sha = repo.branch_sha(head), repo.branch_sha(base)
+            head_owner, _, head = head.rpartition(":")
+            if head_repo is not None:
+                source = self.repo(head_repo)
+            else:
+                found = self.head_repository(repo, head_owner or None)
+                if found is None:
+                    raise KeyError(f"{full_name}: no fork owned by {head_owner!r}")
+                source = found
+            head_sha, base_sha = source.branch_sha(head), repo.branch_sha(base)
             if head_sha is None or base_sha is None:
-                raise KeyError(f"{full_name}: branch {head!r} or {base!r} missing")
+                raise KeyError(f"{full_name}: branch {head!r} ({source.full_name}) or {base!r} missing")
             iss = self.new_issue(repo, title, body, user)
-            iss.pull = PullInfo(head, base, head_sha, base_sha, draft=draft)
+            iss.pull = PullInfo(
+                head,
+                base,
+                head_sha,
+                base_sha,
+                draft=draft,
+                maintainer_can_modify=maintainer_can_modify,
+                head_repo=None if source is repo else source,
+            )
             api_issues.apply_labels(self, repo, iss, list(labels))
             return iss
 
@@ -555,12 +727,20 @@ class FakeGitHub:
             api_issues.set_state(self, iss, "closed", user)
             return iss
 
-    def merge(self, full_name: str, number: int, *, user: str = "alice", method: str = "merge") -> str:
-        """A human merges the PR."""
+    def merge(
+        self,
+        full_name: str,
+        number: int,
+        *,
+        user: str = "alice",
+        method: str = "merge",
+        sha: str | None = None,
+    ) -> str:
+        """A human merges the PR (``sha``: refused with ApiError 409 unless it is the head)."""
         with self.lock:
             self.add_user(user)
             repo = self.repo(full_name)
-            return self.merge_pull(repo, repo.issues[number], user, method=method)
+            return self.merge_pull(repo, repo.issues[number], user, method=method, expected_sha=sha)
 
     def submit_review(
         self,
@@ -667,15 +847,22 @@ class FakeGitHub:
         status: int = 403,
         reset_in: int = 60,
     ) -> Fault:
-        """GitHub's primary rate limit: 403/429, ``x-ratelimit-remaining: 0``, reset ``reset_in`` s ahead."""
+        """GitHub's primary rate limit: the next ``n`` matching requests answer 403 (or 429) with
+        ``x-ratelimit-remaining: 0`` and ``x-ratelimit-reset`` ``reset_in`` s after the first of them.
+
+        The caller's rate-limit window is exhausted from that first answer on (every response on
+        that token says remaining 0, ``/rate_limit`` too); after the ``n``-th a new window starts
+        (used 0, reset one hour after the old reset).
+        """
         body = {
-            "message": "API rate limit exceeded for installation ID 1.",
+            "message": "API rate limit exceeded.",  # made specific to the caller when answered
             "documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api"
             "#about-primary-rate-limits",
             "status": str(status),
         }
-        headers = {"x-ratelimit-reset": str(int(time.time()) + reset_in)}
-        return self._add_fault(Fault(method, path, n, status, body, headers, exhaust_rate_limit=True))
+        return self._add_fault(
+            Fault(method, path, n, status, body, {}, exhaust_rate_limit=True, reset_in=reset_in)
+        )
 
     def before_request(
         self, hook: Hook, *, method: str | None = None, path: PathPattern = None, times: int | None = 1
@@ -712,14 +899,17 @@ class FakeGitHub:
         split = urlsplit(h.path)
         raw_path = split.path
         prefix = GHES_PREFIX if raw_path == GHES_PREFIX or raw_path.startswith(GHES_PREFIX + "/") else ""
-        path = raw_path[len(prefix) :] or "/"
+        sent_path = raw_path[len(prefix) :] or "/"
         query = dict(parse_qsl(split.query, keep_blank_values=True))
         method = h.command
         length = int(h.headers.get("Content-Length") or 0)
         raw_body = h.rfile.read(length) if length else b""
         token = self._token(h.headers.get("Authorization"))
+        accept = h.headers.get("Accept") or ""
         host = h.headers.get("Host") or f"127.0.0.1:{self.port}"
         urls = Urls(api=f"http://{host}{prefix}", web=f"http://{host}")
+        with self.lock:
+            path, link_path = self._resolve_path(sent_path)
         body: Any = None
         bad_json = False
         if raw_body.strip():
@@ -727,7 +917,7 @@ class FakeGitHub:
                 body = json.loads(raw_body)
             except ValueError:
                 bad_json = True
-        info = RequestInfo(method, path, query, body, token)
+        info = RequestInfo(method, path or sent_path, query, body, token)
         hook_error = self._run_hooks(info)
         with self.lock:
             identity = self.tokens.get(token) if token is not None else None
@@ -739,6 +929,8 @@ class FakeGitHub:
                     raise ApiError(500, "fakegithub: a before_request hook raised (see the test's errors)")
                 if token is not None and identity is None:
                     raise ApiError(401, "Bad credentials")
+                if path is None:  # /repositories/{id} of no repository
+                    raise not_found()
                 fault = self._take_fault(method, path)
                 found = self._route(method, path)
                 if found is None:
@@ -756,28 +948,43 @@ class FakeGitHub:
                     if method in WRITE_METHODS and identity is None:
                         raise ApiError(401, "Requires authentication")
                     self._check_request(method, rt.template, body)
-                    req = Request(method, path, rt.template, params, query, body, identity, urls)
+                    req = Request(
+                        method, path, rt.template, params, query, body, identity, urls, accept, link_path
+                    )
                     resp = rt.handler(self, req)
+                    template = resp.template or template
                     if fault is not None:
                         resp = self._fault_response(fault, identity)
+                        template = rt.template
             except ApiError as exc:
                 resp = Response(exc.status, exc.body(), dict(exc.headers))
             except Exception:
                 internal = True
                 self.errors.append(f"{method} {path}: handler crashed\n{traceback.format_exc()}")
                 resp = Response(500, {"message": "fakegithub: handler crashed (see the test's errors)"})
-            payload = b"" if resp.body is None else json.dumps(resp.body).encode()
+            if resp.raw is not None:
+                payload = resp.raw
+            else:
+                payload = b"" if resp.body is None else json.dumps(resp.body).encode()
             counts = template != "/rate_limit"  # GitHub: /rate_limit does not count against the limit
             headers = self._headers(identity, resp, counts=counts)
             if template is not None and self.spec is not None and not internal:
                 try:
-                    problems = self.spec.validate_response(method, template, resp.status, headers, payload)
+                    answered = re.search(r"param=([\w-]+)", headers.get("x-github-media-type", ""))
+                    problems = self.spec.validate_response(
+                        method,
+                        template,
+                        resp.status,
+                        headers,
+                        payload,
+                        media=answered.group(1) if answered else None,
+                    )
                 except Exception:
                     problems = [f"validator crashed:\n{traceback.format_exc()}"]
                 if problems:
                     self.errors.append(
-                        f"{method} {prefix}{path} -> {resp.status}: response does not match GitHub's OpenAPI "
-                        f"description ({method.lower()} {template}):\n  " + "\n  ".join(problems)
+                        f"{method} {prefix}{sent_path} -> {resp.status}: response does not match GitHub's "
+                        f"OpenAPI description ({method.lower()} {template}):\n  " + "\n  ".join(problems)
                     )
                     resp = Response(
                         500, {"message": "fakegithub: response failed OpenAPI validation", "errors": problems}
@@ -786,10 +993,33 @@ class FakeGitHub:
                     headers = self._headers(identity, resp, counts=False)
             self.log.append(
                 LoggedRequest(
-                    method, path, query, body, resp.status, identity.login if identity else None, prefix
+                    method,
+                    path or sent_path,
+                    query,
+                    body,
+                    resp.status,
+                    identity.login if identity else None,
+                    prefix,
+                    sent_path,
                 )
             )
         self._write(h, resp.status, headers, payload)
+
+    def _resolve_path(self, path: str) -> tuple[str | None, str]:
+        """(path to route, path for Link headers): ``/repositories/{id}/rest`` is routed as
+        ``/repos/{owner}/{name}/rest`` (None when no repository has that id), and a repository's
+        ``/repos/{owner}/{name}/rest`` is linked as ``/repositories/{id}/rest``, as GitHub does."""
+        m = _REPOSITORIES.fullmatch(path)
+        if m is not None:
+            repo_id, rest = int(m.group(1)), m.group(2) or ""
+            repo = next((r for r in self.repos.values() if r.id == repo_id), None)
+            return (None, path) if repo is None else (f"/repos/{repo.full_name}{rest}", path)
+        m = _REPOS.fullmatch(path)
+        if m is not None:
+            repo = self.repos.get(f"{unquote(m.group(1))}/{unquote(m.group(2))}".lower())
+            if repo is not None:
+                return path, f"/repositories/{repo.id}{m.group(3) or ''}"
+        return path, path
 
     @staticmethod
     def _token(header: str | None) -> str | None:
@@ -826,12 +1056,21 @@ class FakeGitHub:
         return None
 
     def _fault_response(self, fault: Fault, identity: Identity | None) -> Response:
-        headers = dict(fault.headers)
+        body = dict(fault.body)
         if fault.exhaust_rate_limit:
-            headers["x-ratelimit-remaining"] = "0"
-            limit, _, _ = self.rate_limit_state(identity)
-            headers["x-ratelimit-used"] = str(limit)
-        return Response(fault.status, dict(fault.body), headers)
+            rl = self._bucket(identity)
+            if rl.exhausted_by is not fault:
+                rl.exhausted_by, rl.used, rl.reset = fault, rl.limit, int(time.time()) + fault.reset_in
+            if identity is None:
+                body["message"] = (
+                    "API rate limit exceeded for 127.0.0.1. (But here's the good news: Authenticated "
+                    "requests get a higher rate limit. Check out the documentation for more details.)"
+                )
+            elif identity.installation:
+                body["message"] = "API rate limit exceeded for installation ID 1."
+            else:
+                body["message"] = f"API rate limit exceeded for user ID {self.users[identity.login].id}."
+        return Response(fault.status, body, dict(fault.headers))
 
     def _route(self, method: str, path: str) -> tuple[routes.Route, dict[str, str]] | None:
         for rt in routes.ROUTES:
@@ -850,22 +1089,23 @@ class FakeGitHub:
             self.request_warnings.append(f"{method} {template}: request body: " + "; ".join(problems))
 
     def _headers(self, identity: Identity | None, resp: Response, *, counts: bool = True) -> dict[str, str]:
-        key = identity.token if identity else None
-        limit = 60 if identity is None else (1000 if identity.installation else 5000)
-        rl = self._rate.setdefault(key, _RateLimit(limit))
-        rl.used += counts
+        """Every response's headers, with the caller's primary rate limit (``x-ratelimit-*``)."""
+        rl = self._bucket(identity)
+        rl.used = min(rl.used + counts, rl.limit)
         headers = {
             "Content-Type": "application/json; charset=utf-8",
             "x-github-api-version-selected": "2022-11-28",
             "x-github-media-type": "github.v3; format=json",
             "x-github-request-id": uuid.uuid4().hex[:20].upper(),
             "x-ratelimit-limit": str(rl.limit),
-            "x-ratelimit-remaining": str(max(rl.limit - rl.used, 0)),
-            "x-ratelimit-reset": str(self._rate_reset),
+            "x-ratelimit-remaining": str(rl.limit - rl.used),
+            "x-ratelimit-reset": str(rl.reset),
             "x-ratelimit-used": str(rl.used),
             "x-ratelimit-resource": "core",
         }
         headers.update(resp.headers)
+        if rl.exhausted_by is not None and rl.exhausted_by.remaining == 0:  # its last answer: new window
+            rl.exhausted_by, rl.used, rl.reset = None, 0, rl.reset + RATE_WINDOW
         return headers
 
     @staticmethod

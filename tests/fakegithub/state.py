@@ -144,6 +144,8 @@ class PullInfo:
     merged_at: datetime | None = None
     merged_by: str | None = None
     merge_commit_sha: str | None = None
+    # The repository holding ``head_ref`` when it is not the base repository (a fork PR).
+    head_repo: Repo | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass
@@ -187,10 +189,22 @@ class Repo:
     reviews: dict[int, Review] = field(default_factory=dict)
     next_number: int = 1
     pushed_at: datetime | None = None
+    parent: Repo | None = field(default=None, repr=False, compare=False)  # set on a fork
+    forks_count: int = 0
 
     @property
     def full_name(self) -> str:
         return f"{self.owner}/{self.name}"
+
+    @property
+    def source(self) -> Repo:
+        """The root of this repository's fork network (itself when it is not a fork)."""
+        return self if self.parent is None else self.parent.source
+
+    def pull_head_repo(self, issue: Issue) -> Repo:
+        """The repository a PR's head branch lives in (this one, or a fork)."""
+        assert issue.pull is not None
+        return issue.pull.head_repo or self
 
     def find_label(self, name: str) -> Label | None:
         return self.labels.get(name.lower())
@@ -201,7 +215,7 @@ class Repo:
     def head_sha(self, issue: Issue) -> str:
         assert issue.pull is not None
         if issue.state == "open":
-            live = self.branch_sha(issue.pull.head_ref)
+            live = self.pull_head_repo(issue).branch_sha(issue.pull.head_ref)
             if live is not None:
                 issue.pull.head_sha = live
         return issue.pull.head_sha

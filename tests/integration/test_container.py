@@ -18,7 +18,7 @@ import pytest
 from fakegithub import ACTIONS_TOKEN, FakeGitHub, Repo
 
 from metasup.examples import EXAMPLES_DIR
-from metasup.pr_comments import MARKER
+from metasup.render.comment import MARKER
 
 ROOT = Path(__file__).resolve().parents[2]
 REPO = "octo-org/fleet"

@@ -6,6 +6,7 @@ import base64
 import json
 import shutil
 import threading
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -18,6 +19,7 @@ from fakegithub import (
     BOT_LOGIN,
     FORK_TOKEN,
     PAT_TOKEN,
+    ApiError,
     FakeGitHub,
     OpenAPISpec,
     RequestInfo,
@@ -27,6 +29,7 @@ from fakegithub import (
 from fakegithub import factories as fake_factories
 from fakegithub import npm as fake_npm
 from github import Github, GithubException, InputGitTreeElement, RateLimitExceededException
+from github.Commit import Commit
 from github.ContentFile import ContentFile
 
 REPO = "octo-org/fleet"
@@ -190,9 +193,15 @@ def test_comments__link_header(fake_github: FakeGitHub, repo_name: str) -> None:
         for part in headers["link"].split(", ")
     }
     assert set(links) == {"first", "prev", "next", "last"}
-    assert links["next"] == f"{fake_github.url}{base}?per_page=2&page=3"
+    repo_id = fake_github.repo(repo_name).id  # GitHub links a repository's lists by id
+    assert (
+        links["next"]
+        == f"{fake_github.url}/repositories/{repo_id}/issues/{iss.number}/comments?per_page=2&page=3"
+    )
     assert links["last"].endswith("page=4")
     assert links["first"].endswith("page=1")
+    _, _, served = raw_get(fake_github, links["next"].removeprefix(fake_github.url))
+    assert [c["body"] for c in served] == ["c4", "c5"]
     _, last_headers, last = raw_get(fake_github, f"{base}?per_page=2&page=4")
     assert [c["body"] for c in last] == ["c6"]
     assert 'rel="next"' not in last_headers["link"]
@@ -729,3 +738,249 @@ def test_validation__every_factory_is_checked(
     errors = fake_github.take_errors()
     assert len(errors) == 1
     assert f"'{field}' is a required property" in errors[0]
+
+
+# -- truthfulness: forks, authors, large files, merge sha, rate limits, links -------------------------
+
+
+def raw_request(
+    fake: FakeGitHub, path: str, accept: str, token: str = PAT_TOKEN
+) -> tuple[int, dict[str, str], bytes]:
+    headers = {"Authorization": f"token {token}", "Accept": accept}
+    req = urllib.request.Request(f"{fake.url}{path}", headers=headers)
+    try:
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            return resp.status, {k.lower(): v for k, v in resp.headers.items()}, resp.read()
+    except urllib.error.HTTPError as err:
+        with err:
+            return err.code, {k.lower(): v for k, v in err.headers.items()}, err.read()
+
+
+def test_fork_pull__head_repo_is_the_fork(fake_github: FakeGitHub, repo_name: str, gh: Github) -> None:
+    fork = fake_github.fork_repo(repo_name, "contributor")
+    assert fork.full_name == "contributor/fleet"
+    fake_github.commit_files(
+        "contributor/fleet", "main", {"agents.yaml": "agents: [fork]\n"}, user="contributor"
+    )
+    assert fake_github.read_file(repo_name, "agents.yaml") == "agents: []\n"  # the base is untouched
+    fake_github.add_token("ghp_contributor", "contributor")
+    contributor = fake_github.client("ghp_contributor", retry=None)
+    created = contributor.get_repo(repo_name).create_pull(
+        title="From my fork", body="", head="contributor:main", base="main"
+    )
+    pr = gh.get_repo(repo_name).get_pull(created.number)
+    assert pr.user.login == "contributor"
+    assert (pr.head.ref, pr.head.label, pr.head.user.login) == ("main", "contributor:main", "contributor")
+    assert pr.head.repo.full_name == "contributor/fleet"
+    assert pr.head.repo.fork is True
+    assert pr.base.repo.full_name == repo_name
+    assert pr.head.sha == fake_github.ref_sha("contributor/fleet", "main")
+    assert pr.base.sha == fake_github.ref_sha(repo_name, "main")
+    assert [f.filename for f in pr.get_files()] == ["agents.yaml"]
+    repo = gh.get_repo(repo_name)
+    assert [p.number for p in repo.get_pulls(head="contributor:main")] == [pr.number]
+    assert list(repo.get_pulls(head="octo-org:main")) == []
+    fork_json = gh.get_repo("contributor/fleet")
+    assert fork_json.fork is True
+    assert fork_json.parent.full_name == repo_name
+    assert repo.forks_count == 1
+    pr.merge(merge_method="merge", sha=pr.head.sha)
+    assert fake_github.read_file(repo_name, "agents.yaml") == "agents: [fork]\n"
+    merge_commit = repo.get_git_commit(fake_github.ref_sha(repo_name, "main") or "")
+    assert merge_commit.message.startswith(f"Merge pull request #{pr.number} from contributor/main")
+
+
+def test_fork_pull__helpers_and_branch_deletion(fake_github: FakeGitHub, repo_name: str) -> None:
+    fake_github.fork_repo(repo_name, "alice")
+    fake_github.commit_files("alice/fleet", "fix", {"x.txt": "x\n"}, user="alice")
+    same_name = fake_github.commit_files(repo_name, "fix", {"y.txt": "y\n"})  # a base branch of that name
+    pr = fake_github.open_pull(repo_name, "alice:fix", user="alice")
+    other = fake_github.open_pull(repo_name, "fix", head_repo="alice/fleet", user="alice", title="again")
+    mine = fake_github.open_pull(repo_name, "fix", title="same-repo")
+    gh = fake_github.client(PAT_TOKEN, retry=None)
+    assert gh.get_repo(repo_name).get_pull(mine.number).head.sha == same_name
+    assert gh.get_repo(repo_name).get_pull(other.number).head.repo.full_name == "alice/fleet"
+    with pytest.raises(KeyError):
+        fake_github.open_pull(repo_name, "nobody:fix")
+    gh.get_repo("alice/fleet").get_git_ref("heads/fix").delete()  # closes the PRs from that branch
+    assert [p.number for p in fake_github.pulls(repo_name)] == [mine.number]
+    assert fake_github.issue(repo_name, pr.number).state == "closed"
+
+
+def test_push_to_pull__moves_head_sha(fake_github: FakeGitHub, repo_name: str, gh: Github) -> None:
+    fake_github.fork_repo(repo_name, "contributor")
+    fake_github.commit_files("contributor/fleet", "feature", {"a.txt": "1\n"}, user="contributor")
+    pr = fake_github.open_pull(repo_name, "contributor:feature", user="contributor")
+    before = gh.get_repo(repo_name).get_pull(pr.number).head.sha
+    pushed = fake_github.push_to_pull(repo_name, pr.number, {"a.txt": "2\n"}, user="maintainer")
+    after = gh.get_repo(repo_name).get_pull(pr.number)
+    assert after.head.sha == pushed != before
+    assert after.commits == 2
+    assert gh.get_repo(repo_name).get_commit(pushed).commit.author.name == "maintainer"
+    fake_github.commit_files(repo_name, "own", {"b.txt": "b\n"})
+    own = fake_github.open_pull(repo_name, "own", user="renovate[bot]")
+    moved = fake_github.commit_files(repo_name, "own", {"b.txt": "c\n"}, user="bob")  # another user pushes
+    assert gh.get_repo(repo_name).get_pull(own.number).head.sha == moved
+
+
+def test_pull_authors__bots(fake_github: FakeGitHub, repo_name: str, gh: Github) -> None:
+    fake_github.commit_files(repo_name, "deps", {"x": "1\n"})
+    fake_github.commit_files(repo_name, "bump", {"y": "1\n"})
+    renovate = fake_github.open_pull(repo_name, "deps", user="renovate[bot]")
+    dependabot = fake_github.open_pull(repo_name, "bump", user="dependabot[bot]")
+    fake_github.commit_files(repo_name, "promote", {"z": "1\n"})
+    actions = fake_github.client(ACTIONS_TOKEN, retry=None).get_repo(repo_name)
+    ours = actions.create_pull(title="promote", body="", head="promote", base="main")
+    fake_github.commit_files(repo_name, "human", {"h": "1\n"})
+    human = fake_github.open_pull(repo_name, "human", user="alice")
+    repo = gh.get_repo(repo_name)
+    users = {
+        n: repo.get_pull(n).user for n in (renovate.number, dependabot.number, ours.number, human.number)
+    }
+    assert [(u.login, u.type) for u in users.values()] == [
+        ("renovate[bot]", "Bot"),
+        ("dependabot[bot]", "Bot"),
+        (BOT_LOGIN, "Bot"),
+        ("alice", "User"),
+    ]
+    assert users[renovate.number].id == 29139614
+    assert users[renovate.number].html_url.endswith("/apps/renovate")
+    assert {i.user.login: i.user.type for i in repo.get_issues()}["renovate[bot]"] == "Bot"
+    assert fake_github.add_user("svc", type="Bot").type == "Bot"
+
+
+def test_contents__large_file_blob_and_raw(fake_github: FakeGitHub, repo_name: str, gh: Github) -> None:
+    big = "".join(f"line {i:07d}\n" for i in range(110_000)).encode()  # 1.43 MB
+    fake_github.commit_files(repo_name, "main", {"big.txt": big})
+    repo = gh.get_repo(repo_name)
+    content = repo.get_contents("big.txt")
+    assert isinstance(content, ContentFile)
+    assert (content.encoding, content.content, content.size) == ("none", "", len(big))
+    blob = repo.get_git_blob(content.sha)
+    assert blob.encoding == "base64"
+    assert base64.b64decode(blob.content) == big
+    status, headers, body = raw_request(
+        fake_github, f"/repos/{repo_name}/contents/big.txt", "application/vnd.github.raw"
+    )
+    assert (status, body) == (200, big)
+    assert headers["content-type"] == "application/vnd.github.raw; charset=utf-8"
+    assert headers["x-github-media-type"] == "github.v3; param=raw"
+    _, data = gh.requester.requestJsonAndCheck(
+        "GET", f"/repos/{repo_name}/contents/big.txt", headers={"Accept": "application/vnd.github.raw+json"}
+    )
+    assert data["data"] == big.decode()  # PyGithub hands a non-JSON body back as {"data": text}
+    _, _, blob_raw = raw_request(
+        fake_github, f"/repos/{repo_name}/git/blobs/{content.sha}", "application/vnd.github.raw"
+    )
+    assert blob_raw == big
+    small = repo.get_contents("agents.yaml")
+    assert isinstance(small, ContentFile)
+    assert small.decoded_content == b"agents: []\n"
+    _, _, small_raw = raw_request(
+        fake_github, f"/repos/{repo_name}/contents/agents.yaml", "application/vnd.github.v3.raw"
+    )
+    assert small_raw == b"agents: []\n"
+
+
+def test_contents__object_media_root_and_empty_repo(
+    fake_github: FakeGitHub, repo_name: str, gh: Github
+) -> None:
+    status, _, body = raw_request(
+        fake_github, f"/repos/{repo_name}/contents/docs", "application/vnd.github.object"
+    )
+    tree = json.loads(body)
+    assert (status, tree["type"], [e["path"] for e in tree["entries"]]) == (200, "dir", ["docs/a.md"])
+    root = gh.get_repo(repo_name).get_contents("")
+    assert isinstance(root, list)
+    assert sorted(f.path for f in root) == ["README.md", "agents.yaml", "docs"]
+    fake_github.create_repo("octo-org/empty", auto_init=False)
+    empty = gh.get_repo("octo-org/empty")
+    with pytest.raises(GithubException) as exc:
+        empty.get_contents("README.md")
+    assert (exc.value.status, exc.value.data["message"]) == (404, "This repository is empty.")
+    with pytest.raises(GithubException) as no_refs:
+        list(empty.get_git_refs())
+    assert no_refs.value.status == 409
+    root_commit = empty.create_file("README.md", "first", "hi\n")["commit"]
+    assert isinstance(root_commit, Commit)
+    assert root_commit.parents == []
+    assert [r.ref for r in empty.get_git_refs()] == ["refs/heads/main"]  # GET /git/refs (legacy list)
+
+
+def test_labels__edit_delete_and_defaults(fake_github: FakeGitHub, repo_name: str, gh: Github) -> None:
+    repo = gh.get_repo(repo_name)
+    label = repo.create_label("auto-promote", "0E8A16")
+    iss = fake_github.create_issue(repo_name, "x", labels=["auto-promote"])
+    label.edit("promote", "BADA55", "renamed")
+    assert (label.name, label.color, label.description) == ("promote", "BADA55", "renamed")
+    assert [lab.name for lab in repo.get_issue(iss.number).labels] == ["promote"]
+    repo.get_label("promote").delete()
+    assert list(repo.get_labels()) == []
+    assert repo.get_issue(iss.number).labels == []
+    fake_github.create_repo("octo-org/fresh", default_labels=True)
+    assert len(list(gh.get_repo("octo-org/fresh").get_labels())) == 9
+    fake_github.create_label("octo-org/fresh", "metasup", "0e8a16", "ours")
+    assert gh.get_repo("octo-org/fresh").get_label("metasup").description == "ours"
+
+
+def test_merge__sha_must_be_the_head(fake_github: FakeGitHub, repo_name: str, gh: Github) -> None:
+    fake_github.commit_files(repo_name, "feature", {"a.txt": "1\n"})
+    pr = gh.get_repo(repo_name).create_pull(title="t", body="", head="feature", base="main")
+    seen = pr.head.sha
+    fake_github.push_to_pull(repo_name, pr.number, {"a.txt": "2\n"}, user="bob")  # pushed after review
+    with pytest.raises(GithubException) as exc:
+        pr.merge(merge_method="squash", sha=seen)
+    assert exc.value.status == 409
+    assert exc.value.data["message"] == "Head branch was modified. Review and try the merge again."
+    assert fake_github.issue(repo_name, pr.number).state == "open"
+    with pytest.raises(ApiError) as helper:
+        fake_github.merge(repo_name, pr.number, sha=seen)
+    assert helper.value.status == 409
+    head = gh.get_repo(repo_name).get_pull(pr.number).head.sha
+    assert pr.merge(merge_method="squash", sha=head).merged is True
+
+
+def test_rate_limit__primary_window_is_consistent(fake_github: FakeGitHub, repo_name: str) -> None:
+    iss = fake_github.create_issue(repo_name, "x")
+    _, before, _ = raw_get(fake_github, f"/repos/{repo_name}")
+    fake_github.primary_rate_limit(2, method="GET", path="/repos/*/issues/*", status=429, reset_in=30)
+    status, limited, body = raw_get(fake_github, f"/repos/{repo_name}/issues/{iss.number}")
+    assert status == 429
+    assert body["message"] == f"API rate limit exceeded for user ID {fake_github.users['octocat'].id}."
+    assert (limited["x-ratelimit-remaining"], limited["x-ratelimit-used"]) == ("0", "5000")
+    reset = int(limited["x-ratelimit-reset"])
+    assert 0 < reset - time.time() <= 31
+    _, _, rate = raw_get(fake_github, "/rate_limit")  # the window stays exhausted...
+    assert (rate["resources"]["core"]["remaining"], rate["resources"]["core"]["reset"]) == (0, reset)
+    status, again, _ = raw_get(fake_github, f"/repos/{repo_name}/issues/{iss.number}")
+    assert (status, again["x-ratelimit-remaining"]) == (429, "0")
+    status, after, _ = raw_get(fake_github, f"/repos/{repo_name}/issues/{iss.number}")  # ...then resets
+    assert (status, after["x-ratelimit-remaining"], after["x-ratelimit-used"]) == (200, "4999", "1")
+    assert int(after["x-ratelimit-reset"]) == reset + 3600
+    assert int(before["x-ratelimit-remaining"]) == 4999
+    fake_github.primary_rate_limit(1, status=403)
+    _, _, bot_body = raw_get(fake_github, "/rate_limit", token=ACTIONS_TOKEN)
+    assert bot_body["message"] == "API rate limit exceeded for installation ID 1."
+    fake_github.secondary_rate_limit(1, status=429, retry_after=2)
+    status, secondary, _ = raw_get(fake_github, f"/repos/{repo_name}")
+    assert (status, secondary["retry-after"]) == (429, "2")
+    assert secondary["x-ratelimit-remaining"] != "0"  # a secondary limit leaves the primary alone
+
+
+def test_pagination__links_by_repository_id(fake_github: FakeGitHub, repo_name: str, gh: Github) -> None:
+    for i in range(35):
+        fake_github.create_issue(repo_name, f"issue {i}")
+    repo_id = fake_github.repo(repo_name).id
+    _, headers, _ = raw_get(fake_github, f"/repos/{repo_name}/issues?state=open")
+    assert headers["link"] == (
+        f'<{fake_github.url}/repositories/{repo_id}/issues?state=open&page=2>; rel="next", '
+        f'<{fake_github.url}/repositories/{repo_id}/issues?state=open&page=2>; rel="last"'
+    )
+    fake_github.reset_log()
+    assert len(list(gh.get_repo(repo_name).get_issues())) == 35
+    logged = fake_github.requests("GET", f"/repos/{repo_name}/issues")  # logged under the /repos path
+    assert [r.raw_path for r in logged] == [f"/repos/{repo_name}/issues", f"/repositories/{repo_id}/issues"]
+    status, _, body = raw_get(fake_github, f"/repositories/{repo_id}")
+    assert (status, body["full_name"]) == (200, repo_name)
+    assert raw_get(fake_github, "/repositories/1")[0] == 404
+    assert fake_github.take_errors() == []  # an unknown id is GitHub's 404, not an unserved route

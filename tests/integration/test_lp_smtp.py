@@ -18,8 +18,11 @@ import pandas as pd
 import pytest
 from smtpserver import ENVIRON, PASSWORD, Server, smtp_config
 
-from metasup.lp.email import EmailError, build_message, filter_recipients, render_charts, send_report
-from metasup.lp.report import LpReport, daily_returns, lp_metrics
+from metasup.lp.charts import render_charts
+from metasup.lp.email import build_message
+from metasup.lp.report import LpReport, compute_lp_report
+from metasup.lp.smtp import EmailError, filter_recipients, send_report
+from metasup.lp.statistics import daily_returns
 from metasup.model.config import EmailConfig
 
 CONFIG = EmailConfig.model_validate(
@@ -50,7 +53,7 @@ def report() -> LpReport:
     costs = pd.DataFrame({"ts": days[-3:], "agent": "momo", "cost_usd": 4.0})
     as_of = pd.Timestamp("2026-10-26T09:00", tz="UTC")
     agents = ["momo", "revert"]
-    return lp_metrics(
+    return compute_lp_report(
         daily_returns(recon, agents, capital, as_of),
         recon,
         costs,

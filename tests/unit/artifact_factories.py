@@ -16,7 +16,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from metasup.ingest.load import load_artifacts
+from metasup.ingest import load_artifacts
 from metasup.model.artifacts import Artifacts
 from metasup.model.config import ArtifactsConfig
 

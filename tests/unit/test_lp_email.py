@@ -16,25 +16,11 @@ import pandas as pd
 import pytest
 
 import metasup.examples
-from metasup.lp.email import (
-    EmailError,
-    build_message,
-    filter_recipients,
-    preview_html,
-    render_charts,
-    render_text,
-    send_report,
-    subject,
-)
-from metasup.lp.report import (
-    LpReport,
-    Strategies,
-    StrategyState,
-    build_lp_report,
-    daily_returns,
-    last_complete_period,
-    lp_metrics,
-)
+from metasup.lp.charts import render_charts
+from metasup.lp.email import build_message, preview_html, render_text, subject
+from metasup.lp.report import LpReport, Strategies, StrategyState, build_lp_report, compute_lp_report
+from metasup.lp.smtp import EmailError, filter_recipients, send_report
+from metasup.lp.statistics import daily_returns, last_complete_period
 from metasup.model.config import EmailConfig, SmtpConfig
 from metasup.runner import default_as_of, evaluate, load_workspace
 
@@ -135,7 +121,7 @@ def hostile_report() -> LpReport:
     records = [
         {"ts": "2026-10-20T10:00:00Z", "event": "killed", "subject": HOSTILE[0], "data": {"why": HOSTILE[1]}}
     ]
-    return lp_metrics(
+    return compute_lp_report(
         daily,
         recon,
         costs,
@@ -260,7 +246,9 @@ def test_render__empty_report() -> None:
     )
     costs = pd.DataFrame({"ts": pd.Series([], dtype="datetime64[ns, UTC]"), "agent": [], "cost_usd": []})
     daily = daily_returns(empty, [], 1e6, as_of)
-    report = lp_metrics(daily, empty, costs, [], {}, 1e6, dt.date(2026, 10, 19), dt.date(2026, 10, 25), as_of)
+    report = compute_lp_report(
+        daily, empty, costs, [], {}, 1e6, dt.date(2026, 10, 19), dt.date(2026, 10, 25), as_of
+    )
     charts = render_charts(report)
     assert all(png.startswith(PNG_MAGIC) for png in charts.values())
     message = build_message(report, charts, email_config(), [])
@@ -375,7 +363,7 @@ def test_render__tiny_series_and_unknown_classes(pnl: list[float]) -> None:
     costs = pd.DataFrame({"ts": [days[0]], "agent": ["a"], "cost_usd": [1.0]})
     as_of = days[-1] + pd.Timedelta(hours=18)
     daily = daily_returns(recon, ["a"], 1e6, as_of)
-    report = lp_metrics(
+    report = compute_lp_report(
         daily, recon, costs, ["a"], {}, 1e6, dt.date(2026, 10, 19), dt.date(2026, 10, 25), as_of
     )
     assert set(report.attribution.classes) == {"unclassified"}

@@ -13,10 +13,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from metasup.lp.report import (
-    LOG_EVENTS,
+from metasup.lp.report import LOG_EVENTS, Strategies, compute_lp_report
+from metasup.lp.statistics import (
     Period,
-    Strategies,
     annual_volatility,
     booked_day,
     cumulative_return,
@@ -25,7 +24,6 @@ from metasup.lp.report import (
     drawdowns,
     due_period,
     last_complete_period,
-    lp_metrics,
     period_containing,
     sharpe_ratio,
     sortino_ratio,
@@ -85,7 +83,7 @@ def report_for(returns: Sequence[float] | np.ndarray, rf: float = 0.0) -> Any:
     recon = recon_for_returns(returns)
     as_of = recon["exit_ts"].max()
     daily = daily_returns(recon, ["momo"], CAPITAL, as_of)
-    return lp_metrics(
+    return compute_lp_report(
         daily,
         recon,
         make_costs(),
@@ -198,7 +196,7 @@ def test_statistics__match_empyrical(name: str, rf: float) -> None:
 
 
 @pytest.mark.parametrize("rf", [0.0, 0.04])
-def test_lp_metrics__report_matches_empyrical_on_its_daily_series(rf: float) -> None:
+def test_compute_lp_report__report_matches_empyrical_on_its_daily_series(rf: float) -> None:
     returns = RNG_SERIES["normal"][:90]
     report = report_for(returns, rf)
     series = pd.Series([d.value for d in report.daily])
@@ -224,7 +222,7 @@ def test_drawdowns__by_hand() -> None:
     assert drawdowns(np.array([-0.02, 0.01])).tolist() == pytest.approx([-0.02, 0.98 * 1.01 - 1], abs=1e-15)
 
 
-def test_lp_metrics__current_drawdown_by_hand() -> None:
+def test_compute_lp_report__current_drawdown_by_hand() -> None:
     report = report_for([0.1, -0.5, 0.2])
     assert report.current_drawdown == pytest.approx(0.66 / 1.1 - 1, abs=1e-12)
     assert report.max_drawdown == pytest.approx(-0.5, abs=1e-12)
@@ -238,7 +236,7 @@ def test_lp_metrics__current_drawdown_by_hand() -> None:
         ([0.01, 0.02], {"sortino"}),  # no losing day: infinite Sortino is reported as null
     ],
 )
-def test_lp_metrics__undefined_statistics_are_null(returns: list[float], nulls: set[str]) -> None:
+def test_compute_lp_report__undefined_statistics_are_null(returns: list[float], nulls: set[str]) -> None:
     data = json.loads(report_for(returns).to_json())
     for key in ("volatility", "sharpe", "sortino"):
         assert (data[key] is None) == (key in nulls), key
@@ -313,7 +311,7 @@ def small_case() -> Any:
         {"ts": "2026-10-24T10:00:00Z", "event": "vetoed", "subject": "c", "data": {}},  # Saturday → Oct 26
         {"ts": "2026-10-16T10:00:00Z", "event": "killed", "subject": "z", "data": {}},
     ]
-    return lp_metrics(
+    return compute_lp_report(
         daily,
         recon,
         costs,
@@ -327,7 +325,7 @@ def small_case() -> Any:
     )
 
 
-def test_lp_metrics__pnl_blocks_by_hand(small_case: Any) -> None:
+def test_compute_lp_report__pnl_blocks_by_hand(small_case: Any) -> None:
     pnl = small_case.pnl
     assert pnl.period == pytest.approx(12.0)  # 20 − 8 + 0
     assert pnl.mtd == pytest.approx(7.0)  # − 5 + 12
@@ -342,7 +340,7 @@ def test_lp_metrics__pnl_blocks_by_hand(small_case: Any) -> None:
     assert small_case.inception == "2026-09-30"
 
 
-def test_lp_metrics__bridge_by_hand(small_case: Any) -> None:
+def test_compute_lp_report__bridge_by_hand(small_case: Any) -> None:
     bridge = small_case.bridge
     assert bridge.gross == pytest.approx(12.0 + 3.0)
     assert bridge.fees == pytest.approx(3.0)
@@ -351,7 +349,7 @@ def test_lp_metrics__bridge_by_hand(small_case: Any) -> None:
     assert bridge.net == pytest.approx(8.0)
 
 
-def test_lp_metrics__attribution_by_hand(small_case: Any) -> None:
+def test_compute_lp_report__attribution_by_hand(small_case: Any) -> None:
     agents, classes = small_case.attribution.agents, small_case.attribution.classes
     assert set(agents) == {"a", "b"}
     assert agents["a"].pnl == pytest.approx(20.0)
@@ -366,19 +364,19 @@ def test_lp_metrics__attribution_by_hand(small_case: Any) -> None:
     assert classes["revert"].costs == pytest.approx(2.5)  # a cost follows its agent's class
 
 
-def test_lp_metrics__hit_rate_ignores_flat_signals(small_case: Any) -> None:
+def test_compute_lp_report__hit_rate_ignores_flat_signals(small_case: Any) -> None:
     assert small_case.hit_rate == pytest.approx(0.5)  # +20 won, −8 lost, 0 ignored
     assert small_case.signals.model_dump() == {"realized": 3, "won": 1, "lost": 1, "flat": 1}
 
 
-def test_lp_metrics__promotion_log_of_the_period(small_case: Any) -> None:
+def test_compute_lp_report__promotion_log_of_the_period(small_case: Any) -> None:
     log = [(e.event, e.subject) for e in small_case.log]
     assert log == [("killed", "b"), ("promoted", "a")]  # Sunday event → Monday Oct 19; Saturday → Oct 26
     assert small_case.log[0].detail == "rules: cost_over_value"
     assert set(LOG_EVENTS) == {"promoted", "vetoed", "promotion_withdrawn", "killed"}
 
 
-def test_lp_metrics__json_has_the_spec_shape(small_case: Any) -> None:
+def test_compute_lp_report__json_has_the_spec_shape(small_case: Any) -> None:
     data = json.loads(small_case.to_json())
     spec_keys = {
         "period",
@@ -410,7 +408,7 @@ def test_lp_metrics__json_has_the_spec_shape(small_case: Any) -> None:
     assert data["daily"][0] == {"date": "2026-09-30", "return": pytest.approx(0.01)}
 
 
-def test_lp_metrics__attribution_sums_to_the_total() -> None:
+def test_compute_lp_report__attribution_sums_to_the_total() -> None:
     rng = np.random.default_rng(3)
     days = pd.bdate_range("2026-09-01", "2026-10-30", tz=UTC)
     agents = [f"agent-{i}" for i in range(6)]
@@ -434,7 +432,7 @@ def test_lp_metrics__attribution_sums_to_the_total() -> None:
     )
     as_of = ts("2026-11-02T12:00")
     daily = daily_returns(recon, agents, CAPITAL, as_of)
-    report = lp_metrics(
+    report = compute_lp_report(
         daily, recon, costs, agents, classes, CAPITAL, dt.date(2026, 10, 5), dt.date(2026, 10, 25), as_of
     )
     total = report.pnl.period
@@ -455,11 +453,11 @@ def test_lp_metrics__attribution_sums_to_the_total() -> None:
     assert report.period.kind == "custom"
 
 
-def test_lp_metrics__period_before_inception_has_zero_pnl_and_null_returns() -> None:
+def test_compute_lp_report__period_before_inception_has_zero_pnl_and_null_returns() -> None:
     recon = recon_for_returns([0.01, 0.02], start="2026-10-26")
     as_of = ts("2026-10-28T12:00")
     daily = daily_returns(recon, ["momo"], CAPITAL, as_of)
-    report = lp_metrics(
+    report = compute_lp_report(
         daily, recon, make_costs(), ["momo"], {}, CAPITAL, dt.date(2026, 10, 19), dt.date(2026, 10, 25), as_of
     )
     assert report.pnl.period == 0.0

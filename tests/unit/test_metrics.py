@@ -32,13 +32,11 @@ from recon_factories import (
 )
 from sklearn.metrics import accuracy_score, brier_score_loss
 
-from metasup.evaluate.metrics import (
-    Windows,
-    compute_metrics,
-    most_common_class,
-    regime_codes_at_signals,
-    status_at,
-)
+from metasup.evaluate.groups import most_common_class
+from metasup.evaluate.metrics import compute_metrics
+from metasup.evaluate.regimes import regime_codes_at_signals
+from metasup.evaluate.row_facts import status_at
+from metasup.evaluate.windows import Windows
 from metasup.model.artifacts import Artifacts, until
 from metasup.model.registry import UNCLASSIFIED, Registry
 from metasup.model.review import Metrics

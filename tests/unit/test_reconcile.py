@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from recon_factories import SIGNAL_COLUMNS
 
-from metasup.evaluate import reconcile as reconcile_module
+from metasup.evaluate import price_join
 from metasup.evaluate.reconcile import RESULT_COLUMNS, Reconciliation, reconcile
 from metasup.model.config import ReconcileConfig
 
@@ -584,7 +584,7 @@ def test_reconcile__property_no_lookahead_and_no_filled_price(scenario: Scenario
 def test_reconcile__large_inputs_joined_in_two_threads_give_the_same_result(scenario: Scenario) -> None:
     whole = reconcile(scenario.signals, scenario.prices, scenario.config, scenario.as_of, "SPY")
     # From 2 signals on, the halves are joined in two threads (normally from 200 000 on).
-    with mock.patch.object(reconcile_module, "_PARALLEL_ROWS", 2):
+    with mock.patch.object(price_join, "_PARALLEL_ROWS", 2):
         halves = reconcile(scenario.signals, scenario.prices, scenario.config, scenario.as_of, "SPY")
     pd.testing.assert_frame_equal(halves.signals, whole.signals)
     assert halves.benchmark_missing == whole.benchmark_missing

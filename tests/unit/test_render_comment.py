@@ -13,7 +13,8 @@ from cmarkgfm.cmark import Options
 from metasup.model.config import Config
 from metasup.model.errors import ConfigError
 from metasup.model.review import AgentReport, Promotion, Review
-from metasup.render.comment import MARKER, escape_markdown, render_comment
+from metasup.render.comment import MARKER, render_comment
+from metasup.render.filters import escape_markdown
 
 HEADINGS = [
     "## 🤖 Meta-Agent Review Report",
@@ -175,7 +176,7 @@ def test_render_comment__custom_template_sandboxed_and_errors_are_config_errors(
 
 
 def test_plain__gate_values() -> None:
-    from metasup.render.comment import plain
+    from metasup.render.filters import plain
 
     assert plain(None) == "—"
     assert plain([]) == "none"

@@ -1,4 +1,4 @@
-"""The rolling planner: promotion PR lifecycle, vetoes, kills — decided from plain values."""
+"""The rolling planner: promotion PR lifecycle, vetoes, kills, the dashboard — decided from plain values."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ import pytest
 from metasup.model.config import Config
 from metasup.model.registry import Agent, Registry, StrategyClass
 from metasup.model.review import AgentReport, ClassReport, Gate, Metrics, Promotion, Retirement, Review, Rule
+from metasup.rolling.audit_ledger import LedgerRecord, NewEntry, append
+from metasup.rolling.dashboard import ListedPromotion, active_vetoes, dashboard_context
 from metasup.rolling.plan import (
     WITHDRAWN_LABEL,
     MergePromotion,
@@ -17,10 +19,16 @@ from metasup.rolling.plan import (
     OpenRetirement,
     PullState,
     RefreshPromotion,
+    Veto,
     WithdrawPromotion,
     branch_slug,
+    describe,
+    kills_in_force,
+    observed_entries,
     plan_rolling,
     promote_branch,
+    pull_key,
+    retire_branch,
 )
 
 NOW = datetime(2026, 10, 30, 20, tzinfo=UTC)
@@ -66,7 +74,7 @@ def test_plan_rolling__opens_promotion_for_approved(
 ) -> None:
     plan = plan_for(review_factory(agents=[approved]), [], base_config)
     assert plan.actions == [OpenPromotion("momo-beta", "metasup/promote/momo-beta")]
-    assert plan.ledger == []
+    assert plan.audit_entries == []
 
 
 def test_plan_rolling__refreshes_open_pr_never_duplicates(
@@ -76,7 +84,7 @@ def test_plan_rolling__refreshes_open_pr_never_duplicates(
     assert plan.actions == [
         RefreshPromotion("momo-beta", 7, "metasup/promote/momo-beta", rebase=False, held=False)
     ]
-    assert [(e.event, e.dedupe_key) for e in plan.ledger] == [("promotion_proposed", "pr#7")]
+    assert [(e.event, e.dedupe_key) for e in plan.audit_entries] == [("promotion_proposed", "pr#7")]
 
 
 def test_plan_rolling__rebases_when_base_moved(
@@ -133,11 +141,11 @@ def test_plan_rolling__veto_recorded_and_cooldown(
     closed = pull(state="closed", closed_at=NOW - timedelta(days=1))
     plan = plan_for(review_factory(agents=[approved]), [closed], base_config)
     assert plan.actions == []
-    assert [(e.event, e.dedupe_key) for e in plan.ledger] == [
+    assert [(e.event, e.dedupe_key) for e in plan.audit_entries] == [
         ("promotion_proposed", "pr#7"),
         ("vetoed", "pr#7"),
     ]
-    assert plan.ledger[1].data["cooldown_until"] == (NOW + timedelta(days=29)).isoformat()
+    assert plan.audit_entries[1].data["cooldown_until"] == (NOW + timedelta(days=29)).isoformat()
     assert [(v.agent, v.pull, v.expires) for v in plan.vetoes] == [("momo-beta", 7, NOW + timedelta(days=29))]
 
 
@@ -155,7 +163,7 @@ def test_plan_rolling__own_withdrawal_is_not_a_veto(
     withdrawn = pull(state="closed", closed_at=NOW - timedelta(days=1), labels=frozenset({WITHDRAWN_LABEL}))
     plan = plan_for(review_factory(agents=[approved]), [withdrawn], base_config)
     assert plan.actions == [OpenPromotion("momo-beta", "metasup/promote/momo-beta")]
-    assert [e.event for e in plan.ledger] == ["promotion_proposed", "promotion_withdrawn"]
+    assert [e.event for e in plan.audit_entries] == ["promotion_proposed", "promotion_withdrawn"]
 
 
 def test_plan_rolling__human_merge_recorded_as_promoted(
@@ -167,7 +175,7 @@ def test_plan_rolling__human_merge_recorded_as_promoted(
     merged = pull(state="closed", merged=True, closed_at=NOW - timedelta(hours=1))
     plan = plan_for(review_factory(agents=[prod]), [merged], base_config)
     assert plan.actions == []
-    assert [(e.event, e.dedupe_key) for e in plan.ledger] == [
+    assert [(e.event, e.dedupe_key) for e in plan.audit_entries] == [
         ("promotion_proposed", "pr#7"),
         ("promoted", "pr#7"),
     ]
@@ -197,7 +205,7 @@ def test_plan_rolling__kill_opens_retire_pr_once(
         ("class:llm_macro", "metasup/retire/class-llm_macro"),
         ("momo-alpha", "metasup/retire/momo-alpha"),
     ]
-    assert [(e.event, e.subject, e.dedupe_key) for e in plan.ledger] == [
+    assert [(e.event, e.subject, e.dedupe_key) for e in plan.audit_entries] == [
         ("killed", "class:llm_macro", None),
         ("killed", "momo-alpha", None),
     ]
@@ -243,4 +251,111 @@ def test_plan_rolling__kill_records_registry_value(
         promotion=Promotion(result="NOT_APPLICABLE"),
     )
     plan = plan_for(review_factory(agents=[killed]), [], base_config)
-    assert plan.ledger[0].data["registry"] == "prod"
+    assert plan.audit_entries[0].data["registry"] == "prod"
+
+
+# --- what the shell runs with: standing kills, decision lines, the dashboard -----------------------
+
+COOLDOWN = timedelta(days=30)
+
+
+def recorded(*entries: NewEntry) -> list[LedgerRecord]:
+    return append([], entries, "2026-10-01T00:00:00Z", "run-1")
+
+
+def veto_entries(closed_at: datetime, number: int = 7) -> list[NewEntry]:
+    closed = pull(number, state="closed", closed_at=closed_at)
+    return observed_entries([closed], {promote_branch("momo-beta"): "momo-beta"}, COOLDOWN)
+
+
+def killed(subject: str, registry_value: str) -> NewEntry:
+    return NewEntry(event="killed", subject=subject, data={"reason": "2 of 4", "registry": registry_value})
+
+
+def test_kills_in_force__a_kill_stands_while_the_registry_is_unchanged() -> None:
+    records = recorded(killed("momo-alpha", "prod"))
+    assert kills_in_force(records, [], REGISTRY) == {"momo-alpha"}
+
+
+def test_kills_in_force__lifted_when_a_person_closes_the_retire_pr_unmerged() -> None:
+    records = recorded(killed("momo-alpha", "prod"))
+    refused = pull(12, branch=retire_branch("momo-alpha"), state="closed", closed_at=NOW)
+    assert kills_in_force(records, [refused], REGISTRY) == set()
+
+
+def test_kills_in_force__lifted_when_the_registry_entry_changed_since() -> None:
+    records = recorded(killed("momo-beta", "prod"), killed("class:momentum", "deprecated"))
+    assert kills_in_force(records, [], REGISTRY) == set()  # momo-beta is sandbox, momentum active
+
+
+def test_kills_in_force__a_class_kill_stands_while_its_status_is_unchanged() -> None:
+    records = recorded(killed("class:llm_macro", "active"), killed("gone-agent", "prod"))
+    assert kills_in_force(records, [], REGISTRY) == {"class:llm_macro"}  # an unknown agent is not kept
+
+
+def test_describe__one_line_per_action_naming_the_pr_and_why() -> None:
+    assert describe(OpenPromotion("momo-beta", "metasup/promote/momo-beta")) == (
+        "open [AUTO-PROMOTE] PR for momo-beta"
+    )
+    held = RefreshPromotion("momo-beta", 7, "metasup/promote/momo-beta", rebase=False, held=True)
+    assert describe(held) == "refresh [AUTO-PROMOTE] PR #7 for momo-beta (held: changes requested)"
+    assert describe(MergePromotion("momo-beta", 7)) == "merge [AUTO-PROMOTE] PR #7 for momo-beta"
+    assert describe(WithdrawPromotion("momo-beta", 7, "1 safety violation")) == (
+        "close [AUTO-PROMOTE] PR #7 for momo-beta: 1 safety violation"
+    )
+    assert describe(OpenRetirement("class:llm_macro", "metasup/retire/class-llm_macro", "r")) == (
+        "open [AUTO-RETIRE] PR for class:llm_macro"
+    )
+
+
+def test_pull_key__is_the_dedupe_key_of_every_pr_fact() -> None:
+    assert pull_key(7) == "pr#7"
+    assert {e.dedupe_key for e in veto_entries(NOW - timedelta(days=1))} == {"pr#7"}
+
+
+def test_active_vetoes__vetoed_agent_inside_its_cooldown_is_listed_with_its_end_date() -> None:
+    closed_at = NOW - timedelta(days=1)
+    vetoes = active_vetoes(recorded(*veto_entries(closed_at)), [], NOW)
+    assert vetoes == [Veto("momo-beta", 7, closed_at, closed_at + COOLDOWN)]
+
+
+def test_active_vetoes__a_cooldown_that_ran_out_is_not_listed() -> None:
+    closed_at = NOW - COOLDOWN
+    assert active_vetoes(recorded(*veto_entries(closed_at)), [], NOW) == []
+    assert active_vetoes(recorded(*veto_entries(closed_at)), [], NOW - timedelta(seconds=1)) != []
+
+
+def test_active_vetoes__this_runs_new_entries_count_and_one_pr_is_listed_once() -> None:
+    closed_at = NOW - timedelta(hours=3)
+    entries = veto_entries(closed_at)
+    vetoes = active_vetoes(recorded(*entries), entries, NOW)  # recorded before, observed again
+    assert [(v.agent, v.pull) for v in vetoes] == [("momo-beta", 7)]
+    later = veto_entries(NOW - timedelta(hours=1), number=9)
+    assert [v.pull for v in active_vetoes(recorded(*entries), later, NOW)] == [7, 9]
+
+
+def test_dashboard_context__lists_stages_promotions_vetoes_with_their_end_and_kills(
+    review_factory: Callable[..., Review], agent_factory: Callable[..., AgentReport]
+) -> None:
+    rules = [Rule(name="alpha_negative", triggered=True), Rule(name="cost_over_value", triggered=True)]
+    legacy = agent_factory("meanrev-legacy", stage="prod", retirement=Retirement(kill=True, rules=rules))
+    klass = ClassReport(
+        name="llm_macro", status="killed", metrics=Metrics(), retirement=Retirement(kill=True, rules=rules)
+    )
+    review = review_factory(
+        agents=[agent_factory("momo-beta"), legacy, agent_factory("momo-alpha", stage="prod")],
+        strategy_classes=[klass],
+    )
+    expires = NOW + timedelta(days=29)
+    promotions = [ListedPromotion(7, "momo-beta", held=True)]
+    context = dashboard_context(review, promotions, [Veto("news-sent", 5, NOW - timedelta(days=1), expires)])
+    assert context["stages"] == [("prod", ["meanrev-legacy", "momo-alpha"]), ("sandbox", ["momo-beta"])]
+    assert context["open_promotions"] == promotions
+    assert context["vetoes"] == [{"agent": "news-sent", "pull": 5, "expires": "2026-11-28T20:00:00+00:00"}]
+    fired = "2 of 2 retirement rules fired"
+    kills = context["kills"]
+    assert isinstance(kills, list)
+    assert [(k["subject"], k["reason"].startswith(fired)) for k in kills] == [
+        ("class llm_macro", True),
+        ("meanrev-legacy", True),
+    ]

@@ -1,4 +1,4 @@
-"""Duplicate detection of ids: a fast hash, but never a wrong verdict."""
+"""``ingest.fastpath``: fast answers that never differ from the plain ones (duplicate ids, blank text)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from metasup.ingest import checks as artifact_checks
-from metasup.ingest.checks import repeated
+from metasup.ingest import fastpath
+from metasup.ingest.fastpath import blank, repeated
 
 # Few characters, some of them multi-byte, so lists hold many repeats and shared prefixes.
 ids = st.lists(st.text(alphabet="ab\0é€", max_size=20), max_size=60)
@@ -44,9 +44,7 @@ def test_repeated__a_hash_collision_is_settled_by_comparing_the_strings(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # Every string gets the same hash: only the exact comparison can tell them apart.
-    monkeypatch.setattr(
-        artifact_checks, "_string_hashes", lambda strings: np.zeros(len(strings), dtype=np.uint64)
-    )
+    monkeypatch.setattr(fastpath, "_string_hashes", lambda strings: np.zeros(len(strings), dtype=np.uint64))
     values = ["s1", "s2", "s3", "s2"]
     assert repeated(pd.Series(values, dtype="str")).tolist() == [False, False, False, True]
 
@@ -79,4 +77,4 @@ def test_blank__agrees_with_python_strip(values: list[str | None], skipped: int)
         ignore_index=True,
     ).iloc[skipped:]  # several arrow chunks, read from an offset
     expected = [value is not None and value.strip() == "" for value in values[skipped:]]
-    assert artifact_checks._blank(column).tolist() == expected
+    assert blank(column).tolist() == expected

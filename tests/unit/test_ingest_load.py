@@ -31,10 +31,10 @@ from artifact_factories import (
     write_records,
 )
 
-import metasup.ingest.jsonl as artifacts_module
+import metasup.ingest.jsonl as jsonl_module
+from metasup.ingest import load_artifacts
 from metasup.ingest.frames import FRAME_DTYPES
 from metasup.ingest.jsonl import LEAF_LINES
-from metasup.ingest.load import load_artifacts
 from metasup.ingest.rows import _column_from_arrow
 from metasup.model.artifacts import Artifacts
 from metasup.model.config import ArtifactsConfig
@@ -831,7 +831,7 @@ def test_load_artifacts__clean_file_is_never_read_line_by_line(
     def refuse(*_args: Any) -> None:
         raise AssertionError("a clean file left pyarrow's single pass")
 
-    monkeypatch.setattr(artifacts_module, "_read_refused_json", refuse)
+    monkeypatch.setattr(jsonl_module, "_read_refused_json", refuse)
     artifacts = load(tmp_path, alpha=[signal(index) for index in range(1, 501)])
     assert len(artifacts.signals) == 500
 
@@ -888,7 +888,7 @@ def test_load_artifacts__types_mixed_after_the_first_lines_still_take_one_pass(
     def refuse(*_args: Any) -> None:
         raise AssertionError("a valid file with mixed flexible types was read by stretches")
 
-    monkeypatch.setattr(artifacts_module, "_read_refused_json", refuse)
+    monkeypatch.setattr(jsonl_module, "_read_refused_json", refuse)
     count = 1500  # the last lines are beyond what the first look at the file sees
     lines = [
         signal(number, direction=-1, horizon=60, signal_id=number)

@@ -1,0 +1,87 @@
+"""Bodies we keep exactly one of: the review comment on a PR and the dashboard issue.
+
+Ours = carries the hidden marker AND was written by our identity, so a human comment that
+copies the marker is never overwritten. Nothing is written when the body is already current.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Literal
+
+from github import GithubException
+from github.IssueComment import IssueComment
+
+from metasup.github.client import GitHubClient, own_login, same_body, translate_error
+
+
+@dataclass(frozen=True)
+class CommentOutcome:
+    comment_id: int
+    action: Literal["created", "updated", "unchanged"]
+    deleted_duplicates: list[int] = field(default_factory=list)
+
+
+def is_own_comment(comment: IssueComment, marker: str, login: str | None) -> bool:
+    """Ours = carries the marker AND was written by our identity (a human can't hijack it)."""
+    if not (comment.body or "").startswith(marker):
+        return False
+    author = comment.user
+    if login is not None:
+        return bool(author.login == login)
+    return bool(author.type == "Bot")
+
+
+def upsert_comment(gh: GitHubClient, repository: str, number: int, body: str, marker: str) -> CommentOutcome:
+    """Keep exactly one comment of ours on issue/PR ``number``, with ``body``.
+
+    Lists every comment (all pages), edits the first of ours, deletes later copies a racing
+    run may have left, and writes nothing when the body is already current.
+    """
+    try:
+        issue = gh.get_repo(repository).get_issue(number)
+        login = own_login(gh)
+        ours = [c for c in issue.get_comments() if is_own_comment(c, marker, login)]
+        if not ours:
+            created = issue.create_comment(body)
+            return CommentOutcome(created.id, "created")
+        keep, duplicates = ours[0], ours[1:]
+        deleted = _delete_comments(duplicates)
+        if same_body(keep.body or "", body):
+            return CommentOutcome(keep.id, "unchanged", deleted)
+        keep.edit(body)
+        return CommentOutcome(keep.id, "updated", deleted)
+    except GithubException as exc:
+        raise translate_error(exc, f"comment on #{number} in {repository}") from None
+
+
+def _delete_comments(comments: Iterable[IssueComment]) -> list[int]:
+    deleted: list[int] = []
+    for comment in comments:
+        try:
+            comment.delete()
+        except GithubException as exc:
+            if exc.status != 404:  # already deleted by the other run: fine
+                raise
+        deleted.append(comment.id)
+    return deleted
+
+
+def upsert_issue(gh: GitHubClient, repository: str, title: str, body: str, marker: str) -> tuple[int, str]:
+    """Keep one open issue of ours with ``body`` (found by marker and author); returns number, action."""
+    try:
+        repo = gh.get_repo(repository)
+        login = own_login(gh)
+        for issue in repo.get_issues(state="open"):
+            if issue.pull_request is not None or not (issue.body or "").startswith(marker):
+                continue
+            if (issue.user.login == login) if login is not None else issue.user.type == "Bot":
+                if same_body(issue.body or "", body):
+                    return issue.number, "unchanged"
+                issue.edit(title=title, body=body)
+                return issue.number, "updated"
+        created = repo.create_issue(title=title, body=body)
+    except GithubException as exc:
+        raise translate_error(exc, "dashboard issue") from None
+    return created.number, "created"

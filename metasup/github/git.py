@@ -1,0 +1,62 @@
+"""Branches, files and commits: the contents API and the Git data API (no working tree)."""
+
+from __future__ import annotations
+
+from github import GithubException, InputGitTreeElement
+from github.GitRef import GitRef
+from github.Repository import Repository
+
+from metasup.github.client import GitHubClient, translate_error
+
+
+def loaded_ref(repo: Repository, branch: str) -> GitRef:
+    """The branch's ref, fetched: a lazy GitRef keeps the ``/git/ref/`` URL, which GitHub's
+    PATCH does not serve (it wants ``/git/refs/``); loading it takes the URL GitHub returns."""
+    ref = repo.get_git_ref(f"heads/{branch}")
+    _ = ref.object.sha
+    return ref
+
+
+def branch_head(gh: GitHubClient, repository: str, branch: str) -> str | None:
+    """The commit ``branch`` points at; None when there is no such branch."""
+    try:
+        sha: str = gh.get_repo(repository).get_git_ref(f"heads/{branch}").object.sha
+    except GithubException as exc:
+        if exc.status == 404:
+            return None
+        raise translate_error(exc, f"branch {branch}") from None
+    return sha
+
+
+def read_text(gh: GitHubClient, repository: str, path: str, ref: str) -> str | None:
+    """A file's text at ``ref``; None when the file (or the ref) does not exist."""
+    try:
+        content = gh.get_repo(repository).get_contents(path, ref=ref)
+    except GithubException as exc:
+        if exc.status == 404:
+            return None
+        raise translate_error(exc, f"file {path}@{ref}") from None
+    if isinstance(content, list):
+        return None
+    text: str = content.decoded_content.decode("utf-8")
+    return text
+
+
+def commit_files(
+    gh: GitHubClient, repository: str, parent: str | None, files: dict[str, str], message: str
+) -> str:
+    """A commit with ``files`` changed on top of ``parent`` (an orphan when None), via the Git data API."""
+    repo = gh.get_repo(repository)
+    elements = [
+        InputGitTreeElement(path, "100644", "blob", sha=repo.create_git_blob(text, "utf-8").sha)
+        for path, text in files.items()
+    ]
+    if parent is None:
+        tree = repo.create_git_tree(elements)
+        commit = repo.create_git_commit(message, tree, [])
+    else:
+        parent_commit = repo.get_git_commit(parent)
+        tree = repo.create_git_tree(elements, base_tree=parent_commit.tree)
+        commit = repo.create_git_commit(message, tree, [parent_commit])
+    sha: str = commit.sha
+    return sha

@@ -1,0 +1,61 @@
+"""The state branch: read its files at one head, write them back with a compare-and-swap."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from github import GithubException
+
+from metasup.github.client import GitHubClient, GitHubIOError, NotPermitted, error_message, translate_error
+from metasup.github.git import branch_head, commit_files, loaded_ref, read_text
+
+
+class StateMoved(GitHubIOError):
+    """The state branch moved under us (another run wrote first): re-read, re-apply, retry."""
+
+
+@dataclass(frozen=True)
+class StateSnapshot:
+    head: str | None
+    files: dict[str, str]
+
+
+def read_state(gh: GitHubClient, repository: str, branch: str, paths: Iterable[str]) -> StateSnapshot:
+    """The state branch's head and the files of ``paths`` that exist there (read at that head)."""
+    head = branch_head(gh, repository, branch)
+    if head is None:
+        return StateSnapshot(None, {})
+    files = {path: text for path in paths if (text := read_text(gh, repository, path, head)) is not None}
+    return StateSnapshot(head, files)
+
+
+def write_state(
+    gh: GitHubClient, repository: str, branch: str, files: dict[str, str], expected_head: str | None
+) -> str:
+    """Commit ``files`` to the state branch iff it is still at ``expected_head``; else ``StateMoved``.
+
+    The ref update is a compare-and-swap: without ``force`` GitHub refuses a non-fast-forward,
+    and creating a ref that exists is refused too, so two racing runs cannot both win.
+    """
+    try:
+        sha = commit_files(gh, repository, expected_head, files, "metasup: update supervision state")
+        repo = gh.get_repo(repository)
+        if expected_head is None:
+            repo.create_git_ref(f"refs/heads/{branch}", sha)
+        else:
+            loaded_ref(repo, branch).edit(sha, force=False)
+    except GithubException as exc:
+        if exc.status in (409, 422):
+            raise StateMoved(f"state branch {branch} moved: {error_message(exc)}") from None
+        raise _state_error(exc, branch) from None
+    return sha
+
+
+def _state_error(exc: GithubException, branch: str) -> GitHubIOError:
+    if exc.status in (401, 403, 404):
+        return NotPermitted(
+            f"cannot write the state branch {branch}: GitHub answered {exc.status} ({error_message(exc)}). "
+            "The workflow needs `permissions: contents: write`, and the branch must not be protected."
+        )
+    return translate_error(exc, f"state branch {branch}")

@@ -1,0 +1,111 @@
+"""LP e-mail charts (SPEC §6): the equity curve with drawdown, and attribution by agent, as PNG.
+
+The only module that imports matplotlib, so rendering the e-mail's text (or importing
+:mod:`metasup.lp.email`) does not pay for it. Figures are ``Figure`` objects with an explicit
+Agg canvas: pyplot and the global backend are never touched, and the PNGs carry no software
+metadata, so the same report gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
+
+from metasup.lp.report import LpAttributionRow, LpReport
+from metasup.lp.statistics import drawdowns
+from metasup.render.filters import ellipsize, usd_short
+
+CHART_DPI = 100
+CHART_NAMES = ("equity", "attribution")
+MAX_CHART_AGENTS = 20
+"""Bars in the attribution chart; the rest are summed into one "N others" bar."""
+
+Charts = dict[str, bytes]
+"""PNG bytes by chart name (``equity``, ``attribution``)."""
+
+
+def _png(figure: Figure) -> bytes:
+    buffer = io.BytesIO()
+    FigureCanvasAgg(figure)
+    figure.savefig(buffer, format="png", dpi=CHART_DPI, metadata={"Software": None})
+    return buffer.getvalue()
+
+
+def _no_data(figure: Figure, text: str) -> None:
+    ax = figure.add_subplot()
+    ax.set_axis_off()
+    ax.text(0.5, 0.5, text, ha="center", va="center", fontsize=11, color="#57606a")
+
+
+def equity_chart(report: LpReport) -> bytes:
+    """Cumulative return (compounded, %) above drawdown (%), since inception; the period shaded."""
+    figure = Figure(figsize=(6.4, 3.8), dpi=CHART_DPI, layout="constrained")
+    if not report.daily:
+        _no_data(figure, "No realized PnL yet")
+        return _png(figure)
+    returns = np.array([d.value for d in report.daily], dtype=np.float64)
+    days = pd.DatetimeIndex([d.day for d in report.daily]).to_numpy(dtype="datetime64[D]")
+    top, bottom = figure.subplots(2, 1, sharex=True, height_ratios=(2.2, 1))
+    top.plot(days, (np.cumprod(1 + returns) - 1) * 100, color="#0b3d91", linewidth=1.6)
+    top.axhline(0, color="#8c959f", linewidth=0.8)
+    top.set_ylabel("Cumulative return %", fontsize=8)
+    top.set_title("Equity curve since inception", fontsize=10, loc="left")
+    drawdown = drawdowns(returns) * 100
+    bottom.fill_between(days, drawdown, 0, color="#cf222e", alpha=0.35, linewidth=0)
+    bottom.plot(days, drawdown, color="#cf222e", linewidth=0.8)
+    bottom.set_ylabel("Drawdown %", fontsize=8)
+    bottom.set_ylim(min(float(drawdown.min()) * 1.15, -0.01), 0)
+    start = np.datetime64(report.period.start, "D")
+    end = np.datetime64(report.period.end, "D") + np.timedelta64(1, "D")
+    for ax in (top, bottom):
+        ax.axvspan(start, end, color="#ddf4ff", zorder=0)
+        ax.grid(True, color="#eaeef2", linewidth=0.6)
+        ax.tick_params(labelsize=7)
+    first, last = days[0], days[-1]
+    bottom.set_xlim(
+        first - np.timedelta64(1, "D"), max(last, end - np.timedelta64(1, "D")) + np.timedelta64(1, "D")
+    )
+    return _png(figure)
+
+
+def attribution_chart(report: LpReport) -> bytes:
+    """Horizontal bars: each agent's realized PnL in the period (USD), best on top."""
+    rows = sorted(report.attribution.agents.items(), key=lambda item: item[1].pnl, reverse=True)
+    if len(rows) > MAX_CHART_AGENTS:
+        rest = rows[MAX_CHART_AGENTS - 1 :]
+        rows = [*rows[: MAX_CHART_AGENTS - 1], (f"{len(rest)} others", _sum_rows(rest))]
+    figure = Figure(figsize=(6.4, 1.0 + 0.32 * max(len(rows), 2)), dpi=CHART_DPI, layout="constrained")
+    if not rows:
+        _no_data(figure, "No prod agent")
+        return _png(figure)
+    ax = figure.add_subplot()
+    values = [row.pnl for _, row in rows][::-1]
+    names = [ellipsize(name, 28) for name, _ in rows][::-1]
+    positions = np.arange(len(rows))
+    ax.barh(positions, values, color=["#1a7f37" if v >= 0 else "#cf222e" for v in values], height=0.6)
+    ax.set_yticks(positions, labels=names, fontsize=8, parse_math=False)
+    ax.axvline(0, color="#8c959f", linewidth=0.8)
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: usd_short(x)))
+    ax.tick_params(axis="x", labelsize=7)
+    ax.grid(True, axis="x", color="#eaeef2", linewidth=0.6)
+    ax.set_axisbelow(True)
+    ax.set_title(f"Realized PnL by agent · {report.period.label}", fontsize=10, loc="left", parse_math=False)
+    if all(v == 0 for v in values):
+        ax.set_xlim(-1, 1)
+    return _png(figure)
+
+
+def _sum_rows(rows: Sequence[tuple[str, LpAttributionRow]]) -> LpAttributionRow:
+    total = {key: sum(getattr(row, key) for _, row in rows) for key in ("pnl", "fees", "costs", "net")}
+    return LpAttributionRow(**total, contribution=sum(row.contribution for _, row in rows))
+
+
+def render_charts(report: LpReport) -> Charts:
+    """Both charts as PNG bytes (~640 px wide at 100 dpi)."""
+    return {"equity": equity_chart(report), "attribution": attribution_chart(report)}

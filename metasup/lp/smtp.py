@@ -1,0 +1,216 @@
+"""Sending the LP e-mail (SPEC §6): recipients whitelist, SMTP with TLS and login, retries.
+
+The only module of the LP wing that does I/O. Credentials come from the environment mapping
+the caller passes in (``environ``), never from ``os.environ`` directly, and the password is
+never logged. Building the message is :mod:`metasup.lp.email`.
+
+Exceptions::
+
+    MetasupError
+     └── EmailError     the e-mail cannot be built or sent; the message says what to fix
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import smtplib
+import ssl
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import formatdate, getaddresses, make_msgid, parseaddr
+
+from metasup.model.config import SmtpConfig
+from metasup.model.errors import MetasupError
+
+log = logging.getLogger(__name__)
+
+
+class EmailError(MetasupError):
+    """The LP e-mail cannot be built or sent."""
+
+
+# --------------------------------------------------------------------------------------------
+# Recipients
+# --------------------------------------------------------------------------------------------
+
+
+def _address(entry: str) -> str | None:
+    """The bare address of ``entry`` (``a@b`` or ``Name <a@b>``), or ``None`` when it is not one."""
+    if any(char in entry for char in "\r\n"):
+        return None
+    _, address = parseaddr(entry)
+    try:
+        parsed = Address(addr_spec=address)
+    except (ValueError, IndexError):
+        return None
+    return address if parsed.username and parsed.domain else None
+
+
+def filter_recipients(to: Sequence[str], whitelist: Sequence[str]) -> tuple[list[str], list[str]]:
+    """Split ``to`` into (allowed, dropped) by ``email.whitelist``.
+
+    A whitelist entry is an exact address (case-insensitive) or ``@domain``, which allows every
+    address whose domain is exactly that domain (not its subdomains). An empty whitelist allows
+    nobody. Unparseable entries are dropped; duplicates (case-insensitive) are kept once.
+    """
+    addresses = {entry.strip().lower() for entry in whitelist if not entry.strip().startswith("@")}
+    domains = {entry.strip()[1:].lower() for entry in whitelist if entry.strip().startswith("@")}
+    allowed: list[str] = []
+    dropped: list[str] = []
+    seen: set[str] = set()
+    for entry in to:
+        address = _address(entry.strip())
+        key = address.lower() if address else None
+        if key is not None and key in seen:
+            continue
+        if key is not None and (key in addresses or key.rsplit("@", 1)[1] in domains):
+            allowed.append(entry.strip())
+            seen.add(key)
+        else:
+            dropped.append(entry)
+    return allowed, dropped
+
+
+# --------------------------------------------------------------------------------------------
+# Sending
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SendResult:
+    sent: bool
+    recipients: list[str] = field(default_factory=list)
+    refused: dict[str, tuple[int, str]] = field(default_factory=dict)
+    attempts: int = 0
+    message_id: str | None = None
+    reason: str | None = None
+
+
+def _is_transient(error: BaseException) -> bool:
+    """Worth another try: connection refused/reset/timed out, server hung up, or a 4xx reply."""
+    if isinstance(error, ssl.SSLError | smtplib.SMTPAuthenticationError | smtplib.SMTPNotSupportedError):
+        return False
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return bool(error.recipients) and all(400 <= code < 500 for code, _ in error.recipients.values())
+    if isinstance(error, smtplib.SMTPResponseException):
+        return 400 <= error.smtp_code < 500
+    return isinstance(error, smtplib.SMTPServerDisconnected | ConnectionError | TimeoutError)
+
+
+def _credentials(smtp: SmtpConfig, environ: Mapping[str, str]) -> tuple[str, str] | None:
+    username, password = environ.get(smtp.username_env, ""), environ.get(smtp.password_env, "")
+    if not username and not password:
+        return None
+    if not username or not password:
+        missing = smtp.username_env if not username else smtp.password_env
+        raise EmailError(f"SMTP credentials incomplete: {missing} is not set (set both or neither)")
+    if smtp.security == "none":
+        raise EmailError(
+            "refusing to send SMTP credentials without TLS: set email.smtp.security to starttls or ssl"
+        )
+    return username, password
+
+
+def _deliver(
+    message: EmailMessage,
+    recipients: list[str],
+    smtp: SmtpConfig,
+    host: str,
+    credentials: tuple[str, str] | None,
+    context: ssl.SSLContext,
+) -> dict[str, tuple[int, bytes]]:
+    client: smtplib.SMTP
+    if smtp.security == "ssl":
+        client = smtplib.SMTP_SSL(host, smtp.port, timeout=smtp.timeout_seconds, context=context)
+    else:
+        client = smtplib.SMTP(host, smtp.port, timeout=smtp.timeout_seconds)
+    try:
+        client.ehlo()
+        if smtp.security == "starttls":
+            client.starttls(context=context)
+            client.ehlo()
+        if credentials is not None:
+            client.login(*credentials)
+        refused = client.send_message(message, to_addrs=recipients)
+    except BaseException:
+        client.close()
+        raise
+    try:  # delivered: a failing QUIT must not make the caller retry (and send twice)
+        client.quit()
+    except (smtplib.SMTPException, OSError):
+        client.close()
+    return refused
+
+
+def send_report(
+    message: EmailMessage,
+    smtp: SmtpConfig,
+    environ: Mapping[str, str],
+    *,
+    context: ssl.SSLContext | None = None,
+    attempts: int = 3,
+    backoff_seconds: float = 2.0,
+    sleep: Callable[[float], None] = time.sleep,
+) -> SendResult:
+    """Send ``message`` to its ``To``/``Cc`` addresses; nothing at all when there are none.
+
+    ``security``: ``starttls`` (port 587), ``ssl`` (implicit TLS, port 465) or ``none`` (no TLS,
+    and then no login). Login uses ``environ[smtp.username_env]`` / ``[smtp.password_env]`` when
+    set; the password is never logged. Transient failures (connection refused/reset/timeout, a
+    4xx reply) are retried up to ``attempts`` times in all, waiting ``backoff_seconds · 2^n``;
+    an authentication failure, a 5xx reply or a TLS error raises :class:`EmailError` at once.
+    """
+    recipients = [
+        address for _, address in getaddresses(message.get_all("To", []) + message.get_all("Cc", []))
+    ]
+    recipients = [address for address in recipients if address]
+    if not recipients:
+        return SendResult(sent=False, reason="no recipients: e-mail not sent")
+    if not smtp.host:
+        raise EmailError("email.smtp.host is not set in metasup.yml: cannot send the LP e-mail")
+    credentials = _credentials(smtp, environ)
+    outgoing = copy.deepcopy(message)
+    if "Date" not in outgoing:
+        outgoing["Date"] = formatdate(usegmt=True)
+    if "Message-ID" not in outgoing:
+        outgoing["Message-ID"] = make_msgid(domain="metasup.invalid")
+    tls = context or ssl.create_default_context()
+    where = f"{smtp.host}:{smtp.port} ({smtp.security})"
+    for attempt in range(1, attempts + 1):
+        try:
+            refused = _deliver(outgoing, recipients, smtp, smtp.host, credentials, tls)
+        except smtplib.SMTPAuthenticationError as exc:
+            user = credentials[0] if credentials else "(none)"
+            raise EmailError(
+                f"SMTP login failed for user {user}: check {smtp.username_env}/{smtp.password_env} secrets "
+                f"(server {where} replied {exc.smtp_code})"
+            ) from None
+        except (smtplib.SMTPException, OSError) as exc:
+            if not _is_transient(exc) or attempt == attempts:
+                raise EmailError(
+                    f"sending the LP e-mail via {where} failed after {attempt} attempt(s): {exc}"
+                ) from exc
+            wait = backoff_seconds * 2 ** (attempt - 1)
+            log.warning(
+                "SMTP attempt %d/%d via %s failed (%s); retrying in %.1fs",
+                attempt,
+                attempts,
+                where,
+                exc,
+                wait,
+            )
+            sleep(wait)
+            continue
+        delivered = [r for r in recipients if r not in refused]
+        return SendResult(
+            sent=bool(delivered),
+            recipients=delivered,
+            refused={r: (code, text.decode("utf-8", "replace")) for r, (code, text) in refused.items()},
+            attempts=attempt,
+            message_id=str(outgoing["Message-ID"]),
+        )
+    raise AssertionError("unreachable")  # pragma: no cover

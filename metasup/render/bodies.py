@@ -1,0 +1,88 @@
+"""Every markdown body but the PR comment: [AUTO-PROMOTE] / [AUTO-RETIRE] PR bodies, the
+dashboard issue and the rolling run's job summary (SPEC §5).
+
+Same environment, filters and escaping as the comment (:mod:`metasup.render.comment`); each
+body starts with its own hidden marker, which the rolling run uses to find what it wrote.
+The values come from the rolling run as plain data; nothing here imports ``metasup.rolling``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Protocol
+
+from metasup.model.config import Config
+from metasup.model.review import AgentReport, Retirement, Review
+from metasup.render.comment import MARKER, render_comment
+from metasup.render.environment import package_template
+from metasup.render.filters import Safe
+
+DASHBOARD_MARKER = "<!-- metasup:dashboard -->"
+RETIREMENT_MARKER = "<!-- metasup:retire -->"
+
+
+def promotion_marker(slug: str) -> str:
+    """Hidden marker of an [AUTO-PROMOTE] PR body; ``slug`` is ref-safe, so it cannot close the comment."""
+    return f"<!-- metasup:promote:{slug} -->"
+
+
+def render_promotion_body(
+    agent: AgentReport, review: Review, config: Config, slug: str, run_link: str, held: bool = False
+) -> str:
+    return package_template("promotion_pr.md.j2").render(
+        marker=Safe(promotion_marker(slug)),
+        agent=agent,
+        review=review,
+        config=config,
+        run_link=Safe(run_link),
+        held=held,
+    )
+
+
+def render_retirement_body(
+    subject: str,
+    kind: str,
+    retirement: Retirement,
+    reason: str,
+    review: Review,
+    config: Config,
+    run_link: str,
+) -> str:
+    return package_template("retirement_pr.md.j2").render(
+        marker=Safe(RETIREMENT_MARKER),
+        subject=subject,
+        kind=kind,
+        retirement=retirement,
+        reason=reason,
+        review=review,
+        config=config,
+        run_link=Safe(run_link),
+    )
+
+
+def render_dashboard(review: Review, context: Mapping[str, object], run_link: str) -> str:
+    """The dashboard issue; ``context`` holds ``stages``, ``open_promotions``, ``vetoes`` and ``kills``."""
+    return package_template("dashboard.md.j2").render(
+        marker=Safe(DASHBOARD_MARKER), review=review, run_link=Safe(run_link), **context
+    )
+
+
+class RollingSummary(Protocol):
+    """What the job summary of a rolling run shows (``rolling.run.RollingOutcome`` is one)."""
+
+    @property
+    def review(self) -> Review: ...
+
+    @property
+    def decisions(self) -> Sequence[str]: ...
+
+    @property
+    def errors(self) -> Sequence[str]: ...
+
+
+def render_rolling_summary(outcome: RollingSummary, config: Config) -> str:
+    """The rolling run's job summary: every decision, the allocation, then the full review."""
+    comment = render_comment(outcome.review, config, limit=10**9).body
+    return package_template("rolling_summary.md.j2").render(
+        review=outcome.review, outcome=outcome, comment=Safe(comment.removeprefix(MARKER + "\n"))
+    )

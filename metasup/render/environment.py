@@ -1,0 +1,63 @@
+"""The one Jinja2 environment builder: markdown bodies, the PR comment and the LP e-mail share it.
+
+Three kinds, one per output, with the same filters (:data:`metasup.render.filters.FILTERS`)
+and ``StrictUndefined`` everywhere (a misspelt name is an error, not an empty cell):
+
+* ``markdown`` — comment, PR bodies, dashboard, job summary: no autoescape, but ``finalize``
+  escapes every printed value for markdown and HTML unless a filter marked it ``Safe``;
+* ``html`` — the e-mail's HTML part: autoescape on;
+* ``text`` — the e-mail's text/plain part: no escaping; ``trim_blocks``/``lstrip_blocks`` so a
+  line holding only a ``{% tag %}`` leaves nothing behind.
+
+Our templates are package data in ``metasup/render/templates/``. A user's ``comment_template``
+is compiled in a sandboxed markdown environment that can load no other template.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Literal
+
+import jinja2
+from jinja2.sandbox import SandboxedEnvironment
+
+from metasup.render.filters import FILTERS, finalize
+
+Kind = Literal["markdown", "html", "text"]
+
+TEMPLATES_PACKAGE = "metasup.render"
+TEMPLATES_FOLDER = "templates"
+
+
+def environment(kind: Kind, *, sandboxed: bool = False) -> jinja2.Environment:
+    """A new environment for ``kind``; package templates load by name unless ``sandboxed``."""
+    cls = SandboxedEnvironment if sandboxed else jinja2.Environment
+    loader = jinja2.BaseLoader() if sandboxed else jinja2.PackageLoader(TEMPLATES_PACKAGE, TEMPLATES_FOLDER)
+    env = cls(
+        loader=loader,
+        autoescape=kind == "html",
+        finalize=finalize if kind == "markdown" else None,
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=kind == "text",
+        lstrip_blocks=kind == "text",
+    )
+    env.filters.update(FILTERS)
+    return env
+
+
+def kind_of(name: str) -> Kind:
+    """The kind of a template by its name: ``*.html.j2``, ``*.txt.j2``, else markdown."""
+    if name.endswith(".html.j2"):
+        return "html"
+    return "text" if name.endswith(".txt.j2") else "markdown"
+
+
+@cache
+def _package_environment(kind: Kind) -> jinja2.Environment:
+    return environment(kind)
+
+
+def package_template(name: str) -> jinja2.Template:
+    """One of our templates (``metasup/render/templates/<name>``), in the environment of its kind."""
+    return _package_environment(kind_of(name)).get_template(name)

@@ -1,0 +1,212 @@
+"""Every Jinja filter metasup's templates use: one set for the PR comment, the PR bodies, the
+dashboard and the LP e-mail (SPEC §1: no helper written twice).
+
+Two families, because the outputs are read differently:
+
+* **Markdown** (comment, PR bodies, dashboard, job summary): ASCII digits and hyphen-minus, no
+  currency sign (the template writes ``$``). These return :class:`Safe`, the mark that lets a
+  value skip :func:`finalize`, the escaping every other ``{{ value }}`` of a markdown template
+  goes through. A user's ``comment_template`` uses these names, so they never change.
+* **E-mail** (LP report): typeset for reading, with the minus sign U+2212 and the ``$`` in the
+  amount; plain strings, escaped by the HTML template's autoescape.
+
+``None`` is ``—`` everywhere. :data:`FILTERS` is what :mod:`metasup.render.environment`
+registers; each filter is also a plain function (the LP charts use :func:`usd_short`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from metasup.model.timestamps import utc
+
+NONE_SHOWN = "—"
+NAMES_SHOWN = 10
+"""How many agent names :func:`names` lists before "and N more"."""
+
+_MARKDOWN_SPECIALS = re.compile(r"([\\`*_\[\]|~])")
+_AUTOLINKS = re.compile(r"(?i)(://|www\.)")
+_HTML_SPECIALS = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"}
+
+
+# --------------------------------------------------------------------------------------------
+# Markdown escaping
+# --------------------------------------------------------------------------------------------
+
+
+class Safe(str):
+    """Text produced by our own filters from numbers: already safe for markdown."""
+
+    __slots__ = ()
+
+
+def escape_markdown(value: object) -> str:
+    """Make any text inert inside a GFM table cell or list item.
+
+    Newlines would end the table row, ``|`` a cell, backticks/brackets/emphasis would format,
+    ``<`` would open HTML (including a forged ``<!-- metasup:review -->``), and ``://`` or
+    ``www.`` would let GFM turn text into a link. Everything else stays readable as typed.
+    """
+    text = " ".join(str(value).split())
+    text = _MARKDOWN_SPECIALS.sub(r"\\\1", text)
+    text = _AUTOLINKS.sub(lambda match: match.group(0).replace(":", "\\:").replace(".", "\\."), text)
+    return "".join(_HTML_SPECIALS.get(char, char) for char in text)
+
+
+def finalize(value: object) -> object:
+    """The markdown environment's ``finalize``: escape every printed value but numbers and ``Safe``."""
+    if value is None:
+        return Safe(NONE_SHOWN)
+    if isinstance(value, Safe | int | float):
+        return value
+    return escape_markdown(value)
+
+
+# --------------------------------------------------------------------------------------------
+# Markdown filters
+# --------------------------------------------------------------------------------------------
+
+
+def pct(value: float | None, digits: int = 2) -> Safe:
+    """A fraction as a percentage: ``0.1234`` → ``12.34%``, ``-0.015`` → ``-1.50%``."""
+    return Safe(NONE_SHOWN if value is None else f"{value * 100:.{digits}f}%")
+
+
+def money(value: float | None) -> Safe:
+    """USD without the sign: ``-1234.5`` → ``-1,234.50`` (the template writes the ``$``)."""
+    return Safe(NONE_SHOWN if value is None else f"{value:,.2f}")
+
+
+def score(value: float | None) -> Safe:
+    """A 0–100 score with one decimal: ``87.88`` → ``87.9``."""
+    return Safe(NONE_SHOWN if value is None else f"{value:.1f}")
+
+
+def delta(value: float | None, kind: str) -> Safe:
+    """`` (▲ 1.2)`` next to a value; nothing when there is no baseline or no change.
+
+    ``kind`` is how the value is shown: ``pct`` (percentage points), ``money`` or ``score``.
+    """
+    if value is None or value == 0:
+        return Safe("")
+    arrow = "▲" if value > 0 else "▼"
+    size = abs(value)
+    shown = {"pct": f"{size * 100:.2f}pp", "money": f"${size:,.2f}", "score": f"{size:.1f}"}[kind]
+    return Safe(f" ({arrow} {shown})")
+
+
+def code(value: object) -> Safe:
+    """Inline code that cannot be broken out of: backticks in the value become quotes."""
+    return Safe("`" + " ".join(str(value).replace("`", "'").split()) + "`")
+
+
+def plain(value: object) -> object:
+    """Any gate/rule value as short escaped text: numbers compact, lists and mappings flattened."""
+    if value is None:
+        return Safe(NONE_SHOWN)
+    if isinstance(value, bool):
+        return Safe("yes" if value else "no")
+    if isinstance(value, float):
+        return Safe(f"{value:.4g}")
+    if isinstance(value, int):
+        return Safe(str(value))
+    if isinstance(value, dict):
+        return Safe(", ".join(f"{escape_markdown(k)}={plain(v)}" for k, v in value.items()))
+    if isinstance(value, list | tuple):
+        return Safe(", ".join(str(plain(v)) for v in value) or "none")
+    return Safe(escape_markdown(value))
+
+
+def names(values: list[str]) -> Safe:
+    """An escaped, comma-separated list that stays one short line however many agents there are."""
+    shown = ", ".join(escape_markdown(v) for v in values[:NAMES_SHOWN])
+    hidden = len(values) - NAMES_SHOWN
+    return Safe(shown + (f" and {hidden} more" if hidden > 0 else ""))
+
+
+# --------------------------------------------------------------------------------------------
+# E-mail filters (typeset: U+2212 minus sign)
+# --------------------------------------------------------------------------------------------
+
+
+def _typeset(text: str) -> str:
+    return text.replace("-", "−")
+
+
+def pct_signed(value: float | None, digits: int = 2) -> str:
+    """A fraction as a percentage, always signed: ``0.1234`` → ``+12.34%``, ``-0.015`` → ``−1.50%``."""
+    return NONE_SHOWN if value is None else _typeset(f"{value * 100:+.{digits}f}%")
+
+
+def pct_typeset(value: float | None, digits: int = 2) -> str:
+    """A fraction as a percentage, a sign only if negative: ``0.1234`` → ``12.34%``, ``-0.015`` → ``−1.50%``.
+
+    For levels that are rarely negative (volatility, hit rate, the risk-free rate).
+    """
+    return NONE_SHOWN if value is None else _typeset(f"{value * 100:.{digits}f}%")
+
+
+def usd(value: float | None) -> str:
+    """USD with its sign and cents: ``1234.5`` → ``$1,234.50``, ``-1234.5`` → ``−$1,234.50``."""
+    if value is None:
+        return NONE_SHOWN
+    return ("−$" if value < 0 else "$") + f"{abs(value):,.2f}"
+
+
+def usd_short(value: float) -> str:
+    """USD in thousands or millions, one decimal (chart axes): ``-1250000`` → ``−$1.2M``.
+
+    Under a thousand: whole dollars, ``950`` → ``$950``.
+    """
+    size = abs(value)
+    text = f"{size / 1e6:.1f}M" if size >= 1e6 else f"{size / 1e3:.1f}k" if size >= 1e3 else f"{size:.0f}"
+    return ("−$" if value < 0 else "$") + text
+
+
+def ratio(value: float | None) -> str:
+    """A ratio with two decimals: ``1.234`` → ``1.23``, ``-0.5`` → ``−0.50``."""
+    return NONE_SHOWN if value is None else _typeset(f"{value:.2f}")
+
+
+def tone(value: float | None) -> str:
+    """Text colour of a number: green above zero, red below, grey otherwise."""
+    if value is None or value == 0:
+        return "#57606a"
+    return "#1a7f37" if value > 0 else "#cf222e"
+
+
+def ellipsize(text: str, size: int) -> str:
+    """``text`` cut to ``size`` characters, the last one ``…`` when anything was cut."""
+    return text if len(text) <= size else text[: size - 1] + "…"
+
+
+def clip(value: object, size: int) -> str:
+    """Any value as one line (whitespace runs become one space), cut to ``size`` with ``…``."""
+    return ellipsize(" ".join(str(value).split()), size)
+
+
+def when(value: str) -> str:
+    """An ISO timestamp as ``2026-10-30 20:00 UTC``."""
+    return f"{utc(value):%Y-%m-%d %H:%M} UTC"
+
+
+FILTERS: dict[str, Callable[..., object]] = {
+    # markdown
+    "pct": pct,
+    "money": money,
+    "score": score,
+    "delta": delta,
+    "code": code,
+    "plain": plain,
+    "names": names,
+    # e-mail
+    "pct_signed": pct_signed,
+    "pct_typeset": pct_typeset,
+    "usd": usd,
+    "usd_short": usd_short,
+    "ratio": ratio,
+    "tone": tone,
+    "clip": clip,
+    "when": when,
+}

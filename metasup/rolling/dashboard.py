@@ -1,0 +1,66 @@
+"""The dashboard issue's values, decided: stages, open promotion PRs, vetoes in force, kills.
+
+Pure: data in, values out. ``now`` is passed in by the shell (the run's clock), never read.
+``metasup.render`` turns :func:`dashboard_context` into the issue's markdown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from metasup.evaluate.retirement import kill_reason
+from metasup.model.review import Review
+from metasup.rolling.audit_ledger import LedgerRecord, NewEntry
+from metasup.rolling.plan import Veto
+
+
+@dataclass(frozen=True)
+class ListedPromotion:
+    """An [AUTO-PROMOTE] PR this run opened or refreshed, as the dashboard lists it."""
+
+    number: int
+    agent: str
+    held: bool
+
+
+def active_vetoes(records: Iterable[LedgerRecord], entries: Iterable[NewEntry], now: datetime) -> list[Veto]:
+    """Vetoes whose cooldown has not run out at ``now``, from the audit ledger and this run's new entries.
+
+    One veto per (agent, PR), in the order first recorded; a ``vetoed`` fact is always written
+    with its PR, ``closed_at`` and ``cooldown_until`` (``plan.observed_entries``).
+    """
+    facts = [(r.event, r.subject, r.data) for r in records] + [(e.event, e.subject, e.data) for e in entries]
+    vetoes: dict[tuple[str, int], Veto] = {}
+    for event, subject, data in facts:
+        until, closed, pull = data.get("cooldown_until"), data.get("closed_at"), data.get("pr")
+        if event != "vetoed" or not isinstance(until, str):
+            continue
+        expires = datetime.fromisoformat(until)
+        if expires > now and isinstance(closed, str) and isinstance(pull, int):
+            vetoes[(subject, pull)] = Veto(subject, pull, datetime.fromisoformat(closed), expires)
+    return list(vetoes.values())
+
+
+def dashboard_context(
+    review: Review, open_promotions: list[ListedPromotion], vetoes: list[Veto]
+) -> dict[str, object]:
+    """What the dashboard template shows besides the review itself."""
+    stages: dict[str, list[str]] = {}
+    for agent in review.agents:
+        stages.setdefault(agent.stage, []).append(agent.agent)
+    kills = [
+        {"subject": f"class {c.name}", "reason": kill_reason(c.retirement)}
+        for c in review.strategy_classes
+        if c.retirement.kill
+    ]
+    kills += [
+        {"subject": a.agent, "reason": kill_reason(a.retirement)} for a in review.agents if a.retirement.kill
+    ]
+    return {
+        "stages": sorted(stages.items()),
+        "open_promotions": open_promotions,
+        "vetoes": [{"agent": v.agent, "pull": v.pull, "expires": v.expires.isoformat()} for v in vetoes],
+        "kills": kills,
+    }

@@ -1,0 +1,97 @@
+"""The rolling run's LP e-mail step: at most once per period, claimed on the state branch.
+
+The claim is a compare-and-swap write, so of two racing runs only one sends. A failed send
+releases the claim (its period maps to None in ``claim_changes``) so a later run can try again;
+a run that dies between claim and send leaves the claim, and the period is not sent twice (at
+most once, by design: an LP must never get the same report twice).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from metasup.github import Console, GitHubClient
+from metasup.lp.charts import render_charts
+from metasup.lp.email import build_message
+from metasup.lp.report import build_lp_report
+from metasup.lp.smtp import EmailError, filter_recipients, send_report
+from metasup.lp.statistics import due_period
+from metasup.model.review import Review
+from metasup.rolling.audit_ledger import LedgerRecord, NewEntry, has_record
+from metasup.rolling.context import RollingContext
+from metasup.rolling.state import claim_email_period
+from metasup.runner import Workspace
+
+
+@dataclass(frozen=True)
+class DueEmail:
+    """What the e-mail step reads: this run, the evaluated base, and the state branch as read."""
+
+    context: RollingContext
+    workspace: Workspace
+    review: Review
+    records: list[LedgerRecord]
+    claims: dict[str, str]
+    state_head: str | None
+
+
+@dataclass(frozen=True)
+class EmailStep:
+    """What the e-mail step did: audit-ledger entries to record, claims to keep or release, what to say."""
+
+    entries: list[NewEntry] = field(default_factory=list)
+    claim_changes: dict[str, str | None] = field(default_factory=dict)
+    decisions: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+def send_due_email(gh: GitHubClient, due: DueEmail, console: Console) -> EmailStep:
+    """Send the LP e-mail of the period due at the review's ``as_of``, unless claimed or sent.
+
+    Claim on the state branch, send, and return the ``email_sent`` entry; warnings about
+    recipients outside ``email.whitelist`` go to ``console`` as they are found.
+    """
+    email = due.workspace.config.email
+    as_of = pd.Timestamp(due.review.as_of)
+    period = due_period(as_of, email.cadence, email.weekday)
+    if period is None or not email.to:
+        return EmailStep()
+    if has_record(due.records, "email_sent", period.key) or period.key in due.claims:
+        return EmailStep()
+    allowed, dropped = filter_recipients(email.to, email.whitelist)
+    for address in dropped:
+        console.command("warning", f"LP e-mail: {address} is not in email.whitelist and gets nothing")
+    if not allowed:
+        return EmailStep(decisions=[f"LP e-mail {period.key}: no whitelisted recipient, nothing sent"])
+    context = due.context
+    if not claim_email_period(gh, context.repository, due.claims, period.key, context.run_id, due.state_head):
+        return EmailStep(decisions=[f"LP e-mail {period.key}: another run is handling it"])
+    released: dict[str, str | None] = {period.key: None}
+    try:
+        report = build_lp_report(
+            due.workspace.artifacts,
+            due.workspace.config,
+            due.review,
+            as_of,
+            period,
+            [r.fields() for r in due.records],
+        )
+        message = build_message(report, render_charts(report), email, allowed)
+        result = send_report(message, email.smtp, context.environ)
+    except EmailError as exc:
+        return EmailStep(claim_changes=released, errors=[f"LP e-mail {period.key} not sent: {exc}"])
+    if not result.sent:
+        return EmailStep(claim_changes=released, decisions=[f"LP e-mail {period.key}: {result.reason}"])
+    entry = NewEntry(
+        event="email_sent",
+        subject="lp_report",
+        data={"period": period.key, "recipients": len(result.recipients), "message_id": result.message_id},
+        dedupe_key=period.key,
+    )
+    return EmailStep(
+        entries=[entry],
+        claim_changes={period.key: context.run_id},
+        decisions=[f"LP e-mail {period.key} sent to {len(result.recipients)} recipient(s)"],
+    )

@@ -1,0 +1,125 @@
+"""The state branch of a rolling run: which files it holds, reading them, claiming an e-mail
+period, and writing snapshot, allocation, audit ledger and claims back in one commit.
+
+Every write is a compare-and-swap on the branch head (``github.write_state``): of two racing runs
+one wins; the other re-reads and re-applies (:func:`save_state`) or steps back
+(:func:`claim_email_period`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from metasup.github import GitHubClient, GitHubIOError, StateMoved, read_state, write_state
+from metasup.model.review import Review
+from metasup.rolling.audit_ledger import LedgerCorrupt, NewEntry, extend_ledger_text, format_ts
+from metasup.rolling.context import RollingContext
+from metasup.rolling.plan import branch_slug
+
+STATE_BRANCH = "metasup-state"
+AUDIT_LEDGER_PATH = "ledger.jsonl"
+ALLOCATION_PATH = "allocation.json"
+EMAIL_CLAIMS_PATH = "email-claims.json"
+STATE_WRITE_ATTEMPTS = 5
+
+
+def snapshot_path(ref: str) -> str:
+    """Where the review of ``ref`` is kept on the state branch (the next PRs' baseline)."""
+    return f"snapshots/{branch_slug(ref)}.json"
+
+
+@dataclass(frozen=True)
+class StateFiles:
+    """The state branch as one run read it: its head and the texts of the files a run needs."""
+
+    head: str | None
+    audit_ledger_text: str
+    snapshot_text: str | None
+    email_claims_text: str
+
+    def email_claims(self) -> dict[str, str]:
+        """Claimed e-mail periods: period key → the run that claimed it."""
+        claims: dict[str, str] = json.loads(self.email_claims_text)
+        return claims
+
+
+def read_state_files(gh: GitHubClient, repository: str, base_ref: str) -> StateFiles:
+    """The audit ledger, ``base_ref``'s snapshot and the e-mail claims, read at one head."""
+    state = read_state(
+        gh, repository, STATE_BRANCH, [AUDIT_LEDGER_PATH, snapshot_path(base_ref), EMAIL_CLAIMS_PATH]
+    )
+    return StateFiles(
+        head=state.head,
+        audit_ledger_text=state.files.get(AUDIT_LEDGER_PATH, ""),
+        snapshot_text=state.files.get(snapshot_path(base_ref)),
+        email_claims_text=state.files.get(EMAIL_CLAIMS_PATH, "{}"),
+    )
+
+
+def claim_email_period(
+    gh: GitHubClient,
+    repository: str,
+    claims: Mapping[str, str],
+    period_key: str,
+    run_id: str,
+    state_head: str | None,
+) -> bool:
+    """Record that ``run_id`` sends ``period_key``; False when another run moved the branch first."""
+    claimed = {**claims, period_key: run_id}
+    try:
+        write_state(
+            gh,
+            repository,
+            STATE_BRANCH,
+            {EMAIL_CLAIMS_PATH: json.dumps(claimed, indent=2, sort_keys=True)},
+            state_head,
+        )
+    except StateMoved:
+        return False
+    return True
+
+
+def save_state(
+    gh: GitHubClient,
+    context: RollingContext,
+    review: Review,
+    entries: list[NewEntry],
+    claim_changes: Mapping[str, str | None],
+) -> str | None:
+    """Snapshot, allocation, audit ledger and claims in one commit; on a moved ref, re-read and re-apply.
+
+    ``claim_changes`` maps a period to its new holder, or to None to release the claim. Returns
+    the audit ledger's problem when the ledger on the branch is broken (nothing is written
+    then), else None.
+    """
+    ts = format_ts(context.now)
+    for _ in range(STATE_WRITE_ATTEMPTS):
+        state = read_state(gh, context.repository, STATE_BRANCH, [AUDIT_LEDGER_PATH, EMAIL_CLAIMS_PATH])
+        try:
+            audit_ledger = extend_ledger_text(
+                state.files.get(AUDIT_LEDGER_PATH, ""), entries, ts, context.run_id
+            )
+        except LedgerCorrupt as exc:
+            return str(exc)
+        fresh_claims = json.loads(state.files.get(EMAIL_CLAIMS_PATH, "{}"))
+        for key, holder in claim_changes.items():
+            if holder is None:
+                fresh_claims.pop(key, None)
+            else:
+                fresh_claims[key] = holder
+        files = {
+            snapshot_path(context.base_ref): review.to_json() + "\n",
+            ALLOCATION_PATH: review.allocation.model_dump_json(indent=2) + "\n",
+            AUDIT_LEDGER_PATH: audit_ledger,
+            EMAIL_CLAIMS_PATH: json.dumps(fresh_claims, indent=2, sort_keys=True),
+        }
+        try:
+            write_state(gh, context.repository, STATE_BRANCH, files, state.head)
+        except StateMoved:
+            continue
+        return None
+    raise GitHubIOError(
+        f"state branch {STATE_BRANCH} kept moving; gave up after {STATE_WRITE_ATTEMPTS} tries"
+    )
