@@ -351,7 +351,9 @@ def test_dashboard_context__lists_stages_promotions_vetoes_with_their_end_and_ki
     context = dashboard_context(review, promotions, [Veto("news-sent", 5, NOW - timedelta(days=1), expires)])
     assert context["stages"] == [("prod", ["meanrev-legacy", "momo-alpha"]), ("sandbox", ["momo-beta"])]
     assert context["open_promotions"] == promotions
-    assert context["vetoes"] == [{"agent": "news-sent", "pull": 5, "expires": "2026-11-28T20:00:00+00:00"}]
+    assert context["vetoes"] == [
+        {"agent": "news-sent", "pull": 5, "expires": "2026-11-28T20:00:00+00:00", "kind": "promote"}
+    ]
     fired = "2 of 2 retirement rules fired"
     kills = context["kills"]
     assert isinstance(kills, list)
