@@ -150,6 +150,8 @@ class PlanExecutor:
 
     def _merge(self, action: MergePromotion) -> list[NewEntry]:
         lifecycle = LIFECYCLES[action.kind]
+        if action.rebase:
+            self._push_stage_change(lifecycle, action.agent, lifecycle.branch(action.agent))
         message = f"{self._message(lifecycle, action.agent)} (metasup run {self.context.run_id})"
         if not merge_pull(self.gh, self.context.repository, action.pull, message):
             self.outcome.decisions.append(f"PR #{action.pull} is not mergeable yet; will retry next run")

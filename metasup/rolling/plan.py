@@ -142,9 +142,13 @@ class RefreshPromotion:
 
 @dataclass(frozen=True)
 class MergePromotion:
+    """Merge an open PR; ``rebase``: re-cut its branch on the base head first (the base moved, e.g.
+    another metasup PR editing the registry was merged, which would leave it unmergeable for good)."""
+
     agent: str
     pull: int
     kind: Kind = "promote"
+    rebase: bool = False
 
 
 @dataclass(frozen=True)
@@ -282,11 +286,11 @@ def _stage_action(
             return WithdrawPromotion(agent.agent, open_pull.number, why_not, kind)
         hours = config.promotion_prs.auto_merge_after_hours
         old_enough = hours is not None and now - open_pull.created_at >= timedelta(hours=hours)
+        rebase = open_pull.branch_parent is not None and open_pull.branch_parent != base_head
         if old_enough and not open_pull.changes_requested:
-            return MergePromotion(agent.agent, open_pull.number, kind)
+            return MergePromotion(agent.agent, open_pull.number, kind, rebase)
         if open_pull.changes_requested:
             held.append(agent.agent)
-        rebase = open_pull.branch_parent is not None and open_pull.branch_parent != base_head
         return RefreshPromotion(
             agent.agent, open_pull.number, open_pull.branch, rebase, open_pull.changes_requested, kind
         )

@@ -442,6 +442,15 @@ def test_plan_rolling__demotion_merged_after_window_while_rule_fires(
     assert describe(plan.actions[0]) == "merge [AUTO-DEMOTE] PR #9 for momo-alpha"
 
 
+def test_plan_rolling__merge_recuts_a_branch_left_behind_by_the_base(
+    base_config: Config, review_factory: Callable[..., Review], agent_factory: Callable[..., AgentReport]
+) -> None:
+    """Another registry PR merged since: the branch is re-cut on the new base head, then merged."""
+    old = demote_pull(created_at=NOW - timedelta(hours=24), branch_parent="a" * 40)
+    plan = plan_for(review_factory(agents=[prod_agent(agent_factory)]), [old], base_config)
+    assert plan.actions == [MergePromotion("momo-alpha", 9, kind="demote", rebase=True)]
+
+
 def test_plan_rolling__demotion_withdrawn_when_rule_stops_firing(
     base_config: Config, review_factory: Callable[..., Review], agent_factory: Callable[..., AgentReport]
 ) -> None:
