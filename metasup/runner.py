@@ -83,6 +83,7 @@ def evaluate(
     base: BaseInfo | None = None,
     ledger_problem: str | None = None,
     standing_kills: Collection[str] = (),
+    demotion_vetoes: Collection[str] = (),
 ) -> Review:
     when = as_of if as_of is not None else default_as_of(workspace.artifacts)
     return run_meta_supervisor(
@@ -95,6 +96,7 @@ def evaluate(
         base=base,
         ledger_problem=ledger_problem,
         standing_kills=standing_kills,
+        demotion_vetoes=demotion_vetoes,
     )
 
 
