@@ -31,6 +31,7 @@ from metasup.runner import (
     load_baseline,
     load_workspace,
     parse_as_of,
+    supervise_workspace,
 )
 from metasup.runtime import prepare_one_shot_process
 
@@ -127,10 +128,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
     examples = resources.files("metasup").joinpath("examples")
     with resources.as_file(examples) as folder:
         workspace = load_workspace(folder / "metasup.yml", progress=terminal_progress())
-        review = evaluate(workspace, None, None)
+        supervision = supervise_workspace(workspace, None, None)
+        review = supervision.review
         as_of = default_as_of(workspace.artifacts)
         period = last_complete_period(as_of, workspace.config.email.cadence)
-        report = build_lp_report(workspace.artifacts, workspace.config, review, as_of, period)
+        report = build_lp_report(supervision, workspace.config, as_of, period)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     comment = render_comment(review, workspace.config).body
@@ -150,12 +152,10 @@ def cmd_report(args: argparse.Namespace) -> int:
     """
     workspace = load_workspace(Path(args.config), progress=terminal_progress())
     as_of = parse_as_of(args.as_of) if args.as_of else default_as_of(workspace.artifacts)
-    review = evaluate(workspace, as_of, None)
+    supervision = supervise_workspace(workspace, as_of, None)
     records = parse_ledger(Path(args.ledger).read_text(encoding="utf-8")) if args.ledger else []
     period = last_complete_period(as_of, workspace.config.email.cadence)
-    report = build_lp_report(
-        workspace.artifacts, workspace.config, review, as_of, period, [r.fields() for r in records]
-    )
+    report = build_lp_report(supervision, workspace.config, as_of, period, [r.fields() for r in records])
     if args.json:
         Path(args.json).write_text(report.to_json() + "\n", encoding="utf-8")
     if args.preview:

@@ -15,7 +15,7 @@ from typing import Literal
 import pandas as pd
 from pydantic import ValidationError
 
-from metasup.evaluate.supervisor import run_meta_supervisor
+from metasup.evaluate.supervisor import Supervision, supervise
 from metasup.ingest.load import Progress, load_artifacts
 from metasup.model.artifacts import Artifacts
 from metasup.model.config import Config, load_config
@@ -85,8 +85,24 @@ def evaluate(
     standing_kills: Collection[str] = (),
     demotion_vetoes: Collection[str] = (),
 ) -> Review:
+    """The review of ``workspace`` at ``as_of`` (default: the latest price bar)."""
+    return supervise_workspace(
+        workspace, as_of, baseline, run_id, base, ledger_problem, standing_kills
+    ).review
+
+
+def supervise_workspace(
+    workspace: Workspace,
+    as_of: pd.Timestamp | None,
+    baseline: Review | None,
+    run_id: str | None = None,
+    base: BaseInfo | None = None,
+    ledger_problem: str | None = None,
+    standing_kills: Collection[str] = (),
+) -> Supervision:
+    """The review and its reconciliation, for callers that also build the LP report from it."""
     when = as_of if as_of is not None else default_as_of(workspace.artifacts)
-    return run_meta_supervisor(
+    return supervise(
         workspace.artifacts,
         workspace.registry,
         workspace.config,

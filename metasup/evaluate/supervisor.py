@@ -8,6 +8,7 @@ allocation; promotions are decided after kills for the same reason.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
 
 import pandas as pd
 
@@ -49,6 +50,17 @@ DELTA_METRICS = (
 """Metrics whose change against the base is reported (and shown in the PR comment)."""
 
 
+@dataclass(frozen=True)
+class Supervision:
+    """A review and what it was computed from, so the LP report reuses the reconciliation."""
+
+    review: Review
+    reconciled: pd.DataFrame
+    """The reconciled signals at ``as_of`` (``docs/data-model.md``)."""
+    visible: Artifacts
+    """The artifacts cut at ``as_of``: nothing later exists for this review."""
+
+
 def run_meta_supervisor(
     artifacts: Artifacts,
     registry: Registry,
@@ -62,6 +74,32 @@ def run_meta_supervisor(
     standing_kills: Collection[str] = (),
     demotion_vetoes: Collection[str] = (),
 ) -> Review:
+    """The review alone: :func:`supervise` for callers that need nothing else."""
+    return supervise(
+        artifacts,
+        registry,
+        config,
+        as_of,
+        baseline,
+        run_id=run_id,
+        base=base,
+        ledger_problem=ledger_problem,
+        standing_kills=standing_kills,
+    ).review
+
+
+def supervise(
+    artifacts: Artifacts,
+    registry: Registry,
+    config: Config,
+    as_of: pd.Timestamp,
+    baseline: Review | None = None,
+    *,
+    run_id: str = "local",
+    base: BaseInfo | None = None,
+    ledger_problem: str | None = None,
+    standing_kills: Collection[str] = (),
+) -> Supervision:
     """Evaluate every agent and class at ``as_of`` and decide what metasup recommends.
 
     ``standing_kills`` are subjects (an agent's name, or ``class:<name>``) killed by earlier
@@ -130,7 +168,7 @@ def run_meta_supervisor(
     findings = collect_findings(
         agent_reports, class_reports, data_quality, config, baseline, base_info.ref, ledger_problem
     )
-    return Review(
+    review = Review(
         run_id=run_id,
         as_of=as_of.isoformat(),
         base=base_info,
@@ -143,6 +181,7 @@ def run_meta_supervisor(
         recommendations=recommend(findings, agent_reports),
         data_quality=data_quality,
     )
+    return Supervision(review=review, reconciled=reconciliation.signals, visible=visible)
 
 
 def _class_report(

@@ -21,7 +21,7 @@ from typing import Any
 import pandas as pd
 from pydantic import ConfigDict, Field
 
-from metasup.evaluate.reconcile import reconcile
+from metasup.evaluate.supervisor import Supervision
 from metasup.lp.statistics import (
     TRADING_DAYS_PER_YEAR,
     Period,
@@ -38,7 +38,6 @@ from metasup.lp.statistics import (
     utc_date,
 )
 from metasup.lp.statistics import last_complete_period as last_complete_period  # re-exported
-from metasup.model.artifacts import Artifacts
 from metasup.model.config import Config
 from metasup.model.registry import UNCLASSIFIED
 from metasup.model.review import Model, OptFloat, Review
@@ -403,21 +402,19 @@ def strategies_from_review(review: Review) -> Strategies:
 
 
 def build_lp_report(
-    artifacts: Artifacts,
+    supervision: Supervision,
     config: Config,
-    review: Review,
     as_of: pd.Timestamp,
     period: Period,
     ledger_records: Sequence[Mapping[str, Any]] = (),
 ) -> LpReport:
-    """Everything at once for ``cli``/``action``: reconcile at ``as_of``, then :func:`compute_lp_report`.
+    """The LP report of a review: its own reconciliation and costs, then :func:`compute_lp_report`.
 
     Prod agents are those whose registry stage is ``prod`` in ``review`` (killed ones included:
     their realized signals were traded); an agent's class is the review's.
     """
     as_of = utc(as_of)
-    visible = artifacts.until(as_of)
-    recon = reconcile(visible.signals, visible.prices, config.reconcile, as_of, config.benchmark).signals
+    review, recon, visible = supervision.review, supervision.reconciled, supervision.visible
     prod = [a.agent for a in review.agents if a.stage == "prod"]
     agent_class = {a.agent: a.strategy_class for a in review.agents}
     capital = config.portfolio.capital

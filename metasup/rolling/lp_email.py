@@ -12,13 +12,13 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from metasup.evaluate.supervisor import Supervision
 from metasup.github import Console, GitHubClient
 from metasup.lp.charts import render_charts
 from metasup.lp.email import build_message
 from metasup.lp.report import build_lp_report
 from metasup.lp.smtp import EmailError, filter_recipients, send_report
 from metasup.lp.statistics import due_period
-from metasup.model.review import Review
 from metasup.rolling.audit_ledger import LedgerRecord, NewEntry, has_record
 from metasup.rolling.context import RollingContext
 from metasup.rolling.state import claim_email_period
@@ -31,7 +31,7 @@ class DueEmail:
 
     context: RollingContext
     workspace: Workspace
-    review: Review
+    supervision: Supervision
     records: list[LedgerRecord]
     claims: dict[str, str]
     state_head: str | None
@@ -54,7 +54,7 @@ def send_due_email(gh: GitHubClient, due: DueEmail, console: Console) -> EmailSt
     recipients outside ``email.whitelist`` go to ``console`` as they are found.
     """
     email = due.workspace.config.email
-    as_of = pd.Timestamp(due.review.as_of)
+    as_of = pd.Timestamp(due.supervision.review.as_of)
     period = due_period(as_of, email.cadence, email.weekday)
     if period is None or not email.to:
         return EmailStep()
@@ -71,9 +71,8 @@ def send_due_email(gh: GitHubClient, due: DueEmail, console: Console) -> EmailSt
     released: dict[str, str | None] = {period.key: None}
     try:
         report = build_lp_report(
-            due.workspace.artifacts,
+            due.supervision,
             due.workspace.config,
-            due.review,
             as_of,
             period,
             [r.fields() for r in due.records],

@@ -40,7 +40,7 @@ from metasup.rolling.plan import (
     plan_rolling,
 )
 from metasup.rolling.state import read_state_files, save_state
-from metasup.runner import Workspace, evaluate
+from metasup.runner import Workspace, supervise_workspace
 
 __all__ = ["DASHBOARD_TITLE", "RollingContext", "RollingOutcome", "registry_path_in_repo", "run_rolling"]
 
@@ -59,7 +59,7 @@ def run_rolling(
         else list_pull_states(gh, context.repository, (PROMOTE_PREFIX, DEMOTE_PREFIX, RETIRE_PREFIX))
     )
     previous = from_snapshot(state.snapshot_text, context.base_ref)
-    review = evaluate(
+    supervision = supervise_workspace(
         workspace,
         context.as_of,
         previous.review if previous else None,
@@ -69,6 +69,7 @@ def run_rolling(
         standing_kills=kills_in_force(records, pulls, workspace.registry),
         demotion_vetoes=demotion_vetoes(pulls, workspace.registry, context.now, workspace.config),
     )
+    review = supervision.review
     if problem is not None:
         return RollingOutcome(review, RollingPlan(), audit_ledger_broken=True, errors=[str(problem)])
 
@@ -85,7 +86,7 @@ def run_rolling(
     executor = PlanExecutor(gh, context, workspace.config, review, base_head, outcome)
     for action in plan.actions:
         entries += executor.run(action)
-    due = DueEmail(context, workspace, review, records, state.email_claims(), state.head)
+    due = DueEmail(context, workspace, supervision, records, state.email_claims(), state.head)
     email = send_due_email(gh, due, console)
     entries += email.entries
     outcome.decisions += email.decisions

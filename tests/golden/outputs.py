@@ -17,7 +17,7 @@ from metasup.cli import DEFAULT_CONFIG  # noqa: F401  (the CLI module must impor
 from metasup.lp.email import render_text
 from metasup.lp.report import build_lp_report, last_complete_period
 from metasup.render.comment import render_comment
-from metasup.runner import default_as_of, evaluate, load_workspace
+from metasup.runner import default_as_of, load_workspace, supervise_workspace
 
 HERE = Path(__file__).resolve().parent
 EXPECTED = HERE / "expected"
@@ -34,9 +34,10 @@ def outputs(config_path: Path) -> dict[str, str]:
     """The four user-visible texts of one workspace at its default ``as_of``."""
     workspace = load_workspace(config_path)
     as_of: pd.Timestamp = default_as_of(workspace.artifacts)
-    review = evaluate(workspace, as_of, None)
+    supervision = supervise_workspace(workspace, as_of, None)
+    review = supervision.review
     period = last_complete_period(as_of, workspace.config.email.cadence)
-    report = build_lp_report(workspace.artifacts, workspace.config, review, as_of, period, SAMPLE_LEDGER)
+    report = build_lp_report(supervision, workspace.config, as_of, period, SAMPLE_LEDGER)
     root = str(config_path.parent)
     return {
         "review.json": review.to_json().replace(root, "<workspace>") + "\n",

@@ -22,7 +22,7 @@ from metasup.lp.report import LpReport, Strategies, StrategyState, build_lp_repo
 from metasup.lp.smtp import EmailError, filter_recipients, send_report
 from metasup.lp.statistics import daily_returns, last_complete_period
 from metasup.model.config import EmailConfig, SmtpConfig
-from metasup.runner import default_as_of, evaluate, load_workspace
+from metasup.runner import default_as_of, load_workspace, supervise_workspace
 
 HOSTILE = ["<script>alert(1)</script>", '"><img src=x onerror=alert(1)>', "$x^2$ & co"]
 ALLOWED_TAGS = {
@@ -81,7 +81,7 @@ def demo_report() -> LpReport:
     """A real report: the bundled demo, reconciled at its default as_of, last complete week."""
     workspace = load_workspace(metasup.examples.CONFIG_PATH)
     as_of = default_as_of(workspace.artifacts)
-    review = evaluate(workspace, as_of, None)
+    supervision = supervise_workspace(workspace, as_of, None)
     records = [
         {
             "ts": "2026-10-20T10:00:00Z",
@@ -92,7 +92,7 @@ def demo_report() -> LpReport:
         {"ts": "2026-10-21T10:00:00Z", "event": "promoted", "subject": "momo-beta", "data": {"pr": 12}},
     ]
     period = last_complete_period(as_of, "weekly")
-    return build_lp_report(workspace.artifacts, workspace.config, review, as_of, period, records)
+    return build_lp_report(supervision, workspace.config, as_of, period, records)
 
 
 @pytest.fixture(scope="module")
