@@ -85,6 +85,7 @@ def run_meta_supervisor(
         base=base,
         ledger_problem=ledger_problem,
         standing_kills=standing_kills,
+        demotion_vetoes=demotion_vetoes,
     ).review
 
 
@@ -99,6 +100,7 @@ def supervise(
     base: BaseInfo | None = None,
     ledger_problem: str | None = None,
     standing_kills: Collection[str] = (),
+    demotion_vetoes: Collection[str] = (),
 ) -> Supervision:
     """Evaluate every agent and class at ``as_of`` and decide what metasup recommends.
 
