@@ -8,8 +8,9 @@ Two independent checks:
 * ``test_pipeline_*`` run metasup's own loader, reconciliation and metrics on the same files and
   assert the same stories (and that both implementations agree on the numbers).
 
-Plus: the generator is deterministic (a fresh run reproduces the committed bytes), the files are
-small, the config and registry validate, and every planted bad line is where the README says.
+Plus: the generator (``tests/demo/generate.py``) is deterministic (a fresh run reproduces the
+committed bytes), the files are small, the folder holds data only, the config and registry
+validate, and every planted bad line is where the README says.
 """
 
 from __future__ import annotations
@@ -26,10 +27,10 @@ from pathlib import Path
 from statistics import mean, stdev
 from typing import Any
 
+import generate as gen  # tests/demo/generate.py, on sys.path through tests/unit/conftest.py
 import pytest
 
 from metasup.examples import CONFIG_PATH, EXAMPLES_DIR
-from metasup.examples import generate as gen
 from metasup.model.config import Config, load_config
 from metasup.model.registry import Registry, load_registry
 
@@ -525,6 +526,14 @@ def test_generator_is_deterministic(tmp_path: Path) -> None:
     gen.main(["--out", str(tmp_path)])
     for name in gen.OUTPUT_FILES:
         assert (tmp_path / name).read_bytes() == (EXAMPLES_DIR / name).read_bytes(), name
+
+
+def test_examples_hold_data_only() -> None:
+    """SPEC §1: the shipped folder holds data; the generator lives in tests/demo."""
+    shipped = sorted(p.name for p in EXAMPLES_DIR.rglob("*.py"))
+    assert shipped == ["__init__.py"]
+    assert Path(gen.__file__).resolve().parent.name == "demo"
+    assert gen.DEFAULT_OUT == EXAMPLES_DIR
 
 
 def test_examples_are_small() -> None:

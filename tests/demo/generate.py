@@ -1,4 +1,8 @@
-"""Write the bundled demo data: ``python -m metasup.examples.generate [--out DIR]``.
+"""Write the bundled demo data: ``python tests/demo/generate.py [--out DIR]``.
+
+The generator lives in ``tests/`` because the package ships data only (SPEC §1); its default
+output folder is ``metasup/examples/``, and ``tests/unit/test_examples.py`` imports it
+(``tests/unit/conftest.py`` puts this folder on ``sys.path``).
 
 Deterministic: one seeded :class:`numpy.random.Generator` per component, no wall clock, no
 environment. Running it again rewrites ``metasup.yml``, ``agents.yaml``,
@@ -19,8 +23,8 @@ The agents
     ``round(p·n)`` of the ``n`` signals of each week, so the stories do not hang on luck), the
     opposite direction otherwise. An agent only trades symbols whose regime (the telemetry's
     ``regime`` events, SPEC §3.2's lookup) is one it declares, except in the weeks its story
-    says it trades outside them. ``README.md`` tells each story; ``tests/unit/test_examples.py``
-    checks them with an independent implementation of SPEC §3.
+    says it trades outside them. ``metasup/examples/README.md`` tells each story;
+    ``tests/unit/test_examples.py`` checks them with an independent implementation of SPEC §3.
 """
 
 from __future__ import annotations
@@ -55,7 +59,8 @@ CONFIG_FILE = "metasup.yml"
 REGISTRY_FILE = "agents.yaml"
 OUTPUT_FILES = (CONFIG_FILE, REGISTRY_FILE, ALPHA_FILE, TELEMETRY_FILE, PRICES_FILE)
 
-DEFAULT_OUT = Path(__file__).resolve().parent
+DEFAULT_OUT = Path(__file__).resolve().parents[2] / "metasup" / "examples"
+"""Where the package ships the demo data (``metasup/examples`` of this repository)."""
 
 # Catalysts: a slot's signals enter on its entry bar; the move is spread over the next three bars.
 SLOT_ENTRY_HOUR = {"am": 14, "pm": 17}
@@ -413,7 +418,7 @@ AGENTS = (
         eval_mean=None,
     ),
 )
-"""The fleet. ``README.md`` has the story behind each parameter."""
+"""The fleet. ``metasup/examples/README.md`` has the story behind each parameter."""
 
 SAFETY_VIOLATION = {
     "type": "safety_violation",
@@ -1066,7 +1071,7 @@ def merge(
 def config_text() -> str:
     return """\
 # metasup configuration of the bundled demo (`metasup demo` runs on it).
-# Written by `python -m metasup.examples.generate`; paths are relative to this file.
+# Written by `python tests/demo/generate.py`; paths are relative to this file.
 # Every threshold is the default of SPEC §2.5, spelled out so the demo shows them all.
 base: main
 registry: agents.yaml
@@ -1126,6 +1131,7 @@ email:
 def registry_text() -> str:
     lines = [
         "# Agent registry of the metasup demo fleet: the source of truth for stages.",
+        "# Written by `python tests/demo/generate.py` (metasup/examples/README.md tells the stories).",
         "# metasup never edits it in place; a stage changes when a person edits this file or",
         "# merges an [AUTO-PROMOTE] / [AUTO-RETIRE] pull request opened by metasup.",
         "",
@@ -1201,11 +1207,9 @@ def write(out: Path) -> list[Path]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m metasup.examples.generate", description=__doc__.split("\n")[0]
-    )
+    parser = argparse.ArgumentParser(prog="python tests/demo/generate.py", description=__doc__.split("\n")[0])
     parser.add_argument(
-        "--out", type=Path, default=DEFAULT_OUT, help="output folder (default: the package's)"
+        "--out", type=Path, default=DEFAULT_OUT, help="output folder (default: metasup/examples)"
     )
     args = parser.parse_args(argv)
     for path in write(args.out):
