@@ -39,11 +39,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from fleet_spec import FIRST_DAY, LAST_DAY, AgentSpec, Catalyst, Signal
 
 SEED = 20261030
 
-FIRST_DAY = date(2026, 8, 3)
-LAST_DAY = date(2026, 10, 30)
 HOLIDAYS = frozenset({date(2026, 9, 7)})  # Labor Day: no bars
 BAR_HOURS = (14, 15, 16, 17, 18, 19, 20)
 AS_OF = datetime(2026, 10, 30, 20, 0, tzinfo=UTC)
@@ -140,37 +139,6 @@ def regime_on(symbol: str, day: date) -> str:
 
 # --------------------------------------------------------------------------------------------
 # Agents
-
-
-@dataclass(frozen=True)
-class AgentSpec:
-    name: str
-    klass: str | None  # None: not in the registry
-    stage: str
-    declared: tuple[str, ...]  # empty: any regime
-    first: date
-    last: date
-    per_day: tuple[int, ...]  # signals per trading day, cycled
-    skill: tuple[tuple[date, float], ...]  # (from day, share of signals in the catalyst's direction)
-    confidence: tuple[float, float]
-    horizons_am: tuple[tuple[str | int, float], ...]
-    horizons_pm: tuple[tuple[str | int, float], ...]
-    directions: tuple[str | int, str | int]  # (long, short) spelling
-    ts_style: str
-    notional: float | None
-    write_class: bool
-    prefix: str
-    run_cost: tuple[float, float]
-    idle_runs: int
-    idle_cost: tuple[float, float]
-    daily_fee: float
-    eval_mean: float | None
-    cost_step: tuple[date, float] | None = None  # (from day, multiplier on run costs)
-    paused: tuple[date, date] | None = None
-    slowdown: tuple[date, int] | None = None  # (from day, signals per trading day from then on)
-    mismatch_weeks: tuple[date, ...] = ()  # Mondays of weeks it trades outside its regimes
-    write_type: bool = False
-    retired_on: date | None = None
 
 
 AGENTS = (
@@ -515,15 +483,6 @@ def stream(*key: int) -> np.random.Generator:
 
 
 @dataclass(frozen=True)
-class Catalyst:
-    symbol: str
-    day: date
-    slot: str
-    direction: int
-    size: float
-
-
-@dataclass(frozen=True)
 class Market:
     days: list[date]
     bars: list[datetime]
@@ -600,19 +559,6 @@ def _path(start: float, log_returns: Sequence[float]) -> list[float]:
 
 # --------------------------------------------------------------------------------------------
 # Signals
-
-
-@dataclass(frozen=True)
-class Signal:
-    agent: AgentSpec
-    signal_id: str
-    ts: datetime
-    symbol: str
-    slot: str
-    catalyst: Catalyst
-    horizon: str | int
-    confidence: float
-    right: bool  # in the catalyst's direction
 
 
 CLASS_REGIMES: dict[str, tuple[str, ...]] = {
