@@ -1041,6 +1041,16 @@ promotion:
   max_cost_drift: 0.25
   min_realized_signals: 20
   min_decay_signals: 10
+  # evidence of skill (SPEC §3.7): luck is not skill
+  track_record: 180d     # the history the skill gate reads (the demo holds three months of it)
+  min_psr: 0.95          # P(true Sharpe > 0) the record must show
+  skill_test: psr        # or dsr: deflated for the number of sandbox agents tried
+  min_skill_days: 10
+  max_prod_correlation: 0.7
+  trials: null
+demotion:                # SPEC §3.8: a prod agent whose live edge turned negative goes back to sandbox
+  window: 60d
+  max_psr: 0.10          # demoted when at least 90 % confident that its edge is negative
 retirement:
   min_rules: 2
   alpha_negative_periods: 3
@@ -1079,7 +1089,7 @@ def registry_text() -> str:
         "# Agent registry of the metasup demo fleet: the source of truth for stages.",
         "# Written by `python tests/demo/generate.py` (metasup/examples/README.md tells the stories).",
         "# metasup never edits it in place; a stage changes when a person edits this file or",
-        "# merges an [AUTO-PROMOTE] / [AUTO-RETIRE] pull request opened by metasup.",
+        "# merges an [AUTO-PROMOTE] / [AUTO-RETIRE] / [AUTO-DEMOTE] pull request opened by metasup.",
         "",
         "strategy_classes:",
     ]

@@ -475,7 +475,17 @@ def assert_stories(
 def test_config_and_registry_validate_with_default_thresholds() -> None:
     config = load_config(CONFIG_PATH)
     defaults = Config.model_validate({"artifacts": {"alpha": "a", "prices": "p"}})
-    for section in ("reconcile", "windows", "promotion", "retirement", "portfolio", "promotion_prs", "email"):
+    sections = (
+        "reconcile",
+        "windows",
+        "promotion",
+        "demotion",
+        "retirement",
+        "portfolio",
+        "promotion_prs",
+        "email",
+    )
+    for section in sections:
         assert getattr(config, section) == getattr(defaults, section), section
     assert config.benchmark == "SPY"
     assert config.kill_list == []
