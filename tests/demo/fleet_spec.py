@@ -1,7 +1,7 @@
 """What the demo generator's fleet is made of: the calendar bounds, agents, catalysts, signals.
 
-A module of its own so the generator (``generate.py``) and modules of stories beside it can share
-these types without importing each other.
+A module of its own so the generator (``generate.py``) and the evidence-of-skill stories
+(``skill_stories.py``) can share these types without importing each other.
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ class AgentSpec:
     mismatch_weeks: tuple[date, ...] = ()  # Mondays of weeks it trades outside its regimes
     write_type: bool = False
     retired_on: date | None = None
+    mirrors: tuple[str, ...] = ()  # the agents whose signals it copies (its own rules then unused)
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,9 @@ The agents
     ``round(p·n)`` of the ``n`` signals of each week, so the stories do not hang on luck), the
     opposite direction otherwise. An agent only trades symbols whose regime (the telemetry's
     ``regime`` events, SPEC §3.2's lookup) is one it declares, except in the weeks its story
-    says it trades outside them. ``metasup/examples/README.md`` tells each story;
+    says it trades outside them; ``momo-twin`` copies other agents' signals instead
+    (``AgentSpec.mirrors``). The evidence-of-skill agents are in ``skill_stories.py``.
+    ``metasup/examples/README.md`` tells each story;
     ``tests/unit/test_examples.py`` checks them with an independent implementation of SPEC §3.
 """
 
@@ -40,6 +42,7 @@ from typing import Any
 
 import numpy as np
 from fleet_spec import FIRST_DAY, LAST_DAY, AgentSpec, Catalyst, Signal
+from skill_stories import SKILL_AGENTS, SKILL_NOTES, mirror_signals
 
 SEED = 20261030
 
@@ -385,8 +388,10 @@ AGENTS = (
         daily_fee=0.0,
         eval_mean=None,
     ),
+    *SKILL_AGENTS,  # the evidence-of-skill stories (SPEC §3.7, §3.8): skill_stories.py
 )
-"""The fleet. ``metasup/examples/README.md`` has the story behind each parameter."""
+"""The fleet. ``metasup/examples/README.md`` has the story behind each parameter; the stories of
+SPEC §3.7–§3.8 (evidence of skill, demotion) are in ``skill_stories.py``."""
 
 SAFETY_VIOLATION = {
     "type": "safety_violation",
@@ -581,6 +586,7 @@ AGENT_NOTES = {
     "macro-llm": "LLM macro desk",
     "news-sent": "headline-sentiment LLM, live in sandbox since 2026-10-19",
     "momo-v1": "first generation, replaced by momo-alpha",
+    **SKILL_NOTES,
 }
 
 
@@ -632,6 +638,8 @@ def emission_time(rng: np.random.Generator, day: date, slot: str) -> datetime:
 def make_signals(market: Market) -> list[Signal]:
     signals: list[Signal] = []
     for number, agent in enumerate(AGENTS):
+        if agent.mirrors:
+            continue
         rng = stream(4, number)
         picks: list[tuple[datetime, str, str]] = []
         for index, day in enumerate(active_days(agent, market.days)):
@@ -668,6 +676,10 @@ def make_signals(market: Market) -> list[Signal]:
                     right=position in right,
                 )
             )
+    for number, agent in enumerate(AGENTS):
+        if agent.mirrors:
+            source = [s for s in signals if s.agent.name in agent.mirrors]
+            signals.extend(mirror_signals(agent, source, stream(4, number)))
     signals.extend(macro_views(market))
     signals.sort(key=lambda s: (s.ts, s.signal_id))
     return signals
@@ -764,7 +776,7 @@ def make_telemetry(market: Market, signals: Sequence[Signal]) -> list[tuple[date
             day = agent.first
             while day <= agent.last:
                 if day.weekday() == 2:
-                    ts = at(day, 3, 5 * number, integer(rng, 0, 60))
+                    ts = at(day, 3 + number // 12, 5 * (number % 12), integer(rng, 0, 60))
                     score = round(agent.eval_mean + uniform(rng, (-2.5, 2.5)), 1)
                     events.append(
                         (
