@@ -427,7 +427,7 @@ def test_rolling__demotion_pr_opened_once_then_vetoed_keeps_allocation(demoting:
     ]
     assert changed == ["-     stage: prod", "+     stage: sandbox"]
     assert branch_registry.split("momo-contra")[1].splitlines()[2] == "    stage: sandbox"
-    assert [(r["subject"], r["data"]) for r in demoting.events("demotion_proposed")] == [
+    assert [(r["subject"], r["data"]) for r in demoting.events("demotion_proposed", "momo-contra")] == [
         ("momo-contra", {"pr": pull.number, "dedupe_key": f"pr#{pull.number}"})
     ]
     assert "momo-contra" not in allocation(demoting)  # capital first: excluded before the merge
@@ -440,7 +440,7 @@ def test_rolling__demotion_pr_opened_once_then_vetoed_keeps_allocation(demoting:
     demoting.fake.advance(hours=6)
     assert demoting() == 0
     assert [p.number for p in demote_pulls(demoting)] == [pull.number]  # refreshed, never duplicated
-    assert len(demoting.events("demotion_proposed")) == 1
+    assert len(demoting.events("demotion_proposed", "momo-contra")) == 1
 
     demoting.fake.close_pull(REPO, pull.number, user="alice")  # a person vetoes the demotion
     closed_at = demoting.fake.clock.now()
