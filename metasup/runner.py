@@ -187,10 +187,11 @@ def evaluate(
     base: BaseInfo | None = None,
     ledger_problem: str | None = None,
     standing_kills: Collection[str] = (),
+    demotion_vetoes: Collection[str] = (),
 ) -> Review:
     """The review of ``workspace`` at ``as_of`` (default: the latest price bar)."""
     return supervise_workspace(
-        workspace, as_of, baseline, run_id, base, ledger_problem, standing_kills
+        workspace, as_of, baseline, run_id, base, ledger_problem, standing_kills, demotion_vetoes
     ).review
 
 
@@ -202,6 +203,7 @@ def supervise_workspace(
     base: BaseInfo | None = None,
     ledger_problem: str | None = None,
     standing_kills: Collection[str] = (),
+    demotion_vetoes: Collection[str] = (),
 ) -> Supervision:
     """The review and its reconciliation, for callers that also build the LP report from it."""
     when = as_of if as_of is not None else default_as_of(workspace.artifacts)
@@ -215,6 +217,7 @@ def supervise_workspace(
         base=base,
         ledger_problem=ledger_problem,
         standing_kills=standing_kills,
+        demotion_vetoes=demotion_vetoes,
     )
 
 

@@ -69,6 +69,18 @@ def agent_findings(report: AgentReport, config: Config) -> list[Finding]:
                 agent=report.agent,
             )
         )
+    if report.demotion is not None and report.demotion.demoted:
+        found.append(
+            Finding(
+                kind="demotion",
+                title=f"Demotion: {report.agent} prod → sandbox",
+                impact="Its live edge turned negative: it leaves the allocation now; an [AUTO-DEMOTE] PR "
+                "records it and a person can veto it by closing that PR.",
+                evidence=report.demotion.evidence,
+                severity="HIGH",
+                agent=report.agent,
+            )
+        )
     if report.promotion.result == "BLOCKED":
         failed = [g for g in report.promotion.gates if not g.passed]
         found.append(
@@ -334,6 +346,7 @@ ACTIONS: dict[FindingKind, tuple[str, Priority]] = {
     "safety_violation": ("Investigate the safety violation of {subject} before any promotion", "P0"),
     "kill": ("Retire {subject} (merge its [AUTO-RETIRE] PR)", "P0"),
     "class_kill": ("Retire strategy class {subject} (merge its [AUTO-RETIRE] PR)", "P0"),
+    "demotion": ("Demote {subject} to sandbox (merge its [AUTO-DEMOTE] PR, or close it to veto)", "P0"),
     "regression_blocks": ("Fix the regression that blocks {subject} before merging", "P0"),
     "promotion_blocked": ("Fix the failing gates of {subject}", "P1"),
     "cost_drift": ("Review the running cost of {subject}", "P1"),

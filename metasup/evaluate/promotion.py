@@ -35,7 +35,7 @@ from pydantic import BaseModel, ConfigDict
 
 from metasup.model.config import Config, PromotionConfig
 from metasup.model.registry import ClassStatus, Stage
-from metasup.model.review import Gate, Metrics, Promotion
+from metasup.model.review import Gate, Metrics, Promotion, Skill
 
 GATE_NAMES: tuple[str, ...] = (
     "behavioral",
@@ -45,6 +45,8 @@ GATE_NAMES: tuple[str, ...] = (
     "kill_list",
     "safety",
     "evidence",
+    "skill",
+    "prod_correlation",
 )
 """The gates of SPEC §3.3, in the order they are evaluated and reported."""
 
@@ -67,10 +69,16 @@ class AgentStanding(BaseModel):
     class_status: ClassStatus | None = None
     agent_killed_this_run: bool = False
     class_killed_this_run: bool = False
+    demoted: bool = False
 
 
-def should_promote(metrics: Metrics, config: Config, standing: AgentStanding) -> Promotion:
-    """Judge one agent against the seven gates; only sandbox agents are judged at all."""
+def should_promote(
+    metrics: Metrics, config: Config, standing: AgentStanding, skill: Skill | None = None
+) -> Promotion:
+    """Judge one agent against the nine gates; only sandbox agents are judged at all.
+
+    ``skill`` is the agent's §3.7 evidence of skill; without it both skill gates fail closed.
+    """
     if standing.stage != "sandbox":
         return Promotion(result="NOT_APPLICABLE")
     window = describe_window(config.windows.window)
@@ -83,6 +91,8 @@ def should_promote(metrics: Metrics, config: Config, standing: AgentStanding) ->
         kill_list_gate(standing, config.kill_list),
         safety_gate(metrics.safety_violations_30d, window),
         evidence_gate(metrics.signals_realized, metrics.coverage, rules, config.reconcile.max_loss, window),
+        skill_gate(skill, rules),
+        prod_correlation_gate(skill, rules),
     ]
     result: Literal["APPROVED", "BLOCKED"] = "APPROVED" if all(g.passed for g in gates) else "BLOCKED"
     return Promotion(result=result, gates=gates)
@@ -224,6 +234,60 @@ def evidence_gate(
     passed = enough_signals and enough_coverage
     evidence = f"{signals_part}; {coverage_part}"
     return Gate(name="evidence", passed=passed, value=value, threshold=threshold, evidence=evidence)
+
+
+def skill_gate(skill: Skill | None, rules: PromotionConfig) -> Gate:
+    """Luck is not skill: the track record must show, with ``min_psr`` confidence, a positive edge.
+
+    The statistic is PSR(0) or the deflated Sharpe ratio (``promotion.skill_test``). A record
+    too short, without variation, or with ``q ≤ 0`` fails closed; a failing record says how many
+    more trading days would make it eligible at its current Sharpe ratio.
+    """
+    test = rules.skill_test
+    threshold = rules.min_psr
+    label = "PSR" if test == "psr" else "DSR"
+    if skill is None:
+        evidence = f"no skill series — {FAILS_CLOSED}"
+        return Gate(name="skill", passed=False, value=None, threshold=threshold, evidence=evidence)
+    record = f"{general_number(skill.track_record_days, 4)}-day track record"
+    if skill.n < rules.min_skill_days:
+        evidence = f"{skill.n} skill days in the {record} (< {rules.min_skill_days}) — {FAILS_CLOSED}"
+        return Gate(name="skill", passed=False, value=None, threshold=threshold, evidence=evidence)
+    value = skill.psr if test == "psr" else skill.dsr
+    if value is None:
+        evidence = f"{label} undefined over {skill.n} days (no variation, or q ≤ 0) — {FAILS_CLOSED}"
+        return Gate(name="skill", passed=False, value=None, threshold=threshold, evidence=evidence)
+    passed = value >= threshold
+    shown, bar = render_pair(value, threshold, fixed_decimals, 2)
+    evidence = f"{label} {shown} {'≥' if passed else '<'} {bar} over {skill.n} days"
+    if not passed:
+        if skill.eligible_in_days is not None and skill.eligible_in_days > 0:
+            evidence += f"; eligible in ~{skill.eligible_in_days} trading days if its Sharpe holds"
+        elif skill.sharpe is not None and skill.sharpe <= 0:
+            evidence += "; no positive edge"
+    return Gate(name="skill", passed=passed, value=value, threshold=threshold, evidence=evidence)
+
+
+def prod_correlation_gate(skill: Skill | None, rules: PromotionConfig) -> Gate:
+    """A near-copy of the prod book adds risk, not diversification: ρ must stay at or below the bar."""
+    threshold = rules.max_prod_correlation
+    if skill is None:
+        evidence = f"no skill series — {FAILS_CLOSED}"
+        return Gate(name="prod_correlation", passed=False, value=None, threshold=threshold, evidence=evidence)
+    if skill.prod_book_days == 0:
+        evidence = "no prod book: no prod agent has a realized signal in the track record"
+        return Gate(name="prod_correlation", passed=True, value=None, threshold=threshold, evidence=evidence)
+    if skill.prod_correlation is None:
+        evidence = (
+            f"correlation with the prod book unknown: {skill.common_days} common days "
+            f"(< {rules.min_skill_days}) — {FAILS_CLOSED}"
+        )
+        return Gate(name="prod_correlation", passed=False, value=None, threshold=threshold, evidence=evidence)
+    rho = skill.prod_correlation
+    passed = rho <= threshold
+    shown, bar = render_pair(rho, threshold, fixed_decimals, 2)
+    evidence = f"ρ with the prod book {shown} {'≤' if passed else '>'} {bar} over {skill.common_days} days"
+    return Gate(name="prod_correlation", passed=passed, value=rho, threshold=threshold, evidence=evidence)
 
 
 def minimum_coverage(max_loss: float) -> float:

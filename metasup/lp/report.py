@@ -44,8 +44,25 @@ from metasup.model.review import Model, OptFloat, Review
 from metasup.model.timestamps import utc
 from metasup.render.filters import ellipsize
 
-LOG_EVENTS: tuple[str, ...] = ("promoted", "vetoed", "promotion_withdrawn", "killed")
+LOG_EVENTS: tuple[str, ...] = (
+    "promoted",
+    "vetoed",
+    "promotion_withdrawn",
+    "demotion_proposed",
+    "demoted",
+    "demotion_vetoed",
+    "demotion_withdrawn",
+    "killed",
+)
 """Ledger events that make the promotion/demotion log of an e-mail."""
+
+PLAIN_WORDS: dict[str, str] = {
+    "demotion_proposed": "demotion to sandbox proposed",
+    "demoted": "demoted from prod to sandbox",
+    "demotion_vetoed": "demotion vetoed, stays in prod",
+    "demotion_withdrawn": "demotion withdrawn, stays in prod",
+}
+"""How the e-mail's log says a ledger event (events not listed are shown by name)."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -123,6 +140,11 @@ class LogEntry(Model):
     event: str
     subject: str
     detail: str = ""
+
+    @property
+    def words(self) -> str:
+        """The event in plain words, as the e-mail shows it (not part of the JSON)."""
+        return PLAIN_WORDS.get(self.event, self.event)
 
 
 class LpReport(Model):
@@ -321,7 +343,7 @@ def _attribution_rows(frame: pd.DataFrame, total: float, capital: float) -> dict
 def promotion_log(
     records: Sequence[Mapping[str, Any]], start: pd.Timestamp, end: pd.Timestamp, as_of: pd.Timestamp
 ) -> list[LogEntry]:
-    """Ledger events promoted/vetoed/promotion_withdrawn/killed booked in ``start..end``, oldest first."""
+    """Ledger events of :data:`LOG_EVENTS` booked in ``start..end``, oldest first."""
     entries: list[tuple[pd.Timestamp, LogEntry]] = []
     for record in records:
         if record.get("event") not in LOG_EVENTS or record.get("ts") is None:

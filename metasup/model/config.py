@@ -89,6 +89,21 @@ class PromotionConfig(Section):
     max_cost_drift: float = 0.25
     min_realized_signals: int = Field(20, ge=0)
     min_decay_signals: int = Field(10, ge=1)
+    # Evidence of skill (SPEC §3.7): the gates must not promote luck.
+    track_record: Duration = timedelta(days=180)
+    min_psr: float = Field(0.95, gt=0, lt=1)
+    skill_test: Literal["psr", "dsr"] = "psr"
+    min_skill_days: int = Field(10, ge=2)
+    max_prod_correlation: float = Field(0.7, ge=-1, le=1)
+    trials: int | None = Field(None, ge=1)
+
+
+class DemotionConfig(Section):
+    """SPEC §3.8: demote a prod agent when its skill series says, with 1 − max_psr confidence, that its
+    edge is negative."""
+
+    window: Duration = timedelta(days=60)
+    max_psr: float = Field(0.10, gt=0, lt=1)
 
 
 class RetirementConfig(Section):
@@ -150,6 +165,7 @@ class Config(Section):
     reconcile: ReconcileConfig = ReconcileConfig()
     windows: WindowsConfig = WindowsConfig()
     promotion: PromotionConfig = PromotionConfig()
+    demotion: DemotionConfig = DemotionConfig()
     retirement: RetirementConfig = RetirementConfig()
     portfolio: PortfolioConfig = PortfolioConfig()
     kill_list: list[str] = Field(default_factory=list)

@@ -39,6 +39,10 @@ LedgerEvent = Literal[
     "promoted",
     "vetoed",
     "promotion_withdrawn",
+    "demotion_proposed",
+    "demoted",
+    "demotion_vetoed",
+    "demotion_withdrawn",
     "killed",
     "email_sent",
 ]

@@ -16,15 +16,17 @@ from metasup.github import (
 )
 from metasup.model.config import Config
 from metasup.model.review import CLASS_SUBJECT_PREFIX, Review
-from metasup.render.bodies import render_promotion_body, render_retirement_body
+from metasup.render.bodies import render_demotion_body, render_promotion_body, render_retirement_body
 from metasup.rolling.audit_ledger import NewEntry
 from metasup.rolling.context import RollingContext, RollingOutcome
 from metasup.rolling.dashboard import ListedPromotion
 from metasup.rolling.plan import (
-    PROMOTE_LABEL,
+    LIFECYCLES,
     RETIRE_LABEL,
     WITHDRAWN_LABEL,
     Action,
+    Kind,
+    Lifecycle,
     MergePromotion,
     OpenPromotion,
     OpenRetirement,
@@ -42,7 +44,8 @@ from metasup.rolling.registry_edit import kill_strategy_class, retire_agent, set
 class PlanExecutor:
     """Runs one planned action against GitHub and returns the audit-ledger entries it produced.
 
-    What it did goes into ``outcome``: the decision line, promote PR numbers, listed promotions.
+    What it did goes into ``outcome``: the decision line, promote PR numbers, listed promote and
+    demote PRs. Promote and demote PRs share every step; their :class:`Lifecycle` says what differs.
     """
 
     def __init__(
@@ -83,15 +86,18 @@ class PlanExecutor:
             return self._open_retirement(action)
         assert_never(action)
 
-    def _promotion_body(self, agent_name: str, held: bool = False) -> str:
+    def _body(self, lifecycle: Lifecycle, agent_name: str, held: bool = False) -> str:
         agent = find_agent(self.review, agent_name)
         assert agent is not None  # the planner only plans for agents of this review
-        return render_promotion_body(
-            agent, self.review, self.config, branch_slug(agent_name), self.context.run_link, held
-        )
+        render = render_promotion_body if lifecycle.kind == "promote" else render_demotion_body
+        return render(agent, self.review, self.config, branch_slug(agent_name), self.context.run_link, held)
 
-    def _push_promotion(self, agent: str, branch: str) -> None:
-        text = set_agent_stage(self.registry_text(), agent, "prod")
+    def _message(self, lifecycle: Lifecycle, agent: str) -> str:
+        verb = "Promote" if lifecycle.kind == "promote" else "Demote"
+        return f"{verb} {agent}: {lifecycle.from_stage} → {lifecycle.to_stage}"
+
+    def _push_stage_change(self, lifecycle: Lifecycle, agent: str, branch: str) -> None:
+        text = set_agent_stage(self.registry_text(), agent, lifecycle.to_stage)
         push_branch(
             self.gh,
             self.context.repository,
@@ -99,25 +105,30 @@ class PlanExecutor:
             self.base_head,
             self.context.registry_path,
             text,
-            f"Promote {agent}: sandbox → prod\n\nProposed by metasup run {self.context.run_id}.",
+            f"{self._message(lifecycle, agent)}\n\nProposed by metasup run {self.context.run_id}.",
         )
 
+    def _listed(self, number: int, agent: str, held: bool, kind: Kind) -> None:
+        if kind == "promote":
+            self.outcome.promote_prs.append(number)
+        self.outcome.open_promotions.append(ListedPromotion(number, agent, held, kind))
+
     def _open_promotion(self, action: OpenPromotion) -> list[NewEntry]:
-        self._push_promotion(action.agent, action.branch)
+        lifecycle = LIFECYCLES[action.kind]
+        self._push_stage_change(lifecycle, action.agent, action.branch)
         number, _ = open_pull(
             self.gh,
             self.context.repository,
             action.branch,
             self.context.base_ref,
-            f"[AUTO-PROMOTE] {action.agent}: sandbox → prod",
-            self._promotion_body(action.agent),
-            PROMOTE_LABEL,
+            lifecycle.title(action.agent),
+            self._body(lifecycle, action.agent),
+            lifecycle.label,
         )
-        self.outcome.promote_prs.append(number)
-        self.outcome.open_promotions.append(ListedPromotion(number, action.agent, held=False))
+        self._listed(number, action.agent, False, action.kind)
         return [
             NewEntry(
-                event="promotion_proposed",
+                event=lifecycle.proposed,
                 subject=action.agent,
                 data={"pr": number},
                 dedupe_key=pull_key(number),
@@ -125,23 +136,29 @@ class PlanExecutor:
         ]
 
     def _refresh_promotion(self, action: RefreshPromotion) -> list[NewEntry]:
+        lifecycle = LIFECYCLES[action.kind]
         if action.rebase:
-            self._push_promotion(action.agent, action.branch)
+            self._push_stage_change(lifecycle, action.agent, action.branch)
         update_pull_body(
-            self.gh, self.context.repository, action.pull, self._promotion_body(action.agent, action.held)
+            self.gh,
+            self.context.repository,
+            action.pull,
+            self._body(lifecycle, action.agent, action.held),
         )
-        self.outcome.promote_prs.append(action.pull)
-        self.outcome.open_promotions.append(ListedPromotion(action.pull, action.agent, action.held))
+        self._listed(action.pull, action.agent, action.held, action.kind)
         return []
 
     def _merge(self, action: MergePromotion) -> list[NewEntry]:
-        message = f"Promote {action.agent}: sandbox → prod (metasup run {self.context.run_id})"
+        lifecycle = LIFECYCLES[action.kind]
+        if action.rebase:
+            self._push_stage_change(lifecycle, action.agent, lifecycle.branch(action.agent))
+        message = f"{self._message(lifecycle, action.agent)} (metasup run {self.context.run_id})"
         if not merge_pull(self.gh, self.context.repository, action.pull, message):
             self.outcome.decisions.append(f"PR #{action.pull} is not mergeable yet; will retry next run")
             return []
         return [
             NewEntry(
-                event="promoted",
+                event=lifecycle.done,
                 subject=action.agent,
                 data={"pr": action.pull, "merged_by": "metasup"},
                 dedupe_key=pull_key(action.pull),
@@ -149,14 +166,18 @@ class PlanExecutor:
         ]
 
     def _withdraw(self, action: WithdrawPromotion) -> list[NewEntry]:
+        lifecycle = LIFECYCLES[action.kind]
+        if lifecycle.kind == "promote":
+            what, detail = f"the promotion gates of **{action.agent}** no longer pass", "Failing"
+        else:
+            what, detail = f"the demotion rule no longer fires for **{action.agent}**", "Now"
         comment = (
-            f"metasup closed this PR: the promotion gates of **{action.agent}** no longer pass "
-            f"(run {self.context.run_link}).\n\nFailing: {action.reason}"
+            f"metasup closed this PR: {what} (run {self.context.run_link}).\n\n{detail}: {action.reason}"
         )
         close_pull(self.gh, self.context.repository, action.pull, comment, WITHDRAWN_LABEL)
         return [
             NewEntry(
-                event="promotion_withdrawn",
+                event=lifecycle.withdrawn,
                 subject=action.agent,
                 data={"pr": action.pull, "reason": action.reason},
                 dedupe_key=pull_key(action.pull),

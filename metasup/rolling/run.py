@@ -30,9 +30,11 @@ from metasup.rolling.dashboard import active_vetoes, dashboard_context
 from metasup.rolling.execute import PlanExecutor
 from metasup.rolling.lp_email import DueEmail, send_due_email
 from metasup.rolling.plan import (
+    DEMOTE_PREFIX,
     PROMOTE_PREFIX,
     RETIRE_PREFIX,
     RollingPlan,
+    demotion_vetoes,
     describe,
     kills_in_force,
     plan_rolling,
@@ -54,7 +56,7 @@ def run_rolling(
     pulls = (
         []
         if problem is not None
-        else list_pull_states(gh, context.repository, (PROMOTE_PREFIX, RETIRE_PREFIX))
+        else list_pull_states(gh, context.repository, (PROMOTE_PREFIX, DEMOTE_PREFIX, RETIRE_PREFIX))
     )
     previous = from_snapshot(state.snapshot_text, context.base_ref)
     supervision = supervise_workspace(
@@ -65,6 +67,7 @@ def run_rolling(
         base=BaseInfo(ref=context.base_ref, source="snapshot" if previous else "none"),
         ledger_problem=None if problem is None else str(problem),
         standing_kills=kills_in_force(records, pulls, workspace.registry),
+        demotion_vetoes=demotion_vetoes(pulls, workspace.registry, context.now, workspace.config),
     )
     review = supervision.review
     if problem is not None:

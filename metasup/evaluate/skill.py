@@ -1,0 +1,269 @@
+"""Evidence of skill (SPEC §3.7): separate an agent's edge from luck before it gets capital.
+
+A month of positive PnL is what a coin-flipper shows one time in two. What does separate skill
+from luck is how long and how steady the record is: the Probabilistic Sharpe Ratio (PSR) is the
+probability that the true Sharpe ratio is above 0, given the observed one, the number of
+observations and their skewness and kurtosis (Bailey & López de Prado 2012); the Deflated Sharpe
+Ratio (DSR) raises the bar to what the best of N skill-less trials would show (2014).
+
+This module turns the reconciliation that the review already did into one value per agent and
+booked trading day (no second pass over the prices), then computes the statistics with
+:mod:`metasup.evaluate.skill_stats`. Everything is vectorized over signals; the only loops are
+over agents.
+
+The series ``x_d`` of an agent: for each UTC weekday ``d`` on which at least one of its signals
+was realized inside the track record (exit bar booked as for the LP e-mail: a Saturday or Sunday
+exit counts on the next Monday), ``x_d = Σ notional·e / Σ notional`` over those signals (``e`` is
+the excess return of §3.1). Days without a realized signal are not in the series.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from metasup.evaluate import skill_stats as stats
+from metasup.model.config import Config, PromotionConfig
+from metasup.model.review import Calibration, Skill
+from metasup.model.timestamps import utc
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+NS_PER_DAY: Final = 86_400 * 10**9
+CALIBRATION_BINS: Final = 10
+
+
+@dataclass(frozen=True)
+class DailySeries:
+    """One agent's skill series: booked days (days since 1970-01-01, UTC) and their values."""
+
+    days: IntArray
+    values: FloatArray
+
+    @property
+    def n(self) -> int:
+        return len(self.values)
+
+
+EMPTY_SERIES: Final = DailySeries(np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float64))
+
+
+def _ns(column: pd.Series) -> IntArray:
+    """Epoch nanoseconds of a UTC timestamp column; NaT is the smallest int64."""
+    stamps = column if isinstance(column.dtype, pd.DatetimeTZDtype) else pd.to_datetime(column, utc=True)
+    return np.asarray(stamps.to_numpy(dtype="datetime64[ns]").view(np.int64), dtype=np.int64)
+
+
+def booked_days(exit_ns: IntArray) -> IntArray:
+    """The UTC weekday each exit is booked on, as days since the epoch (weekend → next Monday)."""
+    day = exit_ns // NS_PER_DAY
+    weekday = (day + 3) % 7  # 1970-01-01 was a Thursday; Monday is 0
+    return np.asarray(day + np.where(weekday == 5, 2, np.where(weekday == 6, 1, 0)), dtype=np.int64)
+
+
+def daily_series(recon: pd.DataFrame, as_of: pd.Timestamp, span: timedelta) -> dict[str, DailySeries]:
+    """Every agent's skill series over ``(as_of − span, as_of]`` (exit time in that range)."""
+    end = utc(as_of).value
+    start = end - int(pd.Timedelta(span).as_unit("ns").value)
+    exit_ns = _ns(recon["exit_ts"])
+    realized = np.asarray(recon["status"] == "realized", dtype=bool) & (exit_ns > start) & (exit_ns <= end)
+    if not realized.any():
+        return {}
+    codes, agents = pd.factorize(recon["agent"].to_numpy(dtype=object)[realized])
+    notional = recon["notional"].to_numpy(dtype=np.float64)[realized]
+    weighted = notional * recon["excess"].to_numpy(dtype=np.float64)[realized]
+    days = booked_days(exit_ns[realized])
+    first = int(days.min())
+    span_days = int(days.max()) - first + 1
+    cell = codes.astype(np.int64) * span_days + (days - first)  # dense (agent, day) cells: no sort
+    size = len(agents) * span_days
+    notional_sum = np.bincount(cell, weights=notional, minlength=size)
+    weighted_sum = np.bincount(cell, weights=weighted, minlength=size)
+    present = np.flatnonzero(np.bincount(cell, minlength=size))
+    values = weighted_sum[present] / notional_sum[present]
+    owner = present // span_days
+    bounds = np.searchsorted(owner, np.arange(len(agents) + 1))
+    return {
+        str(agent): DailySeries(
+            days=(present[bounds[i] : bounds[i + 1]] % span_days + first).astype(np.int64),
+            values=values[bounds[i] : bounds[i + 1]],
+        )
+        for i, agent in enumerate(agents)
+    }
+
+
+def prod_book_series(series: Mapping[str, DailySeries], prod_agents: Collection[str]) -> DailySeries:
+    """``p_d``: the mean of ``x_d`` over the prod agents (not killed) that have day ``d``."""
+    members = [series[name] for name in prod_agents if name in series and series[name].n]
+    if not members:
+        return EMPTY_SERIES
+    days = np.concatenate([m.days for m in members])
+    values = np.concatenate([m.values for m in members])
+    unique, inverse = np.unique(days, return_inverse=True)
+    means = np.bincount(inverse, weights=values) / np.bincount(inverse)
+    return DailySeries(unique.astype(np.int64), means)
+
+
+def calibration_by_agent(
+    recon: pd.DataFrame, window_start: pd.Timestamp, as_of: pd.Timestamp
+) -> dict[str, Calibration]:
+    """Murphy's decomposition of each agent's Brier score, over the signals ``brier`` uses.
+
+    Those are the signals realized in the window with ``r ≠ 0`` (SPEC §3.2); the outcome is
+    ``1[r > 0]`` and the forecast the signal's confidence.
+    """
+    exit_ns = _ns(recon["exit_ts"])
+    ret = recon["ret"].to_numpy(dtype=np.float64)
+    used = (
+        np.asarray(recon["status"] == "realized", dtype=bool)
+        & (exit_ns > utc(window_start).value)
+        & (exit_ns <= utc(as_of).value)
+        & (ret != 0)
+        & np.isfinite(ret)
+    )
+    result: dict[str, Calibration] = {}
+    if not used.any():
+        return result
+    codes, agents = pd.factorize(recon["agent"].to_numpy(dtype=object)[used])
+    confidence = recon["confidence"].to_numpy(dtype=np.float64)[used]
+    outcome = (ret[used] > 0).astype(np.float64)
+    order = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[order], np.arange(len(agents) + 1))
+    for i, agent in enumerate(agents):
+        rows = order[bounds[i] : bounds[i + 1]]
+        parts = stats.murphy(confidence[rows], outcome[rows], CALIBRATION_BINS)
+        result[str(agent)] = (
+            Calibration()
+            if parts is None
+            else Calibration(reliability=parts[0], resolution=parts[1], uncertainty=parts[2])
+        )
+    return result
+
+
+@dataclass(frozen=True)
+class SharpeFacts:
+    """The per-agent statistics that do not depend on the rest of the fleet."""
+
+    n: int
+    sharpe: float | None
+    skewness: float | None
+    kurtosis: float | None
+    q: float | None
+    psr: float | None
+
+
+def sharpe_facts(series: DailySeries) -> SharpeFacts:
+    """Sharpe per day, its higher moments and PSR(0); nulls when the series cannot say."""
+    found = stats.moments(series.values)
+    if found is None:
+        return SharpeFacts(series.n, None, None, None, None, None)
+    mean, std, skew, kurt = found
+    sharpe = mean / std
+    q = stats.q_factor(sharpe, skew, kurt)
+    return SharpeFacts(series.n, sharpe, skew, kurt, q, stats.psr(sharpe, series.n, q))
+
+
+def deflation(facts: Mapping[str, SharpeFacts], trials: int | None) -> tuple[int, float]:
+    """``(N, SR0)``: the number of trials and the Sharpe ratio the best of them shows by luck.
+
+    ``N`` is ``promotion.trials`` when set, else the sandbox agents with a defined Sharpe ratio;
+    ``V`` is the variance (ddof 1) of those agents' Sharpe ratios — with fewer than two of them
+    there is nothing to estimate it from, and ``SR0`` is 0 (no deflation).
+    """
+    sharpes = np.array([f.sharpe for f in facts.values() if f.sharpe is not None], dtype=np.float64)
+    count = trials if trials is not None else len(sharpes)
+    if len(sharpes) < 2 or count < 2:
+        return count, 0.0
+    return count, stats.expected_max_sharpe(float(np.var(sharpes, ddof=1)), count)
+
+
+def correlation_with_book(
+    series: DailySeries, book: DailySeries
+) -> tuple[int, float | None, tuple[float, float | None] | None]:
+    """Common days, Pearson ρ and the marginal alpha ``(a, t)`` of ``x = a + b·p`` on them."""
+    common, mine, theirs = np.intersect1d(series.days, book.days, assume_unique=True, return_indices=True)
+    x, p = series.values[mine], book.values[theirs]
+    return len(common), stats.pearson(x, p), stats.marginal_alpha(x, p)
+
+
+def skill_report(
+    facts: SharpeFacts,
+    series: DailySeries,
+    book: DailySeries,
+    deflated: tuple[int, float],
+    calibration: Calibration,
+    rules: PromotionConfig,
+    track_record: timedelta,
+) -> Skill:
+    """Everything §3.7 reports for one agent (the gates read it; the review JSON carries it)."""
+    trials, sr0 = deflated
+    dsr = None
+    if facts.sharpe is not None and facts.q is not None:
+        dsr = stats.psr(facts.sharpe, facts.n, facts.q, sr_star=sr0)
+    min_trl = None
+    if facts.sharpe is not None and facts.q is not None:
+        min_trl = stats.min_track_record(facts.sharpe, facts.q, rules.min_psr)
+    common, rho, alpha = (0, None, None) if book.n == 0 else correlation_with_book(series, book)
+    if common < rules.min_skill_days:
+        rho, alpha = None, None
+    return Skill(
+        track_record_days=track_record.total_seconds() / 86_400,
+        n=facts.n,
+        sharpe=facts.sharpe,
+        skewness=facts.skewness,
+        kurtosis=facts.kurtosis,
+        psr=facts.psr,
+        dsr=dsr,
+        trials=trials,
+        sr0=sr0,
+        min_track_record_days=min_trl,
+        eligible_in_days=stats.eligible_in_days(min_trl, facts.n),
+        prod_correlation=rho,
+        prod_book_days=book.n,
+        common_days=common,
+        marginal_alpha=None if alpha is None else alpha[0],
+        marginal_alpha_t=None if alpha is None else alpha[1],
+        calibration=calibration,
+    )
+
+
+def fleet_skill(
+    recon: pd.DataFrame,
+    as_of: pd.Timestamp,
+    config: Config,
+    sandbox: Collection[str],
+    prod_book: Collection[str],
+) -> dict[str, Skill]:
+    """§3.7 for every agent with a realized signal in its track record, and every sandbox agent.
+
+    ``sandbox`` are the trials of the deflated Sharpe ratio; ``prod_book`` the prod agents (not
+    killed) whose mean daily value is the prod book. The track record is never shorter than the
+    metrics' window. For a prod agent the book it is compared with includes itself.
+    """
+    rules = config.promotion
+    track_record = max(rules.track_record, config.windows.window)
+    series = daily_series(recon, as_of, track_record)
+    names = list(dict.fromkeys([*series, *sandbox]))
+    facts = {name: sharpe_facts(series.get(name, EMPTY_SERIES)) for name in names}
+    deflated = deflation({name: facts[name] for name in sandbox}, rules.trials)
+    book = prod_book_series(series, prod_book)
+    calibration = calibration_by_agent(recon, utc(as_of) - config.windows.window, as_of)
+    return {
+        name: skill_report(
+            facts[name],
+            series.get(name, EMPTY_SERIES),
+            book,
+            deflated,
+            calibration.get(name, Calibration()),
+            rules,
+            track_record,
+        )
+        for name in names
+    }
