@@ -20,6 +20,7 @@ from metasup.model.review import (
     DataQuality,
     Finding,
     FindingKind,
+    Gate,
     Priority,
     Recommendation,
     Review,
@@ -82,13 +83,12 @@ def agent_findings(report: AgentReport, config: Config) -> list[Finding]:
             )
         )
     if report.promotion.result == "BLOCKED":
-        failed = [g for g in report.promotion.gates if not g.passed]
         found.append(
             Finding(
                 kind="promotion_blocked",
                 title=f"Promotion blocked for {report.agent}",
                 impact="The sandbox agent stays in sandbox until every gate passes.",
-                evidence="; ".join(g.evidence for g in failed),
+                evidence=blocked_evidence(report.promotion.gates),
                 severity="MEDIUM",
                 agent=report.agent,
             )
@@ -101,7 +101,7 @@ def agent_findings(report: AgentReport, config: Config) -> list[Finding]:
                 title=f"Cost drift out of bounds for {report.agent}",
                 impact="Cost per signal rose faster than the configured bound.",
                 evidence=f"cost per signal {drift:+.1%} vs the reference window "
-                f"(bound {config.promotion.max_cost_drift:+.0%})",
+                f"(bound +{config.promotion.max_cost_drift * 100:g}%)",
                 severity="MEDIUM",
                 agent=report.agent,
             )
@@ -118,6 +118,25 @@ def agent_findings(report: AgentReport, config: Config) -> list[Finding]:
             )
         )
     return found
+
+
+BLOCKED_EVIDENCE_GATES = 2
+"""How many failing gates a "Promotion blocked" finding quotes in full; the rest are named."""
+
+
+def blocked_evidence(gates: Sequence[Gate]) -> str:
+    """What failed, and only that: the first failing gates' evidence, the others by name.
+
+    A killed agent's blocking reason is the kill; its other failing gates are moot and only named.
+    """
+    failed = [g for g in gates if not g.passed]
+    killed = [g for g in failed if g.name == "kill_list"]
+    quoted = killed[:1] if killed else failed[:BLOCKED_EVIDENCE_GATES]
+    others = [g.name for g in failed if g not in quoted]
+    text = "; ".join(g.evidence for g in quoted)
+    if others:
+        text += f"; also failing: {', '.join(others)}"
+    return text
 
 
 def class_findings(report: ClassReport) -> list[Finding]:
@@ -323,10 +342,29 @@ def collect_findings(
     return sorted(found, key=lambda f: -SEVERITY_ORDER.index(f.severity))
 
 
+MOOT_WHEN_EXCLUDED: frozenset[FindingKind] = frozenset(
+    {"promotion_blocked", "regression_blocks", "cost_drift", "cost_regression", "score_regression"}
+)
+"""Finding kinds whose action makes no sense for an agent that is killed, retired or in a killed
+class: it is retired, not told to fix its gates or review its cost (SPEC §4.2)."""
+
+
+def excluded(agent: AgentReport) -> bool:
+    """Killed (own rules, its class, the kill list) or retired: leaving the fleet, not being tuned."""
+    return agent.stage == "retired" or agent.retirement.kill or agent.status.startswith(("killed", "retired"))
+
+
 def recommend(findings: Sequence[Finding], agents: Sequence[AgentReport]) -> list[Recommendation]:
-    """Turn findings (and approvals) into actions, P0 first; one action per subject and kind."""
+    """Turn findings (and approvals) into actions, P0 first; one action per subject and kind.
+
+    Never contradictory: an excluded agent (:func:`excluded`) gets no "fix the gates", "review the
+    cost" or "review the evals" action, only what its exclusion calls for.
+    """
+    gone = {a.agent for a in agents if excluded(a)}
     actions: list[Recommendation] = []
     for finding in findings:
+        if finding.kind in MOOT_WHEN_EXCLUDED and finding.agent in gone:
+            continue
         actions.append(_recommendation_for(finding))
     for agent in agents:
         if agent.promotion.result == "APPROVED":

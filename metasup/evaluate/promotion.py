@@ -26,6 +26,7 @@ exactly as the table says):
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Collection
 from datetime import timedelta
 from decimal import Decimal
@@ -232,7 +233,11 @@ def evidence_gate(
     shown, bar = render_pair(coverage, min_coverage, fixed_decimals, 2)
     coverage_part = f"coverage {shown} {'≥' if enough_coverage else '<'} {bar} ({loss_label})"
     passed = enough_signals and enough_coverage
-    evidence = f"{signals_part}; {coverage_part}"
+    # A blocking gate names only what failed; a passing one shows both checks.
+    parts = [signals_part, coverage_part] if passed else []
+    parts += [] if passed or enough_signals else [signals_part]
+    parts += [] if passed or enough_coverage else [coverage_part]
+    evidence = "; ".join(parts)
     return Gate(name="evidence", passed=passed, value=value, threshold=threshold, evidence=evidence)
 
 
@@ -312,8 +317,25 @@ def render_pair(value: float, threshold: float, render: Renderer, digits: int) -
     for precision in range(digits, 18):
         shown, bar = render(value, precision), render(threshold, precision)
         if shown != bar or value == threshold:
-            return shown, bar
-    return render(value, 17), render(threshold, 17)
+            return shown, as_configured(bar)
+    return render(value, 17), as_configured(render(threshold, 17))
+
+
+_DECIMAL_NUMBER = re.compile(r"(.*?\d)\.(\d+)(\D*)")
+
+
+def as_configured(text: str) -> str:
+    """A threshold as a person wrote it in metasup.yml: ``80.0`` → ``80``, ``+25.0%`` → ``+25%``.
+
+    Amounts in dollars keep their cents unless they are zero: ``$0.00`` → ``$0``, ``$12.50`` stays.
+    """
+    match = _DECIMAL_NUMBER.fullmatch(text)
+    if match is None:
+        return text
+    whole, fraction, tail = match.groups()
+    cents_are_zero = set(fraction) == {"0"}
+    fraction = ("" if cents_are_zero else fraction) if "$" in text else fraction.rstrip("0")
+    return whole + (f".{fraction}" if fraction else "") + tail
 
 
 def general_number(value: float, significant: int) -> str:

@@ -173,6 +173,13 @@ class LpReport(Model):
     inception: str | None = None
     strategies: Strategies = Strategies()
     log: list[LogEntry] = Field(default_factory=list)
+    fund_name: str | None = None
+    min_history_days: int = 60
+
+    @property
+    def short_history(self) -> bool:
+        """Too few daily returns for Sharpe and Sortino to mean anything (SPEC §6): shown as "—"."""
+        return len(self.daily) < self.min_history_days
 
     def to_json(self) -> str:
         data = self.model_dump(mode="json", by_alias=True)
@@ -197,6 +204,8 @@ def compute_lp_report(
     risk_free_rate: float = 0.0,
     ledger_records: Sequence[Mapping[str, Any]] = (),
     strategies: Strategies | None = None,
+    fund_name: str | None = None,
+    min_history_days: int = 60,
 ) -> LpReport:
     """The LP report of the booked days ``period_start..period_end`` (inclusive UTC dates).
 
@@ -258,6 +267,8 @@ def compute_lp_report(
         inception=_date_text(series.index[0]) if len(series) else None,
         strategies=strategies or Strategies(),
         log=promotion_log(ledger_records, start, end, as_of),
+        fund_name=fund_name,
+        min_history_days=min_history_days,
     )
 
 
@@ -431,4 +442,6 @@ def build_lp_report(
         risk_free_rate=config.email.risk_free_rate,
         ledger_records=ledger_records,
         strategies=strategies_from_review(review),
+        fund_name=config.email.fund_name,
+        min_history_days=config.email.min_history_days,
     )

@@ -152,6 +152,8 @@ class EmailConfig(Section):
     to: list[str] = Field(default_factory=list)
     whitelist: list[str] = Field(default_factory=list)
     risk_free_rate: float = 0.0
+    fund_name: str | None = None
+    min_history_days: int = Field(60, ge=0)
     smtp: SmtpConfig = SmtpConfig()
 
 

@@ -158,6 +158,16 @@ def names(values: list[str]) -> Safe:
     return Safe(shown + (f" and {hidden} more" if hidden > 0 else ""))
 
 
+def number(value: float | None) -> Safe:
+    """A configured threshold as written in metasup.yml: ``80.0`` → ``80``, ``0.2`` → ``0.2``."""
+    return Safe(NONE_SHOWN if value is None else f"{value:g}")
+
+
+def check(value: bool | None) -> Safe:
+    """A gate outcome as a mark: ``✅`` passed, ``❌`` failed, ``—`` not evaluated."""
+    return Safe(NONE_SHOWN if value is None else "✅" if value else "❌")
+
+
 # --------------------------------------------------------------------------------------------
 # E-mail filters (typeset: U+2212 minus sign)
 # --------------------------------------------------------------------------------------------
@@ -233,6 +243,8 @@ FILTERS: dict[str, Callable[..., object]] = {
     "code": code,
     "plain": plain,
     "names": names,
+    "number": number,
+    "check": check,
     # e-mail
     "pct_signed": pct_signed,
     "pct_typeset": pct_typeset,
