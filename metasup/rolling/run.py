@@ -2,10 +2,12 @@
 
 Order matters and is chosen so that a run that dies anywhere leaves nothing inconsistent:
 
-1. read the state branch and verify the audit ledger — a broken chain is CRITICAL and this run
-   writes nothing at all;
+1. read the state branch and verify the audit ledger, against the ``Ledger-Head`` anchors of recent
+   state commits too — a broken chain or a cut tail is CRITICAL and this run writes nothing at all;
+   keep only the PRs that are provably metasup's (``ownership``), warn about the others;
 2. evaluate the base and plan (``plan.plan_rolling``: pure);
-3. run the PR actions (``execute``; each one idempotent against what GitHub shows);
+3. run the PR actions (``execute``; each one idempotent against what GitHub shows; every branch
+   push is recorded on the state branch at once, ``pulls.json``);
 4. LP e-mail (``lp_email``): claim the period on the state branch (compare-and-swap), send, record;
 5. write snapshot, allocation and audit ledger in one commit (``state.save_state``), re-reading
    and re-applying when another run moved the branch;
