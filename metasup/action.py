@@ -34,6 +34,7 @@ from metasup.model.errors import InputError, MetasupError
 from metasup.model.review import CLASS_SUBJECT_PREFIX, BaseInfo, Review
 from metasup.render.bodies import render_rolling_summary
 from metasup.render.comment import MARKER, render_comment
+from metasup.render.filters import escape_markdown
 from metasup.rolling.context import RollingContext
 from metasup.rolling.run import registry_path_in_repo, run_rolling
 from metasup.rolling.state import STATE_BRANCH, snapshot_path
@@ -282,6 +283,8 @@ def run_rolling_mode(
     report_path.write_text(review.to_json() + "\n", encoding="utf-8")
     append_summary(settings.summary_path, render_rolling_summary(outcome, workspace.config))
     annotate(review, console)
+    for warning in outcome.warnings:
+        console.command("warning", warning)
     for error in outcome.errors:
         console.command("error", error)
     write_outputs(settings.output_path, _outputs(review, report_path, "", sorted(set(outcome.promote_prs))))
@@ -319,9 +322,11 @@ def run(
         return run_review(settings, event, out, factory)
     except InputError as exc:
         out.command("error", str(exc))
+        _failure_summary(environ, str(exc))
         return exc.exit_code
     except (GitHubIOError, MetasupError) as exc:
         out.command("error", str(exc))
+        _failure_summary(environ, str(exc))
         return 1
     except Exception as exc:  # a bug: one line saying so; the traceback only when asked for
         if environ.get("METASUP_DEBUG", "").strip().lower() in {"1", "true", "yes", "on"}:
@@ -333,6 +338,21 @@ def run(
             f" Please report it at {ISSUES_URL} (set METASUP_DEBUG=1 for the traceback)",
         )
         return 1
+
+
+def _failure_summary(environ: Mapping[str, str], error: str) -> None:
+    """The job summary of a run that failed before writing its own: what failed, and that the state
+    branch holds only whole commits (each state write is one commit, or none)."""
+    path = environ.get("GITHUB_STEP_SUMMARY")
+    if not path:
+        return
+    append_summary(
+        Path(path),
+        "## 🤖 Meta-Supervisor: run failed\n\n"
+        f"❌ {escape_markdown(error)}\n\n"
+        "Nothing was half-written: the state branch holds only whole commits of earlier steps, "
+        "and the next run starts from it.\n",
+    )
 
 
 def _read_event(path: Path | None) -> dict[str, Any]:

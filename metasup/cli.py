@@ -24,6 +24,7 @@ from metasup.model.errors import InputError, MetasupError
 from metasup.model.review import Review
 from metasup.render.comment import load_template, render_comment
 from metasup.render.filters import inert
+from metasup.rolling.audit_anchor import LedgerAnchor, check_anchors, parse_anchor
 from metasup.rolling.audit_ledger import LedgerError, LedgerRecord, parse_ledger, verify_ledger
 from metasup.runner import (
     FAIL_ON_CHOICES,
@@ -199,11 +200,17 @@ def read_ledger_records(path: Path) -> list[LedgerRecord]:
 
 
 def cmd_ledger_verify(args: argparse.Namespace) -> int:
-    """Verify an audit ledger's hash chain; print the first broken record, exit 1 if broken.
+    """Verify a ledger's chain and --anchor records; print the first problem, exit 1 if any.
 
-    Example: metasup ledger verify ledger.jsonl
+    Example: metasup ledger verify ledger.jsonl --anchor 42:HASH
     """
     path = Path(args.file)
+    anchors: list[LedgerAnchor] = []
+    for value in args.anchor or []:
+        try:
+            anchors.append(parse_anchor(value))
+        except ValueError as exc:
+            raise InputError(f"--anchor: {exc}") from None
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -217,7 +224,13 @@ def cmd_ledger_verify(args: argparse.Namespace) -> int:
     if problem is not None:
         print(f"{path}: {problem}")
         return 1
-    print(f"{path}: ok, {len(parse_ledger(text))} record(s), chain intact")
+    records = parse_ledger(text)
+    cut = check_anchors(records, anchors)
+    if cut is not None:
+        print(f"{path}: {cut}")
+        return 1
+    anchored = f", {len(anchors)} anchor(s) hold" if anchors else ""
+    print(f"{path}: ok, {len(records)} record(s), chain intact{anchored}")
     return 0
 
 
@@ -285,6 +298,12 @@ def build_parser() -> argparse.ArgumentParser:
         description=cmd_ledger_verify.__doc__,
     )
     verify_cmd.add_argument("file", help="ledger.jsonl")
+    verify_cmd.add_argument(
+        "--anchor",
+        action="append",
+        metavar="SEQ:HASH",
+        help="a Ledger-Head anchor (from a state commit's message) the ledger must still hold; repeatable",
+    )
     verify_cmd.set_defaults(handler=cmd_ledger_verify)
     return parser
 

@@ -25,7 +25,7 @@ from metasup.github.client import (
     own_login,
 )
 from metasup.github.comments import CommentOutcome, upsert_comment, upsert_issue
-from metasup.github.git import branch_head, read_text
+from metasup.github.git import branch_head, commit_messages, read_text
 from metasup.github.pulls import (
     HeadMoved,
     OpenedPull,
@@ -64,6 +64,7 @@ __all__ = [
     "append_summary",
     "branch_head",
     "close_pull",
+    "commit_messages",
     "connect",
     "ensure_label",
     "fit_body",

@@ -109,3 +109,18 @@ def commit_files(
         commit = repo.create_git_commit(message, tree, [parent_commit])
     sha: str = commit.sha
     return sha
+
+
+def commit_messages(gh: GitHubClient, repository: str, head: str, limit: int) -> list[tuple[str, str]]:
+    """``(sha, message)`` of ``head`` and its first parents, newest first, at most ``limit`` commits."""
+    found: list[tuple[str, str]] = []
+    try:
+        repo = gh.get_repo(repository)
+        sha: str | None = head
+        while sha is not None and len(found) < limit:
+            commit = repo.get_git_commit(sha)
+            found.append((sha, commit.message))
+            sha = commit.parents[0].sha if commit.parents else None
+    except GithubException as exc:
+        raise translate_error(exc, f"history of {head[:12]}") from None
+    return found

@@ -10,6 +10,8 @@ from github import GithubException
 from metasup.github.client import GitHubClient, GitHubIOError, NotPermitted, error_message, translate_error
 from metasup.github.git import branch_head, commit_files, loaded_ref, read_texts_at
 
+STATE_COMMIT_MESSAGE = "metasup: update supervision state"
+
 
 class StateMoved(GitHubIOError):
     """The state branch moved under us (another run wrote first): re-read, re-apply, retry."""
@@ -31,7 +33,12 @@ def read_state(gh: GitHubClient, repository: str, branch: str, paths: Iterable[s
 
 
 def write_state(
-    gh: GitHubClient, repository: str, branch: str, files: dict[str, str], expected_head: str | None
+    gh: GitHubClient,
+    repository: str,
+    branch: str,
+    files: dict[str, str],
+    expected_head: str | None,
+    message: str = STATE_COMMIT_MESSAGE,
 ) -> str:
     """Commit ``files`` to the state branch iff it is still at ``expected_head``; else ``StateMoved``.
 
@@ -42,7 +49,7 @@ def write_state(
     """
     sha: str | None = None
     try:
-        sha = commit_files(gh, repository, expected_head, files, "metasup: update supervision state")
+        sha = commit_files(gh, repository, expected_head, files, message)
         repo = gh.get_repo(repository)
         if expected_head is None:
             repo.create_git_ref(f"refs/heads/{branch}", sha)

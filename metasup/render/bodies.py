@@ -96,6 +96,9 @@ class RollingSummary(Protocol):
     def decisions(self) -> Sequence[str]: ...
 
     @property
+    def warnings(self) -> Sequence[str]: ...
+
+    @property
     def errors(self) -> Sequence[str]: ...
 
 

@@ -43,6 +43,8 @@ LedgerEvent = Literal[
     "demoted",
     "demotion_vetoed",
     "demotion_withdrawn",
+    "promotion_held",
+    "demotion_held",
     "killed",
     "email_sent",
 ]
@@ -67,6 +69,8 @@ ProblemKind = Literal[
     "prev_hash_mismatch",
     "not_canonical",
     "truncated",
+    "anchor_missing",
+    "anchor_mismatch",
 ]
 
 

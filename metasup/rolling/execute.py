@@ -7,12 +7,17 @@ from typing import assert_never
 from metasup.github import (
     GitHubClient,
     GitHubIOError,
+    HeadMoved,
+    NotPermitted,
+    OpenedPull,
     close_pull,
     merge_pull,
-    open_pull,
+    open_or_find_pull,
+    own_login,
     push_branch,
     read_text,
     update_pull_body,
+    upsert_comment,
 )
 from metasup.model.config import Config
 from metasup.model.review import CLASS_SUBJECT_PREFIX, Review
@@ -20,11 +25,13 @@ from metasup.render.bodies import render_demotion_body, render_promotion_body, r
 from metasup.rolling.audit_ledger import NewEntry
 from metasup.rolling.context import RollingContext, RollingOutcome
 from metasup.rolling.dashboard import ListedPromotion
+from metasup.rolling.ownership import RecordedHeads
 from metasup.rolling.plan import (
     LIFECYCLES,
     RETIRE_LABEL,
     WITHDRAWN_LABEL,
     Action,
+    HoldMovedPull,
     Kind,
     Lifecycle,
     MergePromotion,
@@ -39,6 +46,9 @@ from metasup.rolling.plan import (
     pull_key,
 )
 from metasup.rolling.registry_edit import kill_strategy_class, retire_agent, set_agent_stage
+from metasup.rolling.state import record_head
+
+HELD_MARKER = "<!-- metasup:head-moved -->"
 
 
 class PlanExecutor:
@@ -56,9 +66,15 @@ class PlanExecutor:
         review: Review,
         base_head: str,
         outcome: RollingOutcome,
+        heads: RecordedHeads,
+        pull_heads: dict[int, str],
     ) -> None:
+        """``heads``: the commits metasup recorded per branch; ``pull_heads``: the head commit of each
+        of metasup's own PRs as listed (each one a recorded commit)."""
         self.gh, self.context, self.config, self.review = gh, context, config, review
         self.base_head, self.outcome = base_head, outcome
+        self.heads, self.pull_heads = heads, dict(pull_heads)
+        self.wrote_state = False
         self._registry_text: str | None = None
 
     def registry_text(self) -> str:
@@ -73,7 +89,19 @@ class PlanExecutor:
         return self._registry_text
 
     def run(self, action: Action) -> list[NewEntry]:
+        """The action's audit-ledger entries. A refused permission (e.g. PR creation) is this run's
+        error, not its end: the other actions, the state and the summary still happen."""
         self.outcome.decisions.append(describe(action))
+        try:
+            return self._run(action)
+        except NotPermitted as exc:
+            if str(exc) not in self.outcome.errors:
+                self.outcome.errors.append(str(exc))
+            return []
+
+    def _run(self, action: Action) -> list[NewEntry]:
+        if isinstance(action, HoldMovedPull):
+            return self._hold(action)
         if isinstance(action, OpenPromotion):
             return self._open_promotion(action)
         if isinstance(action, RefreshPromotion):
@@ -96,17 +124,44 @@ class PlanExecutor:
         verb = "Promote" if lifecycle.kind == "promote" else "Demote"
         return f"{verb} {agent}: {lifecycle.from_stage} → {lifecycle.to_stage}"
 
-    def _push_stage_change(self, lifecycle: Lifecycle, agent: str, branch: str) -> None:
-        text = set_agent_stage(self.registry_text(), agent, lifecycle.to_stage)
-        push_branch(
+    def _push(self, branch: str, text: str, message: str) -> str:
+        """Push one registry commit to ``branch`` and record it on the state branch as metasup's."""
+        sha = push_branch(
             self.gh,
             self.context.repository,
             branch,
             self.base_head,
             self.context.registry_path,
             text,
-            f"{self._message(lifecycle, agent)}\n\nProposed by metasup run {self.context.run_id}.",
+            message,
         )
+        self.heads = record_head(self.gh, self.context.repository, branch, sha)
+        self.wrote_state = True
+        return sha
+
+    def _push_stage_change(self, lifecycle: Lifecycle, agent: str, branch: str) -> str:
+        text = set_agent_stage(self.registry_text(), agent, lifecycle.to_stage)
+        message = f"{self._message(lifecycle, agent)}\n\nProposed by metasup run {self.context.run_id}."
+        return self._push(branch, text, message)
+
+    def _open(self, branch: str, title: str, body: str, label: str) -> OpenedPull | None:
+        """Open the PR, or adopt the one already open for ``branch`` when it is provably metasup's;
+        None (and a warning naming it) when that one is someone else's."""
+        opened = open_or_find_pull(
+            self.gh, self.context.repository, branch, self.context.base_ref, title, body, label
+        )
+        facts = opened.facts
+        if opened.created or facts is None:
+            return opened
+        login = own_login(self.gh)
+        if facts.is_metasups(login, self.heads.recorded_for(branch, facts.head_sha)):
+            self.outcome.decisions.append(f"adopted metasup's open PR #{opened.number} for {branch}")
+            return opened
+        self.outcome.warnings.append(
+            f"PR #{opened.number} ({branch}) by {facts.author_login} is already open and is not metasup's; "
+            "left alone"
+        )
+        return None
 
     def _listed(self, number: int, agent: str, held: bool, kind: Kind) -> None:
         if kind == "promote":
@@ -116,15 +171,12 @@ class PlanExecutor:
     def _open_promotion(self, action: OpenPromotion) -> list[NewEntry]:
         lifecycle = LIFECYCLES[action.kind]
         self._push_stage_change(lifecycle, action.agent, action.branch)
-        number, _ = open_pull(
-            self.gh,
-            self.context.repository,
-            action.branch,
-            self.context.base_ref,
-            lifecycle.title(action.agent),
-            self._body(lifecycle, action.agent),
-            lifecycle.label,
+        opened = self._open(
+            action.branch, lifecycle.title(action.agent), self._body(lifecycle, action.agent), lifecycle.label
         )
+        if opened is None:
+            return []
+        number = opened.number
         self._listed(number, action.agent, False, action.kind)
         return [
             NewEntry(
@@ -150,10 +202,17 @@ class PlanExecutor:
 
     def _merge(self, action: MergePromotion) -> list[NewEntry]:
         lifecycle = LIFECYCLES[action.kind]
+        expected = self.pull_heads[action.pull]
         if action.rebase:
-            self._push_stage_change(lifecycle, action.agent, lifecycle.branch(action.agent))
+            expected = self._push_stage_change(lifecycle, action.agent, lifecycle.branch(action.agent))
         message = f"{self._message(lifecycle, action.agent)} (metasup run {self.context.run_id})"
-        if not merge_pull(self.gh, self.context.repository, action.pull, message):
+        try:
+            merged = merge_pull(
+                self.gh, self.context.repository, action.pull, message, expected_head_sha=expected
+            )
+        except HeadMoved:
+            return self._hold(HoldMovedPull(action.agent, action.pull, action.kind))
+        if not merged:
             self.outcome.decisions.append(f"PR #{action.pull} is not mergeable yet; will retry next run")
             return []
         return [
@@ -161,6 +220,27 @@ class PlanExecutor:
                 event=lifecycle.done,
                 subject=action.agent,
                 data={"pr": action.pull, "merged_by": "metasup"},
+                dedupe_key=pull_key(action.pull),
+            )
+        ]
+
+    def _hold(self, action: HoldMovedPull) -> list[NewEntry]:
+        """Say once, on the PR, that its head moved and it is a person's to merge; record it as held."""
+        lifecycle = LIFECYCLES[action.kind]
+        comment = (
+            f"{HELD_MARKER}\nThe head of this PR moved: someone pushed a commit metasup did not write. "
+            f"metasup will not merge it; this PR is now a person's to merge (run {self.context.run_link})."
+        )
+        upsert_comment(self.gh, self.context.repository, action.pull, comment, HELD_MARKER)
+        self.outcome.warnings.append(
+            f"PR #{action.pull} ({lifecycle.branch(action.agent)}): its head moved; "
+            "held for a person to merge"
+        )
+        return [
+            NewEntry(
+                event=lifecycle.held,
+                subject=action.agent,
+                data={"pr": action.pull},
                 dedupe_key=pull_key(action.pull),
             )
         ]
@@ -203,25 +283,9 @@ class PlanExecutor:
                 "agent",
                 agent.retirement,
             )
-        push_branch(
-            self.gh,
-            self.context.repository,
-            action.branch,
-            self.base_head,
-            self.context.registry_path,
-            text,
-            f"Retire {kind} {name}\n\n{action.reason}",
-        )
+        self._push(action.branch, text, f"Retire {kind} {name}\n\n{action.reason}")
         body = render_retirement_body(
             name, kind, retirement, action.reason, self.review, self.config, self.context.run_link
         )
-        open_pull(
-            self.gh,
-            self.context.repository,
-            action.branch,
-            self.context.base_ref,
-            f"[AUTO-RETIRE] {name}",
-            body,
-            RETIRE_LABEL,
-        )
+        self._open(action.branch, f"[AUTO-RETIRE] {name}", body, RETIRE_LABEL)
         return []

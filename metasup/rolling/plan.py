@@ -28,7 +28,7 @@ from metasup.evaluate.retirement import kill_reason
 from metasup.model.config import Config
 from metasup.model.registry import Registry
 from metasup.model.review import CLASS_SUBJECT_PREFIX, AgentReport, ClassReport, Review
-from metasup.rolling.audit_ledger import LedgerEvent, LedgerRecord, NewEntry
+from metasup.rolling.audit_ledger import LedgerEvent, NewEntry
 
 PROMOTE_PREFIX = "metasup/promote/"
 DEMOTE_PREFIX = "metasup/demote/"
@@ -55,6 +55,7 @@ class Lifecycle:
     done: LedgerEvent
     vetoed: LedgerEvent
     withdrawn: LedgerEvent
+    held: LedgerEvent
 
     def branch(self, agent: str) -> str:
         return self.prefix + branch_slug(agent)
@@ -65,11 +66,11 @@ class Lifecycle:
 
 PROMOTION = Lifecycle(
     "promote", PROMOTE_PREFIX, PROMOTE_LABEL, "AUTO-PROMOTE", "sandbox", "prod",
-    "promotion_proposed", "promoted", "vetoed", "promotion_withdrawn",
+    "promotion_proposed", "promoted", "vetoed", "promotion_withdrawn", "promotion_held",
 )  # fmt: skip
 DEMOTION = Lifecycle(
     "demote", DEMOTE_PREFIX, DEMOTE_LABEL, "AUTO-DEMOTE", "prod", "sandbox",
-    "demotion_proposed", "demoted", "demotion_vetoed", "demotion_withdrawn",
+    "demotion_proposed", "demoted", "demotion_vetoed", "demotion_withdrawn", "demotion_held",
 )  # fmt: skip
 LIFECYCLES: dict[Kind, Lifecycle] = {"promote": PROMOTION, "demote": DEMOTION}
 VETO_EVENTS: dict[str, Kind] = {PROMOTION.vetoed: "promote", DEMOTION.vetoed: "demote"}
@@ -160,13 +161,24 @@ class WithdrawPromotion:
 
 
 @dataclass(frozen=True)
+class HoldMovedPull:
+    """A person pushed to metasup's PR: say once that it is now theirs to merge (never merged by metasup)."""
+
+    agent: str
+    pull: int
+    kind: Kind = "promote"
+
+
+@dataclass(frozen=True)
 class OpenRetirement:
     subject: str
     branch: str
     reason: str
 
 
-Action = OpenPromotion | RefreshPromotion | MergePromotion | WithdrawPromotion | OpenRetirement
+Action = (
+    OpenPromotion | RefreshPromotion | MergePromotion | WithdrawPromotion | HoldMovedPull | OpenRetirement
+)
 
 
 @dataclass(frozen=True)
@@ -331,12 +343,24 @@ def plan_rolling(
     now: datetime,
     base_head: str,
     config: Config,
+    moved: Sequence[PullState] = (),
+    announced: frozenset[int] = frozenset(),
+    blocked: frozenset[str] = frozenset(),
 ) -> RollingPlan:
-    """Every PR action and audit-ledger entry of one rolling run, decided from plain values."""
+    """Every PR action and audit-ledger entry of one rolling run, decided from plain values.
+
+    ``pulls`` are metasup's own PRs only (``ownership.classify``). ``moved``: its open PRs whose head
+    a person moved — each is held once (``announced``: the PR numbers already held in the ledger);
+    ``blocked``: branches metasup must not push to (someone else's open PR uses them).
+    """
     by_branch = _latest_by_branch(pulls)
     agent_of_branch = {c.branch(a.agent): a.agent for a in review.agents for c in LIFECYCLES.values()}
     cooldown = timedelta(days=config.promotion_prs.veto_cooldown_days)
     plan = RollingPlan(audit_entries=observed_entries(pulls, agent_of_branch, cooldown))
+    for pull in moved:
+        held_agent, held_lifecycle = agent_of_branch.get(pull.branch), lifecycle_of(pull.branch)
+        if held_agent is not None and held_lifecycle is not None and pull.number not in announced:
+            plan.actions.append(HoldMovedPull(held_agent, pull.number, held_lifecycle.kind))
 
     for lifecycle in LIFECYCLES.values():
         # An agent missing from agents.yaml has no `stage` line to change: register it first.
@@ -346,6 +370,8 @@ def plan_rolling(
             if a.stage == lifecycle.from_stage and registry.agent(a.agent) is not None
         ]
         for agent in candidates:
+            if lifecycle.branch(agent.agent) in blocked:
+                continue
             history = by_branch.get(lifecycle.branch(agent.agent), [])
             action = _stage_action(agent, history, now, base_head, config, plan.vetoes, plan.held, lifecycle)
             if action is not None:
@@ -366,7 +392,7 @@ def plan_rolling(
             NewEntry(event="killed", subject=subject, data={"reason": reason, "registry": registry_value})
         )
         history = by_branch.get(retire_branch(subject), [])
-        if not history:
+        if not history and retire_branch(subject) not in blocked:
             plan.actions.append(OpenRetirement(subject, retire_branch(subject), reason))
     return plan
 
@@ -377,32 +403,6 @@ def find_agent(review: Review, name: str) -> AgentReport | None:
 
 def find_class(review: Review, name: str) -> ClassReport | None:
     return next((c for c in review.strategy_classes if c.name == name), None)
-
-
-def kills_in_force(
-    records: Sequence[LedgerRecord], pulls: Sequence[PullState], registry: Registry
-) -> set[str]:
-    """Subjects killed by earlier runs that stay excluded (SPEC §3.4: until the registry says otherwise).
-
-    A kill is lifted when a person closes its [AUTO-RETIRE] PR unmerged, or when the registry
-    entry changed since the kill (its ``stage``/``status`` differs from the one recorded then —
-    a merged retire PR makes it ``retired``/``killed``, which excludes it anyway).
-    """
-    refused = {p.branch for p in pulls if p.state == "closed" and not p.merged}
-    kept: set[str] = set()
-    for record in records:
-        if record.event != "killed" or retire_branch(record.subject) in refused:
-            continue
-        now: str | None
-        if record.subject.startswith(CLASS_SUBJECT_PREFIX):
-            klass = registry.strategy_class(record.subject.removeprefix(CLASS_SUBJECT_PREFIX))
-            now = klass.status if klass is not None else None
-        else:
-            agent = registry.agent(record.subject)
-            now = agent.stage if agent is not None else None
-        if now is not None and now == record.data.get("registry"):
-            kept.add(record.subject)
-    return kept
 
 
 def describe(action: Action) -> str:
@@ -419,8 +419,6 @@ def describe(action: Action) -> str:
         return f"merge [{tag}] PR #{action.pull} for {action.agent}"
     if isinstance(action, WithdrawPromotion):
         return f"close [{tag}] PR #{action.pull} for {action.agent}: {action.reason}"
+    if isinstance(action, HoldMovedPull):
+        return f"hold [{tag}] PR #{action.pull} for {action.agent}: its head moved, a person merges it"
     assert_never(action)
-
-
-def already_recorded(records: Sequence[LedgerRecord], entry: NewEntry) -> bool:
-    return any(r.identity == entry.identity for r in records)

@@ -25,6 +25,7 @@ from metasup.model.review import (
 from metasup.render.bodies import render_demotion_body
 from metasup.rolling.audit_ledger import LedgerRecord, NewEntry, append
 from metasup.rolling.dashboard import ListedPromotion, active_vetoes, dashboard_context
+from metasup.rolling.kills import kills_in_force
 from metasup.rolling.plan import (
     WITHDRAWN_LABEL,
     MergePromotion,
@@ -38,7 +39,6 @@ from metasup.rolling.plan import (
     demote_branch,
     demotion_vetoes,
     describe,
-    kills_in_force,
     observed_entries,
     plan_rolling,
     promote_branch,
