@@ -14,8 +14,6 @@ from importlib import resources
 from pathlib import Path
 
 from metasup.ingest.load import Progress
-from metasup.lp.charts import render_charts
-from metasup.lp.email import preview_html
 from metasup.lp.report import build_lp_report
 from metasup.lp.statistics import last_complete_period
 from metasup.model.config import ArtifactsConfig, Config, load_config
@@ -125,6 +123,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     Example: metasup demo
     """
+    from metasup.lp.charts import render_charts  # matplotlib: only the commands that draw
+    from metasup.lp.email import preview_html
+
     examples = resources.files("metasup").joinpath("examples")
     with resources.as_file(examples) as folder:
         workspace = load_workspace(folder / "metasup.yml", progress=terminal_progress())
@@ -150,6 +151,9 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     Example: metasup report --config metasup.yml --json lp.json --preview lp.html
     """
+    from metasup.lp.charts import render_charts  # matplotlib: only the commands that draw
+    from metasup.lp.email import preview_html
+
     workspace = load_workspace(Path(args.config), progress=terminal_progress())
     as_of = parse_as_of(args.as_of) if args.as_of else default_as_of(workspace.artifacts)
     supervision = supervise_workspace(workspace, as_of, None)
