@@ -115,14 +115,34 @@ def test_example_workflow__least_privilege_schedule_and_concurrency() -> None:
 def test_dockerfile__base_is_an_arg_and_deps_pinned_with_hashes() -> None:
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert dockerfile.startswith("# ")
-    assert "ARG BASE_IMAGE=python:3.12-slim\nFROM ${BASE_IMAGE}" in dockerfile
-    assert "--require-hashes -r requirements.lock" in dockerfile
+    assert "ARG BASE_IMAGE=python:3.12-slim\nFROM ${BASE_IMAGE} AS builder" in dockerfile
+    assert "--require-hashes" in dockerfile
+    assert "-r /tmp/requirements.lock" in dockerfile
     assert "git config --system --add safe.directory '*'" in dockerfile
     assert dockerfile.index("COPY requirements.lock") < dockerfile.index("COPY metasup")  # deps layer cached
     lock = (ROOT / "requirements.lock").read_text()
     pinned = re.findall(r"^([A-Za-z0-9_.-]+)==", lock, flags=re.M)
     assert {"pandas", "pyarrow", "pydantic", "pygithub", "jinja2"} <= {p.lower() for p in pinned}
     assert lock.count("--hash=sha256:") >= len(pinned)
+
+
+def test_dockerfile__multi_stage_final_stage_copies_only_the_venv_and_metasup() -> None:
+    """SPEC §4.3: the final stage is the base + git + the builder's venv + metasup, byte-compiled."""
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    final = dockerfile[dockerfile.rindex("\nFROM ") :]
+    assert final.startswith("\nFROM ${BASE_IMAGE}\n")
+    assert "pip" not in final.replace("PIP_", "")  # nothing installed with pip in the final stage
+    assert "binutils" not in final
+    assert "COPY --from=builder /opt/venv /opt/venv" in final
+    assert "compileall" in final
+    assert [line.split()[1] for line in final.splitlines() if line.startswith("COPY ")] == [
+        "--from=builder",
+        "entrypoint.py",
+        "metasup",
+    ]
+    context = (ROOT / ".dockerignore").read_text().split()
+    assert context[0] == "*"
+    assert "!tools/prune_venv.py" in context
 
 
 def test_entrypoint__runs_the_action(tmp_path: Path) -> None:
