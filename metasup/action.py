@@ -32,11 +32,9 @@ from metasup.github import connect as github_connect
 from metasup.model.config import load_config
 from metasup.model.errors import InputError, MetasupError
 from metasup.model.review import CLASS_SUBJECT_PREFIX, BaseInfo, Review
-from metasup.render.bodies import render_rolling_summary
 from metasup.render.comment import MARKER, render_comment
 from metasup.render.filters import escape_markdown
 from metasup.rolling.context import RollingContext
-from metasup.rolling.run import registry_path_in_repo, run_rolling
 from metasup.rolling.state import STATE_BRANCH, snapshot_path
 from metasup.runner import FailOn, confine, evaluate, gate_failed, load_workspace, parse_as_of
 
@@ -263,6 +261,10 @@ def run_rolling_mode(
     connect: ClientFactory,
     clock: Clock,
 ) -> int:
+    # Rolling mode alone needs the LP e-mail (matplotlib, smtplib): imported here, not at start.
+    from metasup.render.bodies import render_rolling_summary
+    from metasup.rolling.run import registry_path_in_repo, run_rolling
+
     workspace = load_workspace(settings.workspace_path(settings.config), confine_to=settings.workspace)
     base_ref = settings.base_ref or workspace.config.base
     client = connect(settings.token.get_secret_value(), settings.api_url)

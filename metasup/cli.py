@@ -15,8 +15,6 @@ from importlib import resources
 from pathlib import Path
 
 from metasup.ingest.load import Progress
-from metasup.lp.charts import render_charts
-from metasup.lp.email import preview_html
 from metasup.lp.report import build_lp_report
 from metasup.lp.statistics import last_complete_period
 from metasup.model.config import ArtifactsConfig, Config, load_config
@@ -141,6 +139,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     Example: metasup demo
     """
+    from metasup.lp.charts import render_charts  # matplotlib: only the commands that draw
+    from metasup.lp.email import preview_html
+
     out = Path(args.out)
     check_output_dir("--out", out)
     examples = resources.files("metasup").joinpath("examples")
@@ -166,6 +167,9 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     Example: metasup report --config metasup.yml --json lp.json --preview lp.html
     """
+    from metasup.lp.charts import render_charts  # matplotlib: only the commands that draw
+    from metasup.lp.email import preview_html
+
     explicit_as_of = parse_as_of(args.as_of) if args.as_of else None
     for flag, target in (("--json", args.json), ("--preview", args.preview)):
         if target:
