@@ -241,6 +241,9 @@ class DataQuality(Model):
     rejected: list[RejectedLine] = Field(default_factory=list, description="the first 100")
     rejected_total: int = 0
     duplicates: int = 0
+    cost_unknown: int = Field(
+        default=0, description="accepted `run` events with `cost_usd: null`: runs of unknown cost, adding 0"
+    )
     benchmark_missing: int = 0
 
 

@@ -5,7 +5,6 @@ within a bounded time (hypothesis' per-example deadline)."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from datetime import timedelta
 from pathlib import Path
@@ -46,11 +45,6 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(
-    not os.environ.get("METASUP_FUZZ"),
-    reason="set METASUP_FUZZ=1: it found a segfault in pyarrow's JSON reader (ingest/jsonl._arrow_json)"
-    " that kills the whole pytest process; unfixed yet",
-)
 @settings(
     max_examples=80,
     deadline=timedelta(seconds=10),
