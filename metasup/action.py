@@ -9,6 +9,7 @@ the event, so every event → mode rule is a one-line test.
 from __future__ import annotations
 
 import json
+import traceback
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,12 +32,13 @@ from metasup.github import connect as github_connect
 from metasup.model.config import load_config
 from metasup.model.errors import InputError, MetasupError
 from metasup.model.review import CLASS_SUBJECT_PREFIX, BaseInfo, Review
-from metasup.render.bodies import render_rolling_summary
 from metasup.render.comment import MARKER, render_comment
+from metasup.render.filters import escape_markdown
 from metasup.rolling.context import RollingContext
-from metasup.rolling.run import registry_path_in_repo, run_rolling
 from metasup.rolling.state import STATE_BRANCH, snapshot_path
-from metasup.runner import FailOn, evaluate, gate_failed, load_workspace, parse_as_of
+from metasup.runner import FailOn, confine, evaluate, gate_failed, load_workspace, parse_as_of
+
+ISSUES_URL = "https://github.com/marketagents/metasup/issues"
 
 Mode = Literal["review", "rolling", "skip"]
 ModeInput = Literal["auto", "review", "rolling"]
@@ -197,7 +199,7 @@ def find_baseline(settings: ActionSettings, client: GitHubClient, base_ref: str)
 def run_review(
     settings: ActionSettings, event: Mapping[str, Any], console: Console, connect: ClientFactory
 ) -> int:
-    workspace = load_workspace(settings.workspace_path(settings.config))
+    workspace = load_workspace(settings.workspace_path(settings.config), confine_to=settings.workspace)
     as_of = parse_as_of(settings.as_of) if settings.as_of else None
     base_ref = default_base_ref(event, settings.base_ref, workspace.config.base)
     client = connect(settings.token.get_secret_value(), settings.api_url)
@@ -259,7 +261,11 @@ def run_rolling_mode(
     connect: ClientFactory,
     clock: Clock,
 ) -> int:
-    workspace = load_workspace(settings.workspace_path(settings.config))
+    # Rolling mode alone needs the LP e-mail (matplotlib, smtplib): imported here, not at start.
+    from metasup.render.bodies import render_rolling_summary
+    from metasup.rolling.run import registry_path_in_repo, run_rolling
+
+    workspace = load_workspace(settings.workspace_path(settings.config), confine_to=settings.workspace)
     base_ref = settings.base_ref or workspace.config.base
     client = connect(settings.token.get_secret_value(), settings.api_url)
     context = RollingContext(
@@ -279,6 +285,8 @@ def run_rolling_mode(
     report_path.write_text(review.to_json() + "\n", encoding="utf-8")
     append_summary(settings.summary_path, render_rolling_summary(outcome, workspace.config))
     annotate(review, console)
+    for warning in outcome.warnings:
+        console.command("warning", warning)
     for error in outcome.errors:
         console.command("error", error)
     write_outputs(settings.output_path, _outputs(review, report_path, "", sorted(set(outcome.promote_prs))))
@@ -301,7 +309,11 @@ def run(
         settings = ActionSettings.from_environ(environ)
         out.command("add-mask", settings.token.get_secret_value())
         event = _read_event(settings.event_path)
-        base_ref = settings.base_ref or load_config(settings.workspace_path(settings.config)).base
+        if settings.as_of:  # checked now, so a bad as-of fails before anything is fetched
+            parse_as_of(settings.as_of, "as-of")
+        config_path = settings.workspace_path(settings.config)
+        confine([("config", config_path)], settings.workspace)
+        base_ref = settings.base_ref or load_config(config_path).base
         mode = select_mode(settings.event_name, settings.mode, event, base_ref)
         out.info(f"metasup: {settings.event_name} event → {mode} mode")
         if mode == "skip":
@@ -312,10 +324,37 @@ def run(
         return run_review(settings, event, out, factory)
     except InputError as exc:
         out.command("error", str(exc))
+        _failure_summary(environ, str(exc))
         return exc.exit_code
     except (GitHubIOError, MetasupError) as exc:
         out.command("error", str(exc))
+        _failure_summary(environ, str(exc))
         return 1
+    except Exception as exc:  # a bug: one line saying so; the traceback only when asked for
+        if environ.get("METASUP_DEBUG", "").strip().lower() in {"1", "true", "yes", "on"}:
+            traceback.print_exc()
+        detail = " ".join(str(exc).split())[:200]
+        out.command(
+            "error",
+            f"Internal error (a bug in metasup, not in your input): {type(exc).__name__}: {detail}."
+            f" Please report it at {ISSUES_URL} (set METASUP_DEBUG=1 for the traceback)",
+        )
+        return 1
+
+
+def _failure_summary(environ: Mapping[str, str], error: str) -> None:
+    """The job summary of a run that failed before writing its own: what failed, and that the state
+    branch holds only whole commits (each state write is one commit, or none)."""
+    path = environ.get("GITHUB_STEP_SUMMARY")
+    if not path:
+        return
+    append_summary(
+        Path(path),
+        "## 🤖 Meta-Supervisor: run failed\n\n"
+        f"❌ {escape_markdown(error)}\n\n"
+        "Nothing was half-written: the state branch holds only whole commits of earlier steps, "
+        "and the next run starts from it.\n",
+    )
 
 
 def _read_event(path: Path | None) -> dict[str, Any]:

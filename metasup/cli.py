@@ -9,34 +9,41 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import traceback
 from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 
 from metasup.engine import engine_settings, open_measure
 from metasup.ingest.load import Progress
-from metasup.lp.charts import render_charts
-from metasup.lp.email import preview_html
 from metasup.lp.report import build_lp_report
 from metasup.lp.statistics import last_complete_period
 from metasup.model.config import ArtifactsConfig, Config, load_config
-from metasup.model.errors import InputError
+from metasup.model.errors import InputError, MetasupError
 from metasup.model.review import Review
 from metasup.render.comment import load_template, render_comment
-from metasup.rolling.audit_ledger import parse_ledger, verify_ledger
+from metasup.render.filters import inert
+from metasup.rolling.audit_anchor import LedgerAnchor, check_anchors, parse_anchor
+from metasup.rolling.audit_ledger import LedgerError, LedgerRecord, parse_ledger, verify_ledger
 from metasup.runner import (
     FAIL_ON_CHOICES,
+    check_output_dir,
+    check_output_path,
     default_as_of,
     evaluate,
     gate_failed,
+    gate_reasons,
     load_baseline,
     load_workspace,
     parse_as_of,
     supervise_workspace,
+    write_output,
 )
 from metasup.runtime import prepare_one_shot_process
 
 DEMO_DIR = Path("metasup-demo")
+ISSUES_URL = "https://github.com/marketagents/metasup/issues"
+DEBUG_ENV = "METASUP_DEBUG"
 DEFAULT_CONFIG = Config(artifacts=ArtifactsConfig(alpha=Path("-"), prices=Path("-")))
 """Thresholds for ``comment`` when no config is given: the spec's defaults."""
 
@@ -71,8 +78,8 @@ def format_table(review: Review) -> str:
         m = a.metrics
         rows.append(
             (
-                a.agent,
-                a.strategy_class,
+                inert(a.agent),
+                inert(a.strategy_class),
                 a.stage,
                 a.status,
                 f"{m.realized_pnl_30d:,.2f}",
@@ -99,16 +106,23 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
     Example: metasup evaluate --config metasup.yml --json review.json --fail-on blocked
     """
-    workspace = load_workspace(Path(args.config), progress=terminal_progress())
-    baseline = load_baseline(Path(args.baseline)) if args.baseline else None
     as_of = parse_as_of(args.as_of) if args.as_of else None
+    if args.json:
+        check_output_path("--json", Path(args.json))
+    baseline = load_baseline(Path(args.baseline)) if args.baseline else None
+    workspace = load_workspace(Path(args.config), progress=terminal_progress())
     engine = engine_settings(workspace.config.engine, args.engine, args.scheduler, os.environ)
     with open_measure(engine) as measure:
         review = evaluate(workspace, as_of, baseline, run_id=os.environ.get("GITHUB_RUN_ID"), measure=measure)
     if args.json:
-        Path(args.json).write_text(review.to_json() + "\n", encoding="utf-8")
+        write_output("--json", Path(args.json), review.to_json() + "\n")
     print(format_table(review))
-    return 1 if gate_failed(review, args.fail_on) else 0
+    if not gate_failed(review, args.fail_on):
+        return 0
+    print(f"Failed under --fail-on {args.fail_on}:", file=sys.stderr)
+    for reason in gate_reasons(review, args.fail_on):
+        print(f"  {inert(reason)}", file=sys.stderr)
+    return 1
 
 
 def cmd_comment(args: argparse.Namespace) -> int:
@@ -116,7 +130,7 @@ def cmd_comment(args: argparse.Namespace) -> int:
 
     Example: metasup comment --json review.json
     """
-    review = load_baseline(Path(args.json))
+    review = load_baseline(Path(args.json), role="review")
     config = load_config(Path(args.config)) if args.config else None
     template = load_template(config.comment_template if config else None)
     print(render_comment(review, config or DEFAULT_CONFIG, template=template).body, end="")
@@ -128,6 +142,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     Example: metasup demo
     """
+    from metasup.lp.charts import render_charts  # matplotlib: only the commands that draw
+    from metasup.lp.email import preview_html
+
+    out = Path(args.out)
+    check_output_dir("--out", out)
     examples = resources.files("metasup").joinpath("examples")
     with resources.as_file(examples) as folder:
         workspace = load_workspace(folder / "metasup.yml", progress=terminal_progress())
@@ -136,13 +155,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
         as_of = default_as_of(workspace.artifacts)
         period = last_complete_period(as_of, workspace.config.email.cadence)
         report = build_lp_report(supervision, workspace.config, as_of, period)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     comment = render_comment(review, workspace.config).body
-    (out / "review.json").write_text(review.to_json() + "\n", encoding="utf-8")
-    (out / "allocation.json").write_text(review.allocation.model_dump_json(indent=2) + "\n", encoding="utf-8")
-    (out / "comment.md").write_text(comment, encoding="utf-8")
-    (out / "lp-report.html").write_text(preview_html(report, render_charts(report)), encoding="utf-8")
+    write_output("--out", out / "review.json", review.to_json() + "\n")
+    write_output("--out", out / "allocation.json", review.allocation.model_dump_json(indent=2) + "\n")
+    write_output("--out", out / "comment.md", comment)
+    write_output("--out", out / "lp-report.html", preview_html(report, render_charts(report)))
     print(comment)
     print(f"wrote {out}/: review.json, comment.md, allocation.json, lp-report.html")
     return 0
@@ -153,16 +170,23 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     Example: metasup report --config metasup.yml --json lp.json --preview lp.html
     """
+    from metasup.lp.charts import render_charts  # matplotlib: only the commands that draw
+    from metasup.lp.email import preview_html
+
+    explicit_as_of = parse_as_of(args.as_of) if args.as_of else None
+    for flag, target in (("--json", args.json), ("--preview", args.preview)):
+        if target:
+            check_output_path(flag, Path(target))
+    records = read_ledger_records(Path(args.ledger)) if args.ledger else []
     workspace = load_workspace(Path(args.config), progress=terminal_progress())
-    as_of = parse_as_of(args.as_of) if args.as_of else default_as_of(workspace.artifacts)
+    as_of = explicit_as_of or default_as_of(workspace.artifacts)
     supervision = supervise_workspace(workspace, as_of, None)
-    records = parse_ledger(Path(args.ledger).read_text(encoding="utf-8")) if args.ledger else []
     period = last_complete_period(as_of, workspace.config.email.cadence)
     report = build_lp_report(supervision, workspace.config, as_of, period, [r.fields() for r in records])
     if args.json:
-        Path(args.json).write_text(report.to_json() + "\n", encoding="utf-8")
+        write_output("--json", Path(args.json), report.to_json() + "\n")
     if args.preview:
-        Path(args.preview).write_text(preview_html(report, render_charts(report)), encoding="utf-8")
+        write_output("--preview", Path(args.preview), preview_html(report, render_charts(report)))
     print(
         f"LP report {period.label}: period PnL ${report.pnl.period:,.2f}, "
         f"since inception ${report.pnl.since_inception:,.2f}"
@@ -185,12 +209,30 @@ def cmd_convert(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_ledger_verify(args: argparse.Namespace) -> int:
-    """Verify an audit ledger's hash chain; print the first broken record, exit 1 if broken.
+def read_ledger_records(path: Path) -> list[LedgerRecord]:
+    """The records of ``--ledger FILE``; a missing, unreadable or broken ledger is an input error."""
+    try:
+        return parse_ledger(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(f"--ledger {path}: file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"--ledger {path}: cannot read ({exc})") from None
+    except LedgerError as exc:
+        raise InputError(f"--ledger {path}: not a valid audit ledger ({exc})") from None
 
-    Example: metasup ledger verify ledger.jsonl
+
+def cmd_ledger_verify(args: argparse.Namespace) -> int:
+    """Verify a ledger's chain and --anchor records; print the first problem, exit 1 if any.
+
+    Example: metasup ledger verify ledger.jsonl --anchor 42:HASH
     """
     path = Path(args.file)
+    anchors: list[LedgerAnchor] = []
+    for value in args.anchor or []:
+        try:
+            anchors.append(parse_anchor(value))
+        except ValueError as exc:
+            raise InputError(f"--anchor: {exc}") from None
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -204,16 +246,29 @@ def cmd_ledger_verify(args: argparse.Namespace) -> int:
     if problem is not None:
         print(f"{path}: {problem}")
         return 1
-    print(f"{path}: ok, {len(parse_ledger(text))} record(s), chain intact")
+    records = parse_ledger(text)
+    cut = check_anchors(records, anchors)
+    if cut is not None:
+        print(f"{path}: {cut}")
+        return 1
+    anchored = f", {len(anchors)} anchor(s) hold" if anchors else ""
+    print(f"{path}: ok, {len(records)} record(s), chain intact{anchored}")
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="metasup", description="MarketAgents Meta-Supervisor")
+    debug_help = f"on an internal error, print the traceback (or set {DEBUG_ENV}=1)"
+    parser.add_argument("--debug", action="store_true", help=debug_help)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=debug_help)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     evaluate_cmd = commands.add_parser(
-        "evaluate", help="evaluate agents and write the review", description=cmd_evaluate.__doc__
+        "evaluate",
+        parents=[common],
+        help="evaluate agents and write the review",
+        description=cmd_evaluate.__doc__,
     )
     evaluate_cmd.add_argument("--config", default="metasup.yml", help="metasup.yml (default: ./metasup.yml)")
     evaluate_cmd.add_argument("--as-of", help="evaluation time, RFC 3339 (default: the latest price bar)")
@@ -233,7 +288,10 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate_cmd.set_defaults(handler=cmd_evaluate)
 
     comment_cmd = commands.add_parser(
-        "comment", help="print the PR comment for a review JSON", description=cmd_comment.__doc__
+        "comment",
+        parents=[common],
+        help="print the PR comment for a review JSON",
+        description=cmd_comment.__doc__,
     )
     comment_cmd.add_argument(
         "--json", required=True, metavar="REVIEW.json", help="a review written by evaluate"
@@ -242,12 +300,14 @@ def build_parser() -> argparse.ArgumentParser:
     comment_cmd.set_defaults(handler=cmd_comment)
 
     demo_cmd = commands.add_parser(
-        "demo", help="run on the bundled example data", description=cmd_demo.__doc__
+        "demo", parents=[common], help="run on the bundled example data", description=cmd_demo.__doc__
     )
     demo_cmd.add_argument("--out", default=str(DEMO_DIR), help="output folder (default: ./metasup-demo)")
     demo_cmd.set_defaults(handler=cmd_demo)
 
-    report_cmd = commands.add_parser("report", help="LP performance report", description=cmd_report.__doc__)
+    report_cmd = commands.add_parser(
+        "report", parents=[common], help="LP performance report", description=cmd_report.__doc__
+    )
     report_cmd.add_argument("--config", default="metasup.yml", help="metasup.yml (default: ./metasup.yml)")
     report_cmd.add_argument("--as-of", help="report time, RFC 3339 (default: the latest price bar)")
     report_cmd.add_argument("--json", metavar="FILE", help="write the LP metrics as JSON to FILE")
@@ -267,22 +327,60 @@ def build_parser() -> argparse.ArgumentParser:
     ledger_cmd = commands.add_parser("ledger", help="audit ledger tools", description="Audit ledger tools.")
     ledger_commands = ledger_cmd.add_subparsers(dest="ledger_command", required=True, metavar="COMMAND")
     verify_cmd = ledger_commands.add_parser(
-        "verify", help="verify the hash chain of a ledger file", description=cmd_ledger_verify.__doc__
+        "verify",
+        parents=[common],
+        help="verify the hash chain of a ledger file",
+        description=cmd_ledger_verify.__doc__,
     )
     verify_cmd.add_argument("file", help="ledger.jsonl")
+    verify_cmd.add_argument(
+        "--anchor",
+        action="append",
+        metavar="SEQ:HASH",
+        help="a Ledger-Head anchor (from a state commit's message) the ledger must still hold; repeatable",
+    )
     verify_cmd.set_defaults(handler=cmd_ledger_verify)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command. A user's mistake is one ``Error: …`` (exit 2); a bug one line saying so and
+    where to report it (exit 1), its traceback only with ``--debug`` or ``METASUP_DEBUG=1``."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    debug = bool(getattr(args, "debug", False)) or os.environ.get(DEBUG_ENV, "").strip().lower() in {
+        "1",
+        "true",
+        "yes",
+        "on",
+    }
     try:
         code: int = args.handler(args)
     except InputError as exc:
         print(f"Error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except MetasupError as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("Interrupted.", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a bug: say so in one line, never bury the user in a traceback
+        if debug:
+            traceback.print_exc()
+        print(bug_line(exc, debug), file=sys.stderr)
+        return 1
     return code
+
+
+def bug_line(exc: BaseException, debug: bool) -> str:
+    """The one line a bug ends with: what broke, where to report it, how to see more."""
+    detail = " ".join(str(exc).split())[:200]
+    more = "" if debug else f" (run again with --debug or {DEBUG_ENV}=1 for the traceback)"
+    return (
+        f"Internal error (a bug in metasup, not in your input): {type(exc).__name__}: {detail}."
+        f" Please report it at {ISSUES_URL}{more}"
+    )
 
 
 def run(argv: Sequence[str] | None = None) -> int:

@@ -6,8 +6,10 @@ the GitHub Action can never disagree about how a workspace is read or when a run
 
 from __future__ import annotations
 
+import errno
 import json
-from collections.abc import Collection
+import os
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -17,7 +19,7 @@ from pydantic import ValidationError
 
 from metasup.evaluate.measure import Measure, measure_locally
 from metasup.evaluate.supervisor import Supervision, supervise
-from metasup.ingest.load import Progress, load_artifacts
+from metasup.ingest import Progress, data_files, load_artifacts
 from metasup.model.artifacts import Artifacts
 from metasup.model.config import Config, load_config
 from metasup.model.errors import ArtifactError, InputError
@@ -38,24 +40,123 @@ class Workspace:
     artifacts: Artifacts
 
 
-def load_workspace(config_path: Path, progress: Progress | None = None) -> Workspace:
+def load_workspace(
+    config_path: Path, progress: Progress | None = None, confine_to: Path | None = None
+) -> Workspace:
+    """Read and validate everything one evaluation needs.
+
+    With ``confine_to`` (the action's ``GITHUB_WORKSPACE``), the config, the registry, the
+    comment template and every artifact file must resolve, symlinks followed, inside that folder
+    (SPEC §2.6 "Nothing outside the workspace"); the CLI passes nothing and reads any path.
+    """
+    if confine_to is not None:
+        confine([("config", config_path)], confine_to)
     config = load_config(config_path)
+    if confine_to is not None:
+        artifacts_config = config.artifacts
+        named = [("registry", config.registry)]
+        if config.comment_template is not None:
+            named.append(("comment_template", config.comment_template))
+        for key, path in (
+            ("artifacts.alpha", artifacts_config.alpha),
+            ("artifacts.telemetry", artifacts_config.telemetry),
+            ("artifacts.prices", artifacts_config.prices),
+        ):
+            if path is not None:
+                named.append((key, path))
+                confine([(key, path)], confine_to)
+                named += [(key, file) for file in data_files(path)]
+        confine(named, confine_to)
     registry = load_registry(config.registry)
     artifacts = load_artifacts(config.artifacts, progress=progress)
     return Workspace(config=config, registry=registry, artifacts=artifacts)
 
 
-def parse_as_of(text: str) -> pd.Timestamp:
-    """An RFC 3339 timestamp from the command line; without an offset it is UTC (SPEC §2)."""
+def confine(paths: Iterable[tuple[str, Path]], workspace: Path) -> None:
+    """Refuse (``InputError``) any path that resolves outside ``workspace``; name loops as such."""
+    root = Path(os.path.realpath(workspace))
+    for key, path in paths:
+        try:
+            resolved = path.resolve(strict=False)
+        except (RuntimeError, OSError):  # Python 3.11 raises RuntimeError on a symlink loop
+            raise InputError(f"{key}: {path}: symlink loop") from None
+        if _is_loop(path):
+            raise InputError(f"{key}: {path}: symlink loop")
+        if not resolved.is_relative_to(root):
+            raise InputError(
+                f"{key}: {path} resolves to {resolved}, outside the workspace {root}: refused"
+                " (the action reads only files inside GITHUB_WORKSPACE)"
+            )
+
+
+def _is_loop(path: Path) -> bool:
+    try:
+        path.stat()
+    except OSError as exc:
+        return exc.errno == errno.ELOOP
+    return False
+
+
+TIMESTAMP_RANGE = (pd.Timestamp("1700-01-01", tz="UTC"), pd.Timestamp("2262-01-01", tz="UTC"))
+"""The ``as_of`` accepted: inside what ``datetime64[ns]`` holds (1677-09-21 to 2262-04-11), with room
+for the windows that reach back from it."""
+
+
+def parse_as_of(text: str, flag: str = "--as-of") -> pd.Timestamp:
+    """An RFC 3339 timestamp from the command line; without an offset it is UTC (SPEC §2).
+
+    A time outside what pandas' nanosecond timestamps hold is a usage error naming ``flag``.
+    """
     try:
         stamp = pd.Timestamp(text)
-    except ValueError:
+    except (ValueError, TypeError, OverflowError):
         raise InputError(
-            f"--as-of: cannot read {text!r} as a timestamp (use e.g. 2026-10-30T16:00:00Z)"
+            f"{flag}: cannot read {text!r} as a timestamp (use e.g. 2026-10-30T16:00:00Z)"
         ) from None
     if pd.isna(stamp):
-        raise InputError(f"--as-of: cannot read {text!r} as a timestamp")
-    return utc(stamp)
+        raise InputError(f"{flag}: cannot read {text!r} as a timestamp")
+    low, high = TIMESTAMP_RANGE
+    try:
+        when = utc(stamp)
+    except (OverflowError, ValueError):  # OutOfBoundsDatetime is a ValueError
+        when = None
+    if when is None or not low <= when <= high:
+        raise InputError(
+            f"{flag}: {text!r} is outside the supported range ({low:%Y-%m-%d} to {high:%Y-%m-%d})"
+        )
+    return when
+
+
+def check_output_path(flag: str, path: Path) -> None:
+    """Fail before any work when ``path`` cannot be written (SPEC §2.6): folder missing, not a
+    folder, not writable, or the path itself a folder."""
+    parent = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        raise InputError(f"{flag}: {path} is a directory, not a file")
+    if not parent.exists():
+        raise InputError(f"{flag}: {path}: folder {parent} does not exist")
+    if not parent.is_dir():
+        raise InputError(f"{flag}: {path}: {parent} is not a folder")
+    if not os.access(parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise InputError(f"{flag}: {path}: not writable")
+
+
+def check_output_dir(flag: str, path: Path) -> None:
+    """Create the output folder ``path`` now (SPEC §2.6: output paths are checked first)."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"{flag}: cannot create folder {path} ({exc.strerror or exc})") from None
+    if not os.access(path, os.W_OK):
+        raise InputError(f"{flag}: {path}: not writable")
+
+
+def write_output(flag: str, path: Path, text: str) -> None:
+    """Write ``text``; a failure (disk full, a folder removed meanwhile) is an error naming ``flag``."""
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"{flag}: cannot write {path} ({exc.strerror or exc})") from None
 
 
 def default_as_of(artifacts: Artifacts) -> pd.Timestamp:
@@ -66,12 +167,15 @@ def default_as_of(artifacts: Artifacts) -> pd.Timestamp:
     return latest
 
 
-def load_baseline(path: Path) -> Review:
+def load_baseline(path: Path, role: str = "baseline") -> Review:
+    """A review JSON written by ``evaluate``; ``role`` names it in errors (``baseline``, ``review``)."""
     try:
         return Review.model_validate(json.loads(path.read_text(encoding="utf-8")))
     except FileNotFoundError:
-        raise InputError(f"{path}: baseline file not found") from None
-    except (OSError, ValueError, ValidationError) as exc:
+        raise InputError(f"{path}: {role} file not found") from None
+    except IsADirectoryError:
+        raise InputError(f"{path}: {role} is a directory, not a file") from None
+    except (OSError, ValueError, ValidationError, RecursionError) as exc:
         first_line = str(exc).splitlines()[0]
         raise InputError(f"{path}: not a metasup review JSON ({first_line})") from None
 
@@ -84,11 +188,12 @@ def evaluate(
     base: BaseInfo | None = None,
     ledger_problem: str | None = None,
     standing_kills: Collection[str] = (),
+    demotion_vetoes: Collection[str] = (),
     measure: Measure = measure_locally,
 ) -> Review:
     """The review of ``workspace`` at ``as_of`` (default: the latest price bar)."""
     return supervise_workspace(
-        workspace, as_of, baseline, run_id, base, ledger_problem, standing_kills, measure
+        workspace, as_of, baseline, run_id, base, ledger_problem, standing_kills, demotion_vetoes, measure
     ).review
 
 
@@ -100,6 +205,7 @@ def supervise_workspace(
     base: BaseInfo | None = None,
     ledger_problem: str | None = None,
     standing_kills: Collection[str] = (),
+    demotion_vetoes: Collection[str] = (),
     measure: Measure = measure_locally,
 ) -> Supervision:
     """The review and its reconciliation, for callers that also build the LP report from it."""
@@ -114,6 +220,7 @@ def supervise_workspace(
         base=base,
         ledger_problem=ledger_problem,
         standing_kills=standing_kills,
+        demotion_vetoes=demotion_vetoes,
         measure=measure,
     )
 
@@ -126,3 +233,22 @@ def gate_failed(review: Review, fail_on: FailOn) -> bool:
         return any(a.promotion.result == "BLOCKED" for a in review.agents)
     threshold = SEVERITY_ORDER.index("HIGH" if fail_on == "high" else "CRITICAL")
     return SEVERITY_ORDER.index(review.overall_severity) >= threshold
+
+
+def gate_reasons(review: Review, fail_on: FailOn) -> list[str]:
+    """What made ``review`` fail under ``fail_on``: one line per finding (or blocked agent)."""
+    if fail_on == "never":
+        return []
+    if fail_on == "blocked":
+        return [
+            f"BLOCKED: promotion of {a.agent}: "
+            + "; ".join(g.evidence for g in a.promotion.gates if not g.passed)
+            for a in review.agents
+            if a.promotion.result == "BLOCKED"
+        ]
+    threshold = SEVERITY_ORDER.index("HIGH" if fail_on == "high" else "CRITICAL")
+    return [
+        f"{f.severity}: {f.title} — {f.evidence}"
+        for f in review.findings
+        if SEVERITY_ORDER.index(f.severity) >= threshold
+    ]

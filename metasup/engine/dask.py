@@ -3,17 +3,18 @@
 The driver (this process) loads the artifacts, cuts them at ``as_of``, decides the metric groups
 (which agents and classes exist), splits signals and prices by symbol
 (``engine.partitions.split_by_symbol``) and submits one task per partition. Each worker reconciles
-its partition with the pure core and reduces it to per-cell metric sums and per-(agent, day) skill
-sums (``engine.partitions.reduce_partition``); only those sums travel back. The driver adds the
-telemetry's sums (per agent, computed once here), merges, and builds the same ``MetricsTable`` the
-local engine builds; every decision after that is the local code.
+its partition with the pure core and reduces it to per-cell metric sums and the skill statistics'
+sums per (agent, booked day) and per (agent, confidence bin) (``engine.partitions.reduce_partition``);
+only those sums travel back. The driver adds the telemetry's sums (per agent, computed once here),
+merges, and builds the same ``MetricsTable`` and ``SkillInputs`` the local engine builds; every
+decision after that (skill, promotion, demotion, allocation) is the local code.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pandas as pd
 from distributed import Client, LocalCluster
@@ -23,7 +24,7 @@ from metasup.evaluate.cells import Sums
 from metasup.evaluate.measure import Measure, Measurement
 from metasup.evaluate.metrics import MetricGroups, metrics_table, telemetry_cell_sums
 from metasup.evaluate.reconcile import reconcile
-from metasup.evaluate.skill_sums import merge_skill_sums
+from metasup.evaluate.skill import SkillInputs
 from metasup.evaluate.windows import Windows
 from metasup.model.artifacts import Artifacts
 from metasup.model.config import Config, EngineConfig
@@ -64,8 +65,6 @@ def connect(
 class DaskMeasure:
     client: Client
     settings: EngineConfig
-    last_skill: pd.DataFrame = field(default_factory=pd.DataFrame)
-    """The per-(agent, booked day) skill sums of the last measurement (SPEC §3.7), merged."""
 
     def partitions(self) -> int:
         if isinstance(self.settings.partitions, int):
@@ -92,7 +91,6 @@ class DaskMeasure:
         windows = Windows.from_config(as_of, config.windows)
         telemetry = telemetry_cell_sums(visible, groups, windows)
         sums = Sums.merged([*(part.cells for part in reduced), telemetry])
-        self.last_skill = merge_skill_sums([part.skill for part in reduced])
         no_rows = reconcile(
             visible.signals.iloc[:0], visible.prices.iloc[:0], config.reconcile, as_of, config.benchmark
         ).signals
@@ -100,4 +98,5 @@ class DaskMeasure:
             reconciled=no_rows,
             benchmark_missing=sum(part.benchmark_missing for part in reduced),
             table=metrics_table(groups, sums, config),
+            skill=SkillInputs.merged([part.skill for part in reduced]),
         )

@@ -3,8 +3,10 @@
 Every signal is reconciled against its own symbol's bars (and the benchmark's), so a split by symbol
 loses nothing: each partition holds some symbols' signals and bars plus every benchmark bar. A
 partition is reconciled by the one pure core (``evaluate.reconcile.reconcile``) and reduced to the
-metrics' per-cell sums (``evaluate.metrics.signal_cell_sums``) and the skill's per-(agent, day) sums;
-the driver merges them (``Sums.merged``). No dask here: ``engine/dask`` ships these functions.
+metrics' per-cell sums (``evaluate.metrics.signal_cell_sums``) and the skill statistics' sums
+(``evaluate.skill.SkillInputs``: per-(agent, booked day) over the track record and the demotion window,
+per-(agent, confidence bin) over the metrics' window); the driver merges them (``Sums.merged``,
+``SkillInputs.merged``). No dask here: ``engine/dask`` ships these functions.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import pandas as pd
 from metasup.evaluate.cells import Sums
 from metasup.evaluate.metrics import MetricGroups, signal_cell_sums
 from metasup.evaluate.reconcile import reconcile
-from metasup.evaluate.skill_sums import skill_day_sums
+from metasup.evaluate.skill import SkillInputs
 from metasup.evaluate.windows import Windows
 from metasup.model.config import Config
 from metasup.model.timestamps import utc
@@ -36,7 +38,7 @@ class Shared:
 @dataclass(frozen=True)
 class PartitionSums:
     cells: Sums
-    skill: pd.DataFrame
+    skill: SkillInputs
     benchmark_missing: int
     signals: int
 
@@ -49,7 +51,7 @@ def reduce_partition(signals: pd.DataFrame, prices: pd.DataFrame, shared: Shared
     windows = Windows.from_config(as_of, config.windows)
     return PartitionSums(
         cells=signal_cell_sums(recon, shared.groups, shared.regimes, windows, config),
-        skill=skill_day_sums(recon, shared.groups.agent_names, config, as_of),
+        skill=SkillInputs.of(recon, as_of, config),
         benchmark_missing=reconciliation.benchmark_missing,
         signals=len(recon),
     )

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+import pandas as pd
+
 from metasup.model.config import Config
 from metasup.model.review import (
     SEVERITY_ORDER,
@@ -18,6 +20,7 @@ from metasup.model.review import (
     DataQuality,
     Finding,
     FindingKind,
+    Gate,
     Priority,
     Recommendation,
     Review,
@@ -67,14 +70,25 @@ def agent_findings(report: AgentReport, config: Config) -> list[Finding]:
                 agent=report.agent,
             )
         )
+    if report.demotion is not None and report.demotion.demoted:
+        found.append(
+            Finding(
+                kind="demotion",
+                title=f"Demotion: {report.agent} prod → sandbox",
+                impact="Its live edge turned negative: it leaves the allocation now; an [AUTO-DEMOTE] PR "
+                "records it and a person can veto it by closing that PR.",
+                evidence=report.demotion.evidence,
+                severity="HIGH",
+                agent=report.agent,
+            )
+        )
     if report.promotion.result == "BLOCKED":
-        failed = [g for g in report.promotion.gates if not g.passed]
         found.append(
             Finding(
                 kind="promotion_blocked",
                 title=f"Promotion blocked for {report.agent}",
                 impact="The sandbox agent stays in sandbox until every gate passes.",
-                evidence="; ".join(g.evidence for g in failed),
+                evidence=blocked_evidence(report.promotion.gates),
                 severity="MEDIUM",
                 agent=report.agent,
             )
@@ -87,7 +101,7 @@ def agent_findings(report: AgentReport, config: Config) -> list[Finding]:
                 title=f"Cost drift out of bounds for {report.agent}",
                 impact="Cost per signal rose faster than the configured bound.",
                 evidence=f"cost per signal {drift:+.1%} vs the reference window "
-                f"(bound {config.promotion.max_cost_drift:+.0%})",
+                f"(bound +{config.promotion.max_cost_drift * 100:g}%)",
                 severity="MEDIUM",
                 agent=report.agent,
             )
@@ -104,6 +118,25 @@ def agent_findings(report: AgentReport, config: Config) -> list[Finding]:
             )
         )
     return found
+
+
+BLOCKED_EVIDENCE_GATES = 2
+"""How many failing gates a "Promotion blocked" finding quotes in full; the rest are named."""
+
+
+def blocked_evidence(gates: Sequence[Gate]) -> str:
+    """What failed, and only that: the first failing gates' evidence, the others by name.
+
+    A killed agent's blocking reason is the kill; its other failing gates are moot and only named.
+    """
+    failed = [g for g in gates if not g.passed]
+    killed = [g for g in failed if g.name == "kill_list"]
+    quoted = killed[:1] if killed else failed[:BLOCKED_EVIDENCE_GATES]
+    others = [g.name for g in failed if g not in quoted]
+    text = "; ".join(g.evidence for g in quoted)
+    if others:
+        text += f"; also failing: {', '.join(others)}"
+    return text
 
 
 def class_findings(report: ClassReport) -> list[Finding]:
@@ -197,6 +230,59 @@ def data_quality_findings(data_quality: DataQuality) -> list[Finding]:
     return found
 
 
+def empty_file_findings(data_quality: DataQuality) -> list[Finding]:
+    """An artifact file without a single accepted row: empty, a header only, or nothing usable."""
+    return [
+        Finding(
+            kind="empty_file",
+            title=f"No data row in {f.path}",
+            impact="Nothing from this file enters any metric: an export may have failed or been cut.",
+            evidence=f"{f.lines} line(s): {f.accepted} accepted, {f.rejected} rejected, {f.ignored} ignored",
+            severity="MEDIUM",
+        )
+        for f in data_quality.files
+        if f.accepted == 0
+    ]
+
+
+def stale_price_findings(
+    prices_end: pd.Timestamp | None, as_of: pd.Timestamp | None, config: Config
+) -> list[Finding]:
+    """``as_of`` more than ``windows.stale_after`` past the latest price bar: judging stale data."""
+    if as_of is None:
+        return []
+    if prices_end is None or pd.isna(prices_end):
+        return [
+            Finding(
+                kind="stale_prices",
+                title="No price bars",
+                impact="No signal can be reconciled: every PnL and alpha metric is empty.",
+                evidence=f"no valid price bar at or before as_of {as_of.isoformat()}",
+                severity="HIGH",
+            )
+        ]
+    gap = as_of - prices_end
+    if gap <= pd.Timedelta(config.windows.stale_after):
+        return []
+    return [
+        Finding(
+            kind="stale_prices",
+            title=f"Prices end at {prices_end.isoformat()}",
+            impact="Signals after the last price bar cannot be reconciled; the review judges stale data.",
+            evidence=(
+                f"as_of {as_of.isoformat()} is {_days(gap)} after the latest price bar"
+                f" (windows.stale_after: {_days(pd.Timedelta(config.windows.stale_after))})"
+            ),
+            severity="HIGH",
+        )
+    ]
+
+
+def _days(gap: pd.Timedelta) -> str:
+    days = gap.total_seconds() / 86400
+    return f"{days:.0f}d" if days >= 1 else f"{gap.total_seconds() / 3600:.1f}h"
+
+
 def baseline_findings(baseline: Review | None, base_ref: str) -> list[Finding]:
     if baseline is not None:
         return []
@@ -233,9 +319,17 @@ def collect_findings(
     baseline: Review | None,
     base_ref: str,
     ledger_problem: str | None = None,
+    *,
+    prices_end: pd.Timestamp | None = None,
+    as_of: pd.Timestamp | None = None,
 ) -> list[Finding]:
-    """Every finding of a run, most severe first (stable within a severity)."""
+    """Every finding of a run, most severe first (stable within a severity).
+
+    ``as_of`` and ``prices_end`` (the latest price bar at or before it) give the staleness finding;
+    without ``as_of`` it is not judged.
+    """
     found = ledger_findings(ledger_problem)
+    found += stale_price_findings(prices_end, as_of, config)
     for klass in classes:
         found += class_findings(klass)
     for agent in agents:
@@ -243,14 +337,34 @@ def collect_findings(
         if baseline is not None:
             found += regression_findings(agent, baseline)
     found += data_quality_findings(data_quality)
+    found += empty_file_findings(data_quality)
     found += baseline_findings(baseline, base_ref)
     return sorted(found, key=lambda f: -SEVERITY_ORDER.index(f.severity))
 
 
+MOOT_WHEN_EXCLUDED: frozenset[FindingKind] = frozenset(
+    {"promotion_blocked", "regression_blocks", "cost_drift", "cost_regression", "score_regression"}
+)
+"""Finding kinds whose action makes no sense for an agent that is killed, retired or in a killed
+class: it is retired, not told to fix its gates or review its cost (SPEC §4.2)."""
+
+
+def excluded(agent: AgentReport) -> bool:
+    """Killed (own rules, its class, the kill list) or retired: leaving the fleet, not being tuned."""
+    return agent.stage == "retired" or agent.retirement.kill or agent.status.startswith(("killed", "retired"))
+
+
 def recommend(findings: Sequence[Finding], agents: Sequence[AgentReport]) -> list[Recommendation]:
-    """Turn findings (and approvals) into actions, P0 first; one action per subject and kind."""
+    """Turn findings (and approvals) into actions, P0 first; one action per subject and kind.
+
+    Never contradictory: an excluded agent (:func:`excluded`) gets no "fix the gates", "review the
+    cost" or "review the evals" action, only what its exclusion calls for.
+    """
+    gone = {a.agent for a in agents if excluded(a)}
     actions: list[Recommendation] = []
     for finding in findings:
+        if finding.kind in MOOT_WHEN_EXCLUDED and finding.agent in gone:
+            continue
         actions.append(_recommendation_for(finding))
     for agent in agents:
         if agent.promotion.result == "APPROVED":
@@ -270,6 +384,7 @@ ACTIONS: dict[FindingKind, tuple[str, Priority]] = {
     "safety_violation": ("Investigate the safety violation of {subject} before any promotion", "P0"),
     "kill": ("Retire {subject} (merge its [AUTO-RETIRE] PR)", "P0"),
     "class_kill": ("Retire strategy class {subject} (merge its [AUTO-RETIRE] PR)", "P0"),
+    "demotion": ("Demote {subject} to sandbox (merge its [AUTO-DEMOTE] PR, or close it to veto)", "P0"),
     "regression_blocks": ("Fix the regression that blocks {subject} before merging", "P0"),
     "promotion_blocked": ("Fix the failing gates of {subject}", "P1"),
     "cost_drift": ("Review the running cost of {subject}", "P1"),
@@ -278,6 +393,8 @@ ACTIONS: dict[FindingKind, tuple[str, Priority]] = {
     "unregistered_agent": ("Register {subject} in agents.yaml", "P2"),
     "data_quality": ("Fix the rejected input lines listed in data_quality", "P2"),
     "benchmark_missing": ("Check the benchmark price feed for gaps", "P2"),
+    "stale_prices": ("Refresh the market price feed up to as_of before trusting this review", "P0"),
+    "empty_file": ("Check the export of the artifact files that hold no data row", "P1"),
     "no_baseline": ("Run metasup in rolling mode on the base branch to create a snapshot", "P2"),
 }
 """What to do about each kind of finding, and how urgently."""

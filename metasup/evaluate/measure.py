@@ -1,9 +1,10 @@
-"""What a review measures before it decides: the reconciliation and the metrics (SPEC §3.1–3.2).
+"""What a review measures before it decides: reconciliation, metrics, skill sums (SPEC §3.1–3.2, §3.7).
 
 ``supervise`` takes a :data:`Measure`; :func:`measure_locally` (the default) reconciles every signal
-and computes the metrics here, in this process. A distributed engine (``engine/dask``) gives another
-``Measure`` that runs the same steps (``reconcile``, ``metrics.signal_cell_sums``, …) on partitions
-of the signals and merges their sums; every decision after it is the same code.
+and computes the metrics and the skill sums here, in this process. A distributed engine
+(``engine/dask``) gives another ``Measure`` that runs the same steps (``reconcile``,
+``metrics.signal_cell_sums``, ``skill.SkillInputs.of``, …) on partitions of the signals and merges
+their sums; every decision after it is the same code.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import pandas as pd
 
 from metasup.evaluate.metrics import MetricsTable, compute_metrics
 from metasup.evaluate.reconcile import reconcile
+from metasup.evaluate.skill import SkillInputs
 from metasup.model.artifacts import Artifacts
 from metasup.model.config import Config
 from metasup.model.registry import Registry
@@ -26,6 +28,8 @@ class Measurement:
     """The reconciled signals at ``as_of``; empty (no rows) from an engine that only gathers sums."""
     benchmark_missing: int
     table: MetricsTable
+    skill: SkillInputs
+    """The sums behind the skill statistics and the demotion rule (SPEC §3.7, §3.8)."""
 
 
 Measure = Callable[[Artifacts, Registry, Config, pd.Timestamp], Measurement]
@@ -37,4 +41,5 @@ def measure_locally(
 ) -> Measurement:
     reconciliation = reconcile(visible.signals, visible.prices, config.reconcile, as_of, config.benchmark)
     table = compute_metrics(reconciliation.signals, visible, registry, config, as_of)
-    return Measurement(reconciliation.signals, reconciliation.benchmark_missing, table)
+    skill = SkillInputs.of(reconciliation.signals, as_of, config)
+    return Measurement(reconciliation.signals, reconciliation.benchmark_missing, table, skill)

@@ -67,6 +67,8 @@ def exclusion_reason(
     reasons = kill_reasons(standing, kill_list)
     if reasons:
         return "; ".join(reasons)
+    if standing.demoted:
+        return "demoted: its live edge is negative (SPEC §3.8)"
     if metrics.signals_realized < config.min_signals:
         return f"{metrics.signals_realized} realized signals < {config.min_signals}"
     if metrics.volatility is None:

@@ -26,6 +26,7 @@ exactly as the table says):
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Collection
 from datetime import timedelta
 from decimal import Decimal
@@ -35,7 +36,7 @@ from pydantic import BaseModel, ConfigDict
 
 from metasup.model.config import Config, PromotionConfig
 from metasup.model.registry import ClassStatus, Stage
-from metasup.model.review import Gate, Metrics, Promotion
+from metasup.model.review import Gate, Metrics, Promotion, Skill
 
 GATE_NAMES: tuple[str, ...] = (
     "behavioral",
@@ -45,6 +46,8 @@ GATE_NAMES: tuple[str, ...] = (
     "kill_list",
     "safety",
     "evidence",
+    "skill",
+    "prod_correlation",
 )
 """The gates of SPEC §3.3, in the order they are evaluated and reported."""
 
@@ -67,10 +70,16 @@ class AgentStanding(BaseModel):
     class_status: ClassStatus | None = None
     agent_killed_this_run: bool = False
     class_killed_this_run: bool = False
+    demoted: bool = False
 
 
-def should_promote(metrics: Metrics, config: Config, standing: AgentStanding) -> Promotion:
-    """Judge one agent against the seven gates; only sandbox agents are judged at all."""
+def should_promote(
+    metrics: Metrics, config: Config, standing: AgentStanding, skill: Skill | None = None
+) -> Promotion:
+    """Judge one agent against the nine gates; only sandbox agents are judged at all.
+
+    ``skill`` is the agent's §3.7 evidence of skill; without it both skill gates fail closed.
+    """
     if standing.stage != "sandbox":
         return Promotion(result="NOT_APPLICABLE")
     window = describe_window(config.windows.window)
@@ -83,6 +92,8 @@ def should_promote(metrics: Metrics, config: Config, standing: AgentStanding) ->
         kill_list_gate(standing, config.kill_list),
         safety_gate(metrics.safety_violations_30d, window),
         evidence_gate(metrics.signals_realized, metrics.coverage, rules, config.reconcile.max_loss, window),
+        skill_gate(skill, rules),
+        prod_correlation_gate(skill, rules),
     ]
     result: Literal["APPROVED", "BLOCKED"] = "APPROVED" if all(g.passed for g in gates) else "BLOCKED"
     return Promotion(result=result, gates=gates)
@@ -222,8 +233,66 @@ def evidence_gate(
     shown, bar = render_pair(coverage, min_coverage, fixed_decimals, 2)
     coverage_part = f"coverage {shown} {'≥' if enough_coverage else '<'} {bar} ({loss_label})"
     passed = enough_signals and enough_coverage
-    evidence = f"{signals_part}; {coverage_part}"
+    # A blocking gate names only what failed; a passing one shows both checks.
+    parts = [signals_part, coverage_part] if passed else []
+    parts += [] if passed or enough_signals else [signals_part]
+    parts += [] if passed or enough_coverage else [coverage_part]
+    evidence = "; ".join(parts)
     return Gate(name="evidence", passed=passed, value=value, threshold=threshold, evidence=evidence)
+
+
+def skill_gate(skill: Skill | None, rules: PromotionConfig) -> Gate:
+    """Luck is not skill: the track record must show, with ``min_psr`` confidence, a positive edge.
+
+    The statistic is PSR(0) or the deflated Sharpe ratio (``promotion.skill_test``). A record
+    too short, without variation, or with ``q ≤ 0`` fails closed; a failing record says how many
+    more trading days would make it eligible at its current Sharpe ratio.
+    """
+    test = rules.skill_test
+    threshold = rules.min_psr
+    label = "PSR" if test == "psr" else "DSR"
+    if skill is None:
+        evidence = f"no skill series — {FAILS_CLOSED}"
+        return Gate(name="skill", passed=False, value=None, threshold=threshold, evidence=evidence)
+    record = f"{general_number(skill.track_record_days, 4)}-day track record"
+    if skill.n < rules.min_skill_days:
+        evidence = f"{skill.n} skill days in the {record} (< {rules.min_skill_days}) — {FAILS_CLOSED}"
+        return Gate(name="skill", passed=False, value=None, threshold=threshold, evidence=evidence)
+    value = skill.psr if test == "psr" else skill.dsr
+    if value is None:
+        evidence = f"{label} undefined over {skill.n} days (no variation, or q ≤ 0) — {FAILS_CLOSED}"
+        return Gate(name="skill", passed=False, value=None, threshold=threshold, evidence=evidence)
+    passed = value >= threshold
+    shown, bar = render_pair(value, threshold, fixed_decimals, 2)
+    evidence = f"{label} {shown} {'≥' if passed else '<'} {bar} over {skill.n} days"
+    if not passed:
+        if skill.eligible_in_days is not None and skill.eligible_in_days > 0:
+            evidence += f"; eligible in ~{skill.eligible_in_days} trading days if its Sharpe holds"
+        elif skill.sharpe is not None and skill.sharpe <= 0:
+            evidence += "; no positive edge"
+    return Gate(name="skill", passed=passed, value=value, threshold=threshold, evidence=evidence)
+
+
+def prod_correlation_gate(skill: Skill | None, rules: PromotionConfig) -> Gate:
+    """A near-copy of the prod book adds risk, not diversification: ρ must stay at or below the bar."""
+    threshold = rules.max_prod_correlation
+    if skill is None:
+        evidence = f"no skill series — {FAILS_CLOSED}"
+        return Gate(name="prod_correlation", passed=False, value=None, threshold=threshold, evidence=evidence)
+    if skill.prod_book_days == 0:
+        evidence = "no prod book: no prod agent has a realized signal in the track record"
+        return Gate(name="prod_correlation", passed=True, value=None, threshold=threshold, evidence=evidence)
+    if skill.prod_correlation is None:
+        evidence = (
+            f"correlation with the prod book unknown: {skill.common_days} common days "
+            f"(< {rules.min_skill_days}) — {FAILS_CLOSED}"
+        )
+        return Gate(name="prod_correlation", passed=False, value=None, threshold=threshold, evidence=evidence)
+    rho = skill.prod_correlation
+    passed = rho <= threshold
+    shown, bar = render_pair(rho, threshold, fixed_decimals, 2)
+    evidence = f"ρ with the prod book {shown} {'≤' if passed else '>'} {bar} over {skill.common_days} days"
+    return Gate(name="prod_correlation", passed=passed, value=rho, threshold=threshold, evidence=evidence)
 
 
 def minimum_coverage(max_loss: float) -> float:
@@ -248,8 +317,25 @@ def render_pair(value: float, threshold: float, render: Renderer, digits: int) -
     for precision in range(digits, 18):
         shown, bar = render(value, precision), render(threshold, precision)
         if shown != bar or value == threshold:
-            return shown, bar
-    return render(value, 17), render(threshold, 17)
+            return shown, as_configured(bar)
+    return render(value, 17), as_configured(render(threshold, 17))
+
+
+_DECIMAL_NUMBER = re.compile(r"(.*?\d)\.(\d+)(\D*)")
+
+
+def as_configured(text: str) -> str:
+    """A threshold as a person wrote it in metasup.yml: ``80.0`` → ``80``, ``+25.0%`` → ``+25%``.
+
+    Amounts in dollars keep their cents unless they are zero: ``$0.00`` → ``$0``, ``$12.50`` stays.
+    """
+    match = _DECIMAL_NUMBER.fullmatch(text)
+    if match is None:
+        return text
+    whole, fraction, tail = match.groups()
+    cents_are_zero = set(fraction) == {"0"}
+    fraction = ("" if cents_are_zero else fraction) if "$" in text else fraction.rstrip("0")
+    return whole + (f".{fraction}" if fraction else "") + tail
 
 
 def general_number(value: float, significant: int) -> str:

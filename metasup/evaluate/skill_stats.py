@@ -295,6 +295,22 @@ def murphy(
     and ``WBC = 1/N Σ_i (f_i − f̄_k)(o_i − ō_k)``, ``k`` the bin of ``i``. Outcomes must be 0/1 and
     confidences in [0, 1] (else ``ValueError``). ``None`` for empty input.
     """
+    k, f, o = brier_bins(confidence, outcome, bins)
+    if f.size == 0:
+        return None
+    n_k = np.bincount(k, minlength=bins)
+    return murphy_from_sums(
+        n_k, np.bincount(k, weights=f, minlength=bins), np.bincount(k, weights=o, minlength=bins)
+    )
+
+
+def brier_bins(
+    confidence: npt.ArrayLike, outcome: npt.ArrayLike, bins: int = 10
+) -> tuple[npt.NDArray[np.int64], FloatArray, FloatArray]:
+    """``(k, f, o)``: each forecast's bin ``k = min(⌊f·bins⌋, bins − 1)``, the forecasts and outcomes.
+
+    Validates as :func:`murphy` documents (``ValueError`` for bad input).
+    """
     if bins < 1:
         raise ValueError(f"bins must be >= 1, got {bins}")
     f, o = _pair(confidence, outcome, ("confidence", "outcome"))
@@ -302,16 +318,27 @@ def murphy(
         raise ValueError("confidence must be in [0, 1]")
     if np.any((o != 0.0) & (o != 1.0)):
         raise ValueError("outcome must be 0 or 1")
-    n = f.size
+    return np.minimum((f * bins).astype(np.int64), bins - 1), f, o
+
+
+def murphy_from_sums(
+    count: npt.ArrayLike, confidence_sum: npt.ArrayLike, outcome_sum: npt.ArrayLike
+) -> tuple[float, float, float] | None:
+    """:func:`murphy` from per-bin sums: ``n_k``, ``Σ f`` and ``Σ o`` of each bin (empty bins allowed).
+
+    The sums add up over any split of the forecasts, so a distributed engine merges them before this.
+    ``None`` when no bin holds a forecast.
+    """
+    n_all = np.asarray(count, dtype=np.float64)
+    n = int(n_all.sum())
     if n == 0:
         return None
-    k = np.minimum((f * bins).astype(np.int64), bins - 1)
-    n_k = np.bincount(k, minlength=bins).astype(np.float64)
-    used = n_k > 0
-    n_k = n_k[used]
-    f_k = np.bincount(k, weights=f, minlength=bins)[used] / n_k
-    o_k = np.bincount(k, weights=o, minlength=bins)[used] / n_k
-    o_bar = float(o.mean())
+    used = n_all > 0
+    n_k = n_all[used]
+    f_k = np.asarray(confidence_sum, dtype=np.float64)[used] / n_k
+    outcomes = np.asarray(outcome_sum, dtype=np.float64)
+    o_k = outcomes[used] / n_k
+    o_bar = float(outcomes.sum()) / n  # outcomes are 0/1: the sum is exact, as is their mean
     reliability = float(np.dot(n_k, (f_k - o_k) ** 2)) / n
     resolution = float(np.dot(n_k, (o_k - o_bar) ** 2)) / n
     return reliability, resolution, o_bar * (1.0 - o_bar)

@@ -12,12 +12,20 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from metasup.evaluate.demotion import decide_demotion
 from metasup.evaluate.findings import collect_findings, overall_severity, recommend
 from metasup.evaluate.measure import Measure, measure_locally
 from metasup.evaluate.metrics import MetricsTable
 from metasup.evaluate.portfolio import allocate, attribute, eligible_for_allocation
-from metasup.evaluate.promotion import AgentStanding, should_promote
+from metasup.evaluate.promotion import AgentStanding, kill_reasons, should_promote
 from metasup.evaluate.retirement import evaluate_retirement
+from metasup.evaluate.skill import (
+    EMPTY_SERIES,
+    DailySeries,
+    calibration_from_sums,
+    fleet_skill,
+    series_from_sums,
+)
 from metasup.model.artifacts import Artifacts
 from metasup.model.config import Config
 from metasup.model.registry import Registry
@@ -26,10 +34,12 @@ from metasup.model.review import (
     AgentReport,
     BaseInfo,
     ClassReport,
+    Demotion,
     Metrics,
     Promotion,
     Retirement,
     Review,
+    Skill,
 )
 
 DELTA_METRICS = (
@@ -68,6 +78,7 @@ def run_meta_supervisor(
     base: BaseInfo | None = None,
     ledger_problem: str | None = None,
     standing_kills: Collection[str] = (),
+    demotion_vetoes: Collection[str] = (),
 ) -> Review:
     """The review alone: :func:`supervise` for callers that need nothing else."""
     return supervise(
@@ -80,6 +91,7 @@ def run_meta_supervisor(
         base=base,
         ledger_problem=ledger_problem,
         standing_kills=standing_kills,
+        demotion_vetoes=demotion_vetoes,
     ).review
 
 
@@ -94,6 +106,7 @@ def supervise(
     base: BaseInfo | None = None,
     ledger_problem: str | None = None,
     standing_kills: Collection[str] = (),
+    demotion_vetoes: Collection[str] = (),
     measure: Measure = measure_locally,
 ) -> Supervision:
     """Evaluate every agent and class at ``as_of`` and decide what metasup recommends.
@@ -103,6 +116,8 @@ def supervise(
     killed agent or class excluded until the registry says otherwise, even when its rules stop
     firing. Only classes declared in the registry can be killed: the ``unclassified`` bucket,
     or a class named only by signals, is reported but never takes agents down with it.
+    ``demotion_vetoes`` are prod agents whose ``[AUTO-DEMOTE]`` PR a person closed within the
+    veto cooldown: they keep prod and allocation (SPEC §3.8).
     """
     visible = artifacts.until(as_of)
     measured = measure(visible, registry, config, as_of)  # local, or on a cluster (engine/)
@@ -121,8 +136,30 @@ def supervise(
         name: _standing(name, retirements[name], table, registry, killed_classes, name in kept)
         for name in table.agents
     }
+    skills = fleet_skill(
+        series_from_sums(measured.skill.track_record),
+        calibration_from_sums(measured.skill.calibration),
+        config,
+        sandbox=[name for name, s in standings.items() if s.stage == "sandbox"],
+        prod_book=[name for name, s in standings.items() if s.stage == "prod" and not is_killed(s, config)],
+    )
+    demotion_series = series_from_sums(measured.skill.demotion)
+    demotions = judge_demotions(demotion_series, config, standings, set(demotion_vetoes))
+    standings = {
+        name: s.model_copy(update={"demoted": demotions[name].demoted}) if name in demotions else s
+        for name, s in standings.items()
+    }
     agent_reports = [
-        _agent_report(standings[name], metrics, retirements[name], registry, config, baseline)
+        _agent_report(
+            standings[name],
+            metrics,
+            retirements[name],
+            registry,
+            config,
+            baseline,
+            skills.get(name),
+            demotions.get(name),
+        )
         for name, metrics in table.agents.items()
     ]
     class_reports = [_with_class_delta(c, baseline) for c in class_reports]
@@ -137,7 +174,15 @@ def supervise(
     )
     base_info = base or BaseInfo(ref=config.base, source="none" if baseline is None else "snapshot")
     findings = collect_findings(
-        agent_reports, class_reports, data_quality, config, baseline, base_info.ref, ledger_problem
+        agent_reports,
+        class_reports,
+        data_quality,
+        config,
+        baseline,
+        base_info.ref,
+        ledger_problem,
+        prices_end=visible.prices["ts"].max() if len(visible.prices) else None,
+        as_of=as_of,
     )
     review = Review(
         run_id=run_id,
@@ -199,6 +244,27 @@ def _standing(
     )
 
 
+def is_killed(standing: AgentStanding, config: Config) -> bool:
+    """Killed in the registry, by ``kill_list`` or in this run: out of the prod book and of demotion."""
+    return bool(kill_reasons(standing, config.kill_list))
+
+
+def judge_demotions(
+    series: Mapping[str, DailySeries],
+    config: Config,
+    standings: Mapping[str, AgentStanding],
+    vetoed: set[str],
+) -> dict[str, Demotion]:
+    """SPEC §3.8 for every prod agent that is not killed (a kill already takes it out).
+
+    ``series`` are the agents' skill series over ``demotion.window``.
+    """
+    judged = [name for name, s in standings.items() if s.stage == "prod" and not is_killed(s, config)]
+    if not judged:
+        return {}
+    return {name: decide_demotion(series.get(name, EMPTY_SERIES), config, name in vetoed) for name in judged}
+
+
 def _agent_report(
     standing: AgentStanding,
     metrics: Metrics,
@@ -206,8 +272,10 @@ def _agent_report(
     registry: Registry,
     config: Config,
     baseline: Review | None,
+    skill: Skill | None,
+    demotion: Demotion | None,
 ) -> AgentReport:
-    promotion = should_promote(metrics, config, standing)
+    promotion = should_promote(metrics, config, standing, skill)
     return AgentReport(
         agent=standing.name,
         strategy_class=standing.strategy_class,
@@ -216,6 +284,8 @@ def _agent_report(
         metrics=metrics,
         promotion=promotion,
         retirement=retirement,
+        skill=skill,
+        demotion=demotion,
         status=agent_status(standing, retirement, promotion, config.kill_list),
         delta_vs_base=_delta(metrics, _base_metrics(baseline, standing.name, agent=True)),
     )
@@ -233,6 +303,8 @@ def agent_status(
         return "killed (class)"
     if standing.name in kill_list or standing.strategy_class in kill_list:
         return "killed (kill_list)"
+    if standing.demoted:
+        return "demoted"
     if promotion.result == "APPROVED":
         return "approved"
     if promotion.result == "BLOCKED":

@@ -1,7 +1,7 @@
 """Bundled demo data: a small, deterministic fleet that exercises every decision metasup makes.
 
-The files next to this module are written by :mod:`metasup.examples.generate`
-(``python -m metasup.examples.generate``); ``README.md`` tells each agent's story.
+The folder holds data only (SPEC §1). The files are written by ``tests/demo/generate.py`` of the
+source repository (``python tests/demo/generate.py``); ``README.md`` tells each agent's story.
 """
 
 from pathlib import Path

@@ -1,28 +1,55 @@
-"""The GitHub client: connecting, who we write as, and PyGithub's errors turned into ours.
+"""The GitHub client: connecting, the retry policy, who we write as, and PyGithub's errors turned into ours.
 
 Functions across ``metasup.github`` take a :data:`GitHubClient` plus plain values and return
 dataclasses or raise :class:`GitHubIOError`, so the action can be tested against a fake GitHub
 and read without knowing PyGithub.
 
-Retries: PyGithub's ``GithubRetry`` already implements GitHub's rules (5xx, secondary rate
-limits with ``Retry-After``, primary limits until ``X-RateLimit-Reset``); we bound it in count
-and in wait so a run never hangs for an hour on a rate limit.
+Retries (SPEC §5 "Acting reliably") are one policy, :class:`RetryPolicy`, under every request of a
+client: every method is retried on 5xx, on connection errors and on rate limits (403/429 with
+``Retry-After``; ``x-ratelimit-remaining: 0`` until ``x-ratelimit-reset``; a rate-limit message
+without either waits ``secondary_wait``), and all the waits of one client share one budget
+(:class:`WaitBudget`, 120 s by default). A creating POST (a PR, an issue, a comment: not
+idempotent) is never repeated blindly: its failure raises :class:`CreateUnconfirmed`, and the
+calling function looks up whether the first attempt landed before trying again
+(:meth:`WaitBudget.wait_for`). Git objects (content-addressed), refs and labels (refused when
+repeated) are retried like any other call. When the retries or the budget run out, one
+:class:`GitHubUnavailable` (:class:`RateLimited` for a rate limit) names the call and the last status.
 """
 
 from __future__ import annotations
 
-from typing import TypeAlias
+import json
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Self, TypeAlias, TypeVar
+from urllib.parse import urlsplit
+from weakref import WeakKeyDictionary
 
 from github import Auth, Github, GithubException, GithubRetry
+from github.Requester import Requester
+from urllib3 import Retry
+from urllib3.connectionpool import ConnectionPool
+from urllib3.exceptions import MaxRetryError
+from urllib3.response import BaseHTTPResponse
 
 GitHubClient: TypeAlias = Github
 """The client every function of ``metasup.github`` takes; what :func:`connect` returns."""
 
 GITHUB_ACTIONS_LOGIN = "github-actions[bot]"
-MAX_RETRIES = 5
-MAX_RATE_LIMIT_WAIT_SECONDS = 120.0
-SECONDARY_RATE_WAIT_SECONDS = 30.0
+MAX_ATTEMPTS = 10
+WAIT_BUDGET_SECONDS = 120.0
+SECONDARY_RATE_WAIT_SECONDS = 60.0
 PER_PAGE = 100
+BODY_LIMIT = 65_536
+TRUNCATED_POINTER = "*(truncated: the full text is in this workflow run's job summary)*"
+
+_RETRY_STATUSES = frozenset([403, 429, *range(500, 600)])
+# POSTs that create something new on each call (not content-addressed like git objects, not
+# refused when repeated like refs and labels): never repeated without a look-up first.
+_CREATING_POST = re.compile(r"/(?:repos/[^/]+/[^/]+|repositories/\d+)/(?:pulls|issues|issues/\d+/comments)$")
 
 
 class GitHubIOError(Exception):
@@ -33,42 +60,228 @@ class NotPermitted(GitHubIOError):
     """The token may not write here (fork PRs, read-only GITHUB_TOKEN): degrade, don't crash."""
 
 
-def connect(
-    token: str, api_url: str, timeout: int = 30, retry_wait: float = SECONDARY_RATE_WAIT_SECONDS
-) -> GitHubClient:
-    """A client for ``api_url`` (``GITHUB_API_URL``; GHES is ``https://HOST/api/v3``)."""
-    retry = GithubRetry(
-        total=MAX_RETRIES,
-        backoff_factor=0.5,
-        secondary_rate_wait=retry_wait,
-        max_rate_limit_wait=MAX_RATE_LIMIT_WAIT_SECONDS,
-        status_forcelist=[429, *range(500, 600)],
+class GitHubUnavailable(GitHubIOError):
+    """Retries (or the wait budget) ran out on one call; the message names it and its last status."""
+
+    def __init__(self, call: str, status: str, detail: str = "") -> None:
+        self.call, self.status = call, status
+        super().__init__(f"GitHub call {call} failed: {status}" + (f" ({detail})" if detail else ""))
+
+
+class RateLimited(GitHubUnavailable):
+    """A rate limit that would not lift within the wait budget (not a permission problem)."""
+
+
+class CreateUnconfirmed(GitHubUnavailable):
+    """A creating POST failed transiently: it may or may not have landed. The caller looks it up,
+    then calls :meth:`WaitBudget.wait_for` before trying again."""
+
+    def __init__(self, call: str, status: str, wait: float, rate_limited: bool) -> None:
+        super().__init__(call, status, "a creating request is retried only after a look-up")
+        self.wait, self.rate_limited = wait, rate_limited
+
+
+@dataclass
+class WaitBudget:
+    """The total time one client may spend waiting between retries; ``sleep`` is injectable."""
+
+    total: float = WAIT_BUDGET_SECONDS
+    sleep: Callable[[float], None] = time.sleep
+    clock: Callable[[], float] = time.time
+    spent: float = 0.0
+
+    def take(self, seconds: float) -> bool:
+        """Reserve ``seconds`` of waiting; False (nothing reserved) when it would exceed the budget."""
+        if self.spent + seconds > self.total:
+            return False
+        self.spent += seconds
+        return True
+
+    def wait_for(self, failure: CreateUnconfirmed) -> None:
+        """Wait before repeating a creation that did not land; raise when the budget is spent."""
+        if not self.take(failure.wait):
+            raise _out_of_budget(failure.call, failure.status, failure.wait, self, failure.rate_limited)
+        if failure.wait > 0:
+            self.sleep(failure.wait)
+
+
+def _out_of_budget(call: str, status: str, wait: float, budget: WaitBudget, rate: bool) -> GitHubUnavailable:
+    left = max(budget.total - budget.spent, 0.0)
+    detail = (
+        f"the next try would wait {wait:.0f} s, {left:.0f} s of the {budget.total:.0f} s wait budget are left"
     )
-    return Github(
+    if rate:
+        return RateLimited(call, f"{status} rate limit", detail)
+    return GitHubUnavailable(call, status, detail)
+
+
+class RetryPolicy(Retry):
+    """urllib3's ``Retry`` with GitHub's rules, for every method, within a :class:`WaitBudget`."""
+
+    def __init__(
+        self,
+        budget: WaitBudget | None = None,
+        secondary_wait: float = SECONDARY_RATE_WAIT_SECONDS,
+        **kwargs: Any,
+    ) -> None:
+        self.budget = budget if budget is not None else WaitBudget()
+        self.secondary_wait = secondary_wait
+        self.next_wait = 0.0
+        kwargs.setdefault("total", MAX_ATTEMPTS)
+        kwargs.setdefault("backoff_factor", 1.0)
+        kwargs.setdefault("status_forcelist", sorted(_RETRY_STATUSES))
+        kwargs["allowed_methods"] = None  # every method
+        kwargs["raise_on_status"] = False
+        super().__init__(**kwargs)
+
+    def new(self, **kw: Any) -> Self:
+        kw.update(budget=self.budget, secondary_wait=self.secondary_wait)
+        return super().new(**kw)
+
+    def sleep(self, response: BaseHTTPResponse | None = None) -> None:
+        if self.next_wait > 0:
+            self.budget.sleep(self.next_wait)
+
+    def increment(
+        self,
+        method: str | None = None,
+        url: str | None = None,
+        response: BaseHTTPResponse | None = None,
+        error: Exception | None = None,
+        _pool: ConnectionPool | None = None,
+        _stacktrace: TracebackType | None = None,
+    ) -> Self:
+        path = urlsplit(url or "").path
+        call = f"{method or '?'} {path}"
+        status = str(response.status) if response is not None else f"connection error ({error})"
+        rate_limited, wait = False, None
+        if response is not None and response.status in (403, 429):
+            wait = self._rate_limit_wait(response, url or "")
+            rate_limited = True
+        elif response is not None and response.headers.get("Retry-After"):
+            wait = self.parse_retry_after(response.headers["Retry-After"])
+        try:
+            retry = super().increment(method, url, response, error, _pool, _stacktrace)
+        except MaxRetryError:
+            raise _drained(
+                response, GitHubUnavailable(call, status, f"after {MAX_ATTEMPTS} attempts")
+            ) from None
+        if wait is None:
+            wait = max(1.0, retry.get_backoff_time())
+        if method == "POST" and _CREATING_POST.search(path):
+            raise _drained(response, CreateUnconfirmed(call, status, wait, rate_limited)) from None
+        if not self.budget.take(wait):
+            raise _drained(response, _out_of_budget(call, status, wait, self.budget, rate_limited)) from None
+        retry.next_wait = wait
+        return retry
+
+    def _rate_limit_wait(self, response: BaseHTTPResponse, url: str) -> float:
+        """The wait a 403/429 asks for; a 403 that is no rate limit raises PyGithub's own exception."""
+        headers = response.headers
+        if headers.get("Retry-After"):
+            return self.parse_retry_after(headers["Retry-After"])
+        if (
+            headers.get("x-ratelimit-remaining") == "0"
+            and (reset := headers.get("x-ratelimit-reset", "")).isdigit()
+        ):
+            return max(int(reset) - self.budget.clock(), 0.0) + 1.0
+        if response.status == 429:
+            return self.secondary_wait
+        content = GithubRetry.get_content(response, url)  # type: ignore[arg-type]
+        try:
+            data = json.loads(content)
+        except ValueError:
+            data = {"message": content.decode("utf-8", "replace")}
+        message = data.get("message", "") if isinstance(data, dict) else ""
+        if Requester.isRateLimitError(str(message)):
+            return self.secondary_wait
+        raise Requester.createException(response.status, dict(headers), data)
+
+
+_E = TypeVar("_E", bound=Exception)
+
+
+def _drained(response: BaseHTTPResponse | None, exc: _E) -> _E:
+    if response is not None:
+        response.drain_conn()
+    return exc
+
+
+@dataclass
+class _Session:
+    budget: WaitBudget
+    login: str | None = None
+
+
+_SESSIONS: WeakKeyDictionary[Github, _Session] = WeakKeyDictionary()
+
+
+def connect(
+    token: str,
+    api_url: str,
+    timeout: int = 30,
+    retry_wait: float = SECONDARY_RATE_WAIT_SECONDS,
+    *,
+    wait_budget: float = WAIT_BUDGET_SECONDS,
+    sleep: Callable[[float], None] = time.sleep,
+) -> GitHubClient:
+    """A client for ``api_url`` (``GITHUB_API_URL``; GHES is ``https://HOST/api/v3``).
+
+    ``retry_wait`` is the wait after a rate-limit answer that names no time; ``wait_budget`` the
+    total seconds of waiting between retries over the client's life; ``sleep`` waits (tests pass a fake).
+    """
+    budget = WaitBudget(total=wait_budget, sleep=sleep)
+    gh = Github(
         auth=Auth.Token(token),
         base_url=api_url.rstrip("/"),
         timeout=timeout,
-        retry=retry,
+        retry=RetryPolicy(budget, secondary_wait=retry_wait),
         per_page=PER_PAGE,
         seconds_between_requests=None,
         seconds_between_writes=None,
         lazy=True,
     )
+    _SESSIONS[gh] = _Session(budget)
+    return gh
 
 
-def own_login(gh: GitHubClient) -> str | None:
-    """The login the token writes as, or None when GitHub won't say (an App installation token).
+def _session(gh: GitHubClient) -> _Session:
+    """The client's budget and cached identity (a client not made by :func:`connect` gets a fresh one)."""
+    session = _SESSIONS.get(gh)
+    if session is None:
+        session = _SESSIONS[gh] = _Session(WaitBudget())
+    return session
 
-    ``GET /user`` answers 403 for GITHUB_TOKEN and App tokens; both write as a bot, which
-    ``comments.is_own_comment`` then recognises by author type.
-    """
-    try:
-        login: str = gh.get_user().login
-    except GithubException as exc:
-        if exc.status in (401, 403, 404):
-            return None
-        raise
-    return login
+
+def wait_budget(gh: GitHubClient) -> WaitBudget:
+    return _session(gh).budget
+
+
+def own_login(gh: GitHubClient) -> str:
+    """The exact login the token writes as: ``GET /user``'s, or ``github-actions[bot]`` when GitHub
+    answers 403 there (GITHUB_TOKEN). Anything else (a bad token, GitHub down) is an error."""
+    session = _session(gh)
+    if session.login is None:
+        try:
+            session.login = str(gh.get_user().login)
+        except GithubException as exc:
+            if exc.status != 403:
+                raise translate_error(exc, "identity of the token (GET /user)") from None
+            session.login = GITHUB_ACTIONS_LOGIN
+    return session.login
+
+
+def fit_body(text: str, limit: int = BODY_LIMIT, pointer: str = TRUNCATED_POINTER) -> str:
+    """``text`` when it fits GitHub's ``limit`` (characters), else its head and a ``pointer`` line
+    (to the job summary, which holds the whole text)."""
+    if len(text) <= limit:
+        return text
+    tail = "\n\n" + pointer
+    head = text[: max(limit - len(tail), 0)]
+    cut = head.rfind("\n")
+    if cut > len(head) // 2:  # end on a whole line when one is near
+        head = head[:cut]
+    return (head + tail)[:limit]
 
 
 def same_body(current: str, wanted: str) -> bool:
@@ -89,6 +302,8 @@ def error_message(exc: GithubException) -> str:
 def translate_error(exc: GithubException, what: str) -> GitHubIOError:
     """Turn PyGithub's exception into ours, with a message that says what to do."""
     message = error_message(exc)
+    if exc.status in (403, 429) and Requester.isRateLimitError(message):
+        return RateLimited(what, f"{exc.status} rate limit", message)
     if exc.status == 403 and "not accessible by integration" in message.lower():
         return NotPermitted(
             f"cannot write the {what}: the token lacks permission ({message}). "

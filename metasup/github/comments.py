@@ -1,7 +1,10 @@
 """Bodies we keep exactly one of: the review comment on a PR and the dashboard issue.
 
-Ours = carries the hidden marker AND was written by our identity, so a human comment that
-copies the marker is never overwritten. Nothing is written when the body is already current.
+Ours = carries the hidden marker AND was written by our exact login (:func:`client.own_login`), so
+neither a human nor another bot (``renovate[bot]``) whose comment carries the marker is ever
+edited or deleted. Nothing is written when the body is already current; bodies are fitted to
+GitHub's limit (:func:`client.fit_body`); a creation whose answer was lost is looked up before it
+is tried again.
 """
 
 from __future__ import annotations
@@ -13,7 +16,15 @@ from typing import Literal
 from github import GithubException
 from github.IssueComment import IssueComment
 
-from metasup.github.client import GitHubClient, own_login, same_body, translate_error
+from metasup.github.client import (
+    CreateUnconfirmed,
+    GitHubClient,
+    fit_body,
+    own_login,
+    same_body,
+    translate_error,
+    wait_budget,
+)
 
 
 @dataclass(frozen=True)
@@ -23,14 +34,9 @@ class CommentOutcome:
     deleted_duplicates: list[int] = field(default_factory=list)
 
 
-def is_own_comment(comment: IssueComment, marker: str, login: str | None) -> bool:
-    """Ours = carries the marker AND was written by our identity (a human can't hijack it)."""
-    if not (comment.body or "").startswith(marker):
-        return False
-    author = comment.user
-    if login is not None:
-        return bool(author.login == login)
-    return bool(author.type == "Bot")
+def is_own_comment(comment: IssueComment, marker: str, login: str) -> bool:
+    """Ours = carries the marker AND was written by our exact login (no one else can hijack it)."""
+    return (comment.body or "").startswith(marker) and bool(comment.user.login == login)
 
 
 def upsert_comment(gh: GitHubClient, repository: str, number: int, body: str, marker: str) -> CommentOutcome:
@@ -39,12 +45,21 @@ def upsert_comment(gh: GitHubClient, repository: str, number: int, body: str, ma
     Lists every comment (all pages), edits the first of ours, deletes later copies a racing
     run may have left, and writes nothing when the body is already current.
     """
+    body = fit_body(body)
     try:
         issue = gh.get_repo(repository).get_issue(number)
         login = own_login(gh)
-        ours = [c for c in issue.get_comments() if is_own_comment(c, marker, login)]
-        if not ours:
-            created = issue.create_comment(body)
+        while True:
+            ours = [c for c in issue.get_comments() if is_own_comment(c, marker, login)]
+            if ours:
+                break
+            try:
+                created = issue.create_comment(body)
+            except CreateUnconfirmed as failure:  # landed or not: the next listing tells
+                if any(is_own_comment(c, marker, login) for c in issue.get_comments()):
+                    continue
+                wait_budget(gh).wait_for(failure)
+                continue
             return CommentOutcome(created.id, "created")
         keep, duplicates = ours[0], ours[1:]
         deleted = _delete_comments(duplicates)
@@ -70,18 +85,28 @@ def _delete_comments(comments: Iterable[IssueComment]) -> list[int]:
 
 def upsert_issue(gh: GitHubClient, repository: str, title: str, body: str, marker: str) -> tuple[int, str]:
     """Keep one open issue of ours with ``body`` (found by marker and author); returns number, action."""
+    body = fit_body(body)
     try:
         repo = gh.get_repo(repository)
         login = own_login(gh)
-        for issue in repo.get_issues(state="open"):
-            if issue.pull_request is not None or not (issue.body or "").startswith(marker):
+        while True:
+            for issue in repo.get_issues(state="open"):
+                if issue.pull_request is not None or not (issue.body or "").startswith(marker):
+                    continue
+                if issue.user.login == login:
+                    if same_body(issue.body or "", body):
+                        return issue.number, "unchanged"
+                    issue.edit(title=title, body=body)
+                    return issue.number, "updated"
+            try:
+                created = repo.create_issue(title=title, body=body)
+            except CreateUnconfirmed as failure:  # landed or not: the next listing tells
+                if not any(
+                    i.pull_request is None and i.user.login == login and (i.body or "").startswith(marker)
+                    for i in repo.get_issues(state="open")
+                ):
+                    wait_budget(gh).wait_for(failure)
                 continue
-            if (issue.user.login == login) if login is not None else issue.user.type == "Bot":
-                if same_body(issue.body or "", body):
-                    return issue.number, "unchanged"
-                issue.edit(title=title, body=body)
-                return issue.number, "updated"
-        created = repo.create_issue(title=title, body=body)
+            return created.number, "created"
     except GithubException as exc:
         raise translate_error(exc, "dashboard issue") from None
-    return created.number, "created"

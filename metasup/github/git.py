@@ -1,6 +1,14 @@
-"""Branches, files and commits: the contents API and the Git data API (no working tree)."""
+"""Branches, files and commits: the contents API and the Git data API (no working tree).
+
+Files are read whole at any size: the contents API sends no content past 1 MB
+(``"encoding": "none"``), so such files — and every state file — are read as blobs of the Git
+data API, which has no such limit.
+"""
 
 from __future__ import annotations
+
+import base64
+from collections.abc import Iterable
 
 from github import GithubException, InputGitTreeElement
 from github.GitRef import GitRef
@@ -38,8 +46,49 @@ def read_text(gh: GitHubClient, repository: str, path: str, ref: str) -> str | N
         raise translate_error(exc, f"file {path}@{ref}") from None
     if isinstance(content, list):
         return None
+    if content.encoding != "base64":  # "none": over 1 MB, read the blob
+        try:
+            return blob_text(gh.get_repo(repository), content.sha)
+        except GithubException as exc:
+            raise translate_error(exc, f"file {path}@{ref}") from None
     text: str = content.decoded_content.decode("utf-8")
     return text
+
+
+def blob_text(repo: Repository, sha: str) -> str:
+    """A blob's whole text through the Git data API (any size)."""
+    blob = repo.get_git_blob(sha)
+    data = blob.content
+    raw = base64.b64decode(data) if blob.encoding == "base64" else data.encode("utf-8")
+    return raw.decode("utf-8")
+
+
+def read_texts_at(gh: GitHubClient, repository: str, commit: str, paths: Iterable[str]) -> dict[str, str]:
+    """The texts of those ``paths`` that exist in ``commit``, read as blobs (tree → blob, any size)."""
+    try:
+        repo = gh.get_repo(repository)
+        trees: dict[str, dict[str, tuple[str, str]]] = {}
+
+        def entries(tree_sha: str) -> dict[str, tuple[str, str]]:
+            if tree_sha not in trees:
+                tree = repo.get_git_tree(tree_sha)
+                trees[tree_sha] = {e.path: (e.type, e.sha) for e in tree.tree}
+            return trees[tree_sha]
+
+        root = repo.get_git_commit(commit).tree.sha
+        files: dict[str, str] = {}
+        for path in paths:
+            kind, sha = "tree", root
+            for part in path.split("/"):
+                if kind != "tree" or part not in entries(sha):
+                    kind = ""
+                    break
+                kind, sha = entries(sha)[part]
+            if kind == "blob":
+                files[path] = blob_text(repo, sha)
+    except GithubException as exc:
+        raise translate_error(exc, f"files at {commit[:12]}") from None
+    return files
 
 
 def commit_files(
@@ -60,3 +109,18 @@ def commit_files(
         commit = repo.create_git_commit(message, tree, [parent_commit])
     sha: str = commit.sha
     return sha
+
+
+def commit_messages(gh: GitHubClient, repository: str, head: str, limit: int) -> list[tuple[str, str]]:
+    """``(sha, message)`` of ``head`` and its first parents, newest first, at most ``limit`` commits."""
+    found: list[tuple[str, str]] = []
+    try:
+        repo = gh.get_repo(repository)
+        sha: str | None = head
+        while sha is not None and len(found) < limit:
+            commit = repo.get_git_commit(sha)
+            found.append((sha, commit.message))
+            sha = commit.parents[0].sha if commit.parents else None
+    except GithubException as exc:
+        raise translate_error(exc, f"history of {head[:12]}") from None
+    return found

@@ -1,13 +1,31 @@
-"""metasup's pull requests: list them as :class:`PullState` values, push their branches, open,
-refresh, merge and close them."""
+"""metasup's pull requests: list them (as :class:`PullState` values, and with the facts that show
+whose they are), push their branches, open, refresh, merge and close them.
+
+What is metasup's (SPEC §5 "Acting safely") is decided from :class:`PullFacts`: opened by our exact
+login, head repository = base repository, head commit = the one metasup recorded. Merging sends
+that commit as ``sha``, so GitHub itself refuses to merge a head someone moved (:class:`HeadMoved`).
+"""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from github import GithubException
 from github.PullRequest import PullRequest
 from github.Repository import Repository
 
-from metasup.github.client import GitHubClient, NotPermitted, error_message, same_body, translate_error
+from metasup.github.client import (
+    CreateUnconfirmed,
+    GitHubClient,
+    GitHubIOError,
+    NotPermitted,
+    error_message,
+    fit_body,
+    own_login,
+    same_body,
+    translate_error,
+    wait_budget,
+)
 from metasup.github.git import commit_files, loaded_ref
 from metasup.rolling.plan import PullState
 
@@ -18,33 +36,100 @@ PR_CREATION_SETTING = (
 )
 
 
+class HeadMoved(GitHubIOError):
+    """The PR's head is not the commit metasup recorded (someone pushed): never auto-merged."""
+
+    def __init__(self, number: int, expected: str, actual: str | None) -> None:
+        self.number, self.expected, self.actual = number, expected, actual
+        super().__init__(
+            f"PR #{number}: head moved from {expected[:12]} to {(actual or 'an unknown commit')[:12]}; "
+            "not merged, a human must review and merge it"
+        )
+
+
+class PullCreationNotPermitted(NotPermitted):
+    """The repository does not let GitHub Actions create pull requests."""
+
+
+@dataclass(frozen=True)
+class PullFacts:
+    """A PR's :class:`PullState` plus who opened it and where its head lives."""
+
+    state: PullState
+    author_login: str
+    author_type: str
+    head_repo_full_name: str | None  # None when the head repository (a fork) was deleted
+    base_repo_full_name: str
+    head_sha: str
+
+    def is_metasups(self, login: str, recorded_head_sha: str | None) -> bool:
+        """metasup's PR: opened by exactly ``login``, from the base repository itself, and its head is
+        the commit metasup recorded (nothing recorded → not provably ours)."""
+        return (
+            self.author_login == login
+            and self.head_repo_full_name == self.base_repo_full_name
+            and recorded_head_sha is not None
+            and self.head_sha == recorded_head_sha
+        )
+
+
+class PullAlreadyExists(GitHubIOError):
+    """GitHub refused a PR: one is already open for the branch (``existing``; None if not found)."""
+
+    def __init__(self, branch: str, existing: PullFacts | None) -> None:
+        self.branch, self.existing = branch, existing
+        where = f" (#{existing.state.number} by {existing.author_login})" if existing else ""
+        super().__init__(f"a pull request already exists for {branch}{where}")
+
+
+@dataclass(frozen=True)
+class OpenedPull:
+    number: int
+    url: str
+    created: bool  # False: a PR for the branch was already open (``facts`` tells whose)
+    facts: PullFacts | None = None
+
+
 def list_pull_states(gh: GitHubClient, repository: str, prefixes: tuple[str, ...]) -> list[PullState]:
     """Every PR (open and closed) whose head branch starts with one of ``prefixes``."""
+    return [facts.state for facts in list_pull_facts(gh, repository, prefixes)]
+
+
+def list_pull_facts(gh: GitHubClient, repository: str, prefixes: tuple[str, ...]) -> list[PullFacts]:
+    """Every PR (open and closed) whose head branch starts with one of ``prefixes``, forks and
+    other authors included, with the facts that tell whether it is metasup's."""
     try:
         repo = gh.get_repo(repository)
-        states = []
-        for pull in repo.get_pulls(state="all"):
-            branch = pull.head.ref
-            if not branch.startswith(prefixes):
-                continue
-            open_ = pull.state == "open"
-            states.append(
-                PullState(
-                    number=pull.number,
-                    branch=branch,
-                    state="open" if open_ else "closed",
-                    merged=bool(pull.merged_at),
-                    created_at=pull.created_at,
-                    closed_at=pull.closed_at,
-                    labels=frozenset(label.name for label in pull.labels),
-                    changes_requested=open_ and _changes_requested(pull),
-                    branch_parent=_first_parent(repo, pull.head.sha) if open_ else None,
-                    url=pull.html_url,
-                )
-            )
+        return [
+            _facts(repo, pull) for pull in repo.get_pulls(state="all") if pull.head.ref.startswith(prefixes)
+        ]
     except GithubException as exc:
         raise translate_error(exc, "pull request list") from None
-    return states
+
+
+def _facts(repo: Repository, pull: PullRequest) -> PullFacts:
+    open_ = pull.state == "open"
+    state = PullState(
+        number=pull.number,
+        branch=pull.head.ref,
+        state="open" if open_ else "closed",
+        merged=bool(pull.merged_at),
+        created_at=pull.created_at,
+        closed_at=pull.closed_at,
+        labels=frozenset(label.name for label in pull.labels),
+        changes_requested=open_ and _changes_requested(pull),
+        branch_parent=_first_parent(repo, pull.head.sha) if open_ else None,
+        url=pull.html_url,
+    )
+    head_repo = pull.head.repo
+    return PullFacts(
+        state=state,
+        author_login=pull.user.login,
+        author_type=pull.user.type,
+        head_repo_full_name=head_repo.full_name if head_repo is not None else None,
+        base_repo_full_name=pull.base.repo.full_name,
+        head_sha=pull.head.sha,
+    )
 
 
 def _changes_requested(pull: PullRequest) -> bool:
@@ -80,8 +165,10 @@ def push_branch(
 
 
 def ensure_label(repo: Repository, name: str, color: str, description: str) -> None:
+    """Create the label (colour, description) unless it exists. (``get_label`` is lazy in PyGithub
+    2.x: reading an attribute is what sends the request.)"""
     try:
-        repo.get_label(name)
+        _ = repo.get_label(name).color
     except GithubException as exc:
         if exc.status != 404:
             raise
@@ -92,24 +179,88 @@ def ensure_label(repo: Repository, name: str, color: str, description: str) -> N
                 raise
 
 
+def _open_pull_for(repo: Repository, branch: str) -> PullRequest | None:
+    owner = repo.full_name.split("/")[0]
+    for pull in repo.get_pulls(state="open", head=f"{owner}:{branch}"):
+        if pull.head.ref == branch:
+            return pull
+    return None
+
+
+def _already_exists(exc: GithubException) -> bool:
+    """GitHub's 422 for a second PR of a head: ``errors: [{resource: PullRequest, code: custom,
+    message: "A pull request already exists for owner:branch."}]`` (no structured code exists)."""
+    if exc.status != 422 or not isinstance(exc.data, dict):
+        return False
+    errors = exc.data.get("errors") or []
+    return any(
+        isinstance(e, dict)
+        and e.get("resource") == "PullRequest"
+        and str(e.get("message", "")).startswith("A pull request already exists")
+        for e in errors
+    )
+
+
+def open_or_find_pull(
+    gh: GitHubClient, repository: str, branch: str, base: str, title: str, body: str, label: str
+) -> OpenedPull:
+    """Open a PR for ``branch`` with ``label``; when one is already open for it, return that one
+    (``created=False``, labelled only if it is ours) so the caller can adopt it or name it."""
+    body = fit_body(body)
+    try:
+        repo = gh.get_repo(repository)
+        login = own_login(gh)
+
+        def create() -> tuple[PullRequest, bool]:
+            return repo.create_pull(base=base, head=branch, title=title, body=body), True
+
+        def landed() -> tuple[PullRequest, bool] | None:
+            found = _open_pull_for(repo, branch)
+            return (found, found.user.login == login) if found is not None else None
+
+        while True:
+            try:
+                pull, created = create()
+                break
+            except CreateUnconfirmed as failure:
+                found = landed()
+                if found is not None:
+                    pull, created = found
+                    break
+                wait_budget(gh).wait_for(failure)
+            except GithubException as exc:
+                if not _already_exists(exc):
+                    raise
+                existing = _open_pull_for(repo, branch)
+                if existing is None:
+                    raise
+                pull, created = existing, False
+                break
+        facts = _facts(repo, pull)
+        if created:
+            ensure_label(repo, label, "5319e7", "Opened by metasup")
+            pull.add_to_labels(label)
+    except GithubException as exc:
+        if exc.status == 403 and "not permitted to create" in error_message(exc).lower():
+            raise PullCreationNotPermitted(PR_CREATION_SETTING) from None
+        raise translate_error(exc, f"pull request for {branch}") from None
+    return OpenedPull(pull.number, pull.html_url, created, facts)
+
+
 def open_pull(
     gh: GitHubClient, repository: str, branch: str, base: str, title: str, body: str, label: str
 ) -> tuple[int, str]:
-    """Open a PR with ``label``; returns its number and URL."""
-    try:
-        repo = gh.get_repo(repository)
-        pull = repo.create_pull(base=base, head=branch, title=title, body=body)
-        ensure_label(repo, label, "5319e7", "Opened by metasup")
-        pull.add_to_labels(label)
-    except GithubException as exc:
-        if exc.status == 403 and "not permitted to create" in error_message(exc).lower():
-            raise NotPermitted(PR_CREATION_SETTING) from None
-        raise translate_error(exc, f"pull request for {branch}") from None
-    return pull.number, pull.html_url
+    """Open a PR with ``label``; returns its number and URL. One already open for ``branch`` is
+    :class:`PullAlreadyExists` (see :func:`open_or_find_pull` to adopt it)."""
+    opened = open_or_find_pull(gh, repository, branch, base, title, body, label)
+    if not opened.created:
+        raise PullAlreadyExists(branch, opened.facts)
+    return opened.number, opened.url
 
 
 def update_pull_body(gh: GitHubClient, repository: str, number: int, body: str) -> bool:
     """Refresh a PR's body; False (no write) when it is already current."""
+    body = fit_body(body)
     try:
         pull = gh.get_repo(repository).get_pull(number)
         if same_body(pull.body or "", body):
@@ -120,25 +271,57 @@ def update_pull_body(gh: GitHubClient, repository: str, number: int, body: str) 
     return True
 
 
-def merge_pull(gh: GitHubClient, repository: str, number: int, message: str) -> bool:
+def merge_pull(
+    gh: GitHubClient, repository: str, number: int, message: str, *, expected_head_sha: str | None = None
+) -> bool:
+    """Squash-merge PR ``number``; False when GitHub says it is not mergeable (yet).
+
+    With ``expected_head_sha`` (the commit metasup wrote) the merge sends it as ``sha``: a head
+    that moved — before the call, or racing it (GitHub's 409) — raises :class:`HeadMoved` and
+    nothing is merged.
+    """
     try:
         pull = gh.get_repo(repository).get_pull(number)
-        status = pull.merge(commit_message=message, merge_method="squash")
+        if expected_head_sha is not None and pull.head.sha != expected_head_sha:
+            raise HeadMoved(number, expected_head_sha, pull.head.sha)
+        try:
+            if expected_head_sha is None:
+                status = pull.merge(commit_message=message, merge_method="squash")
+            else:
+                status = pull.merge(commit_message=message, merge_method="squash", sha=expected_head_sha)
+        except GithubException as exc:
+            if exc.status == 409 and expected_head_sha is not None:
+                actual = gh.get_repo(repository).get_pull(number).head.sha
+                raise HeadMoved(number, expected_head_sha, actual) from None
+            if exc.status == 405:  # not mergeable — or merged by our own earlier, retried attempt
+                fresh = gh.get_repo(repository).get_pull(number)
+                return bool(fresh.merged) and fresh.head.sha == (expected_head_sha or fresh.head.sha)
+            if exc.status == 409:  # head moved (no sha given): try next run
+                return False
+            raise
     except GithubException as exc:
-        if exc.status in (405, 409):  # not mergeable (conflict, checks) or head moved: try next run
-            return False
         raise translate_error(exc, f"merge of #{number}") from None
     return bool(status.merged)
 
 
 def close_pull(gh: GitHubClient, repository: str, number: int, comment: str, label: str) -> None:
     """Label (so the close is never read as a human veto), explain, close."""
+    comment = fit_body(comment)
     try:
         repo = gh.get_repo(repository)
         pull = repo.get_pull(number)
+        login = own_login(gh)
         ensure_label(repo, label, "cccccc", "Closed by metasup, not vetoed by a person")
         pull.add_to_labels(label)
-        pull.create_issue_comment(comment)
+        while True:
+            try:
+                pull.create_issue_comment(comment)
+                break
+            except CreateUnconfirmed as failure:
+                posted = any(c.user.login == login and c.body == comment for c in pull.get_issue_comments())
+                if posted:
+                    break
+                wait_budget(gh).wait_for(failure)
         pull.edit(state="closed")
     except GithubException as exc:
         raise translate_error(exc, f"pull request #{number}") from None

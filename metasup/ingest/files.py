@@ -8,6 +8,7 @@ buffers, never by iterating lines in Python.
 from __future__ import annotations
 
 import codecs
+import errno
 import gzip
 import zlib
 from collections.abc import Iterator
@@ -20,7 +21,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from metasup.ingest.rows import Bools, Ints
+from metasup.ingest.rows import Bools, Ints, Objects
 from metasup.model.errors import ArtifactError
 
 SUPPORTED_SUFFIXES: Final = (".jsonl.gz", ".csv.gz", ".jsonl", ".csv", ".parquet")
@@ -49,6 +50,7 @@ def display_path(path: Path) -> str:
 
 def data_files(path: Path) -> list[Path]:
     """The files behind one configured path: the file itself, or a directory's data files in order."""
+    check_not_a_loop(path)
     if path.is_dir():
         entries = sorted(
             (entry for entry in path.iterdir() if not entry.name.startswith(".") and not entry.is_dir()),
@@ -70,6 +72,15 @@ def data_files(path: Path) -> list[Path]:
     if suffix_of(path) is None:
         raise ArtifactError(f"{display_path(path)}: unsupported file type (expected {_supported()})")
     return [path]
+
+
+def check_not_a_loop(path: Path) -> None:
+    """A symlink loop is named as such (``exists()`` alone would call it "file not found")."""
+    try:
+        path.stat()
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise ArtifactError(f"{display_path(path)}: symlink loop") from None
 
 
 @dataclass(frozen=True)
@@ -116,6 +127,8 @@ def read_content(path: Path, suffix: str) -> Content:
     except FileNotFoundError:
         raise ArtifactError(f"{display_path(path)}: file not found") from None
     except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise ArtifactError(f"{display_path(path)}: symlink loop") from None
         raise ArtifactError(f"{display_path(path)}: cannot read file ({exc.strerror or exc})") from None
 
 
@@ -206,3 +219,134 @@ def _blank_lines(data: Content, starts: Ints, ends: Ints, whitespace_is_blank: b
     for index in np.flatnonzero(candidates & ~empty):
         blank[index] = not data.bytes(int(starts[index]), int(ends[index])).strip(blank_bytes)
     return blank
+
+
+NOT_AN_OBJECT: Final = "not a JSON object"
+"""Why a JSON Lines line whose first non-whitespace byte is not ``{`` is rejected."""
+BARE_CARRIAGE_RETURN: Final = "carriage return (\\r) inside the line"
+"""Why a line with a ``\\r`` followed by anything but whitespace or ``{`` is rejected (see below)."""
+_NOT_OBJECT_START: Final = r"^[ \t\r]*[^{ \t\r\n]"
+_BAD_CARRIAGE_RETURN: Final = r"\r[ \t\r]*[^{ \t\r\n]"
+_WHITESPACE_ONLY: Final = r"^[ \t\r\n]*$"
+
+
+@dataclass(frozen=True)
+class JsonLines:
+    """A JSON Lines file made safe for pyarrow's JSON reader, and what became of its lines.
+
+    ``content`` is the file itself, or, when lines were refused, a copy in which each refused line
+    is overwritten by spaces (same length: every line keeps its byte offsets, and pyarrow skips it
+    as blank). ``lines`` counts every physical line and numbers those left to read (neither blank
+    nor refused); ``blank`` counts the blank ones; ``refused`` numbers the refused ones (1-based,
+    ascending) and ``reasons`` says why.
+    """
+
+    content: Content
+    lines: Lines
+    blank: int
+    refused: Ints
+    reasons: Objects
+
+
+def scan_json_lines(data: Content) -> JsonLines:
+    """Count and number the lines of a JSON Lines file; refuse those pyarrow must never be given.
+
+    pyarrow 26's JSON reader dies (SIGSEGV, no exception) when the first JSON value of the data it
+    parses is ``null`` (``b"null"``, ``b"  null"``, ``b"\\nnull"``, ``b"null\\n{…}"``). That holds for
+    the whole input and for each block it cuts the input into (``ReadOptions.block_size``). Its
+    chunker (``newlines_in_values=False``, which ``ingest.jsonl`` sets) cuts blocks only right after
+    a ``\\n`` or a ``\\r``, and skips whitespace (`` \\t\\r\\n``) before a block's first value.
+
+    So, instead of guessing where pyarrow will cut (an implementation detail of its block reader),
+    every place it could cut is made safe: a line whose first non-whitespace byte is not ``{`` is
+    refused (:data:`NOT_AN_OBJECT`), and so is a line holding a ``\\r`` followed, on the same line,
+    by anything other than whitespace or ``{`` (:data:`BARE_CARRIAGE_RETURN`; ``\\r\\n`` endings
+    are fine). What is left obeys: after the start of the data and after every ``\\n`` and ``\\r``,
+    the first non-whitespace byte, if any, is ``{``. Whatever block or stretch of whole lines
+    pyarrow is then given (the whole file, ``ingest.jsonl``'s chunks and bisected halves, which
+    start at line starts, and its re-joined good lines), its first value is an object.
+
+    Cost on clean data: two RE2 passes (``\\n[^{]`` and ``\\r[^\\n]``), which together take about
+    as long as the blank-line search of :func:`scan_lines` they replace (a clean file has no blank
+    line either); as one alternation RE2 loses its ``memchr`` prefix scan and is ten times slower.
+    Only when one matches, or the first byte is not ``{``, are the lines located (numpy) and the
+    suspect ones — not starting with ``{``, or holding a bare ``\\r`` — matched one by one by
+    pyarrow's RE2 (vectorized, no Python per line).
+    """
+    raw = data.array
+    newlines = sum(int(np.count_nonzero(block == ord("\n"))) for _, block in _blocks(raw))
+    total = newlines + (1 if len(raw) and raw[-1] != ord("\n") else 0)
+    nothing, no_reasons = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=object)
+    if not len(raw):
+        return JsonLines(data, Lines(0, nothing), 0, nothing, no_reasons)
+    if raw[0] == ord("{") and not _contains(data, "\n[^{]") and not _contains(data, "\r[^\n]"):
+        every_line = Lines(total, np.arange(1, total + 1, dtype=np.int64))
+        return JsonLines(data, every_line, 0, nothing, no_reasons)
+    starts, ends = _line_offsets(data)
+    suspect = np.ones(len(starts), dtype=bool)
+    filled = ends > starts
+    suspect[filled] = raw[starts[filled]] != ord("{")
+    suspect[_lines_with_bare_carriage_return(raw, starts)] = True
+    candidates = np.flatnonzero(suspect)
+    picked = _line_array(data, starts).take(pa.array(candidates))
+    blank = _matches(picked, _WHITESPACE_ONLY)
+    not_object = _matches(picked, _NOT_OBJECT_START)
+    refused = not_object | _matches(picked, _BAD_CARRIAGE_RETURN)
+    skipped = np.zeros(len(starts), dtype=bool)
+    skipped[candidates[blank | refused]] = True
+    refused_lines = candidates[refused]
+    reasons = np.where(not_object[refused], NOT_AN_OBJECT, BARE_CARRIAGE_RETURN).astype(object)
+    content = _blanked(data, starts[refused_lines], ends[refused_lines]) if len(refused_lines) else data
+    numbers = np.flatnonzero(~skipped).astype(np.int64) + 1
+    return JsonLines(content, Lines(total, numbers), int(blank.sum()), refused_lines + 1, reasons)
+
+
+def _lines_with_bare_carriage_return(raw: Bytes, starts: Ints) -> Ints:
+    """Indices of the lines holding a ``\\r`` that is not the last byte before a ``\\n``."""
+    found = [np.flatnonzero(block == ord("\r")) + start for start, block in _blocks(raw)]
+    returns = np.concatenate([np.zeros(0, dtype=np.int64), *found]).astype(np.int64)
+    after = returns + 1
+    bare = returns[(after >= len(raw)) | (raw[np.minimum(after, len(raw) - 1)] != ord("\n"))]
+    return np.asarray(np.searchsorted(starts, bare, side="right") - 1, dtype=np.int64)
+
+
+def _line_array(data: Content, starts: Ints) -> pa.Array:
+    """Every line, with its newline, as one binary array over the file's bytes (no copy)."""
+    offsets = pa.array(np.append(starts, len(data)), pa.int64()).buffers()[1]
+    return pa.Array.from_buffers(pa.large_binary(), len(starts), [None, offsets, data.buffer])
+
+
+def chosen_lines(data: Content, numbers: Ints) -> pa.Array:
+    """The lines numbered ``numbers`` (1-based), each with its newline, as one binary array."""
+    starts, _ = _line_offsets(data)
+    return _line_array(data, starts).take(pa.array(numbers - 1))
+
+
+def contains(data: Content, pattern: str) -> bool:
+    """Whether RE2 ``pattern`` matches somewhere in ``data`` (one pass, no copy)."""
+    return _contains(data, pattern)
+
+
+def matches(lines: pa.Array, pattern: str) -> Bools:
+    """Which of ``lines`` RE2 ``pattern`` matches somewhere in (pyarrow, no Python per line)."""
+    return _matches(lines, pattern)
+
+
+def _matches(lines: pa.Array, pattern: str) -> Bools:
+    found = pc.match_substring_regex(lines, pattern)
+    return np.asarray(found.to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _blanked(data: Content, starts: Ints, ends: Ints) -> Content:
+    """A copy of ``data`` with the bytes ``[starts[i], ends[i])`` overwritten by spaces.
+
+    The ranges are disjoint non-empty lines, so a running sum of +1 at each start and -1 at each
+    end is 1 exactly inside them.
+    """
+    raw = data.array.copy()
+    step = np.zeros(len(raw) + 1, dtype=np.int8)
+    step[starts] = 1
+    step[ends] -= 1
+    inside = np.cumsum(step[:-1], dtype=np.int8).view(bool)
+    raw[inside] = ord(" ")
+    return Content(pa.py_buffer(raw))

@@ -88,6 +88,7 @@ TELEMETRY: Final = InputSpec(
         "symbol": _X,
     },
     ("ts", "type"),
+    null_apart=("cost_usd",),
 )
 PRICES: Final = InputSpec({"ts": _T, "symbol": _X, "price": _N}, ("ts", "symbol", "price"))
 _TELEMETRY_TYPES: Final = ("run", "cost", "behavioral_eval", "safety_violation", "regime")
@@ -196,11 +197,25 @@ def _accepted(
 
 
 def _costs(rows: Rows, accounts: LineAccounts) -> pd.DataFrame:
+    """``run`` and ``cost`` events; a ``run`` whose ``cost_usd`` is ``null`` is kept at cost 0.
+
+    Such a run's cost is unknown (SPEC §2.6): it is kept, counted in ``cost_unknown``, and adds
+    nothing to cost sums (0.0 in the frame: the metrics' sums would turn a NaN into NaN). A run
+    without the field, and a ``cost`` event with ``null``, are rejected as before.
+    """
     checks = Checks(len(rows))
     ts = timestamp_field(rows, checks)
     agent = text_field(rows, "agent", checks)
-    cost = number_field(rows, "cost_usd", checks)
-    checks.fail(~(np.isfinite(cost) & (cost >= 0)), "cost_usd must be finite and >= 0")
+    column = rows.column("cost_usd")
+    unknown = np.zeros(len(rows), dtype=bool)
+    if column.null is not None and column.null.any():
+        unknown = column.null & type_is(rows, "run")
+    checks.fail(column.missing & ~unknown, "missing required field 'cost_usd'")
+    cost = number_field(rows, "cost_usd", checks, required=False)
+    checks.fail(~unknown & ~(np.isfinite(cost) & (cost >= 0)), "cost_usd must be finite and >= 0")
+    if unknown.any():
+        accounts.cost_unknown += int(np.count_nonzero(unknown & checks.ok))
+        cost = np.where(unknown, 0.0, cost)
     kind = rows.column("type").values.astype("str")
     return _accepted(
         "costs", rows, checks, accounts, {"ts": ts, "agent": agent, "cost_usd": cost, "kind": kind}

@@ -2,6 +2,9 @@
 
 Fastest first, so clean data never costs Python work per line:
 
+* lines that do not start with ``{`` are refused before pyarrow sees anything (its reader crashes
+  on a ``null`` starting a block: ``ingest.files.scan_json_lines``); the rest is read from a copy
+  where they are blanked out;
 * the whole file goes through ``pyarrow.json`` with an explicit schema;
 * a file that writes a flexible field (``signal_id``, ``direction``, ``horizon``) both as a number
   and as a string gets that field's integers quoted in one RE2 pass (``"direction": -1`` →
@@ -26,9 +29,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pa_json
 
-from metasup.ingest.files import Content, Lines, scan_lines
+from metasup.ingest.files import Content, Lines, chosen_lines, contains, matches, scan_json_lines
 from metasup.ingest.quality import LineAccounts
 from metasup.ingest.rows import (
+    Column,
     InputSpec,
     Ints,
     Kind,
@@ -53,8 +57,21 @@ _SNIFF_LINES: Final = 1000
 
 
 def read_jsonl(data: Content, spec: InputSpec, file_id: int, accounts: LineAccounts) -> Rows:
-    """A JSON Lines file: one pyarrow pass when clean; else chunks, bisected down to the bad lines."""
-    original = data
+    """A JSON Lines file: one pyarrow pass when clean; else chunks, bisected down to the bad lines.
+
+    Lines pyarrow must never see (not starting with ``{``: it can crash on them,
+    :func:`~metasup.ingest.files.scan_json_lines`) are refused first; the rest is read from a copy
+    in which they are blanked out.
+    """
+    scan = scan_json_lines(data)
+    lines = scan.lines
+    accounts.set_lines(file_id, lines.total)
+    accounts.ignore_lines(file_id, scan.blank)
+    if len(scan.refused):
+        accounts.reject(np.full(len(scan.refused), file_id, dtype=np.int32), scan.refused, scan.reasons)
+    if not len(lines.numbers):
+        return no_rows()
+    data = original = scan.content
     flexible = [name for name, kind in spec.fields.items() if kind is Kind.FLEXIBLE]
     head = _Head.of(data, spec, flexible)
     numeric = head.numeric
@@ -64,16 +81,34 @@ def read_jsonl(data: Content, spec: InputSpec, file_id: int, accounts: LineAccou
     if isinstance(outcome, str) and _type_changed(outcome, numeric):
         data, numeric = _quote_integers(data, flexible), set()
         outcome = _read_whole(data, spec, numeric, head.fields)
-    # Scanned after pyarrow's read, so that the read starts at once: the lines only say which line
-    # each row came from (quoting integers changed no line).
-    lines = scan_lines(original, whitespace_is_blank=True)
-    accounts.set_lines(file_id, lines.total)
-    accounts.ignore_lines(file_id, lines.total - len(lines.numbers))
-    if not len(lines.numbers):
-        return no_rows()
     if not isinstance(outcome, str) and outcome.num_rows == len(lines.numbers):
-        return rows_from_table(outcome, file_id, lines.numbers, spec.fields)
-    return _read_refused_json(data, lines, _json_schema(spec, numeric), spec, file_id, accounts)
+        rows = rows_from_table(outcome, file_id, lines.numbers, spec.fields)
+    else:
+        rows = _read_refused_json(data, lines, _json_schema(spec, numeric), spec, file_id, accounts)
+    return _with_nulls_apart(rows, original, spec)
+
+
+def _with_nulls_apart(rows: Rows, data: Content, spec: InputSpec) -> Rows:
+    """Rows whose fields in ``spec.null_apart`` say where a missing value was written ``null``.
+
+    pyarrow (and ``json``) read ``"cost_usd": null`` and a line without ``cost_usd`` alike. So the
+    raw bytes decide, vectorized: a file that never writes ``"<name>": null`` is not looked at
+    further (one RE2 pass); else only the lines whose value is missing are matched against
+    ``"<name>"`` followed by ``:`` — a key, since inside a valid JSON string its quotes would be
+    escaped — and, the value being missing, it was ``null``. (A key spelled with escapes, such as
+    ``"cost\u005fusd"``, is not recognized: that line counts as without the field.)
+    """
+    columns = dict(rows.columns)
+    for name in spec.null_apart:
+        column = rows.column(name)
+        key = f'"{name}"[ \t\r\n]*:'
+        if not column.missing.any() or not contains(data, key + "[ \t\r\n]*null"):
+            continue
+        suspects = np.flatnonzero(column.missing)
+        null = np.zeros(len(rows), dtype=bool)
+        null[suspects] = matches(chosen_lines(data, rows.line[suspects]), key)
+        columns[name] = Column(column.values, column.missing, null)
+    return Rows(rows.file, rows.line, columns)
 
 
 def _read_whole(
@@ -192,7 +227,12 @@ def _arrow_json(
     source: pa.BufferReader, schema: pa.Schema, threads: bool = True, unexpected: str = "ignore"
 ) -> pa.Table | str:
     """pyarrow's reading of ``source`` (valid UTF-8 included), or why it is refused."""
-    options = pa_json.ParseOptions(explicit_schema=schema, unexpected_field_behavior=unexpected)
+    # newlines_in_values=False (pyarrow's default, pinned here): blocks are cut only after a line
+    # break, which is what makes ``scan_json_lines``' guard against pyarrow's crash on a block
+    # starting with ``null`` complete.
+    options = pa_json.ParseOptions(
+        explicit_schema=schema, unexpected_field_behavior=unexpected, newlines_in_values=False
+    )
     try:
         table = pa_json.read_json(
             source, read_options=pa_json.ReadOptions(use_threads=threads), parse_options=options

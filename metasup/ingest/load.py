@@ -42,6 +42,10 @@ Decisions where the SPEC is silent:
 * Optional telemetry fields that no frame holds (``tokens``, ``latency_ms``, ``status``) are not
   validated. Optional text fields that a frame holds (``severity``, ``detail``, ``symbol``) must be
   strings when present.
+* A JSON Lines line that does not start with ``{`` (after whitespace) is rejected as
+  ``not a JSON object`` before pyarrow reads the file (it crashes on some of them).
+* A ``run`` event with ``"cost_usd": null`` is a run of unknown cost: kept at 0.0 and counted in
+  ``DataQuality.cost_unknown``; without the key it is rejected, as is a ``cost`` event with null.
 * A JSON object with a repeated key is rejected (``duplicate key 'x'``): which value was meant is
   ambiguous. A leading UTF-8 byte order mark is skipped.
 * A directory is read non-recursively in sorted file-name order; hidden entries and sub-directories

@@ -29,6 +29,7 @@ class LineAccounts:
         self.lines: list[int] = []
         self.blank: list[int] = []
         self.duplicates = 0
+        self.cost_unknown = 0
         self._accepted: list[FileIds] = []
         self._ignored: list[FileIds] = []
         self._rejected: list[tuple[FileIds, Ints, Objects | str]] = []
@@ -101,4 +102,5 @@ class LineAccounts:
             ],
             rejected_total=len(files),
             duplicates=self.duplicates,
+            cost_unknown=self.cost_unknown,
         )

@@ -40,6 +40,9 @@ class InputSpec:
 
     fields: Mapping[str, Kind]
     required_columns: tuple[str, ...]
+    null_apart: tuple[str, ...] = ()
+    """Fields whose JSON ``null`` means something else than leaving the field out (``cost_usd``: a
+    ``run`` of unknown cost); the JSON Lines reader tells the two apart (:attr:`Column.null`)."""
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,14 @@ class Column:
 
     values: pd.Series
     missing: Bools
+    null: Bools | None = None
+    """Where a missing value was written as JSON ``null`` rather than left out, for the fields of
+    :attr:`InputSpec.null_apart` read from JSON Lines; ``None`` when no such row is known."""
+
+    def select(self, positions: Ints) -> Column:
+        """The values at ``positions``, in that order."""
+        null = None if self.null is None else self.null[positions]
+        return Column(self.values.iloc[positions].reset_index(drop=True), self.missing[positions], null)
 
 
 @dataclass(frozen=True)
@@ -90,10 +101,7 @@ class Rows:
         return Rows(
             file=self.file[positions],
             line=self.line[positions],
-            columns={
-                name: Column(column.values.iloc[positions].reset_index(drop=True), column.missing[positions])
-                for name, column in self.columns.items()
-            },
+            columns={name: column.select(positions) for name, column in self.columns.items()},
         )
 
 
@@ -129,9 +137,15 @@ def _concat_columns(columns: Sequence[Column | None], parts: Sequence[Rows]) -> 
         else Column(template.iloc[:0].reindex(range(len(part))), np.ones(len(part), dtype=bool))
         for column, part in zip(columns, parts, strict=True)
     ]
+    null = None
+    if any(column.null is not None for column in filled):
+        null = np.concatenate(
+            [np.zeros(len(c.missing), dtype=bool) if c.null is None else c.null for c in filled]
+        )
     return Column(
         pd.concat([column.values for column in filled], ignore_index=True),
         np.concatenate([column.missing for column in filled]),
+        null,
     )
 
 

@@ -34,14 +34,18 @@ __all__ = [
     "subject",
 ]
 
-DEFAULT_SUBJECT_PREFIX = "metasup LP report"
+DEFAULT_SUBJECT_PREFIX = "LP report"
 BLOCKS = (("period", "Period"), ("mtd", "Month to date"), ("qtd", "Quarter to date"),
           ("ytd", "Year to date"), ("since_inception", "Since inception"))  # fmt: skip
 
 
 def subject(report: LpReport, prefix: str = DEFAULT_SUBJECT_PREFIX) -> str:
-    """``metasup LP report — week 2026-W43 (Oct 19 – Oct 25)``."""
-    return f"{prefix} — {report.period.label}"
+    """``Acme Fund LP report — week 2026-W43 (Oct 19 – Oct 25)``: the fund's name, not the tool's.
+
+    Without ``email.fund_name`` the ``prefix`` stands alone.
+    """
+    head = f"{report.fund_name} {prefix}" if report.fund_name else prefix
+    return f"{head} — {report.period.label}"
 
 
 def _context(report: LpReport, prefix: str) -> dict[str, Any]:

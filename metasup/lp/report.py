@@ -44,8 +44,25 @@ from metasup.model.review import Model, OptFloat, Review
 from metasup.model.timestamps import utc
 from metasup.render.filters import ellipsize
 
-LOG_EVENTS: tuple[str, ...] = ("promoted", "vetoed", "promotion_withdrawn", "killed")
+LOG_EVENTS: tuple[str, ...] = (
+    "promoted",
+    "vetoed",
+    "promotion_withdrawn",
+    "demotion_proposed",
+    "demoted",
+    "demotion_vetoed",
+    "demotion_withdrawn",
+    "killed",
+)
 """Ledger events that make the promotion/demotion log of an e-mail."""
+
+PLAIN_WORDS: dict[str, str] = {
+    "demotion_proposed": "demotion to sandbox proposed",
+    "demoted": "demoted from prod to sandbox",
+    "demotion_vetoed": "demotion vetoed, stays in prod",
+    "demotion_withdrawn": "demotion withdrawn, stays in prod",
+}
+"""How the e-mail's log says a ledger event (events not listed are shown by name)."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -124,6 +141,11 @@ class LogEntry(Model):
     subject: str
     detail: str = ""
 
+    @property
+    def words(self) -> str:
+        """The event in plain words, as the e-mail shows it (not part of the JSON)."""
+        return PLAIN_WORDS.get(self.event, self.event)
+
 
 class LpReport(Model):
     """SPEC §6's JSON (``period`` … ``daily``) plus what the e-mail shows."""
@@ -151,6 +173,13 @@ class LpReport(Model):
     inception: str | None = None
     strategies: Strategies = Strategies()
     log: list[LogEntry] = Field(default_factory=list)
+    fund_name: str | None = None
+    min_history_days: int = 60
+
+    @property
+    def short_history(self) -> bool:
+        """Too few daily returns for Sharpe and Sortino to mean anything (SPEC §6): shown as "—"."""
+        return len(self.daily) < self.min_history_days
 
     def to_json(self) -> str:
         data = self.model_dump(mode="json", by_alias=True)
@@ -175,6 +204,8 @@ def compute_lp_report(
     risk_free_rate: float = 0.0,
     ledger_records: Sequence[Mapping[str, Any]] = (),
     strategies: Strategies | None = None,
+    fund_name: str | None = None,
+    min_history_days: int = 60,
 ) -> LpReport:
     """The LP report of the booked days ``period_start..period_end`` (inclusive UTC dates).
 
@@ -236,6 +267,8 @@ def compute_lp_report(
         inception=_date_text(series.index[0]) if len(series) else None,
         strategies=strategies or Strategies(),
         log=promotion_log(ledger_records, start, end, as_of),
+        fund_name=fund_name,
+        min_history_days=min_history_days,
     )
 
 
@@ -321,7 +354,7 @@ def _attribution_rows(frame: pd.DataFrame, total: float, capital: float) -> dict
 def promotion_log(
     records: Sequence[Mapping[str, Any]], start: pd.Timestamp, end: pd.Timestamp, as_of: pd.Timestamp
 ) -> list[LogEntry]:
-    """Ledger events promoted/vetoed/promotion_withdrawn/killed booked in ``start..end``, oldest first."""
+    """Ledger events of :data:`LOG_EVENTS` booked in ``start..end``, oldest first."""
     entries: list[tuple[pd.Timestamp, LogEntry]] = []
     for record in records:
         if record.get("event") not in LOG_EVENTS or record.get("ts") is None:
@@ -409,4 +442,6 @@ def build_lp_report(
         risk_free_rate=config.email.risk_free_rate,
         ledger_records=ledger_records,
         strategies=strategies_from_review(review),
+        fund_name=config.email.fund_name,
+        min_history_days=config.email.min_history_days,
     )

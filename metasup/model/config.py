@@ -7,6 +7,7 @@ the default and promote an agent the user meant to hold back.
 
 from __future__ import annotations
 
+import errno
 import re
 from collections.abc import Mapping
 from datetime import timedelta
@@ -68,6 +69,8 @@ class ReconcileConfig(Section):
 class WindowsConfig(Section):
     window: Duration = timedelta(days=30)
     period: Duration = timedelta(days=7)
+    stale_after: Duration = timedelta(days=2)
+    """``as_of`` this long after the latest price bar is a HIGH finding ("prices end at …")."""
 
     @model_validator(mode="after")
     def _period_inside_window(self) -> WindowsConfig:
@@ -86,6 +89,21 @@ class PromotionConfig(Section):
     max_cost_drift: float = 0.25
     min_realized_signals: int = Field(20, ge=0)
     min_decay_signals: int = Field(10, ge=1)
+    # Evidence of skill (SPEC §3.7): the gates must not promote luck.
+    track_record: Duration = timedelta(days=180)
+    min_psr: float = Field(0.95, gt=0, lt=1)
+    skill_test: Literal["psr", "dsr"] = "psr"
+    min_skill_days: int = Field(10, ge=2)
+    max_prod_correlation: float = Field(0.7, ge=-1, le=1)
+    trials: int | None = Field(None, ge=1)
+
+
+class DemotionConfig(Section):
+    """SPEC §3.8: demote a prod agent when its skill series says, with 1 − max_psr confidence, that its
+    edge is negative."""
+
+    window: Duration = timedelta(days=60)
+    max_psr: float = Field(0.10, gt=0, lt=1)
 
 
 class RetirementConfig(Section):
@@ -134,6 +152,8 @@ class EmailConfig(Section):
     to: list[str] = Field(default_factory=list)
     whitelist: list[str] = Field(default_factory=list)
     risk_free_rate: float = 0.0
+    fund_name: str | None = None
+    min_history_days: int = Field(60, ge=0)
     smtp: SmtpConfig = SmtpConfig()
 
 
@@ -159,6 +179,7 @@ class Config(Section):
     reconcile: ReconcileConfig = ReconcileConfig()
     windows: WindowsConfig = WindowsConfig()
     promotion: PromotionConfig = PromotionConfig()
+    demotion: DemotionConfig = DemotionConfig()
     retirement: RetirementConfig = RetirementConfig()
     portfolio: PortfolioConfig = PortfolioConfig()
     kill_list: list[str] = Field(default_factory=list)
@@ -178,9 +199,20 @@ def describe_validation_error(source: str, error: ValidationError, model: type[B
             lines.append(f"  {key}: unknown key (allowed: {', '.join(allowed)})")
         elif problem["type"] == "missing":
             lines.append(f"  {key}: required key is missing")
+        elif problem["type"] == "value_error" and not problem["loc"]:
+            lines.append(f"  {problem['msg'].removeprefix('Value error, ')}")
         else:
-            lines.append(f"  {key}: {problem['msg']} (got {problem.get('input')!r})")
+            lines.append(f"  {key}: {problem['msg']} (got {_shown_input(problem.get('input'))})")
     return "\n".join(lines)
+
+
+SHOWN_INPUT_CHARS = 80
+"""How much of a bad value an error message quotes: the entry, never the whole file."""
+
+
+def _shown_input(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= SHOWN_INPUT_CHARS else text[: SHOWN_INPUT_CHARS - 1] + "…"
 
 
 def _allowed_keys(model: type[BaseModel], loc: tuple[int | str, ...]) -> list[str]:
@@ -204,7 +236,11 @@ def read_yaml_mapping(path: Path) -> dict[str, Any]:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(f"{path}: file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise ConfigError(f"{path}: symlink loop") from None
+        raise ConfigError(f"{path}: cannot read file ({exc.strerror or exc})") from None
+    except UnicodeDecodeError as exc:
         raise ConfigError(f"{path}: cannot read file ({exc})") from None
     try:
         data = yaml.safe_load(text)

@@ -90,6 +90,52 @@ class Retirement(Model):
     rules: list[Rule] = Field(default_factory=list)
 
 
+class Calibration(Model):
+    """Murphy's decomposition of the Brier score over 10 equal-width confidence bins (SPEC §3.7)."""
+
+    reliability: OptFloat = None
+    resolution: OptFloat = None
+    uncertainty: OptFloat = None
+
+
+class Skill(Model):
+    """Evidence of skill over the agent's track record (SPEC §3.7); nulls where undefined.
+
+    ``sharpe`` is per trading day (not annualized); ``psr`` is PSR(0); ``dsr`` is PSR(``sr0``),
+    ``sr0`` the Sharpe ratio the best of ``trials`` skill-less strategies would show by luck.
+    """
+
+    track_record_days: float
+    n: int = 0
+    sharpe: OptFloat = None
+    skewness: OptFloat = None
+    kurtosis: OptFloat = None
+    psr: OptFloat = None
+    dsr: OptFloat = None
+    trials: int | None = None
+    sr0: OptFloat = None
+    min_track_record_days: int | None = None
+    eligible_in_days: int | None = None
+    prod_correlation: OptFloat = None
+    prod_book_days: int = 0
+    common_days: int = 0
+    marginal_alpha: OptFloat = None
+    marginal_alpha_t: OptFloat = None
+    calibration: Calibration = Field(default_factory=Calibration)
+
+
+class Demotion(Model):
+    """SPEC §3.8 for a prod agent: is its live edge negative with 1 − ``threshold`` confidence?"""
+
+    demoted: bool = False
+    vetoed: bool = False
+    window_days: float
+    n: int = 0
+    psr: OptFloat = None
+    threshold: float
+    evidence: str
+
+
 class AgentReport(Model):
     agent: str
     strategy_class: str
@@ -98,6 +144,8 @@ class AgentReport(Model):
     metrics: Metrics
     promotion: Promotion
     retirement: Retirement
+    skill: Skill | None = None
+    demotion: Demotion | None = None
     status: str
     delta_vs_base: dict[str, OptFloat] = Field(default_factory=dict)
 
@@ -141,6 +189,7 @@ FindingKind = Literal[
     "safety_violation",
     "kill",
     "class_kill",
+    "demotion",
     "regression_blocks",
     "promotion_blocked",
     "cost_drift",
@@ -150,6 +199,8 @@ FindingKind = Literal[
     "data_quality",
     "benchmark_missing",
     "no_baseline",
+    "stale_prices",
+    "empty_file",
 ]
 
 
@@ -190,6 +241,9 @@ class DataQuality(Model):
     rejected: list[RejectedLine] = Field(default_factory=list, description="the first 100")
     rejected_total: int = 0
     duplicates: int = 0
+    cost_unknown: int = Field(
+        default=0, description="accepted `run` events with `cost_usd: null`: runs of unknown cost, adding 0"
+    )
     benchmark_missing: int = 0
 
 

@@ -1,4 +1,4 @@
-"""Every markdown body but the PR comment: [AUTO-PROMOTE] / [AUTO-RETIRE] PR bodies, the
+"""Every markdown body but the PR comment: [AUTO-PROMOTE] / [AUTO-DEMOTE] / [AUTO-RETIRE] PR bodies, the
 dashboard issue and the rolling run's job summary (SPEC §5).
 
 Same environment, filters and escaping as the comment (:mod:`metasup.render.comment`); each
@@ -39,6 +39,24 @@ def render_promotion_body(
     )
 
 
+def demotion_marker(slug: str) -> str:
+    """Hidden marker of an [AUTO-DEMOTE] PR body; ``slug`` is ref-safe, so it cannot close the comment."""
+    return f"<!-- metasup:demote:{slug} -->"
+
+
+def render_demotion_body(
+    agent: AgentReport, review: Review, config: Config, slug: str, run_link: str, held: bool = False
+) -> str:
+    return package_template("demotion_pr.md.j2").render(
+        marker=Safe(demotion_marker(slug)),
+        agent=agent,
+        review=review,
+        config=config,
+        run_link=Safe(run_link),
+        held=held,
+    )
+
+
 def render_retirement_body(
     subject: str,
     kind: str,
@@ -61,7 +79,8 @@ def render_retirement_body(
 
 
 def render_dashboard(review: Review, context: Mapping[str, object], run_link: str) -> str:
-    """The dashboard issue; ``context`` holds ``stages``, ``open_promotions``, ``vetoes`` and ``kills``."""
+    """The dashboard issue; ``context`` holds ``stages``, ``open_promotions``, ``pending_demotions``,
+    ``vetoes`` and ``kills``."""
     return package_template("dashboard.md.j2").render(
         marker=Safe(DASHBOARD_MARKER), review=review, run_link=Safe(run_link), **context
     )
@@ -75,6 +94,9 @@ class RollingSummary(Protocol):
 
     @property
     def decisions(self) -> Sequence[str]: ...
+
+    @property
+    def warnings(self) -> Sequence[str]: ...
 
     @property
     def errors(self) -> Sequence[str]: ...

@@ -10,6 +10,8 @@ dashboard, job summary) are :mod:`metasup.render.bodies`.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,7 +19,7 @@ import jinja2
 
 from metasup.model.config import Config
 from metasup.model.errors import ConfigError
-from metasup.model.review import Review
+from metasup.model.review import AgentReport, Finding, Recommendation, Review
 from metasup.render.environment import environment, package_template
 from metasup.render.filters import Safe
 
@@ -26,6 +28,38 @@ MARKER = "<!-- metasup:review -->"
 
 GITHUB_COMMENT_LIMIT = 65_536
 """GitHub rejects issue comments longer than this many characters."""
+
+TOP_FINDINGS = 5
+"""Findings shown above the fold (most severe first); the rest sit in a ``<details>`` block."""
+
+GATE_MATRIX_ROWS = 50
+"""Sandbox agents in the gate matrix; more are summed up in a "… and N more" row."""
+
+TOP_ACTIONS = 8
+"""Recommended actions shown above the fold (P0 first); the rest sit in a ``<details>`` block."""
+
+GATE_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("behavioral", "Score"),
+    ("pnl", "PnL"),
+    ("confidence_decay", "Decay"),
+    ("cost_drift", "Cost drift"),
+    ("kill_list", "Not killed"),
+    ("safety", "Safety"),
+    ("evidence", "Evidence"),
+    ("skill", "Skill"),
+    ("prod_correlation", "Prod corr."),
+)
+"""The gate matrix's columns: every SPEC §3.3 gate, in its order, with a short header."""
+
+
+@dataclass(frozen=True)
+class GateRow:
+    """One sandbox agent in the gate matrix: ✅/❌ per gate (``None``: the gate is absent)."""
+
+    agent: str
+    cells: tuple[bool | None, ...]
+    result: str
+    eligible_in_days: int | None
 
 
 def load_template(custom: Path | None) -> jinja2.Template:
@@ -67,7 +101,62 @@ def render_comment(
     return RenderedComment(body, len(review.agents) - agents, len(review.findings) - findings)
 
 
+def workspace_roots(config: Config) -> list[str]:
+    """Absolute folders whose prefix a reader does not need: the workspace, the config's folder, cwd.
+
+    Longest first, so the most specific prefix is removed; ``/`` alone is never a root.
+    """
+    candidates = [os.environ.get("GITHUB_WORKSPACE", ""), str(Path.cwd())]
+    for path in (config.registry, config.artifacts.alpha, config.artifacts.prices):
+        if path.is_absolute():
+            candidates.append(str(path.parent))
+    roots = {os.path.normpath(c) for c in candidates if c and os.path.isabs(c)}
+    return sorted((r for r in roots if r != os.path.sep), key=len, reverse=True)
+
+
+def relative_to_workspace(text: str, roots: Sequence[str]) -> str:
+    """``text`` with every absolute workspace prefix (``/home/runner/work/x/``) removed."""
+    for root in roots:
+        text = text.replace(root.rstrip(os.path.sep) + os.path.sep, "")
+    return text
+
+
+def _relative_finding(finding: Finding, roots: Sequence[str]) -> Finding:
+    fields = ("title", "impact", "evidence")
+    return finding.model_copy(update={f: relative_to_workspace(getattr(finding, f), roots) for f in fields})
+
+
+def _relative_action(action: Recommendation, roots: Sequence[str]) -> Recommendation:
+    return action.model_copy(update={"change": relative_to_workspace(action.change, roots)})
+
+
+def gate_matrix(agents: Sequence[AgentReport]) -> list[GateRow]:
+    """One row per sandbox agent the gates judged (APPROVED or BLOCKED), in the review's order."""
+    rows = []
+    for agent in agents:
+        if agent.promotion.result not in ("APPROVED", "BLOCKED"):
+            continue
+        passed = {gate.name: gate.passed for gate in agent.promotion.gates}
+        skill = agent.skill
+        eligible = None
+        if skill is not None and not passed.get("skill", True):
+            eligible = skill.eligible_in_days
+        rows.append(
+            GateRow(
+                agent=agent.agent,
+                cells=tuple(passed.get(name) for name, _ in GATE_COLUMNS),
+                result=agent.promotion.result,
+                eligible_in_days=eligible,
+            )
+        )
+    return rows
+
+
 def _render(template: jinja2.Template, review: Review, config: Config, agents: int, findings: int) -> str:
+    roots = workspace_roots(config)
+    shown = [_relative_finding(f, roots) for f in review.findings[:findings]]
+    actions = [_relative_action(a, roots) for a in review.recommendations]
+    gates = gate_matrix(review.agents[:agents])
     try:
         body = template.render(
             marker=Safe(MARKER),
@@ -75,11 +164,18 @@ def _render(template: jinja2.Template, review: Review, config: Config, agents: i
             config=config,
             agents=review.agents[:agents],
             agents_hidden=len(review.agents) - agents,
-            findings=review.findings[:findings],
+            findings=shown,
             findings_hidden=len(review.findings) - findings,
+            top_findings=shown[:TOP_FINDINGS],
+            more_findings=shown[TOP_FINDINGS:],
             approved=[a.agent for a in review.agents if a.promotion.result == "APPROVED"],
             blocked=[a.agent for a in review.agents if a.promotion.result == "BLOCKED"],
-            recommendations=review.recommendations,
+            recommendations=actions,
+            top_recommendations=actions[:TOP_ACTIONS],
+            more_recommendations=actions[TOP_ACTIONS:],
+            gate_columns=[header for _, header in GATE_COLUMNS],
+            gate_rows=gates[:GATE_MATRIX_ROWS],
+            gate_rows_hidden=max(0, len(gates) - GATE_MATRIX_ROWS),
         )
     except jinja2.TemplateError as exc:
         raise ConfigError(f"comment template failed to render: {exc}") from None

@@ -5,8 +5,9 @@ and ``StrictUndefined`` everywhere (a misspelt name is an error, not an empty ce
 
 * ``markdown`` — comment, PR bodies, dashboard, job summary: no autoescape, but ``finalize``
   escapes every printed value for markdown and HTML unless a filter marked it ``Safe``;
-* ``html`` — the e-mail's HTML part: autoescape on;
-* ``text`` — the e-mail's text/plain part: no escaping; ``trim_blocks``/``lstrip_blocks`` so a
+* ``html`` — the e-mail's HTML part: autoescape on, after ``finalize_email`` (control characters
+  shown escaped, mentions neutralised);
+* ``text`` — the e-mail's text/plain part: ``finalize_email`` only; ``trim_blocks``/``lstrip_blocks`` so a
   line holding only a ``{% tag %}`` leaves nothing behind.
 
 Our templates are package data in ``metasup/render/templates/``. A user's ``comment_template``
@@ -21,7 +22,7 @@ from typing import Literal
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
-from metasup.render.filters import FILTERS, finalize
+from metasup.render.filters import FILTERS, finalize, finalize_email
 
 Kind = Literal["markdown", "html", "text"]
 
@@ -36,7 +37,7 @@ def environment(kind: Kind, *, sandboxed: bool = False) -> jinja2.Environment:
     env = cls(
         loader=loader,
         autoescape=kind == "html",
-        finalize=finalize if kind == "markdown" else None,
+        finalize=finalize if kind == "markdown" else finalize_email,
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         trim_blocks=kind == "text",

@@ -25,6 +25,10 @@ NONE_SHOWN = "—"
 NAMES_SHOWN = 10
 """How many agent names :func:`names` lists before "and N more"."""
 
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_NAMED_CONTROLS = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+_MENTION = "@\u200d"
+"""``@`` followed by a zero-width joiner: GitHub shows ``@name`` as text, never as a mention."""
 _MARKDOWN_SPECIALS = re.compile(r"([\\`*_\[\]|~])")
 _AUTOLINKS = re.compile(r"(?i)(://|www\.)")
 _HTML_SPECIALS = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"}
@@ -41,6 +45,26 @@ class Safe(str):
     __slots__ = ()
 
 
+def show_controls(value: object) -> str:
+    """Control characters (and bidi overrides) shown escaped: ESC → ``\\x1b``, newline → ``\\n``."""
+    return _CONTROLS.sub(
+        lambda match: (
+            _NAMED_CONTROLS.get(match.group(0)) or f"\\x{ord(match.group(0)):02x}"
+            if ord(match.group(0)) < 0x100
+            else f"\\u{ord(match.group(0)):04x}"
+        ),
+        str(value),
+    )
+
+
+def inert(value: object) -> str:
+    """Text from artifacts made harmless in any output (SPEC §2.6 "Names cannot ping or break
+    anything"): control characters shown escaped, and every ``@`` followed by a zero-width joiner
+    so ``@everyone`` or ``@user`` is read as text and notifies nobody. The markdown and HTML
+    escaping of each output comes on top."""
+    return show_controls(value).replace("@", _MENTION)
+
+
 def escape_markdown(value: object) -> str:
     """Make any text inert inside a GFM table cell or list item.
 
@@ -48,7 +72,7 @@ def escape_markdown(value: object) -> str:
     ``<`` would open HTML (including a forged ``<!-- metasup:review -->``), and ``://`` or
     ``www.`` would let GFM turn text into a link. Everything else stays readable as typed.
     """
-    text = " ".join(str(value).split())
+    text = " ".join(inert(value).split())
     text = _MARKDOWN_SPECIALS.sub(r"\\\1", text)
     text = _AUTOLINKS.sub(lambda match: match.group(0).replace(":", "\\:").replace(".", "\\."), text)
     return "".join(_HTML_SPECIALS.get(char, char) for char in text)
@@ -61,6 +85,15 @@ def finalize(value: object) -> object:
     if isinstance(value, Safe | int | float):
         return value
     return escape_markdown(value)
+
+
+def finalize_email(value: object) -> object:
+    """The e-mail environments' ``finalize``: control characters in printed text shown escaped (the
+    HTML part's autoescape comes after). ``@`` stays: e-mail has no mentions, and the ``cid:`` of
+    the inline charts are addresses."""
+    if isinstance(value, str) and not hasattr(value, "__html__"):
+        return show_controls(value)
+    return value
 
 
 # --------------------------------------------------------------------------------------------
@@ -98,7 +131,7 @@ def delta(value: float | None, kind: str) -> Safe:
 
 def code(value: object) -> Safe:
     """Inline code that cannot be broken out of: backticks in the value become quotes."""
-    return Safe("`" + " ".join(str(value).replace("`", "'").split()) + "`")
+    return Safe("`" + " ".join(inert(value).replace("`", "'").split()) + "`")
 
 
 def plain(value: object) -> object:
@@ -123,6 +156,16 @@ def names(values: list[str]) -> Safe:
     shown = ", ".join(escape_markdown(v) for v in values[:NAMES_SHOWN])
     hidden = len(values) - NAMES_SHOWN
     return Safe(shown + (f" and {hidden} more" if hidden > 0 else ""))
+
+
+def number(value: float | None) -> Safe:
+    """A configured threshold as written in metasup.yml: ``80.0`` → ``80``, ``0.2`` → ``0.2``."""
+    return Safe(NONE_SHOWN if value is None else f"{value:g}")
+
+
+def check(value: bool | None) -> Safe:
+    """A gate outcome as a mark: ``✅`` passed, ``❌`` failed, ``—`` not evaluated."""
+    return Safe(NONE_SHOWN if value is None else "✅" if value else "❌")
 
 
 # --------------------------------------------------------------------------------------------
@@ -183,7 +226,7 @@ def ellipsize(text: str, size: int) -> str:
 
 def clip(value: object, size: int) -> str:
     """Any value as one line (whitespace runs become one space), cut to ``size`` with ``…``."""
-    return ellipsize(" ".join(str(value).split()), size)
+    return ellipsize(" ".join(inert(value).split()), size)
 
 
 def when(value: str) -> str:
@@ -200,6 +243,8 @@ FILTERS: dict[str, Callable[..., object]] = {
     "code": code,
     "plain": plain,
     "names": names,
+    "number": number,
+    "check": check,
     # e-mail
     "pct_signed": pct_signed,
     "pct_typeset": pct_typeset,

@@ -1,8 +1,9 @@
 """The rolling wing: the scheduled run that supervises the fleet (SPEC §5).
 
 Pure side (data and ``now``/``as_of`` in, values out; no GitHub, clock, environment or SMTP):
-``plan`` (PR lifecycle, vetoes, kills in force), ``dashboard`` (the dashboard's values),
-``audit_records`` and ``audit_ledger`` (the hash-chained audit ledger), ``registry_edit``
+``plan`` (PR lifecycle, vetoes), ``kills`` (kills in force), ``dashboard`` (the dashboard's values),
+``audit_records`` and ``audit_ledger`` (the hash-chained audit ledger), ``audit_anchor`` (its
+``Ledger-Head`` anchors), ``ownership`` (which PRs are metasup's), ``registry_edit``
 (agents.yaml edits that keep comments). These import ``model/`` and ``evaluate/`` only.
 
 Shell side: ``run`` (the run, in order), ``execute`` (a plan's PR actions), ``state`` (the state

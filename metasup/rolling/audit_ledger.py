@@ -14,8 +14,9 @@ Idempotency (re-runs never write a duplicate record): an entry's identity is
 (and :func:`extend_ledger_text`) skip every entry whose identity is already recorded, so a
 rolling run can always re-submit everything it *would* record. Conventional keys:
 
-- ``promotion_proposed``, ``promoted``, ``vetoed``, ``promotion_withdrawn``: subject the agent,
-  key ``pr#<number>`` (a veto is one fact per PR; a later PR for the same agent is a new one);
+- ``promotion_proposed``, ``promoted``, ``vetoed``, ``promotion_withdrawn`` and their demotion
+  twins ``demotion_proposed``, ``demoted``, ``demotion_vetoed``, ``demotion_withdrawn``: subject
+  the agent, key ``pr#<number>`` (a veto is one fact per PR; a later PR for the same agent is a new one);
 - ``killed``: subject the agent or ``class:<name>``, key the retire PR (``pr#<number>``) or the
   ``as_of`` date of the run that killed it;
 - ``email_sent``: subject ``lp``, key the period (``2026-W40``, ``2026-10-05``).

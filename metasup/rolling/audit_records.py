@@ -39,6 +39,12 @@ LedgerEvent = Literal[
     "promoted",
     "vetoed",
     "promotion_withdrawn",
+    "demotion_proposed",
+    "demoted",
+    "demotion_vetoed",
+    "demotion_withdrawn",
+    "promotion_held",
+    "demotion_held",
     "killed",
     "email_sent",
 ]
@@ -63,6 +69,8 @@ ProblemKind = Literal[
     "prev_hash_mismatch",
     "not_canonical",
     "truncated",
+    "anchor_missing",
+    "anchor_mismatch",
 ]
 
 

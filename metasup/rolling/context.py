@@ -35,5 +35,6 @@ class RollingOutcome:
     promote_prs: list[int] = field(default_factory=list)
     open_promotions: list[ListedPromotion] = field(default_factory=list)
     decisions: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     audit_ledger_broken: bool = False

@@ -1,4 +1,4 @@
-"""The dashboard issue's values, decided: stages, open promotion PRs, vetoes in force, kills.
+"""The dashboard issue's values, decided: stages, open promotion and demotion PRs, vetoes in force, kills.
 
 Pure: data in, values out. ``now`` is passed in by the shell (the run's clock), never read.
 ``metasup.render`` turns :func:`dashboard_context` into the issue's markdown.
@@ -13,33 +13,35 @@ from datetime import datetime
 from metasup.evaluate.retirement import kill_reason
 from metasup.model.review import Review
 from metasup.rolling.audit_ledger import LedgerRecord, NewEntry
-from metasup.rolling.plan import Veto
+from metasup.rolling.plan import VETO_EVENTS, Kind, Veto
 
 
 @dataclass(frozen=True)
 class ListedPromotion:
-    """An [AUTO-PROMOTE] PR this run opened or refreshed, as the dashboard lists it."""
+    """An [AUTO-PROMOTE] (or, ``kind="demote"``, [AUTO-DEMOTE]) PR this run opened or refreshed."""
 
     number: int
     agent: str
     held: bool
+    kind: Kind = "promote"
 
 
 def active_vetoes(records: Iterable[LedgerRecord], entries: Iterable[NewEntry], now: datetime) -> list[Veto]:
     """Vetoes whose cooldown has not run out at ``now``, from the audit ledger and this run's new entries.
 
-    One veto per (agent, PR), in the order first recorded; a ``vetoed`` fact is always written
-    with its PR, ``closed_at`` and ``cooldown_until`` (``plan.observed_entries``).
+    One veto per (agent, PR), in the order first recorded; a ``vetoed`` (or ``demotion_vetoed``)
+    fact is always written with its PR, ``closed_at`` and ``cooldown_until`` (``plan.observed_entries``).
     """
     facts = [(r.event, r.subject, r.data) for r in records] + [(e.event, e.subject, e.data) for e in entries]
     vetoes: dict[tuple[str, int], Veto] = {}
     for event, subject, data in facts:
         until, closed, pull = data.get("cooldown_until"), data.get("closed_at"), data.get("pr")
-        if event != "vetoed" or not isinstance(until, str):
+        kind = VETO_EVENTS.get(event)
+        if kind is None or not isinstance(until, str):
             continue
         expires = datetime.fromisoformat(until)
         if expires > now and isinstance(closed, str) and isinstance(pull, int):
-            vetoes[(subject, pull)] = Veto(subject, pull, datetime.fromisoformat(closed), expires)
+            vetoes[(subject, pull)] = Veto(subject, pull, datetime.fromisoformat(closed), expires, kind)
     return list(vetoes.values())
 
 
@@ -60,7 +62,11 @@ def dashboard_context(
     ]
     return {
         "stages": sorted(stages.items()),
-        "open_promotions": open_promotions,
-        "vetoes": [{"agent": v.agent, "pull": v.pull, "expires": v.expires.isoformat()} for v in vetoes],
+        "open_promotions": [p for p in open_promotions if p.kind == "promote"],
+        "pending_demotions": [p for p in open_promotions if p.kind == "demote"],
+        "vetoes": [
+            {"agent": v.agent, "pull": v.pull, "expires": v.expires.isoformat(), "kind": v.kind}
+            for v in vetoes
+        ],
         "kills": kills,
     }

@@ -7,24 +7,33 @@ from typing import assert_never
 from metasup.github import (
     GitHubClient,
     GitHubIOError,
+    HeadMoved,
+    NotPermitted,
+    OpenedPull,
     close_pull,
     merge_pull,
-    open_pull,
+    open_or_find_pull,
+    own_login,
     push_branch,
     read_text,
     update_pull_body,
+    upsert_comment,
 )
 from metasup.model.config import Config
 from metasup.model.review import CLASS_SUBJECT_PREFIX, Review
-from metasup.render.bodies import render_promotion_body, render_retirement_body
+from metasup.render.bodies import render_demotion_body, render_promotion_body, render_retirement_body
 from metasup.rolling.audit_ledger import NewEntry
 from metasup.rolling.context import RollingContext, RollingOutcome
 from metasup.rolling.dashboard import ListedPromotion
+from metasup.rolling.ownership import RecordedHeads
 from metasup.rolling.plan import (
-    PROMOTE_LABEL,
+    LIFECYCLES,
     RETIRE_LABEL,
     WITHDRAWN_LABEL,
     Action,
+    HoldMovedPull,
+    Kind,
+    Lifecycle,
     MergePromotion,
     OpenPromotion,
     OpenRetirement,
@@ -37,12 +46,16 @@ from metasup.rolling.plan import (
     pull_key,
 )
 from metasup.rolling.registry_edit import kill_strategy_class, retire_agent, set_agent_stage
+from metasup.rolling.state import record_head
+
+HELD_MARKER = "<!-- metasup:head-moved -->"
 
 
 class PlanExecutor:
     """Runs one planned action against GitHub and returns the audit-ledger entries it produced.
 
-    What it did goes into ``outcome``: the decision line, promote PR numbers, listed promotions.
+    What it did goes into ``outcome``: the decision line, promote PR numbers, listed promote and
+    demote PRs. Promote and demote PRs share every step; their :class:`Lifecycle` says what differs.
     """
 
     def __init__(
@@ -53,9 +66,15 @@ class PlanExecutor:
         review: Review,
         base_head: str,
         outcome: RollingOutcome,
+        heads: RecordedHeads,
+        pull_heads: dict[int, str],
     ) -> None:
+        """``heads``: the commits metasup recorded per branch; ``pull_heads``: the head commit of each
+        of metasup's own PRs as listed (each one a recorded commit)."""
         self.gh, self.context, self.config, self.review = gh, context, config, review
         self.base_head, self.outcome = base_head, outcome
+        self.heads, self.pull_heads = heads, dict(pull_heads)
+        self.wrote_state = False
         self._registry_text: str | None = None
 
     def registry_text(self) -> str:
@@ -70,7 +89,19 @@ class PlanExecutor:
         return self._registry_text
 
     def run(self, action: Action) -> list[NewEntry]:
+        """The action's audit-ledger entries. A refused permission (e.g. PR creation) is this run's
+        error, not its end: the other actions, the state and the summary still happen."""
         self.outcome.decisions.append(describe(action))
+        try:
+            return self._run(action)
+        except NotPermitted as exc:
+            if str(exc) not in self.outcome.errors:
+                self.outcome.errors.append(str(exc))
+            return []
+
+    def _run(self, action: Action) -> list[NewEntry]:
+        if isinstance(action, HoldMovedPull):
+            return self._hold(action)
         if isinstance(action, OpenPromotion):
             return self._open_promotion(action)
         if isinstance(action, RefreshPromotion):
@@ -83,41 +114,73 @@ class PlanExecutor:
             return self._open_retirement(action)
         assert_never(action)
 
-    def _promotion_body(self, agent_name: str, held: bool = False) -> str:
+    def _body(self, lifecycle: Lifecycle, agent_name: str, held: bool = False) -> str:
         agent = find_agent(self.review, agent_name)
         assert agent is not None  # the planner only plans for agents of this review
-        return render_promotion_body(
-            agent, self.review, self.config, branch_slug(agent_name), self.context.run_link, held
-        )
+        render = render_promotion_body if lifecycle.kind == "promote" else render_demotion_body
+        return render(agent, self.review, self.config, branch_slug(agent_name), self.context.run_link, held)
 
-    def _push_promotion(self, agent: str, branch: str) -> None:
-        text = set_agent_stage(self.registry_text(), agent, "prod")
-        push_branch(
+    def _message(self, lifecycle: Lifecycle, agent: str) -> str:
+        verb = "Promote" if lifecycle.kind == "promote" else "Demote"
+        return f"{verb} {agent}: {lifecycle.from_stage} → {lifecycle.to_stage}"
+
+    def _push(self, branch: str, text: str, message: str) -> str:
+        """Push one registry commit to ``branch`` and record it on the state branch as metasup's."""
+        sha = push_branch(
             self.gh,
             self.context.repository,
             branch,
             self.base_head,
             self.context.registry_path,
             text,
-            f"Promote {agent}: sandbox → prod\n\nProposed by metasup run {self.context.run_id}.",
+            message,
         )
+        self.heads = record_head(self.gh, self.context.repository, branch, sha)
+        self.wrote_state = True
+        return sha
+
+    def _push_stage_change(self, lifecycle: Lifecycle, agent: str, branch: str) -> str:
+        text = set_agent_stage(self.registry_text(), agent, lifecycle.to_stage)
+        message = f"{self._message(lifecycle, agent)}\n\nProposed by metasup run {self.context.run_id}."
+        return self._push(branch, text, message)
+
+    def _open(self, branch: str, title: str, body: str, label: str) -> OpenedPull | None:
+        """Open the PR, or adopt the one already open for ``branch`` when it is provably metasup's;
+        None (and a warning naming it) when that one is someone else's."""
+        opened = open_or_find_pull(
+            self.gh, self.context.repository, branch, self.context.base_ref, title, body, label
+        )
+        facts = opened.facts
+        if opened.created or facts is None:
+            return opened
+        login = own_login(self.gh)
+        if facts.is_metasups(login, self.heads.recorded_for(branch, facts.head_sha)):
+            self.outcome.decisions.append(f"adopted metasup's open PR #{opened.number} for {branch}")
+            return opened
+        self.outcome.warnings.append(
+            f"PR #{opened.number} ({branch}) by {facts.author_login} is already open and is not metasup's; "
+            "left alone"
+        )
+        return None
+
+    def _listed(self, number: int, agent: str, held: bool, kind: Kind) -> None:
+        if kind == "promote":
+            self.outcome.promote_prs.append(number)
+        self.outcome.open_promotions.append(ListedPromotion(number, agent, held, kind))
 
     def _open_promotion(self, action: OpenPromotion) -> list[NewEntry]:
-        self._push_promotion(action.agent, action.branch)
-        number, _ = open_pull(
-            self.gh,
-            self.context.repository,
-            action.branch,
-            self.context.base_ref,
-            f"[AUTO-PROMOTE] {action.agent}: sandbox → prod",
-            self._promotion_body(action.agent),
-            PROMOTE_LABEL,
+        lifecycle = LIFECYCLES[action.kind]
+        self._push_stage_change(lifecycle, action.agent, action.branch)
+        opened = self._open(
+            action.branch, lifecycle.title(action.agent), self._body(lifecycle, action.agent), lifecycle.label
         )
-        self.outcome.promote_prs.append(number)
-        self.outcome.open_promotions.append(ListedPromotion(number, action.agent, held=False))
+        if opened is None:
+            return []
+        number = opened.number
+        self._listed(number, action.agent, False, action.kind)
         return [
             NewEntry(
-                event="promotion_proposed",
+                event=lifecycle.proposed,
                 subject=action.agent,
                 data={"pr": number},
                 dedupe_key=pull_key(number),
@@ -125,38 +188,76 @@ class PlanExecutor:
         ]
 
     def _refresh_promotion(self, action: RefreshPromotion) -> list[NewEntry]:
+        lifecycle = LIFECYCLES[action.kind]
         if action.rebase:
-            self._push_promotion(action.agent, action.branch)
+            self._push_stage_change(lifecycle, action.agent, action.branch)
         update_pull_body(
-            self.gh, self.context.repository, action.pull, self._promotion_body(action.agent, action.held)
+            self.gh,
+            self.context.repository,
+            action.pull,
+            self._body(lifecycle, action.agent, action.held),
         )
-        self.outcome.promote_prs.append(action.pull)
-        self.outcome.open_promotions.append(ListedPromotion(action.pull, action.agent, action.held))
+        self._listed(action.pull, action.agent, action.held, action.kind)
         return []
 
     def _merge(self, action: MergePromotion) -> list[NewEntry]:
-        message = f"Promote {action.agent}: sandbox → prod (metasup run {self.context.run_id})"
-        if not merge_pull(self.gh, self.context.repository, action.pull, message):
+        lifecycle = LIFECYCLES[action.kind]
+        expected = self.pull_heads[action.pull]
+        if action.rebase:
+            expected = self._push_stage_change(lifecycle, action.agent, lifecycle.branch(action.agent))
+        message = f"{self._message(lifecycle, action.agent)} (metasup run {self.context.run_id})"
+        try:
+            merged = merge_pull(
+                self.gh, self.context.repository, action.pull, message, expected_head_sha=expected
+            )
+        except HeadMoved:
+            return self._hold(HoldMovedPull(action.agent, action.pull, action.kind))
+        if not merged:
             self.outcome.decisions.append(f"PR #{action.pull} is not mergeable yet; will retry next run")
             return []
         return [
             NewEntry(
-                event="promoted",
+                event=lifecycle.done,
                 subject=action.agent,
                 data={"pr": action.pull, "merged_by": "metasup"},
                 dedupe_key=pull_key(action.pull),
             )
         ]
 
-    def _withdraw(self, action: WithdrawPromotion) -> list[NewEntry]:
+    def _hold(self, action: HoldMovedPull) -> list[NewEntry]:
+        """Say once, on the PR, that its head moved and it is a person's to merge; record it as held."""
+        lifecycle = LIFECYCLES[action.kind]
         comment = (
-            f"metasup closed this PR: the promotion gates of **{action.agent}** no longer pass "
-            f"(run {self.context.run_link}).\n\nFailing: {action.reason}"
+            f"{HELD_MARKER}\nThe head of this PR moved: someone pushed a commit metasup did not write. "
+            f"metasup will not merge it; this PR is now a person's to merge (run {self.context.run_link})."
+        )
+        upsert_comment(self.gh, self.context.repository, action.pull, comment, HELD_MARKER)
+        self.outcome.warnings.append(
+            f"PR #{action.pull} ({lifecycle.branch(action.agent)}): its head moved; "
+            "held for a person to merge"
+        )
+        return [
+            NewEntry(
+                event=lifecycle.held,
+                subject=action.agent,
+                data={"pr": action.pull},
+                dedupe_key=pull_key(action.pull),
+            )
+        ]
+
+    def _withdraw(self, action: WithdrawPromotion) -> list[NewEntry]:
+        lifecycle = LIFECYCLES[action.kind]
+        if lifecycle.kind == "promote":
+            what, detail = f"the promotion gates of **{action.agent}** no longer pass", "Failing"
+        else:
+            what, detail = f"the demotion rule no longer fires for **{action.agent}**", "Now"
+        comment = (
+            f"metasup closed this PR: {what} (run {self.context.run_link}).\n\n{detail}: {action.reason}"
         )
         close_pull(self.gh, self.context.repository, action.pull, comment, WITHDRAWN_LABEL)
         return [
             NewEntry(
-                event="promotion_withdrawn",
+                event=lifecycle.withdrawn,
                 subject=action.agent,
                 data={"pr": action.pull, "reason": action.reason},
                 dedupe_key=pull_key(action.pull),
@@ -182,25 +283,9 @@ class PlanExecutor:
                 "agent",
                 agent.retirement,
             )
-        push_branch(
-            self.gh,
-            self.context.repository,
-            action.branch,
-            self.base_head,
-            self.context.registry_path,
-            text,
-            f"Retire {kind} {name}\n\n{action.reason}",
-        )
+        self._push(action.branch, text, f"Retire {kind} {name}\n\n{action.reason}")
         body = render_retirement_body(
             name, kind, retirement, action.reason, self.review, self.config, self.context.run_link
         )
-        open_pull(
-            self.gh,
-            self.context.repository,
-            action.branch,
-            self.context.base_ref,
-            f"[AUTO-RETIRE] {name}",
-            body,
-            RETIRE_LABEL,
-        )
+        self._open(action.branch, f"[AUTO-RETIRE] {name}", body, RETIRE_LABEL)
         return []

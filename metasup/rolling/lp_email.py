@@ -58,8 +58,11 @@ def send_due_email(gh: GitHubClient, due: DueEmail, console: Console) -> EmailSt
     period = due_period(as_of, email.cadence, email.weekday)
     if period is None or not email.to:
         return EmailStep()
-    if has_record(due.records, "email_sent", period.key) or period.key in due.claims:
+    if has_record(due.records, "email_sent", period.key):
         return EmailStep()
+    if period.key in due.claims:
+        holder = due.claims[period.key]
+        return EmailStep(decisions=[f"LP e-mail {period.key}: another run is handling it (run {holder})"])
     allowed, dropped = filter_recipients(email.to, email.whitelist)
     for address in dropped:
         console.command("warning", f"LP e-mail: {address} is not in email.whitelist and gets nothing")

@@ -9,6 +9,10 @@ audit ledger converges on the truth even when an earlier run died between a PR w
 state-branch write: an open PR is ``promotion_proposed`` once, a merged one ``promoted``
 once, one closed unmerged by a person ``vetoed`` once. A PR metasup closes itself carries the
 ``metasup-withdrawn`` label first, so it is never mistaken for a human veto.
+
+[AUTO-DEMOTE] PRs (SPEC §3.8) live the same life as promote PRs, with their own branch prefix,
+label and audit events (``demotion_proposed``, ``demoted``, ``demotion_vetoed``,
+``demotion_withdrawn``): one code path, parametrized by a :class:`Lifecycle`.
 """
 
 from __future__ import annotations
@@ -24,13 +28,52 @@ from metasup.evaluate.retirement import kill_reason
 from metasup.model.config import Config
 from metasup.model.registry import Registry
 from metasup.model.review import CLASS_SUBJECT_PREFIX, AgentReport, ClassReport, Review
-from metasup.rolling.audit_ledger import LedgerRecord, NewEntry
+from metasup.rolling.audit_ledger import LedgerEvent, NewEntry
 
 PROMOTE_PREFIX = "metasup/promote/"
+DEMOTE_PREFIX = "metasup/demote/"
 RETIRE_PREFIX = "metasup/retire/"
 PROMOTE_LABEL = "auto-promote"
+DEMOTE_LABEL = "auto-demote"
 RETIRE_LABEL = "auto-retire"
 WITHDRAWN_LABEL = "metasup-withdrawn"
+
+Kind = Literal["promote", "demote"]
+
+
+@dataclass(frozen=True)
+class Lifecycle:
+    """What differs between an [AUTO-PROMOTE] and an [AUTO-DEMOTE] PR; everything else is shared."""
+
+    kind: Kind
+    prefix: str
+    label: str
+    tag: str
+    from_stage: Literal["sandbox", "prod"]
+    to_stage: Literal["sandbox", "prod"]
+    proposed: LedgerEvent
+    done: LedgerEvent
+    vetoed: LedgerEvent
+    withdrawn: LedgerEvent
+    held: LedgerEvent
+
+    def branch(self, agent: str) -> str:
+        return self.prefix + branch_slug(agent)
+
+    def title(self, agent: str) -> str:
+        return f"[{self.tag}] {agent}: {self.from_stage} → {self.to_stage}"
+
+
+PROMOTION = Lifecycle(
+    "promote", PROMOTE_PREFIX, PROMOTE_LABEL, "AUTO-PROMOTE", "sandbox", "prod",
+    "promotion_proposed", "promoted", "vetoed", "promotion_withdrawn", "promotion_held",
+)  # fmt: skip
+DEMOTION = Lifecycle(
+    "demote", DEMOTE_PREFIX, DEMOTE_LABEL, "AUTO-DEMOTE", "prod", "sandbox",
+    "demotion_proposed", "demoted", "demotion_vetoed", "demotion_withdrawn", "demotion_held",
+)  # fmt: skip
+LIFECYCLES: dict[Kind, Lifecycle] = {"promote": PROMOTION, "demote": DEMOTION}
+VETO_EVENTS: dict[str, Kind] = {PROMOTION.vetoed: "promote", DEMOTION.vetoed: "demote"}
 
 _UNSAFE_REF_CHARS = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -44,7 +87,16 @@ def branch_slug(name: str) -> str:
 
 
 def promote_branch(agent: str) -> str:
-    return PROMOTE_PREFIX + branch_slug(agent)
+    return PROMOTION.branch(agent)
+
+
+def demote_branch(agent: str) -> str:
+    return DEMOTION.branch(agent)
+
+
+def lifecycle_of(branch: str) -> Lifecycle | None:
+    """The lifecycle a metasup stage-change branch belongs to (None for retire and other branches)."""
+    return next((c for c in LIFECYCLES.values() if branch.startswith(c.prefix)), None)
 
 
 def retire_branch(subject: str) -> str:
@@ -69,10 +121,14 @@ class PullState:
     url: str = ""
 
 
+# The four stage-change actions serve promote and demote PRs alike; ``kind`` says which.
+
+
 @dataclass(frozen=True)
 class OpenPromotion:
     agent: str
     branch: str
+    kind: Kind = "promote"
 
 
 @dataclass(frozen=True)
@@ -82,12 +138,18 @@ class RefreshPromotion:
     branch: str
     rebase: bool
     held: bool
+    kind: Kind = "promote"
 
 
 @dataclass(frozen=True)
 class MergePromotion:
+    """Merge an open PR; ``rebase``: re-cut its branch on the base head first (the base moved, e.g.
+    another metasup PR editing the registry was merged, which would leave it unmergeable for good)."""
+
     agent: str
     pull: int
+    kind: Kind = "promote"
+    rebase: bool = False
 
 
 @dataclass(frozen=True)
@@ -95,6 +157,16 @@ class WithdrawPromotion:
     agent: str
     pull: int
     reason: str
+    kind: Kind = "promote"
+
+
+@dataclass(frozen=True)
+class HoldMovedPull:
+    """A person pushed to metasup's PR: say once that it is now theirs to merge (never merged by metasup)."""
+
+    agent: str
+    pull: int
+    kind: Kind = "promote"
 
 
 @dataclass(frozen=True)
@@ -104,7 +176,9 @@ class OpenRetirement:
     reason: str
 
 
-Action = OpenPromotion | RefreshPromotion | MergePromotion | WithdrawPromotion | OpenRetirement
+Action = (
+    OpenPromotion | RefreshPromotion | MergePromotion | WithdrawPromotion | HoldMovedPull | OpenRetirement
+)
 
 
 @dataclass(frozen=True)
@@ -113,6 +187,7 @@ class Veto:
     pull: int
     closed_at: datetime
     expires: datetime
+    kind: Kind = "promote"
 
 
 @dataclass(frozen=True)
@@ -138,23 +213,24 @@ def _latest_by_branch(pulls: Sequence[PullState]) -> dict[str, list[PullState]]:
 def observed_entries(
     pulls: Sequence[PullState], agent_of_branch: dict[str, str], cooldown: timedelta
 ) -> list[NewEntry]:
-    """Audit-ledger entries for what GitHub shows about promote PRs (idempotent through dedupe keys)."""
+    """Audit-ledger entries for what GitHub shows about promote and demote PRs (idempotent through
+    dedupe keys); the branch prefix says which lifecycle's events apply."""
     entries: list[NewEntry] = []
     for pull in pulls:
-        agent = agent_of_branch.get(pull.branch)
-        if agent is None:
+        agent, lifecycle = agent_of_branch.get(pull.branch), lifecycle_of(pull.branch)
+        if agent is None or lifecycle is None:
             continue
         key = pull_key(pull.number)
         entries.append(
-            NewEntry(event="promotion_proposed", subject=agent, data={"pr": pull.number}, dedupe_key=key)
+            NewEntry(event=lifecycle.proposed, subject=agent, data={"pr": pull.number}, dedupe_key=key)
         )
         if pull.merged:
             entries.append(
-                NewEntry(event="promoted", subject=agent, data={"pr": pull.number}, dedupe_key=key)
+                NewEntry(event=lifecycle.done, subject=agent, data={"pr": pull.number}, dedupe_key=key)
             )
         elif pull.state == "closed" and WITHDRAWN_LABEL in pull.labels:
             entries.append(
-                NewEntry(event="promotion_withdrawn", subject=agent, data={"pr": pull.number}, dedupe_key=key)
+                NewEntry(event=lifecycle.withdrawn, subject=agent, data={"pr": pull.number}, dedupe_key=key)
             )
         elif pull.state == "closed" and pull.closed_at is not None:
             data = {
@@ -162,11 +238,48 @@ def observed_entries(
                 "closed_at": pull.closed_at.isoformat(),
                 "cooldown_until": (pull.closed_at + cooldown).isoformat(),
             }
-            entries.append(NewEntry(event="vetoed", subject=agent, data=data, dedupe_key=key))
+            entries.append(NewEntry(event=lifecycle.vetoed, subject=agent, data=data, dedupe_key=key))
     return entries
 
 
-def _promotion_action(
+def _vetoed_by(last: PullState | None, config: Config) -> datetime | None:
+    """When the cooldown of a person's veto ends, if ``last`` (a branch's latest PR) is one; else None."""
+    if last is None or last.merged or WITHDRAWN_LABEL in last.labels or last.closed_at is None:
+        return None
+    return last.closed_at + timedelta(days=config.promotion_prs.veto_cooldown_days)
+
+
+def demotion_vetoes(
+    pulls: Sequence[PullState], registry: Registry, now: datetime, config: Config
+) -> set[str]:
+    """Prod agents whose latest [AUTO-DEMOTE] PR a person closed unmerged within the cooldown.
+
+    Read from GitHub before the evaluation, so a veto counts on the very next run, before the
+    audit ledger records it: ``evaluate(..., demotion_vetoes=...)`` keeps them in prod and allocation.
+    """
+    by_branch = _latest_by_branch(pulls)
+    vetoed: set[str] = set()
+    for agent in registry.agents:
+        history = by_branch.get(demote_branch(agent.name), [])
+        expires = _vetoed_by(history[-1] if history else None, config)
+        if expires is not None and now < expires:
+            vetoed.add(agent.name)
+    return vetoed
+
+
+def _rule_fires(agent: AgentReport, lifecycle: Lifecycle) -> tuple[bool, str]:
+    """Whether the agent's promotion (or demotion) is wanted now, and if not, why not."""
+    if lifecycle.kind == "promote":
+        failed = "; ".join(g.evidence for g in agent.promotion.gates if not g.passed) or agent.status
+        return agent.promotion.result == "APPROVED", failed
+    demotion = agent.demotion
+    if demotion is None:  # killed, or no longer prod
+        return False, f"the agent is {agent.status}"
+    # A vetoed demotion still fires: the cooldown check below keeps it from a new PR.
+    return demotion.demoted or demotion.vetoed, demotion.evidence
+
+
+def _stage_action(
     agent: AgentReport,
     history: list[PullState],
     now: datetime,
@@ -174,38 +287,33 @@ def _promotion_action(
     config: Config,
     vetoes: list[Veto],
     held: list[str],
+    lifecycle: Lifecycle = PROMOTION,
 ) -> Action | None:
-    """What to do for one sandbox agent, given every promote PR its branch ever had."""
-    approved = agent.promotion.result == "APPROVED"
+    """What to do for one agent, given every promote (or demote) PR its branch ever had."""
+    kind = lifecycle.kind
+    fires, why_not = _rule_fires(agent, lifecycle)
     open_pull = next((p for p in history if p.state == "open"), None)
     if open_pull is not None:
-        if not approved:
-            failed = "; ".join(g.evidence for g in agent.promotion.gates if not g.passed) or agent.status
-            return WithdrawPromotion(agent.agent, open_pull.number, failed)
+        if not fires:
+            return WithdrawPromotion(agent.agent, open_pull.number, why_not, kind)
         hours = config.promotion_prs.auto_merge_after_hours
         old_enough = hours is not None and now - open_pull.created_at >= timedelta(hours=hours)
+        rebase = open_pull.branch_parent is not None and open_pull.branch_parent != base_head
         if old_enough and not open_pull.changes_requested:
-            return MergePromotion(agent.agent, open_pull.number)
+            return MergePromotion(agent.agent, open_pull.number, kind, rebase)
         if open_pull.changes_requested:
             held.append(agent.agent)
-        rebase = open_pull.branch_parent is not None and open_pull.branch_parent != base_head
         return RefreshPromotion(
-            agent.agent, open_pull.number, open_pull.branch, rebase, open_pull.changes_requested
+            agent.agent, open_pull.number, open_pull.branch, rebase, open_pull.changes_requested, kind
         )
-    if not approved:
+    if not fires:
         return None
     last = history[-1] if history else None
-    if (
-        last is not None
-        and not last.merged
-        and WITHDRAWN_LABEL not in last.labels
-        and last.closed_at is not None
-    ):
-        expires = last.closed_at + timedelta(days=config.promotion_prs.veto_cooldown_days)
-        if now < expires:
-            vetoes.append(Veto(agent.agent, last.number, last.closed_at, expires))
-            return None
-    return OpenPromotion(agent.agent, promote_branch(agent.agent))
+    expires = _vetoed_by(last, config)
+    if last is not None and last.closed_at is not None and expires is not None and now < expires:
+        vetoes.append(Veto(agent.agent, last.number, last.closed_at, expires, kind))
+        return None
+    return OpenPromotion(agent.agent, lifecycle.branch(agent.agent), kind)
 
 
 def _kill_subjects(review: Review, registry: Registry) -> list[tuple[str, str, str]]:
@@ -235,42 +343,56 @@ def plan_rolling(
     now: datetime,
     base_head: str,
     config: Config,
+    moved: Sequence[PullState] = (),
+    announced: frozenset[int] = frozenset(),
+    blocked: frozenset[str] = frozenset(),
 ) -> RollingPlan:
-    """Every PR action and audit-ledger entry of one rolling run, decided from plain values."""
+    """Every PR action and audit-ledger entry of one rolling run, decided from plain values.
+
+    ``pulls`` are metasup's own PRs only (``ownership.classify``). ``moved``: its open PRs whose head
+    a person moved — each is held once (``announced``: the PR numbers already held in the ledger);
+    ``blocked``: branches metasup must not push to (someone else's open PR uses them).
+    """
     by_branch = _latest_by_branch(pulls)
-    # An agent missing from agents.yaml has no `stage` line to change: register it first.
-    sandbox = [a for a in review.agents if a.stage == "sandbox" and registry.agent(a.agent) is not None]
-    agent_of_branch = {promote_branch(a.agent): a.agent for a in review.agents}
+    agent_of_branch = {c.branch(a.agent): a.agent for a in review.agents for c in LIFECYCLES.values()}
     cooldown = timedelta(days=config.promotion_prs.veto_cooldown_days)
     plan = RollingPlan(audit_entries=observed_entries(pulls, agent_of_branch, cooldown))
+    for pull in moved:
+        held_agent, held_lifecycle = agent_of_branch.get(pull.branch), lifecycle_of(pull.branch)
+        if held_agent is not None and held_lifecycle is not None and pull.number not in announced:
+            plan.actions.append(HoldMovedPull(held_agent, pull.number, held_lifecycle.kind))
 
-    for agent in sandbox:
-        action = _promotion_action(
-            agent,
-            by_branch.get(promote_branch(agent.agent), []),
-            now,
-            base_head,
-            config,
-            plan.vetoes,
-            plan.held,
-        )
-        if action is not None:
-            plan.actions.append(action)
-    for agent in review.agents:  # a promote PR left open for an agent that is no longer sandbox
-        open_pull = next(
-            (p for p in by_branch.get(promote_branch(agent.agent), []) if p.state == "open"), None
-        )
-        if agent.stage != "sandbox" and open_pull is not None:
-            plan.actions.append(
-                WithdrawPromotion(agent.agent, open_pull.number, f"the agent is now {agent.stage}")
+    for lifecycle in LIFECYCLES.values():
+        # An agent missing from agents.yaml has no `stage` line to change: register it first.
+        candidates = [
+            a
+            for a in review.agents
+            if a.stage == lifecycle.from_stage and registry.agent(a.agent) is not None
+        ]
+        for agent in candidates:
+            if lifecycle.branch(agent.agent) in blocked:
+                continue
+            history = by_branch.get(lifecycle.branch(agent.agent), [])
+            action = _stage_action(agent, history, now, base_head, config, plan.vetoes, plan.held, lifecycle)
+            if action is not None:
+                plan.actions.append(action)
+        for agent in review.agents:  # a PR left open for an agent whose stage has changed since
+            open_pull = next(
+                (p for p in by_branch.get(lifecycle.branch(agent.agent), []) if p.state == "open"), None
             )
+            if agent.stage != lifecycle.from_stage and open_pull is not None:
+                plan.actions.append(
+                    WithdrawPromotion(
+                        agent.agent, open_pull.number, f"the agent is now {agent.stage}", lifecycle.kind
+                    )
+                )
 
     for subject, reason, registry_value in _kill_subjects(review, registry):
         plan.audit_entries.append(
             NewEntry(event="killed", subject=subject, data={"reason": reason, "registry": registry_value})
         )
         history = by_branch.get(retire_branch(subject), [])
-        if not history:
+        if not history and retire_branch(subject) not in blocked:
             plan.actions.append(OpenRetirement(subject, retire_branch(subject), reason))
     return plan
 
@@ -283,47 +405,20 @@ def find_class(review: Review, name: str) -> ClassReport | None:
     return next((c for c in review.strategy_classes if c.name == name), None)
 
 
-def kills_in_force(
-    records: Sequence[LedgerRecord], pulls: Sequence[PullState], registry: Registry
-) -> set[str]:
-    """Subjects killed by earlier runs that stay excluded (SPEC §3.4: until the registry says otherwise).
-
-    A kill is lifted when a person closes its [AUTO-RETIRE] PR unmerged, or when the registry
-    entry changed since the kill (its ``stage``/``status`` differs from the one recorded then —
-    a merged retire PR makes it ``retired``/``killed``, which excludes it anyway).
-    """
-    refused = {p.branch for p in pulls if p.state == "closed" and not p.merged}
-    kept: set[str] = set()
-    for record in records:
-        if record.event != "killed" or retire_branch(record.subject) in refused:
-            continue
-        now: str | None
-        if record.subject.startswith(CLASS_SUBJECT_PREFIX):
-            klass = registry.strategy_class(record.subject.removeprefix(CLASS_SUBJECT_PREFIX))
-            now = klass.status if klass is not None else None
-        else:
-            agent = registry.agent(record.subject)
-            now = agent.stage if agent is not None else None
-        if now is not None and now == record.data.get("registry"):
-            kept.add(record.subject)
-    return kept
-
-
 def describe(action: Action) -> str:
     """One line saying what ``action`` does, for the job summary's decisions."""
-    if isinstance(action, OpenPromotion):
-        return f"open [AUTO-PROMOTE] PR for {action.agent}"
-    if isinstance(action, RefreshPromotion):
-        held = " (held: changes requested)" if action.held else ""
-        return f"refresh [AUTO-PROMOTE] PR #{action.pull} for {action.agent}{held}"
-    if isinstance(action, MergePromotion):
-        return f"merge [AUTO-PROMOTE] PR #{action.pull} for {action.agent}"
-    if isinstance(action, WithdrawPromotion):
-        return f"close [AUTO-PROMOTE] PR #{action.pull} for {action.agent}: {action.reason}"
     if isinstance(action, OpenRetirement):
         return f"open [AUTO-RETIRE] PR for {action.subject}"
+    tag = LIFECYCLES[action.kind].tag
+    if isinstance(action, OpenPromotion):
+        return f"open [{tag}] PR for {action.agent}"
+    if isinstance(action, RefreshPromotion):
+        held = " (held: changes requested)" if action.held else ""
+        return f"refresh [{tag}] PR #{action.pull} for {action.agent}{held}"
+    if isinstance(action, MergePromotion):
+        return f"merge [{tag}] PR #{action.pull} for {action.agent}"
+    if isinstance(action, WithdrawPromotion):
+        return f"close [{tag}] PR #{action.pull} for {action.agent}: {action.reason}"
+    if isinstance(action, HoldMovedPull):
+        return f"hold [{tag}] PR #{action.pull} for {action.agent}: its head moved, a person merges it"
     assert_never(action)
-
-
-def already_recorded(records: Sequence[LedgerRecord], entry: NewEntry) -> bool:
-    return any(r.identity == entry.identity for r in records)

@@ -2,10 +2,12 @@
 
 Order matters and is chosen so that a run that dies anywhere leaves nothing inconsistent:
 
-1. read the state branch and verify the audit ledger — a broken chain is CRITICAL and this run
-   writes nothing at all;
+1. read the state branch and verify the audit ledger, against the ``Ledger-Head`` anchors of recent
+   state commits too — a broken chain or a cut tail is CRITICAL and this run writes nothing at all;
+   keep only the PRs that are provably metasup's (``ownership``), warn about the others;
 2. evaluate the base and plan (``plan.plan_rolling``: pure);
-3. run the PR actions (``execute``; each one idempotent against what GitHub shows);
+3. run the PR actions (``execute``; each one idempotent against what GitHub shows; every branch
+   push is recorded on the state branch at once, ``pulls.json``);
 4. LP e-mail (``lp_email``): claim the period on the state branch (compare-and-swap), send, record;
 5. write snapshot, allocation and audit ledger in one commit (``state.save_state``), re-reading
    and re-applying when another run moved the branch;
@@ -17,27 +19,42 @@ record lost to a crash between steps 3 and 5 is written by the next run, exactly
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from metasup.baseline import from_snapshot
-from metasup.github import Console, GitHubClient, GitHubIOError, branch_head, list_pull_states, upsert_issue
+from metasup.github import (
+    Console,
+    GitHubClient,
+    GitHubIOError,
+    branch_head,
+    list_pull_facts,
+    own_login,
+    read_state,
+    upsert_issue,
+)
 from metasup.model.config import Config
 from metasup.model.review import BaseInfo
 from metasup.render.bodies import DASHBOARD_MARKER, render_dashboard
-from metasup.rolling.audit_ledger import parse_ledger, verify_ledger
+from metasup.rolling.audit_anchor import LedgerAnchor, check_anchors
+from metasup.rolling.audit_ledger import LedgerProblem, LedgerRecord, parse_ledger, verify_ledger
 from metasup.rolling.context import RollingContext, RollingOutcome
 from metasup.rolling.dashboard import active_vetoes, dashboard_context
 from metasup.rolling.execute import PlanExecutor
+from metasup.rolling.kills import kills_in_force
 from metasup.rolling.lp_email import DueEmail, send_due_email
+from metasup.rolling.ownership import Ownership, classify
 from metasup.rolling.plan import (
+    DEMOTE_PREFIX,
+    LIFECYCLES,
     PROMOTE_PREFIX,
     RETIRE_PREFIX,
     RollingPlan,
+    demotion_vetoes,
     describe,
-    kills_in_force,
     plan_rolling,
 )
-from metasup.rolling.state import read_state_files, save_state
+from metasup.rolling.state import EMAIL_CLAIMS_PATH, STATE_BRANCH, read_state_files, save_state
 from metasup.runner import Workspace, supervise_workspace
 
 __all__ = ["DASHBOARD_TITLE", "RollingContext", "RollingOutcome", "registry_path_in_repo", "run_rolling"]
@@ -49,13 +66,12 @@ def run_rolling(
     workspace: Workspace, gh: GitHubClient, context: RollingContext, console: Console
 ) -> RollingOutcome:
     state = read_state_files(gh, context.repository, context.base_ref)
-    problem = verify_ledger(state.audit_ledger_text)
-    records = [] if problem is not None else parse_ledger(state.audit_ledger_text)
-    pulls = (
-        []
-        if problem is not None
-        else list_pull_states(gh, context.repository, (PROMOTE_PREFIX, RETIRE_PREFIX))
-    )
+    records, problem = _verified_ledger(state.audit_ledger_text, state.anchors)
+    owned = Ownership()
+    if problem is None:
+        facts = list_pull_facts(gh, context.repository, (PROMOTE_PREFIX, DEMOTE_PREFIX, RETIRE_PREFIX))
+        owned = classify(facts, own_login(gh), state.heads)
+    pulls = owned.ours
     previous = from_snapshot(state.snapshot_text, context.base_ref)
     supervision = supervise_workspace(
         workspace,
@@ -65,6 +81,7 @@ def run_rolling(
         base=BaseInfo(ref=context.base_ref, source="snapshot" if previous else "none"),
         ledger_problem=None if problem is None else str(problem),
         standing_kills=kills_in_force(records, pulls, workspace.registry),
+        demotion_vetoes=demotion_vetoes(pulls, workspace.registry, context.now, workspace.config),
     )
     review = supervision.review
     if problem is not None:
@@ -73,23 +90,39 @@ def run_rolling(
     base_head = branch_head(gh, context.repository, context.base_ref)
     if base_head is None:
         raise GitHubIOError(f"base branch {context.base_ref} not found in {context.repository}")
-    plan = plan_rolling(review, workspace.registry, pulls, context.now, base_head, workspace.config)
-    outcome = RollingOutcome(review, plan)
+    plan = plan_rolling(
+        review,
+        workspace.registry,
+        pulls,
+        context.now,
+        base_head,
+        workspace.config,
+        moved=owned.moved,
+        announced=_held_announced(records),
+        blocked=owned.blocked,
+    )
+    outcome = RollingOutcome(review, plan, warnings=list(owned.warnings))
     if context.dry_run:
         outcome.decisions = [f"(dry run) {describe(action)}" for action in plan.actions]
         return outcome
 
     entries = list(plan.audit_entries)
-    executor = PlanExecutor(gh, context, workspace.config, review, base_head, outcome)
+    executor = PlanExecutor(
+        gh, context, workspace.config, review, base_head, outcome, state.heads, owned.head_of
+    )
     for action in plan.actions:
         entries += executor.run(action)
-    due = DueEmail(context, workspace, supervision, records, state.email_claims(), state.head)
+    claims, state_head = state.email_claims(), state.head
+    if executor.wrote_state:  # recorded PR heads moved the state branch: claim on its new head
+        fresh = read_state(gh, context.repository, STATE_BRANCH, [EMAIL_CLAIMS_PATH])
+        claims, state_head = json.loads(fresh.files.get(EMAIL_CLAIMS_PATH, "{}")), fresh.head
+    due = DueEmail(context, workspace, supervision, records, claims, state_head)
     email = send_due_email(gh, due, console)
     entries += email.entries
     outcome.decisions += email.decisions
     outcome.errors += email.errors
 
-    broken_chain = save_state(gh, context, review, entries, email.claim_changes)
+    broken_chain = save_state(gh, context, review, entries, email.claim_changes, state.anchors)
     if broken_chain is not None:
         outcome.audit_ledger_broken = True
         outcome.errors.append(broken_chain)
@@ -100,6 +133,25 @@ def run_rolling(
     number, written = upsert_issue(gh, context.repository, DASHBOARD_TITLE, dashboard, DASHBOARD_MARKER)
     outcome.decisions.append(f"dashboard issue #{number} {written}")
     return outcome
+
+
+def _verified_ledger(
+    text: str, anchors: tuple[LedgerAnchor, ...]
+) -> tuple[list[LedgerRecord], LedgerProblem | None]:
+    """The ledger's records when its chain is intact and it still holds every anchored record;
+    else no records and the problem (a broken chain, or a cut or rewritten tail)."""
+    problem = verify_ledger(text)
+    if problem is not None:
+        return [], problem
+    records = parse_ledger(text)
+    cut = check_anchors(records, anchors)
+    return ([], cut) if cut is not None else (records, None)
+
+
+def _held_announced(records: list[LedgerRecord]) -> frozenset[int]:
+    """PRs already held for a moved head (commented on once): ``promotion_held``/``demotion_held``."""
+    held = {lifecycle.held for lifecycle in LIFECYCLES.values()}
+    return frozenset(r.data["pr"] for r in records if r.event in held and isinstance(r.data.get("pr"), int))
 
 
 def registry_path_in_repo(config: Config, workspace_root: Path) -> str:

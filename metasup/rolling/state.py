@@ -10,19 +10,40 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from metasup.github import GitHubClient, GitHubIOError, StateMoved, read_state, write_state
+from metasup.github import (
+    GitHubClient,
+    GitHubIOError,
+    StateMoved,
+    commit_messages,
+    read_state,
+    write_state,
+)
 from metasup.model.review import Review
-from metasup.rolling.audit_ledger import LedgerCorrupt, NewEntry, extend_ledger_text, format_ts
+from metasup.rolling.audit_anchor import LedgerAnchor, anchors_in_message, check_anchors, head_anchor
+from metasup.rolling.audit_ledger import (
+    LedgerCorrupt,
+    NewEntry,
+    append_new,
+    format_ts,
+    parse_ledger,
+    serialize,
+)
 from metasup.rolling.context import RollingContext
+from metasup.rolling.ownership import RecordedHeads
 from metasup.rolling.plan import branch_slug
 
 STATE_BRANCH = "metasup-state"
 AUDIT_LEDGER_PATH = "ledger.jsonl"
 ALLOCATION_PATH = "allocation.json"
 EMAIL_CLAIMS_PATH = "email-claims.json"
+PULLS_PATH = "pulls.json"
 STATE_WRITE_ATTEMPTS = 5
+ANCHOR_HISTORY_COMMITS = 40
+"""How far back (first parents) a run reads ``Ledger-Head`` anchors: a matching anchor vouches for
+every record before it, so the newest few genuine ones carry the whole guarantee."""
+STATE_MESSAGE = "metasup: update supervision state"
 
 
 def snapshot_path(ref: str) -> str:
@@ -38,6 +59,8 @@ class StateFiles:
     audit_ledger_text: str
     snapshot_text: str | None
     email_claims_text: str
+    heads: RecordedHeads = field(default_factory=RecordedHeads)
+    anchors: tuple[LedgerAnchor, ...] = ()
 
     def email_claims(self) -> dict[str, str]:
         """Claimed e-mail periods: period key → the run that claimed it."""
@@ -46,15 +69,38 @@ class StateFiles:
 
 
 def read_state_files(gh: GitHubClient, repository: str, base_ref: str) -> StateFiles:
-    """The audit ledger, ``base_ref``'s snapshot and the e-mail claims, read at one head."""
-    state = read_state(
-        gh, repository, STATE_BRANCH, [AUDIT_LEDGER_PATH, snapshot_path(base_ref), EMAIL_CLAIMS_PATH]
-    )
+    """The audit ledger, ``base_ref``'s snapshot, the e-mail claims and metasup's recorded PR heads,
+    read at one head, with the ``Ledger-Head`` anchors of the latest state commits."""
+    paths = [AUDIT_LEDGER_PATH, snapshot_path(base_ref), EMAIL_CLAIMS_PATH, PULLS_PATH]
+    state = read_state(gh, repository, STATE_BRANCH, paths)
+    anchors: list[LedgerAnchor] = []
+    if state.head is not None:
+        for _, message in commit_messages(gh, repository, state.head, ANCHOR_HISTORY_COMMITS):
+            anchors += anchors_in_message(message)
     return StateFiles(
         head=state.head,
         audit_ledger_text=state.files.get(AUDIT_LEDGER_PATH, ""),
         snapshot_text=state.files.get(snapshot_path(base_ref)),
         email_claims_text=state.files.get(EMAIL_CLAIMS_PATH, "{}"),
+        heads=RecordedHeads.parse(state.files.get(PULLS_PATH)),
+        anchors=tuple(anchors),
+    )
+
+
+def record_head(gh: GitHubClient, repository: str, branch: str, sha: str) -> RecordedHeads:
+    """Record on the state branch that metasup wrote commit ``sha`` on ``branch`` (its own PR's head),
+    before any PR shows it; re-read and re-apply when another run moved the state branch."""
+    for _ in range(STATE_WRITE_ATTEMPTS):
+        state = read_state(gh, repository, STATE_BRANCH, [PULLS_PATH])
+        heads = RecordedHeads.parse(state.files.get(PULLS_PATH)).with_head(branch, sha)
+        message = f"metasup: record the head of {branch}\n\n{branch} {sha}\n"
+        try:
+            write_state(gh, repository, STATE_BRANCH, {PULLS_PATH: heads.to_text()}, state.head, message)
+        except StateMoved:
+            continue
+        return heads
+    raise GitHubIOError(
+        f"state branch {STATE_BRANCH} kept moving; gave up after {STATE_WRITE_ATTEMPTS} tries"
     )
 
 
@@ -87,22 +133,29 @@ def save_state(
     review: Review,
     entries: list[NewEntry],
     claim_changes: Mapping[str, str | None],
+    anchors: tuple[LedgerAnchor, ...] = (),
 ) -> str | None:
     """Snapshot, allocation, audit ledger and claims in one commit; on a moved ref, re-read and re-apply.
 
     ``claim_changes`` maps a period to its new holder, or to None to release the claim. Returns
-    the audit ledger's problem when the ledger on the branch is broken (nothing is written
-    then), else None.
+    the audit ledger's problem when the ledger on the branch is broken or no longer holds one of
+    ``anchors`` (nothing is written then), else None. The commit carries the new ``Ledger-Head``.
     """
     ts = format_ts(context.now)
     for _ in range(STATE_WRITE_ATTEMPTS):
         state = read_state(gh, context.repository, STATE_BRANCH, [AUDIT_LEDGER_PATH, EMAIL_CLAIMS_PATH])
+        fresh_ledger = state.files.get(AUDIT_LEDGER_PATH, "")
         try:
-            audit_ledger = extend_ledger_text(
-                state.files.get(AUDIT_LEDGER_PATH, ""), entries, ts, context.run_id
-            )
+            records = parse_ledger(fresh_ledger)
         except LedgerCorrupt as exc:
             return str(exc)
+        cut = check_anchors(records, anchors)
+        if cut is not None:
+            return str(cut)
+        added = append_new(records, entries, ts, context.run_id)
+        audit_ledger = fresh_ledger + serialize(added)
+        anchor = head_anchor([*records, *added])
+        message = STATE_MESSAGE if anchor is None else f"{STATE_MESSAGE}\n\n{anchor.trailer()}\n"
         fresh_claims = json.loads(state.files.get(EMAIL_CLAIMS_PATH, "{}"))
         for key, holder in claim_changes.items():
             if holder is None:
@@ -116,7 +169,7 @@ def save_state(
             EMAIL_CLAIMS_PATH: json.dumps(fresh_claims, indent=2, sort_keys=True),
         }
         try:
-            write_state(gh, context.repository, STATE_BRANCH, files, state.head)
+            write_state(gh, context.repository, STATE_BRANCH, files, state.head, message)
         except StateMoved:
             continue
         return None

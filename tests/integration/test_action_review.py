@@ -205,7 +205,8 @@ def test_review__hostile_agent_names(action: ActionRun, pull_number: int) -> Non
     assert "<a " not in html  # no link, javascript: or otherwise
     table = html.split("<table>")[1].split("</table>")[0]
     rows = table.count("<tr>")
-    assert rows == 1 + 11  # header + the demo's 10 agents + the hostile one
+    # header + the demo's 14 agents (10, plus the 4 evidence-of-skill stories) + the hostile one
+    assert rows == 1 + 15
     assert all(row.count("<td>") == 5 for row in table.split("<tr>")[2:])
 
 

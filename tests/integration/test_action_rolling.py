@@ -10,6 +10,7 @@ import shutil
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fakegithub import ACTIONS_TOKEN, FakeGitHub
@@ -343,3 +344,138 @@ def test_rolling__base_moved_branch_recut_on_new_head(rolling: Rolling) -> None:
         if line.startswith(("+ ", "- "))
     ]
     assert len(changed) == 2  # still only momo-beta's stage line
+
+
+# --- [AUTO-DEMOTE] (SPEC §3.8) ---
+
+DEMOTE_BRANCH = "metasup/demote/momo-contra"
+
+
+def with_losing_prod_agent(files: dict[str, str]) -> dict[str, str]:
+    """The fleet plus ``momo-contra``, a prod agent that takes the other side of momo-alpha's trades
+    since October (~20 trading days of realized, mostly losing signals) at low confidence, so that
+    only its demotion rule fires: one retirement rule (negative alpha) is not a kill."""
+    signals = []
+    for line in files["alpha/events.jsonl"].splitlines():
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue
+        if (
+            not isinstance(event, dict)
+            or event.get("agent") != "momo-alpha"
+            or not isinstance(event.get("ts"), str)
+            or event["ts"] < "2026-10-01"
+        ):
+            continue
+        flipped = {"long": "short", "short": "long", 1: -1, -1: 1}[event["direction"]]
+        event.pop("strategy_class", None)
+        event |= {"agent": "momo-contra", "signal_id": f"contra-{event['signal_id']}"}
+        event |= {"direction": flipped, "confidence": 0.25}
+        signals.append(json.dumps(event) + "\n")
+    assert len(signals) > 40
+    registry = files["agents.yaml"].replace(
+        "  # --- mean_reversion ---",
+        "  - name: momo-contra       # takes the other side of momo-alpha\n"
+        "    strategy_class: momentum\n"
+        "    stage: prod\n"
+        "  # --- mean_reversion ---",
+    )
+    assert registry != files["agents.yaml"]
+    return {
+        **files,
+        "agents.yaml": registry,
+        "alpha/events.jsonl": files["alpha/events.jsonl"] + "".join(signals),
+    }
+
+
+@pytest.fixture
+def demoting(fake_github: FakeGitHub, tmp_path: Path, github_event_path: Callable[..., Path]) -> Rolling:
+    files = with_losing_prod_agent(fleet_files())
+    fake_github.create_repo(REPO, files)
+    workspace = tmp_path / "workspace"
+    for name, text in files.items():
+        (workspace / name).parent.mkdir(parents=True, exist_ok=True)
+        (workspace / name).write_text(text)
+    return Rolling(fake_github, workspace, github_event_path("workflow_dispatch", repo=REPO))
+
+
+def demote_pulls(rolling: Rolling) -> list[Any]:
+    return [p for p in rolling.fake.pulls(REPO, state="all") if p.pull.head_ref == DEMOTE_BRANCH]
+
+
+def allocation(rolling: Rolling) -> dict[str, float]:
+    weights: dict[str, float] = json.loads(rolling.fake.read_file(REPO, "allocation.json", ref=STATE))[
+        "weights"
+    ]
+    return weights
+
+
+def test_rolling__demotion_pr_opened_once_then_vetoed_keeps_allocation(demoting: Rolling) -> None:
+    assert demoting() == 0
+    [pull] = demote_pulls(demoting)
+    assert pull.title == "[AUTO-DEMOTE] momo-contra: prod → sandbox"
+    assert "auto-demote" in pull.labels
+    assert pull.body.startswith("<!-- metasup:demote:momo-contra -->")
+    assert "PSR(0) of the daily skill series" in pull.body
+    main_registry = demoting.fake.read_file(REPO, "agents.yaml", ref="main")
+    branch_registry = demoting.fake.read_file(REPO, "agents.yaml", ref=DEMOTE_BRANCH)
+    changed = [
+        line
+        for line in difflib.ndiff(main_registry.splitlines(), branch_registry.splitlines())
+        if line.startswith(("+ ", "- "))
+    ]
+    assert changed == ["-     stage: prod", "+     stage: sandbox"]
+    assert branch_registry.split("momo-contra")[1].splitlines()[2] == "    stage: sandbox"
+    assert [(r["subject"], r["data"]) for r in demoting.events("demotion_proposed", "momo-contra")] == [
+        ("momo-contra", {"pr": pull.number, "dedupe_key": f"pr#{pull.number}"})
+    ]
+    assert "momo-contra" not in allocation(demoting)  # capital first: excluded before the merge
+    dashboard = next(
+        i for i in demoting.fake.repo(REPO).issues.values() if i.title == "Meta-Supervisor dashboard"
+    )
+    assert "### Pending demotions (prod → sandbox)\n- #" in dashboard.body
+    assert f"#{pull.number} momo-contra" in dashboard.body
+
+    demoting.fake.advance(hours=6)
+    assert demoting() == 0
+    assert [p.number for p in demote_pulls(demoting)] == [pull.number]  # refreshed, never duplicated
+    assert len(demoting.events("demotion_proposed", "momo-contra")) == 1
+
+    demoting.fake.close_pull(REPO, pull.number, user="alice")  # a person vetoes the demotion
+    closed_at = demoting.fake.clock.now()
+    demoting.fake.advance(hours=1)
+    assert demoting() == 0
+    [veto] = demoting.events("demotion_vetoed", "momo-contra")
+    assert veto["data"]["cooldown_until"] == (closed_at + timedelta(days=30)).isoformat()  # type: ignore[index]
+    assert not demoting.events("vetoed")  # not a promotion veto
+    assert allocation(demoting).get("momo-contra", 0) > 0  # keeps prod and its allocation
+    assert [p.number for p in demote_pulls(demoting)] == [pull.number]  # no new PR in the cooldown
+    dashboard = next(
+        i for i in demoting.fake.repo(REPO).issues.values() if i.title == "Meta-Supervisor dashboard"
+    )
+    assert f"momo-contra: demotion vetoed in #{pull.number}" in dashboard.body
+
+    demoting.fake.advance(days=2)
+    assert demoting() == 0
+    assert len(demote_pulls(demoting)) == 1
+    assert len(demoting.events("demotion_vetoed")) == 1
+
+
+def test_rolling__unvetoed_demotion_merged_after_window(demoting: Rolling) -> None:
+    demoting()
+    [pull] = demote_pulls(demoting)
+    demoting.fake.advance(hours=23)
+    demoting()
+    assert not demoting.events("demoted")
+    demoting.fake.advance(hours=2)
+    demoting()  # merges momo-beta's promotion first: the registry on main moved under the demote PR
+    demoting.fake.advance(hours=1)
+    demoting()  # re-cut on the new base head, then merged
+    [merged] = demote_pulls(demoting)
+    assert merged.pull.merged
+    main_registry = demoting.fake.read_file(REPO, "agents.yaml", ref="main")
+    assert main_registry.split("momo-contra")[1].splitlines()[2] == "    stage: sandbox"
+    assert main_registry.split("- name: momo-beta")[1].splitlines()[2] == "    stage: prod"  # both kept
+    [demoted] = demoting.events("demoted", "momo-contra")
+    assert demoted["data"] == {"pr": pull.number, "merged_by": "metasup", "dedupe_key": f"pr#{pull.number}"}

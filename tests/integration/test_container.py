@@ -23,6 +23,8 @@ from metasup.render.comment import MARKER
 ROOT = Path(__file__).resolve().parents[2]
 REPO = "octo-org/fleet"
 IMAGE = "metasup:test"
+BASE_IMAGE = os.environ.get("METASUP_BASE_IMAGE", "")
+"""Read at import: the autouse ``clean_environ`` fixture hides METASUP_* variables from tests."""
 
 pytestmark = [pytest.mark.docker, pytest.mark.timeout(900)]
 
@@ -102,3 +104,44 @@ def test_container__review_comment_appears(
     assert ACTIONS_TOKEN not in run.stdout.replace(f"::add-mask::{ACTIONS_TOKEN}", "")
     report = json.loads((workspace / "metasup-review.json").read_text())
     assert report["run_id"] == "777"
+
+
+MAX_ADDED_MB = 300
+"""What the image may add on top of its base, uncompressed (docs/performance.md, "Image and start-up")."""
+
+
+def test_container__pruned_image_still_runs_every_stage(image: str, tmp_path: Path) -> None:
+    """``metasup demo`` in the image: load, evaluate, comment, and the LP report with its two charts
+    (matplotlib, fonts, pillow) — what tools/prune_venv.py must not have removed."""
+    out = tmp_path / "demo"
+    out.mkdir()
+    run = docker(
+        "run", "--rm", "--network", "host", "-v", f"{out}:/demo", "--entrypoint", "python",
+        image, "-m", "metasup", "demo", "--out", "/demo",
+    )  # fmt: skip
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    assert (out / "lp-report.html").read_text().count('<img src="data:image/png;base64,') == 2
+    assert "## 🤖 Meta-Agent Review Report" in (out / "comment.md").read_text()
+
+
+def test_container__final_image_is_slim(image: str) -> None:
+    """No pip, compilers, headers, test suites or build caches; metasup byte-compiled; size budget."""
+    script = r"""
+        set -u
+        python -c 'import pip' 2>/dev/null && echo "pip importable"
+        for tool in gcc cc c++ strip; do command -v $tool >/dev/null && echo "has $tool"; done
+        site=$(python -c 'import sysconfig; print(sysconfig.get_path("purelib"))')
+        find "$site" -type d -name tests | head -3 | sed 's/^/tests dir: /'
+        find "$site" \( -name '*.h' -o -name '*.a' -o -name '*.pyx' -o -name '*.pyi' \) \
+            | head -3 | sed 's/^/file: /'
+        find / -xdev -type d \( -name .cache -o -name pip-\* \) -path '*root*' | head -3 | sed 's/^/cache: /'
+        ls /opt/metasup/metasup/__pycache__/action.*.pyc >/dev/null || echo "metasup not byte-compiled"
+        git --version >/dev/null || echo "no git"
+        python -c 'import pandas, pyarrow.json, pyarrow.csv, matplotlib, github, jinja2, pydantic' \
+            || echo "import failed"
+    """
+    run = docker("run", "--rm", "--entrypoint", "sh", image, "-c", script)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "", run.stdout
+    sizes = [int(docker("image", "inspect", "-f", "{{.Size}}", name).stdout) for name in (image, BASE_IMAGE)]
+    assert sizes[0] - sizes[1] <= MAX_ADDED_MB * 10**6, f"adds {(sizes[0] - sizes[1]) / 1e6:.0f} MB"

@@ -23,9 +23,10 @@ from review_compare import assert_same
 
 from metasup.engine import open_measure
 from metasup.evaluate.measure import Measure, measure_locally
-from metasup.evaluate.skill_sums import skill_day_sums
 from metasup.model.config import EngineConfig
-from metasup.runner import default_as_of, evaluate, load_workspace, supervise_workspace
+from metasup.runner import default_as_of, evaluate, load_workspace
+
+GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "metasup" / "examples" / "metasup.yml"
 BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_evaluate.py"
@@ -46,10 +47,48 @@ def reviews(config: Path, measure: Measure) -> tuple[dict[str, Any], dict[str, A
     return json.loads(local.to_json()), json.loads(distributed.to_json())
 
 
+def skill_stories(review: dict[str, Any]) -> dict[str, str]:
+    """Each agent's status, and why a promotion was blocked (which gate) or in how many days it may pass."""
+    stories = {}
+    for agent in review["agents"]:
+        gates = agent["promotion"].get("gates") or []
+        failed = sorted(g["name"] for g in gates if g.get("passed") is False)
+        eligible = (agent.get("skill") or {}).get("eligible_in_days")
+        stories[agent["agent"]] = f"{agent['status']} {failed} eligible_in={eligible}"
+    return stories
+
+
 def test_demo_review_is_the_same_on_dask(dask_measure: Measure) -> None:
     local, distributed = reviews(EXAMPLES, dask_measure)
     assert local["data_quality"]["rejected_total"] > 0  # the demo has bad lines: counted the same
     assert local["data_quality"] == distributed["data_quality"]
+    # The demo's skill stories (SPEC §3.7, §3.8) are there, and told the same on the cluster.
+    statuses = {a["agent"]: a["status"] for a in local["agents"]}
+    assert {"approved", "blocked", "demoted"} <= set(statuses.values())
+    failed = {
+        g["name"] for a in local["agents"] for g in a["promotion"].get("gates") or [] if not g["passed"]
+    }
+    assert {"skill", "prod_correlation"} <= failed
+    assert any(
+        (a.get("skill") or {}).get("eligible_in_days") for a in local["agents"] if a["status"] == "blocked"
+    )
+    assert skill_stories(local) == skill_stories(distributed)
+    assert_same(local, distributed)
+
+
+def test_golden_fleet_review_is_the_same_on_dask(
+    tmp_path_factory: pytest.TempPathFactory, dask_measure: Measure
+) -> None:
+    sys.path.insert(0, str(GOLDEN))
+    try:
+        from fleet import write_fleet
+    finally:
+        sys.path.remove(str(GOLDEN))
+    local, distributed = reviews(write_fleet(tmp_path_factory.mktemp("golden") / "fleet"), dask_measure)
+    assert sum(a["status"] == "demoted" for a in local["agents"]) >= 1
+    assert sum(a["status"] == "approved" for a in local["agents"]) >= 2
+    assert sum(a["skill"] is not None for a in local["agents"]) >= 40
+    assert skill_stories(local) == skill_stories(distributed)
     assert_same(local, distributed)
 
 
@@ -79,19 +118,25 @@ def test_generated_fleet_review_is_the_same_on_dask(fleet: Path, dask_measure: M
     assert_same(local, distributed)
 
 
-def test_skill_day_sums_merge_to_the_local_ones(fleet: Path) -> None:
+def test_skill_sums_merge_to_the_local_ones(fleet: Path, dask_measure: Measure) -> None:
     workspace = load_workspace(fleet)
-    supervision = supervise_workspace(workspace, None, None, measure=measure_locally)
     as_of = default_as_of(workspace.artifacts)
-    names = [a.agent for a in supervision.review.agents]
-    whole = skill_day_sums(supervision.reconciled, names, workspace.config, as_of)
-    with open_measure(EngineConfig(kind="dask", partitions=3), workers=2, processes=False) as measure:
-        supervise_workspace(workspace, as_of, None, measure=measure)
-        merged = measure.__self__.last_skill  # type: ignore[attr-defined]
-    assert len(whole) > 100
-    pd.testing.assert_frame_equal(
-        whole.reset_index(drop=True), merged.reset_index(drop=True), check_dtype=False, rtol=1e-9
-    )
+    visible = workspace.artifacts.until(as_of)
+    local = measure_locally(visible, workspace.registry, workspace.config, as_of).skill
+    merged = dask_measure(visible, workspace.registry, workspace.config, as_of).skill
+    assert len(local.track_record) > 100
+    assert len(local.demotion) > 100
+    assert len(local.calibration) > 10
+    for name in ("track_record", "demotion", "calibration"):
+        whole, parts = getattr(local, name), getattr(merged, name)
+        keys = list(whole.columns[:2])
+        pd.testing.assert_frame_equal(
+            whole.sort_values(keys, ignore_index=True),
+            parts.sort_values(keys, ignore_index=True),
+            check_dtype=False,
+            rtol=1e-9,
+            obj=name,
+        )
 
 
 def test_cli_reaches_a_scheduler_named_by_the_environment(

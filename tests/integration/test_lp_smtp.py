@@ -83,7 +83,7 @@ def check_delivered(server: Server, message: EmailMessage) -> EmailMessage:
     assert rcpt_tos == ["ann@lp.example", "bob@lp.example", "ceo@fund.example"]  # eve was never whitelisted
     parsed = email.message_from_bytes(content, policy=email.policy.default)
     assert isinstance(parsed, EmailMessage)
-    assert parsed["Subject"] == "metasup LP report — week 2026-W43 (Oct 19 – Oct 25)"
+    assert parsed["Subject"] == "LP report — week 2026-W43 (Oct 19 – Oct 25)"
     assert parsed["X-Metasup-Period"] == "weekly:2026-W43"
     assert parsed["Date"] is not None
     assert parsed["Message-ID"] is not None

@@ -34,7 +34,10 @@ def action_yml() -> dict:  # type: ignore[type-arg]
     ("schema", "files"),
     [
         ("vendor.github-actions", ["action.yml"]),
-        ("vendor.github-workflows", [".github/workflows/ci.yml", ".github/workflows/metasup.yml"]),
+        (
+            "vendor.github-workflows",
+            sorted(str(p.relative_to(ROOT)) for p in (ROOT / ".github/workflows").glob("*.y*ml")),
+        ),
     ],
 )
 def test_check_jsonschema__action_and_workflows_valid(schema: str, files: list[str]) -> None:
@@ -45,6 +48,45 @@ def test_check_jsonschema__action_and_workflows_valid(schema: str, files: list[s
         text=True,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_workflows__every_one_schema_checked_release_included() -> None:
+    workflows = {p.name for p in (ROOT / ".github/workflows").iterdir()}
+    assert {"ci.yml", "metasup.yml", "release.yml"} <= workflows
+
+
+def test_release_workflow__version_tags_least_privilege_same_script_attested() -> None:
+    workflow = yaml.safe_load((ROOT / ".github/workflows/release.yml").read_text())
+    assert workflow[True] == {"push": {"tags": ["v*.*.*"]}}  # YAML reads the key `on` as True
+    assert workflow["permissions"] == {}
+    jobs = workflow["jobs"]
+    writers = {name for name, job in jobs.items() if job.get("permissions", {}).get("packages") == "write"}
+    assert writers == {"image"}
+    steps = jobs["image"]["steps"]
+    runs = "\n".join(step.get("run", "") for step in steps)
+    assert "tools/release_image.sh" in runs
+    assert "tools/action_image.py check" in runs
+    uses = [step.get("uses", "").split("@")[0] for step in steps]
+    assert "actions/attest-build-provenance" in uses
+    assert "actions/attest-sbom" in uses
+    assert jobs["major-tag"]["needs"] == "image"
+    assert jobs["major-tag"]["permissions"] == {"contents": "write"}
+
+
+def test_action_image_tool__release_commit_rewrites_only_the_image_line(tmp_path: Path) -> None:
+    released = tmp_path / "action.yml"
+    released.write_text((ROOT / "action.yml").read_text())
+    tool = [sys.executable, str(ROOT / "tools/action_image.py")]
+    image = "ghcr.io/marketagents/metasup:v1.4.2"
+    subprocess.run([*tool, "set", image, "--file", str(released)], check=True, capture_output=True)
+    before = (ROOT / "action.yml").read_text().splitlines()
+    after = released.read_text().splitlines()
+    assert [(a, b) for a, b in zip(before, after, strict=True) if a != b] == [
+        ("  image: Dockerfile", f"  image: docker://{image}")
+    ]
+    check = [*tool, "check", image, "--file", str(released)]
+    assert subprocess.run(check, capture_output=True).returncode == 0
+    assert subprocess.run([*check[:-3], "ghcr.io/marketagents/metasup:v1.4.3", *check[-2:]]).returncode == 1
 
 
 def test_hadolint__dockerfile_clean() -> None:
@@ -115,14 +157,34 @@ def test_example_workflow__least_privilege_schedule_and_concurrency() -> None:
 def test_dockerfile__base_is_an_arg_and_deps_pinned_with_hashes() -> None:
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert dockerfile.startswith("# ")
-    assert "ARG BASE_IMAGE=python:3.12-slim\nFROM ${BASE_IMAGE}" in dockerfile
-    assert "--require-hashes -r requirements.lock" in dockerfile
+    assert "ARG BASE_IMAGE=python:3.12-slim\nFROM ${BASE_IMAGE} AS builder" in dockerfile
+    assert "--require-hashes" in dockerfile
+    assert "-r /tmp/requirements.lock" in dockerfile
     assert "git config --system --add safe.directory '*'" in dockerfile
     assert dockerfile.index("COPY requirements.lock") < dockerfile.index("COPY metasup")  # deps layer cached
     lock = (ROOT / "requirements.lock").read_text()
     pinned = re.findall(r"^([A-Za-z0-9_.-]+)==", lock, flags=re.M)
     assert {"pandas", "pyarrow", "pydantic", "pygithub", "jinja2"} <= {p.lower() for p in pinned}
     assert lock.count("--hash=sha256:") >= len(pinned)
+
+
+def test_dockerfile__multi_stage_final_stage_copies_only_the_venv_and_metasup() -> None:
+    """SPEC §4.3: the final stage is the base + git + the builder's venv + metasup, byte-compiled."""
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    final = dockerfile[dockerfile.rindex("\nFROM ") :]
+    assert final.startswith("\nFROM ${BASE_IMAGE}\n")
+    assert "pip" not in final.replace("PIP_", "")  # nothing installed with pip in the final stage
+    assert "binutils" not in final
+    assert "COPY --from=builder /opt/venv /opt/venv" in final
+    assert "compileall" in final
+    assert [line.split()[1] for line in final.splitlines() if line.startswith("COPY ")] == [
+        "--from=builder",
+        "entrypoint.py",
+        "metasup",
+    ]
+    context = (ROOT / ".dockerignore").read_text().split()
+    assert context[0] == "*"
+    assert "!tools/prune_venv.py" in context
 
 
 def test_entrypoint__runs_the_action(tmp_path: Path) -> None:

@@ -298,7 +298,8 @@ def test_comment__prints_the_canonical_comment(
     config = example_copy / "metasup.yml"
     config.write_text(config.read_text() + f"\ncomment_template: {template}\n")
     code, stdout, _ = run(capsys, "comment", "--json", str(review), "--config", str(config))
-    assert stdout == "<!-- metasup:review -->\nHIGH · 10 agents\n"
+    # 14 agents: the demo's ten plus the four evidence-of-skill stories (metasup/examples/README.md)
+    assert stdout == "<!-- metasup:review -->\nHIGH · 14 agents\n"
 
 
 def test_python_dash_m_metasup__is_the_cli(tmp_path: Path) -> None:

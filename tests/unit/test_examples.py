@@ -8,8 +8,9 @@ Two independent checks:
 * ``test_pipeline_*`` run metasup's own loader, reconciliation and metrics on the same files and
   assert the same stories (and that both implementations agree on the numbers).
 
-Plus: the generator is deterministic (a fresh run reproduces the committed bytes), the files are
-small, the config and registry validate, and every planted bad line is where the README says.
+Plus: the generator (``tests/demo/generate.py``) is deterministic (a fresh run reproduces the
+committed bytes), the files are small, the folder holds data only, the config and registry
+validate, and every planted bad line is where the README says.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import csv
 import json
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cache
@@ -26,10 +27,11 @@ from pathlib import Path
 from statistics import mean, stdev
 from typing import Any
 
+import generate as gen  # tests/demo/generate.py, on sys.path through tests/unit/conftest.py
 import pytest
+import spec_skill as sk
 
 from metasup.examples import CONFIG_PATH, EXAMPLES_DIR
-from metasup.examples import generate as gen
 from metasup.model.config import Config, load_config
 from metasup.model.registry import Registry, load_registry
 
@@ -304,6 +306,7 @@ def spec_metrics(
 @dataclass
 class Fleet:
     data: Data
+    recon: list[Sig]
     agents: dict[str, dict[str, Any]]
     classes: dict[str, dict[str, Any]]
     registry: Registry
@@ -327,7 +330,7 @@ def fleet() -> Fleet:
         # pooling by agent is pooling by signal class here: no signal names a class not its agent's
         assert all(s.klass in (None, klass) for s in recon if s.agent in members)
         classes[klass] = spec_metrics(data, recon, members, declared)
-    return Fleet(data, agents, classes, registry, config)
+    return Fleet(data, recon, agents, classes, registry, config)
 
 
 # --------------------------------------------------------------------------------------------
@@ -367,17 +370,27 @@ def gates_of(
     }
 
 
+def killed(name: str, agents: dict[str, dict[str, Any]], classes: dict[str, dict[str, Any]]) -> bool:
+    """Killed in this run (SPEC §3.4), on its own rules or its class's (every class is active)."""
+    klass = fleet().registry.agent(name)
+    assert klass is not None
+    return len(fired(agents[name])) >= 2 or len(fired(classes[klass.strategy_class or ""])) >= 2
+
+
 def allocation_of(
-    agents: dict[str, dict[str, Any]], classes: dict[str, dict[str, Any]], registry: Registry
+    agents: dict[str, dict[str, Any]],
+    classes: dict[str, dict[str, Any]],
+    registry: Registry,
+    demoted: Collection[str],
 ) -> tuple[dict[str, float], dict[str, float]]:
     """Scores and softmax weights (temperature 1, no caps binding) of the eligible agents."""
     scores = {}
     for agent in registry.agents:
         m = agents[agent.name]
-        killed = len(fired(m)) >= 2 or len(fired(classes[agent.strategy_class or ""])) >= 2
         if (
             agent.stage == "prod"
-            and not killed
+            and not killed(agent.name, agents, classes)
+            and agent.name not in demoted  # SPEC §3.8: out of the allocation at once
             and m["signals_realized"] >= 5
             and m["volatility"] is not None
         ):
@@ -454,8 +467,9 @@ def assert_stories(
     assert {"confidence_decay", "cost_over_value"} <= fired(m)
     assert m["confidence_decay"] >= 0.5
 
-    # 5. The allocation: three live prod agents of clearly different quality.
-    scores, weights = allocation_of(agents, classes, registry)
+    # 5. The allocation: three live prod agents of clearly different quality (meanrev-swing, the
+    # fourth, is demoted: story 9).
+    scores, weights = allocation_of(agents, classes, registry, spec_skill().demoted)
     assert set(scores) == {"momo-alpha", "meanrev-core", "momo-slow"}
     assert scores["momo-alpha"] - scores["meanrev-core"] >= 0.1
     assert scores["meanrev-core"] - scores["momo-slow"] >= 0.1
@@ -468,13 +482,130 @@ def assert_stories(
 
 
 # --------------------------------------------------------------------------------------------
+# SPEC §3.7–§3.8 on the same reconciliation (spec_skill.py, with scipy.stats), and stories 6–9
+
+TRACK_RECORD = timedelta(days=180)  # promotion.track_record (longer than the window)
+DEMOTION_WINDOW = timedelta(days=60)  # demotion.window
+MAX_DEMOTION_PSR = 0.10  # demotion.max_psr
+
+
+@dataclass
+class SkillView:
+    """The naive §3.7–§3.8 numbers of every agent with a realized signal in its track record."""
+
+    facts: dict[str, sk.Sharpe | None]  # over the track record
+    rho: dict[str, float | None]  # with the prod book
+    demotion: dict[str, sk.Sharpe | None]  # over the demotion window: prod agents not killed
+    demoted: set[str]
+
+
+@cache
+def spec_skill() -> SkillView:
+    f = fleet()
+    track = sk.series(f.recon, AS_OF, TRACK_RECORD)
+    prod = [
+        a.name for a in f.registry.agents if a.stage == "prod" and not killed(a.name, f.agents, f.classes)
+    ]
+    prod_book = sk.book(track, prod)
+    recent = sk.series(f.recon, AS_OF, DEMOTION_WINDOW)
+    demotion = {name: sk.sharpe(recent.get(name, {}).values()) for name in prod}
+    return SkillView(
+        facts={name: sk.sharpe(x.values()) for name, x in track.items()},
+        rho={name: sk.prod_correlation(x, prod_book) for name, x in track.items()},
+        demotion=demotion,
+        demoted={
+            name
+            for name, d in demotion.items()
+            if d is not None and d.n >= sk.MIN_SKILL_DAYS and d.psr() < MAX_DEMOTION_PSR
+        },
+    )
+
+
+def facts_of(skill: SkillView, name: str) -> sk.Sharpe:
+    found = skill.facts[name]
+    assert found is not None, name
+    return found
+
+
+def assert_skill_stories(
+    agents: dict[str, dict[str, Any]],
+    classes: dict[str, dict[str, Any]],
+    registry: Registry,
+    skill: SkillView,
+) -> None:
+    """Stories 6–9 of README.md (and momo-beta's skill, story 1), each with a margin."""
+    stage = {a.name: a.stage for a in registry.agents}
+
+    # 1. momo-beta's two months are long and steady enough: the skill gate passes as well.
+    beta = facts_of(skill, "momo-beta")
+    assert beta.n >= 40
+    assert beta.psr() >= 0.96
+    assert (skill.rho["momo-beta"] or 1.0) <= 0.5
+
+    # 6. meanrev-lucky: a model citizen whose coin had a lucky month; every old gate passes.
+    m = agents["meanrev-lucky"]
+    assert stage["meanrev-lucky"] == "sandbox"
+    assert all(gates_of("meanrev-lucky", agents, classes, registry).values())
+    assert m["behavioral_score"] >= 85
+    assert m["realized_pnl_30d"] >= 200
+    assert m["confidence_decay"] <= 0.05  # calibrated (if anything under-confident)
+    assert abs(m["cost_drift"]) <= 0.1  # constant cost per signal
+    assert not fired(m)
+    lucky = facts_of(skill, "meanrev-lucky")
+    assert lucky.n >= 60  # three months of record ...
+    assert lucky.psr() <= 0.9  # ... that do not show an edge
+
+    # 7. momo-rookie: a real edge, live for three weeks only.
+    m = agents["momo-rookie"]
+    assert stage["momo-rookie"] == "sandbox"
+    assert all(gates_of("momo-rookie", agents, classes, registry).values())
+    first = min(s.ts for s in fleet().recon if s.agent == "momo-rookie")
+    assert AS_OF - 4 * PERIOD <= first <= AS_OF - 2 * PERIOD
+    assert m["realized_pnl_30d"] >= 300
+    rookie = facts_of(skill, "momo-rookie")
+    assert sk.MIN_SKILL_DAYS <= rookie.n <= 20
+    assert rookie.sharpe >= 0.1
+    assert rookie.psr() <= 0.94
+    assert (rookie.eligible_in_days() or 0) >= 1
+
+    # 8. momo-twin: copies the prod momentum agents; skilled, but the prod book already holds it.
+    assert stage["momo-twin"] == "sandbox"
+    assert all(gates_of("momo-twin", agents, classes, registry).values())
+    assert facts_of(skill, "momo-twin").psr() >= 0.99
+    rho = skill.rho["momo-twin"]
+    assert rho is not None
+    assert rho >= 0.72
+
+    # 9. meanrev-swing (prod): its edge turned negative; demoted, not killed.
+    m = agents["meanrev-swing"]
+    assert stage["meanrev-swing"] == "prod"
+    assert fired(m) == {"cost_over_value"}  # one rule of the two a kill needs
+    assert (m["alpha_period"][1] or 0) >= 0.002  # its good week: alpha_negative cannot fire
+    swing = skill.demotion["meanrev-swing"]
+    assert swing is not None
+    assert swing.n >= 30
+    assert swing.psr() <= 0.05
+    assert skill.demoted == {"meanrev-swing"}
+
+
+# --------------------------------------------------------------------------------------------
 # Tests on the committed files
 
 
 def test_config_and_registry_validate_with_default_thresholds() -> None:
     config = load_config(CONFIG_PATH)
     defaults = Config.model_validate({"artifacts": {"alpha": "a", "prices": "p"}})
-    for section in ("reconcile", "windows", "promotion", "retirement", "portfolio", "promotion_prs", "email"):
+    sections = (
+        "reconcile",
+        "windows",
+        "promotion",
+        "demotion",
+        "retirement",
+        "portfolio",
+        "promotion_prs",
+        "email",
+    )
+    for section in sections:
         assert getattr(config, section) == getattr(defaults, section), section
     assert config.benchmark == "SPY"
     assert config.kill_list == []
@@ -519,12 +650,21 @@ def test_planted_bad_lines_are_where_the_readme_says() -> None:
 def test_stories_hold_in_an_independent_computation() -> None:
     f = fleet()
     assert_stories(f.agents, f.classes, f.registry)
+    assert_skill_stories(f.agents, f.classes, f.registry, spec_skill())
 
 
 def test_generator_is_deterministic(tmp_path: Path) -> None:
     gen.main(["--out", str(tmp_path)])
     for name in gen.OUTPUT_FILES:
         assert (tmp_path / name).read_bytes() == (EXAMPLES_DIR / name).read_bytes(), name
+
+
+def test_examples_hold_data_only() -> None:
+    """SPEC §1: the shipped folder holds data; the generator lives in tests/demo."""
+    shipped = sorted(p.name for p in EXAMPLES_DIR.rglob("*.py"))
+    assert shipped == ["__init__.py"]
+    assert Path(gen.__file__).resolve().parent.name == "demo"
+    assert gen.DEFAULT_OUT == EXAMPLES_DIR
 
 
 def test_examples_are_small() -> None:
@@ -601,6 +741,7 @@ def test_stories_hold_in_metasup_metrics() -> None:
     agents = {n: m.model_dump() for n, m in table.agents.items()}
     classes = {n: m.model_dump() for n, m in table.classes.items()}
     assert_stories(agents, classes, f.registry)
+    assert_skill_stories(agents, classes, f.registry, spec_skill())
 
 
 def test_stories_hold_in_the_supervisors_decisions() -> None:
@@ -632,6 +773,83 @@ def test_stories_hold_in_the_supervisors_decisions() -> None:
     assert set(weights) == {"momo-alpha", "meanrev-core", "momo-slow"}
     assert weights["momo-alpha"] > weights["meanrev-core"] > weights["momo-slow"] >= 0.15
     assert review.allocation.cash == pytest.approx(0.0, abs=1e-9)
+
+
+@cache
+def review() -> Any:
+    """metasup's whole evaluation of the demo, as ``metasup demo`` runs it (as_of: the last bar)."""
+    runner = pytest.importorskip("metasup.runner")
+    found = runner.evaluate(runner.load_workspace(CONFIG_PATH), None, None)
+    assert datetime.fromisoformat(found.as_of) == AS_OF
+    return found
+
+
+def test_skill_stories_hold_in_metasups_review() -> None:
+    agents = {a.agent: a for a in review().agents}
+
+    def failed(name: str) -> list[str]:
+        return [g.name for g in agents[name].promotion.gates if not g.passed]
+
+    def gate(name: str, gate_name: str) -> Any:
+        return next(g for g in agents[name].promotion.gates if g.name == gate_name)
+
+    assert agents["momo-beta"].promotion.result == "APPROVED"
+    assert gate("momo-beta", "skill").passed
+    assert gate("momo-beta", "skill").value >= 0.95
+
+    assert agents["meanrev-lucky"].promotion.result == "BLOCKED"
+    assert failed("meanrev-lucky") == ["skill"]
+    assert agents["meanrev-lucky"].skill.psr < 0.95
+
+    assert agents["momo-rookie"].promotion.result == "BLOCKED"
+    assert failed("momo-rookie") == ["skill"]
+    days = agents["momo-rookie"].skill.eligible_in_days
+    assert days > 0
+    assert f"eligible in ~{days} trading days" in gate("momo-rookie", "skill").evidence
+
+    assert agents["momo-twin"].promotion.result == "BLOCKED"
+    assert failed("momo-twin") == ["prod_correlation"]
+    assert agents["momo-twin"].skill.prod_correlation > 0.7
+
+    swing = agents["meanrev-swing"]
+    assert swing.stage == "prod"
+    assert swing.status == "demoted"
+    assert swing.demotion.demoted
+    assert swing.demotion.psr < 0.10
+    assert not swing.retirement.kill
+    assert review().allocation.weights.get("meanrev-swing", 0.0) == 0.0
+    assert review().allocation.capital_usd.get("meanrev-swing", 0.0) == 0.0
+    assert any(
+        f.severity == "HIGH" and f.agent == "meanrev-swing" and f.title.startswith("Demotion")
+        for f in review().findings
+    )
+    assert {a.agent for a in review().agents if a.status == "demoted"} == {"meanrev-swing"}
+
+
+def test_metasup_skill_numbers_agree_with_the_independent_computation() -> None:
+    ours = spec_skill()
+    for agent in review().agents:
+        theirs = agent.skill
+        facts = ours.facts.get(agent.agent)
+        if facts is None:
+            assert theirs is None or theirs.psr is None, agent.agent
+            continue
+        assert theirs is not None, agent.agent
+        assert theirs.n == facts.n, agent.agent
+        assert theirs.sharpe == pytest.approx(facts.sharpe, rel=1e-9, abs=1e-9), agent.agent
+        assert theirs.psr == pytest.approx(facts.psr(), rel=1e-9, abs=1e-9), agent.agent
+        assert theirs.eligible_in_days == facts.eligible_in_days(), agent.agent
+        rho = ours.rho[agent.agent]
+        assert (theirs.prod_correlation is None) == (rho is None), agent.agent
+        if rho is not None:
+            assert theirs.prod_correlation == pytest.approx(rho, rel=1e-9, abs=1e-9), agent.agent
+    demotions = {a.agent: a.demotion for a in review().agents if a.demotion is not None}
+    assert set(demotions) == set(ours.demotion)
+    for name, facts in ours.demotion.items():
+        assert facts is not None, name
+        assert demotions[name].n == facts.n, name
+        assert demotions[name].psr == pytest.approx(facts.psr(), rel=1e-9, abs=1e-9), name
+    assert {n for n, d in demotions.items() if d.demoted} == ours.demoted
 
 
 def test_loader_reports_every_planted_line() -> None:

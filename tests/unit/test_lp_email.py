@@ -156,7 +156,7 @@ def test_build_message__structure_on_the_demo(demo_report: LpReport) -> None:
     assert related.get_content_type() == "multipart/related"
     inner = list(related.iter_parts())
     assert [p.get_content_type() for p in inner] == ["text/html", "image/png", "image/png"]
-    assert parsed["Subject"] == "metasup LP report — week 2026-W43 (Oct 19 – Oct 25)"
+    assert parsed["Subject"] == "LP report — week 2026-W43 (Oct 19 – Oct 25)"
     assert parsed["X-Metasup-Period"] == "weekly:2026-W43"
     assert parsed["From"] == "metasup@fund.example"
     assert [a.addr_spec for a in parsed["To"].addresses] == ["lp1@lp.example", "boss@fund.example"]

@@ -373,7 +373,16 @@ def test_compute_lp_report__promotion_log_of_the_period(small_case: Any) -> None
     log = [(e.event, e.subject) for e in small_case.log]
     assert log == [("killed", "b"), ("promoted", "a")]  # Sunday event → Monday Oct 19; Saturday → Oct 26
     assert small_case.log[0].detail == "rules: cost_over_value"
-    assert set(LOG_EVENTS) == {"promoted", "vetoed", "promotion_withdrawn", "killed"}
+    assert set(LOG_EVENTS) == {
+        "promoted",
+        "vetoed",
+        "promotion_withdrawn",
+        "demotion_proposed",
+        "demoted",
+        "demotion_vetoed",
+        "demotion_withdrawn",
+        "killed",
+    }
 
 
 def test_compute_lp_report__json_has_the_spec_shape(small_case: Any) -> None:

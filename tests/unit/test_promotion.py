@@ -19,7 +19,7 @@ from metasup.evaluate.promotion import (
     should_promote,
 )
 from metasup.model.config import ArtifactsConfig, Config, PromotionConfig, ReconcileConfig, WindowsConfig
-from metasup.model.review import Gate, Metrics, Promotion
+from metasup.model.review import Gate, Metrics, Promotion, Skill
 
 
 def make_metrics(**overrides: Any) -> Metrics:
@@ -34,6 +34,25 @@ def make_metrics(**overrides: Any) -> Metrics:
         "coverage": 0.8,
     }
     return Metrics(**{**values, **overrides})
+
+
+def make_skill(**overrides: Any) -> Skill:
+    """A track record that passes both skill gates with the default thresholds."""
+    values: dict[str, Any] = {
+        "track_record_days": 180.0,
+        "n": 120,
+        "sharpe": 0.25,
+        "psr": 0.997,
+        "dsr": 0.96,
+        "trials": 8,
+        "sr0": 0.08,
+        "min_track_record_days": 46,
+        "eligible_in_days": 0,
+        "prod_correlation": 0.2,
+        "prod_book_days": 120,
+        "common_days": 110,
+    }
+    return Skill(**{**values, **overrides})
 
 
 def make_config(**overrides: Any) -> Config:
@@ -56,9 +75,15 @@ def gate_of(promotion: Promotion, name: str) -> Gate:
 
 
 def judge(
-    name: str, config: Config | None = None, standing: AgentStanding | None = None, **metrics: Any
+    name: str,
+    config: Config | None = None,
+    standing: AgentStanding | None = None,
+    skill: Skill | None = None,
+    **metrics: Any,
 ) -> Gate:
-    promotion = should_promote(make_metrics(**metrics), config or make_config(), standing or make_standing())
+    promotion = should_promote(
+        make_metrics(**metrics), config or make_config(), standing or make_standing(), skill or make_skill()
+    )
     return gate_of(promotion, name)
 
 
@@ -66,7 +91,7 @@ def judge(
 
 
 def test_should_promote__approved_when_every_gate_passes() -> None:
-    promotion = should_promote(make_metrics(), make_config(), make_standing())
+    promotion = should_promote(make_metrics(), make_config(), make_standing(), make_skill())
 
     assert promotion.result == "APPROVED"
     assert [g.name for g in promotion.gates] == list(GATE_NAMES)
@@ -90,12 +115,15 @@ def test_should_promote__not_applicable_outside_sandbox(stage: str) -> None:
         ("kill_list", {}, {"class_status": "deprecated"}),
         ("safety", {"safety_violations_30d": 1}, {}),
         ("evidence", {"signals_realized": 3}, {}),
+        ("skill", {"skill": {"psr": 0.90}}, {}),
+        ("prod_correlation", {"skill": {"prod_correlation": 0.9}}, {}),
     ],
 )
 def test_should_promote__blocked_by_any_single_failing_gate(
     failing_gate: str, metrics: dict[str, Any], standing: dict[str, Any]
 ) -> None:
-    promotion = should_promote(make_metrics(**metrics), make_config(), make_standing(**standing))
+    skill = make_skill(**metrics.pop("skill", {}))
+    promotion = should_promote(make_metrics(**metrics), make_config(), make_standing(**standing), skill)
 
     assert promotion.result == "BLOCKED"
     assert [g.name for g in promotion.gates if not g.passed] == [failing_gate]
@@ -106,7 +134,9 @@ def test_should_promote__all_null_metrics_fail_closed() -> None:
 
     assert promotion.result == "BLOCKED"
     failed = {g.name for g in promotion.gates if not g.passed}
-    assert failed == {"behavioral", "pnl", "confidence_decay", "cost_drift", "evidence"}
+    assert failed == {
+        "behavioral", "pnl", "confidence_decay", "cost_drift", "evidence", "skill", "prod_correlation"
+    }  # fmt: skip
     assert all("fails closed" in gate_of(promotion, n).evidence for n in failed - {"pnl"})
 
 
@@ -158,7 +188,7 @@ def test_pnl_gate__passes_when_strictly_positive() -> None:
     gate = judge("pnl", realized_pnl_30d=1_234.5)
 
     assert gate == Gate(
-        name="pnl", passed=True, value=1_234.5, threshold=0.0, evidence="realized PnL $1,234.50 > $0.00"
+        name="pnl", passed=True, value=1_234.5, threshold=0.0, evidence="realized PnL $1,234.50 > $0"
     )
 
 
@@ -166,14 +196,14 @@ def test_pnl_gate__zero_is_not_positive() -> None:
     gate = judge("pnl", realized_pnl_30d=0.0)
 
     assert not gate.passed
-    assert gate.evidence == "realized PnL $0.00 is not > $0.00"
+    assert gate.evidence == "realized PnL $0.00 is not > $0"
 
 
 def test_pnl_gate__fails_on_a_loss() -> None:
     gate = judge("pnl", realized_pnl_30d=-1_234.0)
 
     assert not gate.passed
-    assert gate.evidence == "realized PnL -$1,234.00 is not > $0.00"
+    assert gate.evidence == "realized PnL -$1,234.00 is not > $0"
 
 
 def test_pnl_gate__a_cent_above_a_threshold_shows_the_cent() -> None:
@@ -182,7 +212,7 @@ def test_pnl_gate__a_cent_above_a_threshold_shows_the_cent() -> None:
     gate = judge("pnl", config=config, realized_pnl_30d=100.001)
 
     assert gate.passed
-    assert gate.evidence == "realized PnL $100.001 > $100.000"
+    assert gate.evidence == "realized PnL $100.001 > $100"
 
 
 @pytest.mark.parametrize("pnl", [float("nan"), float("inf")])
@@ -228,7 +258,7 @@ def test_cost_drift_gate__passes_at_or_below() -> None:
     gate = judge("cost_drift", cost_drift=0.1)
 
     assert gate.passed
-    assert gate.evidence == "cost drift +10.0% ≤ +25.0% (cost per signal, last period vs reference)"
+    assert gate.evidence == "cost drift +10.0% ≤ +25% (cost per signal, last period vs reference)"
 
 
 def test_cost_drift_gate__boundary_is_inclusive() -> None:
@@ -239,7 +269,7 @@ def test_cost_drift_gate__fails_above() -> None:
     gate = judge("cost_drift", cost_drift=0.3)
 
     assert (gate.passed, gate.value, gate.threshold) == (False, 0.3, 0.25)
-    assert gate.evidence == "cost drift +30.0% > +25.0% (cost per signal, last period vs reference)"
+    assert gate.evidence == "cost drift +30.0% > +25% (cost per signal, last period vs reference)"
 
 
 def test_cost_drift_gate__null_fails_closed() -> None:
@@ -354,14 +384,14 @@ def test_evidence_gate__fails_with_too_few_signals() -> None:
     gate = judge("evidence", signals_realized=12)
 
     assert not gate.passed
-    assert gate.evidence == "12 realized signals < 20; coverage 0.80 ≥ 0.65 (35% max loss)"
+    assert gate.evidence == "12 realized signals < 20"
 
 
 def test_evidence_gate__fails_with_low_coverage() -> None:
     gate = judge("evidence", coverage=0.58)
 
     assert not gate.passed
-    assert gate.evidence == "24 realized signals ≥ 20; coverage 0.58 < 0.65 (35% max loss)"
+    assert gate.evidence == "coverage 0.58 < 0.65 (35% max loss)"
 
 
 def test_evidence_gate__null_coverage_fails_closed() -> None:
@@ -386,14 +416,14 @@ def test_evidence_gate__derived_threshold_has_no_binary_noise() -> None:
 
     assert gate.passed
     assert gate.threshold["coverage"] == 0.7
-    assert gate.evidence == "24 realized signals ≥ 20; coverage 0.70 ≥ 0.70 (30% max loss)"
+    assert gate.evidence == "24 realized signals ≥ 20; coverage 0.70 ≥ 0.7 (30% max loss)"
 
 
 def test_evidence_gate__just_below_the_bar_fails_and_says_so() -> None:
     gate = judge("evidence", coverage=0.6499)
 
     assert not gate.passed
-    assert "coverage 0.6499 < 0.6500" in gate.evidence
+    assert "coverage 0.6499 < 0.65 " in gate.evidence
 
 
 # --- helpers ---------------------------------------------------------------------------------
@@ -427,3 +457,82 @@ def test_should_promote__evidence_names_a_custom_window() -> None:
 
 def test_render_pair__equal_numbers_keep_the_short_form() -> None:
     assert render_pair(80.0, 80.0, general_number, 3) == ("80", "80")
+
+
+# --- skill (SPEC §3.7) -------------------------------------------------------------------------
+
+
+def test_skill_gate__passes_at_or_above_min_psr() -> None:
+    gate = judge("skill", skill=make_skill(psr=0.95))
+
+    assert gate == Gate(
+        name="skill", passed=True, value=0.95, threshold=0.95, evidence="PSR 0.95 ≥ 0.95 over 120 days"
+    )
+
+
+def test_skill_gate__fails_below_and_says_when_it_could_be_eligible() -> None:
+    gate = judge("skill", skill=make_skill(n=40, psr=0.81, min_track_record_days=97, eligible_in_days=57))
+
+    assert not gate.passed
+    assert gate.evidence == "PSR 0.81 < 0.95 over 40 days; eligible in ~57 trading days if its Sharpe holds"
+
+
+def test_skill_gate__negative_edge_is_never_eligible() -> None:
+    gate = judge(
+        "skill", skill=make_skill(sharpe=-0.1, psr=0.2, min_track_record_days=None, eligible_in_days=None)
+    )
+
+    assert not gate.passed
+    assert gate.evidence.endswith("; no positive edge")
+
+
+def test_skill_gate__dsr_when_configured() -> None:
+    config = make_config(promotion=PromotionConfig(skill_test="dsr"))
+    gate = judge("skill", config=config, skill=make_skill(psr=0.99, dsr=0.9))
+
+    assert (gate.passed, gate.value) == (False, 0.9)
+    assert gate.evidence.startswith("DSR 0.90 < 0.95")
+
+
+@pytest.mark.parametrize(
+    ("skill", "words"),
+    [
+        ({"n": 9}, "9 skill days in the 180-day track record (< 10) — fails closed"),
+        (
+            {"psr": None, "sharpe": None},
+            "PSR undefined over 120 days (no variation, or q ≤ 0) — fails closed",
+        ),
+    ],
+)
+def test_skill_gate__null_fails_closed(skill: dict[str, Any], words: str) -> None:
+    gate = judge("skill", skill=make_skill(**skill))
+
+    assert (gate.passed, gate.value, gate.evidence) == (False, None, words)
+
+
+def test_skill_gates__without_a_skill_series_fail_closed() -> None:
+    promotion = should_promote(make_metrics(), make_config(), make_standing(), None)
+
+    assert [g.name for g in promotion.gates if not g.passed] == ["skill", "prod_correlation"]
+
+
+def test_prod_correlation_gate__boundary_passes_and_above_fails() -> None:
+    assert judge("prod_correlation", skill=make_skill(prod_correlation=0.7)).passed
+    gate = judge("prod_correlation", skill=make_skill(prod_correlation=0.93))
+
+    assert not gate.passed
+    assert gate.evidence == "ρ with the prod book 0.93 > 0.7 over 110 days"
+
+
+def test_prod_correlation_gate__no_prod_book_passes() -> None:
+    gate = judge("prod_correlation", skill=make_skill(prod_correlation=None, prod_book_days=0, common_days=0))
+
+    assert (gate.passed, gate.value) == (True, None)
+    assert gate.evidence.startswith("no prod book")
+
+
+def test_prod_correlation_gate__too_few_common_days_fail_closed() -> None:
+    gate = judge("prod_correlation", skill=make_skill(prod_correlation=None, common_days=4))
+
+    assert not gate.passed
+    assert gate.evidence == "correlation with the prod book unknown: 4 common days (< 10) — fails closed"

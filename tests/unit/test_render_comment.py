@@ -59,7 +59,7 @@ def test_render_comment__exact_shape(base_config: Config, review_factory: Callab
     assert "**Compared Against:** `main`" in lines
     assert "| Agent | Score | Alpha (30d) | Cost | Status |" in lines
     assert "| momo-v2 | 86.0 | 1.23% | $321.00 | approved |" in lines
-    assert "- Behavioral score ≥ 80.0" in lines
+    assert "- Behavioral score ≥ 80" in lines
     assert "**Result:** ✅ APPROVED — momo-v2" in lines
     assert "- Review the running cost of momo-v2 (P1)" in lines
     assert lines[-1] == "*Generated automatically by MarketAgents Meta-Supervisor*"
@@ -72,7 +72,7 @@ def test_render_comment__gfm_table_rows_and_columns(
 ) -> None:
     review = review_factory(agents=[agent_factory(f"agent-{i}") for i in range(7)])
     shape = render_gfm(render_comment(review, base_config).body)
-    assert shape.rows == [5] * 8  # header + 7 agents, 5 columns each
+    assert shape.rows == [5] * 8 + [11] * 8  # header + 7 agents: health table, then the gate matrix
     for heading in HEADINGS:
         assert heading.removeprefix("### ").removeprefix("## ") in shape.html  # type: ignore[attr-defined]
 
@@ -90,7 +90,7 @@ def test_render_comment__hostile_names_cannot_break_or_inject(
     assert body.count("<!--") == 1  # only our own marker
     assert body.startswith(MARKER)
     shape = render_gfm(body)
-    assert shape.rows == [5, 5, 5]
+    assert shape.rows == [5, 5, 5, 11, 11, 11]
     html: str = shape.html  # type: ignore[attr-defined]
     assert "<script>" not in html
     assert "<a " not in html  # neither the markdown link nor the bare URL became a link
@@ -98,7 +98,7 @@ def test_render_comment__hostile_names_cannot_break_or_inject(
 
 
 def test_escape_markdown__newlines_pipes_html() -> None:
-    assert escape_markdown("a|b\nc <x>") == "a\\|b c &lt;x&gt;"
+    assert escape_markdown("a|b\nc <x>") == "a\\|b\\\\nc &lt;x&gt;"  # SPEC §2.6: a newline is shown as \\n
     assert escape_markdown("[l](u)") == "\\[l\\](u)"
     assert escape_markdown("see https://x.test or WWW.y.test") == "see https\\://x.test or WWW\\.y.test"
     assert escape_markdown("plain: text, 1.5 (ok)") == "plain: text, 1.5 (ok)"
@@ -145,7 +145,8 @@ def test_render_comment__truncates_under_github_limit(
     assert rendered.agents_hidden > 0
     assert f"| … and {rendered.agents_hidden} more | | | | |" in rendered.body
     shape = render_gfm(rendered.body)
-    assert len(shape.rows) == 3000 - rendered.agents_hidden + 2  # header, shown rows, "… and N more"
+    health_rows = [cells for cells in shape.rows if cells == 5]
+    assert len(health_rows) == 3000 - rendered.agents_hidden + 2  # header, shown rows, "… and N more"
     assert rendered.body.rstrip().endswith("*Generated automatically by MarketAgents Meta-Supervisor*")
 
 

@@ -80,7 +80,7 @@ def test_delta(value: float | None, kind: str, expected: str) -> None:
 
 def test_code__backticks_and_whitespace_cannot_break_out() -> None:
     assert code("main") == "`main`"
-    assert code("a`b\n c") == "`a'b c`"
+    assert code("a`b\n c") == "`a'b\\n c`"  # SPEC §2.6: a newline is shown as \\n
 
 
 @pytest.mark.parametrize(
@@ -109,7 +109,7 @@ def test_names__escaped_and_capped_at_ten() -> None:
 
 
 def test_escape_markdown__specials_links_and_html() -> None:
-    assert escape_markdown("a|b\n*c*") == "a\\|b \\*c\\*"
+    assert escape_markdown("a|b\n*c*") == "a\\|b\\\\n\\*c\\*"  # a newline is shown as \\n (SPEC §2.6)
     assert escape_markdown("https://x.example www.y.example") == "https\\://x.example www\\.y.example"
     assert escape_markdown('<!-- x --> & "q"') == "&lt;!-- x --&gt; &amp; &quot;q&quot;"
 
@@ -189,7 +189,7 @@ def test_ellipsize_and_clip() -> None:
     assert ellipsize("abcdef", 6) == "abcdef"
     assert ellipsize("abcdefg", 6) == "abcde…"
     assert ellipsize("a  b\nc", 10) == "a  b\nc"
-    assert clip("a  b\nc", 10) == "a b c"
+    assert clip("a  b\nc", 10) == "a b\\nc"  # a newline is shown as \\n (SPEC §2.6)
     assert clip("agent   with a long name", 12) == "agent with …"
     assert clip(12345, 3) == "12…"
 

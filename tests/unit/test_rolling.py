@@ -5,13 +5,27 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+import pandas as pd
 import pytest
 
+from metasup.lp.report import promotion_log
 from metasup.model.config import Config
 from metasup.model.registry import Agent, Registry, StrategyClass
-from metasup.model.review import AgentReport, ClassReport, Gate, Metrics, Promotion, Retirement, Review, Rule
+from metasup.model.review import (
+    AgentReport,
+    ClassReport,
+    Demotion,
+    Gate,
+    Metrics,
+    Promotion,
+    Retirement,
+    Review,
+    Rule,
+)
+from metasup.render.bodies import render_demotion_body
 from metasup.rolling.audit_ledger import LedgerRecord, NewEntry, append
 from metasup.rolling.dashboard import ListedPromotion, active_vetoes, dashboard_context
+from metasup.rolling.kills import kills_in_force
 from metasup.rolling.plan import (
     WITHDRAWN_LABEL,
     MergePromotion,
@@ -22,8 +36,9 @@ from metasup.rolling.plan import (
     Veto,
     WithdrawPromotion,
     branch_slug,
+    demote_branch,
+    demotion_vetoes,
     describe,
-    kills_in_force,
     observed_entries,
     plan_rolling,
     promote_branch,
@@ -351,7 +366,9 @@ def test_dashboard_context__lists_stages_promotions_vetoes_with_their_end_and_ki
     context = dashboard_context(review, promotions, [Veto("news-sent", 5, NOW - timedelta(days=1), expires)])
     assert context["stages"] == [("prod", ["meanrev-legacy", "momo-alpha"]), ("sandbox", ["momo-beta"])]
     assert context["open_promotions"] == promotions
-    assert context["vetoes"] == [{"agent": "news-sent", "pull": 5, "expires": "2026-11-28T20:00:00+00:00"}]
+    assert context["vetoes"] == [
+        {"agent": "news-sent", "pull": 5, "expires": "2026-11-28T20:00:00+00:00", "kind": "promote"}
+    ]
     fired = "2 of 2 retirement rules fired"
     kills = context["kills"]
     assert isinstance(kills, list)
@@ -359,3 +376,199 @@ def test_dashboard_context__lists_stages_promotions_vetoes_with_their_end_and_ki
         ("class llm_macro", True),
         ("meanrev-legacy", True),
     ]
+
+
+# --- [AUTO-DEMOTE] (SPEC §3.8): the promotion lifecycle, for prod agents whose demotion rule fires ---
+
+DEMOTED = Demotion(demoted=True, window_days=60, n=20, psr=0.03, threshold=0.1, evidence="PSR 0.03 < 0.1")
+
+
+def prod_agent(agent_factory: Callable[..., AgentReport], **demotion: object) -> AgentReport:
+    fields = {**DEMOTED.model_dump(), **demotion}
+    status = "demoted" if fields["demoted"] else "active"
+    return agent_factory("momo-alpha", stage="prod", status=status, demotion=Demotion(**fields))
+
+
+def demote_pull(number: int = 9, **overrides: object) -> PullState:
+    return pull(number, branch=demote_branch("momo-alpha"), **overrides)
+
+
+def test_plan_rolling__opens_demotion_for_demoted_prod_agent(
+    base_config: Config, review_factory: Callable[..., Review], agent_factory: Callable[..., AgentReport]
+) -> None:
+    plan = plan_for(review_factory(agents=[prod_agent(agent_factory)]), [], base_config)
+    assert plan.actions == [OpenPromotion("momo-alpha", "metasup/demote/momo-alpha", kind="demote")]
+    assert describe(plan.actions[0]) == "open [AUTO-DEMOTE] PR for momo-alpha"
+
+
+def test_plan_rolling__no_demotion_when_rule_does_not_fire(
+    base_config: Config, review_factory: Callable[..., Review], agent_factory: Callable[..., AgentReport]
+) -> None:
+    agent = prod_agent(agent_factory, demoted=False, psr=0.4)
+    assert plan_for(review_factory(agents=[agent]), [], base_config).actions == []
+
+
+def test_plan_rolling__open_demotion_refreshed_never_duplicated(
+    base_config: Config, review_factory: Callable[..., Review], agent_factory: Callable[..., AgentReport]
+) -> None:
+    plan = plan_for(review_factory(agents=[prod_agent(agent_factory)]), [demote_pull()], base_config)
+    assert plan.actions == [
+        RefreshPromotion(
+            "momo-alpha", 9, "metasup/demote/momo-alpha", rebase=False, held=False, kind="demote"
+        )
+    ]
+    assert [(e.event, e.subject, e.dedupe_key) for e in plan.audit_entries] == [
+        ("demotion_proposed", "momo-alpha", "pr#9")
+    ]
+
+
+def test_plan_rolling__demotion_held_by_changes_requested(
+    base_config: Config, review_factory: Callable[..., Review], agent_factory: Callable[..., AgentReport]
+) -> None:
+    old = demote_pull(created_at=NOW - timedelta(days=3), changes_requested=True)
+    plan = plan_for(review_factory(agents=[prod_agent(agent_factory)]), [old], base_config)
+    assert plan.actions == [
+        RefreshPromotion("momo-alpha", 9, "metasup/demote/momo-alpha", rebase=False, held=True, kind="demote")
+    ]
+    assert plan.held == ["momo-alpha"]
+
+
+def test_plan_rolling__demotion_merged_after_window_while_rule_fires(
+    base_config: Config, review_factory: Callable[..., Review], agent_factory: Callable[..., AgentReport]
+) -> None:
+    old = demote_pull(created_at=NOW - timedelta(hours=24))
+    plan = plan_for(review_factory(agents=[prod_agent(agent_factory)]), [old], base_config)
+    assert plan.actions == [MergePromotion("momo-alpha", 9, kind="demote")]
+    assert describe(plan.actions[0]) == "merge [AUTO-DEMOTE] PR #9 for momo-alpha"
+
+
+def test_plan_rolling__merge_recuts_a_branch_left_behind_by_the_base(
+    base_config: Config, review_factory: Callable[..., Review], agent_factory: Callable[..., AgentReport]
+) -> None:
+    """Another registry PR merged since: the branch is re-cut on the new base head, then merged."""
+    old = demote_pull(created_at=NOW - timedelta(hours=24), branch_parent="a" * 40)
+    plan = plan_for(review_factory(agents=[prod_agent(agent_factory)]), [old], base_config)
+    assert plan.actions == [MergePromotion("momo-alpha", 9, kind="demote", rebase=True)]
+
+
+def test_plan_rolling__demotion_withdrawn_when_rule_stops_firing(
+    base_config: Config, review_factory: Callable[..., Review], agent_factory: Callable[..., AgentReport]
+) -> None:
+    recovered = prod_agent(agent_factory, demoted=False, psr=0.4, evidence="PSR 0.40 ≥ 0.1")
+    plan = plan_for(review_factory(agents=[recovered]), [demote_pull()], base_config)
+    assert plan.actions == [WithdrawPromotion("momo-alpha", 9, "PSR 0.40 ≥ 0.1", kind="demote")]
+
+
+def test_plan_rolling__demotion_withdrawn_when_agent_left_prod(
+    base_config: Config, review_factory: Callable[..., Review], agent_factory: Callable[..., AgentReport]
+) -> None:
+    sandboxed = agent_factory(
+        "momo-alpha", stage="sandbox", status="blocked", promotion=Promotion(result="BLOCKED")
+    )
+    plan = plan_for(review_factory(agents=[sandboxed]), [demote_pull()], base_config)
+    assert plan.actions == [WithdrawPromotion("momo-alpha", 9, "the agent is now sandbox", kind="demote")]
+
+
+def test_observed_entries__demotion_events(base_config: Config) -> None:
+    branch = demote_branch("momo-alpha")
+    closed_at = NOW - timedelta(hours=1)
+    pulls = [
+        pull(1, branch=branch, state="closed", merged=True, closed_at=closed_at),
+        pull(2, branch=branch, state="closed", closed_at=closed_at, labels=frozenset({WITHDRAWN_LABEL})),
+        pull(3, branch=branch, state="closed", closed_at=closed_at),
+    ]
+    entries = observed_entries(pulls, {branch: "momo-alpha"}, COOLDOWN)
+    assert [(e.event, e.dedupe_key) for e in entries] == [
+        ("demotion_proposed", "pr#1"),
+        ("demoted", "pr#1"),
+        ("demotion_proposed", "pr#2"),
+        ("demotion_withdrawn", "pr#2"),
+        ("demotion_proposed", "pr#3"),
+        ("demotion_vetoed", "pr#3"),
+    ]
+    assert entries[-1].data["cooldown_until"] == (closed_at + COOLDOWN).isoformat()
+
+
+def test_demotion_vetoes__latest_pr_closed_by_a_person_within_cooldown(base_config: Config) -> None:
+    branch = demote_branch("momo-alpha")
+    vetoed = pull(3, branch=branch, state="closed", closed_at=NOW - timedelta(days=2))
+    assert demotion_vetoes([vetoed], REGISTRY, NOW, base_config) == {"momo-alpha"}
+    assert demotion_vetoes([vetoed], REGISTRY, NOW + COOLDOWN, base_config) == set()  # cooldown over
+    withdrawn = pull(3, branch=branch, state="closed", closed_at=NOW, labels=frozenset({WITHDRAWN_LABEL}))
+    merged = pull(3, branch=branch, state="closed", merged=True, closed_at=NOW)
+    reopened = [vetoed, pull(4, branch=branch)]  # a newer open PR: the veto is history
+    for pulls in ([withdrawn], [merged], reopened, [pull(3, state="closed", closed_at=NOW)]):
+        assert demotion_vetoes(pulls, REGISTRY, NOW, base_config) == set()
+
+
+def test_plan_rolling__vetoed_demotion_opens_nothing_and_lists_the_veto(
+    base_config: Config, review_factory: Callable[..., Review], agent_factory: Callable[..., AgentReport]
+) -> None:
+    closed_at = NOW - timedelta(days=2)
+    vetoed_pull = demote_pull(state="closed", closed_at=closed_at)
+    agent = prod_agent(agent_factory, demoted=False, vetoed=True)  # evaluate(demotion_vetoes=...) said so
+    plan = plan_for(review_factory(agents=[agent]), [vetoed_pull], base_config)
+    assert plan.actions == []
+    assert plan.vetoes == [Veto("momo-alpha", 9, closed_at, closed_at + COOLDOWN, kind="demote")]
+    assert [e.event for e in plan.audit_entries] == ["demotion_proposed", "demotion_vetoed"]
+
+
+def test_plan_rolling__demotion_after_cooldown_opens_a_new_pr(
+    base_config: Config, review_factory: Callable[..., Review], agent_factory: Callable[..., AgentReport]
+) -> None:
+    vetoed_pull = demote_pull(state="closed", closed_at=NOW - COOLDOWN - timedelta(hours=1))
+    plan = plan_for(review_factory(agents=[prod_agent(agent_factory)]), [vetoed_pull], base_config)
+    assert plan.actions == [OpenPromotion("momo-alpha", "metasup/demote/momo-alpha", kind="demote")]
+
+
+def test_dashboard__pending_demotions_and_demotion_vetoes(
+    review_factory: Callable[..., Review], agent_factory: Callable[..., AgentReport]
+) -> None:
+    closed_at = NOW - timedelta(days=1)
+    record = NewEntry(
+        event="demotion_vetoed",
+        subject="momo-alpha",
+        data={
+            "pr": 9,
+            "closed_at": closed_at.isoformat(),
+            "cooldown_until": (closed_at + COOLDOWN).isoformat(),
+        },
+    )
+    vetoes = active_vetoes([], [record], NOW)
+    assert vetoes == [Veto("momo-alpha", 9, closed_at, closed_at + COOLDOWN, kind="demote")]
+    listed = [ListedPromotion(7, "momo-beta", held=False), ListedPromotion(9, "momo-slow", False, "demote")]
+    context = dashboard_context(review_factory(agents=[agent_factory("momo-beta")]), listed, vetoes)
+    assert context["open_promotions"] == listed[:1]
+    assert context["pending_demotions"] == listed[1:]
+    assert context["vetoes"] == [
+        {"agent": "momo-alpha", "pull": 9, "expires": (closed_at + COOLDOWN).isoformat(), "kind": "demote"}
+    ]
+
+
+def test_demotion_body__evidence_and_veto_escaped(
+    base_config: Config, review_factory: Callable[..., Review], agent_factory: Callable[..., AgentReport]
+) -> None:
+    agent = prod_agent(agent_factory, evidence="PSR 0.03 < 0.1 <script>*x*</script>")
+    body = render_demotion_body(agent, review_factory(agents=[agent]), base_config, "momo-alpha", "#1")
+    assert body.startswith("<!-- metasup:demote:momo-alpha -->")
+    assert "## [AUTO-DEMOTE] momo-alpha: prod → sandbox" in body
+    assert "| PSR(0) of the daily skill series | 0.03 |" in body
+    assert "| Skill days (n) | 20 " in body
+    assert "<script>" not in body
+    assert "**Veto:** close this PR without merging" in body
+
+
+def test_promotion_log__demotion_events_in_plain_words() -> None:
+    records = [
+        {"ts": "2026-10-27T10:00:00Z", "event": event, "subject": "momo-alpha", "data": {"pr": 9}}
+        for event in ("demotion_proposed", "demotion_vetoed", "demoted", "demotion_withdrawn")
+    ]
+    start, end = pd.Timestamp("2026-10-26", tz="UTC"), pd.Timestamp("2026-11-01", tz="UTC")
+    log = promotion_log(records, start, end, pd.Timestamp("2026-11-02", tz="UTC"))
+    assert [e.words for e in log] == [
+        "demotion to sandbox proposed",
+        "demotion vetoed, stays in prod",
+        "demoted from prod to sandbox",
+        "demotion withdrawn, stays in prod",
+    ]
+    assert "words" not in log[0].model_dump()  # the JSON keeps the ledger's event name

@@ -1,4 +1,8 @@
-"""Write the bundled demo data: ``python -m metasup.examples.generate [--out DIR]``.
+"""Write the bundled demo data: ``python tests/demo/generate.py [--out DIR]``.
+
+The generator lives in ``tests/`` because the package ships data only (SPEC §1); its default
+output folder is ``metasup/examples/``, and ``tests/unit/test_examples.py`` imports it
+(``tests/unit/conftest.py`` puts this folder on ``sys.path``).
 
 Deterministic: one seeded :class:`numpy.random.Generator` per component, no wall clock, no
 environment. Running it again rewrites ``metasup.yml``, ``agents.yaml``,
@@ -19,8 +23,10 @@ The agents
     ``round(p·n)`` of the ``n`` signals of each week, so the stories do not hang on luck), the
     opposite direction otherwise. An agent only trades symbols whose regime (the telemetry's
     ``regime`` events, SPEC §3.2's lookup) is one it declares, except in the weeks its story
-    says it trades outside them. ``README.md`` tells each story; ``tests/unit/test_examples.py``
-    checks them with an independent implementation of SPEC §3.
+    says it trades outside them; ``momo-twin`` copies other agents' signals instead
+    (``AgentSpec.mirrors``). The evidence-of-skill agents are in ``skill_stories.py``.
+    ``metasup/examples/README.md`` tells each story;
+    ``tests/unit/test_examples.py`` checks them with an independent implementation of SPEC §3.
 """
 
 from __future__ import annotations
@@ -35,11 +41,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from fleet_spec import FIRST_DAY, LAST_DAY, AgentSpec, Catalyst, Signal
+from skill_stories import SKILL_AGENTS, SKILL_NOTES, mirror_signals
 
 SEED = 20261030
 
-FIRST_DAY = date(2026, 8, 3)
-LAST_DAY = date(2026, 10, 30)
 HOLIDAYS = frozenset({date(2026, 9, 7)})  # Labor Day: no bars
 BAR_HOURS = (14, 15, 16, 17, 18, 19, 20)
 AS_OF = datetime(2026, 10, 30, 20, 0, tzinfo=UTC)
@@ -55,7 +61,8 @@ CONFIG_FILE = "metasup.yml"
 REGISTRY_FILE = "agents.yaml"
 OUTPUT_FILES = (CONFIG_FILE, REGISTRY_FILE, ALPHA_FILE, TELEMETRY_FILE, PRICES_FILE)
 
-DEFAULT_OUT = Path(__file__).resolve().parent
+DEFAULT_OUT = Path(__file__).resolve().parents[2] / "metasup" / "examples"
+"""Where the package ships the demo data (``metasup/examples`` of this repository)."""
 
 # Catalysts: a slot's signals enter on its entry bar; the move is spread over the next three bars.
 SLOT_ENTRY_HOUR = {"am": 14, "pm": 17}
@@ -135,37 +142,6 @@ def regime_on(symbol: str, day: date) -> str:
 
 # --------------------------------------------------------------------------------------------
 # Agents
-
-
-@dataclass(frozen=True)
-class AgentSpec:
-    name: str
-    klass: str | None  # None: not in the registry
-    stage: str
-    declared: tuple[str, ...]  # empty: any regime
-    first: date
-    last: date
-    per_day: tuple[int, ...]  # signals per trading day, cycled
-    skill: tuple[tuple[date, float], ...]  # (from day, share of signals in the catalyst's direction)
-    confidence: tuple[float, float]
-    horizons_am: tuple[tuple[str | int, float], ...]
-    horizons_pm: tuple[tuple[str | int, float], ...]
-    directions: tuple[str | int, str | int]  # (long, short) spelling
-    ts_style: str
-    notional: float | None
-    write_class: bool
-    prefix: str
-    run_cost: tuple[float, float]
-    idle_runs: int
-    idle_cost: tuple[float, float]
-    daily_fee: float
-    eval_mean: float | None
-    cost_step: tuple[date, float] | None = None  # (from day, multiplier on run costs)
-    paused: tuple[date, date] | None = None
-    slowdown: tuple[date, int] | None = None  # (from day, signals per trading day from then on)
-    mismatch_weeks: tuple[date, ...] = ()  # Mondays of weeks it trades outside its regimes
-    write_type: bool = False
-    retired_on: date | None = None
 
 
 AGENTS = (
@@ -412,8 +388,10 @@ AGENTS = (
         daily_fee=0.0,
         eval_mean=None,
     ),
+    *SKILL_AGENTS,  # the evidence-of-skill stories (SPEC §3.7, §3.8): skill_stories.py
 )
-"""The fleet. ``README.md`` has the story behind each parameter."""
+"""The fleet. ``metasup/examples/README.md`` has the story behind each parameter; the stories of
+SPEC §3.7–§3.8 (evidence of skill, demotion) are in ``skill_stories.py``."""
 
 SAFETY_VIOLATION = {
     "type": "safety_violation",
@@ -510,15 +488,6 @@ def stream(*key: int) -> np.random.Generator:
 
 
 @dataclass(frozen=True)
-class Catalyst:
-    symbol: str
-    day: date
-    slot: str
-    direction: int
-    size: float
-
-
-@dataclass(frozen=True)
 class Market:
     days: list[date]
     bars: list[datetime]
@@ -597,19 +566,6 @@ def _path(start: float, log_returns: Sequence[float]) -> list[float]:
 # Signals
 
 
-@dataclass(frozen=True)
-class Signal:
-    agent: AgentSpec
-    signal_id: str
-    ts: datetime
-    symbol: str
-    slot: str
-    catalyst: Catalyst
-    horizon: str | int
-    confidence: float
-    right: bool  # in the catalyst's direction
-
-
 CLASS_REGIMES: dict[str, tuple[str, ...]] = {
     "momentum": ("trending",),
     "mean_reversion": ("mean_reverting",),
@@ -630,6 +586,7 @@ AGENT_NOTES = {
     "macro-llm": "LLM macro desk",
     "news-sent": "headline-sentiment LLM, live in sandbox since 2026-10-19",
     "momo-v1": "first generation, replaced by momo-alpha",
+    **SKILL_NOTES,
 }
 
 
@@ -681,6 +638,8 @@ def emission_time(rng: np.random.Generator, day: date, slot: str) -> datetime:
 def make_signals(market: Market) -> list[Signal]:
     signals: list[Signal] = []
     for number, agent in enumerate(AGENTS):
+        if agent.mirrors:
+            continue
         rng = stream(4, number)
         picks: list[tuple[datetime, str, str]] = []
         for index, day in enumerate(active_days(agent, market.days)):
@@ -717,6 +676,10 @@ def make_signals(market: Market) -> list[Signal]:
                     right=position in right,
                 )
             )
+    for number, agent in enumerate(AGENTS):
+        if agent.mirrors:
+            source = [s for s in signals if s.agent.name in agent.mirrors]
+            signals.extend(mirror_signals(agent, source, stream(4, number)))
     signals.extend(macro_views(market))
     signals.sort(key=lambda s: (s.ts, s.signal_id))
     return signals
@@ -813,7 +776,7 @@ def make_telemetry(market: Market, signals: Sequence[Signal]) -> list[tuple[date
             day = agent.first
             while day <= agent.last:
                 if day.weekday() == 2:
-                    ts = at(day, 3, 5 * number, integer(rng, 0, 60))
+                    ts = at(day, 3 + number // 12, 5 * (number % 12), integer(rng, 0, 60))
                     score = round(agent.eval_mean + uniform(rng, (-2.5, 2.5)), 1)
                     events.append(
                         (
@@ -1066,7 +1029,7 @@ def merge(
 def config_text() -> str:
     return """\
 # metasup configuration of the bundled demo (`metasup demo` runs on it).
-# Written by `python -m metasup.examples.generate`; paths are relative to this file.
+# Written by `python tests/demo/generate.py`; paths are relative to this file.
 # Every threshold is the default of SPEC §2.5, spelled out so the demo shows them all.
 base: main
 registry: agents.yaml
@@ -1090,6 +1053,16 @@ promotion:
   max_cost_drift: 0.25
   min_realized_signals: 20
   min_decay_signals: 10
+  # evidence of skill (SPEC §3.7): luck is not skill
+  track_record: 180d     # the history the skill gate reads (the demo holds three months of it)
+  min_psr: 0.95          # P(true Sharpe > 0) the record must show
+  skill_test: psr        # or dsr: deflated for the number of sandbox agents tried
+  min_skill_days: 10
+  max_prod_correlation: 0.7
+  trials: null
+demotion:                # SPEC §3.8: a prod agent whose live edge turned negative goes back to sandbox
+  window: 60d
+  max_psr: 0.10          # demoted when at least 90 % confident that its edge is negative
 retirement:
   min_rules: 2
   alpha_negative_periods: 3
@@ -1126,8 +1099,9 @@ email:
 def registry_text() -> str:
     lines = [
         "# Agent registry of the metasup demo fleet: the source of truth for stages.",
+        "# Written by `python tests/demo/generate.py` (metasup/examples/README.md tells the stories).",
         "# metasup never edits it in place; a stage changes when a person edits this file or",
-        "# merges an [AUTO-PROMOTE] / [AUTO-RETIRE] pull request opened by metasup.",
+        "# merges an [AUTO-PROMOTE] / [AUTO-RETIRE] / [AUTO-DEMOTE] pull request opened by metasup.",
         "",
         "strategy_classes:",
     ]
@@ -1201,11 +1175,9 @@ def write(out: Path) -> list[Path]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m metasup.examples.generate", description=__doc__.split("\n")[0]
-    )
+    parser = argparse.ArgumentParser(prog="python tests/demo/generate.py", description=__doc__.split("\n")[0])
     parser.add_argument(
-        "--out", type=Path, default=DEFAULT_OUT, help="output folder (default: the package's)"
+        "--out", type=Path, default=DEFAULT_OUT, help="output folder (default: metasup/examples)"
     )
     args = parser.parse_args(argv)
     for path in write(args.out):

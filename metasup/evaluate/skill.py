@@ -1,0 +1,390 @@
+"""Evidence of skill (SPEC §3.7): separate an agent's edge from luck before it gets capital.
+
+A month of positive PnL is what a coin-flipper shows one time in two. What does separate skill
+from luck is how long and how steady the record is: the Probabilistic Sharpe Ratio (PSR) is the
+probability that the true Sharpe ratio is above 0, given the observed one, the number of
+observations and their skewness and kurtosis (Bailey & López de Prado 2012); the Deflated Sharpe
+Ratio (DSR) raises the bar to what the best of N skill-less trials would show (2014).
+
+This module turns the reconciliation that the review already did into one value per agent and
+booked trading day (no second pass over the prices), then computes the statistics with
+:mod:`metasup.evaluate.skill_stats`. Everything is vectorized over signals; the only loops are
+over agents. The signals are first reduced to sums that add up over any split of them
+(:class:`SkillInputs`: per-(agent, booked day) and per-(agent, confidence bin) sums), so the local
+engine and a distributed one (SPEC §8, sums per partition, :func:`merge_sums` on the driver) feed
+the same statistics; the series and the calibration are computed from the sums only.
+
+The series ``x_d`` of an agent: for each UTC weekday ``d`` on which at least one of its signals
+was realized inside the track record (exit bar booked as for the LP e-mail: a Saturday or Sunday
+exit counts on the next Monday), ``x_d = Σ notional·e / Σ notional`` over those signals (``e`` is
+the excess return of §3.1). Days without a realized signal are not in the series.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from metasup.evaluate import skill_stats as stats
+from metasup.model.config import Config, PromotionConfig
+from metasup.model.review import Calibration, Skill
+from metasup.model.timestamps import utc
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
+
+NS_PER_DAY: Final = 86_400 * 10**9
+CALIBRATION_BINS: Final = 10
+
+
+@dataclass(frozen=True)
+class DailySeries:
+    """One agent's skill series: booked days (days since 1970-01-01, UTC) and their values."""
+
+    days: IntArray
+    values: FloatArray
+
+    @property
+    def n(self) -> int:
+        return len(self.values)
+
+
+EMPTY_SERIES: Final = DailySeries(np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float64))
+
+
+def _ns(column: pd.Series) -> IntArray:
+    """Epoch nanoseconds of a UTC timestamp column; NaT is the smallest int64."""
+    stamps = column if isinstance(column.dtype, pd.DatetimeTZDtype) else pd.to_datetime(column, utc=True)
+    return np.asarray(stamps.to_numpy(dtype="datetime64[ns]").view(np.int64), dtype=np.int64)
+
+
+def booked_days(exit_ns: IntArray) -> IntArray:
+    """The UTC weekday each exit is booked on, as days since the epoch (weekend → next Monday)."""
+    day = exit_ns // NS_PER_DAY
+    weekday = (day + 3) % 7  # 1970-01-01 was a Thursday; Monday is 0
+    return np.asarray(day + np.where(weekday == 5, 2, np.where(weekday == 6, 1, 0)), dtype=np.int64)
+
+
+SKILL_SUM_COLUMNS: Final = ("agent", "day", "weighted_excess", "notional")
+"""Per-(agent, booked day) sums: ``day`` in days since the epoch, Σ notional·e and Σ notional."""
+CALIBRATION_SUM_COLUMNS: Final = ("agent", "bin", "count", "confidence", "outcome")
+"""Per-(agent, confidence bin) sums: the Brier signals in the bin, Σ confidence and Σ outcome."""
+
+
+def _empty_sums(columns: tuple[str, ...]) -> pd.DataFrame:
+    dtypes = {"agent": object, "day": np.int64, "bin": np.int64, "count": np.int64}
+    return pd.DataFrame({name: np.empty(0, dtype=dtypes.get(name, np.float64)) for name in columns})
+
+
+def _exit_inside(recon: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> tuple[BoolArray, IntArray]:
+    """Realized signals whose exit is in ``(start, end]``, and every signal's exit in epoch ns."""
+    exit_ns = _ns(recon["exit_ts"])
+    inside = (
+        np.asarray(recon["status"] == "realized", dtype=bool)
+        & (exit_ns > utc(start).value)
+        & (exit_ns <= utc(end).value)
+    )
+    return inside, exit_ns
+
+
+def skill_day_sums(recon: pd.DataFrame, as_of: pd.Timestamp, span: timedelta) -> pd.DataFrame:
+    """Per-(agent, booked day) sums of the signals realized in ``(as_of − span, as_of]`` (exit time).
+
+    Columns :data:`SKILL_SUM_COLUMNS`; the sums add up over any split of the signals
+    (:func:`merge_sums`), so a distributed engine computes them per partition. ``x_d`` is their ratio
+    (:func:`series_from_sums`).
+    """
+    end = utc(as_of)
+    realized, exit_ns = _exit_inside(recon, end - pd.Timedelta(span), end)
+    if not realized.any():
+        return _empty_sums(SKILL_SUM_COLUMNS)
+    codes, agents = pd.factorize(recon["agent"].to_numpy(dtype=object)[realized])
+    notional = recon["notional"].to_numpy(dtype=np.float64)[realized]
+    weighted = notional * recon["excess"].to_numpy(dtype=np.float64)[realized]
+    days = booked_days(exit_ns[realized])
+    first = int(days.min())
+    span_days = int(days.max()) - first + 1
+    cell = codes.astype(np.int64) * span_days + (days - first)  # dense (agent, day) cells: no sort
+    size = len(agents) * span_days
+    present = np.flatnonzero(np.bincount(cell, minlength=size))
+    return pd.DataFrame(
+        {
+            "agent": np.asarray(agents, dtype=object)[present // span_days].astype(str).astype(object),
+            "day": (present % span_days + first).astype(np.int64),
+            "weighted_excess": np.bincount(cell, weights=weighted, minlength=size)[present],
+            "notional": np.bincount(cell, weights=notional, minlength=size)[present],
+        }
+    )
+
+
+def merge_sums(parts: Sequence[pd.DataFrame]) -> pd.DataFrame:
+    """The sums of the union of the parts' signals (parts of one kind: day or calibration sums).
+
+    Keyed by ``agent`` and ``day`` (or ``bin``), sorted by them; every other column is added up.
+    """
+    if not parts:
+        raise ValueError("merge_sums needs at least one part (an empty one gives the columns)")
+    keys = ["agent", "day" if "day" in parts[0].columns else "bin"]
+    frames = [part for part in parts if len(part)]
+    if not frames:
+        return parts[0]
+    return pd.concat(frames, ignore_index=True).groupby(keys, as_index=False, sort=True).sum()
+
+
+def series_from_sums(sums: pd.DataFrame) -> dict[str, DailySeries]:
+    """Every agent's skill series from its day sums: ``x_d = Σ notional·e / Σ notional``, days ascending."""
+    if not len(sums):
+        return {}
+    codes, agents = pd.factorize(sums["agent"].to_numpy(dtype=object))
+    days = sums["day"].to_numpy(dtype=np.int64)
+    order = np.lexsort((days, codes))
+    values = (
+        sums["weighted_excess"].to_numpy(dtype=np.float64)[order]
+        / sums["notional"].to_numpy(dtype=np.float64)[order]
+    )
+    bounds = np.searchsorted(codes[order], np.arange(len(agents) + 1))
+    return {
+        str(agent): DailySeries(
+            days=days[order][bounds[i] : bounds[i + 1]], values=values[bounds[i] : bounds[i + 1]]
+        )
+        for i, agent in enumerate(agents)
+    }
+
+
+def daily_series(recon: pd.DataFrame, as_of: pd.Timestamp, span: timedelta) -> dict[str, DailySeries]:
+    """Every agent's skill series over ``(as_of − span, as_of]`` (exit time in that range)."""
+    return series_from_sums(skill_day_sums(recon, as_of, span))
+
+
+def prod_book_series(series: Mapping[str, DailySeries], prod_agents: Collection[str]) -> DailySeries:
+    """``p_d``: the mean of ``x_d`` over the prod agents (not killed) that have day ``d``."""
+    members = [series[name] for name in prod_agents if name in series and series[name].n]
+    if not members:
+        return EMPTY_SERIES
+    days = np.concatenate([m.days for m in members])
+    values = np.concatenate([m.values for m in members])
+    unique, inverse = np.unique(days, return_inverse=True)
+    means = np.bincount(inverse, weights=values) / np.bincount(inverse)
+    return DailySeries(unique.astype(np.int64), means)
+
+
+def calibration_sums(recon: pd.DataFrame, window_start: pd.Timestamp, as_of: pd.Timestamp) -> pd.DataFrame:
+    """Per-(agent, confidence bin) sums of the signals ``brier`` uses (:data:`CALIBRATION_SUM_COLUMNS`).
+
+    Those are the signals realized in ``(window_start, as_of]`` with ``r ≠ 0`` (SPEC §3.2); the outcome
+    is ``1[r > 0]``, the forecast the signal's confidence, binned in :data:`CALIBRATION_BINS` equal-width
+    bins. Mergeable like the day sums (:func:`merge_sums`).
+    """
+    realized, _ = _exit_inside(recon, window_start, as_of)
+    ret = recon["ret"].to_numpy(dtype=np.float64)
+    used = realized & (ret != 0) & np.isfinite(ret)
+    if not used.any():
+        return _empty_sums(CALIBRATION_SUM_COLUMNS)
+    codes, agents = pd.factorize(recon["agent"].to_numpy(dtype=object)[used])
+    k, confidence, outcome = stats.brier_bins(
+        recon["confidence"].to_numpy(dtype=np.float64)[used], (ret[used] > 0).astype(np.float64)
+    )
+    cell = codes.astype(np.int64) * CALIBRATION_BINS + k
+    size = len(agents) * CALIBRATION_BINS
+    count = np.bincount(cell, minlength=size)
+    present = np.flatnonzero(count)
+    return pd.DataFrame(
+        {
+            "agent": np.asarray(agents, dtype=object)[present // CALIBRATION_BINS].astype(str).astype(object),
+            "bin": (present % CALIBRATION_BINS).astype(np.int64),
+            "count": count[present].astype(np.int64),
+            "confidence": np.bincount(cell, weights=confidence, minlength=size)[present],
+            "outcome": np.bincount(cell, weights=outcome, minlength=size)[present],
+        }
+    )
+
+
+def calibration_from_sums(sums: pd.DataFrame) -> dict[str, Calibration]:
+    """Murphy's decomposition of each agent's Brier score from its bin sums (``skill_stats.murphy``)."""
+    result: dict[str, Calibration] = {}
+    if not len(sums):
+        return result
+    codes, agents = pd.factorize(sums["agent"].to_numpy(dtype=object))
+    cell = codes.astype(np.int64) * CALIBRATION_BINS + sums["bin"].to_numpy(dtype=np.int64)
+    grids = [np.zeros(len(agents) * CALIBRATION_BINS, dtype=np.float64) for _ in range(3)]
+    for grid, column in zip(grids, ("count", "confidence", "outcome"), strict=True):
+        grid[cell] = sums[column].to_numpy(dtype=np.float64)
+    count, confidence, outcome = (grid.reshape(len(agents), CALIBRATION_BINS) for grid in grids)
+    for i, agent in enumerate(agents):
+        parts = stats.murphy_from_sums(count[i], confidence[i], outcome[i])
+        result[str(agent)] = (
+            Calibration()
+            if parts is None
+            else Calibration(reliability=parts[0], resolution=parts[1], uncertainty=parts[2])
+        )
+    return result
+
+
+def calibration_by_agent(
+    recon: pd.DataFrame, window_start: pd.Timestamp, as_of: pd.Timestamp
+) -> dict[str, Calibration]:
+    """Murphy's decomposition of each agent's Brier score, over the signals ``brier`` uses."""
+    return calibration_from_sums(calibration_sums(recon, window_start, as_of))
+
+
+def track_record_span(config: Config) -> timedelta:
+    """SPEC §3.7's track record: ``promotion.track_record``, never shorter than the metrics' window."""
+    return max(config.promotion.track_record, config.windows.window)
+
+
+@dataclass(frozen=True)
+class SkillInputs:
+    """Everything §3.7 and §3.8 read from the signals, as mergeable sums (one engine or many partitions)."""
+
+    track_record: pd.DataFrame
+    """Day sums over the track record (:func:`track_record_span`)."""
+    demotion: pd.DataFrame
+    """Day sums over ``demotion.window``."""
+    calibration: pd.DataFrame
+    """Calibration bin sums over the metrics' window."""
+
+    @classmethod
+    def of(cls, recon: pd.DataFrame, as_of: pd.Timestamp, config: Config) -> SkillInputs:
+        """The sums of the reconciled signals ``recon`` at ``as_of``."""
+        return cls(
+            track_record=skill_day_sums(recon, as_of, track_record_span(config)),
+            demotion=skill_day_sums(recon, as_of, config.demotion.window),
+            calibration=calibration_sums(recon, utc(as_of) - config.windows.window, as_of),
+        )
+
+    @classmethod
+    def merged(cls, parts: Sequence[SkillInputs]) -> SkillInputs:
+        """The inputs of the union of the parts' signals."""
+        return cls(
+            track_record=merge_sums([p.track_record for p in parts]),
+            demotion=merge_sums([p.demotion for p in parts]),
+            calibration=merge_sums([p.calibration for p in parts]),
+        )
+
+
+@dataclass(frozen=True)
+class SharpeFacts:
+    """The per-agent statistics that do not depend on the rest of the fleet."""
+
+    n: int
+    sharpe: float | None
+    skewness: float | None
+    kurtosis: float | None
+    q: float | None
+    psr: float | None
+
+
+def sharpe_facts(series: DailySeries) -> SharpeFacts:
+    """Sharpe per day, its higher moments and PSR(0); nulls when the series cannot say."""
+    found = stats.moments(series.values)
+    if found is None:
+        return SharpeFacts(series.n, None, None, None, None, None)
+    mean, std, skew, kurt = found
+    sharpe = mean / std
+    q = stats.q_factor(sharpe, skew, kurt)
+    return SharpeFacts(series.n, sharpe, skew, kurt, q, stats.psr(sharpe, series.n, q))
+
+
+def deflation(facts: Mapping[str, SharpeFacts], trials: int | None) -> tuple[int, float]:
+    """``(N, SR0)``: the number of trials and the Sharpe ratio the best of them shows by luck.
+
+    ``N`` is ``promotion.trials`` when set, else the sandbox agents with a defined Sharpe ratio;
+    ``V`` is the variance (ddof 1) of those agents' Sharpe ratios — with fewer than two of them
+    there is nothing to estimate it from, and ``SR0`` is 0 (no deflation).
+    """
+    sharpes = np.array([f.sharpe for f in facts.values() if f.sharpe is not None], dtype=np.float64)
+    count = trials if trials is not None else len(sharpes)
+    if len(sharpes) < 2 or count < 2:
+        return count, 0.0
+    return count, stats.expected_max_sharpe(float(np.var(sharpes, ddof=1)), count)
+
+
+def correlation_with_book(
+    series: DailySeries, book: DailySeries
+) -> tuple[int, float | None, tuple[float, float | None] | None]:
+    """Common days, Pearson ρ and the marginal alpha ``(a, t)`` of ``x = a + b·p`` on them."""
+    common, mine, theirs = np.intersect1d(series.days, book.days, assume_unique=True, return_indices=True)
+    x, p = series.values[mine], book.values[theirs]
+    return len(common), stats.pearson(x, p), stats.marginal_alpha(x, p)
+
+
+def skill_report(
+    facts: SharpeFacts,
+    series: DailySeries,
+    book: DailySeries,
+    deflated: tuple[int, float],
+    calibration: Calibration,
+    rules: PromotionConfig,
+    track_record: timedelta,
+) -> Skill:
+    """Everything §3.7 reports for one agent (the gates read it; the review JSON carries it)."""
+    trials, sr0 = deflated
+    dsr = None
+    if facts.sharpe is not None and facts.q is not None:
+        dsr = stats.psr(facts.sharpe, facts.n, facts.q, sr_star=sr0)
+    min_trl = None
+    if facts.sharpe is not None and facts.q is not None:
+        min_trl = stats.min_track_record(facts.sharpe, facts.q, rules.min_psr)
+    common, rho, alpha = (0, None, None) if book.n == 0 else correlation_with_book(series, book)
+    if common < rules.min_skill_days:
+        rho, alpha = None, None
+    return Skill(
+        track_record_days=track_record.total_seconds() / 86_400,
+        n=facts.n,
+        sharpe=facts.sharpe,
+        skewness=facts.skewness,
+        kurtosis=facts.kurtosis,
+        psr=facts.psr,
+        dsr=dsr,
+        trials=trials,
+        sr0=sr0,
+        min_track_record_days=min_trl,
+        eligible_in_days=stats.eligible_in_days(min_trl, facts.n),
+        prod_correlation=rho,
+        prod_book_days=book.n,
+        common_days=common,
+        marginal_alpha=None if alpha is None else alpha[0],
+        marginal_alpha_t=None if alpha is None else alpha[1],
+        calibration=calibration,
+    )
+
+
+def fleet_skill(
+    series: Mapping[str, DailySeries],
+    calibration: Mapping[str, Calibration],
+    config: Config,
+    sandbox: Collection[str],
+    prod_book: Collection[str],
+) -> dict[str, Skill]:
+    """§3.7 for every agent with a realized signal in its track record, and every sandbox agent.
+
+    ``series`` are the agents' series over the track record (:func:`track_record_span`),
+    ``calibration`` their Brier decomposition over the metrics' window. ``sandbox`` are the trials
+    of the deflated Sharpe ratio; ``prod_book`` the prod agents (not killed) whose mean daily value
+    is the prod book. For a prod agent the book it is compared with includes itself.
+    """
+    rules = config.promotion
+    track_record = track_record_span(config)
+    names = list(dict.fromkeys([*series, *sandbox]))
+    facts = {name: sharpe_facts(series.get(name, EMPTY_SERIES)) for name in names}
+    deflated = deflation({name: facts[name] for name in sandbox}, rules.trials)
+    book = prod_book_series(series, prod_book)
+    return {
+        name: skill_report(
+            facts[name],
+            series.get(name, EMPTY_SERIES),
+            book,
+            deflated,
+            calibration.get(name, Calibration()),
+            rules,
+            track_record,
+        )
+        for name in names
+    }

@@ -1,0 +1,132 @@
+"""Which metasup-named pull requests are metasup's (SPEC §5 "Acting safely"), decided from plain values.
+
+A PR on a ``metasup/{promote,demote,retire}/<name>`` branch is metasup's only when it was opened by
+the token's exact login, from the base repository itself, and its head is a commit metasup wrote
+on that branch (recorded on the state branch, ``pulls.json``: branch → the commits metasup pushed
+there, newest last). Everything else — a fork, another person, a head someone moved — is never
+merged, closed, labelled or read as a veto: the plan never sees it.
+
+- *moved*: ours by author and repository, but its head is no commit metasup wrote: a person pushed.
+  An open one is held (commented on once, ``promotion_held``/``demotion_held``) and is a person's to
+  merge; metasup never pushes to its branch again while it is open.
+- *foreign*: every other open PR with such a branch name is named in a warning. One whose head
+  lives in the base repository also *blocks* its branch: pushing there would overwrite a person's work.
+
+Pure: the facts come from ``metasup.github`` (``PullFacts`` satisfies :class:`PullLike`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from metasup.rolling.plan import PullState
+
+MAX_RECORDED_PER_BRANCH = 50
+
+
+class PullLike(Protocol):
+    """What ownership needs to know of a PR (``metasup.github.PullFacts`` is one)."""
+
+    @property
+    def state(self) -> PullState: ...
+
+    @property
+    def author_login(self) -> str: ...
+
+    @property
+    def head_repo_full_name(self) -> str | None: ...
+
+    @property
+    def base_repo_full_name(self) -> str: ...
+
+    @property
+    def head_sha(self) -> str: ...
+
+    def is_metasups(self, login: str, recorded_head_sha: str | None) -> bool: ...
+
+
+@dataclass(frozen=True)
+class RecordedHeads:
+    """``pulls.json``: for each branch, the head commits metasup pushed there (newest last)."""
+
+    by_branch: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @classmethod
+    def parse(cls, text: str | None) -> RecordedHeads:
+        if not text:
+            return cls()
+        raw = json.loads(text)
+        if not isinstance(raw, dict):
+            return cls()
+        return cls(
+            {
+                str(branch): tuple(str(sha) for sha in shas)
+                for branch, shas in raw.items()
+                if isinstance(shas, list)
+            }
+        )
+
+    def to_text(self) -> str:
+        return json.dumps({b: list(s) for b, s in sorted(self.by_branch.items())}, indent=2) + "\n"
+
+    def with_head(self, branch: str, sha: str) -> RecordedHeads:
+        """These heads plus ``sha`` on ``branch`` (kept once, newest last, at most 50 per branch)."""
+        shas = (*tuple(s for s in self.by_branch.get(branch, ()) if s != sha), sha)
+        return RecordedHeads({**self.by_branch, branch: shas[-MAX_RECORDED_PER_BRANCH:]})
+
+    def recorded_for(self, branch: str, head_sha: str) -> str | None:
+        """The recorded commit to compare ``head_sha`` with: itself when metasup wrote it, else the
+        newest one metasup wrote on ``branch`` (None: metasup never pushed there)."""
+        shas = self.by_branch.get(branch, ())
+        if head_sha in shas:
+            return head_sha
+        return shas[-1] if shas else None
+
+
+@dataclass(frozen=True)
+class Ownership:
+    ours: list[PullState] = field(default_factory=list)
+    moved: list[PullState] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    blocked: frozenset[str] = frozenset()
+    head_of: dict[int, str] = field(default_factory=dict)  # metasup's PRs: number → head commit
+
+
+def classify(pulls: Iterable[PullLike], login: str, heads: RecordedHeads) -> Ownership:
+    """Split PRs into metasup's, metasup's with a moved head, and the others (see the module docstring)."""
+    ours: list[PullState] = []
+    moved: list[PullState] = []
+    warnings: list[str] = []
+    blocked: set[str] = set()
+    head_of: dict[int, str] = {}
+    for pull in pulls:
+        state = pull.state
+        recorded = heads.recorded_for(state.branch, pull.head_sha)
+        if pull.is_metasups(login, recorded):
+            ours.append(state)
+            head_of[state.number] = pull.head_sha
+            continue
+        same_repo = pull.head_repo_full_name == pull.base_repo_full_name
+        if state.state != "open":
+            continue  # a closed PR that is not metasup's is no veto and no record: ignored
+        if same_repo:
+            blocked.add(state.branch)
+        if same_repo and pull.author_login == login and recorded is not None:
+            moved.append(state)
+            continue
+        warnings.append(
+            f"PR #{state.number} ({state.branch}) is not metasup's: {_why(pull, login, recorded)}"
+        )
+    return Ownership(ours, moved, warnings, frozenset(blocked), head_of)
+
+
+def _why(pull: PullLike, login: str, recorded: str | None) -> str:
+    if pull.head_repo_full_name != pull.base_repo_full_name:
+        origin = pull.head_repo_full_name or "a deleted fork"
+        return f"its head is in {origin}, not {pull.base_repo_full_name}; left alone"
+    if pull.author_login != login:
+        return f"opened by {pull.author_login}, not {login}; left alone"
+    return "metasup recorded no commit of its own on that branch; left alone (close it to let metasup reopen)"

@@ -1,0 +1,238 @@
+"""Rolling mode acts only on what metasup provably wrote, and fails cleanly (SPEC §5 "Acting safely",
+"Acting reliably", "Ledger head anchor"), end to end through the action against the fake GitHub."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from fakegithub import FakeGitHub
+from test_action_rolling import PROMOTE_BRANCH, REPO, STATE, Rolling, fleet_files
+
+from metasup.action import run
+from metasup.github import connect
+from metasup.github.workflow_commands import Console
+from metasup.render.bodies import DASHBOARD_MARKER
+from metasup.rolling.audit_ledger import NewEntry, append_new, parse_ledger, serialize
+
+HELD_TEXT = "this PR is now a person's to merge"
+
+
+@pytest.fixture
+def rolling(fake_github: FakeGitHub, tmp_path: Path, github_event_path: Callable[..., Path]) -> Rolling:
+    files = fleet_files()
+    fake_github.create_repo(REPO, files)
+    workspace = tmp_path / "workspace"
+    for name, text in files.items():
+        (workspace / name).parent.mkdir(parents=True, exist_ok=True)
+        (workspace / name).write_text(text)
+    return Rolling(fake_github, workspace, github_event_path("workflow_dispatch", repo=REPO))
+
+
+def summary(rolling: Rolling) -> str:
+    return (rolling.workspace.parent / "summary.md").read_text()
+
+
+def state_messages(fake: FakeGitHub) -> list[str]:
+    repo = fake.client().get_repo(REPO)
+    sha: str | None = fake.ref_sha(REPO, STATE)
+    messages = []
+    while sha is not None:
+        commit = repo.get_git_commit(sha)
+        messages.append(commit.message)
+        sha = commit.parents[0].sha if commit.parents else None
+    return messages
+
+
+# -- 1. only metasup's own PRs -------------------------------------------------------------------
+
+
+def test_fork_pr_with_a_metasup_branch_name_is_never_touched(rolling: Rolling) -> None:
+    fake = rolling.fake
+    fork = fake.fork_repo(REPO, "alice")
+    fake.commit_files(fork.full_name, PROMOTE_BRANCH, {"agents.yaml": "hijacked\n"}, user="alice")
+    forked = fake.open_pull(REPO, f"alice:{PROMOTE_BRANCH}", title="[AUTO-PROMOTE] momo-beta", body="mine")
+    assert rolling() == 0
+    fake.advance(hours=25)
+    assert rolling() == 0
+    pull = fake.issue(REPO, forked.number)
+    assert pull.state == "open"
+    assert pull.pull is not None
+    assert not pull.pull.merged
+    assert pull.labels == []
+    assert pull.body == "mine"
+    assert fake.comments(REPO, forked.number) == []
+    assert f"::warning::PR #{forked.number} ({PROMOTE_BRANCH}) is not metasup's" in rolling.stdout
+    assert f"PR #{forked.number}" in summary(rolling)
+    ours = [p for p in rolling.promote_pulls() if p.number != forked.number]
+    assert len(ours) == 1
+    assert ours[0].pull.merged
+
+    fake.close_pull(REPO, forked.number, user="alice")
+    rolling()
+    assert not rolling.events("vetoed")  # a fork's close is no veto
+
+
+def test_same_repo_pr_by_another_user_blocks_the_branch(rolling: Rolling) -> None:
+    fake = rolling.fake
+    fake.commit_files(REPO, PROMOTE_BRANCH, {"NOTES.md": "bob's work\n"}, user="bob")
+    theirs = fake.open_pull(REPO, PROMOTE_BRANCH, title="bob's PR", body="bob", user="bob")
+    head = fake.ref_sha(REPO, PROMOTE_BRANCH)
+    assert rolling() == 0
+    fake.advance(hours=25)
+    assert rolling() == 0
+    assert fake.ref_sha(REPO, PROMOTE_BRANCH) == head  # never force-pushed over
+    pull = fake.issue(REPO, theirs.number)
+    assert pull.state == "open"
+    assert pull.labels == []
+    assert pull.body == "bob"
+    assert pull.pull is not None
+    assert not pull.pull.merged
+    assert "opened by bob" in rolling.stdout
+    assert not rolling.events("promotion_proposed", "momo-beta")
+
+
+# -- 2. a moved head is held, once ------------------------------------------------------------------
+
+
+def test_moved_head_is_never_merged_and_held_once(rolling: Rolling) -> None:
+    fake = rolling.fake
+    assert rolling() == 0
+    [pull] = rolling.promote_pulls()
+    fake.push_to_pull(REPO, pull.number, {"NOTES.md": "a person's change\n"}, user="bob")
+    fake.advance(hours=25)
+    assert rolling() == 0
+    assert not fake.issue(REPO, pull.number).pull.merged  # type: ignore[union-attr]
+    held = [c for c in fake.comments(REPO, pull.number) if HELD_TEXT in c.body]
+    assert len(held) == 1
+    assert [r["data"] for r in rolling.events("promotion_held", "momo-beta")] == [
+        {"pr": pull.number, "dedupe_key": f"pr#{pull.number}"}
+    ]
+    fake.advance(hours=6)
+    assert rolling() == 0
+    assert len([c for c in fake.comments(REPO, pull.number) if HELD_TEXT in c.body]) == 1
+    assert len(rolling.events("promotion_held")) == 1
+    assert not fake.issue(REPO, pull.number).pull.merged  # type: ignore[union-attr]
+    assert [p.number for p in rolling.promote_pulls()] == [pull.number]  # no second PR either
+
+
+def test_merge_sends_the_recorded_head(rolling: Rolling) -> None:
+    rolling()
+    [pull] = rolling.promote_pulls()
+    recorded = json.loads(rolling.fake.read_file(REPO, "pulls.json", ref=STATE))[PROMOTE_BRANCH]
+    assert recorded[-1] == rolling.fake.ref_sha(REPO, PROMOTE_BRANCH)
+    rolling.fake.advance(hours=25)
+    rolling()
+    (merge,) = rolling.fake.requests("PUT", f"/repos/*/pulls/{pull.number}/merge")
+    assert merge.body["sha"] == recorded[-1]
+    assert rolling.fake.issue(REPO, pull.number).pull.merged  # type: ignore[union-attr]
+
+
+# -- 3. a refused PR creation still writes state and summary -----------------------------------------
+
+
+def test_pr_creation_refused_still_writes_state_and_summary(
+    fake_github: FakeGitHub, tmp_path: Path, github_event_path: Callable[..., Path]
+) -> None:
+    files = fleet_files()
+    fake_github.create_repo(REPO, files, actions_can_create_prs=False)
+    workspace = tmp_path / "workspace"
+    for name, text in files.items():
+        (workspace / name).parent.mkdir(parents=True, exist_ok=True)
+        (workspace / name).write_text(text)
+    runner = Rolling(fake_github, workspace, github_event_path("workflow_dispatch", repo=REPO))
+    assert runner() == 1
+    assert runner.stdout.count("Allow GitHub Actions to create and approve pull requests") == 1
+    assert fake_github.read_file(REPO, "snapshots/main.json", ref=STATE)
+    assert [r["subject"] for r in runner.events("killed")]  # the kills are recorded all the same
+    assert "Allow GitHub Actions to create and approve pull requests" in summary(runner)
+
+
+# -- 4. retries run out: ::error::, exit 1, nothing half-written, a summary --------------------------
+
+
+@pytest.mark.parametrize("fault", ["5xx", "rate-limit"])
+def test_exhausted_retries_end_the_run_cleanly(rolling: Rolling, fault: str) -> None:
+    rolling()
+    rolling.fake.advance(hours=6)
+    before = rolling.fake.ref_sha(REPO, STATE)
+    if fault == "5xx":
+        rolling.fake.fail_next(100, method="POST", path="/repos/*/git/commits", status=502)
+    else:
+        rolling.fake.primary_rate_limit(100, method="POST", path="/repos/*/git/commits", reset_in=3600)
+    stream = io.StringIO()
+    environ = {**rolling.environ, "GITHUB_RUN_ID": "2"}
+    code = run(
+        environ,
+        console=Console(stream),
+        connect=lambda token, url: connect(token, url, sleep=lambda _: None),
+        clock=rolling.fake.clock.now,
+    )
+    out = stream.getvalue()
+    assert code == 1
+    assert f"::error::GitHub call POST /repos/{REPO}/git/commits failed" in out
+    assert "Traceback" not in out
+    assert rolling.fake.ref_sha(REPO, STATE) == before  # nothing half-written
+    assert "run failed" in summary(rolling)
+    assert "POST /repos/octo-org/fleet/git/commits" in summary(rolling).replace("\\", "")
+
+
+# -- 5. bodies fit, labels exist ---------------------------------------------------------------------
+
+
+def test_huge_dashboard_is_fitted_and_labels_exist(rolling: Rolling, monkeypatch: pytest.MonkeyPatch) -> None:
+    huge = DASHBOARD_MARKER + "\n" + "\n".join(f"- line {i} " + "x" * 60 for i in range(1000))
+    assert len(huge) > 70_000
+    monkeypatch.setattr("metasup.rolling.run.render_dashboard", lambda *args: huge)
+    assert rolling() == 0
+    [dashboard] = [i for i in rolling.fake.repo(REPO).issues.values() if i.pull is None]
+    assert dashboard.body is not None
+    assert len(dashboard.body) <= 65_536
+    assert "job summary" in dashboard.body.splitlines()[-1]
+    labels = rolling.fake.repo(REPO).labels
+    assert {"auto-promote", "auto-retire"} <= set(labels)
+
+
+# -- 6. ledger head anchor -----------------------------------------------------------------------------
+
+
+def test_state_commits_carry_the_ledger_head(rolling: Rolling) -> None:
+    rolling()
+    records = parse_ledger(rolling.fake.read_file(REPO, "ledger.jsonl", ref=STATE))
+    anchored = [m for m in state_messages(rolling.fake) if "Ledger-Head:" in m]
+    assert f"Ledger-Head: {records[-1].seq} {records[-1].hash}" in anchored[0]
+
+
+def test_cut_ledger_tail_is_critical_and_writes_nothing(rolling: Rolling) -> None:
+    rolling()
+    rolling.fake.advance(hours=6)
+    rolling()
+    lines = rolling.fake.read_file(REPO, "ledger.jsonl", ref=STATE).splitlines(keepends=True)
+    assert len(lines) >= 3
+    rolling.fake.commit_files(REPO, STATE, {"ledger.jsonl": "".join(lines[:-2])}, user="mallory")
+    rolling.fake.advance(hours=6)
+    rolling.fake.reset_log()
+    assert rolling() == 1
+    assert rolling.fake.writes() == []
+    assert "::error::CRITICAL: Audit ledger chain broken" in rolling.stdout
+    assert "tail was cut off" in rolling.stdout
+    assert "**Overall Severity:** CRITICAL" in summary(rolling)
+
+
+# -- 7. a state file of 5 MB ---------------------------------------------------------------------------
+
+
+def test_rolling_run_with_a_5_mb_ledger(rolling: Rolling) -> None:
+    entries = [
+        NewEntry(event="killed", subject=f"old-agent-{i}", data={"note": "x" * 100_000}) for i in range(54)
+    ]
+    text = serialize(append_new([], entries, "2026-01-01T00:00:00Z", "old"))
+    assert len(text.encode()) >= 5 * 1024 * 1024
+    rolling.fake.commit_files(REPO, STATE, {"ledger.jsonl": text}, create_from="main")
+    assert rolling() == 0
+    ledger = rolling.ledger()
+    assert len(ledger) > 54
+    assert rolling.events("promotion_proposed", "momo-beta")

@@ -1,0 +1,142 @@
+"""The ledger head anchor (pure) and who owns a metasup-named PR (pure), plus ``ledger verify --anchor``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from metasup.cli import main
+from metasup.rolling.audit_anchor import (
+    LedgerAnchor,
+    anchors_in_message,
+    check_anchors,
+    head_anchor,
+    parse_anchor,
+)
+from metasup.rolling.audit_ledger import NewEntry, append_new, serialize
+from metasup.rolling.ownership import RecordedHeads, classify
+from metasup.rolling.plan import PullState
+
+RECORDS = append_new(
+    [], [NewEntry(event="killed", subject=f"agent-{i}") for i in range(5)], "2026-10-05T06:00:00Z", "1"
+)
+
+
+def test_anchor__trailer_round_trips_through_a_commit_message() -> None:
+    anchor = head_anchor(RECORDS)
+    assert anchor is not None
+    assert anchor.seq == 5
+    message = f"metasup: update supervision state\n\n{anchor.trailer()}\n"
+    assert anchors_in_message(message) == [anchor]
+    assert anchors_in_message("Update files") == []
+    assert head_anchor([]) is None
+
+
+def test_anchor__intact_ledger_holds_every_earlier_anchor() -> None:
+    anchors = [LedgerAnchor(r.seq, r.hash) for r in RECORDS]
+    assert check_anchors(RECORDS, anchors) is None
+    assert check_anchors(RECORDS, []) is None
+
+
+def test_anchor__cut_tail_is_found() -> None:
+    anchor = LedgerAnchor(RECORDS[-1].seq, RECORDS[-1].hash)
+    problem = check_anchors(RECORDS[:3], [anchor])
+    assert problem is not None
+    assert problem.kind == "anchor_missing"
+    assert problem.seq == 5
+    assert "tail was cut off" in str(problem)
+    assert check_anchors([], [anchor]) is not None
+
+
+def test_anchor__rewritten_record_is_found() -> None:
+    other = append_new(
+        RECORDS[:2], [NewEntry(event="killed", subject="someone-else")], "2026-10-06T06:00:00Z", "2"
+    )
+    problem = check_anchors([*RECORDS[:2], *other], [LedgerAnchor(3, RECORDS[2].hash)])
+    assert problem is not None
+    assert problem.kind == "anchor_mismatch"
+    assert problem.line == 3
+
+
+def test_anchor__argument_parsing() -> None:
+    assert parse_anchor(f"5:{RECORDS[-1].hash}") == LedgerAnchor(5, RECORDS[-1].hash)
+    for bad in ["5", f"0:{RECORDS[-1].hash}", "5:abc", f"x:{RECORDS[-1].hash}"]:
+        with pytest.raises(ValueError, match="SEQ:HASH"):
+            parse_anchor(bad)
+
+
+def test_cli__ledger_verify_anchor(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "ledger.jsonl"
+    path.write_text(serialize(RECORDS[:3]))
+    assert main(["ledger", "verify", str(path), "--anchor", f"3:{RECORDS[2].hash}"]) == 0
+    assert "1 anchor(s) hold" in capsys.readouterr().out
+    assert main(["ledger", "verify", str(path), "--anchor", f"5:{RECORDS[4].hash}"]) == 1
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1
+    assert "seq 5" in out
+    assert "cut off" in out
+    assert main(["ledger", "verify", str(path), "--anchor", "nonsense"]) == 2
+
+
+# -- ownership ---------------------------------------------------------------------------------------
+
+LOGIN = "github-actions[bot]"
+BRANCH = "metasup/promote/alpha"
+
+
+@dataclass(frozen=True)
+class Facts:
+    state: PullState
+    author_login: str = LOGIN
+    head_repo_full_name: str | None = "o/r"
+    base_repo_full_name: str = "o/r"
+    head_sha: str = "a" * 40
+
+    def is_metasups(self, login: str, recorded_head_sha: str | None) -> bool:
+        return (
+            self.author_login == login
+            and self.head_repo_full_name == self.base_repo_full_name
+            and recorded_head_sha is not None
+            and self.head_sha == recorded_head_sha
+        )
+
+
+def pull(number: int = 1, state: str = "open", branch: str = BRANCH) -> PullState:
+    return PullState(number, branch, state, False, datetime(2026, 10, 1, tzinfo=UTC))  # type: ignore[arg-type]
+
+
+def test_ownership__recorded_heads_round_trip_and_bound() -> None:
+    heads = RecordedHeads()
+    for i in range(60):
+        heads = heads.with_head(BRANCH, f"{i:040d}")
+    assert len(heads.by_branch[BRANCH]) == 50
+    assert RecordedHeads.parse(heads.to_text()) == heads
+    assert heads.recorded_for(BRANCH, f"{59:040d}") == f"{59:040d}"
+    assert heads.recorded_for(BRANCH, "f" * 40) == f"{59:040d}"
+    assert heads.recorded_for("other", "f" * 40) is None
+
+
+def test_ownership__classify() -> None:
+    heads = RecordedHeads().with_head(BRANCH, "a" * 40)
+    owned = classify(
+        [
+            Facts(pull(1)),  # ours
+            Facts(pull(2), head_sha="b" * 40),  # ours, moved
+            Facts(pull(3), head_repo_full_name="alice/r", author_login="alice"),  # fork
+            Facts(pull(4, branch="metasup/retire/x"), author_login="bob"),  # another user, same repo
+            Facts(pull(5, state="closed"), author_login="bob"),  # closed, not ours: ignored
+            Facts(pull(6, branch="metasup/demote/y")),  # ours by author, nothing recorded
+        ],
+        LOGIN,
+        heads,
+    )
+    assert [p.number for p in owned.ours] == [1]
+    assert owned.head_of == {1: "a" * 40}
+    assert [p.number for p in owned.moved] == [2]
+    assert owned.blocked == {BRANCH, "metasup/retire/x", "metasup/demote/y"}
+    assert [w.split(" ")[1] for w in owned.warnings] == ["#3", "#4", "#6"]
+    assert "alice/r" in owned.warnings[0]
+    assert "opened by bob" in owned.warnings[1]
