@@ -36,7 +36,15 @@ from metasup.render.comment import MARKER, render_comment
 from metasup.render.filters import escape_markdown
 from metasup.rolling.context import RollingContext
 from metasup.rolling.state import STATE_BRANCH, snapshot_path
-from metasup.runner import FailOn, confine, evaluate, gate_failed, load_workspace, parse_as_of
+from metasup.runner import (
+    FailOn,
+    confine,
+    display_roots,
+    evaluate,
+    gate_failed,
+    load_workspace,
+    parse_as_of,
+)
 
 ISSUES_URL = "https://github.com/marketagents/metasup/issues"
 
@@ -208,8 +216,11 @@ def run_review(
 
     report_path = settings.workspace_path(Path(REPORT_FILE))
     report_path.write_text(review.to_json() + "\n", encoding="utf-8")
-    rendered = render_comment(review, workspace.config)
-    append_summary(settings.summary_path, render_comment(review, workspace.config, limit=10**9).body)
+    roots = display_roots(workspace.config)
+    rendered = render_comment(review, workspace.config, roots=roots)
+    append_summary(
+        settings.summary_path, render_comment(review, workspace.config, limit=10**9, roots=roots).body
+    )
     annotate(review, console)
 
     comment_id = ""
@@ -283,7 +294,10 @@ def run_rolling_mode(
     review = outcome.review
     report_path = settings.workspace_path(Path(REPORT_FILE))
     report_path.write_text(review.to_json() + "\n", encoding="utf-8")
-    append_summary(settings.summary_path, render_rolling_summary(outcome, workspace.config))
+    append_summary(
+        settings.summary_path,
+        render_rolling_summary(outcome, workspace.config, display_roots(workspace.config)),
+    )
     annotate(review, console)
     for warning in outcome.warnings:
         console.command("warning", warning)

@@ -30,6 +30,7 @@ from metasup.runner import (
     check_output_dir,
     check_output_path,
     default_as_of,
+    display_roots,
     evaluate,
     gate_failed,
     gate_reasons,
@@ -133,7 +134,8 @@ def cmd_comment(args: argparse.Namespace) -> int:
     review = load_baseline(Path(args.json), role="review")
     config = load_config(Path(args.config)) if args.config else None
     template = load_template(config.comment_template if config else None)
-    print(render_comment(review, config or DEFAULT_CONFIG, template=template).body, end="")
+    shown = config or DEFAULT_CONFIG
+    print(render_comment(review, shown, template=template, roots=display_roots(shown)).body, end="")
     return 0
 
 
@@ -155,7 +157,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         as_of = default_as_of(workspace.artifacts)
         period = last_complete_period(as_of, workspace.config.email.cadence)
         report = build_lp_report(supervision, workspace.config, as_of, period)
-    comment = render_comment(review, workspace.config).body
+    comment = render_comment(review, workspace.config, roots=display_roots(workspace.config)).body
     write_output("--out", out / "review.json", review.to_json() + "\n")
     write_output("--out", out / "allocation.json", review.allocation.model_dump_json(indent=2) + "\n")
     write_output("--out", out / "comment.md", comment)

@@ -26,6 +26,7 @@ from metasup.model.errors import ArtifactError, InputError
 from metasup.model.registry import Registry, load_registry
 from metasup.model.review import SEVERITY_ORDER, BaseInfo, Review
 from metasup.model.timestamps import utc
+from metasup.render.comment import workspace_roots
 
 FailOn = Literal["never", "blocked", "high", "critical"]
 FAIL_ON_CHOICES: tuple[FailOn, ...] = ("never", "blocked", "high", "critical")
@@ -100,6 +101,11 @@ def _is_loop(path: Path) -> bool:
 TIMESTAMP_RANGE = (pd.Timestamp("1700-01-01", tz="UTC"), pd.Timestamp("2262-01-01", tz="UTC"))
 """The ``as_of`` accepted: inside what ``datetime64[ns]`` holds (1677-09-21 to 2262-04-11), with room
 for the windows that reach back from it."""
+
+
+def display_roots(config: Config) -> list[str]:
+    """Path prefixes a reader of the comment does not need: the workspace, cwd, the config's folders."""
+    return workspace_roots(config, os.environ.get("GITHUB_WORKSPACE"), os.getcwd())
 
 
 def parse_as_of(text: str, flag: str = "--as-of") -> pd.Timestamp:

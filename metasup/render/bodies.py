@@ -102,9 +102,9 @@ class RollingSummary(Protocol):
     def errors(self) -> Sequence[str]: ...
 
 
-def render_rolling_summary(outcome: RollingSummary, config: Config) -> str:
+def render_rolling_summary(outcome: RollingSummary, config: Config, roots: Sequence[str] = ()) -> str:
     """The rolling run's job summary: every decision, the allocation, then the full review."""
-    comment = render_comment(outcome.review, config, limit=10**9).body
+    comment = render_comment(outcome.review, config, limit=10**9, roots=roots).body
     return package_template("rolling_summary.md.j2").render(
         review=outcome.review, outcome=outcome, comment=Safe(comment.removeprefix(MARKER + "\n"))
     )

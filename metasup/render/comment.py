@@ -10,7 +10,7 @@ dashboard, job summary) are :mod:`metasup.render.bodies`.
 
 from __future__ import annotations
 
-import os
+import posixpath
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,41 +83,49 @@ class RenderedComment:
 
 
 def render_comment(
-    review: Review, config: Config, limit: int = GITHUB_COMMENT_LIMIT, template: jinja2.Template | None = None
+    review: Review,
+    config: Config,
+    limit: int = GITHUB_COMMENT_LIMIT,
+    template: jinja2.Template | None = None,
+    roots: Sequence[str] = (),
 ) -> RenderedComment:
-    """Render the comment, dropping table rows and findings from the end until it fits ``limit``."""
+    """Render the comment, dropping table rows and findings from the end until it fits ``limit``.
+
+    ``roots`` (:func:`workspace_roots`) are the absolute prefixes removed from paths in evidence.
+    """
     chosen = template or load_template(config.comment_template)
     agents, findings = len(review.agents), len(review.findings)
-    body = _render(chosen, review, config, agents, findings)
+    body = _render(chosen, review, config, agents, findings, roots)
     while len(body) > limit and (agents or findings):
         # Halve whichever list is longer; the full report goes to the job summary anyway.
         if agents >= findings:
             agents //= 2
         else:
             findings //= 2
-        body = _render(chosen, review, config, agents, findings)
+        body = _render(chosen, review, config, agents, findings, roots)
     if len(body) > limit:
         body = body[: limit - 1] + "…"
     return RenderedComment(body, len(review.agents) - agents, len(review.findings) - findings)
 
 
-def workspace_roots(config: Config) -> list[str]:
+def workspace_roots(config: Config, workspace: str | None, cwd: str) -> list[str]:
     """Absolute folders whose prefix a reader does not need: the workspace, the config's folder, cwd.
 
-    Longest first, so the most specific prefix is removed; ``/`` alone is never a root.
+    Longest first, so the most specific prefix is removed; ``/`` alone is never a root. The shell
+    passes ``workspace`` (``GITHUB_WORKSPACE``) and ``cwd``: this module reads no environment.
     """
-    candidates = [os.environ.get("GITHUB_WORKSPACE", ""), str(Path.cwd())]
+    candidates = [workspace or "", cwd]
     for path in (config.registry, config.artifacts.alpha, config.artifacts.prices):
         if path.is_absolute():
             candidates.append(str(path.parent))
-    roots = {os.path.normpath(c) for c in candidates if c and os.path.isabs(c)}
-    return sorted((r for r in roots if r != os.path.sep), key=len, reverse=True)
+    roots = {posixpath.normpath(c) for c in candidates if c and posixpath.isabs(c)}
+    return sorted((r for r in roots if r != "/"), key=len, reverse=True)
 
 
 def relative_to_workspace(text: str, roots: Sequence[str]) -> str:
     """``text`` with every absolute workspace prefix (``/home/runner/work/x/``) removed."""
     for root in roots:
-        text = text.replace(root.rstrip(os.path.sep) + os.path.sep, "")
+        text = text.replace(root.rstrip("/") + "/", "")
     return text
 
 
@@ -152,8 +160,14 @@ def gate_matrix(agents: Sequence[AgentReport]) -> list[GateRow]:
     return rows
 
 
-def _render(template: jinja2.Template, review: Review, config: Config, agents: int, findings: int) -> str:
-    roots = workspace_roots(config)
+def _render(
+    template: jinja2.Template,
+    review: Review,
+    config: Config,
+    agents: int,
+    findings: int,
+    roots: Sequence[str],
+) -> str:
     shown = [_relative_finding(f, roots) for f in review.findings[:findings]]
     actions = [_relative_action(a, roots) for a in review.recommendations]
     gates = gate_matrix(review.agents[:agents])

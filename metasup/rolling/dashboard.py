@@ -13,7 +13,8 @@ from datetime import datetime
 from metasup.evaluate.retirement import kill_reason
 from metasup.model.review import Review
 from metasup.rolling.audit_ledger import LedgerRecord, NewEntry
-from metasup.rolling.plan import VETO_EVENTS, Kind, Veto
+from metasup.rolling.lifecycle import VETO_EVENTS, Kind
+from metasup.rolling.plan import Veto
 
 
 @dataclass(frozen=True)

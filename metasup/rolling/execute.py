@@ -25,21 +25,16 @@ from metasup.render.bodies import render_demotion_body, render_promotion_body, r
 from metasup.rolling.audit_ledger import NewEntry
 from metasup.rolling.context import RollingContext, RollingOutcome
 from metasup.rolling.dashboard import ListedPromotion
+from metasup.rolling.lifecycle import LIFECYCLES, RETIRE_LABEL, WITHDRAWN_LABEL, Kind, Lifecycle, branch_slug
 from metasup.rolling.ownership import RecordedHeads
 from metasup.rolling.plan import (
-    LIFECYCLES,
-    RETIRE_LABEL,
-    WITHDRAWN_LABEL,
     Action,
     HoldMovedPull,
-    Kind,
-    Lifecycle,
     MergePromotion,
     OpenPromotion,
     OpenRetirement,
     RefreshPromotion,
     WithdrawPromotion,
-    branch_slug,
     describe,
     find_agent,
     find_class,

@@ -7,7 +7,8 @@ from collections.abc import Sequence
 from metasup.model.registry import Registry
 from metasup.model.review import CLASS_SUBJECT_PREFIX
 from metasup.rolling.audit_ledger import LedgerRecord
-from metasup.rolling.plan import PullState, retire_branch
+from metasup.rolling.lifecycle import retire_branch
+from metasup.rolling.plan import PullState
 
 
 def kills_in_force(

@@ -17,8 +17,6 @@ label and audit events (``demotion_proposed``, ``demoted``, ``demotion_vetoed``,
 
 from __future__ import annotations
 
-import hashlib
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -28,81 +26,17 @@ from metasup.evaluate.retirement import kill_reason
 from metasup.model.config import Config
 from metasup.model.registry import Registry
 from metasup.model.review import CLASS_SUBJECT_PREFIX, AgentReport, ClassReport, Review
-from metasup.rolling.audit_ledger import LedgerEvent, NewEntry
-
-PROMOTE_PREFIX = "metasup/promote/"
-DEMOTE_PREFIX = "metasup/demote/"
-RETIRE_PREFIX = "metasup/retire/"
-PROMOTE_LABEL = "auto-promote"
-DEMOTE_LABEL = "auto-demote"
-RETIRE_LABEL = "auto-retire"
-WITHDRAWN_LABEL = "metasup-withdrawn"
-
-Kind = Literal["promote", "demote"]
-
-
-@dataclass(frozen=True)
-class Lifecycle:
-    """What differs between an [AUTO-PROMOTE] and an [AUTO-DEMOTE] PR; everything else is shared."""
-
-    kind: Kind
-    prefix: str
-    label: str
-    tag: str
-    from_stage: Literal["sandbox", "prod"]
-    to_stage: Literal["sandbox", "prod"]
-    proposed: LedgerEvent
-    done: LedgerEvent
-    vetoed: LedgerEvent
-    withdrawn: LedgerEvent
-    held: LedgerEvent
-
-    def branch(self, agent: str) -> str:
-        return self.prefix + branch_slug(agent)
-
-    def title(self, agent: str) -> str:
-        return f"[{self.tag}] {agent}: {self.from_stage} → {self.to_stage}"
-
-
-PROMOTION = Lifecycle(
-    "promote", PROMOTE_PREFIX, PROMOTE_LABEL, "AUTO-PROMOTE", "sandbox", "prod",
-    "promotion_proposed", "promoted", "vetoed", "promotion_withdrawn", "promotion_held",
-)  # fmt: skip
-DEMOTION = Lifecycle(
-    "demote", DEMOTE_PREFIX, DEMOTE_LABEL, "AUTO-DEMOTE", "prod", "sandbox",
-    "demotion_proposed", "demoted", "demotion_vetoed", "demotion_withdrawn", "demotion_held",
-)  # fmt: skip
-LIFECYCLES: dict[Kind, Lifecycle] = {"promote": PROMOTION, "demote": DEMOTION}
-VETO_EVENTS: dict[str, Kind] = {PROMOTION.vetoed: "promote", DEMOTION.vetoed: "demote"}
-
-_UNSAFE_REF_CHARS = re.compile(r"[^A-Za-z0-9._-]+")
-
-
-def branch_slug(name: str) -> str:
-    """A git-ref-safe form of an agent or class name; a hash keeps distinct names distinct."""
-    slug = _UNSAFE_REF_CHARS.sub("-", name).strip(".-") or "agent"
-    if slug == name:
-        return slug
-    return f"{slug[:60]}-{hashlib.sha256(name.encode()).hexdigest()[:8]}"
-
-
-def promote_branch(agent: str) -> str:
-    return PROMOTION.branch(agent)
-
-
-def demote_branch(agent: str) -> str:
-    return DEMOTION.branch(agent)
-
-
-def lifecycle_of(branch: str) -> Lifecycle | None:
-    """The lifecycle a metasup stage-change branch belongs to (None for retire and other branches)."""
-    return next((c for c in LIFECYCLES.values() if branch.startswith(c.prefix)), None)
-
-
-def retire_branch(subject: str) -> str:
-    if subject.startswith(CLASS_SUBJECT_PREFIX):
-        return RETIRE_PREFIX + "class-" + branch_slug(subject.removeprefix(CLASS_SUBJECT_PREFIX))
-    return RETIRE_PREFIX + branch_slug(subject)
+from metasup.rolling.audit_ledger import NewEntry
+from metasup.rolling.lifecycle import (
+    LIFECYCLES,
+    PROMOTION,
+    WITHDRAWN_LABEL,
+    Kind,
+    Lifecycle,
+    demote_branch,
+    lifecycle_of,
+    retire_branch,
+)
 
 
 @dataclass(frozen=True)

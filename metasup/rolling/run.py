@@ -42,18 +42,10 @@ from metasup.rolling.context import RollingContext, RollingOutcome
 from metasup.rolling.dashboard import active_vetoes, dashboard_context
 from metasup.rolling.execute import PlanExecutor
 from metasup.rolling.kills import kills_in_force
+from metasup.rolling.lifecycle import DEMOTE_PREFIX, LIFECYCLES, PROMOTE_PREFIX, RETIRE_PREFIX
 from metasup.rolling.lp_email import DueEmail, send_due_email
 from metasup.rolling.ownership import Ownership, classify
-from metasup.rolling.plan import (
-    DEMOTE_PREFIX,
-    LIFECYCLES,
-    PROMOTE_PREFIX,
-    RETIRE_PREFIX,
-    RollingPlan,
-    demotion_vetoes,
-    describe,
-    plan_rolling,
-)
+from metasup.rolling.plan import RollingPlan, demotion_vetoes, describe, plan_rolling
 from metasup.rolling.state import EMAIL_CLAIMS_PATH, STATE_BRANCH, read_state_files, save_state
 from metasup.runner import Workspace, supervise_workspace
 

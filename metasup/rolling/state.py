@@ -31,8 +31,8 @@ from metasup.rolling.audit_ledger import (
     serialize,
 )
 from metasup.rolling.context import RollingContext
+from metasup.rolling.lifecycle import branch_slug
 from metasup.rolling.ownership import RecordedHeads
-from metasup.rolling.plan import branch_slug
 
 STATE_BRANCH = "metasup-state"
 AUDIT_LEDGER_PATH = "ledger.jsonl"

@@ -17,7 +17,7 @@ from metasup.cli import DEFAULT_CONFIG  # noqa: F401  (the CLI module must impor
 from metasup.lp.email import render_text
 from metasup.lp.report import build_lp_report, last_complete_period
 from metasup.render.comment import render_comment
-from metasup.runner import default_as_of, load_workspace, supervise_workspace
+from metasup.runner import default_as_of, display_roots, load_workspace, supervise_workspace
 
 HERE = Path(__file__).resolve().parent
 EXPECTED = HERE / "expected"
@@ -41,7 +41,9 @@ def outputs(config_path: Path) -> dict[str, str]:
     root = str(config_path.parent)
     return {
         "review.json": review.to_json().replace(root, "<workspace>") + "\n",
-        "comment.md": render_comment(review, workspace.config).body.replace(root, "<workspace>"),
+        "comment.md": render_comment(
+            review, workspace.config, roots=display_roots(workspace.config)
+        ).body.replace(root, "<workspace>"),
         "lp.json": report.to_json() + "\n",
         "email.txt": render_text(report),
     }

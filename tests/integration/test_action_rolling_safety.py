@@ -236,3 +236,43 @@ def test_rolling_run_with_a_5_mb_ledger(rolling: Rolling) -> None:
     ledger = rolling.ledger()
     assert len(ledger) > 54
     assert rolling.events("promotion_proposed", "momo-beta")
+
+
+# -- 3b. 422 "already exists": metasup adopts its own PR, never another's -------------------------
+
+
+def test_pr_already_exists__its_own_is_adopted(rolling: Rolling) -> None:
+    """Another run of metasup opened the PR between this run's push and its POST (a race)."""
+    fake = rolling.fake
+    raced: list[int] = []
+
+    def open_it_first(fake: FakeGitHub, _info: object) -> None:
+        pull = fake.open_pull(
+            REPO, PROMOTE_BRANCH, title="[AUTO-PROMOTE] momo-beta", user="github-actions[bot]"
+        )
+        raced.append(pull.number)
+
+    fake.before_request(open_it_first, method="POST", path="/repos/*/pulls")
+    assert rolling() == 0
+
+    [number] = raced
+    assert [p.number for p in rolling.promote_pulls()] == [number]  # adopted, not duplicated
+    proposed = rolling.events("promotion_proposed", "momo-beta")
+    assert [r["data"]["pr"] for r in proposed] == [number]  # type: ignore[index]
+    assert "A pull request already exists" not in rolling.stdout
+
+
+def test_pr_already_exists__another_users_is_not_adopted(rolling: Rolling) -> None:
+    fake = rolling.fake
+    raced: list[int] = []
+
+    def open_it_first(fake: FakeGitHub, _info: object) -> None:
+        raced.append(fake.open_pull(REPO, PROMOTE_BRANCH, title="mine", user="alice").number)
+
+    fake.before_request(open_it_first, method="POST", path="/repos/*/pulls")
+    rolling()
+
+    [number] = raced
+    assert not rolling.events("promotion_proposed", "momo-beta")
+    assert fake.issue(REPO, number).labels == []
+    assert f"PR #{number}" in summary(rolling)

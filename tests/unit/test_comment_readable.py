@@ -29,7 +29,7 @@ from metasup.model.review import (
     Review,
     Rule,
 )
-from metasup.render.comment import TOP_FINDINGS, render_comment
+from metasup.render.comment import TOP_FINDINGS, render_comment, workspace_roots
 from metasup.runner import evaluate, load_workspace
 
 ABOVE_THE_FOLD_LINES = 60
@@ -125,7 +125,10 @@ def test_comment__paths_relative_to_the_workspace(
     )
     findings = collect_findings([], [], quality, base_config, None, "main")
     review = review_factory(findings=findings, recommendations=recommend(findings, []))
-    html = to_html(render_comment(review, base_config).body)
+    roots = workspace_roots(
+        base_config, workspace=str(tmp_path), cwd="/elsewhere"
+    )  # as the action passes them
+    html = to_html(render_comment(review, base_config, roots=roots).body)
     assert "alpha/events.jsonl:716" in html
     assert str(tmp_path) not in html
     assert not re.search(r"(?<![\w.])/(?:tmp|home|github|work|root|Users)/", html)

@@ -26,8 +26,14 @@ from metasup.render.bodies import render_demotion_body
 from metasup.rolling.audit_ledger import LedgerRecord, NewEntry, append
 from metasup.rolling.dashboard import ListedPromotion, active_vetoes, dashboard_context
 from metasup.rolling.kills import kills_in_force
-from metasup.rolling.plan import (
+from metasup.rolling.lifecycle import (
     WITHDRAWN_LABEL,
+    branch_slug,
+    demote_branch,
+    promote_branch,
+    retire_branch,
+)
+from metasup.rolling.plan import (
     MergePromotion,
     OpenPromotion,
     OpenRetirement,
@@ -35,15 +41,11 @@ from metasup.rolling.plan import (
     RefreshPromotion,
     Veto,
     WithdrawPromotion,
-    branch_slug,
-    demote_branch,
     demotion_vetoes,
     describe,
     observed_entries,
     plan_rolling,
-    promote_branch,
     pull_key,
-    retire_branch,
 )
 
 NOW = datetime(2026, 10, 30, 20, tzinfo=UTC)
