@@ -270,7 +270,12 @@ def test_demo_report__numbers_hold_together(demo_report: LpReport) -> None:
         demo_report.pnl.period
     )
     assert {s.name for s in demo_report.strategies.classes} == {"momentum", "mean_reversion", "llm_macro"}
-    assert [e.event for e in demo_report.log] == ["killed", "promoted"]
+    assert [(e.event, e.source) for e in demo_report.log] == [
+        ("killed", "ledger"),
+        ("promoted", "ledger"),
+        ("killed", "review"),  # llm_macro: this report's review, not yet in the ledger
+        ("demoted", "review"),
+    ]
     json.loads(demo_report.to_json())
 
 
