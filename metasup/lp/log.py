@@ -54,7 +54,7 @@ def review_entries(strategies: Strategies, as_of: pd.Timestamp) -> list[LogEntry
             ts=utc(as_of).isoformat(),
             event=state.status,
             subject=state.name,
-            detail=f"decided on the data to {day}; recorded in the ledger on the next run",
+            detail=f"decided on the data to {day}",
             source="review",
         )
         for state in (*strategies.classes, *strategies.agents)
