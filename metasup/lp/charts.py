@@ -13,15 +13,19 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.dates import DateFormatter
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
 from metasup.lp.report import LpAttributionRow, LpReport
 from metasup.lp.statistics import drawdowns
-from metasup.render.filters import ellipsize, usd_short
+from metasup.render.filters import ellipsize, pct_axis, usd_short
 
 CHART_DPI = 100
+TITLE_SIZE, LABEL_SIZE, TICK_SIZE, LEGEND_SIZE = 11, 10, 9, 9
+"""Points; at 100 dpi a 600-pixel-wide chart shows them at about their size in the e-mail."""
 CHART_NAMES = ("equity", "attribution")
 MAX_CHART_AGENTS = 20
 """Bars in the attribution chart; the rest are summed into one "N others" bar."""
@@ -43,30 +47,43 @@ def _no_data(figure: Figure, text: str) -> None:
     ax.text(0.5, 0.5, text, ha="center", va="center", fontsize=11, color="#57606a")
 
 
+def _percent_axis(ax: Axes, axis: str = "y") -> None:
+    """Tick labels in percent (values already × 100): ``−2.5 %``."""
+    formatter = FuncFormatter(lambda value, _: pct_axis(value, 2))
+    (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(formatter)
+
+
 def equity_chart(report: LpReport) -> bytes:
-    """Cumulative return (compounded, %) above drawdown (%), since inception; the period shaded."""
-    figure = Figure(figsize=(6.4, 3.8), dpi=CHART_DPI, layout="constrained")
+    """Growth since inception (compounded, %) above the drawdown (%); the period shaded, both explained."""
+    figure = Figure(figsize=(6.0, 4.2), dpi=CHART_DPI, layout="constrained")
     if not report.daily:
-        _no_data(figure, "No realized PnL yet")
+        _no_data(figure, "No realized profit or loss yet")
         return _png(figure)
     returns = np.array([d.value for d in report.daily], dtype=np.float64)
     days = pd.DatetimeIndex([d.day for d in report.daily]).to_numpy(dtype="datetime64[D]")
     top, bottom = figure.subplots(2, 1, sharex=True, height_ratios=(2.2, 1))
-    top.plot(days, (np.cumprod(1 + returns) - 1) * 100, color="#0b3d91", linewidth=1.6)
+    top.plot(days, (np.cumprod(1 + returns) - 1) * 100, color="#0b3d91", linewidth=1.6, label="Growth")
     top.axhline(0, color="#8c959f", linewidth=0.8)
-    top.set_ylabel("Cumulative return %", fontsize=8)
-    top.set_title("Equity curve since inception", fontsize=10, loc="left")
+    top.set_ylabel("Growth", fontsize=LABEL_SIZE)
+    top.set_title("How the fund has grown since its first trade", fontsize=TITLE_SIZE, loc="left")
     drawdown = drawdowns(returns) * 100
-    bottom.fill_between(days, drawdown, 0, color="#cf222e", alpha=0.35, linewidth=0)
+    bottom.fill_between(
+        days, drawdown, 0, color="#cf222e", alpha=0.35, linewidth=0, label="Below the previous high"
+    )
     bottom.plot(days, drawdown, color="#cf222e", linewidth=0.8)
-    bottom.set_ylabel("Drawdown %", fontsize=8)
+    bottom.set_ylabel("Drawdown", fontsize=LABEL_SIZE)
+    bottom.set_title("How far below its highest value so far", fontsize=TITLE_SIZE, loc="left")
     bottom.set_ylim(min(float(drawdown.min()) * 1.15, -0.01), 0)
     start = np.datetime64(report.period.start, "D")
     end = np.datetime64(report.period.end, "D") + np.timedelta64(1, "D")
     for ax in (top, bottom):
-        ax.axvspan(start, end, color="#ddf4ff", zorder=0)
+        ax.axvspan(start, end, color="#ddf4ff", zorder=0, label="This period")
         ax.grid(True, color="#eaeef2", linewidth=0.6)
-        ax.tick_params(labelsize=7)
+        ax.tick_params(labelsize=TICK_SIZE)
+        _percent_axis(ax)
+    handles = [*top.get_legend_handles_labels()[0][:1], *bottom.get_legend_handles_labels()[0]]
+    figure.legend(handles=handles, loc="outside lower center", ncols=3, fontsize=LEGEND_SIZE, frameon=False)
+    bottom.xaxis.set_major_formatter(DateFormatter("%b %d"))  # type: ignore[no-untyped-call]
     first, last = days[0], days[-1]
     bottom.set_xlim(
         first - np.timedelta64(1, "D"), max(last, end - np.timedelta64(1, "D")) + np.timedelta64(1, "D")
@@ -75,12 +92,12 @@ def equity_chart(report: LpReport) -> bytes:
 
 
 def attribution_chart(report: LpReport) -> bytes:
-    """Horizontal bars: each agent's realized PnL in the period (USD), best on top."""
+    """Horizontal bars: each agent's realized profit in the period (USD), best on top."""
     rows = sorted(report.attribution.agents.items(), key=lambda item: item[1].pnl, reverse=True)
     if len(rows) > MAX_CHART_AGENTS:
         rest = rows[MAX_CHART_AGENTS - 1 :]
         rows = [*rows[: MAX_CHART_AGENTS - 1], (f"{len(rest)} others", _sum_rows(rest))]
-    figure = Figure(figsize=(6.4, 1.0 + 0.32 * max(len(rows), 2)), dpi=CHART_DPI, layout="constrained")
+    figure = Figure(figsize=(6.0, 1.2 + 0.34 * max(len(rows), 2)), dpi=CHART_DPI, layout="constrained")
     if not rows:
         _no_data(figure, "No prod agent")
         return _png(figure)
@@ -89,13 +106,19 @@ def attribution_chart(report: LpReport) -> bytes:
     names = [ellipsize(name, 28) for name, _ in rows][::-1]
     positions = np.arange(len(rows))
     ax.barh(positions, values, color=["#1a7f37" if v >= 0 else "#cf222e" for v in values], height=0.6)
-    ax.set_yticks(positions, labels=names, fontsize=8, parse_math=False)
+    ax.set_yticks(positions, labels=names, fontsize=TICK_SIZE, parse_math=False)
     ax.axvline(0, color="#8c959f", linewidth=0.8)
     ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: usd_short(x)))
-    ax.tick_params(axis="x", labelsize=7)
+    ax.tick_params(axis="x", labelsize=TICK_SIZE)
     ax.grid(True, axis="x", color="#eaeef2", linewidth=0.6)
     ax.set_axisbelow(True)
-    ax.set_title(f"Realized PnL by agent · {report.period.label}", fontsize=10, loc="left", parse_math=False)
+    ax.set_title(
+        "Profit or loss of each strategy in this period",
+        fontsize=TITLE_SIZE,
+        loc="left",
+        parse_math=False,
+    )
+    ax.set_xlabel("Profit or loss after trading fees (US dollars)", fontsize=LABEL_SIZE)
     if all(v == 0 for v in values):
         ax.set_xlim(-1, 1)
     return _png(figure)
@@ -107,5 +130,5 @@ def _sum_rows(rows: Sequence[tuple[str, LpAttributionRow]]) -> LpAttributionRow:
 
 
 def render_charts(report: LpReport) -> Charts:
-    """Both charts as PNG bytes (~640 px wide at 100 dpi)."""
+    """Both charts as PNG bytes (600 px wide at 100 dpi)."""
     return {"equity": equity_chart(report), "attribution": attribution_chart(report)}

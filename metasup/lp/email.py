@@ -19,8 +19,10 @@ from typing import Any
 
 from metasup.lp.report import LpAttributionRow, LpReport
 from metasup.lp.smtp import EmailError, filter_recipients
+from metasup.lp.values import MONTHS
 from metasup.model.config import EmailConfig
 from metasup.render.environment import package_template
+from metasup.render.filters import pct_typeset, usd
 
 __all__ = [
     "BLOCKS",
@@ -35,8 +37,60 @@ __all__ = [
 ]
 
 DEFAULT_SUBJECT_PREFIX = "LP report"
-BLOCKS = (("period", "Period"), ("mtd", "Month to date"), ("qtd", "Quarter to date"),
+BLOCKS = (("period", "This period"), ("mtd", "Month to date"), ("qtd", "Quarter to date"),
           ("ytd", "Year to date"), ("since_inception", "Since inception"))  # fmt: skip
+
+
+def period_sentence(report: LpReport) -> str:
+    """The one definition of "this period" that every section refers to."""
+    first, last = report.period.first_day, report.period.last_day
+    if first is None or last is None:
+        return f"Period: {report.period.label}."
+    span = (
+        f"on {first:%A %b} {first.day}, {first.year}"
+        if first == last
+        else (f"from {first:%A %b} {first.day} to {last:%A %b} {last.day}, {last.year}")
+    )
+    weekend = "UTC; a weekend close counts on the next Monday"
+    return f"Period: {report.period.label}, the trades closed {span} ({weekend})."
+
+
+def notes(report: LpReport) -> dict[str, str]:
+    """The footnotes, in plain words, shared by the text and the HTML bodies."""
+    as_of_day = report.as_of[:10]
+    last = report.daily[-1].day if report.daily else None
+    return {
+        "performance": (
+            "Gross: profit and loss of the fund's live strategies on the trades closed in each span, before "
+            "any charge. Costs: trading fees plus the strategies' running costs (computing, data). "
+            f"Net: gross minus costs. Return: profit after trading fees as a share of the capital of "
+            f"{usd(report.capital)}, compounded day by day; running costs are not deducted from it."
+        ),
+        "monthly": (
+            "Each month compounds that month's daily returns; the Year column compounds the year's months, "
+            "and all of them together give the return since inception."
+            + (f" Blank: before the first trade or after {last}." if last else "")
+        ),
+        "risk": (
+            "Annualized volatility: how much the daily return swings, scaled to a year. Sharpe ratio: the "
+            "average return per unit of that swing, per year; Sortino ratio: the same, counting only the "
+            "down days. Drawdown: the fall from the highest value reached so far. Hit rate: the share of "
+            "this period's closed trades that made money, among those that made or lost any."
+        ),
+        "strategies": (
+            f"Strategies stand as on {as_of_day}, the date of the data. A date beside a status is when the "
+            'change was recorded; "this report" marks a decision taken on this report\'s data, recorded '
+            "on the next run. The table and the list of changes cover the same time, from the period's "
+            f"first day to {as_of_day}."
+        ),
+        "method": (
+            "A day's return is the profit of the trades closed that weekday (UTC) after trading fees, "
+            "divided by the capital; a weekday without trades counts as zero. Risk figures use every day "
+            f"since {report.inception or '—'}, a year counts 252 trading days, and the risk-free rate "
+            f"is taken as {pct_typeset(report.risk_free_rate)}. The figures follow the conventions of "
+            "the open-source libraries empyrical (risk) and quantstats (returns by month)."
+        ),
+    }
 
 
 def subject(report: LpReport, prefix: str = DEFAULT_SUBJECT_PREFIX) -> str:
@@ -53,8 +107,17 @@ def _context(report: LpReport, prefix: str) -> dict[str, Any]:
         return sorted(rows.items(), key=lambda item: (-item[1].pnl, item[0]))
 
     strategies = report.strategies
+    gross, net = report.gross.model_dump(), report.net.model_dump()
+    costs = {
+        key: None if gross[key] is None or net[key] is None else gross[key] - net[key] for key, _ in BLOCKS
+    }
     return {
         "report": report,
+        "period_sentence": period_sentence(report),
+        "notes": notes(report),
+        "months": MONTHS,
+        "costs": costs,
+        "as_of_day": report.as_of[:10],
         "title": subject(report, prefix),
         "blocks": BLOCKS,
         "agents": by_pnl(report.attribution.agents),

@@ -1,9 +1,10 @@
-"""LP report values (SPEC §6): what the LP e-mail and ``metasup report --json`` show, as pydantic models.
+"""LP report values (SPEC §6): the numbers the LP e-mail and ``metasup report --json`` show.
 
 The statistics and the fund's calendar are :mod:`metasup.lp.statistics` (empyrical's
 conventions); this module decides which numbers make the report: PnL blocks, risk, hit rate,
 attribution by agent and class, the gross → net bridge, the strategies alive and the
-promotion/demotion log. Pure: frames and timestamps in, an :class:`LpReport` out; no clock,
+promotion/demotion log (:mod:`metasup.lp.log`); the models are
+:mod:`metasup.lp.values`. Pure: frames and timestamps in, an :class:`LpReport` out; no clock,
 no I/O. Rendering is :mod:`metasup.lp.email`, sending :mod:`metasup.lp.smtp`.
 
 Risk statistics use the daily series from inception to the end of the reported period and
@@ -14,176 +15,66 @@ zero denominator) is ``None`` (JSON ``null``).
 from __future__ import annotations
 
 import datetime as dt
-import json
+import math
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 import pandas as pd
-from pydantic import ConfigDict, Field
 
 from metasup.evaluate.supervisor import Supervision
+from metasup.lp.log import describe_data as describe_data  # re-exported
+from metasup.lp.log import promotion_log, review_entries, strategies_from_review
 from metasup.lp.statistics import (
     TRADING_DAYS_PER_YEAR,
     Period,
-    PeriodKind,
     annual_volatility,
     booked_day,
     booked_day_of,
     cumulative_return,
     daily_returns,
     drawdowns,
+    monthly_returns,
     prod_realized,
     sharpe_ratio,
     sortino_ratio,
     utc_date,
 )
 from metasup.lp.statistics import last_complete_period as last_complete_period  # re-exported
+from metasup.lp.values import (  # re-exported: the report's models
+    LOG_EVENTS as LOG_EVENTS,
+)
+from metasup.lp.values import (
+    Bridge,
+    DailyReturn,
+    LogEntry,
+    LpAttribution,
+    LpAttributionRow,
+    LpReport,
+    MonthlyRow,
+    PeriodInfo,
+    PnlBlock,
+    SignalCounts,
+    Strategies,
+)
+from metasup.lp.values import StrategyState as StrategyState
 from metasup.model.config import Config
 from metasup.model.registry import UNCLASSIFIED
-from metasup.model.review import Model, OptFloat, Review
 from metasup.model.timestamps import utc
-from metasup.render.filters import ellipsize
 
-LOG_EVENTS: tuple[str, ...] = (
-    "promoted",
-    "vetoed",
-    "promotion_withdrawn",
-    "demotion_proposed",
-    "demoted",
-    "demotion_vetoed",
-    "demotion_withdrawn",
-    "killed",
-)
-"""Ledger events that make the promotion/demotion log of an e-mail."""
-
-PLAIN_WORDS: dict[str, str] = {
-    "demotion_proposed": "demotion to sandbox proposed",
-    "demoted": "demoted from prod to sandbox",
-    "demotion_vetoed": "demotion vetoed, stays in prod",
-    "demotion_withdrawn": "demotion withdrawn, stays in prod",
-}
-"""How the e-mail's log says a ledger event (events not listed are shown by name)."""
-
-
-# --------------------------------------------------------------------------------------------
-# The report model
-# --------------------------------------------------------------------------------------------
-
-
-class PeriodInfo(Model):
-    start: dt.date
-    end: dt.date
-    key: str
-    kind: PeriodKind
-    label: str
-
-
-class PnlBlock(Model):
-    """USD for ``pnl``; compounded return on capital (a fraction) for ``returns``."""
-
-    period: OptFloat = None
-    mtd: OptFloat = None
-    qtd: OptFloat = None
-    ytd: OptFloat = None
-    since_inception: OptFloat = None
-
-
-class LpAttributionRow(Model):
-    pnl: float
-    fees: float
-    costs: float
-    net: float
-    contribution: float
-    share: OptFloat = None
-
-
-class LpAttribution(Model):
-    agents: dict[str, LpAttributionRow] = Field(default_factory=dict)
-    classes: dict[str, LpAttributionRow] = Field(default_factory=dict)
-
-
-class Bridge(Model):
-    gross: float
-    fees: float
-    costs: float
-    net: float
-
-
-class DailyReturn(Model):
-    model_config = ConfigDict(frozen=True, extra="forbid", validate_by_name=True, serialize_by_alias=True)
-
-    day: str = Field(alias="date")
-    value: float = Field(alias="return")
-
-
-class SignalCounts(Model):
-    realized: int = 0
-    won: int = 0
-    lost: int = 0
-    flat: int = 0
-
-
-class StrategyState(Model):
-    name: str
-    status: str
-    active: bool
-    strategy_class: str | None = None
-
-
-class Strategies(Model):
-    classes: list[StrategyState] = Field(default_factory=list)
-    agents: list[StrategyState] = Field(default_factory=list)
-
-
-class LogEntry(Model):
-    ts: str
-    event: str
-    subject: str
-    detail: str = ""
-
-    @property
-    def words(self) -> str:
-        """The event in plain words, as the e-mail shows it (not part of the JSON)."""
-        return PLAIN_WORDS.get(self.event, self.event)
-
-
-class LpReport(Model):
-    """SPEC §6's JSON (``period`` … ``daily``) plus what the e-mail shows."""
-
-    period: PeriodInfo
-    pnl: PnlBlock
-    returns: PnlBlock
-    volatility: OptFloat = None
-    sharpe: OptFloat = None
-    sortino: OptFloat = None
-    max_drawdown: OptFloat = None
-    current_drawdown: OptFloat = None
-    best_day: OptFloat = None
-    best_day_date: str | None = None
-    worst_day: OptFloat = None
-    worst_day_date: str | None = None
-    hit_rate: OptFloat = None
-    signals: SignalCounts = SignalCounts()
-    attribution: LpAttribution = LpAttribution()
-    bridge: Bridge
-    daily: list[DailyReturn] = Field(default_factory=list)
-    as_of: str
-    capital: float
-    risk_free_rate: float = 0.0
-    inception: str | None = None
-    strategies: Strategies = Strategies()
-    log: list[LogEntry] = Field(default_factory=list)
-    fund_name: str | None = None
-    min_history_days: int = 60
-
-    @property
-    def short_history(self) -> bool:
-        """Too few daily returns for Sharpe and Sortino to mean anything (SPEC §6): shown as "—"."""
-        return len(self.daily) < self.min_history_days
-
-    def to_json(self) -> str:
-        data = self.model_dump(mode="json", by_alias=True)
-        return json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False)
+__all__ = [
+    "LOG_EVENTS",
+    "LogEntry",
+    "LpAttributionRow",
+    "LpReport",
+    "Strategies",
+    "StrategyState",
+    "build_lp_report",
+    "compute_lp_report",
+    "describe_data",
+    "last_complete_period",
+    "promotion_log",
+    "strategies_from_review",
+]
 
 
 # --------------------------------------------------------------------------------------------
@@ -228,11 +119,17 @@ def compute_lp_report(
     in_period = signals.loc[(signals["booked"] >= start) & (signals["booked"] <= end)]
     costs_in_period = spent.loc[(spent["booked"] >= start) & (spent["booked"] <= end)]
 
-    pnl, returns = {}, {}
+    pnl, gross_pnl, net_pnl, returns = {}, {}, {}, {}
     for name, first in _block_starts(period, as_of).items():
         booked = signals.loc[(signals["booked"] >= first) & (signals["booked"] <= end)]
+        spent_in = spent.loc[(spent["booked"] >= first) & (spent["booked"] <= end)]
         pnl[name] = float(booked["pnl"].sum())
+        gross_pnl[name] = pnl[name] + float(booked["fee"].sum())
+        net_pnl[name] = pnl[name] - float(spent_in["cost_usd"].sum())
         returns[name] = cumulative_return(series.loc[series.index >= first].to_numpy(dtype="float64"))
+    booked_days = pd.bdate_range(start, end)
+    strategies = strategies or Strategies()
+    log_end = booked_day_of(as_of)
 
     dd = drawdowns(values)
     fees = float(in_period["fee"].sum())
@@ -241,8 +138,14 @@ def compute_lp_report(
     nonzero = in_period["pnl"].to_numpy(dtype="float64")
     won, lost = int((nonzero > 0).sum()), int((nonzero < 0).sum())
     return LpReport(
-        period=PeriodInfo(**period.model_dump()),
+        period=PeriodInfo(
+            **period.model_dump(),
+            first_day=booked_days[0].date() if len(booked_days) else None,
+            last_day=booked_days[-1].date() if len(booked_days) else None,
+        ),
         pnl=PnlBlock(**pnl),
+        gross=PnlBlock(**gross_pnl),
+        net=PnlBlock(**net_pnl),
         returns=PnlBlock(**returns),
         volatility=annual_volatility(values),
         sharpe=sharpe_ratio(values, rf_daily),
@@ -265,8 +168,10 @@ def compute_lp_report(
         capital=capital,
         risk_free_rate=risk_free_rate,
         inception=_date_text(series.index[0]) if len(series) else None,
-        strategies=strategies or Strategies(),
-        log=promotion_log(ledger_records, start, end, as_of),
+        strategies=strategies,
+        monthly=_monthly(series),
+        log_start=period.start.isoformat(),
+        log=[*promotion_log(ledger_records, start, log_end, as_of), *review_entries(strategies, as_of)],
         fund_name=fund_name,
         min_history_days=min_history_days,
     )
@@ -283,6 +188,18 @@ def _block_starts(period: Period, as_of: pd.Timestamp) -> dict[str, pd.Timestamp
         "ytd": utc(anchor.replace(month=1, day=1)),
         "since_inception": pd.Timestamp.min.tz_localize("UTC"),
     }
+
+
+def _monthly(series: pd.Series) -> list[MonthlyRow]:
+    def value(number: object) -> float | None:
+        return None if number is None or math.isnan(float(number)) else float(number)  # type: ignore[arg-type]
+
+    return [
+        MonthlyRow(
+            year=int(str(year)), months=[value(row[m]) for m in range(1, 13)], total=value(row["year"])
+        )
+        for year, row in monthly_returns(series).iterrows()
+    ]
 
 
 def _date_text(day: object) -> str:
@@ -351,65 +268,9 @@ def _attribution_rows(frame: pd.DataFrame, total: float, capital: float) -> dict
     }
 
 
-def promotion_log(
-    records: Sequence[Mapping[str, Any]], start: pd.Timestamp, end: pd.Timestamp, as_of: pd.Timestamp
-) -> list[LogEntry]:
-    """Ledger events of :data:`LOG_EVENTS` booked in ``start..end``, oldest first."""
-    entries: list[tuple[pd.Timestamp, LogEntry]] = []
-    for record in records:
-        if record.get("event") not in LOG_EVENTS or record.get("ts") is None:
-            continue
-        when = utc(record["ts"])
-        if when > as_of or not start <= booked_day_of(when) <= end:
-            continue
-        entry = LogEntry(
-            ts=when.isoformat(),
-            event=str(record["event"]),
-            subject=str(record.get("subject", "")),
-            detail=describe_data(record.get("data")),
-        )
-        entries.append((when, entry))
-    return [entry for _, entry in sorted(entries, key=lambda pair: pair[0])]
-
-
-DETAIL_LIMIT = 160
-
-
-def describe_data(data: object) -> str:
-    """A short ``key: value`` summary of a ledger record's ``data`` (first keys, at most 160 chars)."""
-    if not isinstance(data, Mapping):
-        return "" if data is None else str(data)[:DETAIL_LIMIT]
-    parts = []
-    for key, value in data.items():
-        if isinstance(value, Mapping):
-            continue
-        shown = ", ".join(map(str, value)) if isinstance(value, list | tuple) else str(value)
-        parts.append(f"{key}: {shown}")
-    text = "; ".join(parts)
-    return ellipsize(text, DETAIL_LIMIT)
-
-
 # --------------------------------------------------------------------------------------------
 # From a run's values
 # --------------------------------------------------------------------------------------------
-
-
-def strategies_from_review(review: Review) -> Strategies:
-    """Strategy classes with their status, and the prod agents (active or excluded) with theirs."""
-    return Strategies(
-        classes=[
-            StrategyState(name=c.name, status=c.status, active=c.status != "killed")
-            for c in review.strategy_classes
-            if c.registered or any(a.agent in c.agents and a.stage == "prod" for a in review.agents)
-        ],
-        agents=[
-            StrategyState(
-                name=a.agent, status=a.status, active=a.status == "active", strategy_class=a.strategy_class
-            )
-            for a in review.agents
-            if a.stage == "prod"
-        ],
-    )
 
 
 def build_lp_report(
@@ -441,7 +302,7 @@ def build_lp_report(
         as_of,
         risk_free_rate=config.email.risk_free_rate,
         ledger_records=ledger_records,
-        strategies=strategies_from_review(review),
+        strategies=strategies_from_review(review, ledger_records, as_of),
         fund_name=config.email.fund_name,
         min_history_days=config.email.min_history_days,
     )

@@ -233,3 +233,16 @@ def drawdowns(returns: FloatArray) -> FloatArray:
 def cumulative_return(returns: FloatArray) -> float:
     """``Π(1 + r) − 1``; NaN for no returns (empyrical's ``cum_returns_final``)."""
     return float(np.prod(1.0 + returns) - 1.0) if len(returns) else math.nan
+
+
+def monthly_returns(daily: pd.Series) -> pd.DataFrame:
+    """Compounded returns by calendar month (quantstats' ``monthly_returns``): rows are years,
+    columns the months 1–12 (NaN outside the record) and ``year``, the year's months compounded."""
+    if daily.empty:
+        return pd.DataFrame(columns=[*range(1, 13), "year"], dtype="float64")
+    index = pd.DatetimeIndex(daily.index)
+    grouped = (1.0 + daily.astype("float64")).groupby([index.year, index.month]).prod() - 1.0
+    table = grouped.unstack().reindex(columns=range(1, 13))
+    table["year"] = (1.0 + table.iloc[:, :12].fillna(0.0)).prod(axis=1) - 1.0
+    table.index.name = None
+    return table

@@ -17,6 +17,7 @@ registers; each filter is also a plain function (the LP charts use :func:`usd_sh
 from __future__ import annotations
 
 import re
+import textwrap
 from collections.abc import Callable
 
 from metasup.model.timestamps import utc
@@ -190,6 +191,23 @@ def pct_typeset(value: float | None, digits: int = 2) -> str:
     return NONE_SHOWN if value is None else _typeset(f"{value * 100:.{digits}f}%")
 
 
+def pct_cell(value: float | None, digits: int = 1) -> str:
+    """A fraction as a signed percentage without the sign ``%`` (table cells under a ``%`` heading):
+    ``0.0318`` → ``+3.2``, ``-0.0012`` → ``−0.1``; ``None`` → ``""`` (a month outside the record)."""
+    return "" if value is None else _typeset(f"{value * 100:+.{digits}f}")
+
+
+def pct_axis(value: float, digits: int = 1) -> str:
+    """A percentage (already × 100) as a chart's axis shows it: ``-2.5`` → ``−2.5 %``, ``0`` → ``0 %``."""
+    text = f"{value:.{digits}f}".rstrip("0").rstrip(".") if digits else f"{value:.0f}"
+    return _typeset("0" if text in ("-0", "0") else text) + "\u00a0%"
+
+
+def lines(value: str, width: int = 96) -> list[str]:
+    """A paragraph wrapped to ``width`` columns, as lines (the text e-mail's footnotes)."""
+    return textwrap.wrap(str(value), width, break_long_words=False, break_on_hyphens=False)
+
+
 def usd(value: float | None) -> str:
     """USD with its sign and cents: ``1234.5`` → ``$1,234.50``, ``-1234.5`` → ``−$1,234.50``."""
     if value is None:
@@ -249,6 +267,8 @@ FILTERS: dict[str, Callable[..., object]] = {
     "pct_signed": pct_signed,
     "pct_typeset": pct_typeset,
     "usd": usd,
+    "pct_cell": pct_cell,
+    "lines": lines,
     "usd_short": usd_short,
     "ratio": ratio,
     "tone": tone,

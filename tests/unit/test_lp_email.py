@@ -40,6 +40,8 @@ ALLOWED_TAGS = {
     "p",
     "img",
     "span",
+    "b",
+    "br",
 }
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -163,7 +165,7 @@ def test_build_message__structure_on_the_demo(demo_report: LpReport) -> None:
     text = plain.get_content()
     assert "week 2026-W43 (Oct 19 – Oct 25)" in text
     assert "momo-alpha" in text
-    assert "PROMOTIONS AND DEMOTIONS" in text
+    assert "PROMOTIONS, DEMOTIONS AND KILLS" in text
 
 
 def test_build_message__every_cid_has_its_image(demo_report: LpReport) -> None:
@@ -227,7 +229,7 @@ def test_render_charts__small_deterministic_pngs(demo_report: LpReport) -> None:
     assert set(charts) == {"equity", "attribution"}
     for png in charts.values():
         width, height = png_size(png)
-        assert width == 640
+        assert width == 600  # the e-mail's width: shown at 1:1 on a 600-pixel screen
         assert 150 <= height <= 800
         assert len(png) < 150_000
     assert render_charts(demo_report) == charts
@@ -270,7 +272,12 @@ def test_demo_report__numbers_hold_together(demo_report: LpReport) -> None:
         demo_report.pnl.period
     )
     assert {s.name for s in demo_report.strategies.classes} == {"momentum", "mean_reversion", "llm_macro"}
-    assert [e.event for e in demo_report.log] == ["killed", "promoted"]
+    assert [(e.event, e.source) for e in demo_report.log] == [
+        ("killed", "ledger"),
+        ("promoted", "ledger"),
+        ("killed", "review"),  # llm_macro: this report's review, not yet in the ledger
+        ("demoted", "review"),
+    ]
     json.loads(demo_report.to_json())
 
 

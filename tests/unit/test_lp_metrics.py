@@ -369,9 +369,12 @@ def test_compute_lp_report__hit_rate_ignores_flat_signals(small_case: Any) -> No
     assert small_case.signals.model_dump() == {"realized": 3, "won": 1, "lost": 1, "flat": 1}
 
 
-def test_compute_lp_report__promotion_log_of_the_period(small_case: Any) -> None:
+def test_compute_lp_report__promotion_log_from_the_period_to_as_of(small_case: Any) -> None:
     log = [(e.event, e.subject) for e in small_case.log]
-    assert log == [("killed", "b"), ("promoted", "a")]  # Sunday event → Monday Oct 19; Saturday → Oct 26
+    # Sunday event → Monday Oct 19 (in); Saturday veto → Monday Oct 26, before as_of (in, like the
+    # strategies, which are shown as of the data); Oct 16 kill before the period (out)
+    assert log == [("killed", "b"), ("promoted", "a"), ("vetoed", "c")]
+    assert small_case.log_start == "2026-10-19"
     assert small_case.log[0].detail == "rules: cost_over_value"
     assert set(LOG_EVENTS) == {
         "promoted",
@@ -410,6 +413,8 @@ def test_compute_lp_report__json_has_the_spec_shape(small_case: Any) -> None:
         "key": "weekly:2026-W43",
         "kind": "weekly",
         "label": "week 2026-W43 (Oct 19 – Oct 25)",
+        "first_day": "2026-10-19",  # the weekdays booked in the period
+        "last_day": "2026-10-23",
     }
     assert set(data["pnl"]) == {"period", "mtd", "qtd", "ytd", "since_inception"}
     assert set(data["attribution"]) == {"agents", "classes"}

@@ -1,0 +1,199 @@
+"""LP report values (SPEC §6) as pydantic models: what the e-mail and ``metasup report --json`` show.
+
+Only the shapes and the words they are shown with; :mod:`metasup.lp.report` computes them,
+:mod:`metasup.lp.log` builds the strategies' states and the promotion/demotion log.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Literal
+
+from pydantic import ConfigDict, Field
+
+from metasup.lp.statistics import PeriodKind
+from metasup.model.review import Model, OptFloat
+
+LOG_EVENTS: tuple[str, ...] = (
+    "promoted",
+    "vetoed",
+    "promotion_withdrawn",
+    "demotion_proposed",
+    "demoted",
+    "demotion_vetoed",
+    "demotion_withdrawn",
+    "killed",
+)
+"""Ledger events that make the promotion/demotion log of an e-mail."""
+
+PLAIN_WORDS: dict[str, str] = {
+    "demotion_proposed": "demotion to sandbox proposed",
+    "demoted": "demoted from prod to sandbox",
+    "demotion_vetoed": "demotion vetoed, stays in prod",
+    "demotion_withdrawn": "demotion withdrawn, stays in prod",
+}
+"""How the e-mail's log says a ledger event (events not listed are shown by name)."""
+
+MONTHS: tuple[str, ...] = ("Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                           "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")  # fmt: skip
+
+
+class PeriodInfo(Model):
+    start: dt.date
+    end: dt.date
+    key: str
+    kind: PeriodKind
+    label: str
+    first_day: dt.date | None = None
+    """First weekday booked in the period (weekend exits are booked on the next Monday)."""
+    last_day: dt.date | None = None
+    """Last weekday booked in the period."""
+
+
+class PnlBlock(Model):
+    """USD for ``pnl``, ``gross`` and ``net``; compounded return on capital (a fraction) for ``returns``."""
+
+    period: OptFloat = None
+    mtd: OptFloat = None
+    qtd: OptFloat = None
+    ytd: OptFloat = None
+    since_inception: OptFloat = None
+
+
+class LpAttributionRow(Model):
+    pnl: float
+    fees: float
+    costs: float
+    net: float
+    contribution: float
+    share: OptFloat = None
+
+
+class LpAttribution(Model):
+    agents: dict[str, LpAttributionRow] = Field(default_factory=dict)
+    classes: dict[str, LpAttributionRow] = Field(default_factory=dict)
+
+
+class Bridge(Model):
+    gross: float
+    fees: float
+    costs: float
+    net: float
+
+
+class DailyReturn(Model):
+    model_config = ConfigDict(frozen=True, extra="forbid", validate_by_name=True, serialize_by_alias=True)
+
+    day: str = Field(alias="date")
+    value: float = Field(alias="return")
+
+
+class MonthlyRow(Model):
+    """One year of the returns-by-month table (quantstats' ``monthly_returns``, compounded).
+
+    ``months[i]`` is month ``i + 1``'s compounded daily returns, ``None`` for a month outside the
+    record; ``year`` compounds the year's months.
+    """
+
+    year: int
+    months: list[OptFloat] = Field(default_factory=lambda: list[OptFloat]([None] * 12))
+    total: OptFloat = None
+
+
+class SignalCounts(Model):
+    realized: int = 0
+    won: int = 0
+    lost: int = 0
+    flat: int = 0
+
+
+class StrategyState(Model):
+    """A strategy as of the report's data; ``since`` is the UTC date of the ledger record of its
+    current state (a kill, a demotion) when the ledger has one."""
+
+    name: str
+    status: str
+    active: bool
+    strategy_class: str | None = None
+    since: str | None = None
+    decided_now: bool = False
+    """The review of this report's data made the decision; the ledger records it on the next run."""
+
+    @property
+    def words(self) -> str:
+        """The status as the e-mail shows it: ``killed on 2026-10-29``, ``killed (this report)``."""
+        if self.since:
+            return f"{self.status} on {self.since}"
+        if self.decided_now:
+            return f"{self.status} (this report)"
+        return STATUS_WORDS.get(self.status, self.status)
+
+
+STATUS_WORDS: dict[str, str] = {
+    "killed (class)": "killed with its class",
+    "killed (kill_list)": "excluded by the kill list",
+}
+
+
+class Strategies(Model):
+    classes: list[StrategyState] = Field(default_factory=list)
+    agents: list[StrategyState] = Field(default_factory=list)
+
+
+class LogEntry(Model):
+    ts: str
+    event: str
+    subject: str
+    detail: str = ""
+    source: Literal["ledger", "review"] = "ledger"
+    """``review``: decided by this report's review, not yet in the ledger."""
+
+    @property
+    def words(self) -> str:
+        """The event in plain words, as the e-mail shows it (not part of the JSON)."""
+        return PLAIN_WORDS.get(self.event, self.event)
+
+
+class LpReport(Model):
+    """SPEC §6's JSON (``period`` … ``daily``) plus what the e-mail shows."""
+
+    period: PeriodInfo
+    pnl: PnlBlock
+    gross: PnlBlock = PnlBlock()
+    net: PnlBlock = PnlBlock()
+    returns: PnlBlock
+    volatility: OptFloat = None
+    sharpe: OptFloat = None
+    sortino: OptFloat = None
+    max_drawdown: OptFloat = None
+    current_drawdown: OptFloat = None
+    best_day: OptFloat = None
+    best_day_date: str | None = None
+    worst_day: OptFloat = None
+    worst_day_date: str | None = None
+    hit_rate: OptFloat = None
+    signals: SignalCounts = SignalCounts()
+    attribution: LpAttribution = LpAttribution()
+    bridge: Bridge
+    monthly: list[MonthlyRow] = Field(default_factory=list)
+    daily: list[DailyReturn] = Field(default_factory=list)
+    as_of: str
+    capital: float
+    risk_free_rate: float = 0.0
+    inception: str | None = None
+    strategies: Strategies = Strategies()
+    log_start: str | None = None
+    """First UTC date of the log: the period's start; it runs to ``as_of``, like the strategies."""
+    log: list[LogEntry] = Field(default_factory=list)
+    fund_name: str | None = None
+    min_history_days: int = 60
+
+    @property
+    def short_history(self) -> bool:
+        """Too few daily returns for Sharpe and Sortino to mean anything (SPEC §6): shown as "—"."""
+        return len(self.daily) < self.min_history_days
+
+    def to_json(self) -> str:
+        data = self.model_dump(mode="json", by_alias=True)
+        return json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False)
