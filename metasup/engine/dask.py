@@ -12,6 +12,7 @@ decision after that (skill, promotion, demotion, allocation) is the local code.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -50,15 +51,23 @@ def connect(
         with client:
             yield DaskMeasure(client, settings).measure
         return
-    cluster = LocalCluster(
-        n_workers=workers,
-        threads_per_worker=1 if workers else None,
-        processes=processes,
-        dashboard_address=":0",
-        memory_limit=memory_limit or "auto",
-    )
-    with cluster, Client(cluster) as client:
-        yield DaskMeasure(client, settings).measure
+    # distributed writes its workers' settings (MALLOC_TRIM_THRESHOLD_, OMP_NUM_THREADS, …) into
+    # this process's environment when it spawns them; they are put back once the cluster is gone,
+    # so nothing this process starts later inherits them.
+    saved = dict(os.environ)
+    try:
+        cluster = LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1 if workers else None,
+            processes=processes,
+            dashboard_address=":0",
+            memory_limit=memory_limit or "auto",
+        )
+        with cluster, Client(cluster) as client:
+            yield DaskMeasure(client, settings).measure
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
 
 
 @dataclass

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -156,3 +157,12 @@ def test_cli_reaches_a_scheduler_named_by_the_environment(
     local = json.loads(local_json.read_text(encoding="utf-8"))
     distributed = json.loads(dask_json.read_text(encoding="utf-8"))
     assert_same({**local, "run_id": None}, {**distributed, "run_id": None})
+
+
+def test_local_cluster__leaves_the_environment_as_it_found_it() -> None:
+    """distributed writes MALLOC_TRIM_THRESHOLD_, OMP_NUM_THREADS… into the parent's environment when
+    it spawns workers; processes metasup starts afterwards must not inherit them."""
+    before = dict(os.environ)
+    with open_measure(EngineConfig(kind="dask", partitions=2), workers=1, processes=True):
+        pass
+    assert dict(os.environ) == before
