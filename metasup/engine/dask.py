@@ -25,7 +25,7 @@ from metasup.evaluate.cells import Sums
 from metasup.evaluate.measure import Measure, Measurement
 from metasup.evaluate.metrics import MetricGroups, metrics_table, telemetry_cell_sums
 from metasup.evaluate.reconcile import reconcile
-from metasup.evaluate.skill import SkillInputs
+from metasup.evaluate.skill_inputs import SkillInputs
 from metasup.evaluate.windows import Windows
 from metasup.model.artifacts import Artifacts
 from metasup.model.config import Config, EngineConfig

@@ -4,7 +4,7 @@ Every signal is reconciled against its own symbol's bars (and the benchmark's), 
 loses nothing: each partition holds some symbols' signals and bars plus every benchmark bar. A
 partition is reconciled by the one pure core (``evaluate.reconcile.reconcile``) and reduced to the
 metrics' per-cell sums (``evaluate.metrics.signal_cell_sums``) and the skill statistics' sums
-(``evaluate.skill.SkillInputs``: per-(agent, booked day) over the track record and the demotion window,
+(``evaluate.skill_inputs.SkillInputs``: per-(agent, booked day) over the track record and the demotion window,
 per-(agent, confidence bin) over the metrics' window); the driver merges them (``Sums.merged``,
 ``SkillInputs.merged``). No dask here: ``engine/dask`` ships these functions.
 """
@@ -19,7 +19,7 @@ import pandas as pd
 from metasup.evaluate.cells import Sums
 from metasup.evaluate.metrics import MetricGroups, signal_cell_sums
 from metasup.evaluate.reconcile import reconcile
-from metasup.evaluate.skill import SkillInputs
+from metasup.evaluate.skill_inputs import SkillInputs
 from metasup.evaluate.windows import Windows
 from metasup.model.config import Config
 from metasup.model.timestamps import utc

@@ -3,7 +3,7 @@
 ``supervise`` takes a :data:`Measure`; :func:`measure_locally` (the default) reconciles every signal
 and computes the metrics and the skill sums here, in this process. A distributed engine
 (``engine/dask``) gives another ``Measure`` that runs the same steps (``reconcile``,
-``metrics.signal_cell_sums``, ``skill.SkillInputs.of``, …) on partitions of the signals and merges
+``metrics.signal_cell_sums``, ``skill_inputs.SkillInputs.of``, …) on partitions of the signals and merges
 their sums; every decision after it is the same code.
 """
 
@@ -16,7 +16,7 @@ import pandas as pd
 
 from metasup.evaluate.metrics import MetricsTable, compute_metrics
 from metasup.evaluate.reconcile import reconcile
-from metasup.evaluate.skill import SkillInputs
+from metasup.evaluate.skill_inputs import SkillInputs
 from metasup.model.artifacts import Artifacts
 from metasup.model.config import Config
 from metasup.model.registry import Registry

@@ -20,8 +20,6 @@ from metasup.evaluate.demotion import decide_demotion
 from metasup.evaluate.skill import (
     EMPTY_SERIES,
     DailySeries,
-    SkillInputs,
-    booked_days,
     calibration_by_agent,
     calibration_from_sums,
     daily_series,
@@ -30,8 +28,8 @@ from metasup.evaluate.skill import (
     prod_book_series,
     series_from_sums,
     sharpe_facts,
-    track_record_span,
 )
+from metasup.evaluate.skill_inputs import SkillInputs, booked_days, track_record_span
 from metasup.model.config import Config
 from metasup.model.review import Skill
 
