@@ -1,6 +1,7 @@
 """The README's pictures, regenerated from the code so they never drift from it.
 
-Usage (from the repository root; Debian's ``chromium`` on the PATH)::
+Usage (from the repository root; Debian's ``chromium`` on the PATH and ``fonts-noto-color-emoji``
+installed, else the comment's emoji show as empty boxes)::
 
     python tools/screenshots.py            # writes docs/lp-email.png and docs/pr-comment.png
 
