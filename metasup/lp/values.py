@@ -23,6 +23,8 @@ LOG_EVENTS: tuple[str, ...] = (
     "demoted",
     "demotion_vetoed",
     "demotion_withdrawn",
+    "promotion_held",
+    "demotion_held",
     "killed",
 )
 """Ledger events that make the promotion/demotion log of an e-mail."""
@@ -32,6 +34,8 @@ PLAIN_WORDS: dict[str, str] = {
     "demoted": "demoted from prod to sandbox",
     "demotion_vetoed": "demotion vetoed, stays in prod",
     "demotion_withdrawn": "demotion withdrawn, stays in prod",
+    "promotion_held": "promotion held for a person: someone else pushed to its pull request",
+    "demotion_held": "demotion held for a person: someone else pushed to its pull request",
 }
 """How the e-mail's log says a ledger event (events not listed are shown by name)."""
 

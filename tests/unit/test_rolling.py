@@ -574,3 +574,16 @@ def test_promotion_log__demotion_events_in_plain_words() -> None:
         "demotion withdrawn, stays in prod",
     ]
     assert "words" not in log[0].model_dump()  # the JSON keeps the ledger's event name
+
+
+def test_promotion_log__held_pull_requests_are_in_the_log() -> None:
+    records = [
+        {"ts": "2026-10-27T10:00:00Z", "event": event, "subject": "momo-alpha", "data": {"pr": 9}}
+        for event in ("promotion_held", "demotion_held")
+    ]
+    start, end = pd.Timestamp("2026-10-26", tz="UTC"), pd.Timestamp("2026-11-01", tz="UTC")
+    log = promotion_log(records, start, end, pd.Timestamp("2026-11-02", tz="UTC"))
+    assert [e.words for e in log] == [
+        "promotion held for a person: someone else pushed to its pull request",
+        "demotion held for a person: someone else pushed to its pull request",
+    ]
