@@ -303,3 +303,25 @@ def test_review__primary_rate_limit_waits_for_reset(action: ActionRun, pull_numb
     assert len(our_comments(action.fake, pull_number)) == 1
     posts = action.fake.requests("POST", f"/repos/{REPO}/issues/{pull_number}/comments")
     assert [r.status for r in posts] == [status, 201]
+
+
+def test_review__another_bots_comment_with_the_marker_is_left_alone(
+    action: ActionRun, pull_number: int
+) -> None:
+    """With GITHUB_TOKEN our login is exactly github-actions[bot], not "any Bot" (SPEC §5)."""
+    action.fake.add_comment(REPO, pull_number, MARKER + "\nrenovate's dependency table", user="renovate[bot]")
+    action()
+    action(METASUP_AS_OF="2026-10-29T20:00:00Z")
+    comments = action.fake.comments(REPO, pull_number)
+    assert comments[0].body == MARKER + "\nrenovate's dependency table"  # untouched, not deleted
+    assert [c.user for c in comments if c.body.startswith(MARKER)] == ["renovate[bot]", "github-actions[bot]"]
+
+
+def test_review__a_rate_limited_comment_edit_is_retried(action: ActionRun, pull_number: int) -> None:
+    """PATCH is retried like every other method (it was not: GithubRetry's default method list)."""
+    action()
+    action.fake.secondary_rate_limit(1, method="PATCH", path=f"/repos/{REPO}/issues/comments/*")
+    assert action(METASUP_AS_OF="2026-10-29T20:00:00Z") == 0
+    assert len(action.fake.requests("PATCH", f"/repos/{REPO}/issues/comments/*")) == 2
+    assert len(our_comments(action.fake, pull_number)) == 1
+    assert "needs contents: write" not in action.stdout
