@@ -384,6 +384,8 @@ def test_compute_lp_report__promotion_log_from_the_period_to_as_of(small_case: A
         "demoted",
         "demotion_vetoed",
         "demotion_withdrawn",
+        "promotion_held",
+        "demotion_held",
         "killed",
     }
 
