@@ -102,7 +102,13 @@ def _with_nulls_apart(rows: Rows, data: Content, spec: InputSpec) -> Rows:
     for name in spec.null_apart:
         column = rows.column(name)
         key = f'"{name}"[ \t\r\n]*:'
-        if not column.missing.any() or not contains(data, key + "[ \t\r\n]*null"):
+        # A literal first: RE2 finds ``null`` ~4× faster than a pattern opening with ``"`` (which
+        # every key does), and a file without it needs no closer look (docs/performance.md).
+        if (
+            not column.missing.any()
+            or not contains(data, "null")
+            or not contains(data, key + "[ \t\r\n]*null")
+        ):
             continue
         suspects = np.flatnonzero(column.missing)
         null = np.zeros(len(rows), dtype=bool)

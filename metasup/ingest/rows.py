@@ -8,7 +8,7 @@ may carry and how each is read (:class:`Kind`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Final
@@ -86,9 +86,17 @@ class Rows:
         found = self.columns.get(name)
         return found if found is not None else _absent_column(len(self))
 
-    def take(self, keep: Bools) -> Rows:
-        """Only the rows where ``keep`` is true, in the same order."""
-        return self if keep.all() else self.select(np.flatnonzero(keep).astype(np.int64))
+    def take(self, keep: Bools, fields: Collection[str] | None = None) -> Rows:
+        """Only the rows where ``keep`` is true, in the same order; only ``fields`` when given.
+
+        A reader that uses a few fields of many (one telemetry frame) asks for those alone: the
+        others would be copied row by row for nothing (a field left out reads as absent).
+        """
+        rows = self if fields is None else Rows(self.file, self.line, self._only(fields))
+        return rows if keep.all() else rows.select(np.flatnonzero(keep).astype(np.int64))
+
+    def _only(self, fields: Collection[str]) -> dict[str, Column]:
+        return {name: column for name, column in self.columns.items() if name in fields}
 
     def in_line_order(self) -> Rows:
         """The rows sorted by line (rows of one file only, where line numbers are unique)."""
