@@ -6,10 +6,20 @@ The tree, so callers can catch at the right depth::
      ├── InputError            bad input from the user: exit code 2, nothing written
      │    ├── ConfigError      metasup.yml or agents.yaml failed validation
      │    └── ArtifactError    an artifact file is missing, unreadable or of the wrong format
-     ├── ledger.LedgerError    the audit ledger cannot be used
+     ├── rolling.audit_records.LedgerError    the audit ledger cannot be used
      │    └── LedgerCorrupt    its hash chain is broken (CRITICAL: the run writes nothing)
-     ├── registry_edit.RegistryEditError   agents.yaml cannot be edited safely
-     └── lp_report.EmailError  the LP e-mail could not be sent
+     ├── rolling.registry_edit.RegistryEditError   agents.yaml cannot be edited safely
+     └── lp.smtp.EmailError    the LP e-mail could not be sent
+
+    github.client.GitHubIOError      a GitHub call failed (the action reports it, exit 1)
+     ├── NotPermitted                the token may not do this (fork PRs: degrade, do not fail)
+     │    └── github.pulls.PullCreationNotPermitted   Actions may not open PRs in this repository
+     ├── GitHubUnavailable           retries ran out within the wait budget; names the call
+     │    ├── RateLimited            …because of a rate limit
+     │    └── CreateUnconfirmed      a creating POST failed and did not land: safe to repeat
+     ├── github.pulls.HeadMoved      the PR head is not the commit metasup recorded: never merged
+     ├── github.pulls.PullAlreadyExists   422 on PR creation; carries the existing PR
+     └── github.state.StateMoved     the state branch moved under a compare-and-swap write
 
 Core modules raise these; only ``cli`` and ``action`` turn them into one ``Error: …`` line and
 an exit code, so no user ever sees a traceback for a mistake in their own files.
