@@ -17,9 +17,6 @@ from typing import Any
 
 import pandas as pd
 import pytest
-
-pytest.importorskip("distributed")
-
 from review_compare import assert_same
 
 from metasup.engine import open_measure

@@ -9,10 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-pytest.importorskip("s3fs")
-pytest.importorskip("moto.server")
-
 from review_compare import assert_same
 
 from metasup.engine import open_measure

@@ -679,17 +679,18 @@ def test_examples_are_small() -> None:
 
 
 def pipeline_artifacts(config: Config) -> Any:
-    artifacts_module = pytest.importorskip("metasup.ingest.load")
-    if not hasattr(artifacts_module, "load_artifacts"):
-        pytest.skip("metasup.ingest.load.load_artifacts is not written yet")
-    return artifacts_module.load_artifacts(config.artifacts)
+    from metasup.ingest import load_artifacts
+
+    return load_artifacts(config.artifacts)
 
 
 @cache
 def pipeline() -> tuple[Any, Any, Any]:
-    pd = pytest.importorskip("pandas")
-    reconcile_module = pytest.importorskip("metasup.evaluate.reconcile")
-    metrics_module = pytest.importorskip("metasup.evaluate.metrics")
+    import pandas as pd
+
+    from metasup.evaluate import metrics as metrics_module
+    from metasup.evaluate import reconcile as reconcile_module
+
     f = fleet()
     artifacts = pipeline_artifacts(f.config)
     as_of = pd.Timestamp(AS_OF)
@@ -745,8 +746,10 @@ def test_stories_hold_in_metasup_metrics() -> None:
 
 
 def test_stories_hold_in_the_supervisors_decisions() -> None:
-    pd = pytest.importorskip("pandas")
-    supervisor = pytest.importorskip("metasup.evaluate.supervisor")
+    import pandas as pd
+
+    from metasup.evaluate import supervisor
+
     f = fleet()
     artifacts, _, _ = pipeline()
     review = supervisor.run_meta_supervisor(artifacts, f.registry, f.config, pd.Timestamp(AS_OF))
@@ -778,7 +781,8 @@ def test_stories_hold_in_the_supervisors_decisions() -> None:
 @cache
 def review() -> Any:
     """metasup's whole evaluation of the demo, as ``metasup demo`` runs it (as_of: the last bar)."""
-    runner = pytest.importorskip("metasup.runner")
+    from metasup import runner
+
     found = runner.evaluate(runner.load_workspace(CONFIG_PATH), None, None)
     assert datetime.fromisoformat(found.as_of) == AS_OF
     return found
@@ -853,11 +857,10 @@ def test_metasup_skill_numbers_agree_with_the_independent_computation() -> None:
 
 
 def test_loader_reports_every_planted_line() -> None:
-    artifacts_module = pytest.importorskip("metasup.ingest.load")
-    if not hasattr(artifacts_module, "load_artifacts"):
-        pytest.skip("metasup.ingest.load.load_artifacts is not written yet")
+    from metasup.ingest import load_artifacts
+
     config = load_config(CONFIG_PATH)
-    artifacts = artifacts_module.load_artifacts(config.artifacts)
+    artifacts = load_artifacts(config.artifacts)
     quality = artifacts.data_quality
     _, planted = gen.build()
     rejected = {(p.file, p.line) for p in planted if p.outcome == "rejected"}

@@ -11,6 +11,7 @@ import math
 from statistics import NormalDist
 
 import empyrical as ep
+import jsharpe
 import numpy as np
 import numpy.typing as npt
 import pytest
@@ -194,7 +195,6 @@ def test_sharpe__matches_numpy_and_empyrical(x: FloatArray) -> None:
 
 def test_q_factor__matches_jsharpe_variance() -> None:
     """jsharpe's asymptotic SR variance with T = 1 (and no autocorrelation) is q itself."""
-    jsharpe = pytest.importorskip("jsharpe")
     for sr, g3, g4 in [(0.0, 0.0, 3.0), (0.3, -1.2, 7.0), (0.158, -3.0, 10.0), (-0.4, 0.8, 4.5)]:
         ref = jsharpe.sharpe_ratio_variance(sr, 1, gamma3=g3, gamma4=g4)
         assert q_factor(sr, g3, g4) == pytest.approx(ref, rel=1e-9)
@@ -259,7 +259,6 @@ def test_psr__dsr_paper_worked_example() -> None:
 
 def test_psr__tends_to_jsharpe_normal_form_for_long_records() -> None:
     """jsharpe's PSR is the paper's Φ form; given the same SR variance q/(n − 1) ours differs by O(1/n)."""
-    jsharpe = pytest.importorskip("jsharpe")
     sr, n, sr0 = 0.04, 5000, 0.01
     q = q_factor(sr, -0.7, 6.0)
     ref = jsharpe.probabilistic_sharpe_ratio(sr, sr0, variance=q / (n - 1))
@@ -284,7 +283,6 @@ def test_psr__is_one_half_at_the_benchmark() -> None:
 
 
 def test_expected_max_sharpe__matches_jsharpe() -> None:
-    jsharpe = pytest.importorskip("jsharpe")
     for trials in (2, 10, 100, 1000):
         for variance in (1e-4, 0.002, 1.0):
             ref = jsharpe.expected_maximum_sharpe_ratio(trials, variance)
