@@ -9,7 +9,7 @@ The values come from the rolling run as plain data; nothing here imports ``metas
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Protocol
+from typing import Literal, Protocol
 
 from metasup.model.config import Config
 from metasup.model.review import AgentReport, Retirement, Review
@@ -21,34 +21,28 @@ DASHBOARD_MARKER = "<!-- metasup:dashboard -->"
 RETIREMENT_MARKER = "<!-- metasup:retire -->"
 
 
-def promotion_marker(slug: str) -> str:
-    """Hidden marker of an [AUTO-PROMOTE] PR body; ``slug`` is ref-safe, so it cannot close the comment."""
-    return f"<!-- metasup:promote:{slug} -->"
+StageChange = Literal["promote", "demote"]
+"""The two PRs that change one agent's ``stage``: [AUTO-PROMOTE] and [AUTO-DEMOTE]."""
 
 
-def render_promotion_body(
-    agent: AgentReport, review: Review, config: Config, slug: str, run_link: str, held: bool = False
+def stage_change_marker(kind: StageChange, slug: str) -> str:
+    """Hidden marker of a stage-change PR body; ``slug`` is ref-safe, so it cannot close the comment."""
+    return f"<!-- metasup:{kind}:{slug} -->"
+
+
+def render_stage_change_body(
+    kind: StageChange,
+    agent: AgentReport,
+    review: Review,
+    config: Config,
+    slug: str,
+    run_link: str,
+    held: bool = False,
 ) -> str:
-    return package_template("promotion_pr.md.j2").render(
-        marker=Safe(promotion_marker(slug)),
-        agent=agent,
-        review=review,
-        config=config,
-        run_link=Safe(run_link),
-        held=held,
-    )
-
-
-def demotion_marker(slug: str) -> str:
-    """Hidden marker of an [AUTO-DEMOTE] PR body; ``slug`` is ref-safe, so it cannot close the comment."""
-    return f"<!-- metasup:demote:{slug} -->"
-
-
-def render_demotion_body(
-    agent: AgentReport, review: Review, config: Config, slug: str, run_link: str, held: bool = False
-) -> str:
-    return package_template("demotion_pr.md.j2").render(
-        marker=Safe(demotion_marker(slug)),
+    """The body of an [AUTO-PROMOTE] or [AUTO-DEMOTE] PR (each kind has its own template)."""
+    template = "promotion_pr.md.j2" if kind == "promote" else "demotion_pr.md.j2"
+    return package_template(template).render(
+        marker=Safe(stage_change_marker(kind, slug)),
         agent=agent,
         review=review,
         config=config,

@@ -21,7 +21,7 @@ from metasup.github import (
 )
 from metasup.model.config import Config
 from metasup.model.review import CLASS_SUBJECT_PREFIX, Review
-from metasup.render.bodies import render_demotion_body, render_promotion_body, render_retirement_body
+from metasup.render.bodies import render_retirement_body, render_stage_change_body
 from metasup.rolling.audit_ledger import NewEntry
 from metasup.rolling.context import RollingContext, RollingOutcome
 from metasup.rolling.dashboard import ListedPromotion
@@ -30,11 +30,11 @@ from metasup.rolling.ownership import RecordedHeads
 from metasup.rolling.plan import (
     Action,
     HoldMovedPull,
-    MergePromotion,
-    OpenPromotion,
+    MergeStageChange,
     OpenRetirement,
-    RefreshPromotion,
-    WithdrawPromotion,
+    OpenStageChange,
+    RefreshStageChange,
+    WithdrawStageChange,
     describe,
     find_agent,
     find_class,
@@ -97,13 +97,13 @@ class PlanExecutor:
     def _run(self, action: Action) -> list[NewEntry]:
         if isinstance(action, HoldMovedPull):
             return self._hold(action)
-        if isinstance(action, OpenPromotion):
+        if isinstance(action, OpenStageChange):
             return self._open_promotion(action)
-        if isinstance(action, RefreshPromotion):
+        if isinstance(action, RefreshStageChange):
             return self._refresh_promotion(action)
-        if isinstance(action, MergePromotion):
+        if isinstance(action, MergeStageChange):
             return self._merge(action)
-        if isinstance(action, WithdrawPromotion):
+        if isinstance(action, WithdrawStageChange):
             return self._withdraw(action)
         if isinstance(action, OpenRetirement):
             return self._open_retirement(action)
@@ -112,8 +112,10 @@ class PlanExecutor:
     def _body(self, lifecycle: Lifecycle, agent_name: str, held: bool = False) -> str:
         agent = find_agent(self.review, agent_name)
         assert agent is not None  # the planner only plans for agents of this review
-        render = render_promotion_body if lifecycle.kind == "promote" else render_demotion_body
-        return render(agent, self.review, self.config, branch_slug(agent_name), self.context.run_link, held)
+        slug = branch_slug(agent_name)
+        return render_stage_change_body(
+            lifecycle.kind, agent, self.review, self.config, slug, self.context.run_link, held
+        )
 
     def _message(self, lifecycle: Lifecycle, agent: str) -> str:
         verb = "Promote" if lifecycle.kind == "promote" else "Demote"
@@ -163,7 +165,7 @@ class PlanExecutor:
             self.outcome.promote_prs.append(number)
         self.outcome.open_promotions.append(ListedPromotion(number, agent, held, kind))
 
-    def _open_promotion(self, action: OpenPromotion) -> list[NewEntry]:
+    def _open_promotion(self, action: OpenStageChange) -> list[NewEntry]:
         lifecycle = LIFECYCLES[action.kind]
         self._push_stage_change(lifecycle, action.agent, action.branch)
         opened = self._open(
@@ -182,7 +184,7 @@ class PlanExecutor:
             )
         ]
 
-    def _refresh_promotion(self, action: RefreshPromotion) -> list[NewEntry]:
+    def _refresh_promotion(self, action: RefreshStageChange) -> list[NewEntry]:
         lifecycle = LIFECYCLES[action.kind]
         if action.rebase:
             self._push_stage_change(lifecycle, action.agent, action.branch)
@@ -195,7 +197,7 @@ class PlanExecutor:
         self._listed(action.pull, action.agent, action.held, action.kind)
         return []
 
-    def _merge(self, action: MergePromotion) -> list[NewEntry]:
+    def _merge(self, action: MergeStageChange) -> list[NewEntry]:
         lifecycle = LIFECYCLES[action.kind]
         expected = self.pull_heads[action.pull]
         if action.rebase:
@@ -240,7 +242,7 @@ class PlanExecutor:
             )
         ]
 
-    def _withdraw(self, action: WithdrawPromotion) -> list[NewEntry]:
+    def _withdraw(self, action: WithdrawStageChange) -> list[NewEntry]:
         lifecycle = LIFECYCLES[action.kind]
         if lifecycle.kind == "promote":
             what, detail = f"the promotion gates of **{action.agent}** no longer pass", "Failing"

@@ -55,18 +55,18 @@ class PullState:
     url: str = ""
 
 
-# The four stage-change actions serve promote and demote PRs alike; ``kind`` says which.
+# The stage-change actions serve [AUTO-PROMOTE] and [AUTO-DEMOTE] PRs alike; ``kind`` says which.
 
 
 @dataclass(frozen=True)
-class OpenPromotion:
+class OpenStageChange:
     agent: str
     branch: str
     kind: Kind = "promote"
 
 
 @dataclass(frozen=True)
-class RefreshPromotion:
+class RefreshStageChange:
     agent: str
     pull: int
     branch: str
@@ -76,7 +76,7 @@ class RefreshPromotion:
 
 
 @dataclass(frozen=True)
-class MergePromotion:
+class MergeStageChange:
     """Merge an open PR; ``rebase``: re-cut its branch on the base head first (the base moved, e.g.
     another metasup PR editing the registry was merged, which would leave it unmergeable for good)."""
 
@@ -87,7 +87,7 @@ class MergePromotion:
 
 
 @dataclass(frozen=True)
-class WithdrawPromotion:
+class WithdrawStageChange:
     agent: str
     pull: int
     reason: str
@@ -111,7 +111,12 @@ class OpenRetirement:
 
 
 Action = (
-    OpenPromotion | RefreshPromotion | MergePromotion | WithdrawPromotion | HoldMovedPull | OpenRetirement
+    OpenStageChange
+    | RefreshStageChange
+    | MergeStageChange
+    | WithdrawStageChange
+    | HoldMovedPull
+    | OpenRetirement
 )
 
 
@@ -229,15 +234,15 @@ def _stage_action(
     open_pull = next((p for p in history if p.state == "open"), None)
     if open_pull is not None:
         if not fires:
-            return WithdrawPromotion(agent.agent, open_pull.number, why_not, kind)
+            return WithdrawStageChange(agent.agent, open_pull.number, why_not, kind)
         hours = config.promotion_prs.auto_merge_after_hours
         old_enough = hours is not None and now - open_pull.created_at >= timedelta(hours=hours)
         rebase = open_pull.branch_parent is not None and open_pull.branch_parent != base_head
         if old_enough and not open_pull.changes_requested:
-            return MergePromotion(agent.agent, open_pull.number, kind, rebase)
+            return MergeStageChange(agent.agent, open_pull.number, kind, rebase)
         if open_pull.changes_requested:
             held.append(agent.agent)
-        return RefreshPromotion(
+        return RefreshStageChange(
             agent.agent, open_pull.number, open_pull.branch, rebase, open_pull.changes_requested, kind
         )
     if not fires:
@@ -247,7 +252,7 @@ def _stage_action(
     if last is not None and last.closed_at is not None and expires is not None and now < expires:
         vetoes.append(Veto(agent.agent, last.number, last.closed_at, expires, kind))
         return None
-    return OpenPromotion(agent.agent, lifecycle.branch(agent.agent), kind)
+    return OpenStageChange(agent.agent, lifecycle.branch(agent.agent), kind)
 
 
 def _kill_subjects(review: Review, registry: Registry) -> list[tuple[str, str, str]]:
@@ -316,7 +321,7 @@ def plan_rolling(
             )
             if agent.stage != lifecycle.from_stage and open_pull is not None:
                 plan.actions.append(
-                    WithdrawPromotion(
+                    WithdrawStageChange(
                         agent.agent, open_pull.number, f"the agent is now {agent.stage}", lifecycle.kind
                     )
                 )
@@ -344,14 +349,14 @@ def describe(action: Action) -> str:
     if isinstance(action, OpenRetirement):
         return f"open [AUTO-RETIRE] PR for {action.subject}"
     tag = LIFECYCLES[action.kind].tag
-    if isinstance(action, OpenPromotion):
+    if isinstance(action, OpenStageChange):
         return f"open [{tag}] PR for {action.agent}"
-    if isinstance(action, RefreshPromotion):
+    if isinstance(action, RefreshStageChange):
         held = " (held: changes requested)" if action.held else ""
         return f"refresh [{tag}] PR #{action.pull} for {action.agent}{held}"
-    if isinstance(action, MergePromotion):
+    if isinstance(action, MergeStageChange):
         return f"merge [{tag}] PR #{action.pull} for {action.agent}"
-    if isinstance(action, WithdrawPromotion):
+    if isinstance(action, WithdrawStageChange):
         return f"close [{tag}] PR #{action.pull} for {action.agent}: {action.reason}"
     if isinstance(action, HoldMovedPull):
         return f"hold [{tag}] PR #{action.pull} for {action.agent}: its head moved, a person merges it"

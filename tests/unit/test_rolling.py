@@ -22,7 +22,7 @@ from metasup.model.review import (
     Review,
     Rule,
 )
-from metasup.render.bodies import render_demotion_body
+from metasup.render.bodies import render_stage_change_body
 from metasup.rolling.audit_ledger import LedgerRecord, NewEntry, append
 from metasup.rolling.dashboard import ListedPromotion, active_vetoes, dashboard_context
 from metasup.rolling.kills import kills_in_force
@@ -34,13 +34,13 @@ from metasup.rolling.lifecycle import (
     retire_branch,
 )
 from metasup.rolling.plan import (
-    MergePromotion,
-    OpenPromotion,
+    MergeStageChange,
     OpenRetirement,
+    OpenStageChange,
     PullState,
-    RefreshPromotion,
+    RefreshStageChange,
     Veto,
-    WithdrawPromotion,
+    WithdrawStageChange,
     demotion_vetoes,
     describe,
     observed_entries,
@@ -90,7 +90,7 @@ def test_plan_rolling__opens_promotion_for_approved(
     base_config: Config, review_factory: Callable[..., Review], approved: AgentReport
 ) -> None:
     plan = plan_for(review_factory(agents=[approved]), [], base_config)
-    assert plan.actions == [OpenPromotion("momo-beta", "metasup/promote/momo-beta")]
+    assert plan.actions == [OpenStageChange("momo-beta", "metasup/promote/momo-beta")]
     assert plan.audit_entries == []
 
 
@@ -99,7 +99,7 @@ def test_plan_rolling__refreshes_open_pr_never_duplicates(
 ) -> None:
     plan = plan_for(review_factory(agents=[approved]), [pull()], base_config)
     assert plan.actions == [
-        RefreshPromotion("momo-beta", 7, "metasup/promote/momo-beta", rebase=False, held=False)
+        RefreshStageChange("momo-beta", 7, "metasup/promote/momo-beta", rebase=False, held=False)
     ]
     assert [(e.event, e.dedupe_key) for e in plan.audit_entries] == [("promotion_proposed", "pr#7")]
 
@@ -109,7 +109,7 @@ def test_plan_rolling__rebases_when_base_moved(
 ) -> None:
     plan = plan_for(review_factory(agents=[approved]), [pull(branch_parent="a" * 40)], base_config)
     assert plan.actions == [
-        RefreshPromotion("momo-beta", 7, "metasup/promote/momo-beta", rebase=True, held=False)
+        RefreshStageChange("momo-beta", 7, "metasup/promote/momo-beta", rebase=True, held=False)
     ]
 
 
@@ -119,7 +119,7 @@ def test_plan_rolling__merges_after_window(
     plan = plan_for(
         review_factory(agents=[approved]), [pull(created_at=NOW - timedelta(hours=24))], base_config
     )
-    assert plan.actions == [MergePromotion("momo-beta", 7)]
+    assert plan.actions == [MergeStageChange("momo-beta", 7)]
 
 
 def test_plan_rolling__auto_merge_disabled(
@@ -131,7 +131,7 @@ def test_plan_rolling__auto_merge_disabled(
         }
     )
     plan = plan_for(review_factory(agents=[approved]), [pull(created_at=NOW - timedelta(days=9))], config)
-    assert isinstance(plan.actions[0], RefreshPromotion)
+    assert isinstance(plan.actions[0], RefreshStageChange)
 
 
 def test_plan_rolling__changes_requested_holds(
@@ -140,7 +140,7 @@ def test_plan_rolling__changes_requested_holds(
     old = pull(created_at=NOW - timedelta(days=3), changes_requested=True)
     plan = plan_for(review_factory(agents=[approved]), [old], base_config)
     assert plan.actions == [
-        RefreshPromotion("momo-beta", 7, "metasup/promote/momo-beta", rebase=False, held=True)
+        RefreshStageChange("momo-beta", 7, "metasup/promote/momo-beta", rebase=False, held=True)
     ]
     assert plan.held == ["momo-beta"]
 
@@ -149,7 +149,7 @@ def test_plan_rolling__withdraws_when_gates_fail(
     base_config: Config, review_factory: Callable[..., Review], agent_factory: Callable[..., AgentReport]
 ) -> None:
     plan = plan_for(review_factory(agents=[blocked(agent_factory)]), [pull()], base_config)
-    assert plan.actions == [WithdrawPromotion("momo-beta", 7, "1 safety violation in the 30-day window")]
+    assert plan.actions == [WithdrawStageChange("momo-beta", 7, "1 safety violation in the 30-day window")]
 
 
 def test_plan_rolling__veto_recorded_and_cooldown(
@@ -171,7 +171,7 @@ def test_plan_rolling__new_pr_after_cooldown(
 ) -> None:
     closed = pull(state="closed", closed_at=NOW - timedelta(days=30))
     plan = plan_for(review_factory(agents=[approved]), [closed], base_config)
-    assert plan.actions == [OpenPromotion("momo-beta", "metasup/promote/momo-beta")]
+    assert plan.actions == [OpenStageChange("momo-beta", "metasup/promote/momo-beta")]
 
 
 def test_plan_rolling__own_withdrawal_is_not_a_veto(
@@ -179,7 +179,7 @@ def test_plan_rolling__own_withdrawal_is_not_a_veto(
 ) -> None:
     withdrawn = pull(state="closed", closed_at=NOW - timedelta(days=1), labels=frozenset({WITHDRAWN_LABEL}))
     plan = plan_for(review_factory(agents=[approved]), [withdrawn], base_config)
-    assert plan.actions == [OpenPromotion("momo-beta", "metasup/promote/momo-beta")]
+    assert plan.actions == [OpenStageChange("momo-beta", "metasup/promote/momo-beta")]
     assert [e.event for e in plan.audit_entries] == ["promotion_proposed", "promotion_withdrawn"]
 
 
@@ -311,13 +311,13 @@ def test_kills_in_force__a_class_kill_stands_while_its_status_is_unchanged() -> 
 
 
 def test_describe__one_line_per_action_naming_the_pr_and_why() -> None:
-    assert describe(OpenPromotion("momo-beta", "metasup/promote/momo-beta")) == (
+    assert describe(OpenStageChange("momo-beta", "metasup/promote/momo-beta")) == (
         "open [AUTO-PROMOTE] PR for momo-beta"
     )
-    held = RefreshPromotion("momo-beta", 7, "metasup/promote/momo-beta", rebase=False, held=True)
+    held = RefreshStageChange("momo-beta", 7, "metasup/promote/momo-beta", rebase=False, held=True)
     assert describe(held) == "refresh [AUTO-PROMOTE] PR #7 for momo-beta (held: changes requested)"
-    assert describe(MergePromotion("momo-beta", 7)) == "merge [AUTO-PROMOTE] PR #7 for momo-beta"
-    assert describe(WithdrawPromotion("momo-beta", 7, "1 safety violation")) == (
+    assert describe(MergeStageChange("momo-beta", 7)) == "merge [AUTO-PROMOTE] PR #7 for momo-beta"
+    assert describe(WithdrawStageChange("momo-beta", 7, "1 safety violation")) == (
         "close [AUTO-PROMOTE] PR #7 for momo-beta: 1 safety violation"
     )
     assert describe(OpenRetirement("class:llm_macro", "metasup/retire/class-llm_macro", "r")) == (
@@ -399,7 +399,7 @@ def test_plan_rolling__opens_demotion_for_demoted_prod_agent(
     base_config: Config, review_factory: Callable[..., Review], agent_factory: Callable[..., AgentReport]
 ) -> None:
     plan = plan_for(review_factory(agents=[prod_agent(agent_factory)]), [], base_config)
-    assert plan.actions == [OpenPromotion("momo-alpha", "metasup/demote/momo-alpha", kind="demote")]
+    assert plan.actions == [OpenStageChange("momo-alpha", "metasup/demote/momo-alpha", kind="demote")]
     assert describe(plan.actions[0]) == "open [AUTO-DEMOTE] PR for momo-alpha"
 
 
@@ -415,7 +415,7 @@ def test_plan_rolling__open_demotion_refreshed_never_duplicated(
 ) -> None:
     plan = plan_for(review_factory(agents=[prod_agent(agent_factory)]), [demote_pull()], base_config)
     assert plan.actions == [
-        RefreshPromotion(
+        RefreshStageChange(
             "momo-alpha", 9, "metasup/demote/momo-alpha", rebase=False, held=False, kind="demote"
         )
     ]
@@ -430,7 +430,9 @@ def test_plan_rolling__demotion_held_by_changes_requested(
     old = demote_pull(created_at=NOW - timedelta(days=3), changes_requested=True)
     plan = plan_for(review_factory(agents=[prod_agent(agent_factory)]), [old], base_config)
     assert plan.actions == [
-        RefreshPromotion("momo-alpha", 9, "metasup/demote/momo-alpha", rebase=False, held=True, kind="demote")
+        RefreshStageChange(
+            "momo-alpha", 9, "metasup/demote/momo-alpha", rebase=False, held=True, kind="demote"
+        )
     ]
     assert plan.held == ["momo-alpha"]
 
@@ -440,7 +442,7 @@ def test_plan_rolling__demotion_merged_after_window_while_rule_fires(
 ) -> None:
     old = demote_pull(created_at=NOW - timedelta(hours=24))
     plan = plan_for(review_factory(agents=[prod_agent(agent_factory)]), [old], base_config)
-    assert plan.actions == [MergePromotion("momo-alpha", 9, kind="demote")]
+    assert plan.actions == [MergeStageChange("momo-alpha", 9, kind="demote")]
     assert describe(plan.actions[0]) == "merge [AUTO-DEMOTE] PR #9 for momo-alpha"
 
 
@@ -450,7 +452,7 @@ def test_plan_rolling__merge_recuts_a_branch_left_behind_by_the_base(
     """Another registry PR merged since: the branch is re-cut on the new base head, then merged."""
     old = demote_pull(created_at=NOW - timedelta(hours=24), branch_parent="a" * 40)
     plan = plan_for(review_factory(agents=[prod_agent(agent_factory)]), [old], base_config)
-    assert plan.actions == [MergePromotion("momo-alpha", 9, kind="demote", rebase=True)]
+    assert plan.actions == [MergeStageChange("momo-alpha", 9, kind="demote", rebase=True)]
 
 
 def test_plan_rolling__demotion_withdrawn_when_rule_stops_firing(
@@ -458,7 +460,7 @@ def test_plan_rolling__demotion_withdrawn_when_rule_stops_firing(
 ) -> None:
     recovered = prod_agent(agent_factory, demoted=False, psr=0.4, evidence="PSR 0.40 ≥ 0.1")
     plan = plan_for(review_factory(agents=[recovered]), [demote_pull()], base_config)
-    assert plan.actions == [WithdrawPromotion("momo-alpha", 9, "PSR 0.40 ≥ 0.1", kind="demote")]
+    assert plan.actions == [WithdrawStageChange("momo-alpha", 9, "PSR 0.40 ≥ 0.1", kind="demote")]
 
 
 def test_plan_rolling__demotion_withdrawn_when_agent_left_prod(
@@ -468,7 +470,7 @@ def test_plan_rolling__demotion_withdrawn_when_agent_left_prod(
         "momo-alpha", stage="sandbox", status="blocked", promotion=Promotion(result="BLOCKED")
     )
     plan = plan_for(review_factory(agents=[sandboxed]), [demote_pull()], base_config)
-    assert plan.actions == [WithdrawPromotion("momo-alpha", 9, "the agent is now sandbox", kind="demote")]
+    assert plan.actions == [WithdrawStageChange("momo-alpha", 9, "the agent is now sandbox", kind="demote")]
 
 
 def test_observed_entries__demotion_events(base_config: Config) -> None:
@@ -520,7 +522,7 @@ def test_plan_rolling__demotion_after_cooldown_opens_a_new_pr(
 ) -> None:
     vetoed_pull = demote_pull(state="closed", closed_at=NOW - COOLDOWN - timedelta(hours=1))
     plan = plan_for(review_factory(agents=[prod_agent(agent_factory)]), [vetoed_pull], base_config)
-    assert plan.actions == [OpenPromotion("momo-alpha", "metasup/demote/momo-alpha", kind="demote")]
+    assert plan.actions == [OpenStageChange("momo-alpha", "metasup/demote/momo-alpha", kind="demote")]
 
 
 def test_dashboard__pending_demotions_and_demotion_vetoes(
@@ -551,7 +553,9 @@ def test_demotion_body__evidence_and_veto_escaped(
     base_config: Config, review_factory: Callable[..., Review], agent_factory: Callable[..., AgentReport]
 ) -> None:
     agent = prod_agent(agent_factory, evidence="PSR 0.03 < 0.1 <script>*x*</script>")
-    body = render_demotion_body(agent, review_factory(agents=[agent]), base_config, "momo-alpha", "#1")
+    body = render_stage_change_body(
+        "demote", agent, review_factory(agents=[agent]), base_config, "momo-alpha", "#1"
+    )
     assert body.startswith("<!-- metasup:demote:momo-alpha -->")
     assert "## [AUTO-DEMOTE] momo-alpha: prod → sandbox" in body
     assert "| PSR(0) of the daily skill series | 0.03 |" in body
