@@ -10,9 +10,10 @@ from __future__ import annotations
 import codecs
 import errno
 import gzip
+import mmap
 import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
@@ -85,9 +86,15 @@ def check_not_a_loop(path: Path) -> None:
 
 @dataclass(frozen=True)
 class Content:
-    """A file's bytes without a copy: a memory map (or the decompressed gzip), seen as uint8 by numpy."""
+    """A file's bytes without a copy: a memory map (or the decompressed gzip), seen as uint8 by numpy.
+
+    ``mapping`` is the memory map the bytes lie in, when they do, starting at byte ``offset`` of it:
+    what lets :meth:`release_before` hand pages already read back to the kernel.
+    """
 
     buffer: pa.Buffer
+    mapping: mmap.mmap | None = field(default=None, compare=False, repr=False)
+    offset: int = 0
 
     def __len__(self) -> int:
         return int(self.buffer.size)
@@ -105,6 +112,10 @@ class Content:
         end = len(self) if stop is None else stop
         return pa.BufferReader(self.buffer.slice(start, end - start))
 
+    def piece(self, start: int, stop: int) -> Content:
+        """``[start, stop)`` as content of its own (no copy)."""
+        return Content(self.buffer.slice(start, stop - start))
+
     def as_binary_array(self) -> pa.Array:
         """The content as a one-value binary array (no copy), for pyarrow's string kernels."""
         offsets = pa.array([0, len(self)], pa.int64()).buffers()[1]
@@ -113,7 +124,23 @@ class Content:
     def without_bom(self) -> Content:
         """A leading UTF-8 byte order mark is not part of the first line."""
         bom = len(codecs.BOM_UTF8)
-        return Content(self.buffer.slice(bom)) if self.bytes(0, bom) == codecs.BOM_UTF8 else self
+        if self.bytes(0, bom) != codecs.BOM_UTF8:
+            return self
+        return Content(self.buffer.slice(bom), self.mapping, self.offset + bom)
+
+    def release_before(self, position: int) -> None:
+        """Drop the pages of ``[0, position)`` from this process's memory; they are read again if needed.
+
+        A memory-mapped file's pages stay resident once read: a 250 MB file read in pieces would
+        still weigh 250 MB at the end. Its pages are clean copies of the file, so the kernel can
+        drop them (``MADV_DONTNEED``) and fault them in again from the page cache if they are
+        touched later: nothing can be lost. Decompressed content (no mapping) is left alone.
+        """
+        if self.mapping is None or not hasattr(mmap, "MADV_DONTNEED"):
+            return
+        end = (self.offset + position) // mmap.PAGESIZE * mmap.PAGESIZE
+        if end > 0:
+            self.mapping.madvise(mmap.MADV_DONTNEED, 0, end)
 
 
 def read_content(path: Path, suffix: str) -> Content:
@@ -123,7 +150,9 @@ def read_content(path: Path, suffix: str) -> Content:
             return Content(pa.py_buffer(_gunzip(path, path.read_bytes())))
         if path.stat().st_size == 0:
             return Content(pa.py_buffer(b""))
-        return Content(pa.memory_map(str(path)).read_buffer())
+        with path.open("rb") as handle:
+            mapping = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+        return Content(pa.py_buffer(mapping), mapping)
     except FileNotFoundError:
         raise ArtifactError(f"{display_path(path)}: file not found") from None
     except OSError as exc:
@@ -193,6 +222,31 @@ def _blocks(raw: Bytes, size: int = 1 << 22) -> Iterator[tuple[int, Bytes]]:
     """
     for start in range(0, len(raw), size):
         yield start, raw[start : start + size]
+
+
+def line_pieces(data: Content, size: int) -> Iterator[tuple[int, Content]]:
+    """``data`` in consecutive pieces of about ``size`` bytes, each with its offset.
+
+    Every piece but the last ends right after a newline, so each starts at a line start (which
+    ``scan_json_lines``' guard needs) and no line is split. Empty content is one empty piece.
+    """
+    raw = data.array
+    start = 0
+    while True:
+        stop = len(raw) if start + size >= len(raw) else _after_newline(raw, start + size)
+        yield start, data.piece(start, stop)
+        if stop >= len(raw):
+            return
+        start = stop
+
+
+def _after_newline(raw: Bytes, position: int) -> int:
+    """The offset just after the first newline at or after ``position`` (the end if none)."""
+    for start, block in _blocks(raw[position:], 1 << 16):
+        found = np.flatnonzero(block == ord("\n"))
+        if len(found):
+            return position + start + int(found[0]) + 1
+    return len(raw)
 
 
 def _line_offsets(data: Content) -> tuple[Ints, Ints]:

@@ -8,7 +8,7 @@ without copying columns when every row is kept.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Final, TypeVar
 
 import numpy as np
@@ -53,9 +53,19 @@ FRAME_DTYPES: Final[Mapping[str, Mapping[str, str]]] = {
 """Columns and dtypes of every frame of :class:`Artifacts` (``docs/data-model.md``), empty or not."""
 
 
+TELEMETRY_FRAMES: Final = ("costs", "evals", "violations", "regimes")
+"""The frames :func:`telemetry_frames` builds from the telemetry input."""
+
+
 def empty_frame(name: str) -> pd.DataFrame:
     """Frame ``name`` of :class:`Artifacts` without rows, with its documented columns and dtypes."""
     return pd.DataFrame({column: pd.Series(dtype=dtype) for column, dtype in FRAME_DTYPES[name].items()})
+
+
+def concat_frames(parts: Sequence[pd.DataFrame]) -> pd.DataFrame:
+    """One frame's pieces (built from consecutive pieces of an input) one after the other."""
+    kept = [part for part in parts if len(part)] or list(parts[:1])
+    return kept[0] if len(kept) == 1 else pd.concat(kept, ignore_index=True)
 
 
 _T, _X, _N, _F = Kind.TIMESTAMP, Kind.TEXT, Kind.NUMBER, Kind.FLEXIBLE

@@ -57,7 +57,7 @@ Decisions where the SPEC is silent:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -68,6 +68,8 @@ from metasup.ingest.frames import (
     PRICES,
     SIGNALS,
     TELEMETRY,
+    TELEMETRY_FRAMES,
+    concat_frames,
     empty_frame,
     prices_frame,
     signals_frame,
@@ -106,10 +108,9 @@ def load_artifacts(config: ArtifactsConfig, progress: Progress | None = None) ->
         pending_prices = pool.submit(_prices, price_files, price_ids, accounts, say)
         signals = signals_frame(_read_input(alpha_files, alpha_ids, SIGNALS, accounts, say), accounts)
         if telemetry_files is None or telemetry_ids is None:
-            telemetry = {name: empty_frame(name) for name in ("costs", "evals", "violations", "regimes")}
+            telemetry = {name: empty_frame(name) for name in TELEMETRY_FRAMES}
         else:
-            telemetry_rows = _read_input(telemetry_files, telemetry_ids, TELEMETRY, accounts, say)
-            telemetry = telemetry_frames(telemetry_rows, accounts)
+            telemetry = _telemetry(telemetry_files, telemetry_ids, accounts, say)
         prices = pending_prices.result()
     return Artifacts(
         signals=signals,
@@ -137,11 +138,26 @@ def _prices(
     return prices_frame(_read_input(files, file_ids, PRICES, accounts, say), accounts)
 
 
+def _telemetry(
+    files: Sequence[Path], file_ids: Sequence[int], accounts: LineAccounts, say: Progress
+) -> dict[str, pd.DataFrame]:
+    """The telemetry frames, built piece by piece: each event is checked on its own, so only the
+    frames' columns of earlier pieces, never every field of every line, are held at once."""
+    parts = [telemetry_frames(rows, accounts) for rows in _pieces(files, file_ids, TELEMETRY, accounts, say)]
+    return {name: concat_frames([part[name] for part in parts]) for name in TELEMETRY_FRAMES}
+
+
 def _read_input(
     files: Sequence[Path], file_ids: Sequence[int], spec: InputSpec, accounts: LineAccounts, say: Progress
 ) -> Rows:
     """All files of one input (registered in ``accounts`` as ``file_ids``), concatenated in order."""
-    parts = []
+    return concat_rows(list(_pieces(files, file_ids, spec, accounts, say)))
+
+
+def _pieces(
+    files: Sequence[Path], file_ids: Sequence[int], spec: InputSpec, accounts: LineAccounts, say: Progress
+) -> Iterator[Rows]:
+    """The rows of one input in order: a csv or parquet file at once, JSON Lines piece by piece."""
     for path, file_id in zip(files, file_ids, strict=True):
         shown = accounts.paths[file_id]
         say(f"reading {shown}")
@@ -149,9 +165,8 @@ def _read_input(
         assert suffix is not None  # data_files only lets supported files through
         data = source_content(path, suffix).without_bom()
         if suffix.startswith(".jsonl"):
-            parts.append(read_jsonl(data, spec, file_id, accounts))
+            yield from read_jsonl(data, spec, file_id, accounts)
         elif suffix.startswith(".csv"):
-            parts.append(read_csv(data, spec, file_id, accounts, shown, typed_timestamps=len(files) == 1))
+            yield read_csv(data, spec, file_id, accounts, shown, typed_timestamps=len(files) == 1)
         else:
-            parts.append(read_parquet(data, spec, file_id, accounts, shown))
-    return concat_rows(parts)
+            yield read_parquet(data, spec, file_id, accounts, shown)

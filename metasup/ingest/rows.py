@@ -104,6 +104,10 @@ class Rows:
             return self
         return self.select(np.argsort(self.line, kind="stable").astype(np.int64))
 
+    def shifted(self, lines: int) -> Rows:
+        """The same rows, their line numbers ``lines`` further on (a piece read apart from its file)."""
+        return self if not lines else Rows(self.file, self.line + lines, self.columns)
+
     def select(self, positions: Ints) -> Rows:
         """The rows at ``positions``, in that order."""
         return Rows(

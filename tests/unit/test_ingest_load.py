@@ -34,7 +34,7 @@ from artifact_factories import (
 import metasup.ingest.jsonl as jsonl_module
 from metasup.ingest import load_artifacts
 from metasup.ingest.frames import FRAME_DTYPES
-from metasup.ingest.jsonl import LEAF_LINES
+from metasup.ingest.jsonl_stretches import LEAF_LINES
 from metasup.ingest.rows import _column_from_arrow
 from metasup.model.artifacts import Artifacts
 from metasup.model.config import ArtifactsConfig
