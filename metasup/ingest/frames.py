@@ -9,6 +9,7 @@ without copying columns when every row is kept.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Final, TypeVar
 
 import numpy as np
@@ -289,17 +290,16 @@ def _bar_order(frame: pd.DataFrame) -> tuple[Ints | None, Bools]:
     """The stable order by ``symbol, ts`` (None when already sorted) and the repeated bars in it.
 
     Price files are usually sorted by time or by symbol then time, so the cheap cases come first:
-    bars already grouped by symbol in name order are recognized by comparing neighbours, without
-    hashing millions of strings.
+    bars grouped by symbol (one run per symbol, times ascending in each) are recognized by
+    comparing neighbours, without hashing millions of strings; their runs are put in name order.
     """
     stamps = np.asarray(frame["ts"].array.asi8, dtype=np.int64)
-    starts = _sorted_runs(frame["symbol"])
-    if starts is not None:
-        same = ~starts[1:]
-        if bool(np.all(~same | (stamps[1:] >= stamps[:-1]))):
-            repeated = np.zeros(len(stamps), dtype=bool)
-            repeated[1:] = same & (stamps[1:] == stamps[:-1])
-            return None, repeated
+    runs = _symbol_runs(frame["symbol"])
+    if runs is not None and bool(np.all(runs.starts[1:] | (stamps[1:] >= stamps[:-1]))):
+        repeated = np.zeros(len(stamps), dtype=bool)
+        repeated[1:] = ~runs.starts[1:] & (stamps[1:] == stamps[:-1])
+        by_name = runs.in_name_order()
+        return by_name, (repeated if by_name is None else repeated[by_name])
     codes, names = factorize(frame["symbol"])
     rank = np.empty(len(names), dtype=np.int64)
     rank[np.argsort(np.asarray(names, dtype=object), kind="stable")] = np.arange(len(names))
@@ -325,12 +325,32 @@ def _sorted_by(major: npt.NDArray[Any], minor: Ints) -> bool:
     return bool(np.all(step >= 0) and np.all((step > 0) | (minor[1:] >= minor[:-1])))
 
 
-def _sorted_runs(symbols: pd.Series) -> Bools | None:
-    """Where each run of equal symbols starts, if the runs are in strictly increasing name order.
+@dataclass(frozen=True)
+class _SymbolRuns:
+    """Rows grouped by symbol, one run per symbol: where each run starts, and its symbol."""
 
-    Strictly increasing runs mean every symbol has one run, in sorted order: the rows are grouped
-    as :func:`_bar_order` wants them. ``None`` otherwise (or for non-arrow or missing values).
-    Arrow compares UTF-8 bytes, which orders like Python's code-point comparison.
+    starts: Bools
+    heads: pa.Array
+
+    def in_name_order(self) -> Ints | None:
+        """The rows with the runs in name order, each kept whole (``None``: they already are)."""
+        names = np.asarray(self.heads.to_numpy(zero_copy_only=False), dtype=object)
+        rank = np.argsort(names, kind="stable")
+        if bool(np.all(rank[1:] > rank[:-1])):
+            return None
+        first = np.flatnonzero(self.starts)
+        length = np.diff(np.append(first, len(self.starts)))[rank]
+        begin = first[rank]
+        within = np.arange(len(self.starts)) - np.repeat(np.cumsum(length) - length, length)
+        return np.asarray(within + np.repeat(begin, length), dtype=np.int64)
+
+
+def _symbol_runs(symbols: pd.Series) -> _SymbolRuns | None:
+    """The runs of equal symbols, if every symbol has just one; ``None`` otherwise.
+
+    Neighbours are compared by arrow (no hashing); only the run heads, one per symbol, are checked
+    for repeats and sorted. ``None`` as well for non-arrow or missing values. Arrow compares UTF-8
+    bytes, which orders like Python's code-point comparison.
     """
     if (
         len(symbols) < 2
@@ -345,6 +365,8 @@ def _sorted_runs(symbols: pd.Series) -> Bools | None:
     starts = np.ones(len(strings), dtype=bool)
     starts[1:] = np.asarray(changed.to_numpy(zero_copy_only=False), dtype=bool)
     heads = strings.filter(pa.array(starts))
-    if len(heads) > 1 and not pc.all(pc.less(heads.slice(0, len(heads) - 1), heads.slice(1))).as_py():
+    if isinstance(heads, pa.ChunkedArray):
+        heads = heads.combine_chunks()
+    if pc.count_distinct(heads).as_py() != len(heads):
         return None
-    return starts
+    return _SymbolRuns(starts, heads)

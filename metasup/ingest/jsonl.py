@@ -17,7 +17,9 @@ Fastest first, so clean data never costs Python work per line:
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Final
 
@@ -39,7 +41,9 @@ from metasup.ingest.quality import LineAccounts
 from metasup.ingest.rows import (
     Column,
     InputSpec,
+    Ints,
     Kind,
+    Objects,
     Rows,
     no_rows,
     rows_from_table,
@@ -62,64 +66,101 @@ def read_jsonl(data: Content, spec: InputSpec, file_id: int, accounts: LineAccou
 
     A file is read in pieces so that neither its pages nor a rewritten copy of it (lines refused,
     integers quoted) ever need to be in memory whole: each piece's pages are released once it is
-    read (:meth:`~metasup.ingest.files.Content.release_before`). How the file writes its flexible
-    fields is judged once, from its head, for every piece. The line count is booked once the last
-    piece is read: consume the iterator to the end.
+    read (:meth:`~metasup.ingest.files.Content.release_before`). While the caller works on one
+    piece's rows, a second thread already reads the next (pyarrow and RE2 release the GIL), so
+    both cores stay busy. How the file writes its flexible fields is judged once, from its head,
+    for every piece. The pieces are booked in ``accounts`` in order, by this thread; the line
+    count once the last is read: consume the iterator to the end.
     """
     flexible = [name for name, kind in spec.fields.items() if kind is Kind.FLEXIBLE]
-    head = _Head.of(data, spec, flexible)
+    reading = _Reading(spec, _Head.of(data, spec, flexible), flexible)
     lines_before = 0
-    for start, piece in line_pieces(data, PIECE_BYTES):
-        rows, lines = _read_piece(piece, _Piece(spec, file_id, head, flexible, lines_before), accounts)
-        data.release_before(start + len(piece))
-        lines_before += lines
-        yield rows
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        queued: deque[tuple[int, Future[_PieceRead]]] = deque()
+        for start, piece in line_pieces(data, PIECE_BYTES):
+            queued.append((start + len(piece), pool.submit(_read_piece, piece, reading)))
+            if len(queued) < 2:
+                continue
+            end, pending = queued.popleft()
+            read = pending.result()
+            data.release_before(end)
+            yield read.booked(file_id, lines_before, accounts)
+            lines_before += read.lines
+        for end, pending in queued:
+            read = pending.result()
+            data.release_before(end)
+            yield read.booked(file_id, lines_before, accounts)
+            lines_before += read.lines
     accounts.set_lines(file_id, lines_before)
 
 
 @dataclass(frozen=True)
-class _Piece:
-    """What reading one piece of a file needs besides its bytes: the file's id, head and first line."""
+class _Reading:
+    """How every piece of one file is read: its input's fields and what the file's head told."""
 
     spec: InputSpec
-    file_id: int
     head: _Head
     flexible: list[str]
-    lines_before: int
-    """Lines of the file before this piece: added to the piece's own 1-based line numbers."""
 
 
-def _read_piece(data: Content, piece: _Piece, accounts: LineAccounts) -> tuple[Rows, int]:
-    """One piece's rows (line numbers of the whole file) and how many lines it holds.
+@dataclass(frozen=True)
+class _PieceRead:
+    """One piece read, its line numbers its own (1-based), not yet booked in the line accounts."""
 
-    One pyarrow pass when clean; else chunks, bisected down to the bad lines. Lines pyarrow must
-    never see (not starting with ``{``: it can crash on them,
+    rows: Rows
+    lines: int
+    blank: int
+    rejected: Ints
+    reasons: Objects
+
+    def booked(self, file_id: int, lines_before: int, accounts: LineAccounts) -> Rows:
+        """Book the piece's blank and rejected lines; its rows, numbered as lines of the file."""
+        accounts.ignore_lines(file_id, self.blank)
+        if len(self.rejected):
+            lines = self.rejected + lines_before
+            accounts.reject(np.full(len(lines), file_id, dtype=np.int32), lines, self.reasons)
+        return self.rows.in_file(file_id).shifted(lines_before)
+
+
+def _read_piece(data: Content, reading: _Reading) -> _PieceRead:
+    """One piece: one pyarrow pass when clean; else chunks, bisected down to the bad lines.
+
+    Lines pyarrow must never see (not starting with ``{``: it can crash on them,
     :func:`~metasup.ingest.files.scan_json_lines`) are refused first; the rest is read from a copy
-    in which they are blanked out.
+    in which they are blanked out. Runs in a worker thread: it books nothing.
     """
-    spec, file_id = piece.spec, piece.file_id
+    spec = reading.spec
     scan = scan_json_lines(data)
     lines = scan.lines
-    accounts.ignore_lines(file_id, scan.blank)
-    if len(scan.refused):
-        refused = scan.refused + piece.lines_before
-        accounts.reject(np.full(len(refused), file_id, dtype=np.int32), refused, scan.reasons)
     if not len(lines.numbers):
-        return no_rows(), lines.total
+        return _PieceRead(no_rows(), lines.total, scan.blank, scan.refused, scan.reasons)
     data = original = scan.content
-    numeric = piece.head.numeric
-    if piece.head.mixed:
-        data, numeric = _quote_integers(data, piece.flexible), set()
-    outcome = _read_whole(data, spec, numeric, piece.head.fields)
+    numeric = reading.head.numeric
+    if reading.head.mixed:
+        data, numeric = _quote_integers(data, reading.flexible), set()
+    outcome = _read_whole(data, spec, numeric, reading.head.fields)
     if isinstance(outcome, str) and _type_changed(outcome, numeric):
-        data, numeric = _quote_integers(data, piece.flexible), set()
-        outcome = _read_whole(data, spec, numeric, piece.head.fields)
+        data, numeric = _quote_integers(data, reading.flexible), set()
+        outcome = _read_whole(data, spec, numeric, reading.head.fields)
+    rejected, reasons = scan.refused, scan.reasons
     if not isinstance(outcome, str) and outcome.num_rows == len(lines.numbers):
-        rows = rows_from_table(outcome, file_id, lines.numbers, spec.fields)
+        rows = rows_from_table(outcome, _NO_FILE, lines.numbers, spec.fields)
     else:
-        schema = _json_schema(spec, numeric)
-        rows = _read_refused_json(data, lines, schema, piece, accounts)
-    return _with_nulls_apart(rows, original, spec).shifted(piece.lines_before), lines.total
+        rows, bad, why = _read_refused_json(data, lines, _json_schema(spec, numeric), spec)
+        rejected = np.concatenate((rejected, bad))
+        reasons = np.concatenate((reasons, np.asarray(why, dtype=object)))
+    return _PieceRead(_with_nulls_apart(rows, original, spec), lines.total, scan.blank, rejected, reasons)
+
+
+_NO_FILE: Final = -1
+"""The file id of a piece's rows until they are booked (:meth:`_PieceRead.booked`)."""
+
+
+def _read_refused_json(
+    data: Content, lines: Lines, schema: pa.Schema, spec: InputSpec
+) -> tuple[Rows, Ints, list[str]]:
+    """A piece pyarrow refused as a whole, read by stretches (``ingest.jsonl_stretches``)."""
+    return read_by_stretches(data, lines, schema, spec, _NO_FILE)
 
 
 def _with_nulls_apart(rows: Rows, data: Content, spec: InputSpec) -> Rows:
@@ -166,18 +207,6 @@ def _read_whole(
         if not (isinstance(outcome, str) and UNEXPECTED_FIELD in outcome):
             return outcome
     return arrow_json(data.reader(), _json_schema(spec, numeric))
-
-
-def _read_refused_json(
-    data: Content, lines: Lines, schema: pa.Schema, piece: _Piece, accounts: LineAccounts
-) -> Rows:
-    """A piece pyarrow refused as a whole, read by stretches (``ingest.jsonl_stretches``).
-
-    The rows keep the piece's own line numbers; rejected lines are booked with the file's.
-    """
-    rows, rejected, reasons = read_by_stretches(data, lines, schema, piece.spec, piece.file_id)
-    accounts.reject_each(piece.file_id, rejected + piece.lines_before, reasons)
-    return rows
 
 
 def _json_schema(spec: InputSpec, numeric: set[str], only: set[str] | None = None) -> pa.Schema:

@@ -59,6 +59,11 @@ class Column:
     """Where a missing value was written as JSON ``null`` rather than left out, for the fields of
     :attr:`InputSpec.null_apart` read from JSON Lines; ``None`` when no such row is known."""
 
+    def kept(self, keep: Bools) -> Column:
+        """The values where ``keep`` is true, in the same order."""
+        null = None if self.null is None else self.null[keep]
+        return Column(self.values[keep].reset_index(drop=True), self.missing[keep], null)
+
     def select(self, positions: Ints) -> Column:
         """The values at ``positions``, in that order."""
         null = None if self.null is None else self.null[positions]
@@ -93,7 +98,10 @@ class Rows:
         others would be copied row by row for nothing (a field left out reads as absent).
         """
         rows = self if fields is None else Rows(self.file, self.line, self._only(fields))
-        return rows if keep.all() else rows.select(np.flatnonzero(keep).astype(np.int64))
+        if keep.all():
+            return rows
+        # A mask, not positions: arrow filters strings in one pass (a take resolves each index).
+        return Rows(rows.file[keep], rows.line[keep], {n: c.kept(keep) for n, c in rows.columns.items()})
 
     def _only(self, fields: Collection[str]) -> dict[str, Column]:
         return {name: column for name, column in self.columns.items() if name in fields}
@@ -103,6 +111,10 @@ class Rows:
         if len(self) < 2 or bool(np.all(self.line[1:] > self.line[:-1])):
             return self
         return self.select(np.argsort(self.line, kind="stable").astype(np.int64))
+
+    def in_file(self, file_id: int) -> Rows:
+        """The same rows, read from file ``file_id`` (rows read before their file was known)."""
+        return Rows(np.full(len(self), file_id, dtype=np.int32), self.line, self.columns)
 
     def shifted(self, lines: int) -> Rows:
         """The same rows, their line numbers ``lines`` further on (a piece read apart from its file)."""
