@@ -69,7 +69,7 @@ def _may_be_blank(strings: pa.Array) -> Bools:
     if not len(raw):
         raw = np.zeros(1, dtype=np.uint8)  # every string is empty: any byte will do
     starts = offsets[:-1]
-    first = raw[np.minimum(starts, len(raw) - 1)]
+    first = np.take(raw, starts, mode="clip")  # an empty last string starts past the end
     return np.asarray((offsets[1:] == starts) | (first < ord("!")) | (first > ord("~")), dtype=bool)
 
 

@@ -49,13 +49,15 @@ from metasup.ingest.rows import (
     rows_from_table,
 )
 
-PIECE_BYTES: Final = 1 << 25
+PIECE_BYTES: Final = 1 << 24
 """A JSON Lines file is read in pieces of about this many bytes (32 MiB), cut after a newline.
 
 Small enough that a piece's copies (refused lines blanked, integers quoted) and its pyarrow
 tables stay a fraction of a large file; large enough that pyarrow's threads have blocks to share
 and per-piece costs vanish. Measurements: ``docs/performance.md``, ``ingest.jsonl``.
 """
+_AHEAD: Final = 2
+"""Pieces read ahead, in as many threads, while the caller works on the current one."""
 # How much of a file's head is parsed to see how it writes its flexible fields.
 _SNIFF_BYTES: Final = 1 << 18
 _SNIFF_LINES: Final = 1000
@@ -75,20 +77,22 @@ def read_jsonl(data: Content, spec: InputSpec, file_id: int, accounts: LineAccou
     flexible = [name for name, kind in spec.fields.items() if kind is Kind.FLEXIBLE]
     reading = _Reading(spec, _Head.of(data, spec, flexible), flexible)
     lines_before = 0
-    with ThreadPoolExecutor(max_workers=1) as pool:
+    with ThreadPoolExecutor(max_workers=_AHEAD) as pool:
         queued: deque[tuple[int, Future[_PieceRead]]] = deque()
         for start, piece in line_pieces(data, PIECE_BYTES):
             queued.append((start + len(piece), pool.submit(_read_piece, piece, reading)))
-            if len(queued) < 2:
+            if len(queued) <= _AHEAD:
                 continue
             end, pending = queued.popleft()
             read = pending.result()
             data.release_before(end)
+            pa.default_memory_pool().release_unused()
             yield read.booked(file_id, lines_before, accounts)
             lines_before += read.lines
         for end, pending in queued:
             read = pending.result()
             data.release_before(end)
+            pa.default_memory_pool().release_unused()
             yield read.booked(file_id, lines_before, accounts)
             lines_before += read.lines
     accounts.set_lines(file_id, lines_before)

@@ -62,6 +62,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 
 from metasup.ingest.files import suffix_of
 from metasup.ingest.frames import (
@@ -135,7 +136,9 @@ def _register(files: Sequence[Path], accounts: LineAccounts) -> list[int]:
 def _prices(
     files: Sequence[Path], file_ids: Sequence[int], accounts: LineAccounts, say: Progress
 ) -> pd.DataFrame:
-    return prices_frame(_read_input(files, file_ids, PRICES, accounts, say), accounts)
+    prices = prices_frame(_read_input(files, file_ids, PRICES, accounts, say), accounts)
+    pa.default_memory_pool().release_unused()
+    return prices
 
 
 def _telemetry(

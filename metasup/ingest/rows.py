@@ -62,7 +62,8 @@ class Column:
     def kept(self, keep: Bools) -> Column:
         """The values where ``keep`` is true, in the same order."""
         null = None if self.null is None else self.null[keep]
-        return Column(self.values[keep].reset_index(drop=True), self.missing[keep], null)
+        # On the array, not the Series: a Series would first mask its index too (a third of the time).
+        return Column(pd.Series(self.values.array[keep], copy=False), self.missing[keep], null)
 
     def select(self, positions: Ints) -> Column:
         """The values at ``positions``, in that order."""
