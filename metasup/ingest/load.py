@@ -12,13 +12,15 @@ wing's door); the work is done, fastest path first so clean data never costs Pyt
 line, by:
 
 * ``ingest.files``: which files a path names, their bytes (memory-mapped, gunzipped), their lines;
-* ``ingest.jsonl``: JSON Lines through pyarrow, chunked bisection down to per-line diagnosis;
+* ``ingest.jsonl``: JSON Lines through pyarrow, piece by piece (16 MiB, pages released once read);
+* ``ingest.jsonl_stretches``: a piece pyarrow refuses, bisected down to per-line diagnosis;
 * ``ingest.tables``: csv and parquet through pyarrow, Python's ``csv`` only when pyarrow cannot
   say which line a record is on;
 * ``ingest.rows``: the rows the readers produce, column by column, each located by file and line;
 * ``ingest.checks``: vectorized field validation and the reason strings of rejected rows;
 * ``ingest.fastpath``: hashed duplicate ids and blank-text screening read from arrow's buffers;
 * ``ingest.frames``: per input, the checks in the SPEC's order and the frames they keep;
+* ``ingest.bar_order``: price bars by symbol then time, the repeated ones found;
 * ``ingest.quality``: :class:`LineAccounts`, the accounting of every line behind ``DataQuality``.
 
 Decisions where the SPEC is silent:
