@@ -87,15 +87,15 @@ class DaskMeasure:
         as_of = utc(as_of)
         groups = MetricGroups.of(registry, visible.signals, visible)
         shared = self.client.scatter(Shared(groups, visible.regimes, config, as_of), broadcast=True)
-        parts = split_by_symbol(visible.signals, visible.prices, config.benchmark, self.partitions())
-        # Scattered first: the partitions travel as data to the workers, not inside the task graph.
-        signal_parts = self.client.scatter([signals for signals, _ in parts])
-        price_parts = self.client.scatter([prices for _, prices in parts])
-        del parts
-        futures = [
-            self.client.submit(reduce_partition, signals, prices, shared, pure=False)
-            for signals, prices in zip(signal_parts, price_parts, strict=True)
-        ]
+        # Each part is scattered (it travels as data to a worker, not inside the task graph) and
+        # submitted before the next is cut: the driver holds one part's copy at a time.
+        futures = []
+        for signals, prices in split_by_symbol(
+            visible.signals, visible.prices, config.benchmark, self.partitions()
+        ):
+            scattered = self.client.scatter([signals, prices])
+            futures.append(self.client.submit(reduce_partition, *scattered, shared, pure=False))
+            del signals, prices, scattered
         reduced: list[PartitionSums] = self.client.gather(futures)
         windows = Windows.from_config(as_of, config.windows)
         telemetry = telemetry_cell_sums(visible, groups, windows)

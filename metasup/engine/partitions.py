@@ -11,6 +11,7 @@ per-(agent, confidence bin) over the metrics' window); the driver merges them (`
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -59,14 +60,17 @@ def reduce_partition(signals: pd.DataFrame, prices: pd.DataFrame, shared: Shared
 
 def split_by_symbol(
     signals: pd.DataFrame, prices: pd.DataFrame, benchmark: str | None, count: int
-) -> list[tuple[pd.DataFrame, pd.DataFrame]]:
+) -> Iterator[tuple[pd.DataFrame, pd.DataFrame]]:
     """At most ``count`` (signals, prices) parts, symbols dealt so that parts hold similar signal counts.
 
-    Rows keep their order inside a part; the benchmark's bars are in every part.
+    Rows keep their order inside a part; the benchmark's bars are in every part. Parts are made one
+    at a time, as they are asked for: a driver that ships each away before asking for the next
+    never holds a second copy of all the signals.
     """
     signal_codes, symbols = pd.factorize(signals["symbol"])
     if len(symbols) == 0:
-        return [(signals, prices)]
+        yield signals, prices
+        return
     per_symbol = np.bincount(signal_codes[signal_codes >= 0], minlength=len(symbols))
     parts = max(1, min(count, len(symbols)))
     part_of_symbol = np.empty(len(symbols), dtype=np.int64)
@@ -83,9 +87,7 @@ def split_by_symbol(
         if benchmark is None
         else np.asarray(prices["symbol"] == benchmark, dtype=np.bool_)
     )
-    result = []
     for part in range(parts):
         rows = np.flatnonzero(signal_part == part)
         bars = np.flatnonzero((price_part == part) | is_benchmark)
-        result.append((signals.iloc[rows], prices.iloc[bars]))
-    return result
+        yield signals.iloc[rows], prices.iloc[bars]

@@ -8,7 +8,8 @@ without copying columns when every row is kept.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Final, TypeVar
 
 import numpy as np
@@ -130,8 +131,33 @@ def _settle(rows: Rows, checks: Checks, accounts: LineAccounts) -> None:
         accounts.reject(rows.file[bad], rows.line[bad], checks.reasons[bad])
 
 
-def signals_frame(rows: Rows, accounts: LineAccounts) -> pd.DataFrame:
-    """Signals frame: lines of another ``type`` ignored, bad lines rejected, repeated ids rejected."""
+def signals_frame(pieces: Iterable[Rows], accounts: LineAccounts) -> pd.DataFrame:
+    """Signals frame: lines of another ``type`` ignored, bad lines rejected, repeated ids rejected.
+
+    Each piece of rows is checked as it comes (every check but the repeated ids is about one line),
+    so only the valid signals' typed columns, never every field of every line, accumulate; the
+    repeated ids are then looked for across all of them, in file and line order.
+    """
+    parts = [_checked_signals(rows, accounts) for rows in pieces]
+    frame = concat_frames([part.frame for part in parts])
+    files = np.concatenate([part.files for part in parts])
+    lines = np.concatenate([part.lines for part in parts])
+    duplicates = repeated(frame["signal_id"])
+    accounts.duplicates += int(duplicates.sum())
+    return _drop_repeated(frame, files, lines, duplicates, "duplicate signal_id", accounts)
+
+
+@dataclass(frozen=True)
+class _CheckedSignals:
+    """The valid signals of some rows and where each was read; repeated ids not looked for yet."""
+
+    frame: pd.DataFrame
+    files: FileIds
+    lines: Ints
+
+
+def _checked_signals(rows: Rows, accounts: LineAccounts) -> _CheckedSignals:
+    """One piece's signals: other types ignored, bad lines rejected (booked), the rest typed."""
     typed = rows.columns.get("type")
     is_signal = np.ones(len(rows), dtype=bool) if typed is None else typed.missing | type_is(rows, "signal")
     accounts.ignore(rows.file[~is_signal])
@@ -165,10 +191,7 @@ def signals_frame(rows: Rows, accounts: LineAccounts) -> pd.DataFrame:
         },
         checks.ok,
     )
-    files, lines = _kept(rows.file, checks.ok), _kept(rows.line, checks.ok)
-    duplicates = repeated(frame["signal_id"])
-    accounts.duplicates += int(duplicates.sum())
-    return _drop_repeated(frame, files, lines, duplicates, "duplicate signal_id", accounts)
+    return _CheckedSignals(frame, _kept(rows.file, checks.ok), _kept(rows.line, checks.ok))
 
 
 def _drop_repeated(

@@ -109,7 +109,7 @@ def load_artifacts(config: ArtifactsConfig, progress: Progress | None = None) ->
     # append, so the report does not depend on which thread gets there first.
     with ThreadPoolExecutor(max_workers=1) as pool:
         pending_prices = pool.submit(_prices, price_files, price_ids, accounts, say)
-        signals = signals_frame(_read_input(alpha_files, alpha_ids, SIGNALS, accounts, say), accounts)
+        signals = signals_frame(_pieces(alpha_files, alpha_ids, SIGNALS, accounts, say), accounts)
         if telemetry_files is None or telemetry_ids is None:
             telemetry = {name: empty_frame(name) for name in TELEMETRY_FRAMES}
         else:

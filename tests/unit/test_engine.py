@@ -51,10 +51,10 @@ def test_flags_win_over_environment_over_config() -> None:
 def test_split_by_symbol_keeps_every_signal_once_and_the_benchmark_everywhere() -> None:
     signals = pd.DataFrame({"symbol": ["A", "B", "A", "C", "D", "B"], "n": range(6)})
     prices = pd.DataFrame({"symbol": ["A", "B", "C", "D", "SPY", "SPY"], "n": range(6)})
-    parts = split_by_symbol(signals, prices, "SPY", 3)
+    parts = list(split_by_symbol(signals, prices, "SPY", 3))
     assert len(parts) == 3
     assert sorted(n for s, _ in parts for n in s["n"]) == list(range(6))
     for part_signals, part_prices in parts:
         assert list(part_signals["n"]) == sorted(part_signals["n"])  # order kept
         assert set(part_signals["symbol"]) | {"SPY"} == set(part_prices["symbol"])
-    assert len(split_by_symbol(signals.iloc[:0], prices, None, 4)) == 1
+    assert len(list(split_by_symbol(signals.iloc[:0], prices, None, 4))) == 1
