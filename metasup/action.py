@@ -18,6 +18,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from metasup.baseline import Baseline, from_git, from_snapshot
+from metasup.engine import engine_settings, open_measure
+from metasup.evaluate.measure import Measure, measure_locally
 from metasup.github import (
     Console,
     GitHubClient,
@@ -192,27 +194,45 @@ def run_link(settings: ActionSettings) -> str:
     return f"{settings.server_url}/{settings.repository}/actions/runs/{settings.run_id}"
 
 
-def find_baseline(settings: ActionSettings, client: GitHubClient, base_ref: str) -> Baseline:
+def find_baseline(
+    settings: ActionSettings, client: GitHubClient, base_ref: str, measure: Measure = measure_locally
+) -> Baseline:
     """SPEC §5: the base's snapshot on the state branch, else the base commit via git, else none."""
     text = read_text(client, settings.repository, snapshot_path(base_ref), STATE_BRANCH)
     found = from_snapshot(text, base_ref) or from_git(
         settings.workspace,
         base_ref,
         settings.workspace_path(settings.config),
-        lambda path: evaluate(load_workspace(path), None, None, run_id=f"{settings.run_id}-base"),
+        lambda path: evaluate(
+            load_workspace(path), None, None, run_id=f"{settings.run_id}-base", measure=measure
+        ),
     )
     return found or Baseline(None, BaseInfo(ref=base_ref, source="none"))
 
 
 def run_review(
-    settings: ActionSettings, event: Mapping[str, Any], console: Console, connect: ClientFactory
+    settings: ActionSettings,
+    event: Mapping[str, Any],
+    console: Console,
+    connect: ClientFactory,
+    environ: Mapping[str, str],
 ) -> int:
+    """Review mode. The engine is ``metasup.yml``'s; ``METASUP_DASK_SCHEDULER`` gives a dask
+    engine's scheduler (SPEC §8). The base, when evaluated from git, runs on the same engine."""
     workspace = load_workspace(settings.workspace_path(settings.config), confine_to=settings.workspace)
     as_of = parse_as_of(settings.as_of) if settings.as_of else None
     base_ref = default_base_ref(event, settings.base_ref, workspace.config.base)
     client = connect(settings.token.get_secret_value(), settings.api_url)
-    baseline = find_baseline(settings, client, base_ref)
-    review = evaluate(workspace, as_of, baseline.review, run_id=settings.run_id, base=baseline.info)
+    engine = engine_settings(workspace.config.engine, environ=environ)
+    if engine.kind != "local":
+        console.info(
+            f"metasup: reviewing on the {engine.kind} engine ({engine.address or 'a local cluster'})"
+        )
+    with open_measure(engine) as measure:
+        baseline = find_baseline(settings, client, base_ref, measure)
+        review = evaluate(
+            workspace, as_of, baseline.review, run_id=settings.run_id, base=baseline.info, measure=measure
+        )
 
     report_path = settings.workspace_path(Path(REPORT_FILE))
     report_path.write_text(review.to_json() + "\n", encoding="utf-8")
@@ -277,6 +297,12 @@ def run_rolling_mode(
     from metasup.rolling.run import registry_path_in_repo, run_rolling
 
     workspace = load_workspace(settings.workspace_path(settings.config), confine_to=settings.workspace)
+    if engine_settings(workspace.config.engine, environ=environ).kind != "local":
+        console.command(
+            "notice",
+            "metasup: rolling mode runs on the local engine: its LP report needs every realized"
+            " signal of the prod agents, which the dask engine does not bring back (docs/scale.md)",
+        )
     base_ref = settings.base_ref or workspace.config.base
     client = connect(settings.token.get_secret_value(), settings.api_url)
     context = RollingContext(
@@ -335,7 +361,7 @@ def run(
             return 0
         if mode == "rolling":
             return run_rolling_mode(settings, environ, out, factory, now)
-        return run_review(settings, event, out, factory)
+        return run_review(settings, event, out, factory, environ)
     except InputError as exc:
         out.command("error", str(exc))
         _failure_summary(environ, str(exc))

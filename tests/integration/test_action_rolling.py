@@ -479,3 +479,13 @@ def test_rolling__unvetoed_demotion_merged_after_window(demoting: Rolling) -> No
     assert main_registry.split("- name: momo-beta")[1].splitlines()[2] == "    stage: prod"  # both kept
     [demoted] = demoting.events("demoted", "momo-contra")
     assert demoted["data"] == {"pr": pull.number, "merged_by": "metasup", "dedupe_key": f"pr#{pull.number}"}
+
+
+def test_rolling__a_dask_engine_is_named_and_the_run_stays_local(rolling: Rolling) -> None:
+    """The LP report needs every realized prod signal, which the dask engine does not bring back:
+    rolling mode says so and runs locally (no scheduler is reachable at this address)."""
+    config = rolling.workspace / "metasup.yml"
+    config.write_text(config.read_text() + "engine: {kind: dask}\n")
+    assert rolling(METASUP_DASK_SCHEDULER="tcp://127.0.0.1:9") == 0
+    assert "::notice::metasup: rolling mode runs on the local engine" in rolling.stdout
+    assert len(rolling.promote_pulls("open")) == 1  # the run did its work
