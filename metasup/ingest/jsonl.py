@@ -50,7 +50,7 @@ from metasup.ingest.rows import (
 )
 
 PIECE_BYTES: Final = 1 << 24
-"""A JSON Lines file is read in pieces of about this many bytes (32 MiB), cut after a newline.
+"""A JSON Lines file is read in pieces of about this many bytes (16 MiB), cut after a newline.
 
 Small enough that a piece's copies (refused lines blanked, integers quoted) and its pyarrow
 tables stay a fraction of a large file; large enough that pyarrow's threads have blocks to share
@@ -69,8 +69,8 @@ def read_jsonl(data: Content, spec: InputSpec, file_id: int, accounts: LineAccou
     A file is read in pieces so that neither its pages nor a rewritten copy of it (lines refused,
     integers quoted) ever need to be in memory whole: each piece's pages are released once it is
     read (:meth:`~metasup.ingest.files.Content.release_before`). While the caller works on one
-    piece's rows, a second thread already reads the next (pyarrow and RE2 release the GIL), so
-    both cores stay busy. How the file writes its flexible fields is judged once, from its head,
+    piece's rows, worker threads already read the next ``_AHEAD`` (pyarrow and RE2 release the GIL),
+    so both cores stay busy. How the file writes its flexible fields is judged once, from its head,
     for every piece. The pieces are booked in ``accounts`` in order, by this thread; the line
     count once the last is read: consume the iterator to the end.
     """
@@ -79,19 +79,17 @@ def read_jsonl(data: Content, spec: InputSpec, file_id: int, accounts: LineAccou
     lines_before = 0
     with ThreadPoolExecutor(max_workers=_AHEAD) as pool:
         queued: deque[tuple[int, Future[_PieceRead]]] = deque()
-        for start, piece in line_pieces(data, PIECE_BYTES):
-            queued.append((start + len(piece), pool.submit(_read_piece, piece, reading)))
-            if len(queued) <= _AHEAD:
-                continue
+        pieces = line_pieces(data, PIECE_BYTES)
+        while True:
+            for start, piece in pieces:  # keep _AHEAD pieces reading beyond the one delivered next
+                queued.append((start + len(piece), pool.submit(_read_piece, piece, reading)))
+                if len(queued) > _AHEAD:
+                    break
+            if not queued:
+                break
             end, pending = queued.popleft()
             read = pending.result()
-            data.release_before(end)
-            pa.default_memory_pool().release_unused()
-            yield read.booked(file_id, lines_before, accounts)
-            lines_before += read.lines
-        for end, pending in queued:
-            read = pending.result()
-            data.release_before(end)
+            data.release_before(end)  # its pages, and what pyarrow freed, go back to the system
             pa.default_memory_pool().release_unused()
             yield read.booked(file_id, lines_before, accounts)
             lines_before += read.lines
