@@ -6,8 +6,12 @@ handed back; nothing about the outcome may depend on where the cuts fall.
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -124,3 +128,69 @@ def test_pages_already_read_leave_memory_and_the_bytes_stay_readable(tmp_path: P
     content.release_before(len(content))
     assert mapped_rss_kib(path) < 1 << 10
     assert hashlib.sha256(content.array.tobytes()).hexdigest() == digest  # read again from the page cache
+
+
+SIGNAL_LINES: list[Line] = [
+    signal(1),
+    signal(2, horizon=3600),  # an integer horizon among duration strings: the file gets quoted
+    signal(3, direction="sell", signal_id=33),
+    signal(1),  # a repeated id
+    signal(4, direction=True),  # valid JSON pyarrow refuses
+    signal(5, ts="yesterday"),
+    signal(6, confidence=1.5),
+    "{not json",
+    "null",
+    "",
+    "   ",
+    '["a list"]',
+    '{"type": "heartbeat", "agent": "momo"}',
+    '{"ts": "2024-01-01T00:00:00Z", "ts": "2024-01-02T00:00:00Z", "signal_id": "d"}',
+]
+TELEMETRY_LINES: list[Line] = [
+    event("run"),
+    event("run", cost_usd=None),  # a run of unknown cost
+    event("cost", cost_usd=None),
+    event("behavioral_eval", score="high"),
+    event("safety_violation"),
+    event("regime"),
+    event("mystery"),
+    '{"ts": "2024-01-01T00:00:00Z"}',
+    "{",
+    "",
+]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    alpha=st.lists(st.sampled_from(range(len(SIGNAL_LINES))), min_size=1, max_size=60),
+    telemetry=st.lists(st.sampled_from(range(len(TELEMETRY_LINES))), min_size=1, max_size=60),
+    piece_bytes=st.integers(min_value=1, max_value=700),
+    bom=st.booleans(),
+)
+def test_any_file_cut_anywhere_reads_as_one_piece_does(
+    alpha: list[int], telemetry: list[int], piece_bytes: int, bom: bool
+) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder)
+        alpha_path = write_jsonl(root / "alpha.jsonl", [SIGNAL_LINES[i] for i in alpha])
+        if bom:
+            alpha_path.write_bytes(codecs.BOM_UTF8 + alpha_path.read_bytes())
+        telemetry_path = write_jsonl(root / "telemetry.jsonl", [TELEMETRY_LINES[i] for i in telemetry])
+        with patched(jsonl_module, "PIECE_BYTES", 1 << 30):
+            whole = load(root, alpha=alpha_path, telemetry=telemetry_path)
+        with patched(jsonl_module, "PIECE_BYTES", piece_bytes):
+            pieces = load(root, alpha=alpha_path, telemetry=telemetry_path)
+    for name in FRAMES:
+        pd.testing.assert_frame_equal(getattr(pieces, name), getattr(whole, name), check_exact=True)
+    assert pieces.data_quality == whole.data_quality
+
+
+@contextmanager
+def patched(module: object, name: str, value: object) -> Iterator[None]:
+    """``monkeypatch.setattr`` for a hypothesis test (a function-scoped fixture would be shared)."""
+    before = getattr(module, name)
+    setattr(module, name, value)
+    try:
+        yield
+    finally:
+        setattr(module, name, before)
