@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from metasup.evaluate.cells import Sums
 from metasup.evaluate.metrics import MetricGroups, signal_cell_sums
@@ -80,7 +82,10 @@ def split_by_symbol(
         part_of_symbol[code] = lightest
         load[lightest] += per_symbol[code]
     signal_part = np.where(signal_codes >= 0, part_of_symbol[np.maximum(signal_codes, 0)], 0)
-    price_codes = pd.Index(symbols).get_indexer(pd.Index(prices["symbol"], dtype=object))
+    # Looked up by arrow (no Python string per bar: 10M bars would be 10M objects on the driver).
+    wanted = pa.array(np.asarray(symbols, dtype=object), pa.large_string())
+    found = pc.index_in(pa.array(prices["symbol"].array, pa.large_string()), value_set=wanted)
+    price_codes = np.asarray(found.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
     price_part = np.where(price_codes >= 0, part_of_symbol[np.maximum(price_codes, 0)], -1)
     is_benchmark = (
         np.zeros(len(prices), dtype=np.bool_)
