@@ -324,10 +324,9 @@ def horizon_field(rows: Rows, checks: Checks) -> Ints:
 def type_index(rows: Rows, values: Sequence[str]) -> Ints:
     """Which of ``values`` each row's ``type`` is exactly (its index), -1 for none of them.
 
-    One hash lookup per row for all the values at once, where :func:`type_is` compares every row
-    with one value.
+    One hash lookup per row for all the values at once.
     """
-    if "type" not in rows.columns:
+    if "type" not in rows.columns:  # no line has one (signals often): nothing to compare
         return np.full(len(rows), -1, dtype=np.int64)
     column = rows.column("type")
     text = pa.array(_as_text(column, _types(column)).array)
@@ -337,7 +336,4 @@ def type_index(rows: Rows, values: Sequence[str]) -> Ints:
 
 def type_is(rows: Rows, value: str) -> Bools:
     """Rows whose ``type`` is exactly ``value``."""
-    if "type" not in rows.columns:  # no line has one (signals often): nothing to compare
-        return np.zeros(len(rows), dtype=bool)
-    column = rows.column("type")
-    return _bools(_as_text(column, _types(column)) == value)
+    return np.asarray(type_index(rows, [value]) == 0, dtype=bool)
