@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from metasup.ingest.fastpath import blank, factorize
-from metasup.ingest.rows import Bools, Column, Floats, Ints, Objects, Rows
+from metasup.ingest.rows import Bools, Column, Floats, Ints, Objects, Rows, utc_series
 from metasup.model.config import DURATION_PATTERN, UNIT_SECONDS
 
 UTC_NS: Final = "datetime64[ns, UTC]"
@@ -221,10 +221,7 @@ def _parse_timestamps(text: pd.Series) -> tuple[pd.Series, Bools]:
             cast = strings.cast(pa.timestamp("ns", tz=zone))
         except pa.ArrowException:
             continue
-        parsed = pd.Series(cast.to_pandas()).reset_index(drop=True)
-        if zone is None:
-            parsed = parsed.dt.tz_localize("UTC")
-        return parsed.astype(UTC_NS), np.zeros(len(text), dtype=bool)
+        return utc_series(cast), np.zeros(len(text), dtype=bool)
     return _within_ns(pd.to_datetime(text, utc=True, format="ISO8601", errors="coerce"))
 
 

@@ -42,7 +42,10 @@ def blank(text: pd.Series) -> Bools:
         strings = pa.array(text.array)
         if isinstance(strings, pa.ChunkedArray):  # one buffer: no Python loop over hundreds of chunks
             strings = strings.combine_chunks()
-        maybe = np.flatnonzero(_may_be_blank(strings))
+        suspect = _may_be_blank(strings)
+        if strings.null_count:  # missing is never blank: an absent optional field has only nulls
+            suspect &= np.asarray(strings.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+        maybe = np.flatnonzero(suspect)
         result = np.zeros(len(text), dtype=bool)
         if len(maybe):  # only these strings are decoded
             suspects = strings.take(pa.array(maybe))

@@ -207,12 +207,23 @@ def _column_from_arrow(array: pa.ChunkedArray) -> Column:
     if pa.types.is_string(array.type) or pa.types.is_large_string(array.type):
         return Column(pd.Series(pd.array(array, dtype="str")), missing)
     if array.type == _UTC_NS_ARROW and array.null_count == 0:
-        # What ``to_pandas`` gives, without its ``tz_localize`` pass over every value.
-        epoch_ns = np.asarray(array.cast(pa.int64()).to_numpy(), dtype=np.int64)
-        stamps = pd.DatetimeIndex(epoch_ns, dtype=_UTC_NS_PANDAS, copy=False).array
-        return Column(pd.Series(stamps, copy=False), missing)  # wraps this fresh array: no copy
+        return Column(utc_series(array), missing)
     values = array.to_pandas(types_mapper=_NULLABLE_INTEGERS.get)
     return Column(values.reset_index(drop=True), missing)
+
+
+_NAT_NS: Final = np.iinfo(np.int64).min
+"""``NaT`` as int64 nanoseconds (numpy's and pandas' own sentinel)."""
+
+
+def utc_series(stamps: pa.Array | pa.ChunkedArray) -> pd.Series:
+    """Arrow nanosecond timestamps (UTC, or naive read as UTC) as ``datetime64[ns, UTC]``; null → NaT.
+
+    What ``to_pandas`` (and ``tz_localize`` for naive ones) gives, without their passes over every
+    value: the epoch nanoseconds are wrapped as they are (2M telemetry stamps: 0.07 → 0.035 s).
+    """
+    epoch_ns = np.asarray(stamps.cast(pa.int64()).fill_null(_NAT_NS).to_numpy(), dtype=np.int64)
+    return pd.Series(pd.DatetimeIndex(epoch_ns, dtype=_UTC_NS_PANDAS, copy=False).array, copy=False)
 
 
 def rows_from_table(table: pa.Table, file_id: int, lines: Ints, fields: Mapping[str, Kind]) -> Rows:
