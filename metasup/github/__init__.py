@@ -1,8 +1,8 @@
 """The github wing: every GitHub call metasup makes, and the GitHub Actions workflow commands.
 
-It is the only place that imports PyGithub (``github``). Besides PyGithub it imports
-``metasup.rolling.plan`` for :class:`~metasup.rolling.plan.PullState`, the value it builds from
-a pull request, and nothing else of metasup.
+It is the only place that imports PyGithub (``github``). Of metasup it imports only
+``metasup.model``: :class:`~metasup.model.pulls.PullState` is the value it builds from a pull
+request.
 
 Modules: ``client`` (connect, our identity, errors), ``git`` (branches, files, commits),
 ``state`` (the state branch's compare-and-swap), ``pulls`` (metasup's PRs), ``comments`` (the one

@@ -27,7 +27,7 @@ from metasup.github.client import (
     wait_budget,
 )
 from metasup.github.git import commit_files, loaded_ref
-from metasup.rolling.plan import PullState
+from metasup.model.pulls import PullState
 
 PR_CREATION_SETTING = (
     "GitHub Actions is not permitted to create pull requests in this repository. Enable "

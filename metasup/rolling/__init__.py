@@ -12,7 +12,7 @@ also import ``github/``, ``lp/``, ``render/``, ``runner`` and ``baseline``.
 
 Door — the names other wings use: ``run.run_rolling``, ``context.RollingContext``,
 ``context.RollingOutcome``, ``run.registry_path_in_repo``, ``state.STATE_BRANCH``,
-``state.snapshot_path``, ``plan.PullState`` (built by ``github/``) and
-``audit_ledger.parse_ledger``/``verify_ledger`` (the CLI). Nothing is imported here, so
-``github/`` can import ``rolling.plan`` without pulling in the shell.
+``state.snapshot_path`` and ``audit_ledger.parse_ledger``/``verify_ledger`` (the CLI). The pull
+requests it plans from are ``model.pulls.PullState`` values, built by ``github/``. Nothing is
+imported here: importing one module of the wing never pulls in the shell.
 """

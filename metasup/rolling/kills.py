@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from metasup.model.pulls import PullState
 from metasup.model.registry import Registry
 from metasup.model.review import CLASS_SUBJECT_PREFIX
 from metasup.rolling.audit_ledger import LedgerRecord
 from metasup.rolling.lifecycle import retire_branch
-from metasup.rolling.plan import PullState
 
 
 def kills_in_force(

@@ -22,7 +22,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from metasup.rolling.plan import PullState
+from metasup.model.pulls import PullState
 
 MAX_RECORDED_PER_BRANCH = 50
 

@@ -20,10 +20,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Literal, assert_never
+from typing import assert_never
 
 from metasup.evaluate.retirement import kill_reason
 from metasup.model.config import Config
+from metasup.model.pulls import PullState
 from metasup.model.registry import Registry
 from metasup.model.review import CLASS_SUBJECT_PREFIX, AgentReport, ClassReport, Review
 from metasup.rolling.audit_ledger import NewEntry
@@ -37,23 +38,6 @@ from metasup.rolling.lifecycle import (
     lifecycle_of,
     retire_branch,
 )
-
-
-@dataclass(frozen=True)
-class PullState:
-    """A metasup pull request as GitHub shows it (built by ``metasup.github.pulls``)."""
-
-    number: int
-    branch: str
-    state: Literal["open", "closed"]
-    merged: bool
-    created_at: datetime
-    closed_at: datetime | None = None
-    labels: frozenset[str] = frozenset()
-    changes_requested: bool = False
-    branch_parent: str | None = None
-    url: str = ""
-
 
 # The stage-change actions serve [AUTO-PROMOTE] and [AUTO-DEMOTE] PRs alike; ``kind`` says which.
 

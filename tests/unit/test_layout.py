@@ -60,6 +60,7 @@ def test_lint_imports__the_package_keeps_every_contract(package_copy: Path) -> N
         ("model/config.py", "import metasup.evaluate.supervisor", "model/ is the base"),
         ("rolling/run.py", "import github", "PyGithub only in github/"),
         ("ingest/load.py", "import metasup.evaluate.reconcile", "ingest/ turns files"),
+        ("github/pulls.py", "import metasup.rolling.plan", "github/ builds model/ values"),
     ],
 )
 def test_lint_imports__a_forbidden_import_breaks_its_contract(

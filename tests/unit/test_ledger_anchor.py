@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from metasup.cli import main
+from metasup.model.pulls import PullState
 from metasup.rolling.audit_anchor import (
     LedgerAnchor,
     anchors_in_message,
@@ -18,7 +19,6 @@ from metasup.rolling.audit_anchor import (
 )
 from metasup.rolling.audit_ledger import NewEntry, append_new, serialize
 from metasup.rolling.ownership import RecordedHeads, classify
-from metasup.rolling.plan import PullState
 
 RECORDS = append_new(
     [], [NewEntry(event="killed", subject=f"agent-{i}") for i in range(5)], "2026-10-05T06:00:00Z", "1"

@@ -10,6 +10,7 @@ import pytest
 
 from metasup.lp.report import promotion_log
 from metasup.model.config import Config
+from metasup.model.pulls import PullState
 from metasup.model.registry import Agent, Registry, StrategyClass
 from metasup.model.review import (
     AgentReport,
@@ -37,7 +38,6 @@ from metasup.rolling.plan import (
     MergeStageChange,
     OpenRetirement,
     OpenStageChange,
-    PullState,
     RefreshStageChange,
     Veto,
     WithdrawStageChange,
