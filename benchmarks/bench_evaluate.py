@@ -261,14 +261,17 @@ pyarrow.parquet.read_table(folder / "prices.parquet")
 
 
 def run_stage(stage: str, folder: Path, shape: str = "default") -> dict[str, float]:
-    """Time one stage in a fresh interpreter; returns seconds and that process's peak RSS."""
+    """Time one stage in a fresh interpreter: seconds, CPU seconds (user + system, every thread) and
+    that process's peak RSS."""
     work = USER_PARSE if shape == "user" and stage == "parse" else STAGES[stage]
     code = (
-        "import json, resource, sys, time\nfrom pathlib import Path\n"
+        "import json, os, resource, sys, time\nfrom pathlib import Path\n"
         + IMPORTS
-        + f"folder = Path({str(folder)!r})\nstart = time.perf_counter()\n"
+        + f"folder = Path({str(folder)!r})\ncpu = os.times()\nstart = time.perf_counter()\n"
         + work
-        + "\nprint(json.dumps({'seconds': time.perf_counter() - start, "
+        + "\nseconds = time.perf_counter() - start\nused = os.times()\n"
+        "print(json.dumps({'seconds': seconds, "
+        "'cpu_seconds': used.user + used.system - cpu.user - cpu.system, "
         "'peak_rss_mib': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))\n"
     )
     output = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
@@ -330,12 +333,15 @@ def main() -> None:
 def report_user(runs: dict[str, list[dict[str, float]]], signals: int) -> None:
     """``--shape user``: medians with their spread, and the issue's targets (≤ 1.5×, ≤ 1.0 GiB)."""
     medians: dict[str, float] = {}
+    cpu: dict[str, float] = {}
     for stage, stage_runs in runs.items():
         seconds = [r["seconds"] for r in stage_runs]
         peaks = [r["peak_rss_mib"] for r in stage_runs]
         medians[stage] = statistics.median(seconds)
+        cpu[stage] = statistics.median(r["cpu_seconds"] for r in stage_runs)
         print(
             f"{stage:8s} median {medians[stage]:5.2f} s (runs {min(seconds):.2f}–{max(seconds):.2f} s)"
+            f"   CPU median {cpu[stage]:5.2f} s"
             f"   peak RSS median {statistics.median(peaks):5.0f} MiB (max {max(peaks):.0f})"
         )
     ratios = sorted(r["seconds"] / p["seconds"] for r, p in zip(runs["review"], runs["parse"], strict=True))
@@ -345,6 +351,7 @@ def report_user(runs: dict[str, list[dict[str, float]]], signals: int) -> None:
         f"review / parse, medians     {medians['review'] / medians['parse']:.2f}   (target ≤ 1.5)"
         f"   per turn {ratios[0]:.2f}–{ratios[-1]:.2f}"
     )
+    print(f"  CPU seconds, medians      {cpu['review'] / cpu['parse']:.2f}   (user + system, all threads)")
     print(f"peak RSS (review, max)      {review_peak:.2f} GiB   (target ≤ 1.0 GiB)")
 
 

@@ -36,8 +36,7 @@ from metasup.model.errors import InputError, MetasupError
 from metasup.model.review import CLASS_SUBJECT_PREFIX, BaseInfo, Review
 from metasup.render.comment import MARKER, render_comment
 from metasup.render.filters import escape_markdown
-from metasup.rolling.context import RollingContext
-from metasup.rolling.state import STATE_BRANCH, snapshot_path
+from metasup.rolling.state_layout import STATE_BRANCH, snapshot_path
 from metasup.runner import (
     FailOn,
     confine,
@@ -292,8 +291,10 @@ def run_rolling_mode(
     connect: ClientFactory,
     clock: Clock,
 ) -> int:
-    # Rolling mode alone needs the LP e-mail (matplotlib, smtplib): imported here, not at start.
+    # Rolling mode alone needs the LP e-mail (matplotlib, smtplib) and the rolling plan: imported
+    # here, not at start.
     from metasup.render.bodies import render_rolling_summary
+    from metasup.rolling.context import RollingContext
     from metasup.rolling.run import registry_path_in_repo, run_rolling
 
     workspace = load_workspace(settings.workspace_path(settings.config), confine_to=settings.workspace)

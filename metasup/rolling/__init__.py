@@ -11,8 +11,8 @@ branch), ``lp_email`` (the LP e-mail step), ``context`` (what a run is given and
 also import ``github/``, ``lp/``, ``render/``, ``runner`` and ``baseline``.
 
 Door — the names other wings use: ``run.run_rolling``, ``context.RollingContext``,
-``context.RollingOutcome``, ``run.registry_path_in_repo``, ``state.STATE_BRANCH``,
-``state.snapshot_path`` and ``audit_ledger.parse_ledger``/``verify_ledger`` (the CLI). The pull
+``context.RollingOutcome``, ``run.registry_path_in_repo``, ``state_layout.STATE_BRANCH``,
+``state_layout.snapshot_path`` and ``audit_ledger.parse_ledger``/``verify_ledger`` (the CLI). The pull
 requests it plans from are ``model.pulls.PullState`` values, built by ``github/``. Nothing is
 imported here: importing one module of the wing never pulls in the shell.
 """

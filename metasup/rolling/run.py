@@ -46,7 +46,8 @@ from metasup.rolling.lifecycle import DEMOTE_PREFIX, LIFECYCLES, PROMOTE_PREFIX,
 from metasup.rolling.lp_email import DueEmail, send_due_email
 from metasup.rolling.ownership import Ownership, classify
 from metasup.rolling.plan import RollingPlan, demotion_vetoes, describe, plan_rolling
-from metasup.rolling.state import EMAIL_CLAIMS_PATH, STATE_BRANCH, read_state_files, save_state
+from metasup.rolling.state import read_state_files, save_state
+from metasup.rolling.state_layout import EMAIL_CLAIMS_PATH, STATE_BRANCH
 from metasup.runner import Workspace, supervise_workspace
 
 __all__ = ["DASHBOARD_TITLE", "RollingContext", "RollingOutcome", "registry_path_in_repo", "run_rolling"]

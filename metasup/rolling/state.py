@@ -31,24 +31,21 @@ from metasup.rolling.audit_ledger import (
     serialize,
 )
 from metasup.rolling.context import RollingContext
-from metasup.rolling.lifecycle import branch_slug
 from metasup.rolling.ownership import RecordedHeads
+from metasup.rolling.state_layout import (
+    ALLOCATION_PATH,
+    AUDIT_LEDGER_PATH,
+    EMAIL_CLAIMS_PATH,
+    PULLS_PATH,
+    STATE_BRANCH,
+    snapshot_path,
+)
 
-STATE_BRANCH = "metasup-state"
-AUDIT_LEDGER_PATH = "ledger.jsonl"
-ALLOCATION_PATH = "allocation.json"
-EMAIL_CLAIMS_PATH = "email-claims.json"
-PULLS_PATH = "pulls.json"
 STATE_WRITE_ATTEMPTS = 5
 ANCHOR_HISTORY_COMMITS = 40
 """How far back (first parents) a run reads ``Ledger-Head`` anchors: a matching anchor vouches for
 every record before it, so the newest few genuine ones carry the whole guarantee."""
 STATE_MESSAGE = "metasup: update supervision state"
-
-
-def snapshot_path(ref: str) -> str:
-    """Where the review of ``ref`` is kept on the state branch (the next PRs' baseline)."""
-    return f"snapshots/{branch_slug(ref)}.json"
 
 
 @dataclass(frozen=True)
