@@ -35,7 +35,7 @@ import metasup.ingest.jsonl as jsonl_module
 from metasup.ingest import load_artifacts
 from metasup.ingest.frames import FRAME_DTYPES
 from metasup.ingest.jsonl_stretches import LEAF_LINES
-from metasup.ingest.rows import _column_from_arrow
+from metasup.ingest.rows import _column_from_arrow, utc_series
 from metasup.model.artifacts import Artifacts
 from metasup.model.config import ArtifactsConfig
 from metasup.model.errors import ArtifactError
@@ -1134,3 +1134,19 @@ def test_arrow_timestamps_become_the_same_pandas_column_as_to_pandas(
     assert converted.values.dtype == expected.dtype
     pd.testing.assert_series_equal(converted.values, expected)
     assert converted.missing.tolist() == [False, False, with_null, False]
+
+
+@pytest.mark.parametrize("zone", ["UTC", None])
+def test_utc_series__what_pandas_gives_with_nulls_as_nat_and_naive_read_as_utc(zone: str | None) -> None:
+    """Parsed ``ts`` (UTC, or naive read as UTC) as epoch nanoseconds equals pandas' own conversion."""
+    suffix = "Z" if zone else ""  # pyarrow casts text with an offset to UTC, text without to naive
+    written = ["2025-01-06T00:00:04", None, "1970-01-01T00:00:00", "1677-09-22T00:12:43.145224193"]
+    text = pa.array([None if value is None else value + suffix for value in written])
+    stamps = text.cast(pa.timestamp("ns", tz=zone))
+
+    converted = utc_series(pa.chunked_array([stamps.slice(0, 2), stamps.slice(2)]))
+
+    expected = pd.Series(stamps.to_pandas())
+    expected = expected.dt.tz_localize("UTC") if zone is None else expected
+    pd.testing.assert_series_equal(converted, expected.astype("datetime64[ns, UTC]"))
+    assert converted.isna().tolist() == [False, True, False, False]
