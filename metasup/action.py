@@ -298,11 +298,10 @@ def run_rolling_mode(
     from metasup.rolling.run import registry_path_in_repo, run_rolling
 
     workspace = load_workspace(settings.workspace_path(settings.config), confine_to=settings.workspace)
-    if engine_settings(workspace.config.engine, environ=environ).kind != "local":
-        console.command(
-            "notice",
-            "metasup: rolling mode runs on the local engine: its LP report needs every realized"
-            " signal of the prod agents, which the dask engine does not bring back (docs/scale.md)",
+    engine = engine_settings(workspace.config.engine, environ=environ)
+    if engine.kind != "local":
+        console.info(
+            f"metasup: rolling run on the {engine.kind} engine ({engine.address or 'a local cluster'})"
         )
     base_ref = settings.base_ref or workspace.config.base
     client = connect(settings.token.get_secret_value(), settings.api_url)
@@ -317,7 +316,8 @@ def run_rolling_mode(
         dry_run=settings.dry_run,
         environ=environ,
     )
-    outcome = run_rolling(workspace, client, context, console)
+    with open_measure(engine) as measure:
+        outcome = run_rolling(workspace, client, context, console, measure)
     review = outcome.review
     report_path = settings.workspace_path(Path(REPORT_FILE))
     report_path.write_text(review.to_json() + "\n", encoding="utf-8")

@@ -5,9 +5,10 @@ The driver (this process) loads the artifacts, cuts them at ``as_of``, decides t
 (``engine.partitions.split_by_symbol``) and submits one task per partition. Each worker reconciles
 its partition with the pure core and reduces it to per-cell metric sums and the skill statistics'
 sums per (agent, booked day) and per (agent, confidence bin) (``engine.partitions.reduce_partition``);
-only those sums travel back. The driver adds the telemetry's sums (per agent, computed once here),
-merges, and builds the same ``MetricsTable`` and ``SkillInputs`` the local engine builds; every
-decision after that (skill, promotion, demotion, allocation) is the local code.
+only those sums travel back, with the prod agents' realized signals in the LP report's columns. The
+driver adds the telemetry's sums (per agent, computed once here), merges, and builds the same
+``MetricsTable`` and ``SkillInputs`` the local engine builds; every decision after that (skill,
+promotion, demotion, allocation, the LP report) is the local code.
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ from metasup.engine.partitions import PartitionSums, Shared, reduce_partition, s
 from metasup.evaluate.cells import Sums
 from metasup.evaluate.measure import Measure, Measurement
 from metasup.evaluate.metrics import MetricGroups, metrics_table, telemetry_cell_sums
-from metasup.evaluate.reconcile import reconcile
 from metasup.evaluate.skill_inputs import SkillInputs
 from metasup.evaluate.windows import Windows
 from metasup.model.artifacts import Artifacts
@@ -86,7 +86,8 @@ class DaskMeasure:
     ) -> Measurement:
         as_of = utc(as_of)
         groups = MetricGroups.of(registry, visible.signals, visible)
-        shared = self.client.scatter(Shared(groups, visible.regimes, config, as_of), broadcast=True)
+        prod = tuple(agent.name for agent in registry.agents if agent.stage == "prod")
+        shared = self.client.scatter(Shared(groups, visible.regimes, config, as_of, prod), broadcast=True)
         # Each part is scattered (it travels as data to a worker, not inside the task graph) and
         # submitted before the next is cut: the driver holds one part's copy at a time.
         futures = []
@@ -100,11 +101,8 @@ class DaskMeasure:
         windows = Windows.from_config(as_of, config.windows)
         telemetry = telemetry_cell_sums(visible, groups, windows)
         sums = Sums.merged([*(part.cells for part in reduced), telemetry])
-        no_rows = reconcile(
-            visible.signals.iloc[:0], visible.prices.iloc[:0], config.reconcile, as_of, config.benchmark
-        ).signals
         return Measurement(
-            reconciled=no_rows,
+            reconciled=pd.concat([part.booked for part in reduced], ignore_index=True),
             benchmark_missing=sum(part.benchmark_missing for part in reduced),
             table=metrics_table(groups, sums, config),
             skill=SkillInputs.merged([part.skill for part in reduced]),

@@ -6,7 +6,8 @@ partition is reconciled by the one pure core (``evaluate.reconcile.reconcile``) 
 metrics' per-cell sums (``evaluate.metrics.signal_cell_sums``) and the skill statistics' sums
 (``evaluate.skill_inputs.SkillInputs``: per-(agent, booked day) over the track record and the demotion window,
 per-(agent, confidence bin) over the metrics' window); the driver merges them (``Sums.merged``,
-``SkillInputs.merged``). No dask here: ``engine/dask`` ships these functions.
+``SkillInputs.merged``). The prod agents' realized signals, in the LP report's columns, come back
+too: the rolling run's LP report books them. No dask here: ``engine/dask`` ships these functions.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from metasup.evaluate.metrics import MetricGroups, signal_cell_sums
 from metasup.evaluate.reconcile import reconcile
 from metasup.evaluate.skill_inputs import SkillInputs
 from metasup.evaluate.windows import Windows
+from metasup.lp.statistics import booked_signals
 from metasup.model.config import Config
 from metasup.model.timestamps import utc
 
@@ -36,6 +38,8 @@ class Shared:
     regimes: pd.DataFrame
     config: Config
     as_of: pd.Timestamp
+    prod_agents: tuple[str, ...] = ()
+    """Whose realized signals each partition brings back (``lp.statistics.booked_signals``)."""
 
 
 @dataclass(frozen=True)
@@ -44,6 +48,8 @@ class PartitionSums:
     skill: SkillInputs
     benchmark_missing: int
     signals: int
+    booked: pd.DataFrame
+    """The prod agents' realized signals, the LP report's columns only (``lp.statistics.BOOKED_COLUMNS``)."""
 
 
 def reduce_partition(signals: pd.DataFrame, prices: pd.DataFrame, shared: Shared) -> PartitionSums:
@@ -57,6 +63,7 @@ def reduce_partition(signals: pd.DataFrame, prices: pd.DataFrame, shared: Shared
         skill=SkillInputs.of(recon, as_of, config),
         benchmark_missing=reconciliation.benchmark_missing,
         signals=len(recon),
+        booked=booked_signals(recon, shared.prod_agents, as_of),
     )
 
 

@@ -25,7 +25,9 @@ from metasup.model.registry import Registry
 @dataclass(frozen=True)
 class Measurement:
     reconciled: pd.DataFrame
-    """The reconciled signals at ``as_of``; empty (no rows) from an engine that only gathers sums."""
+    """The reconciled signals at ``as_of``. An engine that reconciles elsewhere and gathers sums
+    (``engine/dask``) brings back only what the LP report books: the prod agents' realized signals,
+    in ``lp.statistics.BOOKED_COLUMNS``."""
     benchmark_missing: int
     table: MetricsTable
     skill: SkillInputs

@@ -139,6 +139,16 @@ def booked_day_of(stamp: pd.Timestamp) -> pd.Timestamp:
     return result
 
 
+BOOKED_COLUMNS: Final = ("status", "agent", "strategy_class", "exit_ts", "pnl", "fee")
+"""The reconciled columns the LP report reads from the booked signals (:func:`prod_realized`)."""
+
+
+def booked_signals(recon: pd.DataFrame, prod_agents: Collection[str], as_of: pd.Timestamp) -> pd.DataFrame:
+    """:func:`prod_realized` with only :data:`BOOKED_COLUMNS`: what an engine that reconciles on other
+    machines brings back for the LP report, instead of every reconciled signal."""
+    return prod_realized(recon, prod_agents, as_of).loc[:, list(BOOKED_COLUMNS)].reset_index(drop=True)
+
+
 def prod_realized(recon: pd.DataFrame, prod_agents: Collection[str], as_of: pd.Timestamp) -> pd.DataFrame:
     """The rows of the reconciled signals that the fund booked: prod agents', realized by ``as_of``."""
     mask = (

@@ -23,6 +23,7 @@ import json
 from pathlib import Path
 
 from metasup.baseline import from_snapshot
+from metasup.evaluate.measure import Measure, measure_locally
 from metasup.github import (
     Console,
     GitHubClient,
@@ -56,7 +57,11 @@ DASHBOARD_TITLE = "Meta-Supervisor dashboard"
 
 
 def run_rolling(
-    workspace: Workspace, gh: GitHubClient, context: RollingContext, console: Console
+    workspace: Workspace,
+    gh: GitHubClient,
+    context: RollingContext,
+    console: Console,
+    measure: Measure = measure_locally,
 ) -> RollingOutcome:
     state = read_state_files(gh, context.repository, context.base_ref)
     records, problem = _verified_ledger(state.audit_ledger_text, state.anchors)
@@ -75,6 +80,7 @@ def run_rolling(
         ledger_problem=None if problem is None else str(problem),
         standing_kills=kills_in_force(records, pulls, workspace.registry),
         demotion_vetoes=demotion_vetoes(pulls, workspace.registry, context.now, workspace.config),
+        measure=measure,
     )
     review = supervision.review
     if problem is not None:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import trustme
 import yaml
-from fakegithub import FakeGitHub
+from fakegithub import FakeGitHub, OpenAPISpec
 from smtpserver import ENVIRON, Server
 from test_action_rolling import REPO, STATE, Rolling, fleet_files
 
@@ -134,3 +134,41 @@ def test_email__racing_run_holding_the_claim_means_no_send(
     summary = re.sub(r"\\(.)", r"\1", (runner.workspace.parent / "summary.md").read_text())
     assert "LP e-mail daily:2026-10-29: another run is handling it" in summary
     assert runner.events("email_sent") == []
+
+
+@pytest.mark.usefixtures("trust_test_ca")
+def test_email__a_rolling_run_on_dask_sends_the_local_runs_report(
+    fake_github: FakeGitHub,
+    github_openapi: OpenAPISpec,
+    tmp_path: Path,
+    make_server: Callable[..., Server],
+    github_event_path: Callable[..., Path],
+) -> None:
+    """SPEC §8: the LP report books the prod agents' realized signals, which the cluster brings back,
+    so a rolling run on a dask cluster e-mails what the local run e-mails."""
+    from distributed import LocalCluster
+
+    server = make_server()
+    local = mailing(fake_github, tmp_path / "local", github_event_path, server)
+    assert local() == 0
+    other = FakeGitHub(github_openapi).start()
+    try:
+        distributed = mailing(other, tmp_path / "dask", github_event_path, server)
+        config = distributed.workspace / "metasup.yml"
+        config.write_text(config.read_text() + "engine: {kind: dask, partitions: 3}\n")
+        with LocalCluster(n_workers=2, processes=False, dashboard_address=":0") as cluster:
+            assert distributed(METASUP_DASK_SCHEDULER=cluster.scheduler_address) == 0
+            assert cluster.scheduler.task_prefixes["reduce_partition"].state_counts["memory"] == 3
+    finally:
+        other.stop()
+    assert other.take_errors() == []
+    assert "rolling run on the dask engine" in distributed.stdout
+    texts = []
+    for _sender, _recipients, content in server.mailbox.received:
+        message = email.message_from_bytes(content, policy=email.policy.default)
+        body = message.get_body(preferencelist=("plain",))
+        assert body is not None
+        texts.append(body.get_content())
+    assert len(texts) == 2
+    assert "momo-alpha" in texts[0]  # a prod agent's line: the report is not empty
+    assert texts[0] == texts[1]

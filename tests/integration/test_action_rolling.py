@@ -481,11 +481,21 @@ def test_rolling__unvetoed_demotion_merged_after_window(demoting: Rolling) -> No
     assert demoted["data"] == {"pr": pull.number, "merged_by": "metasup", "dedupe_key": f"pr#{pull.number}"}
 
 
-def test_rolling__a_dask_engine_is_named_and_the_run_stays_local(rolling: Rolling) -> None:
-    """The LP report needs every realized prod signal, which the dask engine does not bring back:
-    rolling mode says so and runs locally (no scheduler is reachable at this address)."""
+def test_rolling__on_the_dask_scheduler_the_environment_names(rolling: Rolling) -> None:
+    """SPEC §8 in rolling mode: ``engine: {kind: dask}`` and METASUP_DASK_SCHEDULER; the partitions run
+    on the cluster and the run decides what the local one decides (first-run test above)."""
+    from distributed import LocalCluster
+
     config = rolling.workspace / "metasup.yml"
-    config.write_text(config.read_text() + "engine: {kind: dask}\n")
-    assert rolling(METASUP_DASK_SCHEDULER="tcp://127.0.0.1:9") == 0
-    assert "::notice::metasup: rolling mode runs on the local engine" in rolling.stdout
-    assert len(rolling.promote_pulls("open")) == 1  # the run did its work
+    config.write_text(config.read_text() + "engine: {kind: dask, partitions: 3}\n")
+    with LocalCluster(n_workers=2, processes=False, dashboard_address=":0") as cluster:
+        assert rolling(METASUP_DASK_SCHEDULER=cluster.scheduler_address) == 0
+        ran = cluster.scheduler.task_prefixes
+        assert "reduce_partition" in ran
+        assert ran["reduce_partition"].state_counts["memory"] == 3  # three partitions, each computed once
+    assert f"rolling run on the dask engine ({cluster.scheduler_address})" in rolling.stdout
+    assert [p.title for p in rolling.promote_pulls("open")] == ["[AUTO-PROMOTE] momo-beta: sandbox → prod"]
+    retire = {p.title for p in rolling.fake.pulls(REPO) if p.pull.head_ref.startswith("metasup/retire/")}
+    assert retire == {"[AUTO-RETIRE] meanrev-legacy", "[AUTO-RETIRE] news-sent", "[AUTO-RETIRE] llm_macro"}
+    allocation = json.loads(rolling.fake.read_file(REPO, "allocation.json", ref=STATE))
+    assert set(allocation["weights"]) == {"momo-alpha", "meanrev-core", "momo-slow"}

@@ -21,8 +21,10 @@ from review_compare import assert_same
 
 from metasup.engine import open_measure
 from metasup.evaluate.measure import Measure, measure_locally
+from metasup.lp.report import build_lp_report
+from metasup.lp.statistics import BOOKED_COLUMNS, Period, booked_signals
 from metasup.model.config import EngineConfig
-from metasup.runner import default_as_of, evaluate, load_workspace
+from metasup.runner import default_as_of, evaluate, load_workspace, supervise_workspace
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 
@@ -135,6 +137,33 @@ def test_skill_sums_merge_to_the_local_ones(fleet: Path, dask_measure: Measure) 
             rtol=1e-9,
             obj=name,
         )
+
+
+@pytest.mark.parametrize("which", ["demo", "fleet"])
+def test_lp_report_is_the_same_on_dask(which: str, fleet: Path, dask_measure: Measure) -> None:
+    """The rolling run's LP report books the prod agents' realized signals: the cluster brings those
+    back (only the report's columns), and the report equals the local one."""
+    workspace = load_workspace(EXAMPLES if which == "demo" else fleet)
+    as_of = default_as_of(workspace.artifacts)
+    local = supervise_workspace(workspace, as_of, None, run_id="t")
+    distributed = supervise_workspace(workspace, as_of, None, run_id="t", measure=dask_measure)
+
+    prod = [a.name for a in workspace.registry.agents if a.stage == "prod"]
+    booked = booked_signals(local.reconciled, prod, as_of)
+    assert len(booked) > (100 if which == "demo" else 10_000)
+    assert list(distributed.reconciled.columns) == list(BOOKED_COLUMNS)
+    order = ["agent", "exit_ts", "pnl"]
+    pd.testing.assert_frame_equal(
+        distributed.reconciled.sort_values(order, ignore_index=True),
+        booked.sort_values(order, ignore_index=True),
+        check_exact=False,
+        rtol=1e-12,
+    )
+    start = (as_of - pd.Timedelta(days=27)).date()
+    period = Period.between(start, as_of.date())
+    reports = [build_lp_report(run, workspace.config, as_of, period) for run in (local, distributed)]
+    assert reports[0].pnl.period not in (None, 0.0)
+    assert_same(reports[0].model_dump(mode="json"), reports[1].model_dump(mode="json"), "lp_report")
 
 
 def test_cli_reaches_a_scheduler_named_by_the_environment(
