@@ -316,7 +316,7 @@ def run_rolling_mode(
         dry_run=settings.dry_run,
         environ=environ,
     )
-    with open_measure(engine) as measure:
+    with open_measure(engine, booked=True) as measure:  # the LP report books the realized signals
         outcome = run_rolling(workspace, client, context, console, measure)
     review = outcome.review
     report_path = settings.workspace_path(Path(REPORT_FILE))

@@ -46,11 +46,13 @@ def open_measure(
     workers: int | None = None,
     processes: bool = True,
     memory_limit: str | None = None,
+    booked: bool = False,
 ) -> Iterator[Measure]:
     """The ``Measure`` of the chosen engine, valid inside the ``with`` block (a cluster is closed after).
 
     ``workers`` / ``processes`` / ``memory_limit`` (per worker, e.g. ``2GiB``) size the local cluster
-    started when ``kind: dask`` has no address.
+    started when ``kind: dask`` has no address. ``booked``: a run that builds the LP report needs the
+    prod agents' realized signals back from a cluster (``Measurement.reconciled``); a review does not.
     """
     if settings.kind == "local":
         yield measure_locally
@@ -62,6 +64,6 @@ def open_measure(
             f"engine 'dask' needs the optional extra: pip install 'metasup[dask]' ({exc})"
         ) from None
     with dask_engine.connect(
-        settings, workers=workers, processes=processes, memory_limit=memory_limit
+        settings, workers=workers, processes=processes, memory_limit=memory_limit, booked=booked
     ) as measure:
         yield measure

@@ -41,15 +41,18 @@ def connect(
     workers: int | None = None,
     processes: bool = True,
     memory_limit: str | None = None,
+    booked: bool = False,
 ) -> Iterator[Measure]:
-    """A client to ``settings.address``, or to a ``LocalCluster`` started (and closed) here."""
+    """A client to ``settings.address``, or to a ``LocalCluster`` started (and closed) here.
+
+    ``booked``: bring the prod agents' realized signals back for the LP report (rolling runs)."""
     if settings.address:
         try:
             client = Client(settings.address, timeout="30s")
         except (OSError, TimeoutError) as exc:
             raise InputError(f"dask scheduler {settings.address}: cannot connect ({exc})") from None
         with client:
-            yield DaskMeasure(client, settings).measure
+            yield DaskMeasure(client, settings, booked).measure
         return
     # distributed writes its workers' settings (MALLOC_TRIM_THRESHOLD_, OMP_NUM_THREADS, …) into
     # this process's environment when it spawns them; they are put back once the cluster is gone,
@@ -64,7 +67,7 @@ def connect(
             memory_limit=memory_limit or "auto",
         )
         with cluster, Client(cluster) as client:
-            yield DaskMeasure(client, settings).measure
+            yield DaskMeasure(client, settings, booked).measure
     finally:
         os.environ.clear()
         os.environ.update(saved)
@@ -74,6 +77,8 @@ def connect(
 class DaskMeasure:
     client: Client
     settings: EngineConfig
+    booked: bool = False
+    """Whether partitions bring back the prod agents' realized signals (the LP report's rows)."""
 
     def partitions(self) -> int:
         if isinstance(self.settings.partitions, int):
@@ -86,7 +91,7 @@ class DaskMeasure:
     ) -> Measurement:
         as_of = utc(as_of)
         groups = MetricGroups.of(registry, visible.signals, visible)
-        prod = tuple(agent.name for agent in registry.agents if agent.stage == "prod")
+        prod = tuple(a.name for a in registry.agents if a.stage == "prod") if self.booked else ()
         shared = self.client.scatter(Shared(groups, visible.regimes, config, as_of, prod), broadcast=True)
         # Each part is scattered (it travels as data to a worker, not inside the task graph) and
         # submitted before the next is cut: the driver holds one part's copy at a time.

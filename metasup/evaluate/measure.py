@@ -26,8 +26,8 @@ from metasup.model.registry import Registry
 class Measurement:
     reconciled: pd.DataFrame
     """The reconciled signals at ``as_of``. An engine that reconciles elsewhere and gathers sums
-    (``engine/dask``) brings back only what the LP report books: the prod agents' realized signals,
-    in ``lp.statistics.BOOKED_COLUMNS``."""
+    (``engine/dask``) brings back at most what the LP report books, when asked to: the prod agents'
+    realized signals, in ``lp.statistics.BOOKED_COLUMNS`` (else no rows)."""
     benchmark_missing: int
     table: MetricsTable
     skill: SkillInputs

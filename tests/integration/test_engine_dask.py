@@ -36,7 +36,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::DeprecationW
 
 @pytest.fixture(scope="module")
 def dask_measure() -> Iterator[Measure]:
-    with open_measure(EngineConfig(kind="dask", partitions=4), workers=2, processes=True) as measure:
+    config = EngineConfig(kind="dask", partitions=4)
+    with open_measure(config, workers=2, processes=True, booked=True) as measure:
         yield measure
 
 
@@ -164,6 +165,17 @@ def test_lp_report_is_the_same_on_dask(which: str, fleet: Path, dask_measure: Me
     reports = [build_lp_report(run, workspace.config, as_of, period) for run in (local, distributed)]
     assert reports[0].pnl.period not in (None, 0.0)
     assert_same(reports[0].model_dump(mode="json"), reports[1].model_dump(mode="json"), "lp_report")
+
+
+def test_a_review_brings_no_signal_back() -> None:
+    """Without ``booked`` (review mode) the partitions send sums only: the driver gets no rows."""
+    workspace = load_workspace(EXAMPLES)
+    as_of = default_as_of(workspace.artifacts)
+    visible = workspace.artifacts.until(as_of)
+    with open_measure(EngineConfig(kind="dask"), workers=1, processes=False) as measure:
+        measured = measure(visible, workspace.registry, workspace.config, as_of)
+    assert measured.reconciled.empty
+    assert len(measure_locally(visible, workspace.registry, workspace.config, as_of).reconciled) > 100
 
 
 def test_cli_reaches_a_scheduler_named_by_the_environment(
