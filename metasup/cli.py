@@ -170,7 +170,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     """Compute the LP report for the last complete period; write its JSON and/or an HTML preview.
 
-    Example: metasup report --config metasup.yml --json lp.json --preview lp.html
+    Example: metasup report --config metasup.yml --json lp.json --preview lp.html [--engine dask]
     """
     from metasup.lp.charts import render_charts  # matplotlib: only the commands that draw
     from metasup.lp.email import preview_html
@@ -182,7 +182,9 @@ def cmd_report(args: argparse.Namespace) -> int:
     records = read_ledger_records(Path(args.ledger)) if args.ledger else []
     workspace = load_workspace(Path(args.config), progress=terminal_progress())
     as_of = explicit_as_of or default_as_of(workspace.artifacts)
-    supervision = supervise_workspace(workspace, as_of, None)
+    engine = engine_settings(workspace.config.engine, args.engine, args.scheduler, os.environ)
+    with open_measure(engine, booked=True) as measure:  # the report books the realized signals
+        supervision = supervise_workspace(workspace, as_of, None, measure=measure)
     period = last_complete_period(as_of, workspace.config.email.cadence)
     report = build_lp_report(supervision, workspace.config, as_of, period, [r.fields() for r in records])
     if args.json:
@@ -265,10 +267,17 @@ def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=debug_help)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    engine_flags = argparse.ArgumentParser(add_help=False)  # where the reconciliation runs (SPEC §8)
+    engine_flags.add_argument(
+        "--engine", choices=("local", "dask"), help="where the review runs (default: metasup.yml engine.kind)"
+    )
+    engine_flags.add_argument(
+        "--scheduler", metavar="ADDRESS", help="dask scheduler, e.g. tcp://host:8786 (implies --engine dask)"
+    )
 
     evaluate_cmd = commands.add_parser(
         "evaluate",
-        parents=[common],
+        parents=[common, engine_flags],
         help="evaluate agents and write the review",
         description=cmd_evaluate.__doc__,
     )
@@ -280,12 +289,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluate_cmd.add_argument(
         "--fail-on", choices=FAIL_ON_CHOICES, default="high", help="when to exit 1 (default: high)"
-    )
-    evaluate_cmd.add_argument(
-        "--engine", choices=("local", "dask"), help="where the review runs (default: metasup.yml engine.kind)"
-    )
-    evaluate_cmd.add_argument(
-        "--scheduler", metavar="ADDRESS", help="dask scheduler, e.g. tcp://host:8786 (implies --engine dask)"
     )
     evaluate_cmd.set_defaults(handler=cmd_evaluate)
 
@@ -308,7 +311,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo_cmd.set_defaults(handler=cmd_demo)
 
     report_cmd = commands.add_parser(
-        "report", parents=[common], help="LP performance report", description=cmd_report.__doc__
+        "report", parents=[common, engine_flags], help="LP performance report", description=cmd_report.__doc__
     )
     report_cmd.add_argument("--config", default="metasup.yml", help="metasup.yml (default: ./metasup.yml)")
     report_cmd.add_argument("--as-of", help="report time, RFC 3339 (default: the latest price bar)")

@@ -197,6 +197,23 @@ def test_cli_reaches_a_scheduler_named_by_the_environment(
     assert_same({**local, "run_id": None}, {**distributed, "run_id": None})
 
 
+def test_cli_report_on_a_scheduler_is_the_local_report(tmp_path: Path) -> None:
+    """``metasup report --scheduler ADDR``: the LP report's JSON equals the local command's."""
+    from distributed import LocalCluster
+
+    from metasup.cli import main
+
+    local_json, dask_json = tmp_path / "local.json", tmp_path / "dask.json"
+    assert main(["report", "--config", str(EXAMPLES), "--json", str(local_json)]) == 0
+    with LocalCluster(n_workers=2, processes=False, protocol="tcp", dashboard_address=":0") as cluster:
+        command = ["report", "--config", str(EXAMPLES), "--json", str(dask_json)]
+        assert main([*command, "--scheduler", cluster.scheduler_address]) == 0
+        assert cluster.scheduler.task_prefixes["reduce_partition"].state_counts["memory"] >= 2
+    local = json.loads(local_json.read_text(encoding="utf-8"))
+    assert local["pnl"]["since_inception"] not in (None, 0)
+    assert_same(local, json.loads(dask_json.read_text(encoding="utf-8")), "lp_report")
+
+
 def test_local_cluster__leaves_the_environment_as_it_found_it() -> None:
     """distributed writes MALLOC_TRIM_THRESHOLD_, OMP_NUM_THREADS… into the parent's environment when
     it spawns workers; processes metasup starts afterwards must not inherit them."""
