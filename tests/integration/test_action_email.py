@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import trustme
 import yaml
+from dask_runs import run_on_a_cluster
 from fakegithub import FakeGitHub, OpenAPISpec
 from smtpserver import ENVIRON, Server
 from test_action_rolling import REPO, STATE, Rolling, fleet_files
@@ -146,19 +147,13 @@ def test_email__a_rolling_run_on_dask_sends_the_local_runs_report(
 ) -> None:
     """SPEC §8: the LP report books the prod agents' realized signals, which the cluster brings back,
     so a rolling run on a dask cluster e-mails what the local run e-mails."""
-    from distributed import LocalCluster
-
     server = make_server()
     local = mailing(fake_github, tmp_path / "local", github_event_path, server)
     assert local() == 0
     other = FakeGitHub(github_openapi).start()
     try:
         distributed = mailing(other, tmp_path / "dask", github_event_path, server)
-        config = distributed.workspace / "metasup.yml"
-        config.write_text(config.read_text() + "engine: {kind: dask, partitions: 3}\n")
-        with LocalCluster(n_workers=2, processes=False, dashboard_address=":0") as cluster:
-            assert distributed(METASUP_DASK_SCHEDULER=cluster.scheduler_address) == 0
-            assert cluster.scheduler.task_prefixes["reduce_partition"].state_counts["memory"] == 3
+        run_on_a_cluster(distributed.workspace, distributed)
     finally:
         other.stop()
     assert other.take_errors() == []

@@ -12,6 +12,7 @@ from typing import Any
 import cmarkgfm
 import pytest
 from cmarkgfm.cmark import Options
+from dask_runs import run_on_a_cluster
 from fakegithub import ACTIONS_TOKEN, FORK_TOKEN, PAT_TOKEN, FakeGitHub, Repo
 from review_compare import assert_same
 
@@ -331,20 +332,12 @@ def test_review__a_rate_limited_comment_edit_is_retried(action: ActionRun, pull_
 def test_review__on_the_dask_scheduler_the_environment_names(action: ActionRun, pull_number: int) -> None:
     """SPEC §8: ``engine: {kind: dask}`` in metasup.yml, the scheduler from METASUP_DASK_SCHEDULER;
     the review (JSON and comment) is the local one, and the partitions really ran on the cluster."""
-    from distributed import LocalCluster
-
     assert action() == 0
     local_report = json.loads(Path(action.outputs()["report-path"]).read_text())
     local_comment = our_comments(action.fake, pull_number)[0].body
 
-    config = action.workspace / "metasup.yml"
-    config.write_text(config.read_text() + "engine: {kind: dask, partitions: 3}\n")
-    with LocalCluster(n_workers=2, processes=False, dashboard_address=":0") as cluster:
-        assert action(METASUP_DASK_SCHEDULER=cluster.scheduler_address) == 0
-        ran = cluster.scheduler.task_prefixes
-        assert "reduce_partition" in ran
-        assert ran["reduce_partition"].state_counts["memory"] == 3  # three partitions, each computed once
-    assert f"dask engine ({cluster.scheduler_address})" in action.stdout
+    address = run_on_a_cluster(action.workspace, action)
+    assert f"dask engine ({address})" in action.stdout
     dask_report = json.loads(Path(action.outputs()["report-path"]).read_text())
     assert_same(local_report, dask_report)
     assert our_comments(action.fake, pull_number)[0].body == local_comment  # edited to the same body

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from dask_runs import run_on_a_cluster
 from fakegithub import ACTIONS_TOKEN, FakeGitHub
 
 from metasup.action import run
@@ -484,16 +485,8 @@ def test_rolling__unvetoed_demotion_merged_after_window(demoting: Rolling) -> No
 def test_rolling__on_the_dask_scheduler_the_environment_names(rolling: Rolling) -> None:
     """SPEC §8 in rolling mode: ``engine: {kind: dask}`` and METASUP_DASK_SCHEDULER; the partitions run
     on the cluster and the run decides what the local one decides (first-run test above)."""
-    from distributed import LocalCluster
-
-    config = rolling.workspace / "metasup.yml"
-    config.write_text(config.read_text() + "engine: {kind: dask, partitions: 3}\n")
-    with LocalCluster(n_workers=2, processes=False, dashboard_address=":0") as cluster:
-        assert rolling(METASUP_DASK_SCHEDULER=cluster.scheduler_address) == 0
-        ran = cluster.scheduler.task_prefixes
-        assert "reduce_partition" in ran
-        assert ran["reduce_partition"].state_counts["memory"] == 3  # three partitions, each computed once
-    assert f"rolling run on the dask engine ({cluster.scheduler_address})" in rolling.stdout
+    address = run_on_a_cluster(rolling.workspace, rolling)
+    assert f"rolling run on the dask engine ({address})" in rolling.stdout
     assert [p.title for p in rolling.promote_pulls("open")] == ["[AUTO-PROMOTE] momo-beta: sandbox → prod"]
     retire = {p.title for p in rolling.fake.pulls(REPO) if p.pull.head_ref.startswith("metasup/retire/")}
     assert retire == {"[AUTO-RETIRE] meanrev-legacy", "[AUTO-RETIRE] news-sent", "[AUTO-RETIRE] llm_macro"}
