@@ -19,7 +19,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pandas as pd
-from distributed import Client, LocalCluster
+from distributed import Client, KilledWorker, LocalCluster
+from distributed.client import FutureCancelledError
 
 from metasup.engine.partitions import PartitionSums, Shared, reduce_partition, split_by_symbol
 from metasup.evaluate.cells import Sums
@@ -29,7 +30,7 @@ from metasup.evaluate.skill_inputs import SkillInputs
 from metasup.evaluate.windows import Windows
 from metasup.model.artifacts import Artifacts
 from metasup.model.config import Config, EngineConfig
-from metasup.model.errors import InputError
+from metasup.model.errors import InputError, MetasupError
 from metasup.model.registry import Registry
 from metasup.model.timestamps import utc
 
@@ -45,10 +46,12 @@ def connect(
 ) -> Iterator[Measure]:
     """A client to ``settings.address``, or to a ``LocalCluster`` started (and closed) here.
 
-    ``booked``: bring the prod agents' realized signals back for the LP report (rolling runs)."""
+    ``booked``: bring the prod agents' realized signals back for the LP report (rolling runs). How long
+    to wait for a scheduler is Dask's own setting (``distributed.comm.timeouts.connect``, 30 s unless
+    ``DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT`` says otherwise)."""
     if settings.address:
         try:
-            client = Client(settings.address, timeout="30s")
+            client = Client(settings.address)
         except (OSError, TimeoutError) as exc:
             raise InputError(f"dask scheduler {settings.address}: cannot connect ({exc})") from None
         with client:
@@ -73,6 +76,14 @@ def connect(
         os.environ.update(saved)
 
 
+class ClusterError(MetasupError):
+    """The Dask cluster failed during a run: the scheduler went away, or a worker died.
+
+    Neither the user's input nor a bug in metasup, so it is said as such; nothing was written, since
+    every decision is taken only once all partitions are back.
+    """
+
+
 @dataclass
 class DaskMeasure:
     client: Client
@@ -87,6 +98,20 @@ class DaskMeasure:
         return 2 * workers
 
     def measure(
+        self, visible: Artifacts, registry: Registry, config: Config, as_of: pd.Timestamp
+    ) -> Measurement:
+        try:
+            return self._measure(visible, registry, config, as_of)
+        except KilledWorker as exc:
+            raise ClusterError(
+                f"dask engine: a worker died reducing a partition ({exc}); give the workers more"
+                " memory, or raise engine.partitions so that each partition is smaller"
+            ) from None
+        except (OSError, TimeoutError, FutureCancelledError) as exc:
+            where = self.settings.address or "the local cluster"
+            raise ClusterError(f"dask engine: lost {where} during the run ({exc})") from None
+
+    def _measure(
         self, visible: Artifacts, registry: Registry, config: Config, as_of: pd.Timestamp
     ) -> Measurement:
         as_of = utc(as_of)

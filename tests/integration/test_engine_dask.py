@@ -214,6 +214,26 @@ def test_cli_report_on_a_scheduler_is_the_local_report(tmp_path: Path) -> None:
     assert_same(local, json.loads(dask_json.read_text(encoding="utf-8")), "lp_report")
 
 
+def test_a_scheduler_lost_during_the_run_is_said_so() -> None:
+    """A scheduler that goes away between connecting and reducing is a ``ClusterError`` naming it
+    (one ``Error:`` line from the CLI and the action), not an internal error."""
+    import dask
+    from distributed import LocalCluster
+
+    from metasup.engine.dask import ClusterError
+
+    workspace = load_workspace(EXAMPLES)
+    as_of = default_as_of(workspace.artifacts)
+    visible = workspace.artifacts.until(as_of)
+    with dask.config.set({"distributed.comm.timeouts.connect": "2s"}):
+        cluster = LocalCluster(n_workers=1, processes=False, protocol="tcp", dashboard_address=":0")
+        address = cluster.scheduler_address
+        with open_measure(EngineConfig(kind="dask", address=address)) as measure:
+            cluster.close()
+            with pytest.raises(ClusterError, match=f"dask engine: lost {address} during the run"):
+                measure(visible, workspace.registry, workspace.config, as_of)
+
+
 def test_local_cluster__leaves_the_environment_as_it_found_it() -> None:
     """distributed writes MALLOC_TRIM_THRESHOLD_, OMP_NUM_THREADS… into the parent's environment when
     it spawns workers; processes metasup starts afterwards must not inherit them."""
