@@ -102,14 +102,16 @@ class DaskMeasure:
     ) -> Measurement:
         try:
             return self._measure(visible, registry, config, as_of)
-        except KilledWorker as exc:
+        except (KilledWorker, FutureCancelledError) as exc:  # a dead worker takes its partitions along
             raise ClusterError(
-                f"dask engine: a worker died reducing a partition ({exc}); give the workers more"
-                " memory, or raise engine.partitions so that each partition is smaller"
+                f"dask engine: a worker of {self._where()} died during the run ({exc}); give the"
+                " workers more memory, or raise engine.partitions so that each partition is smaller"
             ) from None
-        except (OSError, TimeoutError, FutureCancelledError) as exc:
-            where = self.settings.address or "the local cluster"
-            raise ClusterError(f"dask engine: lost {where} during the run ({exc})") from None
+        except (OSError, TimeoutError) as exc:
+            raise ClusterError(f"dask engine: lost the scheduler of {self._where()} ({exc})") from None
+
+    def _where(self) -> str:
+        return self.settings.address or "the local cluster"
 
     def _measure(
         self, visible: Artifacts, registry: Registry, config: Config, as_of: pd.Timestamp

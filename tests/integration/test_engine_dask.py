@@ -17,6 +17,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from distributed.diagnostics.plugin import WorkerPlugin
 from review_compare import assert_same
 
 from metasup.engine import open_measure
@@ -230,8 +231,41 @@ def test_a_scheduler_lost_during_the_run_is_said_so() -> None:
         address = cluster.scheduler_address
         with open_measure(EngineConfig(kind="dask", address=address)) as measure:
             cluster.close()
-            with pytest.raises(ClusterError, match=f"dask engine: lost {address} during the run"):
+            with pytest.raises(ClusterError, match=f"dask engine: lost the scheduler of {address}"):
                 measure(visible, workspace.registry, workspace.config, as_of)
+
+
+class DieOnReduce(WorkerPlugin):
+    """Kills its worker's process when a partition starts being reduced: a crash, as out of memory."""
+
+    def transition(self, key: object, start: str, finish: str, **kwargs: object) -> None:
+        if finish == "executing" and "reduce_partition" in str(key):
+            os._exit(1)
+
+
+def test_a_worker_dying_during_the_run_is_said_so() -> None:
+    """A worker process that dies reducing a partition is a ``ClusterError`` saying so and what to change."""
+    import dask
+    from distributed import Client, LocalCluster
+
+    from metasup.engine.dask import ClusterError
+
+    workspace = load_workspace(EXAMPLES)
+    as_of = default_as_of(workspace.artifacts)
+    visible = workspace.artifacts.until(as_of)
+    with (
+        dask.config.set({"distributed.scheduler.allowed-failures": 0}),
+        LocalCluster(n_workers=1, processes=True, threads_per_worker=1, dashboard_address=":0") as cluster,
+    ):
+        with Client(cluster) as admin:
+            admin.register_plugin(DieOnReduce())
+        address = cluster.scheduler_address
+        with (
+            open_measure(EngineConfig(kind="dask", address=address)) as measure,
+            pytest.raises(ClusterError, match=f"a worker of {address} died during the run") as raised,
+        ):
+            measure(visible, workspace.registry, workspace.config, as_of)
+    assert "raise engine.partitions" in str(raised.value)
 
 
 def test_local_cluster__leaves_the_environment_as_it_found_it() -> None:
