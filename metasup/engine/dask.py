@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from concurrent.futures import CancelledError
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pandas as pd
 from distributed import Client, KilledWorker, LocalCluster
-from distributed.client import FutureCancelledError
 
 from metasup.engine.partitions import PartitionSums, Shared, reduce_partition, split_by_symbol
 from metasup.evaluate.cells import Sums
@@ -102,16 +102,18 @@ class DaskMeasure:
     ) -> Measurement:
         try:
             return self._measure(visible, registry, config, as_of)
-        except (KilledWorker, FutureCancelledError) as exc:  # a dead worker takes its partitions along
+        # A worker that dies takes its partitions along (KilledWorker, or futures cancelled: distributed's
+        # Future(s)CancelledError) and may close a stream a scatter was using (OSError); a scheduler
+        # that goes away closes them all. The exception does not reliably tell which, so both are named.
+        except (KilledWorker, CancelledError, OSError, TimeoutError) as exc:
+            cluster = (
+                f"the cluster at {self.settings.address}" if self.settings.address else "the local cluster"
+            )
             raise ClusterError(
-                f"dask engine: a worker of {self._where()} died during the run ({exc}); give the"
-                " workers more memory, or raise engine.partitions so that each partition is smaller"
+                f"dask engine: {cluster} failed during the run ({type(exc).__name__}: {exc}): its"
+                " scheduler went away or a worker died; if workers die, give them more memory or"
+                " raise engine.partitions so that each partition is smaller"
             ) from None
-        except (OSError, TimeoutError) as exc:
-            raise ClusterError(f"dask engine: lost the scheduler of {self._where()} ({exc})") from None
-
-    def _where(self) -> str:
-        return self.settings.address or "the local cluster"
 
     def _measure(
         self, visible: Artifacts, registry: Registry, config: Config, as_of: pd.Timestamp
