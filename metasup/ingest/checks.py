@@ -222,7 +222,16 @@ def _parse_timestamps(text: pd.Series) -> tuple[pd.Series, Bools]:
         except pa.ArrowException:
             continue
         return utc_series(cast), np.zeros(len(text), dtype=bool)
-    return _within_ns(pd.to_datetime(text, utc=True, format="ISO8601", errors="coerce"))
+    stamps = pd.to_datetime(text, utc=True, format="ISO8601", errors="coerce")
+    parsed, out_of_range = _within_ns(stamps)
+    lost = np.flatnonzero(_bools(parsed.isna()) & _bools(text.notna()))
+    if stamps.dtype == UTC_NS and len(lost):
+        # pandas parses every value at the finest resolution any one needs: beside a stamp with
+        # nanoseconds, the year 3000 would come out unparsable. Alone, the lost ones get a coarser
+        # one; those that parse then are out of range, not unparsable.
+        alone = pd.to_datetime(text.iloc[lost], utc=True, format="ISO8601", errors="coerce")
+        out_of_range[lost[_bools(alone.notna())]] = True
+    return parsed, out_of_range
 
 
 def _within_ns(stamps: pd.Series) -> tuple[pd.Series, Bools]:
