@@ -17,11 +17,12 @@ Fastest first, so clean data never costs Python work per line:
 
 from __future__ import annotations
 
+import json
 from collections import deque
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 import pyarrow as pa
@@ -137,13 +138,15 @@ def _read_piece(data: Content, reading: _Reading) -> _PieceRead:
     if not len(lines.numbers):
         return _PieceRead(no_rows(), lines.total, scan.blank, scan.refused, scan.reasons)
     data = original = scan.content
-    numeric = reading.head.numeric
+    numeric, stamps = reading.head.numeric, reading.head.stamps
     if reading.head.mixed:
         data, numeric = _quote_integers(data, reading.flexible), set()
-    outcome = _read_whole(data, spec, numeric, reading.head.fields)
+    outcome = _read_whole(data, spec, numeric, reading.head.fields, stamps)
     if isinstance(outcome, str) and _type_changed(outcome, numeric):
         data, numeric = _quote_integers(data, reading.flexible), set()
-        outcome = _read_whole(data, spec, numeric, reading.head.fields)
+        outcome = _read_whole(data, spec, numeric, reading.head.fields, stamps)
+    if isinstance(outcome, str) and stamps and _stamps_refused(outcome, spec):
+        outcome = _read_whole(data, spec, numeric, reading.head.fields, stamps=False)
     rejected, reasons = scan.refused, scan.reasons
     if not isinstance(outcome, str) and outcome.num_rows == len(lines.numbers):
         rows = rows_from_table(outcome, _NO_FILE, lines.numbers, spec.fields)
@@ -195,7 +198,7 @@ def _with_nulls_apart(rows: Rows, data: Content, spec: InputSpec) -> Rows:
 
 
 def _read_whole(
-    data: Content, spec: InputSpec, numeric: set[str], head_fields: set[str] | None
+    data: Content, spec: InputSpec, numeric: set[str], head_fields: set[str] | None, stamps: bool
 ) -> pa.Table | str:
     """The whole file in one pyarrow pass, or why pyarrow refuses it.
 
@@ -205,23 +208,35 @@ def _read_whole(
     has one, nothing is lost, the file is read again with every known field.
     """
     if head_fields is not None:
-        outcome = arrow_json(data.reader(), _json_schema(spec, numeric, head_fields), unexpected="error")
+        schema = _json_schema(spec, numeric, head_fields, stamps)
+        outcome = arrow_json(data.reader(), schema, unexpected="error")
         if not (isinstance(outcome, str) and UNEXPECTED_FIELD in outcome):
             return outcome
-    return arrow_json(data.reader(), _json_schema(spec, numeric))
+    return arrow_json(data.reader(), _json_schema(spec, numeric, stamps=stamps))
 
 
-def _json_schema(spec: InputSpec, numeric: set[str], only: set[str] | None = None) -> pa.Schema:
+_STAMP: Final = pa.timestamp("ns", tz="UTC")
+"""How pyarrow reads a timestamp field when the file's head says it can (:attr:`_Head.stamps`)."""
+
+
+def _json_schema(
+    spec: InputSpec, numeric: set[str], only: set[str] | None = None, stamps: bool = False
+) -> pa.Schema:
     """The arrow types pyarrow must read, so it never guesses (e.g. ``ts`` as a naive timestamp).
 
     Every known field, or those in ``only``; unknown fields are not read at all. A flexible field
-    is read as a number when the file writes it as one (``numeric``), else as text.
+    is read as a number when the file writes it as one (``numeric``), else as text. A timestamp
+    field is text unless ``stamps``: then pyarrow parses it while it reads (naive as UTC, offsets
+    applied: what the checks do with the text), on its own threads, and a value it cannot parse
+    fails the read, which is then done again with text (:func:`_stamps_refused`).
     """
     types: list[tuple[str, pa.DataType]] = []
     for name, kind in spec.fields.items():
         if only is not None and name not in only:
             continue
-        if kind is Kind.NUMBER:
+        if kind is Kind.TIMESTAMP and stamps:
+            types.append((name, _STAMP))
+        elif kind is Kind.NUMBER:
             types.append((name, pa.float64()))
         elif kind is Kind.FLEXIBLE and name in numeric:
             types.append((name, pa.int64() if name == "signal_id" else pa.float64()))
@@ -235,12 +250,14 @@ class _Head:
     """What the file's first lines tell about how it is written.
 
     ``numeric``: flexible fields written as numbers only; ``mixed``: whether one is written both
-    ways; ``fields``: the fields the lines name, when all of them are known (else ``None``).
+    ways; ``fields``: the fields the lines name, when all of them are known (else ``None``);
+    ``stamps``: whether pyarrow parses every timestamp the lines write (``_json_schema``).
     """
 
     numeric: set[str]
     mixed: bool
     fields: set[str] | None
+    stamps: bool
 
     @classmethod
     def of(cls, data: Content, spec: InputSpec, flexible: Sequence[str]) -> _Head:
@@ -250,11 +267,14 @@ class _Head:
         numbers: set[str] = set()
         strings: set[str] = set()
         named: set[str] = set()
+        timed = [name for name, kind in spec.fields.items() if kind is Kind.TIMESTAMP]
+        stamps: list[dict[str, Any]] = []
         for line in lines[:_SNIFF_LINES]:
             record = json_object(line) if line.strip() else None
             if not isinstance(record, dict):
                 continue
             named.update(record)
+            stamps.append({name: record.get(name) for name in timed})
             for name in flexible:
                 value = record.get(name)
                 if isinstance(value, str):
@@ -262,7 +282,27 @@ class _Head:
                 elif isinstance(value, int | float) and not isinstance(value, bool):
                     numbers.add(name)
         known = named <= set(spec.fields) and bool(named)
-        return cls(numbers - strings, bool(numbers & strings), named if known else None)
+        parsed = bool(timed) and bool(stamps) and _arrow_parses(stamps)
+        return cls(numbers - strings, bool(numbers & strings), named if known else None, parsed)
+
+
+def _arrow_parses(stamps: list[dict[str, Any]]) -> bool:
+    """Whether pyarrow reads these timestamp fields as timestamps: the same reader on the same text."""
+    text = "".join(json.dumps(record) + "\n" for record in stamps).encode()
+    schema = pa.schema([(name, _STAMP) for name in stamps[0]])
+    return not isinstance(arrow_json(pa.BufferReader(text), schema, threads=False), str)
+
+
+def _stamps_refused(error: str, spec: InputSpec) -> bool:
+    """Whether pyarrow refused a piece because a timestamp is one it does not parse (or not text).
+
+    A hint, like :func:`_type_changed`: a piece read again with text timestamps, or by stretches,
+    gives the same rows.
+    """
+    timed = (name for name, kind in spec.fields.items() if kind is Kind.TIMESTAMP)
+    return "to timestamp" in error or any(
+        f"Column(/{name}) changed from string to" in error for name in timed
+    )
 
 
 def _type_changed(error: str, names: set[str]) -> bool:

@@ -486,6 +486,47 @@ def test_load_artifacts__unparsable_timestamp(tmp_path: Path) -> None:
     ]
 
 
+def test_load_artifacts__timestamps_past_a_clean_head_are_parsed_as_pandas_parses_them(tmp_path: Path) -> None:
+    # The head (1000 lines) is all "Z" stamps, so pyarrow parses them while reading; the troubles
+    # come later and make it read the file again with text stamps, checked as before.
+    later = {
+        1001: "2024-03-01T14:00:00+02:00",
+        1002: "2024-03-01T12:00:00",
+        1003: "yesterday",
+        1004: "3000-01-01T00:00:00Z",
+        1005: 1700000000,
+        1006: "2024-03-01 12:00:00.123456789Z",
+        1007: "2024-03-01T12:00:00.5-01:30",
+    }
+    stamps = {number: f"2024-02-01T00:00:{number % 60:02d}Z" for number in range(1, 1001)} | later
+    artifacts = load(tmp_path, alpha=[signal(number, ts=stamp) for number, stamp in stamps.items()])
+    assert rejected(artifacts) == [
+        ("alpha.jsonl", 1003, "unparsable timestamp"),
+        ("alpha.jsonl", 1004, "timestamp out of range"),
+        ("alpha.jsonl", 1005, "wrong type for 'ts'"),
+    ]
+    kept = [number for number in stamps if number not in (1003, 1004, 1005)]
+    expected = pd.to_datetime(pd.Series([stamps[number] for number in kept]), utc=True, format="ISO8601")
+    assert list(artifacts.signals["signal_id"]) == [f"s{number}" for number in kept]
+    assert list(artifacts.signals["ts"]) == list(expected)
+
+
+def test_load_artifacts__clean_stamps_read_by_pyarrow_equal_pandas_parse(tmp_path: Path) -> None:
+    rng = np.random.default_rng(3)
+    seconds = rng.integers(0, 400 * 86400, size=3000)
+    base = pd.Timestamp("2024-01-01", tz="UTC") + pd.to_timedelta(seconds, unit="s")
+    offsets = rng.choice(["Z", "+02:00", "-05:30", ""], size=len(seconds))
+    nanos = rng.integers(0, 10**9, size=len(seconds))
+    texts = [
+        f"{stamp.strftime('%Y-%m-%dT%H:%M:%S')}.{nano:09d}{offset}"
+        for stamp, nano, offset in zip(base, nanos, offsets, strict=True)
+    ]
+    artifacts = load(tmp_path, alpha=[signal(number, ts=text) for number, text in enumerate(texts, 1)])
+    assert rejected(artifacts) == []
+    expected = pd.to_datetime(pd.Series(texts), utc=True, format="ISO8601")
+    assert list(artifacts.signals["ts"]) == list(expected)
+
+
 # --------------------------------------------------------------------------------------------
 # Prices
 

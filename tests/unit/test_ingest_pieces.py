@@ -137,6 +137,10 @@ SIGNAL_LINES: list[Line] = [
     signal(1),  # a repeated id
     signal(4, direction=True),  # valid JSON pyarrow refuses
     signal(5, ts="yesterday"),
+    signal(7, ts="2024-01-01T10:00:00+02:00"),  # a stamp pyarrow parses, or a piece of text ones
+    signal(8, ts="2024-01-01T10:00:00"),
+    signal(9, ts=1700000000),
+    signal(10, ts="3000-01-01T00:00:00Z"),
     signal(6, confidence=1.5),
     "{not json",
     "null",
