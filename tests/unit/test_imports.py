@@ -42,3 +42,16 @@ def test_import__rolling_mode_still_reaches_the_lp_email() -> None:
     """The lazy import is only deferred: rolling mode's modules import and bring matplotlib and SMTP."""
     statement = "import metasup.action\nfrom metasup.rolling.run import run_rolling"
     assert loaded_after(statement, ("matplotlib", "smtplib")) == ["matplotlib", "smtplib"]
+
+
+def test_entrypoint__the_collector_is_back_on_for_the_run_with_the_imports_frozen() -> None:
+    """The entrypoint imports with the cyclic collector off (start-up); the run itself collects."""
+    statement = (
+        "import gc, runpy\nrunpy.run_path('entrypoint.py', run_name='not_main')\n"
+        "print(json.dumps([gc.isenabled(), gc.get_freeze_count() > 100_000]))"
+    )
+    code = f"import json\n{statement}"
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True, timeout=120
+    )
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == [True, True]
