@@ -23,6 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from metasup.evaluate.columns import BoolArray, FloatArray, IntArray, is_arrow_text
+from metasup.model.timestamps import epoch_ns
 
 _TIMESTAMP_DTYPE: Final = pd.DatetimeTZDtype(unit="ns", tz="UTC")
 _NAT_NS: Final = np.iinfo(np.int64).min
@@ -190,13 +191,8 @@ def to_nanoseconds(duration: timedelta) -> int:
     return int(pd.Timedelta(duration).as_unit("ns").value)
 
 
-def timestamps_to_ns(values: pd.Series) -> IntArray:
-    """UTC timestamps as int64 nanoseconds since the epoch; ``NaT`` becomes ``_NAT_NS``."""
-    return np.asarray(pd.DatetimeIndex(to_utc_ns_series(values)).asi8, dtype=np.int64)
-
-
 def ns_to_timestamps(values: IntArray) -> pd.arrays.DatetimeArray:
-    """The inverse of ``timestamps_to_ns``: ``datetime64[ns, UTC]`` with ``NaT`` kept."""
+    """The inverse of ``model.timestamps.epoch_ns``: ``datetime64[ns, UTC]`` with ``NaT`` kept."""
     # Epoch ns: no tz_localize pass; the arrays are the caller's own, so they are not copied.
     return pd.DatetimeIndex(values, dtype=_TIMESTAMP_DTYPE, copy=False).array
 
@@ -227,7 +223,7 @@ def bar_table(bars: pd.DataFrame) -> tuple[BarTable, pd.Index]:
         codes, symbols = pd.factorize(bars["symbol"])
         return _build_bar_table(bars, np.asarray(codes, dtype=np.int64), len(symbols)), symbols
     starts, symbols = runs
-    ts_ns = timestamps_to_ns(bars["ts"])
+    ts_ns = epoch_ns(bars["ts"])
     if bool(np.all(starts[1:] | (ts_ns[1:] >= ts_ns[:-1]))):
         bounds = np.append(np.flatnonzero(starts), len(starts)).astype(np.int64, copy=False)
         return BarTable(ts_ns=ts_ns, price=bars["price"].to_numpy(dtype=np.float64), bounds=bounds), symbols
@@ -269,7 +265,7 @@ def _build_bar_table(bars: pd.DataFrame, codes: IntArray, n_codes: int) -> BarTa
     The loader delivers prices sorted by symbol then time, and ``pd.factorize`` numbers symbols
     in order of appearance, so the usual case needs one O(n) check and no sort of the bars.
     """
-    ts_ns = timestamps_to_ns(bars["ts"])
+    ts_ns = epoch_ns(bars["ts"])
     price = bars["price"].to_numpy(dtype=np.float64)
     same = codes[1:] == codes[:-1]  # boolean steps: no int64 temporaries over millions of bars
     if not bool(np.all((codes[1:] >= codes[:-1]) & (~same | (ts_ns[1:] >= ts_ns[:-1])))):

@@ -48,13 +48,12 @@ from metasup.evaluate.price_join import (
     match_legs,
     ns_to_timestamps,
     symbol_codes,
-    timestamps_to_ns,
     to_nanoseconds,
     to_utc_ns_series,
 )
 from metasup.model.artifacts import until
 from metasup.model.config import ReconcileConfig
-from metasup.model.timestamps import utc
+from metasup.model.timestamps import epoch_ns, utc
 
 REALIZED: Final = "realized"
 OPEN: Final = "open"
@@ -124,7 +123,7 @@ class _SignalInputs:
     @classmethod
     def of(cls, emitted: pd.DataFrame) -> _SignalInputs:
         return cls(
-            ts_ns=timestamps_to_ns(emitted["ts"]),
+            ts_ns=epoch_ns(emitted["ts"]),
             horizon_ns=horizon_to_ns(emitted["horizon_s"]),
             symbol=emitted["symbol"],
             direction=emitted["direction"].to_numpy(dtype=np.float64),

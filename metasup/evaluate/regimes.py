@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from metasup.evaluate.columns import BoolArray, FloatArray, IntArray, codes
-from metasup.evaluate.windows import ts_ns
+from metasup.model.timestamps import epoch_ns
 
 
 def regime_mismatch(
@@ -54,11 +54,11 @@ def regime_codes_at_signals(signals: pd.DataFrame, regimes: pd.DataFrame, regime
     n = len(signals)
     if n == 0 or regimes.empty:
         return np.full(n, -1, dtype=np.int64)
-    signal_ns = ts_ns(signals["ts"])
+    signal_ns = epoch_ns(signals["ts"])
     order = np.argsort(signal_ns, kind="stable")
     events = pd.DataFrame(
         {
-            "ts": ts_ns(regimes["ts"]),
+            "ts": epoch_ns(regimes["ts"]),
             "symbol": regimes["symbol"].to_numpy(dtype=object),
             "code": codes(regime_names, regimes["regime"]).astype(np.float64),
         }

@@ -14,8 +14,9 @@ import pandas as pd
 
 from metasup.evaluate.columns import BoolArray, FloatArray, IntArray, codes
 from metasup.evaluate.reconcile import NO_PRICE, REALIZED, STATUSES
-from metasup.evaluate.windows import Windows, ts_ns
+from metasup.evaluate.windows import Windows
 from metasup.model.config import Config
+from metasup.model.timestamps import epoch_ns
 
 
 def status_at(
@@ -32,8 +33,8 @@ def status_at(
     exit_age = windows.ages(signals["exit_ts"])
     realized = (status == STATUSES.index(REALIZED)) & (exit_age >= 0)
     max_delay_ns = pd.Timedelta(config.reconcile.max_delay).value
-    entry_missing = ts_ns(signals["entry_ts"]) == np.iinfo(np.int64).min
-    pending_from = np.where(entry_missing, ts_ns(signals["ts"]), ts_ns(signals["target_ts"]))
+    entry_missing = epoch_ns(signals["entry_ts"]) == np.iinfo(np.int64).min
+    pending_from = np.where(entry_missing, epoch_ns(signals["ts"]), epoch_ns(signals["target_ts"]))
     tolerance_left = (pending_from != np.iinfo(np.int64).min) & (
         pending_from + max_delay_ns > windows.as_of_ns
     )

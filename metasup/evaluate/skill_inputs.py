@@ -20,7 +20,7 @@ import pandas as pd
 
 from metasup.evaluate import skill_stats as stats
 from metasup.model.config import Config
-from metasup.model.timestamps import utc
+from metasup.model.timestamps import epoch_ns, utc
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -28,12 +28,6 @@ BoolArray = npt.NDArray[np.bool_]
 
 NS_PER_DAY: Final = 86_400 * 10**9
 CALIBRATION_BINS: Final = 10
-
-
-def _ns(column: pd.Series) -> IntArray:
-    """Epoch nanoseconds of a UTC timestamp column; NaT is the smallest int64."""
-    stamps = column if isinstance(column.dtype, pd.DatetimeTZDtype) else pd.to_datetime(column, utc=True)
-    return np.asarray(stamps.to_numpy(dtype="datetime64[ns]").view(np.int64), dtype=np.int64)
 
 
 def booked_days(exit_ns: IntArray) -> IntArray:
@@ -72,7 +66,7 @@ class SignalColumns:
     def of(cls, recon: pd.DataFrame) -> SignalColumns:
         codes, agents = pd.factorize(recon["agent"])
         return cls(
-            exit_ns=_ns(recon["exit_ts"]),
+            exit_ns=epoch_ns(recon["exit_ts"]),
             realized=np.asarray(recon["status"] == "realized", dtype=bool),
             agent_codes=np.asarray(codes, dtype=np.int64),
             agents=np.asarray(agents, dtype=object),

@@ -9,18 +9,10 @@ import pandas as pd
 
 from metasup.evaluate.columns import BoolArray, IntArray
 from metasup.model.config import WindowsConfig
-from metasup.model.timestamps import utc
+from metasup.model.timestamps import epoch_ns, utc
 
 N_PERIODS = 4
 """Periods P0..P3 behind ``alpha_period`` and ``regime_mismatch_periods``."""
-
-
-def ts_ns(ts: pd.Series) -> IntArray:
-    """Nanoseconds since the epoch (UTC); NaT stays ``iNaT`` (the smallest int64)."""
-    if len(ts) == 0:
-        return np.empty(0, dtype=np.int64)
-    utc = pd.to_datetime(ts, utc=True)
-    return np.asarray(utc.to_numpy(dtype="datetime64[ns]").view(np.int64), dtype=np.int64)
 
 
 @dataclass(frozen=True)
@@ -46,11 +38,11 @@ class Windows:
         )
 
     def ages(self, ts: pd.Series) -> IntArray:
-        ns = ts_ns(ts)
+        ns = epoch_ns(ts)
         known = (ns != np.iinfo(np.int64).min) & (ns <= self.as_of_ns)
-        return np.where(known, self.as_of_ns - np.where(known, ns, self.as_of_ns), -1).astype(
-            np.int64, copy=False
-        )
+        ages = np.full(len(ns), -1, dtype=np.int64)
+        np.subtract(self.as_of_ns, ns, out=ages, where=known)
+        return ages
 
     def in_window(self, ages: IntArray) -> BoolArray:
         return (ages >= 0) & (ages < self.window_ns)
