@@ -486,7 +486,7 @@ def test_load_artifacts__unparsable_timestamp(tmp_path: Path) -> None:
     ]
 
 
-def test_load_artifacts__timestamps_past_a_clean_head_are_parsed_as_pandas_parses_them(tmp_path: Path) -> None:
+def test_load_artifacts__stamps_past_a_clean_head_are_parsed_as_pandas_parses_them(tmp_path: Path) -> None:
     # The head (1000 lines) is all "Z" stamps, so pyarrow parses them while reading; the troubles
     # come later and make it read the file again with text stamps, checked as before.
     later = {
