@@ -113,7 +113,10 @@ def _frame(name: str, columns: Mapping[str, Any], keep: Bools) -> pd.DataFrame:
     frame = pd.DataFrame(data, columns=list(FRAME_DTYPES[name]), copy=False)
     if not keep.all():
         frame = frame.loc[keep].reset_index(drop=True)
-    return frame.astype(dict(FRAME_DTYPES[name]))
+    # Only the columns not yet in their dtype: ``astype`` costs ~0.6 ms a call even when nothing
+    # changes, and the telemetry's four frames are built for every 16 MiB piece.
+    cast = {column: dtype for column, dtype in FRAME_DTYPES[name].items() if frame[column].dtype != dtype}
+    return frame.astype(cast) if cast else frame
 
 
 _Array = TypeVar("_Array", bound=np.ndarray[Any, Any])
