@@ -23,9 +23,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from metasup.evaluate.columns import BoolArray, FloatArray, IntArray, is_arrow_text
-from metasup.model.timestamps import epoch_ns
+from metasup.model.timestamps import UTC_NS, epoch_ns
 
-_TIMESTAMP_DTYPE: Final = pd.DatetimeTZDtype(unit="ns", tz="UTC")
 _NAT_NS: Final = np.iinfo(np.int64).min
 """``NaT`` as int64 nanoseconds (numpy's and pandas' own sentinel)."""
 _NO_BAR: Final = -1
@@ -179,13 +178,6 @@ def match_legs(
 # --- nanosecond helpers -------------------------------------------------------------------
 
 
-def to_utc_ns_series(values: pd.Series) -> pd.Series:
-    """Any datetime-like column as ``datetime64[ns, UTC]`` (pandas ≥ 3 often infers ``us``)."""
-    if values.dtype == _TIMESTAMP_DTYPE:  # already so (the loader's columns): no conversion pass
-        return values
-    return pd.to_datetime(values, utc=True).astype(_TIMESTAMP_DTYPE)
-
-
 def to_nanoseconds(duration: timedelta) -> int:
     """A duration as integer nanoseconds, the unit of every join key."""
     return int(pd.Timedelta(duration).as_unit("ns").value)
@@ -194,7 +186,7 @@ def to_nanoseconds(duration: timedelta) -> int:
 def ns_to_timestamps(values: IntArray) -> pd.arrays.DatetimeArray:
     """The inverse of ``model.timestamps.epoch_ns``: ``datetime64[ns, UTC]`` with ``NaT`` kept."""
     # Epoch ns: no tz_localize pass; the arrays are the caller's own, so they are not copied.
-    return pd.DatetimeIndex(values, dtype=_TIMESTAMP_DTYPE, copy=False).array
+    return pd.DatetimeIndex(values, dtype=UTC_NS, copy=False).array
 
 
 def horizon_to_ns(horizon_s: pd.Series) -> IntArray:

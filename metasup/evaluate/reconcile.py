@@ -49,11 +49,10 @@ from metasup.evaluate.price_join import (
     ns_to_timestamps,
     symbol_codes,
     to_nanoseconds,
-    to_utc_ns_series,
 )
 from metasup.model.artifacts import until
 from metasup.model.config import ReconcileConfig
-from metasup.model.timestamps import epoch_ns, utc
+from metasup.model.timestamps import epoch_ns, utc, utc_ns_series
 
 REALIZED: Final = "realized"
 OPEN: Final = "open"
@@ -235,7 +234,7 @@ def _signals_until(signals: pd.DataFrame, as_of: pd.Timestamp, default_notional:
     """Signals emitted at or before ``as_of`` (later ones do not exist yet), notional filled."""
     # A shallow copy; copy-on-write keeps ``signals`` untouched.
     emitted = until(signals, as_of).copy(deep=False)
-    emitted["ts"] = to_utc_ns_series(emitted["ts"]).array
+    emitted["ts"] = utc_ns_series(emitted["ts"]).array
     if "notional" not in emitted.columns:
         emitted["notional"] = np.nan
     emitted["notional"] = emitted["notional"].astype(np.float64).fillna(default_notional)
@@ -245,7 +244,7 @@ def _signals_until(signals: pd.DataFrame, as_of: pd.Timestamp, default_notional:
 def _prices_until(prices: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
     """Bars at or before ``as_of``; a later bar must never be seen, not even by a join."""
     visible = until(prices, as_of)
-    stamps = to_utc_ns_series(visible["ts"])
+    stamps = utc_ns_series(visible["ts"])
     # The columns as they are, not millions of rows copied.
     columns = {"ts": stamps.array, "symbol": visible["symbol"].array, "price": visible["price"].array}
     bars = pd.DataFrame(columns, index=pd.RangeIndex(len(visible)), copy=False)

@@ -22,9 +22,8 @@ import pyarrow.compute as pc
 from metasup.ingest.fastpath import blank, factorize
 from metasup.ingest.rows import Bools, Column, Floats, Ints, Objects, Rows, utc_series
 from metasup.model.config import DURATION_PATTERN, UNIT_SECONDS
+from metasup.model.timestamps import UTC_NS
 
-UTC_NS: Final = "datetime64[ns, UTC]"
-"""The dtype every ``ts`` is parsed to."""
 MAX_HORIZON: Final = 100 * 366 * 86400
 """Longest accepted horizon in seconds: beyond it ``ts + horizon`` leaves what datetime64[ns] holds."""
 

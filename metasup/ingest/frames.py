@@ -17,7 +17,6 @@ import pandas as pd
 
 from metasup.ingest.bar_order import BarOrder, bar_order
 from metasup.ingest.checks import (
-    UTC_NS,
     Checks,
     direction_field,
     horizon_field,
@@ -31,8 +30,9 @@ from metasup.ingest.checks import (
 from metasup.ingest.fastpath import repeated
 from metasup.ingest.quality import LineAccounts
 from metasup.ingest.rows import Bools, FileIds, InputSpec, Ints, Kind, Rows
+from metasup.model.timestamps import UTC_NS
 
-FRAME_DTYPES: Final[Mapping[str, Mapping[str, str]]] = {
+FRAME_DTYPES: Final[Mapping[str, Mapping[str, str | pd.DatetimeTZDtype]]] = {
     "signals": {
         "ts": UTC_NS,
         "signal_id": "str",

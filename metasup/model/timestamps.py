@@ -24,6 +24,13 @@ def utc(value: pd.Timestamp | dt.datetime | dt.date | str) -> pd.Timestamp:
     return zoned.as_unit("ns")
 
 
+def utc_ns_series(values: pd.Series) -> pd.Series:
+    """Any datetime-like column as :data:`UTC_NS` (pandas ≥ 3 often infers ``us``); naive is UTC."""
+    if values.dtype == UTC_NS:  # already so (the loader's columns): no conversion pass
+        return values
+    return pd.to_datetime(values, utc=True).astype(UTC_NS)
+
+
 def epoch_ns(stamps: pd.Series) -> npt.NDArray[np.int64]:
     """Nanoseconds since the epoch of a timestamp column (naive is UTC); ``NaT`` is the smallest int64.
 
@@ -31,8 +38,6 @@ def epoch_ns(stamps: pd.Series) -> npt.NDArray[np.int64]:
     a pass over it (a conversion costs ~8 ms per million stamps, and an evaluation asks a dozen
     times); the array is then the column's own memory, so it comes back read-only.
     """
-    if stamps.dtype != UTC_NS:
-        stamps = pd.to_datetime(stamps, utc=True).astype(UTC_NS)
-    values = np.asarray(stamps.array.asi8, dtype=np.int64).view()
+    values = np.asarray(utc_ns_series(stamps).array.asi8, dtype=np.int64).view()
     values.flags.writeable = False
     return values
