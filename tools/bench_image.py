@@ -46,6 +46,9 @@ def main() -> int:
     )
     parser.add_argument("image")
     parser.add_argument("--runs", type=int, default=10)
+    parser.add_argument(
+        "--profile", type=Path, help="write the last -X importtime report (stderr) to this file"
+    )
     args = parser.parse_args()
     fake = FakeGitHub(OpenAPISpec.load(openapi_deref_path(), keep_paths=served_paths())).start()
     try:
@@ -113,6 +116,8 @@ def main() -> int:
             )
             top = [line.split("|") for line in run.stderr.splitlines() if line.startswith("import time:")]
             imports.append(sum(int(c[1]) for c in top[1:] if not c[2].startswith("  ")) / 1e6)
+            if args.profile:
+                args.profile.write_text(run.stderr)
         print(
             f"docker run → exit, {args.runs} runs: median {statistics.median(walls):.2f} s, "
             f"min {min(walls):.2f}, max {max(walls):.2f}"
