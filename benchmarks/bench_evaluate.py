@@ -8,6 +8,10 @@ Generates 1,000,000 signals over 500 symbols and 5,000,000 hourly price bars (ca
 - ``review``:  ``metasup evaluate --config … --json …`` as the console script runs it (``cli.run``):
   the whole review with every decision, the JSON written and the table printed.
 
+With ``--against CHECKOUT`` (a worktree of another commit, e.g. ``git worktree add /tmp/old
+HEAD~1``) each turn also runs that checkout's review (``against``, its package first on
+``PYTHONPATH``), so two commits are compared in interleaved runs on the same data.
+
 Usage::
 
     python benchmarks/bench_evaluate.py [--signals 1000000] [--symbols 500] [--bars 5000000]
@@ -17,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import statistics
 import subprocess
@@ -260,10 +265,13 @@ pyarrow.parquet.read_table(folder / "prices.parquet")
 """The floor of ``--shape user``: the three files read by pyarrow and the horizons in seconds."""
 
 
-def run_stage(stage: str, folder: Path, shape: str = "default") -> dict[str, float]:
+def run_stage(
+    stage: str, folder: Path, shape: str = "default", against: Path | None = None
+) -> dict[str, float]:
     """Time one stage in a fresh interpreter: seconds, CPU seconds (user + system, every thread) and
-    that process's peak RSS."""
-    work = USER_PARSE if shape == "user" and stage == "parse" else STAGES[stage]
+    that process's peak RSS. Stage ``against`` is the review of the checkout ``against``."""
+    timed = "review" if stage == "against" else stage
+    work = USER_PARSE if shape == "user" and timed == "parse" else STAGES[timed]
     code = (
         "import json, os, resource, sys, time\nfrom pathlib import Path\n"
         + IMPORTS
@@ -274,7 +282,10 @@ def run_stage(stage: str, folder: Path, shape: str = "default") -> dict[str, flo
         "'cpu_seconds': used.user + used.system - cpu.user - cpu.system, "
         "'peak_rss_mib': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))\n"
     )
-    output = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
+    env = None if stage != "against" else {**os.environ, "PYTHONPATH": str(against)}
+    output = subprocess.run(
+        [sys.executable, "-c", code], check=True, capture_output=True, text=True, env=env
+    ).stdout
     result: dict[str, float] = json.loads(output.strip().splitlines()[-1])
     return result
 
@@ -295,6 +306,9 @@ def main() -> None:
         help="default: hourly csv bars, 40 agents, 40 telemetry lines; user: the issue's data "
         "(mixed horizons, notional, 50 agents, 2M telemetry lines, 5-minute Parquet bars)",
     )
+    parser.add_argument(
+        "--against", type=Path, help="a checkout of another commit whose review also runs each turn"
+    )
     args = parser.parse_args()
 
     user = args.shape == "user"
@@ -305,10 +319,11 @@ def main() -> None:
         print(f"generated {folder} in {time.perf_counter() - started:.1f}s", file=sys.stderr)
 
     # Stages take turns, so a slower spell of the machine hits every stage alike.
-    runs: dict[str, list[dict[str, float]]] = {stage: [] for stage in STAGES}
+    stages = [*STAGES, *(["against"] if args.against else [])]
+    runs: dict[str, list[dict[str, float]]] = {stage: [] for stage in stages}
     for _ in range(args.repeat):
-        for stage in STAGES:
-            runs[stage].append(run_stage(stage, folder, args.shape))
+        for stage in stages:
+            runs[stage].append(run_stage(stage, folder, args.shape, args.against))
     results = {stage: min(stage_runs, key=lambda r: r["seconds"]) for stage, stage_runs in runs.items()}
     medians = {
         stage: statistics.median(r["seconds"] for r in stage_runs) for stage, stage_runs in runs.items()
@@ -353,6 +368,8 @@ def report_user(runs: dict[str, list[dict[str, float]]], signals: int) -> None:
     )
     print(f"  CPU seconds, medians      {cpu['review'] / cpu['parse']:.2f}   (user + system, all threads)")
     print(f"peak RSS (review, max)      {review_peak:.2f} GiB   (target ≤ 1.0 GiB)")
+    if "against" in runs:
+        print(f"against / parse, medians    {medians['against'] / medians['parse']:.2f}")
 
 
 if __name__ == "__main__":
