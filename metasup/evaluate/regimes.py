@@ -1,8 +1,9 @@
 """Regime mismatch per signal, behind SPEC §3.2 ``regime_mismatch_periods``.
 
 A signal mismatches when the regime in force at its ``ts`` is not one its agent declares (SPEC
-§2.4). The regime at a signal is found by two backward ``merge_asof`` joins (per symbol, then
-global), so there is no Python loop over signals or events.
+§2.4). The regime at a signal is found by a binary search over the global events (one
+``searchsorted``) and, when some events name a symbol, a backward ``merge_asof`` by symbol, so there
+is no Python loop over signals or events.
 """
 
 from __future__ import annotations
@@ -55,7 +56,6 @@ def regime_codes_at_signals(signals: pd.DataFrame, regimes: pd.DataFrame, regime
     if n == 0 or regimes.empty:
         return np.full(n, -1, dtype=np.int64)
     signal_ns = epoch_ns(signals["ts"])
-    order = np.argsort(signal_ns, kind="stable")
     events = pd.DataFrame(
         {
             "ts": epoch_ns(regimes["ts"]),
@@ -63,27 +63,36 @@ def regime_codes_at_signals(signals: pd.DataFrame, regimes: pd.DataFrame, regime
             "code": codes(regime_names, regimes["regime"]).astype(np.float64),
         }
     ).sort_values("ts", kind="stable")
+    in_force = _latest_global_code(signal_ns, events.loc[events["symbol"].isna()])
     specific = events.loc[events["symbol"].notna()]
-    symbol_index = pd.Index(pd.unique(specific["symbol"]), dtype=object)
-    left = pd.DataFrame(
-        {"ts": signal_ns[order], "symbol": codes(symbol_index, signals["symbol"])[order]},
-    )
-    by_symbol = _latest_code(
-        left, specific.assign(symbol=codes(symbol_index, specific["symbol"])), by="symbol"
-    )
-    by_global = _latest_code(left, events.loc[events["symbol"].isna()], by=None)
-    in_order = np.where(np.isnan(by_symbol), by_global, by_symbol)
-    result = np.empty(n, dtype=np.int64)
-    result[order] = np.where(np.isnan(in_order), -1, in_order).astype(np.int64, copy=False)
-    return result
+    if not specific.empty:
+        by_symbol = _latest_code_by_symbol(signals["symbol"], signal_ns, specific)
+        in_force = np.where(np.isnan(by_symbol), in_force, by_symbol)
+    return np.where(np.isnan(in_force), -1, in_force).astype(np.int64)
 
 
-def _latest_code(left: pd.DataFrame, events: pd.DataFrame, by: str | None) -> FloatArray:
-    """For each (ts-sorted) row of ``left``, the ``code`` of the latest event at or before it; NaN if none."""
+def _latest_global_code(signal_ns: IntArray, events: pd.DataFrame) -> FloatArray:
+    """Per signal, the ``code`` of the latest of ``events`` (sorted by time, stably) at or before it.
+
+    A binary search per signal: ``side="right"`` lands after every event at the signal's own time,
+    so the one before it is the latest at or before, and the last line among equal times. NaN
+    where no event comes at or before the signal.
+    """
     if events.empty:
-        return np.full(len(left), np.nan, dtype=np.float64)
-    if by is None:
-        merged = pd.merge_asof(left[["ts"]], events[["ts", "code"]], on="ts", direction="backward")
-    else:
-        merged = pd.merge_asof(left, events[["ts", by, "code"]], on="ts", by=by, direction="backward")
-    return np.asarray(merged["code"].to_numpy(dtype=np.float64, na_value=np.nan), dtype=np.float64)
+        return np.full(len(signal_ns), np.nan, dtype=np.float64)
+    event_ns = events["ts"].to_numpy(dtype=np.int64)
+    event_code = events["code"].to_numpy(dtype=np.float64)
+    before = np.searchsorted(event_ns, signal_ns, side="right") - 1
+    return np.where(before >= 0, event_code[np.maximum(before, 0)], np.nan)
+
+
+def _latest_code_by_symbol(symbols: pd.Series, signal_ns: IntArray, events: pd.DataFrame) -> FloatArray:
+    """Per signal, the ``code`` of the latest of its symbol's ``events`` at or before it; NaN if none."""
+    symbol_index = pd.Index(pd.unique(events["symbol"]), dtype=object)
+    order = np.argsort(signal_ns, kind="stable")
+    left = pd.DataFrame({"ts": signal_ns[order], "symbol": codes(symbol_index, symbols)[order]})
+    right = events.assign(symbol=codes(symbol_index, events["symbol"]))[["ts", "symbol", "code"]]
+    merged = pd.merge_asof(left, right, on="ts", by="symbol", direction="backward")
+    result = np.empty(len(signal_ns), dtype=np.float64)
+    result[order] = merged["code"].to_numpy(dtype=np.float64, na_value=np.nan)
+    return result

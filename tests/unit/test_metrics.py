@@ -7,6 +7,7 @@ against the SPEC table without running anything.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from dataclasses import replace
 from typing import Any
 
@@ -371,6 +372,55 @@ def test_regime_codes_at_signals__symbol_event_beats_newer_global_event() -> Non
     assert codes.tolist() == [2, 1, 0, -1]
 
 
+_SYMBOLS = st.sampled_from(["AAA", "BBB", "CCC", None])
+_REGIMES = st.sampled_from(["calm", "ranging", "trending", None])
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    signal_rows=st.lists(st.tuples(st.integers(0, 12), _SYMBOLS), min_size=1, max_size=30),
+    event_rows=st.lists(
+        st.tuples(st.integers(0, 12), st.sampled_from(["AAA", "BBB", None]), _REGIMES), max_size=15
+    ),
+)
+def test_regime_codes_at_signals__match_a_scan_of_every_event(
+    signal_rows: list[tuple[int, str | None]], event_rows: list[tuple[int, str | None, str | None]]
+) -> None:
+    """Against a plain scan: the last line among the latest events at or before the signal, its
+    symbol's first, else the global ones; an event whose regime is missing means none."""
+    start = pd.Timestamp("2026-01-01", tz="UTC")
+    stamps = pd.Series([start + pd.Timedelta(hours=h) for h, _ in signal_rows], dtype="datetime64[ns, UTC]")
+    signals = pd.DataFrame({"ts": stamps, "symbol": pd.Series([s for _, s in signal_rows], dtype="str")})
+    regimes = pd.DataFrame(
+        {
+            "ts": pd.Series(
+                [start + pd.Timedelta(hours=h) for h, _, _ in event_rows], dtype="datetime64[ns, UTC]"
+            ),
+            "regime": pd.Series([r for _, _, r in event_rows], dtype="str"),
+            "symbol": pd.Series([s for _, s, _ in event_rows], dtype="str"),
+        }
+    )
+    names = pd.Index(["calm", "ranging", "trending"], dtype=object)
+
+    def scan(hour: int, symbol: str | None) -> int:
+        def latest(pick: list[tuple[int, int, str | None]]) -> int | None:
+            if not pick:
+                return None
+            regime = max(pick)[2]  # the latest time, then the latest line
+            return -1 if regime is None else names.get_loc(regime)
+
+        seen = [(h, line, r) for line, (h, s, r) in enumerate(event_rows) if h <= hour]
+        own = latest([e for e in seen if symbol is not None and event_rows[e[1]][1] == symbol])
+        if own is not None:
+            return own
+        found = latest([e for e in seen if event_rows[e[1]][1] is None])
+        return -1 if found is None else found
+
+    expected = [scan(hour, symbol) for hour, symbol in signal_rows]
+
+    assert regime_codes_at_signals(signals, regimes, names).tolist() == expected
+
+
 # --------------------------------------------------------------------------------------------
 # Agents, classes, pooling
 # --------------------------------------------------------------------------------------------
@@ -452,6 +502,30 @@ def test_most_common_class__tie_goes_to_alphabetically_first() -> None:
     )
 
     assert most_common_class(signals) == {"x": "carry", "y": "value"}
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    rows=st.lists(
+        st.tuples(
+            st.sampled_from(["a", "b", "c", None]), st.sampled_from(["value", "carry", "Émoji", "", None])
+        ),
+        max_size=40,
+    )
+)
+def test_most_common_class__matches_a_count_of_every_row(rows: list[tuple[str | None, str | None]]) -> None:
+    signals = pd.DataFrame(
+        {
+            "agent": pd.Series([a for a, _ in rows], dtype="str"),
+            "strategy_class": pd.Series([c for _, c in rows], dtype="str"),
+        }
+    )
+    expected: dict[str, str] = {}
+    for agent in {a for a, c in rows if a is not None and c is not None}:
+        counts = Counter(c for a, c in rows if a == agent and c is not None)
+        expected[agent] = min(counts, key=lambda klass: (-counts[klass], klass))
+
+    assert most_common_class(signals) == expected
 
 
 def test_compute_metrics__empty_inputs_give_empty_metrics() -> None:
