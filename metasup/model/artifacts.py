@@ -21,8 +21,12 @@ from metasup.model.timestamps import epoch_ns, utc
 def until(frame: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
     """The rows of ``frame`` whose ``ts`` is at or before ``as_of``; ``frame`` itself when all are."""
     stamps = epoch_ns(frame["ts"])
-    kept = (stamps <= utc(as_of).value) & (stamps != _NAT_NS)  # on int64: 4x pandas' comparison
-    return frame if bool(kept.all()) else frame.loc[kept]  # nothing later (usual): no copy
+    cut = utc(as_of).value
+    if len(stamps) == 0 or (stamps.max() <= cut and stamps.min() != _NAT_NS):
+        return frame  # nothing later, no NaT (usual): two reductions, no mask, no copy
+    kept = (stamps <= cut) & (stamps != _NAT_NS)  # on int64: 4x pandas' comparison
+    kept_rows: pd.DataFrame = frame.loc[kept]
+    return kept_rows
 
 
 _NAT_NS: Final = np.iinfo(np.int64).min

@@ -61,6 +61,9 @@ def test_until__keeps_rows_at_or_before_as_of_and_drops_nat() -> None:
     assert until(frame, pd.Timestamp("2024-03-01T12:00:00Z"))["n"].tolist() == [1, 2]
     clean = frame.iloc[:3]
     assert until(clean, pd.Timestamp("2030-01-01T00:00:00Z")) is clean
+    # every stamp long before as_of, but one missing: that row still goes
+    assert until(frame, pd.Timestamp("2030-01-01T00:00:00Z"))["n"].tolist() == [0, 1, 2]
+    assert until(frame.iloc[:0], pd.Timestamp("2030-01-01T00:00:00Z")).empty
 
 
 def test_windows_ages__as_of_minus_ts_and_minus_one_for_later_or_missing() -> None:
