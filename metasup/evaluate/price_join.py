@@ -3,7 +3,7 @@
 Bars are laid out once as a table grouped by symbol code and time-sorted within a symbol
 (:class:`BarTable`); signals are grouped the same way (:class:`SignalsBySymbol`), and each leg is
 one ``np.searchsorted`` per symbol over that symbol's bars, so Python loops over symbols, never
-over signals or bars. Times are int64 nanoseconds (UTC) throughout, ``NaT`` as ``_NAT_NS``.
+over signals or bars. Times are int64 nanoseconds (UTC) throughout, ``NaT`` as ``model.timestamps.NAT_NS``.
 
 This module finds the bars, by the rules of SPEC §3.1; ``reconcile`` turns them into status and
 returns. :func:`in_halves` runs that per-slice work over two halves of the signals in two threads.
@@ -23,10 +23,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from metasup.evaluate.columns import BoolArray, FloatArray, IntArray, is_arrow_text
-from metasup.model.timestamps import UTC_NS, epoch_ns
+from metasup.model.timestamps import NAT_NS, UTC_NS, epoch_ns
 
-_NAT_NS: Final = np.iinfo(np.int64).min
-"""``NaT`` as int64 nanoseconds (numpy's and pandas' own sentinel)."""
 _NO_BAR: Final = -1
 """Bar row of a signal for which no bar qualifies."""
 _NANOS_PER_SECOND: Final = 1_000_000_000
@@ -101,7 +99,7 @@ class SignalsBySymbol:
             positions[start:end] += low
         inside = positions < self.bar_end
         safe = np.where(inside, positions, 0)
-        found = inside & (keys_ns != _NAT_NS) & (bars.ts_ns.take(safe) - keys_ns <= tolerance_ns)
+        found = inside & (keys_ns != NAT_NS) & (bars.ts_ns.take(safe) - keys_ns <= tolerance_ns)
         return np.where(found, safe, _NO_BAR)
 
     def spread(self, values: ArrayT, fill: float) -> ArrayT:
@@ -125,12 +123,12 @@ class Legs:
     @property
     def has_entry(self) -> BoolArray:
         """An entry bar was found; only such signals have a target and may get an exit."""
-        return np.asarray(self.entry_ts_ns != _NAT_NS, dtype=np.bool_)
+        return np.asarray(self.entry_ts_ns != NAT_NS, dtype=np.bool_)
 
     @property
     def realized(self) -> BoolArray:
         """Both bars found; an exit is only ever looked for once there is an entry."""
-        return np.asarray(self.exit_ts_ns != _NAT_NS, dtype=np.bool_)
+        return np.asarray(self.exit_ts_ns != NAT_NS, dtype=np.bool_)
 
 
 _PARALLEL_ROWS: Final = 200_000
@@ -162,15 +160,15 @@ def match_legs(
     """Entry bar strictly after ``ts``, exit bar at or after ``entry_ts + horizon``, both in tolerance."""
     grouped = SignalsBySymbol.of(codes, table, signal_ts_ns)
     entry_at = grouped.first_bars(signal_ts_ns[grouped.order], table, tolerance_ns, include_exact=False)
-    entry_ts_ns = _take_or_fill(table.ts_ns, entry_at, _NAT_NS)
+    entry_ts_ns = _take_or_fill(table.ts_ns, entry_at, NAT_NS)
     target_ts_ns = _shift_ns(entry_ts_ns, horizon_ns[grouped.order])
     exit_at = grouped.first_bars(target_ts_ns, table, tolerance_ns, include_exact=True)
     return Legs(
         signal_ts_ns=signal_ts_ns,
-        entry_ts_ns=grouped.spread(entry_ts_ns, _NAT_NS),
+        entry_ts_ns=grouped.spread(entry_ts_ns, NAT_NS),
         entry_price=grouped.spread(_take_or_fill(table.price, entry_at, np.nan), np.nan),
-        target_ts_ns=grouped.spread(target_ts_ns, _NAT_NS),
-        exit_ts_ns=grouped.spread(_take_or_fill(table.ts_ns, exit_at, _NAT_NS), _NAT_NS),
+        target_ts_ns=grouped.spread(target_ts_ns, NAT_NS),
+        exit_ts_ns=grouped.spread(_take_or_fill(table.ts_ns, exit_at, NAT_NS), NAT_NS),
         exit_price=grouped.spread(_take_or_fill(table.price, exit_at, np.nan), np.nan),
     )
 
@@ -196,7 +194,7 @@ def horizon_to_ns(horizon_s: pd.Series) -> IntArray:
 
 def _shift_ns(stamps_ns: IntArray, offsets_ns: IntArray) -> IntArray:
     """``stamps + offsets``, keeping ``NaT`` as ``NaT`` (no entry bar → no target)."""
-    return np.where(stamps_ns == _NAT_NS, _NAT_NS, stamps_ns + offsets_ns)
+    return np.where(stamps_ns == NAT_NS, NAT_NS, stamps_ns + offsets_ns)
 
 
 # --- bars and joins -----------------------------------------------------------------------
@@ -296,10 +294,10 @@ def benchmark_returns(table: BarTable, legs: Legs, tolerance_ns: int) -> tuple[F
     grouped = SignalsBySymbol.of(np.zeros(len(legs.entry_ts_ns), dtype=np.int64), table, legs.entry_ts_ns)
     realized = legs.realized[grouped.order]
     entry_at = grouped.first_bars(
-        np.where(realized, legs.entry_ts_ns[grouped.order], _NAT_NS), table, tolerance_ns, include_exact=True
+        np.where(realized, legs.entry_ts_ns[grouped.order], NAT_NS), table, tolerance_ns, include_exact=True
     )
     exit_at = grouped.first_bars(
-        np.where(realized, legs.exit_ts_ns[grouped.order], _NAT_NS), table, tolerance_ns, include_exact=True
+        np.where(realized, legs.exit_ts_ns[grouped.order], NAT_NS), table, tolerance_ns, include_exact=True
     )
     found = (entry_at != _NO_BAR) & (exit_at != _NO_BAR)
     ret = _take_or_fill(table.price, exit_at, np.nan) / _take_or_fill(table.price, entry_at, np.nan) - 1.0

@@ -16,7 +16,7 @@ from metasup.evaluate.columns import BoolArray, FloatArray, IntArray, codes
 from metasup.evaluate.reconcile import NO_PRICE, REALIZED, STATUSES
 from metasup.evaluate.windows import Windows
 from metasup.model.config import Config
-from metasup.model.timestamps import epoch_ns
+from metasup.model.timestamps import NAT_NS, epoch_ns
 
 
 def status_at(
@@ -33,11 +33,9 @@ def status_at(
     exit_age = windows.ages(signals["exit_ts"])
     realized = (status == STATUSES.index(REALIZED)) & (exit_age >= 0)
     max_delay_ns = pd.Timedelta(config.reconcile.max_delay).value
-    entry_missing = epoch_ns(signals["entry_ts"]) == np.iinfo(np.int64).min
+    entry_missing = epoch_ns(signals["entry_ts"]) == NAT_NS
     pending_from = np.where(entry_missing, epoch_ns(signals["ts"]), epoch_ns(signals["target_ts"]))
-    tolerance_left = (pending_from != np.iinfo(np.int64).min) & (
-        pending_from + max_delay_ns > windows.as_of_ns
-    )
+    tolerance_left = (pending_from != NAT_NS) & (pending_from + max_delay_ns > windows.as_of_ns)
     no_price = (status == STATUSES.index(NO_PRICE)) & ~tolerance_left
     open_ = ~realized & ~no_price & (status >= 0)
     return realized, open_, no_price

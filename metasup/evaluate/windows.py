@@ -9,7 +9,7 @@ import pandas as pd
 
 from metasup.evaluate.columns import BoolArray, IntArray
 from metasup.model.config import WindowsConfig
-from metasup.model.timestamps import epoch_ns, utc
+from metasup.model.timestamps import NAT_NS, epoch_ns, utc
 
 N_PERIODS = 4
 """Periods P0..P3 behind ``alpha_period`` and ``regime_mismatch_periods``."""
@@ -39,7 +39,7 @@ class Windows:
 
     def ages(self, ts: pd.Series) -> IntArray:
         ns = epoch_ns(ts)
-        known = (ns != np.iinfo(np.int64).min) & (ns <= self.as_of_ns)
+        known = (ns != NAT_NS) & (ns <= self.as_of_ns)
         ages = np.full(len(ns), -1, dtype=np.int64)
         np.subtract(self.as_of_ns, ns, out=ages, where=known)
         return ages

@@ -18,7 +18,7 @@ import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
 
-from metasup.model.timestamps import UTC_NS
+from metasup.model.timestamps import NAT_NS, UTC_NS
 
 Bools = npt.NDArray[np.bool_]
 Ints = npt.NDArray[np.int64]
@@ -213,17 +213,13 @@ def _column_from_arrow(array: pa.ChunkedArray) -> Column:
     return Column(values.reset_index(drop=True), missing)
 
 
-_NAT_NS: Final = np.iinfo(np.int64).min
-"""``NaT`` as int64 nanoseconds (numpy's and pandas' own sentinel)."""
-
-
 def utc_series(stamps: pa.Array | pa.ChunkedArray) -> pd.Series:
     """Arrow nanosecond timestamps (UTC, or naive read as UTC) as ``datetime64[ns, UTC]``; null → NaT.
 
     What ``to_pandas`` (and ``tz_localize`` for naive ones) gives, without their passes over every
     value: the epoch nanoseconds are wrapped as they are (2M telemetry stamps: 0.07 → 0.035 s).
     """
-    epoch_ns = np.asarray(stamps.cast(pa.int64()).fill_null(_NAT_NS).to_numpy(), dtype=np.int64)
+    epoch_ns = np.asarray(stamps.cast(pa.int64()).fill_null(NAT_NS).to_numpy(), dtype=np.int64)
     return pd.Series(pd.DatetimeIndex(epoch_ns, dtype=UTC_NS, copy=False).array, copy=False)
 
 

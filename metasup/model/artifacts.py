@@ -9,27 +9,22 @@ that must never see a later bar, since it is also called on its own — cuts wit
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Final
 
-import numpy as np
 import pandas as pd
 
 from metasup.model.review import DataQuality
-from metasup.model.timestamps import epoch_ns, utc
+from metasup.model.timestamps import NAT_NS, epoch_ns, utc
 
 
 def until(frame: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
     """The rows of ``frame`` whose ``ts`` is at or before ``as_of``; ``frame`` itself when all are."""
     stamps = epoch_ns(frame["ts"])
     cut = utc(as_of).value
-    if len(stamps) == 0 or (stamps.max() <= cut and stamps.min() != _NAT_NS):
+    if len(stamps) == 0 or (stamps.max() <= cut and stamps.min() != NAT_NS):
         return frame  # nothing later, no NaT (usual): two reductions, no mask, no copy
-    kept = (stamps <= cut) & (stamps != _NAT_NS)  # on int64: 4x pandas' comparison
+    kept = (stamps <= cut) & (stamps != NAT_NS)  # on int64: 4x pandas' comparison
     kept_rows: pd.DataFrame = frame.loc[kept]
     return kept_rows
-
-
-_NAT_NS: Final = np.iinfo(np.int64).min
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,8 @@ import pandas as pd
 
 UTC_NS: Final = pd.DatetimeTZDtype(unit="ns", tz="UTC")
 """The dtype of every timestamp column the loader builds (``docs/data-model.md``)."""
+NAT_NS: Final = int(np.iinfo(np.int64).min)
+"""``NaT`` as epoch nanoseconds (numpy's and pandas' own sentinel), what :func:`epoch_ns` gives it."""
 
 
 def utc(value: pd.Timestamp | dt.datetime | dt.date | str) -> pd.Timestamp:
@@ -32,7 +34,7 @@ def utc_ns_series(values: pd.Series) -> pd.Series:
 
 
 def epoch_ns(stamps: pd.Series) -> npt.NDArray[np.int64]:
-    """Nanoseconds since the epoch of a timestamp column (naive is UTC); ``NaT`` is the smallest int64.
+    """Nanoseconds since the epoch of a timestamp column (naive is UTC); ``NaT`` is :data:`NAT_NS`.
 
     A column already in :data:`UTC_NS` (every frame the loader builds) is read as it lies, without
     a pass over it (a conversion costs ~8 ms per million stamps, and an evaluation asks a dozen
