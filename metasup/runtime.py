@@ -6,8 +6,8 @@ metasup (a notebook, the test suite) keeps its own settings. Measurements: ``doc
 
 * **Memory.** An evaluation builds a few dozen arrays of millions of values and drops them
   again. By default glibc's ``malloc`` serves each large block from freshly mapped pages and hands
-  it back to the kernel when freed, so every new array pays its page faults again (0.1–0.35 ms
-  per MB on the project's machine). A one-shot process keeps what it frees for the next array.
+  it back to the kernel when freed, so every new array pays its page faults again (the cost per
+  MB, measured, is in the docs). A one-shot process keeps what it frees for the next array.
 * **Threads.** Prices are loaded, and signals joined, in two threads that mostly run numpy and
   pyarrow without the GIL but take it back between calls. With Python's default 5 ms switch
   interval a thread waiting for the GIL can idle for most of that; 0.5 ms hands it over sooner.

@@ -37,8 +37,8 @@ def epoch_ns(stamps: pd.Series) -> npt.NDArray[np.int64]:
     """Nanoseconds since the epoch of a timestamp column (naive is UTC); ``NaT`` is :data:`NAT_NS`.
 
     A column already in :data:`UTC_NS` (every frame the loader builds) is read as it lies, without
-    a pass over it (a conversion costs ~8 ms per million stamps, and an evaluation asks a dozen
-    times); the array is then the column's own memory, so it comes back read-only.
+    a pass over it (an evaluation asks a dozen times; figures in ``docs/performance.md``); the
+    array is then the column's own memory, so it comes back read-only.
     """
     values = np.asarray(utc_ns_series(stamps).array.asi8, dtype=np.int64).view()
     values.flags.writeable = False
