@@ -3,7 +3,8 @@
 Generates the ``bench_evaluate`` workspace (cached in ``--data``), then runs the review once per
 engine, each in a fresh subprocess, sampling the RSS of that process and of every process it starts
 (the driver and each dask worker) every 0.2 s. Loading (on the driver, either way) and measuring are
-timed apart.
+timed apart. When both engines ran, their reviews are compared as the tests compare them
+(``tests/review_compare.py``: parsed JSON, floats within 1e-9 relative) and the verdict printed.
 
 Usage::
 
@@ -24,8 +25,11 @@ from pathlib import Path
 
 import psutil
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_evaluate import generate
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+sys.path.insert(0, str(ROOT / "tests"))
+from bench_evaluate import generate  # noqa: E402
+from review_compare import assert_same  # noqa: E402
 
 STAGE = """
 import json, sys, time
@@ -97,8 +101,21 @@ def main() -> None:
     args = parser.parse_args()
     if not (args.data / "done").exists():
         generate(args.data, args.signals, args.symbols, args.bars)
-    for engine in args.engines.split(","):
+    engines = args.engines.split(",")
+    for engine in engines:
         print(json.dumps(run(args.data, engine, args.workers, args.memory_limit)), flush=True)
+    if {"local", "dask"} <= set(engines):
+        print(same_reviews(args.data))
+
+
+def same_reviews(folder: Path) -> str:
+    """Whether the two engines' reviews, just written to ``folder``, agree (1e-9 relative)."""
+    local, dask = (json.loads((folder / f"review-{e}.json").read_text()) for e in ("local", "dask"))
+    try:
+        assert_same(local, dask)
+    except AssertionError as exc:
+        return f"reviews DIFFER at {exc}"
+    return "reviews equal (floats within 1e-9 relative)"
 
 
 if __name__ == "__main__":

@@ -98,14 +98,16 @@ def _jsonl_lines(frame: pd.DataFrame) -> list[str]:
     return str(frame.to_json(orient="records", lines=True)).splitlines()
 
 
-def generate_user(folder: Path, signals: int, symbols: int, bars: int, seed: int = 11) -> None:
+def generate_user(
+    folder: Path, signals: int, symbols: int, bars: int, seed: int = 11, telemetry: int = USER_TELEMETRY
+) -> None:
     """The shape of the issue's data: mixed horizons, notional, 50 agents, 2M telemetry, 5-min Parquet bars.
 
     1M signals whose ``horizon`` is a duration string (``"4h"``, ``"1d"``…) or an integer number of
     seconds (``3600``…) and which carry ``notional``; a registry of 50 agents (prod and sandbox);
-    2M telemetry lines (``run`` with cost/tokens/latency/status, ``cost``, ``behavioral_eval``,
-    ``regime``, ``safety_violation``) in time order; 5M five-minute bars in ``prices.parquet``,
-    the first symbol being the benchmark (``SPY``).
+    2M telemetry lines (``telemetry`` of them: ``run`` with cost/tokens/latency/status, ``cost``,
+    ``behavioral_eval``, ``regime``, ``safety_violation``) in time order; 5M five-minute bars in
+    ``prices.parquet``, the first symbol being the benchmark (``SPY``).
     """
     rng = np.random.default_rng(seed)
     folder.mkdir(parents=True, exist_ok=True)
@@ -179,7 +181,7 @@ def generate_user(folder: Path, signals: int, symbols: int, bars: int, seed: int
             "severity": "warning",
         }
     )
-    run_count = USER_TELEMETRY - len(evals) - len(costs) - len(regimes) - len(violations)
+    run_count = telemetry - len(evals) - len(costs) - len(regimes) - len(violations)
     runs = pd.DataFrame(
         {
             "type": "run",

@@ -94,21 +94,31 @@ def test_golden_fleet_review_is_the_same_on_dask(
     assert_same(local, distributed)
 
 
-@pytest.fixture(scope="module")
-def fleet(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def bench_generators() -> Any:
+    """``benchmarks/bench_evaluate.py``, whose generators write the fleets below."""
     spec = importlib.util.spec_from_file_location("bench_evaluate", BENCH)
     assert spec is not None
     assert spec.loader is not None
     bench = importlib.util.module_from_spec(spec)
     sys.modules["bench_evaluate"] = bench
     spec.loader.exec_module(bench)
+    return bench
+
+
+def with_bad_lines(folder: Path) -> None:
+    """Two bad signal lines, appended: they must be counted by the same loader on both engines."""
+    with (folder / "alpha" / "events.jsonl").open("a", encoding="utf-8") as alpha:
+        alpha.write('{"ts": "2025-02-01T00:00:00Z", "agent": "agent-01"}\nnot json\n')
+
+
+@pytest.fixture(scope="module")
+def fleet(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("fleet")
-    bench.generate(folder, signals=200_000, symbols=120, bars=240_000)
+    bench_generators().generate(folder, signals=200_000, symbols=120, bars=240_000)
     config = folder / "metasup.yml"
     # A benchmark (its bars go to every partition) and a few bad lines through the same loader.
     config.write_text(config.read_text(encoding="utf-8") + "benchmark: S0001\n", encoding="utf-8")
-    with (folder / "alpha" / "events.jsonl").open("a", encoding="utf-8") as alpha:
-        alpha.write('{"ts": "2025-02-01T00:00:00Z", "agent": "agent-01"}\nnot json\n')
+    with_bad_lines(folder)
     return config
 
 
@@ -117,6 +127,28 @@ def test_generated_fleet_review_is_the_same_on_dask(fleet: Path, dask_measure: M
     assert local["data_quality"]["rejected_total"] == 2
     assert local["data_quality"] == distributed["data_quality"]
     assert local["data_quality"]["benchmark_missing"] == distributed["data_quality"]["benchmark_missing"]
+    assert_same(local, distributed)
+
+
+def test_a_million_signal_review_is_the_same_on_dask(
+    tmp_path_factory: pytest.TempPathFactory, dask_measure: Measure
+) -> None:
+    """The issue's data shape at a million signals: horizons as durations and as seconds, notional,
+    50 prod and sandbox agents, run/cost/eval/regime/violation telemetry, Parquet bars with the
+    benchmark (SPY) among them; plus two bad lines."""
+    folder = tmp_path_factory.mktemp("million")
+    bench_generators().generate_user(folder, 1_000_000, symbols=200, bars=1_000_000, telemetry=200_000)
+    with_bad_lines(folder)
+    workspace = load_workspace(folder / "metasup.yml")
+    assert len(workspace.artifacts.signals) == 1_000_000
+    assert workspace.config.benchmark == "SPY"
+    local, distributed = reviews(folder / "metasup.yml", dask_measure)
+    assert local["data_quality"]["rejected_total"] == 2
+    assert local["data_quality"] == distributed["data_quality"]
+    statuses = [a["status"] for a in local["agents"]]
+    assert len(statuses) == 50
+    assert {"active", "blocked", "demoted", "killed"} <= set(statuses)
+    assert skill_stories(local) == skill_stories(distributed)
     assert_same(local, distributed)
 
 
