@@ -90,17 +90,28 @@ def _utf8_buffers(strings: pa.Array) -> tuple[Ints, npt.NDArray[np.uint8]]:
     return offsets.astype(np.int64, copy=False), raw
 
 
+HASH_BLOCK: Final = 1 << 20
+"""Strings hashed per call of :func:`_string_hashes`. Its temporaries (a dozen arrays of one value
+per string) then stay a few MiB and are reused from block to block, instead of growing with the
+column: fresh pages are what this step paid for most, and they set the loader's peak at ten
+million signals (``docs/performance.md``, "Duplicate ids in blocks")."""
+
+
 def repeated(text: pd.Series) -> Bools:
     """Every occurrence of a value after its first (NA compares like any other value).
 
-    Arrow strings without NA are screened by a 64-bit hash of their bytes (:func:`_string_hashes`),
-    sorted; only rows whose hash occurs more than once are compared exactly. Anything else is
-    compared exactly throughout.
+    Arrow strings without NA are screened by a 64-bit hash of their bytes (:func:`_string_hashes`,
+    block by block, the column's chunks never joined), sorted; only rows whose hash occurs more than
+    once are compared exactly. Anything else is compared exactly throughout.
     """
-    strings = _arrow_strings(text)
-    if strings is None:
+    blocks = _arrow_blocks(text)
+    if blocks is None:
         return _after_first(_factorize_codes(text))
-    hashes = _string_hashes(strings)
+    hashes = np.empty(len(text), dtype=np.uint64)
+    start = 0
+    for block in blocks:
+        hashes[start : start + len(block)] = _string_hashes(block)
+        start += len(block)
     ordered = np.sort(hashes)
     collided = ordered[1:][ordered[1:] == ordered[:-1]]
     result = np.zeros(len(text), dtype=bool)
@@ -118,16 +129,16 @@ def _after_first(codes: Ints) -> Bools:
     return after
 
 
-def _arrow_strings(text: pd.Series) -> pa.LargeStringArray | None:
-    """The values as one arrow array without nulls, if they are arrow strings (else ``None``)."""
+def _arrow_blocks(text: pd.Series) -> list[pa.Array] | None:
+    """The values as arrow string arrays of at most :data:`HASH_BLOCK` strings, in order, if they
+    are arrow strings without NA (else ``None``): slices of the column's own chunks, not copies."""
     if not _is_arrow_text(text):
         return None
     strings = pa.array(text.array)
-    if isinstance(strings, pa.ChunkedArray):
-        strings = strings.combine_chunks()
     if strings.null_count:
         return None
-    return strings.cast(pa.large_string())
+    chunks = strings.chunks if isinstance(strings, pa.ChunkedArray) else [strings]
+    return [chunk.slice(start, HASH_BLOCK) for chunk in chunks for start in range(0, len(chunk), HASH_BLOCK)]
 
 
 _ONE, _EIGHT = np.uint64(1), np.uint64(8)
@@ -135,7 +146,7 @@ _MIX: Final = np.uint64(0x9E3779B97F4A7C15)
 """Odd 64-bit multiplier (2^64 / golden ratio) that spreads every input bit over the hash."""
 
 
-def _string_hashes(strings: pa.LargeStringArray) -> npt.NDArray[np.uint64]:
+def _string_hashes(strings: pa.Array) -> npt.NDArray[np.uint64]:
     """A 64-bit hash of each string from its UTF-8 bytes, read 8 at a time from arrow's buffer.
 
     Each round mixes the next 8 bytes of the strings that still have bytes left, so a few long

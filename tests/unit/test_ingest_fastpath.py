@@ -21,6 +21,20 @@ def test_repeated__agrees_with_pandas_duplicated(values: list[str]) -> None:
     assert repeated(pd.Series(values, dtype="str")).tolist() == expected.tolist()
 
 
+@given(ids, st.integers(1, 4), st.integers(1, 3))
+def test_repeated__hashed_in_blocks_across_chunks_agrees_with_pandas(
+    values: list[str], chunk: int, block: int
+) -> None:
+    """A column of many arrow chunks, hashed a few strings at a time: repeats across chunks and
+    blocks are found as in one pass."""
+    expected = pd.Series(values, dtype=object).duplicated().to_numpy()
+    parts = [pd.Series(values[at : at + chunk], dtype="str") for at in range(0, len(values), chunk)]
+    column = pd.concat(parts, ignore_index=True) if parts else pd.Series([], dtype="str")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(fastpath, "HASH_BLOCK", block)
+        assert repeated(column).tolist() == expected.tolist()
+
+
 def test_repeated__marks_every_occurrence_after_the_first() -> None:
     values = ["s1", "s2", "s1", "s3", "s1", "s2"]
     assert repeated(pd.Series(values, dtype="str")).tolist() == [False, False, True, False, True, True]
