@@ -32,6 +32,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+ROOT = Path(__file__).resolve().parents[1]
+"""The checkout this script belongs to: its stages time this checkout's metasup."""
+
 START = pd.Timestamp("2025-01-06T00:00:00Z")
 
 
@@ -271,25 +274,36 @@ def run_stage(
     stage: str, folder: Path, shape: str = "default", against: Path | None = None
 ) -> dict[str, float]:
     """Time one stage in a fresh interpreter: seconds, CPU seconds (user + system, every thread) and
-    that process's peak RSS. Stage ``against`` is the review of the checkout ``against``."""
+    that process's peak RSS. Stage ``against`` is the review of the checkout ``against``.
+
+    The interpreter runs in the checkout whose code it times, with that checkout first on
+    ``PYTHONPATH``: ``python -c`` puts its working directory ahead of ``PYTHONPATH``, so a run started
+    from this checkout would otherwise import this checkout's metasup on both sides. It reports which
+    package it imported, and a run that imported another one stops the benchmark.
+    """
     timed = "review" if stage == "against" else stage
     work = USER_PARSE if shape == "user" and timed == "parse" else STAGES[timed]
     code = (
-        "import json, os, resource, sys, time\nfrom pathlib import Path\n"
+        "import json, os, resource, sys, time\nfrom pathlib import Path\nimport metasup\n"
         + IMPORTS
         + f"folder = Path({str(folder)!r})\ncpu = os.times()\nstart = time.perf_counter()\n"
         + work
         + "\nseconds = time.perf_counter() - start\nused = os.times()\n"
         "print(json.dumps({'seconds': seconds, "
         "'cpu_seconds': used.user + used.system - cpu.user - cpu.system, "
-        "'peak_rss_mib': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))\n"
+        "'peak_rss_mib': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "
+        "'package': str(Path(metasup.__file__).resolve().parent)}))\n"
     )
-    env = None if stage != "against" else {**os.environ, "PYTHONPATH": str(against)}
+    checkout = (against if stage == "against" and against is not None else ROOT).resolve()
+    env = {**os.environ, "PYTHONPATH": str(checkout)}
     output = subprocess.run(
-        [sys.executable, "-c", code], check=True, capture_output=True, text=True, env=env
+        [sys.executable, "-c", code], check=True, capture_output=True, text=True, env=env, cwd=checkout
     ).stdout
-    result: dict[str, float] = json.loads(output.strip().splitlines()[-1])
-    return result
+    result = json.loads(output.strip().splitlines()[-1])
+    if Path(result.pop("package")) != checkout / "metasup":
+        raise SystemExit(f"stage {stage}: imported metasup from outside {checkout}")
+    timings: dict[str, float] = result
+    return timings
 
 
 def main() -> None:
