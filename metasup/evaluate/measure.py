@@ -10,6 +10,7 @@ their sums; every decision after it is the same code.
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import pandas as pd
@@ -41,7 +42,13 @@ Measure = Callable[[Artifacts, Registry, Config, pd.Timestamp], Measurement]
 def measure_locally(
     visible: Artifacts, registry: Registry, config: Config, as_of: pd.Timestamp
 ) -> Measurement:
+    """Reconcile, then the metrics and (in a second thread) the skill sums, which are independent.
+
+    numpy and pandas' group kernels release the GIL for most of that work, so the two overlap on
+    a second core (``docs/performance.md``); neither result depends on which finishes first.
+    """
     reconciliation = reconcile(visible.signals, visible.prices, config.reconcile, as_of, config.benchmark)
-    table = compute_metrics(reconciliation.signals, visible, registry, config, as_of)
-    skill = SkillInputs.of(reconciliation.signals, as_of, config)
-    return Measurement(reconciliation.signals, reconciliation.benchmark_missing, table, skill)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        skill = pool.submit(SkillInputs.of, reconciliation.signals, as_of, config)
+        table = compute_metrics(reconciliation.signals, visible, registry, config, as_of)
+        return Measurement(reconciliation.signals, reconciliation.benchmark_missing, table, skill.result())

@@ -104,16 +104,23 @@ def load_artifacts(config: ArtifactsConfig, progress: Progress | None = None) ->
     alpha_ids = _register(alpha_files, accounts)
     telemetry_ids = None if telemetry_files is None else _register(telemetry_files, accounts)
     price_ids = _register(price_files, accounts)
-    # Prices are read and checked in a second thread while the signals are: pyarrow and most numpy
-    # work release the GIL. Files were numbered above, in order, and bookings in the accounts only
+    # Prices, then telemetry, are read and checked in a second thread while the signals are read in
+    # this one: pyarrow and most numpy work release the GIL, and the Python work of one input fills
+    # the gaps of the other. Files were numbered above, in order, and bookings in the accounts only
     # append, so the report does not depend on which thread gets there first.
     with ThreadPoolExecutor(max_workers=1) as pool:
         pending_prices = pool.submit(_prices, price_files, price_ids, accounts, say)
+        pending_telemetry = (
+            None
+            if telemetry_files is None or telemetry_ids is None
+            else pool.submit(_telemetry, telemetry_files, telemetry_ids, accounts, say)
+        )
         signals = signals_frame(_pieces(alpha_files, alpha_ids, SIGNALS, accounts, say), accounts)
-        if telemetry_files is None or telemetry_ids is None:
-            telemetry = {name: empty_frame(name) for name in TELEMETRY_FRAMES}
-        else:
-            telemetry = _telemetry(telemetry_files, telemetry_ids, accounts, say)
+        telemetry = (
+            {name: empty_frame(name) for name in TELEMETRY_FRAMES}
+            if pending_telemetry is None
+            else pending_telemetry.result()
+        )
         prices = pending_prices.result()
     return Artifacts(
         signals=signals,
