@@ -22,7 +22,13 @@ from dataclasses import dataclass
 import pandas as pd
 from distributed import Client, KilledWorker, LocalCluster
 
-from metasup.engine.partitions import PartitionSums, Shared, reduce_partition, split_by_symbol
+from metasup.engine.partitions import (
+    PartitionSums,
+    Shared,
+    auto_partitions,
+    reduce_partition,
+    split_by_symbol,
+)
 from metasup.evaluate.cells import Sums
 from metasup.evaluate.measure import Measure, Measurement
 from metasup.evaluate.metrics import MetricGroups, metrics_table, telemetry_cell_sums
@@ -91,11 +97,12 @@ class DaskMeasure:
     booked: bool = False
     """Whether partitions bring back the prod agents' realized signals (the LP report's rows)."""
 
-    def partitions(self) -> int:
+    def partitions(self, signals: int) -> int:
+        """``engine.partitions``, or for ``auto`` :func:`auto_partitions` of this cluster's workers."""
         if isinstance(self.settings.partitions, int):
             return self.settings.partitions
         workers = len(self.client.scheduler_info().get("workers", {})) or 1
-        return 2 * workers
+        return auto_partitions(signals, workers)
 
     def measure(
         self, visible: Artifacts, registry: Registry, config: Config, as_of: pd.Timestamp
@@ -126,7 +133,7 @@ class DaskMeasure:
         # submitted before the next is cut: the driver holds one part's copy at a time.
         futures = []
         for signals, prices in split_by_symbol(
-            visible.signals, visible.prices, config.benchmark, self.partitions()
+            visible.signals, visible.prices, config.benchmark, self.partitions(len(visible.signals))
         ):
             scattered = self.client.scatter([signals, prices])
             futures.append(self.client.submit(reduce_partition, *scattered, shared, pure=False))

@@ -12,8 +12,10 @@ too: the rolling run's LP report books them. No dask here: ``engine/dask`` ships
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Final
 
 import numpy as np
 import pandas as pd
@@ -65,6 +67,20 @@ def reduce_partition(signals: pd.DataFrame, prices: pd.DataFrame, shared: Shared
         signals=len(recon),
         booked=booked_signals(recon, shared.prod_agents, as_of),
     )
+
+
+SIGNALS_PER_PARTITION: Final = 1_000_000
+"""The most signals ``auto`` puts in one partition (unless one symbol alone has more)."""
+
+
+def auto_partitions(signals: int, workers: int) -> int:
+    """Twice the workers, so each has a second partition to start on; more when the signals are many,
+    so that no partition holds more than :data:`SIGNALS_PER_PARTITION` of them.
+
+    What a worker holds is one partition at a time per thread: sized by the count, a longer track
+    record means more partitions, not bigger ones, and a worker's memory stays bounded.
+    """
+    return max(2 * workers, math.ceil(signals / SIGNALS_PER_PARTITION))
 
 
 def split_by_symbol(

@@ -161,7 +161,8 @@ class EngineConfig(Section):
     """Where a review runs (SPEC §8): the embedded ``local`` engine or a Dask cluster.
 
     ``address`` is a scheduler (``tcp://host:8786``); none with ``kind: dask`` starts a local cluster
-    sized to the machine. ``partitions``: how many symbol partitions (``auto``: twice the workers).
+    sized to the machine. ``partitions``: how many symbol partitions (``auto``: twice the workers,
+    or more so that none holds over a million signals: ``engine.partitions.auto_partitions``).
     """
 
     kind: Literal["local", "dask"] = "local"

@@ -7,8 +7,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from metasup.engine import SCHEDULER_ENV, engine_settings
-from metasup.engine.partitions import split_by_symbol
+from metasup.engine import SCHEDULER_ENV, engine_settings, partitions
+from metasup.engine.partitions import auto_partitions, split_by_symbol
 from metasup.model.config import EngineConfig, artifact_url, config_from_mapping
 from metasup.model.errors import ConfigError, InputError
 
@@ -58,3 +58,22 @@ def test_split_by_symbol_keeps_every_signal_once_and_the_benchmark_everywhere() 
         assert list(part_signals["n"]) == sorted(part_signals["n"])  # order kept
         assert set(part_signals["symbol"]) | {"SPY"} == set(part_prices["symbol"])
     assert len(list(split_by_symbol(signals.iloc[:0], prices, None, 4))) == 1
+
+
+def test_auto_partitions_grow_with_the_signals_not_the_partition_size() -> None:
+    assert auto_partitions(0, 2) == 4  # twice the workers, at the least
+    assert auto_partitions(3_500_000, 2) == 4
+    assert auto_partitions(10_000_000, 2) == 10  # a million signals a partition, at the most
+    assert auto_partitions(10_000_001, 2) == 11
+    assert auto_partitions(10_000_000, 8) == 16
+
+
+def test_auto_partitions_keep_every_part_near_the_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(partitions, "SIGNALS_PER_PARTITION", 100)
+    symbols = [f"S{i:03d}" for i in range(200)]
+    signals = pd.DataFrame({"symbol": symbols * 5, "n": range(1000)})  # 5 signals a symbol
+    prices = pd.DataFrame({"symbol": symbols, "n": range(200)})
+    parts = list(split_by_symbol(signals, prices, None, auto_partitions(len(signals), 1)))
+    assert len(parts) == 10
+    assert max(len(part) for part, _ in parts) <= 100 + 5  # within one symbol of the limit
+    assert sum(len(part) for part, _ in parts) == 1000
