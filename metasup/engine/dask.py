@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pandas as pd
-from distributed import Client, KilledWorker, LocalCluster
+from distributed import Client, Future, KilledWorker, LocalCluster, wait
 
 from metasup.engine.partitions import (
     PartitionSums,
@@ -97,12 +97,14 @@ class DaskMeasure:
     booked: bool = False
     """Whether partitions bring back the prod agents' realized signals (the LP report's rows)."""
 
+    def workers(self) -> int:
+        return len(self.client.scheduler_info().get("workers", {})) or 1
+
     def partitions(self, signals: int) -> int:
         """``engine.partitions``, or for ``auto`` :func:`auto_partitions` of this cluster's workers."""
         if isinstance(self.settings.partitions, int):
             return self.settings.partitions
-        workers = len(self.client.scheduler_info().get("workers", {})) or 1
-        return auto_partitions(signals, workers)
+        return auto_partitions(signals, self.workers())
 
     def measure(
         self, visible: Artifacts, registry: Registry, config: Config, as_of: pd.Timestamp
@@ -130,11 +132,17 @@ class DaskMeasure:
         prod = tuple(a.name for a in registry.agents if a.stage == "prod") if self.booked else ()
         shared = self.client.scatter(Shared(groups, visible.regimes, config, as_of, prod), broadcast=True)
         # Each part is scattered (it travels as data to a worker, not inside the task graph) and
-        # submitted before the next is cut: the driver holds one part's copy at a time.
-        futures = []
+        # submitted before the next is cut: the driver holds one part's copy at a time. At most two
+        # parts a worker are out at once, so workers do not pile up parts faster than they reduce
+        # them: what a worker holds is bounded by the part size, not by the history's length.
+        futures: list[Future[PartitionSums]] = []
+        most_out = 2 * self.workers()
         for signals, prices in split_by_symbol(
             visible.signals, visible.prices, config.benchmark, self.partitions(len(visible.signals))
         ):
+            out = [future for future in futures if not future.done()]
+            if len(out) >= most_out:
+                wait(out, return_when="FIRST_COMPLETED")
             scattered = self.client.scatter([signals, prices])
             futures.append(self.client.submit(reduce_partition, *scattered, shared, pure=False))
             del signals, prices, scattered

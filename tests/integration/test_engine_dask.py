@@ -21,6 +21,7 @@ from distributed.diagnostics.plugin import WorkerPlugin
 from review_compare import assert_same
 
 from metasup.engine import open_measure
+from metasup.engine.dask import DaskMeasure
 from metasup.evaluate.measure import Measure, measure_locally
 from metasup.lp.report import build_lp_report
 from metasup.lp.statistics import BOOKED_COLUMNS, Period, booked_signals
@@ -127,6 +128,18 @@ def test_generated_fleet_review_is_the_same_on_dask(fleet: Path, dask_measure: M
     assert local["data_quality"]["rejected_total"] == 2
     assert local["data_quality"] == distributed["data_quality"]
     assert local["data_quality"]["benchmark_missing"] == distributed["data_quality"]["benchmark_missing"]
+    assert_same(local, distributed)
+
+
+def test_more_partitions_than_the_workers_take_at_once_give_the_same_review(
+    fleet: Path, dask_measure: Measure
+) -> None:
+    """Nine partitions on two workers: the driver waits for some to be reduced before it sends more
+    (at most two a worker out at once), and nothing is lost or counted twice on the way."""
+    client = dask_measure.__self__.client  # type: ignore[attr-defined]
+    many = DaskMeasure(client, EngineConfig(kind="dask", partitions=9)).measure
+    local, distributed = reviews(fleet, many)
+    assert local["data_quality"] == distributed["data_quality"]
     assert_same(local, distributed)
 
 
