@@ -77,8 +77,9 @@ def auto_partitions(signals: int, workers: int) -> int:
     """Twice the workers, so each has a second partition to start on; more when the signals are many,
     so that no partition holds more than :data:`SIGNALS_PER_PARTITION` of them.
 
-    What a worker holds is one partition at a time per thread: sized by the count, a longer track
-    record means more partitions, not bigger ones, and a worker's memory stays bounded.
+    A worker reconciles one partition at a time per thread: sized by the count, a longer track
+    record means more partitions, not bigger ones (what a worker process keeps between partitions
+    is another matter: ``docs/scale.md``).
     """
     return max(2 * workers, math.ceil(signals / SIGNALS_PER_PARTITION))
 
