@@ -28,6 +28,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -276,10 +277,7 @@ def run_stage(
     """Time one stage in a fresh interpreter: seconds, CPU seconds (user + system, every thread) and
     that process's peak RSS. Stage ``against`` is the review of the checkout ``against``.
 
-    The interpreter runs in the checkout whose code it times, with that checkout first on
-    ``PYTHONPATH``: ``python -c`` puts its working directory ahead of ``PYTHONPATH``, so a run started
-    from this checkout would otherwise import this checkout's metasup on both sides. It reports which
-    package it imported, and a run that imported another one stops the benchmark.
+    The interpreter runs in the checkout whose code it times (:func:`run_in_checkout`).
     """
     timed = "review" if stage == "against" else stage
     work = USER_PARSE if shape == "user" and timed == "parse" else STAGES[timed]
@@ -294,16 +292,27 @@ def run_stage(
         "'peak_rss_mib': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "
         "'package': str(Path(metasup.__file__).resolve().parent)}))\n"
     )
-    checkout = (against if stage == "against" and against is not None else ROOT).resolve()
-    env = {**os.environ, "PYTHONPATH": str(checkout)}
-    output = subprocess.run(
-        [sys.executable, "-c", code], check=True, capture_output=True, text=True, env=env, cwd=checkout
-    ).stdout
-    result = json.loads(output.strip().splitlines()[-1])
-    if Path(result.pop("package")) != checkout / "metasup":
-        raise SystemExit(f"stage {stage}: imported metasup from outside {checkout}")
-    timings: dict[str, float] = result
+    checkout = against if stage == "against" and against is not None else ROOT
+    timings: dict[str, float] = run_in_checkout(code, checkout)
     return timings
+
+
+def run_in_checkout(code: str, checkout: Path, *args: str) -> dict[str, Any]:
+    """Run ``code`` in a fresh interpreter in ``checkout`` and return the JSON object it prints last.
+
+    The working directory and ``PYTHONPATH`` are the checkout: ``python -c`` puts its working
+    directory ahead of ``PYTHONPATH``, so code started from another checkout would import that one's
+    metasup. ``code`` reports the folder it imported metasup from as ``package``; another folder
+    stops the benchmark.
+    """
+    checkout = checkout.resolve()
+    env = {**os.environ, "PYTHONPATH": str(checkout)}
+    command = [sys.executable, "-c", code, *args]
+    done = subprocess.run(command, check=True, capture_output=True, text=True, env=env, cwd=checkout)
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    if Path(result.pop("package")) != checkout / "metasup":
+        raise SystemExit(f"imported metasup from outside {checkout}")
+    return result
 
 
 def main() -> None:

@@ -13,13 +13,12 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import subprocess
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from bench_evaluate import run_in_checkout  # noqa: E402
 
 RUN = """
 import json, resource, sys, time
@@ -47,20 +46,8 @@ print(json.dumps({"seconds": seconds, "peak_growth_mib": grown, "repeats": found
 
 
 def run(ids: int, checkout: Path) -> dict[str, float]:
-    """One run in ``checkout`` (working directory and ``PYTHONPATH``: ``python -c`` would otherwise
-    import the metasup of whatever directory it was started from)."""
-    env = {**os.environ, "PYTHONPATH": str(checkout)}
-    done = subprocess.run(
-        [sys.executable, "-c", RUN, str(ids)],
-        capture_output=True,
-        text=True,
-        check=True,
-        env=env,
-        cwd=checkout,
-    )
-    result = json.loads(done.stdout.strip().splitlines()[-1])
-    if Path(result.pop("package")) != checkout / "metasup":
-        raise SystemExit(f"imported metasup from outside {checkout}")
+    """One run of ``repeated`` on ``ids`` ids, in ``checkout`` (``bench_evaluate.run_in_checkout``)."""
+    result = run_in_checkout(RUN, checkout, str(ids))
     if result["repeats"] != 3:
         raise SystemExit(f"{checkout}: found {result['repeats']} repeats, not 3")
     timings: dict[str, float] = result
