@@ -145,8 +145,13 @@ BOOKED_COLUMNS: Final = ("status", "agent", "strategy_class", "exit_ts", "pnl", 
 
 def booked_signals(recon: pd.DataFrame, prod_agents: Collection[str], as_of: pd.Timestamp) -> pd.DataFrame:
     """:func:`prod_realized` with only :data:`BOOKED_COLUMNS`: what an engine that reconciles on other
-    machines brings back for the LP report, instead of every reconciled signal."""
-    return prod_realized(recon, prod_agents, as_of).loc[:, list(BOOKED_COLUMNS)].reset_index(drop=True)
+    machines brings back for the LP report, instead of every reconciled signal.
+
+    A copy, not a view: a worker keeps each partition's result until the driver gathers them all,
+    and a view (even of no rows) would keep that partition's whole reconciliation alive with it.
+    """
+    booked = prod_realized(recon, prod_agents, as_of).loc[:, list(BOOKED_COLUMNS)]
+    return booked.reset_index(drop=True).copy(deep=True)
 
 
 def prod_realized(recon: pd.DataFrame, prod_agents: Collection[str], as_of: pd.Timestamp) -> pd.DataFrame:

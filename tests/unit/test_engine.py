@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from metasup.engine import SCHEDULER_ENV, engine_settings, partitions
 from metasup.engine.partitions import auto_partitions, split_by_symbol
+from metasup.lp.statistics import booked_signals
 from metasup.model.config import EngineConfig, artifact_url, config_from_mapping
 from metasup.model.errors import ConfigError, InputError
 
@@ -77,3 +79,35 @@ def test_auto_partitions_keep_every_part_near_the_limit(monkeypatch: pytest.Monk
     assert len(parts) == 10
     assert max(len(part) for part, _ in parts) <= 100 + 5  # within one symbol of the limit
     assert sum(len(part) for part, _ in parts) == 1000
+
+
+def _held_bytes(frame: pd.DataFrame) -> int:
+    """Bytes of every numpy array the frame's columns keep alive, counting each array once."""
+    roots = {}
+    for column in frame.columns:
+        root = frame[column].to_numpy()
+        while isinstance(root.base, np.ndarray):
+            root = root.base
+        roots[id(root)] = root.nbytes
+    return sum(roots.values())
+
+
+@pytest.mark.parametrize("prod", [(), ("a",)])
+def test_a_partitions_booked_rows_do_not_hold_on_to_its_reconciliation(prod: tuple[str, ...]) -> None:
+    """A worker keeps each partition's result until the driver has gathered them all: the booked rows
+    (none in a review) must be copies, not views that keep the whole reconciliation alive."""
+    rows = 100_000
+    recon = pd.DataFrame(
+        {
+            "status": "realized",
+            "agent": "a",
+            "strategy_class": "c",
+            "exit_ts": pd.Timestamp("2025-01-02", tz="UTC"),
+            "pnl": np.ones(rows),
+            "fee": np.zeros(rows),
+            "confidence": np.full(rows, 0.5),
+        }
+    )
+    booked = booked_signals(recon, prod, pd.Timestamp("2025-02-01", tz="UTC"))
+    assert len(booked) == (rows if prod else 0)
+    assert _held_bytes(booked) <= booked.memory_usage(index=False).sum()
