@@ -133,8 +133,8 @@ class DaskMeasure:
         shared = self.client.scatter(Shared(groups, visible.regimes, config, as_of, prod), broadcast=True)
         # Each part is scattered (it travels as data to a worker, not inside the task graph) and
         # submitted before the next is cut: the driver holds one part's copy at a time. At most two
-        # parts a worker are out at once, so workers do not pile up parts faster than they reduce
-        # them: what a worker holds is bounded by the part size, not by the history's length.
+        # parts a worker are out at once, so a slow cluster does not pile up parts on its workers
+        # faster than it reduces them.
         futures: list[Future[PartitionSums]] = []
         most_out = 2 * self.workers()
         for signals, prices in split_by_symbol(
