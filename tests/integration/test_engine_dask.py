@@ -11,6 +11,7 @@ import importlib.util
 import json
 import os
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,8 +21,10 @@ import pytest
 from distributed.diagnostics.plugin import WorkerPlugin
 from review_compare import assert_same
 
+from metasup.engine import dask as dask_engine
 from metasup.engine import open_measure
 from metasup.engine.dask import DaskMeasure
+from metasup.engine.partitions import reduce_partition
 from metasup.evaluate.measure import Measure, measure_locally
 from metasup.lp.report import build_lp_report
 from metasup.lp.statistics import BOOKED_COLUMNS, Period, booked_signals
@@ -134,13 +137,46 @@ def test_generated_fleet_review_is_the_same_on_dask(fleet: Path, dask_measure: M
 def test_more_partitions_than_the_workers_take_at_once_give_the_same_review(
     fleet: Path, dask_measure: Measure
 ) -> None:
-    """Nine partitions on two workers: the driver waits for some to be reduced before it sends more
-    (at most two a worker out at once), and nothing is lost or counted twice on the way."""
+    """Nine partitions on two process workers: nothing is lost or counted twice on the way (the cap
+    on parts out at once is tested below, with the reduction slowed)."""
     client = dask_measure.__self__.client  # type: ignore[attr-defined]
     many = DaskMeasure(client, EngineConfig(kind="dask", partitions=9)).measure
     local, distributed = reviews(fleet, many)
     assert local["data_quality"] == distributed["data_quality"]
     assert_same(local, distributed)
+
+
+def test_the_driver_keeps_at_most_two_partitions_a_worker_out(
+    fleet: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With reductions slower than the driver cuts parts, it waits before sending more: just after
+    each send, at most two parts per worker are still being reduced. (Threads, not processes, so the
+    slowed reduction is the one the workers run.)"""
+
+    def slow_reduce(*parts: Any) -> Any:
+        time.sleep(0.3)
+        return reduce_partition(*parts)
+
+    monkeypatch.setattr(dask_engine, "reduce_partition", slow_reduce)
+    workspace = load_workspace(fleet)
+    with open_measure(EngineConfig(kind="dask", partitions=9), workers=2, processes=False) as measure:
+        client = measure.__self__.client  # type: ignore[attr-defined]
+        sent: list[Any] = []
+        out_at_each_send: list[int] = []
+        submit = client.submit
+
+        def counting_submit(*args: Any, **kwargs: Any) -> Any:
+            sent.append(submit(*args, **kwargs))
+            out_at_each_send.append(sum(not future.done() for future in sent))
+            return sent[-1]
+
+        monkeypatch.setattr(client, "submit", counting_submit)
+        review = evaluate(workspace, None, None, run_id="t", measure=measure)
+    assert len(out_at_each_send) == 9
+    assert max(out_at_each_send) == 4  # the cap is reached, never passed
+    assert_same(
+        json.loads(evaluate(workspace, None, None, run_id="t").to_json()), json.loads(review.to_json())
+    )
 
 
 def test_a_million_signal_review_is_the_same_on_dask(
