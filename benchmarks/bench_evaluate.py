@@ -9,8 +9,10 @@ Generates 1,000,000 signals over 500 symbols and 5,000,000 hourly price bars (ca
   the whole review with every decision, the JSON written and the table printed.
 
 With ``--against CHECKOUT`` (a worktree of another commit, e.g. ``git worktree add /tmp/old
-HEAD~1``) each turn also runs that checkout's review (``against``, its package first on
-``PYTHONPATH``), so two commits are compared in interleaved runs on the same data.
+HEAD~1``) each turn also runs that checkout's review (``against``, in that checkout and with it
+on ``PYTHONPATH``: :func:`run_in_checkout`), so two commits are compared in interleaved runs on the
+same data. The ``against`` stage always runs right after ``review``; swap the checkouts' roles to
+see whether that order matters.
 
 Usage::
 
