@@ -22,7 +22,7 @@ from metasup.model.config import ArtifactsConfig, Config, load_config
 from metasup.model.errors import InputError, MetasupError
 from metasup.model.review import Review
 from metasup.render.comment import load_template, render_comment
-from metasup.render.filters import inert
+from metasup.render.filters import inert, usd
 from metasup.rolling.audit_anchor import LedgerAnchor, check_anchors, parse_anchor
 from metasup.rolling.audit_ledger import LedgerError, LedgerRecord, parse_ledger, verify_ledger
 from metasup.runner import (
@@ -192,8 +192,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     if args.preview:
         write_output("--preview", Path(args.preview), preview_html(report, render_charts(report)))
     print(
-        f"LP report {period.label}: period PnL ${report.pnl.period:,.2f}, "
-        f"since inception ${report.pnl.since_inception:,.2f}"
+        f"LP report {period.label}: period PnL {usd(report.pnl.period)}, "
+        f"since inception {usd(report.pnl.since_inception)}"
     )
     return 0
 

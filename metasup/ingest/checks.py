@@ -22,10 +22,8 @@ import pyarrow.compute as pc
 from metasup.ingest.fastpath import blank, factorize
 from metasup.ingest.rows import Bools, Column, Floats, Ints, Objects, Rows, utc_series
 from metasup.model.config import DURATION_PATTERN, UNIT_SECONDS
+from metasup.model.limits import MAX_DURATION_SECONDS, MAX_YEARS
 from metasup.model.timestamps import UTC_NS
-
-MAX_HORIZON: Final = 100 * 366 * 86400
-"""Longest accepted horizon in seconds: beyond it ``ts + horizon`` leaves what datetime64[ns] holds."""
 
 _DIRECTION_WORDS: Final[Mapping[str, int]] = {
     "1": 1,
@@ -306,7 +304,7 @@ def _horizon_seconds(text: str) -> int | None:
 
 
 def horizon_field(rows: Rows, checks: Checks) -> Ints:
-    """``horizon`` in whole seconds (> 0, at most ``MAX_HORIZON``) from a number or a duration string."""
+    """``horizon`` in whole seconds (> 0, at most ``MAX_DURATION_SECONDS``), from a number or a duration."""
     column = rows.column("horizon")
     types = _types(column)
     _present_and_typed(column, "horizon", checks, types.text | types.number, required=True)
@@ -322,7 +320,7 @@ def horizon_field(rows: Rows, checks: Checks) -> Ints:
     unparsable = (types.text | types.number) & np.isnan(seconds)
     checks.fail(unparsable, _reasons_with_values("unparsable horizon", column.values, unparsable & checks.ok))
     checks.fail(seconds <= 0, "horizon must be > 0")
-    checks.fail(seconds > MAX_HORIZON, f"horizon longer than {MAX_HORIZON // (366 * 86400)} years")
+    checks.fail(seconds > MAX_DURATION_SECONDS, f"horizon longer than {MAX_YEARS} years")
     return np.where(checks.ok, seconds, 0).astype(np.int64)
 
 

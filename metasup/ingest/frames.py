@@ -30,6 +30,7 @@ from metasup.ingest.checks import (
 from metasup.ingest.fastpath import repeated
 from metasup.ingest.quality import LineAccounts
 from metasup.ingest.rows import Bools, FileIds, InputSpec, Ints, Kind, Rows
+from metasup.model.limits import MAX_PRICE, MAX_USD, MIN_PRICE
 from metasup.model.timestamps import UTC_NS
 
 FRAME_DTYPES: Final[Mapping[str, Mapping[str, str | pd.DatetimeTZDtype]]] = {
@@ -178,6 +179,7 @@ def _checked_signals(rows: Rows, accounts: LineAccounts) -> _CheckedSignals:
     notional = number_field(rows, "notional", checks, required=False)
     given = ~rows.column("notional").missing
     checks.fail(given & ~(np.isfinite(notional) & (notional > 0)), "notional must be finite and > 0")
+    checks.fail(given & (notional > MAX_USD), f"notional above {_power(MAX_USD)} USD")
     _settle(rows, checks, accounts)
     frame = _frame(
         "signals",
@@ -269,6 +271,7 @@ def _costs(rows: Rows, accounts: LineAccounts) -> pd.DataFrame:
     checks.fail(column.missing & ~unknown, "missing required field 'cost_usd'")
     cost = number_field(rows, "cost_usd", checks, required=False)
     checks.fail(~unknown & ~(np.isfinite(cost) & (cost >= 0)), "cost_usd must be finite and >= 0")
+    checks.fail(~unknown & (cost > MAX_USD), f"cost_usd above {_power(MAX_USD)} USD")
     if unknown.any():
         accounts.cost_unknown += int(np.count_nonzero(unknown & checks.ok))
         cost = np.where(unknown, 0.0, cost)
@@ -316,6 +319,8 @@ def prices_frame(rows: Rows, accounts: LineAccounts) -> pd.DataFrame:
     symbol = text_field(rows, "symbol", checks)
     price = number_field(rows, "price", checks)
     checks.fail(~(np.isfinite(price) & (price > 0)), "price must be finite and > 0")
+    outside = f"price outside [{_power(MIN_PRICE)}, {_power(MAX_PRICE)}]"
+    checks.fail((price < MIN_PRICE) | (price > MAX_PRICE), outside)
     _settle(rows, checks, accounts)
     frame = _frame("prices", {"ts": ts, "symbol": symbol, "price": price}, checks.ok)
     files, lines = _kept(rows.file, checks.ok), _kept(rows.line, checks.ok)
@@ -324,3 +329,8 @@ def prices_frame(rows: Rows, accounts: LineAccounts) -> pd.DataFrame:
         return _drop_repeated(frame, files, lines, repeated, "duplicate price bar", accounts)
     frame = order.applied(frame)
     return _drop_repeated(frame, files, lines, repeated, "duplicate price bar", accounts, order)
+
+
+def _power(limit: float) -> str:
+    """A limit as the reasons write it: ``1e15``, ``1e-12``."""
+    return f"{limit:.0e}".replace("e+", "e")

@@ -37,7 +37,7 @@ Decisions where the SPEC is silent:
 * ``direction``: ±1 as a number or the strings ``"1"``, ``"+1"``, ``"-1"``, or ``long``/``buy``/
   ``short``/``sell`` in any case. ``horizon``: a positive whole number of seconds (number or digit
   string) or a duration such as ``"4h"`` / ``"1.5h"`` (``config.DURATION_PATTERN``), at most
-  ``MAX_HORIZON``.
+  ``model.limits.MAX_DURATION_SECONDS``.
 * Timestamps outside what ``datetime64[ns]`` holds (years ~1677–2262) are rejected.
 * A line's ``type`` is compared exactly (``"signal"``, not ``"Signal"``); a non-string ``type`` is
   "another type" and ignored. A telemetry line without ``type`` is rejected.

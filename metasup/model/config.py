@@ -18,6 +18,7 @@ import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 from metasup.model.errors import ConfigError
+from metasup.model.limits import MAX_DURATION_SECONDS, MAX_USD, MAX_YEARS
 
 UNIT_SECONDS: dict[str, int] = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 """Seconds per duration unit; the one table behind every duration (config and signal horizons)."""
@@ -41,8 +42,10 @@ def parse_duration(value: object) -> timedelta:
         seconds = float(match.group(1)) * UNIT_SECONDS[match.group(2)]
     else:
         raise ValueError(f"not a duration: {value!r} (use e.g. 30m, 4h, 1d, 2w or seconds)")
-    if seconds <= 0:
+    if not seconds > 0:
         raise ValueError(f"a duration must be positive, got {value!r}")
+    if seconds > MAX_DURATION_SECONDS:
+        raise ValueError(f"a duration must be at most {MAX_YEARS} years, got {value!r}")
     return timedelta(seconds=seconds)
 
 
@@ -50,7 +53,8 @@ Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 
 
 class Section(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # No inf or NaN: a NaN threshold compares false with everything (every gate would block).
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 
 class ArtifactsConfig(Section):
@@ -61,8 +65,8 @@ class ArtifactsConfig(Section):
 
 class ReconcileConfig(Section):
     max_delay: Duration = timedelta(days=1)
-    fee_bps: float = Field(0.0, ge=0)
-    default_notional: float = Field(10_000.0, gt=0)
+    fee_bps: float = Field(0.0, ge=0, le=10_000)
+    default_notional: float = Field(10_000.0, gt=0, le=MAX_USD)
     max_loss: float = Field(0.35, ge=0, le=1)
 
 
@@ -130,8 +134,8 @@ class PortfolioConfig(Section):
 
 
 class PromotionPRConfig(Section):
-    auto_merge_after_hours: float | None = Field(24.0, ge=0)
-    veto_cooldown_days: float = Field(30.0, ge=0)
+    auto_merge_after_hours: float | None = Field(24.0, ge=0, le=MAX_YEARS * 366 * 24)
+    veto_cooldown_days: float = Field(30.0, ge=0, le=MAX_YEARS * 366)
 
 
 class SmtpConfig(Section):
@@ -144,7 +148,7 @@ class SmtpConfig(Section):
 
 
 class EmailConfig(Section):
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False, populate_by_name=True)
 
     cadence: Literal["daily", "weekly"] = "weekly"
     weekday: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = "mon"
