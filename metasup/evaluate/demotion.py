@@ -10,6 +10,7 @@ rule fails open, because demotion moves capital away from an agent a person prom
 
 from __future__ import annotations
 
+from metasup.evaluate.promotion import settled
 from metasup.evaluate.skill import DailySeries, sharpe_facts
 from metasup.model.config import Config
 from metasup.model.review import Demotion
@@ -29,7 +30,7 @@ def decide_demotion(series: DailySeries, config: Config, vetoed: bool = False) -
         evidence = f"PSR undefined over {facts.n} days (no variation in daily excess returns)"
         return Demotion(demoted=False, evidence=evidence, **common)
     confidence = 1 - facts.psr
-    if facts.psr >= rule.max_psr:
+    if settled(facts.psr, rule.max_psr) >= rule.max_psr:
         evidence = (
             f"PSR {facts.psr:.2f} ≥ {rule.max_psr:g} over {facts.n} days: "
             f"no {1 - rule.max_psr:.0%} confidence that the edge is negative"

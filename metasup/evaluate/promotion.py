@@ -30,7 +30,7 @@ import re
 from collections.abc import Callable, Collection
 from datetime import timedelta
 from decimal import Decimal
-from typing import Literal
+from typing import Final, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -105,8 +105,8 @@ def behavioral_gate(score: float | None, rules: PromotionConfig, window: str) ->
     if score is None:
         evidence = f"no behavioral_eval events in the {window} — {FAILS_CLOSED}"
         return Gate(name="behavioral", passed=False, value=None, threshold=threshold, evidence=evidence)
-    passed = score >= threshold
-    shown, bar = render_pair(score, threshold, general_number, 3)
+    passed = settled(score, threshold) >= threshold
+    shown, bar = render_pair(settled(score, threshold), threshold, general_number, 3)
     relation = "≥" if passed else "<"
     evidence = f"behavioral score {shown} {relation} {bar}"
     return Gate(name="behavioral", passed=passed, value=score, threshold=threshold, evidence=evidence)
@@ -118,8 +118,8 @@ def pnl_gate(pnl: float, rules: PromotionConfig, window: str) -> Gate:
     if not math.isfinite(pnl):
         evidence = f"realized PnL in the {window} is not a finite number ({pnl}) — {FAILS_CLOSED}"
         return Gate(name="pnl", passed=False, value=None, threshold=threshold, evidence=evidence)
-    passed = pnl > threshold
-    shown, bar = render_pair(pnl, threshold, usd, 2)
+    passed = settled(pnl, threshold) > threshold
+    shown, bar = render_pair(settled(pnl, threshold), threshold, usd, 2)
     evidence = f"realized PnL {shown} > {bar}" if passed else f"realized PnL {shown} is not > {bar}"
     return Gate(name="pnl", passed=passed, value=pnl, threshold=threshold, evidence=evidence)
 
@@ -133,8 +133,8 @@ def confidence_decay_gate(decay: float | None, rules: PromotionConfig, window: s
             f"with a non-zero return in the {window} — {FAILS_CLOSED}"
         )
         return Gate(name="confidence_decay", passed=False, value=None, threshold=threshold, evidence=evidence)
-    passed = decay < threshold
-    shown, bar = render_pair(decay, threshold, general_number, 3)
+    passed = settled(decay, threshold) < threshold
+    shown, bar = render_pair(settled(decay, threshold), threshold, general_number, 3)
     evidence = f"confidence decay {shown} < {bar}" if passed else f"confidence decay {shown} is not < {bar}"
     return Gate(name="confidence_decay", passed=passed, value=decay, threshold=threshold, evidence=evidence)
 
@@ -148,8 +148,8 @@ def cost_drift_gate(drift: float | None, rules: PromotionConfig) -> Gate:
             f"window, or no reference cost — {FAILS_CLOSED}"
         )
         return Gate(name="cost_drift", passed=False, value=None, threshold=threshold, evidence=evidence)
-    passed = drift <= threshold
-    shown, bar = render_pair(drift, threshold, signed_percent, 1)
+    passed = settled(drift, threshold) <= threshold
+    shown, bar = render_pair(settled(drift, threshold), threshold, signed_percent, 1)
     relation = "≤" if passed else ">"
     evidence = f"cost drift {shown} {relation} {bar} (cost per signal, last period vs reference)"
     return Gate(name="cost_drift", passed=passed, value=drift, threshold=threshold, evidence=evidence)
@@ -262,8 +262,8 @@ def skill_gate(skill: Skill | None, rules: PromotionConfig) -> Gate:
     if value is None:
         evidence = f"{label} undefined over {skill.n} days (no variation, or q ≤ 0) — {FAILS_CLOSED}"
         return Gate(name="skill", passed=False, value=None, threshold=threshold, evidence=evidence)
-    passed = value >= threshold
-    shown, bar = render_pair(value, threshold, fixed_decimals, 2)
+    passed = settled(value, threshold) >= threshold
+    shown, bar = render_pair(settled(value, threshold), threshold, fixed_decimals, 2)
     evidence = f"{label} {shown} {'≥' if passed else '<'} {bar} over {skill.n} days"
     if not passed:
         if skill.eligible_in_days is not None and skill.eligible_in_days > 0:
@@ -289,8 +289,8 @@ def prod_correlation_gate(skill: Skill | None, rules: PromotionConfig) -> Gate:
         )
         return Gate(name="prod_correlation", passed=False, value=None, threshold=threshold, evidence=evidence)
     rho = skill.prod_correlation
-    passed = rho <= threshold
-    shown, bar = render_pair(rho, threshold, fixed_decimals, 2)
+    passed = settled(rho, threshold) <= threshold
+    shown, bar = render_pair(settled(rho, threshold), threshold, fixed_decimals, 2)
     evidence = f"ρ with the prod book {shown} {'≤' if passed else '>'} {bar} over {skill.common_days} days"
     return Gate(name="prod_correlation", passed=passed, value=rho, threshold=threshold, evidence=evidence)
 
@@ -306,6 +306,21 @@ def minimum_coverage(max_loss: float) -> float:
 
 
 Renderer = Callable[[float, int], str]
+
+
+TIE: Final = 1e-9
+"""How close (relative, and absolute near 0) a value must be to its threshold to count as equal to it."""
+
+
+def settled(value: float, threshold: float) -> float:
+    """``value``, or ``threshold`` itself when the two differ by float rounding only (:data:`TIE`).
+
+    A mean confidence of 0.7 against a hit rate of 0.5 computes as 0.2000000000000001 or
+    0.19999999999999996 depending on the order of the additions. Against ``max_confidence_decay:
+    0.2`` a gate must decide what the numbers are (0.2: not < 0.2, blocked), not how they rounded,
+    and the dask engine, adding in another order (its sums agree to 1e-9), must decide the same.
+    """
+    return threshold if math.isclose(value, threshold, rel_tol=TIE, abs_tol=TIE) else value
 
 
 def render_pair(value: float, threshold: float, render: Renderer, digits: int) -> tuple[str, str]:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from metasup.evaluate.promotion import usd
+from metasup.evaluate.promotion import settled, usd
 from metasup.model.config import RetirementConfig
 from metasup.model.review import Metrics, Retirement, Rule
 
@@ -53,7 +53,7 @@ def alpha_negative_rule(alpha_period: Sequence[float | None], periods: int) -> R
 
 def confidence_decay_rule(decay: float | None, threshold: float) -> Rule:
     """Confidence that outruns the hit rate by more than ``threshold``; unknown decay never fires."""
-    triggered = decay is not None and decay > threshold
+    triggered = decay is not None and settled(decay, threshold) > threshold
     return Rule(name="confidence_decay", triggered=triggered, value=decay)
 
 

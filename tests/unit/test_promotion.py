@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -239,6 +240,28 @@ def test_confidence_decay_gate__equal_fails() -> None:
 
     assert not gate.passed
     assert gate.evidence == "confidence decay 0.2 is not < 0.2"
+
+
+def test_gates_decide_on_the_numbers_not_their_rounding() -> None:
+    """0.7 − 0.5 is 0.2, however the subtraction rounded: blocked at ``max_confidence_decay: 0.2``.
+
+    Scores of 80.1, 84.8 and 75.1 average 80: passed at ``min_behavioral_score: 80``. A real miss
+    a hair away (1e-6) still decides, and still shows enough digits to tell.
+    """
+    assert 0.7 - 0.5 < 0.2  # float arithmetic alone would pass this gate
+    for decay in (0.7 - 0.5, math.nextafter(0.2, 1.0)):
+        gate = judge("confidence_decay", confidence_decay=decay)
+        assert not gate.passed
+        assert gate.evidence == "confidence decay 0.2 is not < 0.2"
+    score = sum([80.1, 84.8, 75.1]) / 3
+    assert score < 80  # and would block this one
+    behavioral = judge("behavioral", behavioral_score=score)
+    assert behavioral.passed
+    assert behavioral.evidence == "behavioral score 80 ≥ 80"
+    assert judge("confidence_decay", confidence_decay=0.2 - 1e-6).passed
+    near_miss = judge("behavioral", behavioral_score=80 - 1e-6)
+    assert not near_miss.passed
+    assert near_miss.evidence == "behavioral score 79.999999 < 80"
 
 
 def test_confidence_decay_gate__null_fails_closed() -> None:

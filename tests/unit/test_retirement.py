@@ -130,7 +130,11 @@ def test_alpha_negative__short_history_is_padded_with_nulls() -> None:
 # --- confidence_decay ------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("decay", "triggered"), [(0.31, True), (0.3, False), (0.1, False), (None, False)])
+@pytest.mark.parametrize(
+    ("decay", "triggered"),
+    # 0.9 − 0.6 is 0.3 whatever it rounds to (0.30000000000000004): not above the threshold
+    [(0.31, True), (0.3, False), (0.9 - 0.6, False), (0.1, False), (None, False)],
+)
 def test_confidence_decay__strictly_above_threshold(decay: float | None, triggered: bool) -> None:
     rule = rule_of(
         evaluate_retirement(Metrics(confidence_decay=decay), RetirementConfig()), "confidence_decay"
