@@ -68,3 +68,62 @@ def test_any_input_ends_cleanly(
     assert code in (0, 1, 2), out + err
     assert "Traceback" not in out + err
     assert "Internal error" not in err, err
+
+
+EDGES = [1e308, -1e308, 1e300, 5e-324, 1e-320, 2**63, -(2**63) - 1, 0, -0.0, 1e15, 1e16, 1e-13, 1e13]
+extreme_numbers = st.one_of(
+    st.sampled_from(EDGES),
+    st.sampled_from(EDGES),  # drawn as often as the two below together
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.integers(min_value=-(2**70), max_value=2**70),
+)
+LINE_FIELDS = {
+    "alpha/events.jsonl": ("ts", "confidence", "horizon", "notional", "direction", "signal_id"),
+    "telemetry/events.jsonl": ("ts", "cost_usd", "score", "tokens", "latency_ms"),
+}
+
+
+def _strict(text: str) -> object:
+    def refuse(constant: str) -> None:
+        raise AssertionError(f"{constant} in the review JSON")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+@pytest.mark.slow
+@settings(
+    max_examples=60,
+    deadline=timedelta(seconds=10),
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(data=st.data())
+def test_extreme_numbers_in_any_field_end_cleanly(
+    data: st.DataObject,
+    fleet: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Valid lines with float64's edges in their numeric fields: rejected or used, never a crash,
+    and the review JSON stays JSON (no NaN, no Infinity). The random bytes above rarely build a
+    valid line around an extreme number; this is how a 1e308 notional was found."""
+    root = tmp_path_factory.mktemp("ws")
+    shutil.copytree(fleet, root, dirs_exist_ok=True)
+    for target, fields in LINE_FIELDS.items():
+        path = root / target
+        rows = [json.loads(line) for line in path.read_text().splitlines()]
+        for index in data.draw(st.lists(st.integers(0, len(rows) - 1), max_size=6), label=target):
+            rows[index][data.draw(st.sampled_from(fields))] = data.draw(extreme_numbers)
+        path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    prices = root / "market" / "prices.csv"
+    lines = prices.read_text().splitlines()
+    for index in data.draw(st.lists(st.integers(1, len(lines) - 1), max_size=12), label="bars"):
+        ts, symbol, _ = lines[index].split(",")
+        lines[index] = f"{ts},{symbol},{data.draw(extreme_numbers)!r}"
+    prices.write_text("\n".join(lines) + "\n")
+    capsys.readouterr()
+    code = cli.main(["evaluate", "--config", str(root / "metasup.yml"), "--json", str(root / "r.json")])
+    out, err = capsys.readouterr()
+    assert code in (0, 1), out + err
+    assert "Traceback" not in out + err
+    assert "Internal error" not in err, err
+    _strict((root / "r.json").read_text())
