@@ -60,15 +60,23 @@ DEMOTION = Lifecycle(
 LIFECYCLES: dict[Kind, Lifecycle] = {"promote": PROMOTION, "demote": DEMOTION}
 VETO_EVENTS: dict[str, Kind] = {PROMOTION.vetoed: "promote", DEMOTION.vetoed: "demote"}
 
-_UNSAFE_REF_CHARS = re.compile(r"[^A-Za-z0-9._-]+")
+_UNSAFE_REF_CHARS = re.compile(r"[^A-Za-z0-9._-]+|\.{2,}")
+"""Characters a branch name may not hold, and ``..`` (``git check-ref-format``)."""
+
+MAX_SLUG = 100
+"""Longest name kept as it is: a branch name is a file under ``.git/refs`` (255 bytes at most)."""
 
 
 def branch_slug(name: str) -> str:
-    """A git-ref-safe form of an agent or class name; a hash keeps distinct names distinct."""
-    slug = _UNSAFE_REF_CHARS.sub("-", name).strip(".-") or "agent"
-    if slug == name:
+    """A git-ref-safe form of an agent or class name; a hash keeps distinct names distinct.
+
+    Safe means ``git check-ref-format`` accepts it after a prefix: no ``..``, no leading or
+    trailing ``.``, no ``.lock`` ending, and short enough to be a file name.
+    """
+    slug = _UNSAFE_REF_CHARS.sub("-", name).strip(".-").removesuffix(".lock").strip(".-") or "agent"
+    if slug == name and len(name) <= MAX_SLUG:
         return slug
-    return f"{slug[:60]}-{hashlib.sha256(name.encode()).hexdigest()[:8]}"
+    return f"{slug[:60].rstrip('.-')}-{hashlib.sha256(name.encode()).hexdigest()[:8]}"
 
 
 def promote_branch(agent: str) -> str:

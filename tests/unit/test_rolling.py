@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
@@ -247,6 +248,20 @@ def test_branch_slug__ref_safe_and_distinct(name: str, slug: str) -> None:
     assert made.startswith(slug)
     assert all(ch.isalnum() or ch in "._-" for ch in made)
     assert branch_slug(name) != branch_slug(name + " ")
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["a..b", "x.lock", "a" * 300, "A" * 250 + ".lock", "x." * 100, "-.", "momo-beta"],
+    ids=["dots", "lock", "long", "long-lock", "dotted", "dash-dot", "plain"],
+)
+def test_branch_names_are_refs_git_accepts(name: str) -> None:
+    """Agent names are free text; ``a..b`` or ``x.lock`` once made branches GitHub refuses."""
+    for branch in (promote_branch(name), demote_branch(name), retire_branch(name)):
+        checked = subprocess.run(["git", "check-ref-format", f"refs/heads/{branch}"], check=False)
+        assert checked.returncode == 0, branch
+        assert len(branch) <= 120, branch
+    assert branch_slug(name) != branch_slug(name + ".")
 
 
 def test_plan_rolling__unregistered_agent_gets_no_pr(
