@@ -197,7 +197,8 @@ def find_baseline(
     settings: ActionSettings, client: GitHubClient, base_ref: str, measure: Measure = measure_locally
 ) -> Baseline:
     """SPEC §5: the base's snapshot on the state branch, else the base commit via git, else none."""
-    text = read_text(client, settings.repository, snapshot_path(base_ref), STATE_BRANCH)
+    # replace: a damaged snapshot fails from_snapshot's validation and the base is evaluated from git
+    text = read_text(client, settings.repository, snapshot_path(base_ref), STATE_BRANCH, errors="replace")
     found = from_snapshot(text, base_ref) or from_git(
         settings.workspace,
         base_ref,

@@ -14,7 +14,7 @@ from github import GithubException, InputGitTreeElement
 from github.GitRef import GitRef
 from github.Repository import Repository
 
-from metasup.github.client import GitHubClient, translate_error
+from metasup.github.client import GitHubClient, GitHubIOError, translate_error
 
 
 def loaded_ref(repo: Repository, branch: str) -> GitRef:
@@ -36,8 +36,12 @@ def branch_head(gh: GitHubClient, repository: str, branch: str) -> str | None:
     return sha
 
 
-def read_text(gh: GitHubClient, repository: str, path: str, ref: str) -> str | None:
-    """A file's text at ``ref``; None when the file (or the ref) does not exist."""
+def read_text(gh: GitHubClient, repository: str, path: str, ref: str, errors: str = "strict") -> str | None:
+    """A file's text at ``ref``; None when the file (or the ref) does not exist.
+
+    ``errors`` as for ``bytes.decode``: strict (a file that is not UTF-8 is a ``GitHubIOError``
+    naming it), or ``replace`` for files whose readers check what they read anyway.
+    """
     try:
         content = gh.get_repo(repository).get_contents(path, ref=ref)
     except GithubException as exc:
@@ -48,23 +52,32 @@ def read_text(gh: GitHubClient, repository: str, path: str, ref: str) -> str | N
         return None
     if content.encoding != "base64":  # "none": over 1 MB, read the blob
         try:
-            return blob_text(gh.get_repo(repository), content.sha)
+            return blob_text(gh.get_repo(repository), content.sha, f"{path}@{ref}", errors)
         except GithubException as exc:
             raise translate_error(exc, f"file {path}@{ref}") from None
-    text: str = content.decoded_content.decode("utf-8")
-    return text
+    return _decoded(content.decoded_content, f"{path}@{ref}", errors)
 
 
-def blob_text(repo: Repository, sha: str) -> str:
-    """A blob's whole text through the Git data API (any size)."""
+def blob_text(repo: Repository, sha: str, name: str, errors: str = "strict") -> str:
+    """A blob's whole text through the Git data API (any size); ``name`` says which file it is."""
     blob = repo.get_git_blob(sha)
     data = blob.content
     raw = base64.b64decode(data) if blob.encoding == "base64" else data.encode("utf-8")
-    return raw.decode("utf-8")
+    return _decoded(raw, name, errors)
 
 
-def read_texts_at(gh: GitHubClient, repository: str, commit: str, paths: Iterable[str]) -> dict[str, str]:
-    """The texts of those ``paths`` that exist in ``commit``, read as blobs (tree → blob, any size)."""
+def _decoded(raw: bytes, name: str, errors: str) -> str:
+    try:
+        return raw.decode("utf-8", errors)
+    except UnicodeDecodeError as exc:
+        raise GitHubIOError(f"file {name} is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+
+
+def read_texts_at(
+    gh: GitHubClient, repository: str, commit: str, paths: Iterable[str], errors: str = "strict"
+) -> dict[str, str]:
+    """The texts of those ``paths`` that exist in ``commit``, read as blobs (tree → blob, any size);
+    ``errors`` as for :func:`read_text`."""
     try:
         repo = gh.get_repo(repository)
         trees: dict[str, dict[str, tuple[str, str]]] = {}
@@ -85,7 +98,7 @@ def read_texts_at(gh: GitHubClient, repository: str, commit: str, paths: Iterabl
                     break
                 kind, sha = entries(sha)[part]
             if kind == "blob":
-                files[path] = blob_text(repo, sha)
+                files[path] = blob_text(repo, sha, f"{path}@{commit[:12]}", errors)
     except GithubException as exc:
         raise translate_error(exc, f"files at {commit[:12]}") from None
     return files

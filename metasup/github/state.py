@@ -25,11 +25,15 @@ class StateSnapshot:
 
 def read_state(gh: GitHubClient, repository: str, branch: str, paths: Iterable[str]) -> StateSnapshot:
     """The state branch's head and the files of ``paths`` that exist there (read at that head, as
-    Git blobs: the ledger only grows, past the contents API's 1 MB)."""
+    Git blobs: the ledger only grows, past the contents API's 1 MB).
+
+    A byte that is not UTF-8 reads as U+FFFD: every state file is metasup's own JSON, and its
+    readers check it (the ledger's hash chain, the JSON of the others), so a damaged file is
+    reported as such by them rather than as a decoding error here."""
     head = branch_head(gh, repository, branch)
     if head is None:
         return StateSnapshot(None, {})
-    return StateSnapshot(head, read_texts_at(gh, repository, head, paths))
+    return StateSnapshot(head, read_texts_at(gh, repository, head, paths, errors="replace"))
 
 
 def write_state(

@@ -9,6 +9,7 @@ The tree, so callers can catch at the right depth::
      ├── rolling.audit_records.LedgerError    the audit ledger cannot be used
      │    └── LedgerCorrupt    its hash chain is broken (CRITICAL: the run writes nothing)
      ├── rolling.registry_edit.RegistryEditError   agents.yaml cannot be edited safely
+     ├── rolling.state.StateDamaged   a state-branch file is not what metasup wrote (the run stops)
      ├── engine.dask.ClusterError   the Dask cluster failed during a run (scheduler gone, worker died)
      └── lp.smtp.EmailError    the LP e-mail could not be sent
 

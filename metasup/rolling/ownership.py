@@ -56,18 +56,16 @@ class RecordedHeads:
 
     @classmethod
     def parse(cls, text: str | None) -> RecordedHeads:
-        if not text:
+        """The heads of ``pulls.json`` (none when it is absent); ``ValueError`` when it is not
+        ``{branch: [sha, …]}``: a guess could let metasup act on a commit it did not write."""
+        if text is None:
             return cls()
         raw = json.loads(text)
-        if not isinstance(raw, dict):
-            return cls()
-        return cls(
-            {
-                str(branch): tuple(str(sha) for sha in shas)
-                for branch, shas in raw.items()
-                if isinstance(shas, list)
-            }
-        )
+        if not isinstance(raw, dict) or not all(
+            isinstance(shas, list) and all(isinstance(sha, str) for sha in shas) for shas in raw.values()
+        ):
+            raise ValueError("expected {branch: [commit sha, …]}")
+        return cls({str(branch): tuple(shas) for branch, shas in raw.items()})
 
     def to_text(self) -> str:
         return json.dumps({b: list(s) for b, s in sorted(self.by_branch.items())}, indent=2) + "\n"

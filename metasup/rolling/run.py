@@ -19,7 +19,6 @@ record lost to a crash between steps 3 and 5 is written by the next run, exactly
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from metasup.baseline import from_snapshot
@@ -47,7 +46,7 @@ from metasup.rolling.lifecycle import DEMOTE_PREFIX, LIFECYCLES, PROMOTE_PREFIX,
 from metasup.rolling.lp_email import DueEmail, send_due_email
 from metasup.rolling.ownership import Ownership, classify
 from metasup.rolling.plan import RollingPlan, demotion_vetoes, describe, plan_rolling
-from metasup.rolling.state import read_state_files, save_state
+from metasup.rolling.state import email_claims, read_state_files, save_state
 from metasup.rolling.state_layout import EMAIL_CLAIMS_PATH, STATE_BRANCH
 from metasup.runner import Workspace, supervise_workspace
 
@@ -111,10 +110,10 @@ def run_rolling(
     )
     for action in plan.actions:
         entries += executor.run(action)
-    claims, state_head = state.email_claims(), state.head
+    claims, state_head = state.claims, state.head
     if executor.wrote_state:  # recorded PR heads moved the state branch: claim on its new head
         fresh = read_state(gh, context.repository, STATE_BRANCH, [EMAIL_CLAIMS_PATH])
-        claims, state_head = json.loads(fresh.files.get(EMAIL_CLAIMS_PATH, "{}")), fresh.head
+        claims, state_head = email_claims(fresh.files.get(EMAIL_CLAIMS_PATH)), fresh.head
     due = DueEmail(context, workspace, supervision, records, claims, state_head)
     email = send_due_email(gh, due, console)
     entries += email.entries

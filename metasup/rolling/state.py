@@ -20,6 +20,7 @@ from metasup.github import (
     read_state,
     write_state,
 )
+from metasup.model.errors import MetasupError
 from metasup.model.review import Review
 from metasup.rolling.audit_anchor import LedgerAnchor, anchors_in_message, check_anchors, head_anchor
 from metasup.rolling.audit_ledger import (
@@ -48,21 +49,59 @@ every record before it, so the newest few genuine ones carry the whole guarantee
 STATE_MESSAGE = "metasup: update supervision state"
 
 
+class StateDamaged(MetasupError):
+    """A state-branch file no longer reads as what metasup wrote there: edited or damaged.
+
+    The run stops before it acts, and writes nothing: ``pulls.json`` decides which PRs metasup may
+    merge and ``email-claims.json`` whether a period's e-mail went out, so a guess is not safe.
+    (A damaged audit ledger is a CRITICAL finding instead, through ``LedgerCorrupt``.)
+    """
+
+
+def _damaged(path: str, problem: object, if_deleted: str) -> StateDamaged:
+    return StateDamaged(
+        f"state branch {STATE_BRANCH}: {path} is not what metasup writes ({problem}); it was edited"
+        f" or damaged. Restore it from the branch's history, or delete it ({if_deleted})"
+    )
+
+
+def recorded_heads(text: str | None) -> RecordedHeads:
+    """``pulls.json``: the commits metasup wrote on each of its PR branches."""
+    try:
+        return RecordedHeads.parse(text)
+    except ValueError as exc:
+        raise _damaged(
+            PULLS_PATH, exc, "metasup then merges none of its earlier PRs until it pushes to them again"
+        ) from None
+
+
+def email_claims(text: str | None) -> dict[str, str]:
+    """``email-claims.json``: claimed e-mail periods, period key → the run that claimed it."""
+    if text is None:
+        return {}
+    try:
+        claims = json.loads(text)
+    except ValueError as exc:
+        raise _damaged(EMAIL_CLAIMS_PATH, exc, "metasup may then send the current e-mail again") from None
+    if not isinstance(claims, dict) or not all(
+        isinstance(key, str) and isinstance(run, str) for key, run in claims.items()
+    ):
+        problem = "expected {period: run id}"
+        raise _damaged(EMAIL_CLAIMS_PATH, problem, "metasup may then send the current e-mail again")
+    return claims
+
+
 @dataclass(frozen=True)
 class StateFiles:
-    """The state branch as one run read it: its head and the texts of the files a run needs."""
+    """The state branch as one run read it: its head and the files a run needs, checked."""
 
     head: str | None
     audit_ledger_text: str
     snapshot_text: str | None
-    email_claims_text: str
+    claims: dict[str, str] = field(default_factory=dict)
+    """Claimed e-mail periods: period key → the run that claimed it."""
     heads: RecordedHeads = field(default_factory=RecordedHeads)
     anchors: tuple[LedgerAnchor, ...] = ()
-
-    def email_claims(self) -> dict[str, str]:
-        """Claimed e-mail periods: period key → the run that claimed it."""
-        claims: dict[str, str] = json.loads(self.email_claims_text)
-        return claims
 
 
 def read_state_files(gh: GitHubClient, repository: str, base_ref: str) -> StateFiles:
@@ -78,8 +117,8 @@ def read_state_files(gh: GitHubClient, repository: str, base_ref: str) -> StateF
         head=state.head,
         audit_ledger_text=state.files.get(AUDIT_LEDGER_PATH, ""),
         snapshot_text=state.files.get(snapshot_path(base_ref)),
-        email_claims_text=state.files.get(EMAIL_CLAIMS_PATH, "{}"),
-        heads=RecordedHeads.parse(state.files.get(PULLS_PATH)),
+        claims=email_claims(state.files.get(EMAIL_CLAIMS_PATH)),
+        heads=recorded_heads(state.files.get(PULLS_PATH)),
         anchors=tuple(anchors),
     )
 
@@ -89,7 +128,7 @@ def record_head(gh: GitHubClient, repository: str, branch: str, sha: str) -> Rec
     before any PR shows it; re-read and re-apply when another run moved the state branch."""
     for _ in range(STATE_WRITE_ATTEMPTS):
         state = read_state(gh, repository, STATE_BRANCH, [PULLS_PATH])
-        heads = RecordedHeads.parse(state.files.get(PULLS_PATH)).with_head(branch, sha)
+        heads = recorded_heads(state.files.get(PULLS_PATH)).with_head(branch, sha)
         message = f"metasup: record the head of {branch}\n\n{branch} {sha}\n"
         try:
             write_state(gh, repository, STATE_BRANCH, {PULLS_PATH: heads.to_text()}, state.head, message)
@@ -153,7 +192,7 @@ def save_state(
         audit_ledger = fresh_ledger + serialize(added)
         anchor = head_anchor([*records, *added])
         message = STATE_MESSAGE if anchor is None else f"{STATE_MESSAGE}\n\n{anchor.trailer()}\n"
-        fresh_claims = json.loads(state.files.get(EMAIL_CLAIMS_PATH, "{}"))
+        fresh_claims = email_claims(state.files.get(EMAIL_CLAIMS_PATH))
         for key, holder in claim_changes.items():
             if holder is None:
                 fresh_claims.pop(key, None)

@@ -283,6 +283,17 @@ def test_review__snapshot_baseline_from_state_branch(action: ActionRun, pull_num
     assert report["base"]["source"] == "snapshot"
 
 
+def test_review__damaged_snapshot_is_no_snapshot(action: ActionRun, pull_number: int) -> None:
+    """A snapshot that is not UTF-8 (or not a review) is a cache miss, not the run's end."""
+    action.fake.create_branch(REPO, "metasup-state")
+    default = action.fake.repo(REPO).default_branch
+    action.fake.commit_files(REPO, "metasup-state", {f"snapshots/{default}.json": b"\xf8\xb8{"})
+    assert action() == 0
+    assert "Internal error" not in action.stdout
+    report = json.loads(Path(action.outputs()["report-path"]).read_text())
+    assert report["base"]["source"] != "snapshot"
+
+
 def test_review__workflow_run_event_reviews_its_pr(
     action: ActionRun, pull_number: int, webhook_payload: Callable[[str], dict[str, Any]], tmp_path: Path
 ) -> None:

@@ -276,3 +276,58 @@ def test_pr_already_exists__another_users_is_not_adopted(rolling: Rolling) -> No
     assert not rolling.events("promotion_proposed", "momo-beta")
     assert fake.issue(REPO, number).labels == []
     assert f"PR #{number}" in summary(rolling)
+
+
+# -- 8. a damaged state file: a named error, nothing written -----------------------------------------
+
+
+DAMAGED_STATE = [
+    ("pulls.json", b'{"metasup/promote/momo-beta": ["abc"'),
+    ("pulls.json", b"[]"),
+    ("pulls.json", b""),
+    ("email-claims.json", b"not json"),
+    ("email-claims.json", b'{"2026-W43": 7}'),
+    ("email-claims.json", b"\xf8\xb8 binary"),
+]
+
+
+@pytest.mark.parametrize(
+    ("path", "content"), DAMAGED_STATE, ids=[f"{p}={c[:12]!r}" for p, c in DAMAGED_STATE]
+)
+def test_a_damaged_state_file_stops_the_run_before_it_acts(
+    rolling: Rolling, path: str, content: bytes
+) -> None:
+    """pulls.json says which PRs metasup may merge, email-claims.json whether an e-mail went out:
+    metasup does not guess either. It names the file and how to mend it, and writes nothing."""
+    assert rolling() == 0
+    rolling.fake.commit_files(REPO, STATE, {path: content}, user="mallory")
+    rolling.fake.advance(hours=6)
+    rolling.fake.reset_log()
+    assert rolling() == 1
+    assert rolling.fake.writes() == []
+    assert f"::error::state branch {STATE}: {path} is not what metasup writes" in rolling.stdout
+    assert "Restore it from the branch's history, or delete it" in rolling.stdout
+    assert "Internal error" not in rolling.stdout
+    assert "run failed" in summary(rolling)
+
+
+def test_a_ledger_that_is_not_utf8_is_a_broken_chain(rolling: Rolling) -> None:
+    rolling()
+    text = rolling.fake.read_file(REPO, "ledger.jsonl", ref=STATE).encode()
+    rolling.fake.commit_files(REPO, STATE, {"ledger.jsonl": text[:40] + b"\xb8" + text[41:]}, user="mallory")
+    rolling.fake.advance(hours=6)
+    rolling.fake.reset_log()
+    assert rolling() == 1
+    assert rolling.fake.writes() == []
+    assert "::error::CRITICAL: Audit ledger chain broken" in rolling.stdout
+
+
+def test_a_snapshot_that_is_not_utf8_is_no_snapshot(rolling: Rolling) -> None:
+    """The base's snapshot is a cache: damaged, the base is evaluated from git as without one."""
+    rolling()
+    rolling.fake.commit_files(REPO, STATE, {"snapshots/main.json": b"\xf8{ damaged"}, user="mallory")
+    rolling.fake.advance(hours=6)
+    assert rolling() == 0
+    assert "Internal error" not in rolling.stdout
+    snapshot = json.loads(rolling.fake.read_file(REPO, "snapshots/main.json", ref=STATE))
+    assert snapshot["run_id"] == "2"
