@@ -207,7 +207,8 @@ def describe_validation_error(source: str, error: ValidationError, model: type[B
         elif problem["type"] == "value_error" and not problem["loc"]:
             lines.append(f"  {problem['msg'].removeprefix('Value error, ')}")
         else:
-            lines.append(f"  {key}: {problem['msg']} (got {_shown_input(problem.get('input'))})")
+            message, shown = problem["msg"].removeprefix("Value error, "), _shown_input(problem.get("input"))
+            lines.append(f"  {key}: {message}" + ("" if shown in message else f" (got {shown})"))
     return "\n".join(lines)
 
 

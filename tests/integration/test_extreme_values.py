@@ -89,6 +89,7 @@ def test_a_config_value_beyond_the_limits_is_an_error_naming_its_key(
     assert code == 2, text
     assert text.startswith("Error: ")
     assert f"{section}.{key}" in text
+    assert text.count(repr(value)) <= 1, text  # the value quoted once, not "got x (got x)"
     assert not (tmp_path / "review.json").exists()
 
 
