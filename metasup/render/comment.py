@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import jinja2
+from jinja2.sandbox import SandboxedEnvironment
 
 from metasup.model.config import Config
 from metasup.model.errors import ConfigError
@@ -71,6 +72,9 @@ def load_template(custom: Path | None) -> jinja2.Template:
         return environment("markdown", sandboxed=True).from_string(text)
     except OSError as exc:
         raise ConfigError(f"comment_template {custom}: cannot read ({exc})") from None
+    except UnicodeDecodeError as exc:
+        problem = f"{exc.reason} at byte {exc.start}"
+        raise ConfigError(f"comment_template {custom}: not UTF-8 text ({problem})") from None
     except jinja2.TemplateSyntaxError as exc:
         raise ConfigError(f"comment_template {custom}: line {exc.lineno}: {exc.message}") from None
 
@@ -193,6 +197,12 @@ def _render(
         )
     except jinja2.TemplateError as exc:
         raise ConfigError(f"comment template failed to render: {exc}") from None
+    except Exception as exc:
+        if not isinstance(template.environment, SandboxedEnvironment):
+            raise  # our own template: a bug, reported as one
+        # The user's template: {{ 1 / 0 }}, a range over the sandbox's limit, a macro calling itself…
+        detail = f"{type(exc).__name__}: {exc}"
+        raise ConfigError(f"comment template failed to render: {detail}") from None
     if not body.startswith(MARKER):
         body = f"{MARKER}\n{body}"
     return body

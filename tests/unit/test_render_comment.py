@@ -176,6 +176,36 @@ def test_render_comment__custom_template_sandboxed_and_errors_are_config_errors(
         render_comment(review_factory(), config)
 
 
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("{% for x in range(10**9) %}{% endfor %}", "OverflowError: Range too big"),
+        ("{{ 1 / 0 }}", "ZeroDivisionError"),
+        ("{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}", "RecursionError"),
+        ('{{ 1 + "a" }}', "TypeError"),
+    ],
+)
+def test_render_comment__a_user_template_that_fails_is_a_config_error(
+    text: str, words: str, tmp_path: Path, base_config: Config, review_factory: Callable[..., Review]
+) -> None:
+    """Whatever a user's template does wrong while rendering is theirs to fix, not a bug report."""
+    template = tmp_path / "mine.md.j2"
+    template.write_text(text, encoding="utf-8")
+    config = base_config.model_copy(update={"comment_template": template})
+    with pytest.raises(ConfigError, match=f"comment template failed to render: {words}"):
+        render_comment(review_factory(), config)
+
+
+def test_render_comment__a_user_template_not_utf8_is_a_config_error(
+    tmp_path: Path, base_config: Config, review_factory: Callable[..., Review]
+) -> None:
+    template = tmp_path / "mine.md.j2"
+    template.write_bytes(b"\xff\xfe{{ review }}")
+    config = base_config.model_copy(update={"comment_template": template})
+    with pytest.raises(ConfigError, match="not UTF-8 text"):
+        render_comment(review_factory(), config)
+
+
 def test_plain__gate_values() -> None:
     from metasup.render.filters import plain
 
