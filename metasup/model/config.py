@@ -249,7 +249,9 @@ def read_yaml_mapping(path: Path) -> dict[str, Any]:
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{path}: cannot read file ({exc})") from None
     try:
-        data = yaml.safe_load(text)
+        data = _load_yaml(text, path)
+    except RecursionError:
+        raise ConfigError(f"{path}: invalid YAML: nested too deeply") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
@@ -259,6 +261,55 @@ def read_yaml_mapping(path: Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping of keys at the top level")
     return data
+
+
+MAX_YAML_VALUES = 1_000_000
+"""Most values a config or registry may hold once its aliases are expanded (10 000 agents of ten
+fields are 100 000): YAML aliases nest, and nine levels of ten ``*refs`` are a billion values,
+which validation would walk for hours."""
+
+
+def _load_yaml(text: str, path: Path) -> Any:
+    """``yaml.safe_load``, refusing alias bombs and recursive aliases before anything walks them."""
+    loader = yaml.SafeLoader(text)
+    try:
+        root = loader.get_single_node()
+        if root is None:
+            return None
+        _check_expanded_size(root, path)
+        return loader.construct_document(root)
+    finally:
+        loader.dispose()
+
+
+def _check_expanded_size(root: yaml.Node, path: Path) -> None:
+    sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()
+
+    def size(node: yaml.Node) -> int:
+        key = id(node)
+        if key in sizes:
+            return sizes[key]
+        if key in open_nodes:
+            line = node.start_mark.line + 1
+            raise ConfigError(f"{path}: invalid YAML at line {line}: an alias refers to itself")
+        open_nodes.add(key)
+        children: list[yaml.Node] = []
+        if isinstance(node, yaml.SequenceNode):
+            children = list(node.value)
+        elif isinstance(node, yaml.MappingNode):
+            children = [part for pair in node.value for part in pair]
+        total = 1 + sum(size(child) for child in children)
+        open_nodes.discard(key)
+        sizes[key] = total
+        if total > MAX_YAML_VALUES:
+            raise ConfigError(
+                f"{path}: over {MAX_YAML_VALUES:,} values once its aliases (*name) are expanded;"
+                " write the values out, or use fewer nested aliases"
+            )
+        return total
+
+    size(root)
 
 
 def config_from_mapping(data: Mapping[str, Any], root: Path, source: str = "metasup.yml") -> Config:

@@ -153,3 +153,35 @@ def test_load_config__period_must_be_shorter_than_window(tmp_path: Path) -> None
         ConfigError, match=r"windows: .*period \(7 days, 0:00:00\) must be shorter than window"
     ):
         load_config(path)
+
+
+def test_load_registry__aliases_within_reason_still_work(tmp_path: Path) -> None:
+    path = tmp_path / "agents.yaml"
+    path.write_text(
+        "agents:\n  - {name: a, stage: sandbox, regimes: &trend [trending, volatile]}\n"
+        "  - {name: b, stage: prod, regimes: *trend}\n"
+    )
+    registry = load_registry(path)
+    assert [a.regimes for a in registry.agents] == [["trending", "volatile"]] * 2
+
+
+def _alias_bomb(levels: int) -> str:
+    lines = ["l0: &l0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [f"l{i}: &l{i} [" + ", ".join([f"*l{i - 1}"] * 10) + "]" for i in range(1, levels)]
+    return "\n".join(lines) + f"\nagents:\n  - {{name: a, stage: sandbox, regimes: *l{levels - 1}}}\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        (_alias_bomb(7), "over 1,000,000 values once its aliases"),  # 10^7 values; 9 levels: hours
+        ("a: &a [1, *a]\nagents: []\n", "an alias refers to itself"),
+        ("agents: " + "[" * 3000 + "]" * 3000 + "\n", "nested too deeply"),
+    ],
+    ids=["alias-bomb", "recursive-alias", "deep"],
+)
+def test_load_registry__yaml_that_would_not_end_is_refused(tmp_path: Path, text: str, words: str) -> None:
+    path = tmp_path / "agents.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=words):
+        load_registry(path)
