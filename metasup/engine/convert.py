@@ -6,11 +6,19 @@ written, one folder per input, partitioned by the UTC day of ``ts`` (hive style:
 points at them — the same config otherwise. Rejected lines are not carried over: the conversion
 reports them (as ``evaluate`` does), and a review of the converted folder shows none. Telemetry of every
 kind goes into one table with a ``type`` column, each kind in its original order.
+
+``--out`` must be a new or empty folder, or one an earlier ``convert`` wrote (its ``metasup.yml``
+starts with :data:`MARKER`), and may neither hold nor sit inside any input: a conversion into the
+workspace itself once replaced the user's ``metasup.yml`` and deleted ``alpha/``. The output is
+written into a fresh folder beside ``--out`` and moved into place at the end, so a failed run leaves
+the earlier output as it was, and a re-run leaves no day of the previous one behind.
 """
 
 from __future__ import annotations
 
 import shutil
+import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -21,15 +29,72 @@ import pyarrow.parquet as pq
 import yaml
 
 from metasup.ingest.load import load_artifacts
-from metasup.model.config import load_config, read_yaml_mapping
+from metasup.model.artifacts import Artifacts
+from metasup.model.config import Config, artifact_url, load_config, read_yaml_mapping
+from metasup.model.errors import InputError
 from metasup.model.review import DataQuality
+
+MARKER = "# written by `metasup convert`: the artifacts as Parquet partitioned by day"
+"""The first line of the ``metasup.yml`` a conversion writes: how a later one knows the folder is its own."""
+
+OUTPUT_NAMES = frozenset({"alpha", "telemetry", "prices", "metasup.yml"})
 
 
 def convert(config_path: Path, out: Path) -> DataQuality:
     """Write ``out/{alpha,telemetry,prices}/date=…/part-0.parquet`` and ``out/metasup.yml``."""
     config = load_config(config_path)
+    check_out(out, [config_path, *_inputs(config)], config.registry.name)
     artifacts = load_artifacts(config.artifacts)
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    except OSError as exc:
+        raise InputError(f"--out {out}: cannot create it ({exc.strerror or exc})") from None
+    try:
+        _write(config_path, config, artifacts, staging)
+        if out.exists():
+            shutil.rmtree(out)
+        staging.rename(out)
+    except OSError as exc:  # a full disk, a folder made read-only meanwhile: the run's, not a bug
+        raise InputError(f"--out {out}: cannot write the conversion ({exc.strerror or exc})") from None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return artifacts.data_quality
+
+
+def check_out(out: Path, inputs: Iterable[Path], registry_name: str) -> None:
+    """Refuse an ``--out`` that is a file, holds or sits in an input, or holds anything but an earlier
+    conversion (``InputError``, exit 2, before anything is read or written)."""
+    target = out.resolve()
+    if target.exists() and not target.is_dir():
+        raise InputError(f"--out {out}: is a file; give a folder")
+    for given in inputs:
+        path = given.resolve()
+        if path == target or target in path.parents or path in target.parents:
+            raise InputError(
+                f"--out {out}: overlaps the input {given}; give a folder outside the workspace's inputs"
+            )
+    if not target.is_dir() or not any(target.iterdir()):
+        return
+    config = target / "metasup.yml"
+    written = config.is_file() and config.read_text(encoding="utf-8", errors="replace").startswith(MARKER)
+    others = {entry.name for entry in target.iterdir()} - OUTPUT_NAMES - {registry_name}
+    if not written or others:
+        raise InputError(
+            f"--out {out}: not empty, and not a folder `metasup convert` wrote"
+            + (f" (also holds {', '.join(sorted(others))})" if written else "")
+            + "; give a new or empty folder"
+        )
+
+
+def _inputs(config: Config) -> list[Path]:
+    """The local paths a conversion reads (URLs are nowhere near ``--out``)."""
+    paths = [config.registry, config.artifacts.alpha, config.artifacts.prices]
+    paths += [p for p in (config.artifacts.telemetry, config.comment_template) if p is not None]
+    return [p for p in paths if artifact_url(p) is None]
+
+
+def _write(config_path: Path, config: Config, artifacts: Artifacts, out: Path) -> None:
     signals = artifacts.signals.rename(columns={"horizon_s": "horizon"})
     _write_by_day(signals, out / "alpha")
     telemetry = pd.concat(
@@ -52,12 +117,7 @@ def convert(config_path: Path, out: Path) -> DataQuality:
     raw["registry"] = registry.name
     if config.comment_template is not None:
         raw["comment_template"] = str(config.comment_template.resolve())
-    (out / "metasup.yml").write_text(
-        "# written by `metasup convert`: the artifacts as Parquet partitioned by day\n"
-        + yaml.safe_dump(raw, sort_keys=False),
-        encoding="utf-8",
-    )
-    return artifacts.data_quality
+    (out / "metasup.yml").write_text(MARKER + "\n" + yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
 
 
 def _write_by_day(frame: pd.DataFrame, folder: Path) -> None:

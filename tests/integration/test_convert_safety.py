@@ -1,0 +1,108 @@
+"""``metasup convert --out``: never over the inputs, never over someone else's folder, safe to re-run.
+
+Converting into the workspace itself once replaced the user's ``metasup.yml`` and deleted ``alpha/``
+and ``telemetry/`` (each output folder was emptied before being written).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+from test_bad_input import write_fleet
+
+import metasup.engine.convert as convert_module
+from metasup import cli
+
+
+def _files(root: Path) -> dict[str, str]:
+    """Every file under ``root`` and a hash of its bytes."""
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
+def _convert(config: Path, out: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    capsys.readouterr()
+    code = cli.main(["convert", "--config", str(config), "--out", str(out)])
+    out_text, err = capsys.readouterr()
+    assert "Traceback" not in out_text + err
+    return code, out_text + err
+
+
+@pytest.mark.parametrize(
+    ("out", "words"),
+    [
+        (".", "overlaps the input"),
+        ("alpha", "overlaps the input"),
+        ("market", "overlaps the input"),
+        ("alpha/events.jsonl/x", "overlaps the input"),
+        ("metasup.yml", "is a file"),
+        ("..", "overlaps the input"),
+    ],
+)
+def test_an_out_over_the_inputs_is_refused_and_nothing_changes(
+    out: str, words: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = tmp_path / "ws"
+    config = write_fleet(root)
+    before = _files(tmp_path)
+    code, text = _convert(config, root / out, capsys)
+    assert code == 2, text
+    assert text.startswith("Error: --out")
+    assert words in text
+    assert _files(tmp_path) == before
+
+
+def test_a_folder_convert_did_not_write_is_left_alone(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = write_fleet(tmp_path / "ws")
+    elsewhere = tmp_path / "reports"
+    elsewhere.mkdir()
+    (elsewhere / "q3.pdf").write_bytes(b"%PDF")
+    code, text = _convert(config, elsewhere, capsys)
+    assert code == 2, text
+    assert "not empty, and not a folder `metasup convert` wrote" in text
+    assert [p.name for p in elsewhere.iterdir()] == ["q3.pdf"]
+
+
+def test_a_re_run_replaces_the_earlier_output_whole(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The second conversion, of fewer days, leaves none of the first one's days behind."""
+    config = write_fleet(tmp_path / "ws")
+    out = tmp_path / "pq"
+    assert _convert(config, out, capsys)[0] == 0
+    first_days = sorted(p.name for p in (out / "alpha").iterdir())
+    signals = tmp_path / "ws" / "alpha" / "events.jsonl"
+    rows = [json.loads(line) for line in signals.read_text().splitlines()]
+    signals.write_text("".join(json.dumps(r) + "\n" for r in rows if r["ts"] < "2026-03-03"))
+    assert _convert(config, out, capsys)[0] == 0
+    second_days = sorted(p.name for p in (out / "alpha").iterdir())
+    assert second_days == ["date=2026-03-01", "date=2026-03-02"]
+    assert len(first_days) > len(second_days)
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no staging left
+
+
+def test_a_conversion_that_fails_leaves_the_earlier_output(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = write_fleet(tmp_path / "ws")
+    out = tmp_path / "pq"
+    assert _convert(config, out, capsys)[0] == 0
+    before = _files(out)
+
+    def disk_full(*_args: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(convert_module, "_write_by_day", disk_full)
+    code, text = _convert(config, out, capsys)
+    assert code == 2
+    assert text == f"Error: --out {out}: cannot write the conversion (No space left on device)\n"
+    assert _files(out) == before
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
