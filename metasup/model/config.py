@@ -15,7 +15,15 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
 
 from metasup.model.errors import ConfigError
 from metasup.model.limits import MAX_DURATION_SECONDS, MAX_USD, MAX_YEARS
@@ -147,16 +155,34 @@ class SmtpConfig(Section):
     timeout_seconds: float = Field(30.0, gt=0)
 
 
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_SENDER = re.compile(r"^(?:[^<>@]*<)?[^\s<>@]+@[^\s<>@]+>?$")
+
+
+def _one_line(value: str | None) -> str | None:
+    """``fund_name`` is the e-mail's Subject: a line break there would end the header early."""
+    if value is not None and _CONTROL_CHARACTERS.search(value):
+        raise ValueError("must be one line of text, without control characters")
+    return value
+
+
+def _sender(value: str | None) -> str | None:
+    """``from``: ``a@b.example`` or ``Name <a@b.example>``, one line (it becomes the From header)."""
+    if value is not None and (_CONTROL_CHARACTERS.search(value) or not _SENDER.match(value.strip())):
+        raise ValueError(f"not an e-mail address: {value!r} (use a@b.example or Name <a@b.example>)")
+    return value
+
+
 class EmailConfig(Section):
     model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False, populate_by_name=True)
 
     cadence: Literal["daily", "weekly"] = "weekly"
     weekday: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = "mon"
-    sender: str | None = Field(None, alias="from")
+    sender: Annotated[str | None, AfterValidator(_sender)] = Field(None, alias="from")
     to: list[str] = Field(default_factory=list)
     whitelist: list[str] = Field(default_factory=list)
     risk_free_rate: float = 0.0
-    fund_name: str | None = None
+    fund_name: Annotated[str | None, AfterValidator(_one_line)] = None
     min_history_days: int = Field(60, ge=0)
     smtp: SmtpConfig = SmtpConfig()
 

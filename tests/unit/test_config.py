@@ -84,6 +84,32 @@ def test_load_config__bad_value_says_what_is_allowed(tmp_path: Path) -> None:
         load_config(path)
 
 
+@pytest.mark.parametrize(
+    ("email", "words"),
+    [
+        ('{from: "ops@fund.example\\nBcc: leak@elsewhere.example"}', "email.from: not an e-mail address"),
+        ('{from: "the ops desk"}', "email.from: not an e-mail address"),
+        ('{fund_name: "Acme\\r\\nBcc: leak@elsewhere.example"}', "email.fund_name: must be one line"),
+    ],
+    ids=["from-header-injection", "from-not-an-address", "fund-name-header-injection"],
+)
+def test_load_config__email_headers_cannot_be_injected(tmp_path: Path, email: str, words: str) -> None:
+    """``from`` and ``fund_name`` become the From and Subject headers: a line break there would add
+    headers of its own (Python refuses it only when the e-mail is sent, as a crash)."""
+    path = write(tmp_path / "metasup.yml", f"artifacts: {{alpha: a, prices: p}}\nemail: {email}\n")
+    with pytest.raises(ConfigError, match=words):
+        load_config(path)
+
+
+def test_load_config__email_sender_and_fund_name_as_people_write_them(tmp_path: Path) -> None:
+    path = write(
+        tmp_path / "metasup.yml",
+        "artifacts: {alpha: a, prices: p}\n"
+        'email: {from: "Fund Ops <ops@fund.example>", fund_name: "Acme — LP"}\n',
+    )
+    assert load_config(path).email.sender == "Fund Ops <ops@fund.example>"
+
+
 def test_load_config__artifacts_required(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="artifacts: required key is missing"):
         load_config(write(tmp_path / "metasup.yml", "base: main\n"))
