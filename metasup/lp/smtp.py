@@ -189,7 +189,7 @@ def send_report(
                 f"SMTP login failed for user {user}: check {smtp.username_env}/{smtp.password_env} secrets "
                 f"(server {where} replied {exc.smtp_code})"
             ) from None
-        except (smtplib.SMTPException, OSError) as exc:
+        except (smtplib.SMTPException, OSError, UnicodeError) as exc:  # UnicodeError: a host IDNA refuses
             if not _is_transient(exc) or attempt == attempts:
                 raise EmailError(
                     f"sending the LP e-mail via {where} failed after {attempt} attempt(s): {exc}"

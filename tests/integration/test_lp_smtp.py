@@ -23,7 +23,7 @@ from metasup.lp.email import build_message
 from metasup.lp.report import LpReport, compute_lp_report
 from metasup.lp.smtp import EmailError, filter_recipients, send_report
 from metasup.lp.statistics import daily_returns
-from metasup.model.config import EmailConfig
+from metasup.model.config import EmailConfig, SmtpConfig
 
 CONFIG = EmailConfig.model_validate(
     {
@@ -227,6 +227,15 @@ def test_send_report__permanent_5xx_is_not_retried(
         send_report(message, smtp_config(server), ENVIRON, context=client_context, sleep=no_sleep(waits))
     assert waits == []
     assert server.mailbox.received == []
+
+
+@pytest.mark.parametrize("host", ["smtp..fund.example", "x" * 64 + ".example"])
+def test_send_report__a_host_name_dns_cannot_hold_is_a_clear_error(host: str, message: EmailMessage) -> None:
+    """An empty label or one over 63 characters: Python's IDNA codec refuses it (UnicodeError)."""
+    waits: list[float] = []
+    with pytest.raises(EmailError, match=f"via {host}:587 .* failed after 1 attempt"):
+        send_report(message, SmtpConfig(host=host), ENVIRON, sleep=no_sleep(waits))
+    assert waits == []
 
 
 def test_send_report__nobody_whitelisted_sends_nothing(
