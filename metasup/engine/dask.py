@@ -60,6 +60,10 @@ def connect(
             client = Client(settings.address)
         except (OSError, TimeoutError) as exc:
             raise InputError(f"dask scheduler {settings.address}: cannot connect ({exc})") from None
+        except ValueError as exc:  # distributed's address parsing (and IDNA's UnicodeError)
+            raise InputError(
+                f"dask scheduler {settings.address}: not a scheduler address ({exc}); use tcp://host:8786"
+            ) from None
         with client:
             yield DaskMeasure(client, settings, booked).measure
         return

@@ -111,3 +111,18 @@ def test_a_partitions_booked_rows_do_not_hold_on_to_its_reconciliation(prod: tup
     booked = booked_signals(recon, prod, pd.Timestamp("2025-02-01", tz="UTC"))
     assert len(booked) == (rows if prod else 0)
     assert _held_bytes(booked) <= booked.memory_usage(index=False).sum()
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["garbage", "tcp://a..b:8786", "http://127.0.0.1:1", "tcp://127.0.0.1:notaport", "tcp://[::1"],
+)
+def test_a_scheduler_address_distributed_cannot_parse_is_an_input_error(address: str) -> None:
+    """No connection is attempted: the address is refused as written, naming the flag's value."""
+    from metasup.engine.dask import connect
+
+    with (
+        pytest.raises(InputError, match=r"not a scheduler address .*; use tcp://host:8786"),
+        connect(EngineConfig(kind="dask", address=address)),
+    ):
+        pass
