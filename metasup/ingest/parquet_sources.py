@@ -70,8 +70,8 @@ def source_content(path: Path, suffix: str) -> Content:
             data: bytes = handle.read()
     except FileNotFoundError:
         raise ArtifactError(f"{url}: file not found") from None
-    except OSError as exc:
-        raise ArtifactError(f"{url}: cannot read ({exc})") from None
+    except _remote_failures() as exc:
+        raise ArtifactError(f"{url}: cannot read ({type(exc).__name__}: {exc})") from None
     if suffix.endswith(".gz"):
         try:
             data = gzip.decompress(data)
@@ -99,7 +99,29 @@ def _filesystem(url: str) -> tuple[Any, str]:
         fs, root = fsspec.core.url_to_fs(url)
     except (ImportError, ValueError) as exc:
         raise ArtifactError(f"{url}: no filesystem for this URL ({exc})") from None
+    except _remote_failures() as exc:  # some filesystems connect at once (ftp)
+        raise ArtifactError(f"{url}: cannot connect ({type(exc).__name__}: {exc})") from None
     return fs, str(root)
+
+
+def _remote_failures() -> tuple[type[BaseException], ...]:
+    """What object-storage clients raise for a network or credentials problem: ``OSError``, and the
+    exception trees of botocore and aiohttp, which s3fs and fsspec's http do not always translate
+    (an S3 endpoint refusing connections surfaces as botocore's ``EndpointConnectionError``)."""
+    failures: list[type[BaseException]] = [OSError]
+    try:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        failures += [BotoCoreError, ClientError]
+    except ImportError:
+        pass
+    try:
+        from aiohttp import ClientError as HttpClientError
+
+        failures.append(HttpClientError)
+    except ImportError:
+        pass
+    return tuple(failures)
 
 
 def _remote_files(url: str) -> list[Path]:
@@ -114,8 +136,8 @@ def _remote_files(url: str) -> list[Path]:
             names = [root]
         else:
             raise ArtifactError(f"{url}: file not found")
-    except OSError as exc:
-        raise ArtifactError(f"{url}: cannot list ({exc})") from None
+    except _remote_failures() as exc:
+        raise ArtifactError(f"{url}: cannot list ({type(exc).__name__}: {exc})") from None
     base = root.rstrip("/")
     files = sorted(
         Path(f"{protocol}://{name}")

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -107,3 +110,42 @@ def test_the_same_review_from_s3(converted: Path, s3: str) -> None:
     with open_measure(EngineConfig(kind="dask"), workers=2, processes=False) as measure:
         on_dask = review_of(remote, measure=measure)
     assert_same(from_s3, on_dask)
+
+
+@pytest.mark.parametrize(
+    ("alpha", "words"),
+    [
+        ("s3://artifacts/fleet/alpha", "s3://artifacts/fleet/alpha: cannot list (EndpointConnectionError"),
+        ("ftp://127.0.0.1:{port}/alpha", "cannot connect (ConnectionRefusedError"),
+        ("http://127.0.0.1:{port}/alpha.jsonl", "cannot list (ClientConnectorError"),
+    ],
+    ids=["s3", "ftp", "http"],
+)
+def test_an_object_store_that_cannot_be_reached_is_said_so(converted: Path, alpha: str, words: str) -> None:
+    """Nothing listens on the port: an environment problem, exit 2, naming the URL (in a process of its
+    own, so no filesystem cached by the tests above answers instead)."""
+    port = _free_port()
+    config = converted / "unreachable.yml"
+    text = (converted / "metasup.yml").read_text(encoding="utf-8")
+    config.write_text(text.replace("alpha: alpha", f"alpha: {alpha.format(port=port)}"), encoding="utf-8")
+    endpoint = f"http://127.0.0.1:{port}"
+    env = {
+        **os.environ,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ENDPOINT_URL": endpoint,
+        "FSSPEC_S3_ENDPOINT_URL": endpoint,
+        "AWS_MAX_ATTEMPTS": "1",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "metasup", "evaluate", "--config", str(config), "--fail-on", "never"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+        timeout=120,
+    )
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith("Error: "), done.stderr
+    assert words in done.stderr
