@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
@@ -84,6 +85,17 @@ class ActionSettings(BaseModel):
     def _empty_is_none(cls, value: object) -> object:
         return None if value == "" else value
 
+    @field_validator("api_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        """GITHUB_API_URL as requests can use it (``https://api.github.com``, GHES ``https://HOST/api/v3``)."""
+        host = _http_host(value)
+        if host is None:
+            raise ValueError(f"GITHUB_API_URL {value!r} is not an http(s) URL with a host")
+        if ":" in host:  # PyGithub drops the brackets of http://[::1]:8080, then cannot parse it
+            raise ValueError(f"GITHUB_API_URL {value!r}: an IPv6 address; give the host's name")
+        return value
+
     @field_validator("dry_run", mode="before")
     @classmethod
     def _boolean_input(cls, value: object) -> object:
@@ -119,12 +131,27 @@ class ActionSettings(BaseModel):
             return cls.model_validate({k: v for k, v in raw.items() if v is not None})
         except ValidationError as exc:
             problems = "; ".join(
-                f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors(include_input=False)
+                f"{'.'.join(str(p) for p in e['loc'])}: {e['msg'].removeprefix('Value error, ')}"
+                for e in exc.errors(include_input=False)
             )
             raise InputError(f"action settings are not valid: {problems}") from None
 
     def workspace_path(self, path: Path) -> Path:
         return path if path.is_absolute() else self.workspace / path
+
+
+def _http_host(url: str) -> str | None:
+    """The host of an http(s) URL whose name DNS can hold, else None."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+        if parts.scheme not in {"http", "https"} or not host:
+            return None
+        if ":" not in host:
+            host.encode("idna")  # an empty or over-long label ("a..b"): UnicodeError
+    except ValueError:  # a bad IPv6 literal; UnicodeError is a ValueError too
+        return None
+    return host
 
 
 def select_mode(event_name: str, mode_input: ModeInput, event: Mapping[str, Any], base_ref: str) -> Mode:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -53,6 +54,25 @@ def test_action_settings__bad_fail_on_lists_allowed() -> None:
     environ = {"METASUP_GITHUB_TOKEN": "x", "GITHUB_EVENT_NAME": "push", "GITHUB_REPOSITORY": "o/r"}
     with pytest.raises(InputError, match="fail_on: Input should be 'never', 'blocked', 'high' or 'critical'"):
         ActionSettings.from_environ({**environ, "METASUP_FAIL_ON": "sometimes"})
+
+
+@pytest.mark.parametrize(
+    ("url", "words"),
+    [
+        ("not a url", "is not an http(s) URL with a host"),
+        ("ftp://ghe.example", "is not an http(s) URL with a host"),
+        ("http://[::1", "is not an http(s) URL with a host"),
+        ("https://ghe..example/api/v3", "is not an http(s) URL with a host"),
+        ("http://[::1]:8080", "an IPv6 address; give the host's name"),
+    ],
+)
+def test_action_settings__github_api_url_the_client_cannot_use_is_input_error(url: str, words: str) -> None:
+    """Each of these reached PyGithub or urllib3 and ended the run as an internal error."""
+    environ = {"METASUP_GITHUB_TOKEN": "x", "GITHUB_EVENT_NAME": "push", "GITHUB_REPOSITORY": "o/r"}
+    with pytest.raises(InputError, match=f"api_url: GITHUB_API_URL '.*':? {re.escape(words)}"):
+        ActionSettings.from_environ({**environ, "GITHUB_API_URL": url})
+    for fine in ("https://api.github.com", "https://ghe.example/api/v3", "http://127.0.0.1:8080"):
+        assert ActionSettings.from_environ({**environ, "GITHUB_API_URL": fine}).api_url == fine
 
 
 def test_action_settings__falls_back_to_github_token_and_defaults() -> None:
