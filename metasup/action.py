@@ -9,6 +9,7 @@ the event, so every event → mode rule is a one-line test.
 from __future__ import annotations
 
 import json
+import re
 import traceback
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
@@ -58,6 +59,11 @@ COMMENT_FILE = "metasup-comment.md"
 REPORT_FILE = "metasup-review.json"
 
 
+_REPOSITORY = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*/[A-Za-z0-9._-]+")
+"""``owner/name``: letters, digits, ``-`` and ``_`` (enterprise-managed users end in ``_shortcode``);
+repository names add ``.``."""
+
+
 class ActionSettings(BaseModel):
     """Everything the action reads from its environment, validated once."""
 
@@ -84,6 +90,15 @@ class ActionSettings(BaseModel):
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         return None if value == "" else value
+
+    @field_validator("repository")
+    @classmethod
+    def _owner_and_name(cls, value: str) -> str:
+        """GITHUB_REPOSITORY as GitHub writes it: ``owner/name``. It goes into every API path, so
+        ``../x`` or ``o/..`` would send the token's requests to other endpoints."""
+        if not _REPOSITORY.fullmatch(value) or value.split("/")[1] in {".", ".."}:
+            raise ValueError(f"GITHUB_REPOSITORY {value!r} is not owner/name")
+        return value
 
     @field_validator("api_url")
     @classmethod

@@ -75,6 +75,16 @@ def test_action_settings__github_api_url_the_client_cannot_use_is_input_error(ur
         assert ActionSettings.from_environ({**environ, "GITHUB_API_URL": fine}).api_url == fine
 
 
+@pytest.mark.parametrize("repository", ["noslash", "a/b/c", "../x", "o/..", "o/r?x=1", " o/r", "o/r\n"])
+def test_action_settings__github_repository_must_be_owner_slash_name(repository: str) -> None:
+    """It goes into every API path: ``../x`` sent the token's requests to ``GET /x/…``."""
+    environ = {"METASUP_GITHUB_TOKEN": "x", "GITHUB_EVENT_NAME": "push"}
+    with pytest.raises(InputError, match=r"repository: GITHUB_REPOSITORY .* is not owner/name"):
+        ActionSettings.from_environ({**environ, "GITHUB_REPOSITORY": repository})
+    for fine in ("octo-org/fleet", "octocat_acme/x.js", "o/.github"):
+        assert ActionSettings.from_environ({**environ, "GITHUB_REPOSITORY": fine}).repository == fine
+
+
 def test_action_settings__falls_back_to_github_token_and_defaults() -> None:
     settings = ActionSettings.from_environ(
         {
