@@ -21,6 +21,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 from distributed import Client, Future, KilledWorker, LocalCluster, wait
+from distributed.comm.addressing import parse_address, parse_host_port
+from distributed.comm.registry import get_backend
 
 from metasup.engine.partitions import (
     PartitionSums,
@@ -56,14 +58,11 @@ def connect(
     to wait for a scheduler is Dask's own setting (``distributed.comm.timeouts.connect``, 30 s unless
     ``DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT`` says otherwise)."""
     if settings.address:
+        check_address(settings.address)
         try:
             client = Client(settings.address)
         except (OSError, TimeoutError) as exc:
             raise InputError(f"dask scheduler {settings.address}: cannot connect ({exc})") from None
-        except ValueError as exc:  # distributed's address parsing (and IDNA's UnicodeError)
-            raise InputError(
-                f"dask scheduler {settings.address}: not a scheduler address ({exc}); use tcp://host:8786"
-            ) from None
         with client:
             yield DaskMeasure(client, settings, booked).measure
         return
@@ -84,6 +83,25 @@ def connect(
     finally:
         os.environ.clear()
         os.environ.update(saved)
+
+
+def check_address(address: str) -> None:
+    """Refuse an address distributed cannot parse before a ``Client`` is made of it.
+
+    A ``Client`` whose start fails on the address is left half-built; collected later while another
+    one starts, its ``__del__`` waits on the loop the new one holds (seen as a hung test run).
+    """
+    try:
+        scheme, location = parse_address(address)
+        get_backend(scheme)
+        if scheme in ("tcp", "tls"):
+            host, _ = parse_host_port(location)
+            if ":" not in host:  # a name, not an IPv6 address: labels DNS can hold (no "a..b")
+                host.encode("idna")
+    except ValueError as exc:  # IDNA's UnicodeError is a ValueError too
+        raise InputError(
+            f"dask scheduler {address}: not a scheduler address ({exc}); use tcp://host:8786"
+        ) from None
 
 
 class ClusterError(MetasupError):
