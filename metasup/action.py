@@ -1,24 +1,20 @@
 """The GitHub Actions runtime: environment → settings → mode → run → outputs and exit code.
 
-``ActionSettings.from_environ`` is the only place that reads the environment; action inputs
-arrive as ``METASUP_*`` variables mapped explicitly in ``action.yml`` (``runs.env``), never as
-``INPUT_GITHUB-TOKEN``-style names a shell cannot read. ``select_mode`` is a pure function of
-the event, so every event → mode rule is a one-line test.
+The settings come from ``action_settings.ActionSettings.from_environ``, the only place that reads
+the environment. ``select_mode`` is a pure function of the event, so every event → mode rule is
+a one-line test.
 """
 
 from __future__ import annotations
 
 import json
-import re
 import traceback
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
-
+from metasup.action_settings import ActionSettings, ModeInput
 from metasup.baseline import Baseline, from_git, from_snapshot
 from metasup.engine import engine_settings, open_measure
 from metasup.evaluate.measure import Measure, measure_locally
@@ -40,7 +36,6 @@ from metasup.render.comment import MARKER, render_comment
 from metasup.render.filters import escape_markdown
 from metasup.rolling.state_layout import STATE_BRANCH, snapshot_path
 from metasup.runner import (
-    FailOn,
     confine,
     display_roots,
     evaluate,
@@ -52,121 +47,10 @@ from metasup.runner import (
 ISSUES_URL = "https://github.com/marketagents/metasup/issues"
 
 Mode = Literal["review", "rolling", "skip"]
-ModeInput = Literal["auto", "review", "rolling"]
 REVIEW_EVENTS = frozenset({"pull_request", "pull_request_target"})
 ROLLING_EVENTS = frozenset({"schedule", "workflow_dispatch"})
 COMMENT_FILE = "metasup-comment.md"
 REPORT_FILE = "metasup-review.json"
-
-
-_REPOSITORY = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*/[A-Za-z0-9._-]+")
-"""``owner/name``: letters, digits, ``-`` and ``_`` (enterprise-managed users end in ``_shortcode``);
-repository names add ``.``."""
-
-
-class ActionSettings(BaseModel):
-    """Everything the action reads from its environment, validated once."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    token: SecretStr = Field(repr=False)
-    config: Path = Path("metasup.yml")
-    mode: ModeInput = "auto"
-    base_ref: str | None = None
-    as_of: str | None = None
-    dry_run: bool = False
-    fail_on: FailOn = "high"
-    event_name: str
-    event_path: Path | None = None
-    repository: str
-    api_url: str = "https://api.github.com"
-    server_url: str = "https://github.com"
-    workspace: Path = Path(".")
-    run_id: str = "local"
-    output_path: Path | None = None
-    summary_path: Path | None = None
-
-    @field_validator("base_ref", "as_of", "event_path", "output_path", "summary_path", mode="before")
-    @classmethod
-    def _empty_is_none(cls, value: object) -> object:
-        return None if value == "" else value
-
-    @field_validator("repository")
-    @classmethod
-    def _owner_and_name(cls, value: str) -> str:
-        """GITHUB_REPOSITORY as GitHub writes it: ``owner/name``. It goes into every API path, so
-        ``../x`` or ``o/..`` would send the token's requests to other endpoints."""
-        if not _REPOSITORY.fullmatch(value) or value.split("/")[1] in {".", ".."}:
-            raise ValueError(f"GITHUB_REPOSITORY {value!r} is not owner/name")
-        return value
-
-    @field_validator("api_url")
-    @classmethod
-    def _http_url(cls, value: str) -> str:
-        """GITHUB_API_URL as requests can use it (``https://api.github.com``, GHES ``https://HOST/api/v3``)."""
-        host = _http_host(value)
-        if host is None:
-            raise ValueError(f"GITHUB_API_URL {value!r} is not an http(s) URL with a host")
-        if ":" in host:  # PyGithub drops the brackets of http://[::1]:8080, then cannot parse it
-            raise ValueError(f"GITHUB_API_URL {value!r}: an IPv6 address; give the host's name")
-        return value
-
-    @field_validator("dry_run", mode="before")
-    @classmethod
-    def _boolean_input(cls, value: object) -> object:
-        if isinstance(value, str):
-            return value.strip().lower() in {"true", "1", "yes", "on"}
-        return value
-
-    @classmethod
-    def from_environ(cls, environ: Mapping[str, str]) -> ActionSettings:
-        def get(name: str, default: str | None = None) -> str | None:
-            value = environ.get(name, default)
-            return default if value == "" else value
-
-        raw: dict[str, str | None] = {
-            "token": get("METASUP_GITHUB_TOKEN") or get("GITHUB_TOKEN"),
-            "config": get("METASUP_CONFIG", "metasup.yml"),
-            "mode": get("METASUP_MODE", "auto"),
-            "base_ref": get("METASUP_BASE_REF"),
-            "as_of": get("METASUP_AS_OF"),
-            "dry_run": get("METASUP_DRY_RUN", "false"),
-            "fail_on": get("METASUP_FAIL_ON", "high"),
-            "event_name": get("GITHUB_EVENT_NAME"),
-            "event_path": get("GITHUB_EVENT_PATH"),
-            "repository": get("GITHUB_REPOSITORY"),
-            "api_url": get("GITHUB_API_URL", "https://api.github.com"),
-            "server_url": get("GITHUB_SERVER_URL", "https://github.com"),
-            "workspace": get("GITHUB_WORKSPACE", "."),
-            "run_id": get("GITHUB_RUN_ID", "local"),
-            "output_path": get("GITHUB_OUTPUT"),
-            "summary_path": get("GITHUB_STEP_SUMMARY"),
-        }
-        try:
-            return cls.model_validate({k: v for k, v in raw.items() if v is not None})
-        except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in e['loc'])}: {e['msg'].removeprefix('Value error, ')}"
-                for e in exc.errors(include_input=False)
-            )
-            raise InputError(f"action settings are not valid: {problems}") from None
-
-    def workspace_path(self, path: Path) -> Path:
-        return path if path.is_absolute() else self.workspace / path
-
-
-def _http_host(url: str) -> str | None:
-    """The host of an http(s) URL whose name DNS can hold, else None."""
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname
-        if parts.scheme not in {"http", "https"} or not host:
-            return None
-        if ":" not in host:
-            host.encode("idna")  # an empty or over-long label ("a..b"): UnicodeError
-    except ValueError:  # a bad IPv6 literal; UnicodeError is a ValueError too
-        return None
-    return host
 
 
 def select_mode(event_name: str, mode_input: ModeInput, event: Mapping[str, Any], base_ref: str) -> Mode:

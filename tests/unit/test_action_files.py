@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from metasup.action import ActionSettings
+from metasup.action_settings import ActionSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sysconfig.get_path("scripts"))
