@@ -105,8 +105,9 @@ def behavioral_gate(score: float | None, rules: PromotionConfig, window: str) ->
     if score is None:
         evidence = f"no behavioral_eval events in the {window} — {FAILS_CLOSED}"
         return Gate(name="behavioral", passed=False, value=None, threshold=threshold, evidence=evidence)
-    passed = settled(score, threshold) >= threshold
-    shown, bar = render_pair(settled(score, threshold), threshold, general_number, 3)
+    level = settled(score, threshold)
+    passed = level >= threshold
+    shown, bar = render_pair(level, threshold, general_number, 3)
     relation = "≥" if passed else "<"
     evidence = f"behavioral score {shown} {relation} {bar}"
     return Gate(name="behavioral", passed=passed, value=score, threshold=threshold, evidence=evidence)
@@ -118,8 +119,9 @@ def pnl_gate(pnl: float, rules: PromotionConfig, window: str) -> Gate:
     if not math.isfinite(pnl):
         evidence = f"realized PnL in the {window} is not a finite number ({pnl}) — {FAILS_CLOSED}"
         return Gate(name="pnl", passed=False, value=None, threshold=threshold, evidence=evidence)
-    passed = settled(pnl, threshold) > threshold
-    shown, bar = render_pair(settled(pnl, threshold), threshold, usd, 2)
+    level = settled(pnl, threshold)
+    passed = level > threshold
+    shown, bar = render_pair(level, threshold, usd, 2)
     evidence = f"realized PnL {shown} > {bar}" if passed else f"realized PnL {shown} is not > {bar}"
     return Gate(name="pnl", passed=passed, value=pnl, threshold=threshold, evidence=evidence)
 
@@ -133,8 +135,9 @@ def confidence_decay_gate(decay: float | None, rules: PromotionConfig, window: s
             f"with a non-zero return in the {window} — {FAILS_CLOSED}"
         )
         return Gate(name="confidence_decay", passed=False, value=None, threshold=threshold, evidence=evidence)
-    passed = settled(decay, threshold) < threshold
-    shown, bar = render_pair(settled(decay, threshold), threshold, general_number, 3)
+    level = settled(decay, threshold)
+    passed = level < threshold
+    shown, bar = render_pair(level, threshold, general_number, 3)
     evidence = f"confidence decay {shown} < {bar}" if passed else f"confidence decay {shown} is not < {bar}"
     return Gate(name="confidence_decay", passed=passed, value=decay, threshold=threshold, evidence=evidence)
 
@@ -148,8 +151,9 @@ def cost_drift_gate(drift: float | None, rules: PromotionConfig) -> Gate:
             f"window, or no reference cost — {FAILS_CLOSED}"
         )
         return Gate(name="cost_drift", passed=False, value=None, threshold=threshold, evidence=evidence)
-    passed = settled(drift, threshold) <= threshold
-    shown, bar = render_pair(settled(drift, threshold), threshold, signed_percent, 1)
+    level = settled(drift, threshold)
+    passed = level <= threshold
+    shown, bar = render_pair(level, threshold, signed_percent, 1)
     relation = "≤" if passed else ">"
     evidence = f"cost drift {shown} {relation} {bar} (cost per signal, last period vs reference)"
     return Gate(name="cost_drift", passed=passed, value=drift, threshold=threshold, evidence=evidence)
@@ -262,8 +266,9 @@ def skill_gate(skill: Skill | None, rules: PromotionConfig) -> Gate:
     if value is None:
         evidence = f"{label} undefined over {skill.n} days (no variation, or q ≤ 0) — {FAILS_CLOSED}"
         return Gate(name="skill", passed=False, value=None, threshold=threshold, evidence=evidence)
-    passed = settled(value, threshold) >= threshold
-    shown, bar = render_pair(settled(value, threshold), threshold, fixed_decimals, 2)
+    level = settled(value, threshold)
+    passed = level >= threshold
+    shown, bar = render_pair(level, threshold, fixed_decimals, 2)
     evidence = f"{label} {shown} {'≥' if passed else '<'} {bar} over {skill.n} days"
     if not passed:
         if skill.eligible_in_days is not None and skill.eligible_in_days > 0:
@@ -289,8 +294,9 @@ def prod_correlation_gate(skill: Skill | None, rules: PromotionConfig) -> Gate:
         )
         return Gate(name="prod_correlation", passed=False, value=None, threshold=threshold, evidence=evidence)
     rho = skill.prod_correlation
-    passed = settled(rho, threshold) <= threshold
-    shown, bar = render_pair(settled(rho, threshold), threshold, fixed_decimals, 2)
+    level = settled(rho, threshold)
+    passed = level <= threshold
+    shown, bar = render_pair(level, threshold, fixed_decimals, 2)
     evidence = f"ρ with the prod book {shown} {'≤' if passed else '>'} {bar} over {skill.common_days} days"
     return Gate(name="prod_correlation", passed=passed, value=rho, threshold=threshold, evidence=evidence)
 
