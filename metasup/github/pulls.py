@@ -146,12 +146,20 @@ def _first_parent(repo: Repository, sha: str) -> str | None:
     return parents[0].sha if parents else None
 
 
-def push_branch(
-    gh: GitHubClient, repository: str, branch: str, base_sha: str, path: str, text: str, message: str
+def commit_change(
+    gh: GitHubClient, repository: str, base_sha: str, path: str, text: str, message: str
 ) -> str:
-    """One commit on ``base_sha`` changing ``path``; the branch is created or moved onto it."""
+    """One commit on ``base_sha`` changing ``path``, on no branch yet: its sha can be recorded as
+    metasup's before any branch (or PR) shows it (see :func:`point_branch`)."""
     try:
-        sha = commit_files(gh, repository, base_sha, {path: text}, message)
+        return commit_files(gh, repository, base_sha, {path: text}, message)
+    except GithubException as exc:
+        raise translate_error(exc, f"commit changing {path}") from None
+
+
+def point_branch(gh: GitHubClient, repository: str, branch: str, sha: str) -> None:
+    """Create ``branch`` at commit ``sha``, or move it there."""
+    try:
         repo = gh.get_repo(repository)
         try:
             loaded_ref(repo, branch).edit(sha, force=True)
@@ -161,7 +169,6 @@ def push_branch(
             repo.create_git_ref(f"refs/heads/{branch}", sha)
     except GithubException as exc:
         raise translate_error(exc, f"branch {branch}") from None
-    return sha
 
 
 def ensure_label(repo: Repository, name: str, color: str, description: str) -> None:
@@ -238,13 +245,26 @@ def open_or_find_pull(
                 break
         facts = _facts(repo, pull)
         if created:
-            ensure_label(repo, label, "5319e7", "Opened by metasup")
-            pull.add_to_labels(label)
+            _add_opened_label(repo, pull, label)
     except GithubException as exc:
         if exc.status == 403 and "not permitted to create" in error_message(exc).lower():
             raise PullCreationNotPermitted(PR_CREATION_SETTING) from None
         raise translate_error(exc, f"pull request for {branch}") from None
     return OpenedPull(pull.number, pull.html_url, created, facts)
+
+
+def _add_opened_label(repo: Repository, pull: PullRequest, label: str) -> None:
+    ensure_label(repo, label, "5319e7", "Opened by metasup")
+    pull.add_to_labels(label)
+
+
+def label_pull(gh: GitHubClient, repository: str, number: int, label: str) -> None:
+    """Give one of metasup's PRs its lifecycle label (one a run that died after opening it lacks)."""
+    try:
+        repo = gh.get_repo(repository)
+        _add_opened_label(repo, repo.get_pull(number), label)
+    except GithubException as exc:
+        raise translate_error(exc, f"pull request #{number}") from None
 
 
 def open_pull(
@@ -302,6 +322,16 @@ def merge_pull(
     except GithubException as exc:
         raise translate_error(exc, f"merge of #{number}") from None
     return bool(status.merged)
+
+
+def merger_login(gh: GitHubClient, repository: str, number: int) -> str | None:
+    """Who merged PR ``number`` (None when GitHub does not say: not merged, or a deleted account).
+    One request: the list of pull requests does not carry ``merged_by``."""
+    try:
+        user = gh.get_repo(repository).get_pull(number).merged_by
+    except GithubException as exc:
+        raise translate_error(exc, f"pull request #{number}") from None
+    return user.login if user is not None else None
 
 
 def close_pull(gh: GitHubClient, repository: str, number: int, comment: str, label: str) -> None:

@@ -11,10 +11,12 @@ from metasup.github import (
     NotPermitted,
     OpenedPull,
     close_pull,
+    commit_change,
+    label_pull,
     merge_pull,
     open_or_find_pull,
     own_login,
-    push_branch,
+    point_branch,
     read_text,
     update_pull_body,
     upsert_comment,
@@ -30,6 +32,7 @@ from metasup.rolling.ownership import RecordedHeads
 from metasup.rolling.plan import (
     Action,
     HoldMovedPull,
+    LabelPull,
     MergeStageChange,
     OpenRetirement,
     OpenStageChange,
@@ -40,7 +43,13 @@ from metasup.rolling.plan import (
     find_class,
     pull_key,
 )
-from metasup.rolling.registry_edit import kill_strategy_class, retire_agent, set_agent_stage
+from metasup.rolling.registry_edit import (
+    class_is_killed,
+    has_stage,
+    kill_strategy_class,
+    retire_agent,
+    set_agent_stage,
+)
 from metasup.rolling.state import record_head
 
 HELD_MARKER = "<!-- metasup:head-moved -->"
@@ -107,6 +116,9 @@ class PlanExecutor:
             return self._withdraw(action)
         if isinstance(action, OpenRetirement):
             return self._open_retirement(action)
+        if isinstance(action, LabelPull):
+            label_pull(self.gh, self.context.repository, action.pull, action.label)
+            return []
         assert_never(action)
 
     def _body(self, lifecycle: Lifecycle, agent_name: str, held: bool = False) -> str:
@@ -122,18 +134,17 @@ class PlanExecutor:
         return f"{verb} {agent}: {lifecycle.from_stage} → {lifecycle.to_stage}"
 
     def _push(self, branch: str, text: str, message: str) -> str:
-        """Push one registry commit to ``branch`` and record it on the state branch as metasup's."""
-        sha = push_branch(
-            self.gh,
-            self.context.repository,
-            branch,
-            self.base_head,
-            self.context.registry_path,
-            text,
-            message,
-        )
-        self.heads = record_head(self.gh, self.context.repository, branch, sha)
+        """Push one registry commit to ``branch``, recorded on the state branch as metasup's first.
+
+        Recorded before the branch moves: a run that dies between the two leaves a recorded commit
+        no branch shows (harmless), never a branch head metasup wrote but did not record — which
+        the next run would have to treat as someone else's push and hold.
+        """
+        repository = self.context.repository
+        sha = commit_change(self.gh, repository, self.base_head, self.context.registry_path, text, message)
+        self.heads = record_head(self.gh, repository, branch, sha)
         self.wrote_state = True
+        point_branch(self.gh, repository, branch, sha)
         return sha
 
     def _push_stage_change(self, lifecycle: Lifecycle, agent: str, branch: str) -> str:
@@ -153,6 +164,8 @@ class PlanExecutor:
         login = own_login(self.gh)
         if facts.is_metasups(login, self.heads.recorded_for(branch, facts.head_sha)):
             self.outcome.decisions.append(f"adopted metasup's open PR #{opened.number} for {branch}")
+            if label not in facts.state.labels:
+                label_pull(self.gh, self.context.repository, opened.number, label)
             return opened
         self.outcome.warnings.append(
             f"PR #{opened.number} ({branch}) by {facts.author_login} is already open and is not metasup's; "
@@ -165,8 +178,16 @@ class PlanExecutor:
             self.outcome.promote_prs.append(number)
         self.outcome.open_promotions.append(ListedPromotion(number, agent, held, kind))
 
+    def _already_on_base(self, what: str) -> list[NewEntry]:
+        self.outcome.decisions.append(
+            f"{what} on {self.context.base_ref} already (this run's checkout is older): no PR"
+        )
+        return []
+
     def _open_promotion(self, action: OpenStageChange) -> list[NewEntry]:
         lifecycle = LIFECYCLES[action.kind]
+        if has_stage(self.registry_text(), action.agent, lifecycle.to_stage):
+            return self._already_on_base(f"{action.agent} is {lifecycle.to_stage}")
         self._push_stage_change(lifecycle, action.agent, action.branch)
         opened = self._open(
             action.branch, lifecycle.title(action.agent), self._body(lifecycle, action.agent), lifecycle.label
@@ -264,6 +285,8 @@ class PlanExecutor:
     def _open_retirement(self, action: OpenRetirement) -> list[NewEntry]:
         if action.subject.startswith(CLASS_SUBJECT_PREFIX):
             name = action.subject.removeprefix(CLASS_SUBJECT_PREFIX)
+            if class_is_killed(self.registry_text(), name):
+                return self._already_on_base(f"strategy class {name} is killed")
             klass = find_class(self.review, name)
             assert klass is not None
             text, kind, retirement = (
@@ -273,6 +296,8 @@ class PlanExecutor:
             )
         else:
             name = action.subject
+            if has_stage(self.registry_text(), name, "retired"):
+                return self._already_on_base(f"{name} is retired")
             agent = find_agent(self.review, name)
             assert agent is not None
             text, kind, retirement = (

@@ -92,6 +92,14 @@ def lifecycle_of(branch: str) -> Lifecycle | None:
     return next((c for c in LIFECYCLES.values() if branch.startswith(c.prefix)), None)
 
 
+def label_of(branch: str) -> str | None:
+    """The label metasup's PR from ``branch`` carries (None for branches that are not metasup's)."""
+    if branch.startswith(RETIRE_PREFIX):
+        return RETIRE_LABEL
+    lifecycle = lifecycle_of(branch)
+    return lifecycle.label if lifecycle is not None else None
+
+
 def retire_branch(subject: str) -> str:
     if subject.startswith(CLASS_SUBJECT_PREFIX):
         return RETIRE_PREFIX + "class-" + branch_slug(subject.removeprefix(CLASS_SUBJECT_PREFIX))

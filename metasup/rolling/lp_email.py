@@ -2,8 +2,10 @@
 
 The claim is a compare-and-swap write, so of two racing runs only one sends. A failed send
 releases the claim (its period maps to None in ``claim_changes``) so a later run can try again;
-a run that dies between claim and send leaves the claim, and the period is not sent twice (at
-most once, by design: an LP must never get the same report twice).
+a run that dies between claim and record leaves the claim, and the period is not sent twice (at
+most once, by design: an LP must never get the same report twice). Such a claim, with no
+``email_sent`` record, is a warning on every run that finds it: the report may not have gone out,
+and the warning says how to release it.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from metasup.lp.statistics import due_period
 from metasup.rolling.audit_ledger import LedgerRecord, NewEntry, has_record
 from metasup.rolling.context import RollingContext
 from metasup.rolling.state import claim_email_period
+from metasup.rolling.state_layout import EMAIL_CLAIMS_PATH, STATE_BRANCH
 from metasup.runner import Workspace
 
 
@@ -44,7 +47,17 @@ class EmailStep:
     entries: list[NewEntry] = field(default_factory=list)
     claim_changes: dict[str, str | None] = field(default_factory=dict)
     decisions: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+
+
+def _unrecorded_claim(period_key: str, holder: str) -> str:
+    return (
+        f"LP e-mail {period_key}: run {holder} claimed it but has not recorded sending it — it is "
+        "still running, or it stopped before recording and the e-mail may not have gone out. "
+        f"metasup never sends a period twice; to send it again, delete {period_key!r} from "
+        f"{EMAIL_CLAIMS_PATH} on the {STATE_BRANCH} branch."
+    )
 
 
 def send_due_email(gh: GitHubClient, due: DueEmail, console: Console) -> EmailStep:
@@ -61,8 +74,7 @@ def send_due_email(gh: GitHubClient, due: DueEmail, console: Console) -> EmailSt
     if has_record(due.records, "email_sent", period.key):
         return EmailStep()
     if period.key in due.claims:
-        holder = due.claims[period.key]
-        return EmailStep(decisions=[f"LP e-mail {period.key}: another run is handling it (run {holder})"])
+        return EmailStep(warnings=[_unrecorded_claim(period.key, due.claims[period.key])])
     allowed, dropped = filter_recipients(email.to, email.whitelist)
     for address in dropped:
         console.command("warning", f"LP e-mail: {address} is not in email.whitelist and gets nothing")

@@ -35,6 +35,7 @@ from metasup.rolling.lifecycle import (
     Kind,
     Lifecycle,
     demote_branch,
+    label_of,
     lifecycle_of,
     retire_branch,
 )
@@ -94,6 +95,14 @@ class OpenRetirement:
     reason: str
 
 
+@dataclass(frozen=True)
+class LabelPull:
+    """Add the label a PR of metasup's lacks (the run that opened it died before labelling it)."""
+
+    pull: int
+    label: str
+
+
 Action = (
     OpenStageChange
     | RefreshStageChange
@@ -101,6 +110,7 @@ Action = (
     | WithdrawStageChange
     | HoldMovedPull
     | OpenRetirement
+    | LabelPull
 )
 
 
@@ -280,6 +290,10 @@ def plan_rolling(
     agent_of_branch = {c.branch(a.agent): a.agent for a in review.agents for c in LIFECYCLES.values()}
     cooldown = timedelta(days=config.promotion_prs.veto_cooldown_days)
     plan = RollingPlan(audit_entries=observed_entries(pulls, agent_of_branch, cooldown))
+    for pull in pulls:
+        label = label_of(pull.branch)
+        if pull.state == "open" and label is not None and label not in pull.labels:
+            plan.actions.append(LabelPull(pull.number, label))
     for pull in moved:
         held_agent, held_lifecycle = agent_of_branch.get(pull.branch), lifecycle_of(pull.branch)
         if held_agent is not None and held_lifecycle is not None and pull.number not in announced:
@@ -332,6 +346,8 @@ def describe(action: Action) -> str:
     """One line saying what ``action`` does, for the job summary's decisions."""
     if isinstance(action, OpenRetirement):
         return f"open [AUTO-RETIRE] PR for {action.subject}"
+    if isinstance(action, LabelPull):
+        return f"label PR #{action.pull} {action.label} (the run that opened it did not)"
     tag = LIFECYCLES[action.kind].tag
     if isinstance(action, OpenStageChange):
         return f"open [{tag}] PR for {action.agent}"

@@ -90,8 +90,22 @@ def retire_agent(text: str, agent: str, kill_reason: str) -> str:
 
 def kill_strategy_class(text: str, name: str, kill_reason: str) -> str:
     """``text`` with strategy class ``name`` at ``status: killed`` and its ``kill_reason`` set."""
-    status = Change("status", "killed", default="active", double_quoted=False, after=("name",))
-    return edit_entry(text, "strategy_classes", name, [status, _kill_reason_change(kill_reason)])
+    return edit_entry(text, "strategy_classes", name, [_killed_status(), _kill_reason_change(kill_reason)])
+
+
+def has_stage(text: str, agent: str, stage: str) -> bool:
+    """Whether ``agent`` is already at ``stage`` in ``text``: a run whose checkout is older than the
+    base (a re-run, or a PR merged meanwhile) must not propose a change that is already there."""
+    return edit_entry(text, "agents", agent, [_stage_change(stage)]) == text
+
+
+def class_is_killed(text: str, name: str) -> bool:
+    """Whether strategy class ``name`` is already ``status: killed`` in ``text`` (see :func:`has_stage`)."""
+    return edit_entry(text, "strategy_classes", name, [_killed_status()]) == text
+
+
+def _killed_status() -> Change:
+    return Change("status", "killed", default="active", double_quoted=False, after=("name",))
 
 
 def _stage_change(stage: str) -> Change:

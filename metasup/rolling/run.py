@@ -29,6 +29,7 @@ from metasup.github import (
     GitHubIOError,
     branch_head,
     list_pull_facts,
+    merger_login,
     own_login,
     read_state,
     upsert_issue,
@@ -37,7 +38,14 @@ from metasup.model.config import Config
 from metasup.model.review import BaseInfo
 from metasup.render.bodies import DASHBOARD_MARKER, render_dashboard
 from metasup.rolling.audit_anchor import LedgerAnchor, check_anchors
-from metasup.rolling.audit_ledger import LedgerProblem, LedgerRecord, parse_ledger, verify_ledger
+from metasup.rolling.audit_ledger import (
+    LedgerProblem,
+    LedgerRecord,
+    NewEntry,
+    missing_entries,
+    parse_ledger,
+    verify_ledger,
+)
 from metasup.rolling.context import RollingContext, RollingOutcome
 from metasup.rolling.dashboard import active_vetoes, dashboard_context
 from metasup.rolling.execute import PlanExecutor
@@ -104,7 +112,7 @@ def run_rolling(
         outcome.decisions = [f"(dry run) {describe(action)}" for action in plan.actions]
         return outcome
 
-    entries = list(plan.audit_entries)
+    entries = _with_mergers(gh, context.repository, missing_entries(records, plan.audit_entries))
     executor = PlanExecutor(
         gh, context, workspace.config, review, base_head, outcome, state.heads, owned.head_of
     )
@@ -118,6 +126,7 @@ def run_rolling(
     email = send_due_email(gh, due, console)
     entries += email.entries
     outcome.decisions += email.decisions
+    outcome.warnings += email.warnings
     outcome.errors += email.errors
 
     broken_chain = save_state(gh, context, review, entries, email.claim_changes, state.anchors)
@@ -131,6 +140,23 @@ def run_rolling(
     number, written = upsert_issue(gh, context.repository, DASHBOARD_TITLE, dashboard, DASHBOARD_MARKER)
     outcome.decisions.append(f"dashboard issue #{number} {written}")
     return outcome
+
+
+def _with_mergers(gh: GitHubClient, repository: str, entries: list[NewEntry]) -> list[NewEntry]:
+    """Observed merges, not recorded yet, say who merged (``metasup``, or the person's login), as the
+    entry of a merge metasup makes itself does: a person's merge, or metasup's own merge whose run
+    died before recording it. One request per such PR, so only for the unrecorded ones."""
+    done_events = {lifecycle.done for lifecycle in LIFECYCLES.values()}
+    own = own_login(gh) if any(e.event in done_events for e in entries) else None
+    out: list[NewEntry] = []
+    for entry in entries:
+        if entry.event in done_events and "merged_by" not in entry.data:
+            login = merger_login(gh, repository, int(entry.data["pr"]))
+            if login is not None:
+                merged_by = "metasup" if login == own else login
+                entry = entry.model_copy(update={"data": {**entry.data, "merged_by": merged_by}})
+        out.append(entry)
+    return out
 
 
 def _verified_ledger(

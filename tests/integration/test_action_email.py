@@ -133,7 +133,11 @@ def test_email__racing_run_holding_the_claim_means_no_send(
     assert runner() == 0
     assert server.mailbox.received == []
     summary = re.sub(r"\\(.)", r"\1", (runner.workspace.parent / "summary.md").read_text())
-    assert "LP e-mail daily:2026-10-29: another run is handling it" in summary
+    assert (
+        "LP e-mail daily:2026-10-29: run other-run claimed it but has not recorded sending it — "
+        "it is still running, or it stopped before recording" in summary
+    )
+    assert "delete 'daily:2026-10-29' from email-claims.json on the metasup-state branch" in runner.log
     assert runner.events("email_sent") == []
 
 

@@ -201,6 +201,28 @@ def test_rolling__merges_unvetoed_pr_after_window(rolling: Rolling) -> None:
     assert promoted["data"] == {"pr": pull.number, "merged_by": "metasup", "dedupe_key": f"pr#{pull.number}"}
 
 
+def test_rolling__a_person_merging_the_pr_is_recorded_by_login(rolling: Rolling) -> None:
+    rolling()
+    [pull] = rolling.promote_pulls()
+    rolling.fake.merge(REPO, pull.number, user="alice")
+    rolling.fake.advance(hours=6)
+    rolling()
+    [promoted] = rolling.events("promoted", "momo-beta")
+    assert promoted["data"] == {"pr": pull.number, "merged_by": "alice", "dedupe_key": f"pr#{pull.number}"}
+    assert promoted["run_id"] == "2"  # observed by the next run
+    # The workspace still has the registry from before the merge (a checkout older than main):
+    # momo-beta passes its gates there, but main already has it in prod — no second PR.
+    assert [p.number for p in rolling.promote_pulls()] == [pull.number]
+    summary = (rolling.workspace.parent / "summary.md").read_text().replace("\\", "")
+    assert "momo-beta is prod on main already (this run's checkout is older): no PR" in summary
+    rolling.fake.advance(hours=6)
+    rolling.fake.reset_log()
+    rolling()
+    # who merged is asked once, not on every run
+    assert rolling.fake.requests("GET", f"/repos/{REPO}/pulls/{pull.number}") == []
+    assert len(rolling.events("promoted", "momo-beta")) == 1
+
+
 def test_rolling__regressed_agent_pr_closed_with_explanation(rolling: Rolling) -> None:
     rolling()
     [pull] = rolling.promote_pulls()

@@ -14,6 +14,7 @@ from metasup.github import (
     PullAlreadyExists,
     PullCreationNotPermitted,
     RateLimited,
+    commit_change,
     connect,
     fit_body,
     list_pull_facts,
@@ -21,7 +22,7 @@ from metasup.github import (
     open_or_find_pull,
     open_pull,
     own_login,
-    push_branch,
+    point_branch,
     read_state,
     read_text,
     update_pull_body,
@@ -49,7 +50,8 @@ def client(fake: FakeGitHub, token: str = PAT_TOKEN, budget: float = 120.0) -> t
 
 def promote_branch(gh: GitHubClient, fake: FakeGitHub, agent: str = "alpha") -> tuple[str, str]:
     branch = f"metasup/promote/{agent}"
-    sha = push_branch(gh, REPO, branch, fake.ref_sha(REPO, "main"), "agents.yaml", f"{agent}: prod\n", "m")
+    sha = commit_change(gh, REPO, fake.ref_sha(REPO, "main"), "agents.yaml", f"{agent}: prod\n", "m")
+    point_branch(gh, REPO, branch, sha)
     return branch, sha
 
 

@@ -15,7 +15,9 @@ from hypothesis import strategies as st
 from metasup.model.registry import Registry, Stage
 from metasup.rolling.registry_edit import (
     RegistryEditError,
+    class_is_killed,
     double_quoted,
+    has_stage,
     kill_strategy_class,
     retire_agent,
     set_agent_stage,
@@ -214,6 +216,28 @@ def test_set_agent_stage__editing_twice_is_idempotent() -> None:
     once = set_agent_stage(REGISTRY, "#hash", "prod")
 
     assert set_agent_stage(once, "#hash", "prod") == once
+
+
+@pytest.mark.parametrize(
+    ("agent", "stage", "expected"),
+    [
+        ("momo-alpha", "prod", True),
+        ("momo-alpha", "sandbox", False),
+        ("meanrev-fast", "sandbox", True),  # no stage line: the default
+        ("meanrev-fast", "prod", False),
+        ("momo-v1", "retired", True),
+    ],
+)
+def test_has_stage__says_whether_the_change_is_already_there(agent: str, stage: str, expected: bool) -> None:
+    assert has_stage(REGISTRY, agent, stage) is expected
+    assert has_stage(set_agent_stage(REGISTRY, agent, "prod"), agent, "prod")
+
+
+def test_class_is_killed__only_after_the_kill() -> None:
+    assert not class_is_killed(REGISTRY, "momentum")
+    assert not class_is_killed(REGISTRY, "mean_reversion")  # no status line: active
+    assert class_is_killed(kill_strategy_class(REGISTRY, "momentum", "r"), "momentum")
+    assert class_is_killed(kill_strategy_class(REGISTRY, "llm: macro", "r"), "llm: macro")
 
 
 # --- retire_agent and kill_strategy_class --------------------------------------------------------

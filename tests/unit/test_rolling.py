@@ -32,10 +32,12 @@ from metasup.rolling.lifecycle import (
     WITHDRAWN_LABEL,
     branch_slug,
     demote_branch,
+    label_of,
     promote_branch,
     retire_branch,
 )
 from metasup.rolling.plan import (
+    LabelPull,
     MergeStageChange,
     OpenRetirement,
     OpenStageChange,
@@ -80,6 +82,7 @@ def pull(number: int = 7, **overrides: object) -> PullState:
         "branch_parent": BASE,
     }
     fields.update(overrides)
+    fields.setdefault("labels", frozenset({label_of(str(fields["branch"]))}))  # as metasup opens them
     return PullState(**fields)  # type: ignore[arg-type]
 
 
@@ -103,6 +106,27 @@ def test_plan_rolling__refreshes_open_pr_never_duplicates(
         RefreshStageChange("momo-beta", 7, "metasup/promote/momo-beta", rebase=False, held=False)
     ]
     assert [(e.event, e.dedupe_key) for e in plan.audit_entries] == [("promotion_proposed", "pr#7")]
+
+
+def test_plan_rolling__labels_its_open_prs_a_cut_off_run_left_without_their_label(
+    base_config: Config, review_factory: Callable[..., Review], approved: AgentReport
+) -> None:
+    pulls = [
+        pull(7, labels=frozenset()),  # opened, then the run died before labelling it
+        pull(8, branch=retire_branch("news-sent"), labels=frozenset({"needs-review"})),
+        pull(9, branch=retire_branch("class:llm_macro")),  # labelled: nothing to do
+        pull(5, state="closed", closed_at=NOW - timedelta(days=40), labels=frozenset()),  # closed: left
+    ]
+    plan = plan_for(review_factory(agents=[approved]), pulls, base_config)
+    assert plan.actions[:2] == [LabelPull(7, "auto-promote"), LabelPull(8, "auto-retire")]
+    assert plan.actions[2:] == [
+        RefreshStageChange("momo-beta", 7, "metasup/promote/momo-beta", rebase=False, held=False)
+    ]
+    assert (label_of("metasup/demote/x"), label_of("metasup/retire/x"), label_of("feature/x")) == (
+        "auto-demote",
+        "auto-retire",
+        None,
+    )
 
 
 def test_plan_rolling__rebases_when_base_moved(
@@ -337,6 +361,9 @@ def test_describe__one_line_per_action_naming_the_pr_and_why() -> None:
     )
     assert describe(OpenRetirement("class:llm_macro", "metasup/retire/class-llm_macro", "r")) == (
         "open [AUTO-RETIRE] PR for class:llm_macro"
+    )
+    assert describe(LabelPull(7, "auto-promote")) == (
+        "label PR #7 auto-promote (the run that opened it did not)"
     )
 
 
