@@ -158,7 +158,8 @@ def commit_change(
 
 
 def point_branch(gh: GitHubClient, repository: str, branch: str, sha: str) -> None:
-    """Create ``branch`` at commit ``sha``, or move it there."""
+    """Create ``branch`` at commit ``sha``, or move it there (also when another run created it
+    between our look and our create: two overlapping runs push the same change)."""
     try:
         repo = gh.get_repo(repository)
         try:
@@ -166,7 +167,12 @@ def point_branch(gh: GitHubClient, repository: str, branch: str, sha: str) -> No
         except GithubException as exc:
             if exc.status != 404:
                 raise
-            repo.create_git_ref(f"refs/heads/{branch}", sha)
+            try:
+                repo.create_git_ref(f"refs/heads/{branch}", sha)
+            except GithubException as create_exc:
+                if create_exc.status != 422:  # "Reference already exists": created meanwhile
+                    raise
+                loaded_ref(repo, branch).edit(sha, force=True)
     except GithubException as exc:
         raise translate_error(exc, f"branch {branch}") from None
 

@@ -1,4 +1,7 @@
-"""A rolling run cut off after any of its writes, then re-run, ends as if it had never been cut.
+"""Rolling runs left alone: cut off after any write and re-run, or two at once, they end right.
+
+**Cut off.** A rolling run cut off after any of its writes, then re-run, ends as if it had never
+been cut.
 
 A runner can lose its network, be cancelled or time out between any two GitHub calls. Each run of a
 four-run scenario (the first run: promote, demote and retire PRs, kills, the LP e-mail, the
@@ -17,6 +20,17 @@ warning, and the ledger has no ``email_sent`` record for it.
 
 A cut right after creating a blob, tree or commit object (no ref shows them) leaves what a cut
 after the previous write leaves, so those points are not run again.
+
+**A lost answer.** The same points, but only the answer to that one write is lost (a 502 after
+GitHub did it) and the network is fine again: the run must retry, succeed, and end exactly as
+the uncut scenario (no re-run).
+
+**Two at once.** The example workflow puts rolling runs in one ``concurrency`` group, but a
+second workflow, a manual dispatch or a renamed group can still overlap two of them. Each run of
+the scenario is started twice at the same moment, the fake GitHub delaying every request by a
+random 0–20 ms (seeded) so that the two interleave differently each time: both must succeed, and
+nothing may be done twice — one open PR per branch, one dashboard, each ledger event once (the
+chain intact), each comment once, each e-mail once.
 """
 
 from __future__ import annotations
@@ -25,6 +39,10 @@ import email
 import email.policy
 import io
 import json
+import random
+import threading
+import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -39,6 +57,7 @@ from test_action_rolling import REPO, STATE, fleet_files
 from metasup.action import run
 from metasup.github.client import connect
 from metasup.github.workflow_commands import Console
+from metasup.rolling.audit_ledger import verify_ledger
 
 SCENARIO_HOURS = (0.0, 25.0, 6.0, 6.0)
 """Hours the clock moves before each run of the scenario."""
@@ -98,17 +117,32 @@ class Fleet:
 
     def cut_after_write(self, k: int) -> None:
         """The run's ``k``-th write (from 0) happens; its answer and every later call are lost."""
+
+        def cut(fake: FakeGitHub, info: RequestInfo) -> None:
+            fake.fail_next(1, method=info.method, path=info.path, after_handling=True)
+            fake.fail_next(10**6, status=502)
+
+        self._after_write(k, cut)
+
+    def _after_write(self, k: int, fault: Callable[[FakeGitHub, RequestInfo], None]) -> None:
         writes = 0
 
         def hook(fake: FakeGitHub, info: RequestInfo) -> None:
             nonlocal writes
             if info.method in {"POST", "PUT", "PATCH", "DELETE"}:
                 if writes == k:
-                    fake.fail_next(1, method=info.method, path=info.path, after_handling=True)
-                    fake.fail_next(10**6, status=502)
+                    fault(fake, info)
                 writes += 1
 
         self.fake.before_request(hook, times=None)
+
+    def lose_answer_of_write(self, k: int) -> None:
+        """The run's ``k``-th write happens but is answered 502; every other call is answered."""
+
+        def lose(fake: FakeGitHub, info: RequestInfo) -> None:
+            fake.fail_next(1, method=info.method, path=info.path, after_handling=True)
+
+        self._after_write(k, lose)
 
     def unrecorded_email_periods(self) -> set[str]:
         """Periods claimed on the state branch with no ``email_sent`` record."""
@@ -208,10 +242,9 @@ def new_fleet(
         started[-1].fake.stop()
 
 
-@pytest.mark.parametrize("cut_run", range(len(SCENARIO_HOURS)))
-def test_a_run_cut_off_after_any_write_then_re_run_ends_as_if_never_cut(
-    new_fleet: Callable[[], Fleet], cut_run: int
-) -> None:
+def reference_and_writes(new_fleet: Callable[[], Fleet], run_index: int) -> tuple[dict[str, Any], list[str]]:
+    """The uncut scenario's end state, and the writes of its run ``run_index`` that GitHub shows
+    (``k`` → "METHOD path"; the first write always, to cut before anything is visible)."""
     reference = new_fleet()
     writes: list[str] = []
     for index, hours in enumerate(SCENARIO_HOURS):
@@ -219,14 +252,20 @@ def test_a_run_cut_off_after_any_write_then_re_run_ends_as_if_never_cut(
         reference.checkout()
         reference.fake.reset_log()
         assert reference.run(index + 1) == 0
-        if index == cut_run:
+        if index == run_index:
             writes = [f"{w.method} {w.path}" for w in reference.fake.writes()]
-    expected = reference.end_state()
     assert reference.fake.take_errors() == []
-    cuts = [k for k, write in enumerate(writes) if k == 0 or not write.endswith(OBJECT_WRITES)]
-    assert cuts, "the run writes nothing: nothing to cut"
+    visible = {k: w for k, w in enumerate(writes) if k == 0 or not w.endswith(OBJECT_WRITES)}
+    assert visible, "the run writes nothing: nothing to cut"
+    return reference.end_state(), [visible.get(k, "") for k in range(max(visible) + 1)]
 
-    for k in cuts:
+
+@pytest.mark.parametrize("cut_run", range(len(SCENARIO_HOURS)))
+def test_a_run_cut_off_after_any_write_then_re_run_ends_as_if_never_cut(
+    new_fleet: Callable[[], Fleet], cut_run: int
+) -> None:
+    expected, writes = reference_and_writes(new_fleet, cut_run)
+    for k in [k for k, write in enumerate(writes) if write]:
         fleet = new_fleet()
         codes, unrecorded = play(fleet, (cut_run, k))
         where = f"run {cut_run + 1} cut after write {k} ({writes[k]})"
@@ -240,3 +279,68 @@ def test_a_run_cut_off_after_any_write_then_re_run_ends_as_if_never_cut(
             assert got["mails"].count(period) <= 1, where  # never twice
             assert f"::warning::LP e-mail {period}: run {cut_run + 1} {UNRECORDED_EMAIL_WARNING}" in fleet.log
         assert fleet.fake.take_errors() == [], where
+
+
+@pytest.mark.parametrize("lossy_run", range(len(SCENARIO_HOURS)))
+def test_a_lost_answer_to_any_write_is_retried_and_the_run_goes_on(
+    new_fleet: Callable[[], Fleet], lossy_run: int
+) -> None:
+    """The write happens, its answer is a 502, the network is fine again: the retry (after looking
+    up whether a creating POST landed) must leave exactly what an answered write leaves."""
+    expected, writes = reference_and_writes(new_fleet, lossy_run)
+    for k in [k for k, write in enumerate(writes) if write]:
+        fleet = new_fleet()
+        codes = []
+        for index, hours in enumerate(SCENARIO_HOURS):
+            fleet.fake.advance(hours=hours)
+            fleet.checkout()
+            if index == lossy_run:
+                fleet.lose_answer_of_write(k)
+            codes.append(fleet.run(index + 1))
+            fleet.fake.clear_faults()
+        where = f"run {lossy_run + 1}, the answer to write {k} ({writes[k]}) lost"
+        assert codes == [0] * len(SCENARIO_HOURS), where
+        assert fleet.end_state() == expected, where
+        assert fleet.fake.take_errors() == [], where
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_two_runs_at_once_do_nothing_twice(new_fleet: Callable[[], Fleet], seed: int) -> None:
+    fleet = new_fleet()
+    rng, rng_lock = random.Random(seed), threading.Lock()
+
+    def jitter(fake: FakeGitHub, info: RequestInfo) -> None:
+        with rng_lock:
+            delay = rng.random() * 0.02
+        time.sleep(delay)
+
+    fleet.fake.before_request(jitter, times=None)
+    for index, hours in enumerate(SCENARIO_HOURS):
+        fleet.fake.advance(hours=hours)
+        fleet.checkout()
+        codes: dict[int, int] = {}
+
+        def start(number: int, codes: dict[int, int] = codes) -> None:
+            codes[number] = fleet.run(number)
+
+        runs = [threading.Thread(target=start, args=(n,)) for n in (10 * index + 1, 10 * index + 2)]
+        for thread in runs:
+            thread.start()
+        for thread in runs:
+            thread.join()
+        assert sorted(codes.values()) == [0, 0], f"run {index + 1}, seed {seed}: exit codes {codes}"
+
+    assert "Traceback" not in fleet.log
+    issues = fleet.fake.repo(REPO).issues.values()
+    open_heads = Counter(i.pull.head_ref for i in issues if i.pull is not None and i.state == "open")
+    assert [head for head, n in open_heads.items() if n > 1] == []
+    assert [i.title for i in issues if i.pull is None] == ["Meta-Supervisor dashboard"]
+    for issue in issues:
+        bodies = [c.body for c in fleet.fake.comments(REPO, issue.number)]
+        assert len(bodies) == len(set(bodies)), f"#{issue.number}: a comment posted twice"
+    assert verify_ledger(fleet.fake.read_file(REPO, "ledger.jsonl", ref=STATE) or "") is None
+    identities = Counter((r["event"], r["subject"], r["data"].get("dedupe_key")) for r in fleet.ledger())
+    assert [identity for identity, n in identities.items() if n > 1] == []
+    assert {r["event"] for r in fleet.ledger()} >= {"promoted", "demoted", "killed", "email_sent"}
+    assert fleet.end_state()["mails"] == ["daily:2026-10-29"]  # the day of the prices' as-of, once
+    assert fleet.fake.take_errors() == []
