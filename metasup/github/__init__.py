@@ -24,7 +24,7 @@ from metasup.github.client import (
     fit_body,
     own_login,
 )
-from metasup.github.comments import CommentOutcome, upsert_comment, upsert_issue
+from metasup.github.comments import CommentOutcome, read_own_issue, upsert_comment, upsert_issue
 from metasup.github.git import branch_head, commit_messages, read_text
 from metasup.github.pulls import (
     HeadMoved,
@@ -81,6 +81,7 @@ __all__ = [
     "open_pull",
     "own_login",
     "point_branch",
+    "read_own_issue",
     "read_state",
     "read_text",
     "update_pull_body",

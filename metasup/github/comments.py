@@ -14,7 +14,9 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from github import GithubException
+from github.Issue import Issue
 from github.IssueComment import IssueComment
+from github.Repository import Repository
 
 from metasup.github.client import (
     CreateUnconfirmed,
@@ -83,6 +85,22 @@ def _delete_comments(comments: Iterable[IssueComment]) -> list[int]:
     return deleted
 
 
+def _own_open_issue(repo: Repository, login: str, marker: str) -> Issue | None:
+    for issue in repo.get_issues(state="open"):
+        if issue.pull_request is None and issue.user.login == login and (issue.body or "").startswith(marker):
+            return issue
+    return None
+
+
+def read_own_issue(gh: GitHubClient, repository: str, marker: str) -> tuple[int, str] | None:
+    """Number and body of our open issue whose body starts with ``marker`` (None: there is none)."""
+    try:
+        issue = _own_open_issue(gh.get_repo(repository), own_login(gh), marker)
+    except GithubException as exc:
+        raise translate_error(exc, "dashboard issue") from None
+    return None if issue is None else (issue.number, issue.body or "")
+
+
 def upsert_issue(gh: GitHubClient, repository: str, title: str, body: str, marker: str) -> tuple[int, str]:
     """Keep one open issue of ours with ``body`` (found by marker and author); returns number, action."""
     body = fit_body(body)
@@ -90,21 +108,16 @@ def upsert_issue(gh: GitHubClient, repository: str, title: str, body: str, marke
         repo = gh.get_repo(repository)
         login = own_login(gh)
         while True:
-            for issue in repo.get_issues(state="open"):
-                if issue.pull_request is not None or not (issue.body or "").startswith(marker):
-                    continue
-                if issue.user.login == login:
-                    if same_body(issue.body or "", body):
-                        return issue.number, "unchanged"
-                    issue.edit(title=title, body=body)
-                    return issue.number, "updated"
+            issue = _own_open_issue(repo, login, marker)
+            if issue is not None:
+                if same_body(issue.body or "", body):
+                    return issue.number, "unchanged"
+                issue.edit(title=title, body=body)
+                return issue.number, "updated"
             try:
                 created = repo.create_issue(title=title, body=body)
             except CreateUnconfirmed as failure:  # landed or not: the next listing tells
-                if not any(
-                    i.pull_request is None and i.user.login == login and (i.body or "").startswith(marker)
-                    for i in repo.get_issues(state="open")
-                ):
+                if _own_open_issue(repo, login, marker) is None:
                     wait_budget(gh).wait_for(failure)
                 continue
             return created.number, "created"

@@ -74,7 +74,7 @@ def render_retirement_body(
 
 def render_dashboard(review: Review, context: Mapping[str, object], run_link: str) -> str:
     """The dashboard issue; ``context`` holds ``stages``, ``open_promotions``, ``pending_demotions``,
-    ``vetoes`` and ``kills``."""
+    ``vetoes``, ``kills`` and ``ledger`` (its head and the state commit, or None)."""
     return package_template("dashboard.md.j2").render(
         marker=Safe(DASHBOARD_MARKER), review=review, run_link=Safe(run_link), **context
     )

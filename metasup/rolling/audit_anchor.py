@@ -55,8 +55,13 @@ def parse_anchor(text: str) -> LedgerAnchor:
     return LedgerAnchor(int(found.group(1)), found.group(2))
 
 
-def check_anchors(records: Sequence[LedgerRecord], anchors: Iterable[LedgerAnchor]) -> LedgerProblem | None:
+def check_anchors(
+    records: Sequence[LedgerRecord],
+    anchors: Iterable[LedgerAnchor],
+    anchored_by: str = "an earlier state commit",
+) -> LedgerProblem | None:
     """The first anchor (highest ``seq`` first) ``records`` no longer hold, as a problem; else None.
+    ``anchored_by`` says where the anchors come from, for the problem's text.
 
     ``records`` must be a verified chain (``audit_ledger.parse_ledger``): then ``seq`` n is line n.
     """
@@ -68,8 +73,8 @@ def check_anchors(records: Sequence[LedgerRecord], anchors: Iterable[LedgerAncho
                 seq=anchor.seq,
                 kind="anchor_missing",
                 detail=(
-                    f"record seq {anchor.seq} ({anchor.hash[:12]}…), anchored by an earlier state "
-                    f"commit, is gone: the ledger ends at {last}; its tail was cut off"
+                    f"record seq {anchor.seq} ({anchor.hash[:12]}…), anchored by {anchored_by}, is "
+                    f"gone: the ledger ends at {last}; its tail was cut off"
                 ),
             )
         record = records[anchor.seq - 1]
@@ -79,7 +84,7 @@ def check_anchors(records: Sequence[LedgerRecord], anchors: Iterable[LedgerAncho
                 seq=anchor.seq,
                 kind="anchor_mismatch",
                 detail=(
-                    f"record seq {anchor.seq} has hash {record.hash[:12]}…, but an earlier state commit "
+                    f"record seq {anchor.seq} has hash {record.hash[:12]}…, but {anchored_by} "
                     f"anchored {anchor.hash[:12]}…: the ledger was rewritten from there on"
                 ),
             )

@@ -6,12 +6,14 @@ Pure: data in, values out. ``now`` is passed in by the shell (the run's clock), 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
 from metasup.evaluate.retirement import kill_reason
 from metasup.model.review import Review
+from metasup.rolling.audit_anchor import LedgerAnchor, anchors_in_message
 from metasup.rolling.audit_ledger import LedgerRecord, NewEntry
 from metasup.rolling.lifecycle import VETO_EVENTS, Kind
 from metasup.rolling.plan import Veto
@@ -47,9 +49,15 @@ def active_vetoes(records: Iterable[LedgerRecord], entries: Iterable[NewEntry], 
 
 
 def dashboard_context(
-    review: Review, open_promotions: list[ListedPromotion], vetoes: list[Veto]
+    review: Review,
+    open_promotions: list[ListedPromotion],
+    vetoes: list[Veto],
+    ledger_head: LedgerAnchor | None = None,
+    state_commit: str | None = None,
 ) -> dict[str, object]:
-    """What the dashboard template shows besides the review itself."""
+    """What the dashboard template shows besides the review itself. ``ledger_head`` and
+    ``state_commit`` (what this run wrote) anchor the ledger outside the state branch: see
+    :func:`dashboard_anchors`."""
     stages: dict[str, list[str]] = {}
     for agent in review.agents:
         stages.setdefault(agent.stage, []).append(agent.agent)
@@ -70,4 +78,22 @@ def dashboard_context(
             for v in vetoes
         ],
         "kills": kills,
+        "ledger": (
+            None
+            if ledger_head is None or state_commit is None
+            else {"records": ledger_head.seq, "last": ledger_head.hash, "commit": state_commit}
+        ),
     }
+
+
+_STATE_COMMIT = re.compile(r"^State-Commit:[ \t]*([0-9a-f]{40})[ \t]*$", re.MULTILINE)
+
+
+def dashboard_anchors(body: str) -> tuple[list[LedgerAnchor], str | None]:
+    """The ledger head and state commit a dashboard issue body recorded (none: no anchor, None).
+
+    The state branch's own commits anchor its ledger, but not against the branch being deleted or
+    replaced by a fresh orphan: then the anchors go with it. The dashboard issue lives outside the
+    branch, so a rolling run checks the ledger against the head the last dashboard recorded."""
+    found = _STATE_COMMIT.search(body)
+    return anchors_in_message(body), found.group(1) if found else None

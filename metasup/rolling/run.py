@@ -3,7 +3,8 @@
 Order matters and is chosen so that a run that dies anywhere leaves nothing inconsistent:
 
 1. read the state branch and verify the audit ledger, against the ``Ledger-Head`` anchors of recent
-   state commits too — a broken chain or a cut tail is CRITICAL and this run writes nothing at all;
+   state commits and of the dashboard issue (which survives the branch being deleted or replaced)
+   too — a broken chain or a cut tail is CRITICAL and this run writes nothing at all;
    keep only the PRs that are provably metasup's (``ownership``), warn about the others;
 2. evaluate the base and plan (``plan.plan_rolling``: pure);
 3. run the PR actions (``execute``; each one idempotent against what GitHub shows; every branch
@@ -11,7 +12,7 @@ Order matters and is chosen so that a run that dies anywhere leaves nothing inco
 4. LP e-mail (``lp_email``): claim the period on the state branch (compare-and-swap), send, record;
 5. write snapshot, allocation and audit ledger in one commit (``state.save_state``), re-reading
    and re-applying when another run moved the branch;
-6. upsert the dashboard issue (values from ``dashboard``: pure).
+6. upsert the dashboard issue (values from ``dashboard``: pure), with the ledger head just written.
 
 Audit-ledger entries are derived from GitHub's state each run (``plan.observed_entries``), so a
 record lost to a crash between steps 3 and 5 is written by the next run, exactly once.
@@ -31,15 +32,15 @@ from metasup.github import (
     list_pull_facts,
     merger_login,
     own_login,
+    read_own_issue,
     read_state,
     upsert_issue,
 )
 from metasup.model.config import Config
 from metasup.model.review import BaseInfo
 from metasup.render.bodies import DASHBOARD_MARKER, render_dashboard
-from metasup.rolling.audit_anchor import LedgerAnchor, check_anchors
+from metasup.rolling.audit_anchor import check_anchors
 from metasup.rolling.audit_ledger import (
-    LedgerProblem,
     LedgerRecord,
     NewEntry,
     missing_entries,
@@ -47,14 +48,14 @@ from metasup.rolling.audit_ledger import (
     verify_ledger,
 )
 from metasup.rolling.context import RollingContext, RollingOutcome
-from metasup.rolling.dashboard import active_vetoes, dashboard_context
+from metasup.rolling.dashboard import active_vetoes, dashboard_anchors, dashboard_context
 from metasup.rolling.execute import PlanExecutor
 from metasup.rolling.kills import kills_in_force
 from metasup.rolling.lifecycle import DEMOTE_PREFIX, LIFECYCLES, PROMOTE_PREFIX, RETIRE_PREFIX
 from metasup.rolling.lp_email import DueEmail, send_due_email
 from metasup.rolling.ownership import Ownership, classify
 from metasup.rolling.plan import RollingPlan, demotion_vetoes, describe, plan_rolling
-from metasup.rolling.state import email_claims, read_state_files, save_state
+from metasup.rolling.state import StateFiles, email_claims, read_state_files, save_state
 from metasup.rolling.state_layout import EMAIL_CLAIMS_PATH, STATE_BRANCH
 from metasup.runner import Workspace, supervise_workspace
 
@@ -71,7 +72,9 @@ def run_rolling(
     measure: Measure = measure_locally,
 ) -> RollingOutcome:
     state = read_state_files(gh, context.repository, context.base_ref)
-    records, problem = _verified_ledger(state.audit_ledger_text, state.anchors)
+    dashboard = read_own_issue(gh, context.repository, DASHBOARD_MARKER)
+    outside = dashboard_anchors(dashboard[1])[0] if dashboard is not None else []  # off the branch
+    records, problem = _verified_ledger(state, dashboard)
     owned = Ownership()
     if problem is None:
         facts = list_pull_facts(gh, context.repository, (PROMOTE_PREFIX, DEMOTE_PREFIX, RETIRE_PREFIX))
@@ -84,14 +87,14 @@ def run_rolling(
         previous.review if previous else None,
         run_id=context.run_id,
         base=BaseInfo(ref=context.base_ref, source="snapshot" if previous else "none"),
-        ledger_problem=None if problem is None else str(problem),
+        ledger_problem=problem,
         standing_kills=kills_in_force(records, pulls, workspace.registry),
         demotion_vetoes=demotion_vetoes(pulls, workspace.registry, context.now, workspace.config),
         measure=measure,
     )
     review = supervision.review
     if problem is not None:
-        return RollingOutcome(review, RollingPlan(), audit_ledger_broken=True, errors=[str(problem)])
+        return RollingOutcome(review, RollingPlan(), audit_ledger_broken=True, errors=[problem])
 
     base_head = branch_head(gh, context.repository, context.base_ref)
     if base_head is None:
@@ -129,15 +132,19 @@ def run_rolling(
     outcome.warnings += email.warnings
     outcome.errors += email.errors
 
-    broken_chain = save_state(gh, context, review, entries, email.claim_changes, state.anchors)
-    if broken_chain is not None:
+    saved = save_state(gh, context, review, entries, email.claim_changes, (*state.anchors, *outside))
+    if saved.problem is not None:
         outcome.audit_ledger_broken = True
-        outcome.errors.append(broken_chain)
+        outcome.errors.append(saved.problem)
     context_values = dashboard_context(
-        review, outcome.open_promotions, active_vetoes(records, entries, context.now)
+        review,
+        outcome.open_promotions,
+        active_vetoes(records, entries, context.now),
+        saved.ledger_head,
+        saved.commit,
     )
-    dashboard = render_dashboard(review, context_values, context.run_link)
-    number, written = upsert_issue(gh, context.repository, DASHBOARD_TITLE, dashboard, DASHBOARD_MARKER)
+    body = render_dashboard(review, context_values, context.run_link)
+    number, written = upsert_issue(gh, context.repository, DASHBOARD_TITLE, body, DASHBOARD_MARKER)
     outcome.decisions.append(f"dashboard issue #{number} {written}")
     return outcome
 
@@ -160,16 +167,31 @@ def _with_mergers(gh: GitHubClient, repository: str, entries: list[NewEntry]) ->
 
 
 def _verified_ledger(
-    text: str, anchors: tuple[LedgerAnchor, ...]
-) -> tuple[list[LedgerRecord], LedgerProblem | None]:
-    """The ledger's records when its chain is intact and it still holds every anchored record;
-    else no records and the problem (a broken chain, or a cut or rewritten tail)."""
-    problem = verify_ledger(text)
+    state: StateFiles, dashboard: tuple[int, str] | None
+) -> tuple[list[LedgerRecord], str | None]:
+    """The ledger's records when its chain is intact and it still holds every anchored record —
+    the state commits' anchors, and the one the open dashboard issue recorded; else no records and
+    the problem (a broken chain, or a cut or rewritten tail, or a lost or replaced state branch)."""
+    problem = verify_ledger(state.audit_ledger_text)
     if problem is not None:
-        return [], problem
-    records = parse_ledger(text)
-    cut = check_anchors(records, anchors)
-    return ([], cut) if cut is not None else (records, None)
+        return [], str(problem)
+    records = parse_ledger(state.audit_ledger_text)
+    cut = check_anchors(records, state.anchors)
+    if cut is not None:
+        return [], str(cut)
+    if dashboard is None:
+        return records, None
+    number, body = dashboard
+    anchors, commit = dashboard_anchors(body)
+    lost = check_anchors(records, anchors, anchored_by=f"the dashboard issue #{number}")
+    if lost is None:
+        return records, None
+    where = f" at commit {commit}" if commit else ""
+    return [], (
+        f"{lost}. The {STATE_BRANCH} branch was deleted or replaced (its own history cannot show "
+        f"that): restore it{where}, e.g. `git push origin {commit or '<commit>'}:refs/heads/{STATE_BRANCH}` "
+        f"from a clone that has it. To start a new audit ledger on purpose, close issue #{number}."
+    )
 
 
 def _held_announced(records: list[LedgerRecord]) -> frozenset[int]:

@@ -163,6 +163,15 @@ def claim_email_period(
     return True
 
 
+@dataclass(frozen=True)
+class SavedState:
+    """What :func:`save_state` did: nothing, for the ledger's ``problem``; else the ledger's new head."""
+
+    problem: str | None = None
+    ledger_head: LedgerAnchor | None = None
+    commit: str | None = None  # the state commit written
+
+
 def save_state(
     gh: GitHubClient,
     context: RollingContext,
@@ -170,12 +179,13 @@ def save_state(
     entries: list[NewEntry],
     claim_changes: Mapping[str, str | None],
     anchors: tuple[LedgerAnchor, ...] = (),
-) -> str | None:
+) -> SavedState:
     """Snapshot, allocation, audit ledger and claims in one commit; on a moved ref, re-read and re-apply.
 
-    ``claim_changes`` maps a period to its new holder, or to None to release the claim. Returns
-    the audit ledger's problem when the ledger on the branch is broken or no longer holds one of
-    ``anchors`` (nothing is written then), else None. The commit carries the new ``Ledger-Head``.
+    ``claim_changes`` maps a period to its new holder, or to None to release the claim. Says the
+    audit ledger's problem when the ledger on the branch is broken or no longer holds one of
+    ``anchors`` (nothing is written then), else the ledger's new head, which the commit carries
+    as its ``Ledger-Head``.
     """
     ts = format_ts(context.now)
     for _ in range(STATE_WRITE_ATTEMPTS):
@@ -184,10 +194,10 @@ def save_state(
         try:
             records = parse_ledger(fresh_ledger)
         except LedgerCorrupt as exc:
-            return str(exc)
+            return SavedState(problem=str(exc))
         cut = check_anchors(records, anchors)
         if cut is not None:
-            return str(cut)
+            return SavedState(problem=str(cut))
         added = append_new(records, entries, ts, context.run_id)
         audit_ledger = fresh_ledger + serialize(added)
         anchor = head_anchor([*records, *added])
@@ -205,10 +215,10 @@ def save_state(
             EMAIL_CLAIMS_PATH: json.dumps(fresh_claims, indent=2, sort_keys=True),
         }
         try:
-            write_state(gh, context.repository, STATE_BRANCH, files, state.head, message)
+            commit = write_state(gh, context.repository, STATE_BRANCH, files, state.head, message)
         except StateMoved:
             continue
-        return None
+        return SavedState(ledger_head=anchor, commit=commit)
     raise GitHubIOError(
         f"state branch {STATE_BRANCH} kept moving; gave up after {STATE_WRITE_ATTEMPTS} tries"
     )

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from fakegithub import FakeGitHub
+from github import InputGitTreeElement
 from test_action_rolling import PROMOTE_BRANCH, REPO, STATE, Rolling, fleet_files
 
 from metasup.action import run
@@ -220,6 +221,69 @@ def test_cut_ledger_tail_is_critical_and_writes_nothing(rolling: Rolling) -> Non
     assert "::error::CRITICAL: Audit ledger chain broken" in rolling.stdout
     assert "tail was cut off" in rolling.stdout
     assert "**Overall Severity:** CRITICAL" in summary(rolling)
+
+
+# -- 6b. the state branch deleted or replaced: the dashboard issue's anchor tells ------------------
+
+
+def dashboard(rolling: Rolling) -> object:
+    return next(
+        i
+        for i in rolling.fake.repo(REPO).issues.values()
+        if i.pull is None and i.state == "open" and i.body.startswith(DASHBOARD_MARKER)
+    )
+
+
+def test_a_deleted_state_branch_is_critical_until_it_is_restored(rolling: Rolling) -> None:
+    assert rolling() == 0
+    records = parse_ledger(rolling.fake.read_file(REPO, "ledger.jsonl", ref=STATE))
+    state_commit = rolling.fake.ref_sha(REPO, STATE)
+    body = dashboard(rolling).body  # type: ignore[attr-defined]
+    assert f"<!--\nLedger-Head: {len(records)} {records[-1].hash}\nState-Commit: {state_commit}\n-->" in body
+    assert f"Audit ledger: {len(records)} records, last `{records[-1].hash[:12]}`" in body
+    repo = rolling.fake.client().get_repo(REPO)  # a person, through the API
+    repo.get_git_ref(f"heads/{STATE}").delete()
+
+    rolling.fake.advance(hours=6)
+    rolling.fake.reset_log()
+    assert rolling() == 1
+    assert rolling.fake.writes() == []  # no fresh ledger, no PR, no dashboard edit
+    assert "::error::CRITICAL: Audit ledger chain broken" in rolling.stdout
+    assert (
+        f"record seq {len(records)} ({records[-1].hash[:12]}…), anchored by the dashboard issue #"
+        in rolling.stdout
+    )
+    assert "The metasup-state branch was deleted or replaced" in rolling.stdout
+    assert f"restore it at commit {state_commit}" in rolling.stdout
+
+    repo.create_git_ref(f"refs/heads/{STATE}", state_commit)  # restored where the message says
+    rolling.fake.advance(hours=6)
+    assert rolling() == 0
+    assert [r["seq"] for r in rolling.ledger()][: len(records)] == [r.seq for r in records]
+
+
+def test_a_state_branch_replaced_by_a_fresh_one_is_critical(rolling: Rolling) -> None:
+    assert rolling() == 0
+    repo = rolling.fake.client().get_repo(REPO)
+    tree = repo.create_git_tree([InputGitTreeElement("ledger.jsonl", "100644", "blob", content="")])
+    orphan = repo.create_git_commit("a fresh start", tree, [])
+    repo.get_git_ref(f"heads/{STATE}").edit(orphan.sha, force=True)
+    rolling.fake.advance(hours=6)
+    rolling.fake.reset_log()
+    assert rolling() == 1
+    assert rolling.fake.writes() == []
+    assert "The metasup-state branch was deleted or replaced" in rolling.stdout
+
+
+def test_closing_the_dashboard_starts_a_new_ledger_on_purpose(rolling: Rolling) -> None:
+    assert rolling() == 0
+    old = dashboard(rolling)
+    rolling.fake.client().get_repo(REPO).get_git_ref(f"heads/{STATE}").delete()
+    rolling.fake.client().get_repo(REPO).get_issue(old.number).edit(state="closed")  # type: ignore[attr-defined]
+    rolling.fake.advance(hours=6)
+    assert rolling() == 0
+    assert dashboard(rolling).number != old.number  # type: ignore[attr-defined]
+    assert rolling.ledger()[0]["seq"] == 1
 
 
 # -- 7. a state file of 5 MB ---------------------------------------------------------------------------
