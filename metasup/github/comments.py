@@ -45,7 +45,9 @@ def upsert_comment(gh: GitHubClient, repository: str, number: int, body: str, ma
     """Keep exactly one comment of ours on issue/PR ``number``, with ``body``.
 
     Lists every comment (all pages), edits the first of ours, deletes later copies a racing
-    run may have left, and writes nothing when the body is already current.
+    run may have left, and writes nothing when the body is already current. A comment it creates
+    is followed by one more listing: two runs that both found none and both created one see each
+    other there, and both keep the first (so the PR never shows two, nor none).
     """
     body = fit_body(body)
     try:
@@ -62,7 +64,10 @@ def upsert_comment(gh: GitHubClient, repository: str, number: int, body: str, ma
                     continue
                 wait_budget(gh).wait_for(failure)
                 continue
-            return CommentOutcome(created.id, "created")
+            ours = [c for c in issue.get_comments() if is_own_comment(c, marker, login)]
+            if not ours or ours[0].id == created.id:
+                return CommentOutcome(created.id, "created", _delete_comments(ours[1:]))
+            break  # a racing run's comment came first: it is kept, and ours is a copy
         keep, duplicates = ours[0], ours[1:]
         deleted = _delete_comments(duplicates)
         if same_body(keep.body or "", body):

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import io
 import json
+import random
 import shutil
+import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -186,6 +189,35 @@ def test_review__race_duplicates_deleted(action: ActionRun, pull_number: int) ->
     action()  # ours exists
     action.fake.before_request(racing_run, method="GET", path=f"/repos/{REPO}/issues/{pull_number}/comments")
     action(METASUP_AS_OF="2026-10-29T20:00:00Z")
+    assert len(our_comments(action.fake, pull_number)) == 1
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_review__two_first_runs_at_once_leave_one_comment(
+    action: ActionRun, pull_number: int, seed: int
+) -> None:
+    """Two runs on a PR that has no comment yet (a re-run next to a push's run, a second workflow):
+    both find no comment and both create one. The first comment is kept, the other deleted, by
+    whichever run sees both — not left for the next run."""
+    rng, rng_lock = random.Random(seed), threading.Lock()
+
+    def jitter(fake: FakeGitHub, info: object) -> None:
+        with rng_lock:
+            delay = rng.random() * 0.02
+        time.sleep(delay)
+
+    action.fake.before_request(jitter, times=None)
+    codes: dict[str, int] = {}
+
+    def start(run_id: str) -> None:
+        codes[run_id] = action(GITHUB_RUN_ID=run_id)
+
+    runs = [threading.Thread(target=start, args=(run_id,)) for run_id in ("1", "2")]
+    for thread in runs:
+        thread.start()
+    for thread in runs:
+        thread.join()
+    assert codes == {"1": 0, "2": 0}
     assert len(our_comments(action.fake, pull_number)) == 1
 
 
