@@ -196,7 +196,7 @@ def test_review__race_duplicates_deleted(action: ActionRun, pull_number: int) ->
 def test_review__two_first_runs_at_once_leave_one_comment(
     action: ActionRun, pull_number: int, seed: int
 ) -> None:
-    """Two runs on a PR that has no comment yet (a re-run next to a push's run, a second workflow):
+    """Two runs on a PR that has no comment yet (say, two workflows under different concurrency groups):
     both find no comment and both create one. The first comment is kept, the other deleted, by
     whichever run sees both — not left for the next run."""
     rng, rng_lock = random.Random(seed), threading.Lock()
