@@ -170,11 +170,33 @@ def point_branch(gh: GitHubClient, repository: str, branch: str, sha: str) -> No
             try:
                 repo.create_git_ref(f"refs/heads/{branch}", sha)
             except GithubException as create_exc:
-                if create_exc.status != 422:  # "Reference already exists": created meanwhile
+                if create_exc.status != 422:
                     raise
-                loaded_ref(repo, branch).edit(sha, force=True)
+                _move_branch_created_meanwhile(repo, branch, sha, error_message(create_exc))
     except GithubException as exc:
         raise translate_error(exc, f"branch {branch}") from None
+
+
+class BranchRefused(NotPermitted):
+    """GitHub will not create the branch (e.g. a branch named like one of its folders exists):
+    this PR's action fails, the run's others go on."""
+
+
+def _move_branch_created_meanwhile(repo: Repository, branch: str, sha: str, refusal: str) -> None:
+    """After a 422 on creating ``branch``: "Reference already exists" — another run created it
+    between our look and our create — so move it; if it still is not there, say why it cannot be."""
+    try:
+        ref = loaded_ref(repo, branch)
+    except GithubException as exc:
+        if exc.status != 404:
+            raise
+        folders = branch.split("/")[:-1]
+        blocking = " or ".join("/".join(folders[: n + 1]) for n in range(len(folders)))
+        raise BranchRefused(
+            f"GitHub refused to create the branch {branch} ({refusal}). A branch named {blocking} "
+            "would block it: git cannot hold both `a` and `a/b`. Rename or delete that branch."
+        ) from None
+    ref.edit(sha, force=True)
 
 
 def ensure_label(repo: Repository, name: str, color: str, description: str) -> None:

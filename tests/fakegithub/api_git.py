@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from typing import TYPE_CHECKING, Any
 
 from . import factories
@@ -92,13 +93,28 @@ def create_ref(fake: FakeGitHub, req: Request) -> Response:
     sha = require_str(body, "sha", "Reference")
     if not ref.startswith("refs/") or ref.count("/") < 2:
         raise ApiError(422, "Reference name must start with 'refs/' and have at least two slashes.")
+    if not valid_ref_name(ref):
+        raise ApiError(422, f"{ref} is not a valid ref name.")
     if ref in repo.git.refs:
         raise ApiError(422, "Reference already exists")
+    if any(other.startswith(ref + "/") or ref.startswith(other + "/") for other in repo.git.refs):
+        raise ApiError(422, "Reference update failed")  # git: `a` and `a/b` cannot both be refs
     if sha not in repo.git.commits:
         raise ApiError(422, "Object does not exist")
     repo.git.refs[ref] = sha
     repo.pushed_at = fake.clock.now()
     return created(_ref_json(repo, ref, req))
+
+
+_REF_FORBIDDEN = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]|\.\.|@\{|//|/\.|\.lock/|^\.|/$|\.$|\.lock$")
+
+
+def valid_ref_name(ref: str) -> bool:
+    r"""``git check-ref-format``'s rules, which GitHub applies to a new ref (its 422 "… is not a
+    valid ref name."): no control characters, space, ``~ ^ : ? * [ \``, ``..``, ``@{``, empty
+    components, components starting with ``.`` or ending in ``.lock``, no final ``/`` or ``.``,
+    and not ``@`` alone."""
+    return ref != "@" and _REF_FORBIDDEN.search(ref) is None
 
 
 @route("PATCH", "/repos/{owner}/{repo}/git/refs/{ref}")

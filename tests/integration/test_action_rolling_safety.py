@@ -286,6 +286,20 @@ def test_closing_the_dashboard_starts_a_new_ledger_on_purpose(rolling: Rolling) 
     assert rolling.ledger()[0]["seq"] == 1
 
 
+def test_a_branch_named_like_a_folder_of_metasups_is_named_and_the_rest_goes_on(rolling: Rolling) -> None:
+    """git cannot hold `metasup/promote` and `metasup/promote/momo-beta` at once: GitHub answers
+    422 "Reference update failed" to creating the second."""
+    rolling.fake.create_branch(REPO, "metasup/promote")
+    assert rolling() == 1
+    assert (
+        "::error::GitHub refused to create the branch metasup/promote/momo-beta (Reference update "
+        "failed). A branch named metasup or metasup/promote would block it" in rolling.stdout
+    )
+    assert "[AUTO-PROMOTE] momo-beta: sandbox → prod" not in [p.title for p in rolling.fake.pulls(REPO)]
+    assert len(rolling.fake.pulls(REPO)) == 4  # the demotion and the three retirements
+    assert rolling.events("killed")  # the state was written all the same
+
+
 # -- 7. a state file of 5 MB ---------------------------------------------------------------------------
 
 

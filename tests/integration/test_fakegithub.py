@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import shutil
+import subprocess
 import threading
 import time
 import urllib.error
@@ -347,6 +348,64 @@ def test_issues__filters_and_labels(fake_github: FakeGitHub, repo_name: str, gh:
 
 
 # -- pull requests ------------------------------------------------------------------------------------
+
+
+REF_NAMES = [
+    "metasup/promote/momo-beta",
+    "日本語",
+    "a@b",
+    "-x",
+    "a..b",
+    "x.lock",
+    "x.lock/y",
+    "a b",
+    "a:b",
+    "a~1",
+    "a^",
+    "a?",
+    "a*",
+    "a[",
+    "a\\b",
+    "a@{1}",
+    "a//b",
+    ".hidden",
+    "a/.b",
+    "a/",
+    "a.",
+    "a\x7f",
+]
+
+
+@pytest.mark.parametrize("branch", REF_NAMES)
+def test_create_ref__refuses_what_git_refuses(
+    fake_github: FakeGitHub, repo_name: str, gh: Github, branch: str
+) -> None:
+    """GitHub checks a new ref name as ``git check-ref-format`` does (its 422 "… is not a valid
+    ref name."); the real git here is the independent judge."""
+    git_accepts = (
+        subprocess.run(["git", "check-ref-format", f"refs/heads/{branch}"], check=False).returncode == 0
+    )
+    repo = gh.get_repo(repo_name)
+    sha = fake_github.ref_sha(repo_name, "main")
+    if git_accepts:
+        assert repo.create_git_ref(f"refs/heads/{branch}", sha).object.sha == sha
+        return
+    with pytest.raises(GithubException) as refused:
+        repo.create_git_ref(f"refs/heads/{branch}", sha)
+    assert refused.value.status == 422
+    assert refused.value.data["message"] == f"refs/heads/{branch} is not a valid ref name."
+
+
+def test_create_ref__a_branch_and_a_branch_under_it_cannot_both_exist(
+    fake_github: FakeGitHub, repo_name: str, gh: Github
+) -> None:
+    repo = gh.get_repo(repo_name)
+    sha = fake_github.ref_sha(repo_name, "main")
+    repo.create_git_ref("refs/heads/metasup/promote", sha)
+    for ref in ("refs/heads/metasup/promote/momo", "refs/heads/metasup"):
+        with pytest.raises(GithubException) as refused:
+            repo.create_git_ref(ref, sha)
+        assert (refused.value.status, refused.value.data["message"]) == (422, "Reference update failed")
 
 
 def test_pulls__create_list_merge(fake_github: FakeGitHub, repo_name: str, gh: Github) -> None:
