@@ -71,9 +71,11 @@ def run_rolling(
     console: Console,
     measure: Measure = measure_locally,
 ) -> RollingOutcome:
-    state = read_state_files(gh, context.repository, context.base_ref)
+    # The dashboard first: a run saves the state before its dashboard, so the state read next holds
+    # whatever the dashboard anchors, even if another run saves in between.
     dashboard = read_own_issue(gh, context.repository, DASHBOARD_MARKER)
     outside = dashboard_anchors(dashboard[1])[0] if dashboard is not None else []  # off the branch
+    state = read_state_files(gh, context.repository, context.base_ref)
     records, problem = _verified_ledger(state, dashboard)
     owned = Ownership()
     if problem is None:

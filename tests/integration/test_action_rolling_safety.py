@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fakegithub import FakeGitHub
@@ -273,6 +275,31 @@ def test_a_state_branch_replaced_by_a_fresh_one_is_critical(rolling: Rolling) ->
     assert rolling() == 1
     assert rolling.fake.writes() == []
     assert "The metasup-state branch was deleted or replaced" in rolling.stdout
+
+
+def test_another_run_saving_as_this_one_starts_is_no_false_alarm(rolling: Rolling) -> None:
+    """The dashboard is read before the state branch. Read after it, a run could find the
+    dashboard of another run that saved meanwhile anchoring a record its older read of the
+    ledger lacks: a CRITICAL "branch deleted or replaced" for nothing."""
+    assert rolling() == 0
+    rolling.fake.advance(hours=6)
+    records = parse_ledger(rolling.fake.read_file(REPO, "ledger.jsonl", ref=STATE))
+
+    def other_run_saves(fake: FakeGitHub, request: object) -> None:
+        [extra] = append_new(records, [NewEntry(event="killed", subject="x")], "2026-11-01T00:00:00Z", "9")
+        head = f"Ledger-Head: {extra.seq} {extra.hash}"
+        sha = fake.commit_files(
+            REPO, STATE, {"ledger.jsonl": serialize([*records, extra])}, message=f"metasup: state\n\n{head}\n"
+        )
+        issue: Any = dashboard(rolling)
+        anchor = f"{head}\nState-Commit: {sha}"
+        with fake.lock:
+            issue.body = re.sub(r"Ledger-Head: .*\nState-Commit: .*", anchor, issue.body)
+
+    rolling.fake.before_request(other_run_saves, method="GET", path=f"/repos/{REPO}/issues")
+    assert rolling() == 0
+    assert "CRITICAL" not in rolling.stdout
+    assert rolling.events("killed", "x")  # the other run's record, kept
 
 
 def test_closing_the_dashboard_starts_a_new_ledger_on_purpose(rolling: Rolling) -> None:
