@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import io
 import json
-import random
 import shutil
-import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import cmarkgfm
 import pytest
+from at_once import at_once, jitter_requests
 from cmarkgfm.cmark import Options
 from dask_runs import run_on_a_cluster
 from fakegithub import ACTIONS_TOKEN, FORK_TOKEN, PAT_TOKEN, FakeGitHub, Repo
@@ -199,25 +197,9 @@ def test_review__two_first_runs_at_once_leave_one_comment(
     """Two runs on a PR that has no comment yet (say, two workflows under different concurrency groups):
     both find no comment and both create one. The first comment is kept, the other deleted, by
     whichever run sees both — not left for the next run."""
-    rng, rng_lock = random.Random(seed), threading.Lock()
-
-    def jitter(fake: FakeGitHub, info: object) -> None:
-        with rng_lock:
-            delay = rng.random() * 0.02
-        time.sleep(delay)
-
-    action.fake.before_request(jitter, times=None)
-    codes: dict[str, int] = {}
-
-    def start(run_id: str) -> None:
-        codes[run_id] = action(GITHUB_RUN_ID=run_id)
-
-    runs = [threading.Thread(target=start, args=(run_id,)) for run_id in ("1", "2")]
-    for thread in runs:
-        thread.start()
-    for thread in runs:
-        thread.join()
-    assert codes == {"1": 0, "2": 0}
+    jitter_requests(action.fake, seed)
+    codes = at_once([lambda: action(GITHUB_RUN_ID="1"), lambda: action(GITHUB_RUN_ID="2")])
+    assert codes == [0, 0]
     assert len(our_comments(action.fake, pull_number)) == 1
 
 

@@ -39,10 +39,7 @@ import email
 import email.policy
 import io
 import json
-import random
 import re
-import threading
-import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -51,6 +48,7 @@ from typing import Any
 import pytest
 import trustme
 import yaml
+from at_once import at_once, jitter_requests
 from fakegithub import ACTIONS_TOKEN, FakeGitHub, OpenAPISpec, RequestInfo
 from smtpserver import ENVIRON, Server
 from test_action_rolling import REPO, STATE, fleet_files
@@ -323,28 +321,13 @@ def test_a_lost_answer_to_any_write_is_retried_and_the_run_goes_on(
 @pytest.mark.parametrize("seed", range(8))
 def test_two_runs_at_once_do_nothing_twice(new_fleet: Callable[[], Fleet], seed: int) -> None:
     fleet = new_fleet()
-    rng, rng_lock = random.Random(seed), threading.Lock()
-
-    def jitter(fake: FakeGitHub, info: RequestInfo) -> None:
-        with rng_lock:
-            delay = rng.random() * 0.02
-        time.sleep(delay)
-
-    fleet.fake.before_request(jitter, times=None)
+    jitter_requests(fleet.fake, seed)
     for index, hours in enumerate(SCENARIO_HOURS):
         fleet.fake.advance(hours=hours)
         fleet.checkout()
-        codes: dict[int, int] = {}
-
-        def start(number: int, codes: dict[int, int] = codes) -> None:
-            codes[number] = fleet.run(number)
-
-        runs = [threading.Thread(target=start, args=(n,)) for n in (10 * index + 1, 10 * index + 2)]
-        for thread in runs:
-            thread.start()
-        for thread in runs:
-            thread.join()
-        assert sorted(codes.values()) == [0, 0], f"run {index + 1}, seed {seed}: exit codes {codes}"
+        numbers = (10 * index + 1, 10 * index + 2)
+        codes = at_once([lambda n=n: fleet.run(n) for n in numbers])
+        assert codes == [0, 0], f"run {index + 1}, seed {seed}: exit codes {codes}"
 
     assert "Traceback" not in fleet.log
     issues = fleet.fake.repo(REPO).issues.values()
