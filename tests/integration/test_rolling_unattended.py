@@ -18,8 +18,10 @@ finish is made by the re-run), and the LP e-mail of a run cut between its claim 
 at most once, by design (``rolling/lp_email.py``): the re-run does not send it again, says so in a
 warning, and the ledger has no ``email_sent`` record for it.
 
-A cut right after creating a blob, tree or commit object (no ref shows them) leaves what a cut
-after the previous write leaves, so those points are not run again.
+A blob, tree or commit object is shown by no ref, so a cut right after creating one leaves what a
+cut after the write before it leaves — unless work outside GitHub happened in between. So only
+the first object write after each visible write is a cut point too: it catches such work, e.g. the
+LP e-mail sent between the claim and the state commit that records it.
 
 **A lost answer.** The same points, but only the answer to that one write is lost (a 502 after
 GitHub did it) and the network is fine again: the run must retry, succeed, and end exactly as
@@ -257,8 +259,9 @@ def new_fleet(
 
 
 def reference_and_writes(new_fleet: Callable[[], Fleet], run_index: int) -> tuple[dict[str, Any], list[str]]:
-    """The uncut scenario's end state, and the writes of its run ``run_index`` that GitHub shows
-    (``k`` → "METHOD path"; the first write always, to cut before anything is visible)."""
+    """The uncut scenario's end state, and the cut points of its run ``run_index``: ``k`` →
+    "METHOD path" for the writes GitHub shows and the first object write after each ("" for the
+    other object writes)."""
     reference = new_fleet()
     writes: list[str] = []
     for index, hours in enumerate(SCENARIO_HOURS):
@@ -269,9 +272,13 @@ def reference_and_writes(new_fleet: Callable[[], Fleet], run_index: int) -> tupl
         if index == run_index:
             writes = [f"{w.method} {w.path}" for w in reference.fake.writes()]
     assert reference.fake.take_errors() == []
-    visible = {k: w for k, w in enumerate(writes) if k == 0 or not w.endswith(OBJECT_WRITES)}
-    assert visible, "the run writes nothing: nothing to cut"
-    return reference.end_state(), [visible.get(k, "") for k in range(max(visible) + 1)]
+    points = {
+        k: w
+        for k, w in enumerate(writes)
+        if k == 0 or not w.endswith(OBJECT_WRITES) or not writes[k - 1].endswith(OBJECT_WRITES)
+    }
+    assert points, "the run writes nothing: nothing to cut"
+    return reference.end_state(), [points.get(k, "") for k in range(max(points) + 1)]
 
 
 @pytest.mark.parametrize("cut_run", range(len(SCENARIO_HOURS)))
