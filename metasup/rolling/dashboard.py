@@ -89,11 +89,21 @@ def dashboard_context(
 _STATE_COMMIT = re.compile(r"^State-Commit:[ \t]*([0-9a-f]{40})[ \t]*$", re.MULTILINE)
 
 
-def dashboard_anchors(body: str) -> tuple[list[LedgerAnchor], str | None]:
-    """The ledger head and state commit a dashboard issue body recorded (none: no anchor, None).
+@dataclass(frozen=True)
+class DashboardAnchor:
+    """What metasup's open dashboard issue recorded of the ledger: its head (none in a dashboard
+    written before anchors existed) and the state commit that held it."""
+
+    issue: int
+    anchors: tuple[LedgerAnchor, ...]
+    state_commit: str | None
+
+
+def dashboard_anchors(issue: int, body: str) -> DashboardAnchor:
+    """The ledger head and state commit dashboard issue ``issue`` recorded in its ``body``.
 
     The state branch's own commits anchor its ledger, but not against the branch being deleted or
     replaced by a fresh orphan: then the anchors go with it. The dashboard issue lives outside the
     branch, so a rolling run checks the ledger against the head the last dashboard recorded."""
     found = _STATE_COMMIT.search(body)
-    return anchors_in_message(body), found.group(1) if found else None
+    return DashboardAnchor(issue, tuple(anchors_in_message(body)), found.group(1) if found else None)

@@ -93,10 +93,10 @@ def kill_strategy_class(text: str, name: str, kill_reason: str) -> str:
     return edit_entry(text, "strategy_classes", name, [_killed_status(), _kill_reason_change(kill_reason)])
 
 
-def has_stage(text: str, agent: str, stage: str) -> bool:
+def has_stage(text: str, agent: str, stage: Stage) -> bool:
     """Whether ``agent`` is already at ``stage`` in ``text``: a run whose checkout is older than the
     base (a re-run, or a PR merged meanwhile) must not propose a change that is already there."""
-    return edit_entry(text, "agents", agent, [_stage_change(stage)]) == text
+    return set_agent_stage(text, agent, stage) == text
 
 
 def class_is_killed(text: str, name: str) -> bool:

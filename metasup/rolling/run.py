@@ -48,7 +48,12 @@ from metasup.rolling.audit_ledger import (
     verify_ledger,
 )
 from metasup.rolling.context import RollingContext, RollingOutcome
-from metasup.rolling.dashboard import active_vetoes, dashboard_anchors, dashboard_context
+from metasup.rolling.dashboard import (
+    DashboardAnchor,
+    active_vetoes,
+    dashboard_anchors,
+    dashboard_context,
+)
 from metasup.rolling.execute import PlanExecutor
 from metasup.rolling.kills import kills_in_force
 from metasup.rolling.lifecycle import DEMOTE_PREFIX, LIFECYCLES, PROMOTE_PREFIX, RETIRE_PREFIX
@@ -73,8 +78,8 @@ def run_rolling(
 ) -> RollingOutcome:
     # The dashboard first: a run saves the state before its dashboard, so the state read next holds
     # whatever the dashboard anchors, even if another run saves in between.
-    dashboard = read_own_issue(gh, context.repository, DASHBOARD_MARKER)
-    outside = dashboard_anchors(dashboard[1])[0] if dashboard is not None else []  # off the branch
+    issue = read_own_issue(gh, context.repository, DASHBOARD_MARKER)
+    dashboard = None if issue is None else dashboard_anchors(*issue)  # anchors off the branch
     state = read_state_files(gh, context.repository, context.base_ref)
     records, problem = _verified_ledger(state, dashboard)
     owned = Ownership()
@@ -134,6 +139,7 @@ def run_rolling(
     outcome.warnings += email.warnings
     outcome.errors += email.errors
 
+    outside = dashboard.anchors if dashboard is not None else ()
     saved = save_state(gh, context, review, entries, email.claim_changes, (*state.anchors, *outside))
     if saved.problem is not None:
         outcome.audit_ledger_broken = True
@@ -169,7 +175,7 @@ def _with_mergers(gh: GitHubClient, repository: str, entries: list[NewEntry]) ->
 
 
 def _verified_ledger(
-    state: StateFiles, dashboard: tuple[int, str] | None
+    state: StateFiles, dashboard: DashboardAnchor | None
 ) -> tuple[list[LedgerRecord], str | None]:
     """The ledger's records when its chain is intact and it still holds every anchored record —
     the state commits' anchors, and the one the open dashboard issue recorded; else no records and
@@ -183,16 +189,15 @@ def _verified_ledger(
         return [], str(cut)
     if dashboard is None:
         return records, None
-    number, body = dashboard
-    anchors, commit = dashboard_anchors(body)
-    lost = check_anchors(records, anchors, anchored_by=f"the dashboard issue #{number}")
+    lost = check_anchors(records, dashboard.anchors, anchored_by=f"the dashboard issue #{dashboard.issue}")
     if lost is None:
         return records, None
+    commit = dashboard.state_commit
     where = f" at commit {commit}" if commit else ""
     return [], (
         f"{lost}. The {STATE_BRANCH} branch was deleted or replaced (its own history cannot show "
         f"that): restore it{where}, e.g. `git push origin {commit or '<commit>'}:refs/heads/{STATE_BRANCH}` "
-        f"from a clone that has it. To start a new audit ledger on purpose, close issue #{number}."
+        f"from a clone that has it. To start a new audit ledger on purpose, close issue #{dashboard.issue}."
     )
 
 
