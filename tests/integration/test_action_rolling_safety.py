@@ -39,6 +39,14 @@ def summary(rolling: Rolling) -> str:
     return (rolling.workspace.parent / "summary.md").read_text()
 
 
+def next_run_fails_writing_nothing(rolling: Rolling) -> None:
+    """Six hours later the next run exits 1 and sends GitHub no write at all."""
+    rolling.fake.advance(hours=6)
+    rolling.fake.reset_log()
+    assert rolling() == 1
+    assert rolling.fake.writes() == []
+
+
 def state_messages(fake: FakeGitHub) -> list[str]:
     repo = fake.client().get_repo(REPO)
     sha: str | None = fake.ref_sha(REPO, STATE)
@@ -216,10 +224,7 @@ def test_cut_ledger_tail_is_critical_and_writes_nothing(rolling: Rolling) -> Non
     lines = rolling.fake.read_file(REPO, "ledger.jsonl", ref=STATE).splitlines(keepends=True)
     assert len(lines) >= 3
     rolling.fake.commit_files(REPO, STATE, {"ledger.jsonl": "".join(lines[:-2])}, user="mallory")
-    rolling.fake.advance(hours=6)
-    rolling.fake.reset_log()
-    assert rolling() == 1
-    assert rolling.fake.writes() == []
+    next_run_fails_writing_nothing(rolling)
     assert "::error::CRITICAL: Audit ledger chain broken" in rolling.stdout
     assert "tail was cut off" in rolling.stdout
     assert "**Overall Severity:** CRITICAL" in summary(rolling)
@@ -246,10 +251,7 @@ def test_a_deleted_state_branch_is_critical_until_it_is_restored(rolling: Rollin
     repo = rolling.fake.client().get_repo(REPO)  # a person, through the API
     repo.get_git_ref(f"heads/{STATE}").delete()
 
-    rolling.fake.advance(hours=6)
-    rolling.fake.reset_log()
-    assert rolling() == 1
-    assert rolling.fake.writes() == []  # no fresh ledger, no PR, no dashboard edit
+    next_run_fails_writing_nothing(rolling)  # no fresh ledger, no PR, no dashboard edit
     assert "::error::CRITICAL: Audit ledger chain broken" in rolling.stdout
     assert (
         f"record seq {len(records)} ({records[-1].hash[:12]}…), anchored by the dashboard issue #"
@@ -270,10 +272,7 @@ def test_a_state_branch_replaced_by_a_fresh_one_is_critical(rolling: Rolling) ->
     tree = repo.create_git_tree([InputGitTreeElement("ledger.jsonl", "100644", "blob", content="")])
     orphan = repo.create_git_commit("a fresh start", tree, [])
     repo.get_git_ref(f"heads/{STATE}").edit(orphan.sha, force=True)
-    rolling.fake.advance(hours=6)
-    rolling.fake.reset_log()
-    assert rolling() == 1
-    assert rolling.fake.writes() == []
+    next_run_fails_writing_nothing(rolling)
     assert "The metasup-state branch was deleted or replaced" in rolling.stdout
 
 
@@ -406,10 +405,7 @@ def test_a_damaged_state_file_stops_the_run_before_it_acts(
     metasup does not guess either. It names the file and how to mend it, and writes nothing."""
     assert rolling() == 0
     rolling.fake.commit_files(REPO, STATE, {path: content}, user="mallory")
-    rolling.fake.advance(hours=6)
-    rolling.fake.reset_log()
-    assert rolling() == 1
-    assert rolling.fake.writes() == []
+    next_run_fails_writing_nothing(rolling)
     assert f"::error::state branch {STATE}: {path} is not what metasup writes" in rolling.stdout
     assert "Restore it from the branch's history, or delete it" in rolling.stdout
     assert "Internal error" not in rolling.stdout
@@ -420,10 +416,7 @@ def test_a_ledger_that_is_not_utf8_is_a_broken_chain(rolling: Rolling) -> None:
     rolling()
     text = rolling.fake.read_file(REPO, "ledger.jsonl", ref=STATE).encode()
     rolling.fake.commit_files(REPO, STATE, {"ledger.jsonl": text[:40] + b"\xb8" + text[41:]}, user="mallory")
-    rolling.fake.advance(hours=6)
-    rolling.fake.reset_log()
-    assert rolling() == 1
-    assert rolling.fake.writes() == []
+    next_run_fails_writing_nothing(rolling)
     assert "::error::CRITICAL: Audit ledger chain broken" in rolling.stdout
 
 
