@@ -28,12 +28,16 @@ from typing import Any, Self, TypeAlias, TypeVar
 from urllib.parse import urlsplit
 from weakref import WeakKeyDictionary
 
-from github import Auth, Github, GithubException, GithubRetry
-from github.Requester import Requester
 from urllib3 import Retry
 from urllib3.connectionpool import ConnectionPool
 from urllib3.exceptions import MaxRetryError
 from urllib3.response import BaseHTTPResponse
+
+from metasup.github.deferred import loaded_on_first_use
+
+with loaded_on_first_use():  # before anything imports PyGithub: see metasup.github.deferred
+    from github import Auth, Github, GithubException, GithubRetry
+    from github.Requester import Requester
 
 GitHubClient: TypeAlias = Github
 """The client every function of ``metasup.github`` takes; what :func:`connect` returns."""

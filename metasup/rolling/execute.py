@@ -27,7 +27,7 @@ from metasup.render.bodies import render_retirement_body, render_stage_change_bo
 from metasup.rolling.audit_ledger import NewEntry
 from metasup.rolling.context import RollingContext, RollingOutcome
 from metasup.rolling.dashboard import ListedPromotion
-from metasup.rolling.lifecycle import LIFECYCLES, RETIRE_LABEL, WITHDRAWN_LABEL, Kind, Lifecycle, branch_slug
+from metasup.rolling.lifecycle import LIFECYCLES, RETIRE_LABEL, WITHDRAWN_LABEL, Kind, Lifecycle
 from metasup.rolling.ownership import RecordedHeads
 from metasup.rolling.plan import (
     Action,
@@ -50,6 +50,7 @@ from metasup.rolling.registry_edit import (
     retire_agent,
     set_agent_stage,
 )
+from metasup.rolling.slugs import branch_slug
 from metasup.rolling.state import record_head
 
 HELD_MARKER = "<!-- metasup:head-moved -->"

@@ -7,13 +7,12 @@ code path for both. [AUTO-RETIRE] branches have their own prefix and no lifecycl
 
 from __future__ import annotations
 
-import hashlib
-import re
 from dataclasses import dataclass
 from typing import Literal
 
 from metasup.model.review import CLASS_SUBJECT_PREFIX
 from metasup.rolling.audit_ledger import LedgerEvent
+from metasup.rolling.slugs import branch_slug
 
 PROMOTE_PREFIX = "metasup/promote/"
 DEMOTE_PREFIX = "metasup/demote/"
@@ -59,24 +58,6 @@ DEMOTION = Lifecycle(
 )  # fmt: skip
 LIFECYCLES: dict[Kind, Lifecycle] = {"promote": PROMOTION, "demote": DEMOTION}
 VETO_EVENTS: dict[str, Kind] = {PROMOTION.vetoed: "promote", DEMOTION.vetoed: "demote"}
-
-_UNSAFE_REF_CHARS = re.compile(r"[^A-Za-z0-9._-]+|\.{2,}")
-"""Characters a branch name may not hold, and ``..`` (``git check-ref-format``)."""
-
-MAX_SLUG = 100
-"""Longest name kept as it is: a branch name is a file under ``.git/refs`` (255 bytes at most)."""
-
-
-def branch_slug(name: str) -> str:
-    """A git-ref-safe form of an agent or class name; a hash keeps distinct names distinct.
-
-    Safe means ``git check-ref-format`` accepts it after a prefix: no ``..``, no leading or
-    trailing ``.``, no ``.lock`` ending, and short enough to be a file name.
-    """
-    slug = _UNSAFE_REF_CHARS.sub("-", name).strip(".-").removesuffix(".lock").strip(".-") or "agent"
-    if slug == name and len(name) <= MAX_SLUG:
-        return slug
-    return f"{slug[:60].rstrip('.-')}-{hashlib.sha256(name.encode()).hexdigest()[:8]}"
 
 
 def promote_branch(agent: str) -> str:

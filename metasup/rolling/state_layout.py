@@ -7,7 +7,7 @@ nothing heavier than the branch naming rules, so a review starts without the rol
 
 from __future__ import annotations
 
-from metasup.rolling.lifecycle import branch_slug
+from metasup.rolling.slugs import branch_slug
 
 STATE_BRANCH = "metasup-state"
 AUDIT_LEDGER_PATH = "ledger.jsonl"

@@ -55,3 +55,46 @@ def test_entrypoint__the_collector_is_back_on_for_the_run_with_the_imports_froze
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True, timeout=120
     )
     assert json.loads(result.stdout.strip().splitlines()[-1]) == [True, True]
+
+
+UNUSED_WITH_A_TOKEN = ("jwt.api_jwt", "cryptography", "nacl.bindings")
+"""Run by PyGithub's App authentication and secret encryption, which a token-authenticated run skips."""
+
+
+def test_import__a_review_does_not_run_pygithubs_app_auth_or_secret_crypto() -> None:
+    assert loaded_after("import metasup.action", UNUSED_WITH_A_TOKEN) == []
+
+
+def test_import__pygithubs_app_auth_and_secret_encryption_still_work_after_the_action_imported() -> None:
+    """Deferred, not removed: PyGithub signs an App JWT and seals a secret as it would have."""
+    code = """
+import json, sys
+import metasup.action
+from github import Auth, PublicKey
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives import serialization
+import jwt
+from nacl.public import PrivateKey, SealedBox
+from nacl.encoding import Base64Encoder
+
+key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+pem = key.private_bytes(
+    serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+).decode()
+token = Auth.AppAuth(4242, pem).create_jwt()
+claims = jwt.decode(token, key.public_key(), algorithms=["RS256"])
+receiver = PrivateKey.generate()
+sealed = PublicKey.encrypt(receiver.public_key.encode(Base64Encoder).decode(), "s3cret")
+opened = SealedBox(receiver).decrypt(sealed.encode(), encoder=Base64Encoder).decode()
+print(json.dumps([claims["iss"], opened]))
+"""
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True, timeout=120
+    )
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == ["4242", "s3cret"]
+
+
+def test_import__a_review_reads_its_baseline_without_the_rolling_machinery() -> None:
+    """Review mode needs the state branch's file names only, not the ledger or the PR lifecycles."""
+    rolling_only = ("metasup.rolling.audit_ledger", "metasup.rolling.lifecycle", "metasup.rolling.run")
+    assert loaded_after("import metasup.action", rolling_only) == []

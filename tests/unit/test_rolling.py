@@ -30,7 +30,6 @@ from metasup.rolling.dashboard import ListedPromotion, active_vetoes, dashboard_
 from metasup.rolling.kills import kills_in_force
 from metasup.rolling.lifecycle import (
     WITHDRAWN_LABEL,
-    branch_slug,
     demote_branch,
     label_of,
     promote_branch,
@@ -50,6 +49,7 @@ from metasup.rolling.plan import (
     plan_rolling,
     pull_key,
 )
+from metasup.rolling.slugs import branch_slug
 
 NOW = datetime(2026, 10, 30, 20, tzinfo=UTC)
 BASE = "b" * 40
