@@ -60,15 +60,26 @@ def parse_duration(value: object) -> timedelta:
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 
 
+def _openable(path: Path) -> Path:
+    """The operating system cannot open a name holding a NUL byte; say so while naming the key."""
+    if "\x00" in str(path):
+        raise ValueError("a path may not contain a NUL character (\\0)")
+    return path
+
+
+FilePath = Annotated[Path, AfterValidator(_openable)]
+"""A path in ``metasup.yml``: any name the operating system can open."""
+
+
 class Section(BaseModel):
     # No inf or NaN: a NaN threshold compares false with everything (every gate would block).
     model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 
 class ArtifactsConfig(Section):
-    alpha: Path
-    prices: Path
-    telemetry: Path | None = None
+    alpha: FilePath
+    prices: FilePath
+    telemetry: FilePath | None = None
 
 
 class ReconcileConfig(Section):
@@ -204,7 +215,7 @@ class Config(Section):
     """The whole of ``metasup.yml``; relative paths are already resolved against its folder."""
 
     base: str = "main"
-    registry: Path = Path("agents.yaml")
+    registry: FilePath = Path("agents.yaml")
     artifacts: ArtifactsConfig
     benchmark: str | None = None
     reconcile: ReconcileConfig = ReconcileConfig()
@@ -214,7 +225,7 @@ class Config(Section):
     retirement: RetirementConfig = RetirementConfig()
     portfolio: PortfolioConfig = PortfolioConfig()
     kill_list: list[str] = Field(default_factory=list)
-    comment_template: Path | None = None
+    comment_template: FilePath | None = None
     promotion_prs: PromotionPRConfig = PromotionPRConfig()
     email: EmailConfig = EmailConfig()
     engine: EngineConfig = EngineConfig()

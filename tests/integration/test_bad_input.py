@@ -154,6 +154,11 @@ def _unknown_key(root: Path) -> None:
         handle.write("windowz: {window: 30d}\n")
 
 
+def _nul_in_a_path(root: Path) -> None:
+    config = root / "metasup.yml"
+    config.write_text(config.read_text().replace("registry: agents.yaml", 'registry: "agents\\0.yaml"'))
+
+
 def _garbage_ledger(root: Path) -> None:
     (root / "garbage.jsonl").write_text("this is not a ledger\n")
 
@@ -186,6 +191,13 @@ CASES = [
         2,
         ("windowz", "unknown key"),
         _unknown_key,
+    ),
+    Case(
+        "NUL byte in a config path (found by fuzzing)",
+        lambda r: ["evaluate", "--config", _cfg(r)],
+        2,
+        ("registry", "NUL character"),
+        _nul_in_a_path,
     ),
     Case(
         "unreadable as-of",
