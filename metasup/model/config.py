@@ -306,9 +306,27 @@ fields are 100 000): YAML aliases nest, and nine levels of ten ``*refs`` are a b
 which validation would walk for hours."""
 
 
+class _SafeLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, whose value errors name the line like its syntax errors do.
+
+    Its constructors raise plain Python errors for a scalar that looks like a date but is not one
+    (``2026-02-30``, ``2026-13-01``) or that an explicit tag cannot read (``!!int x``,
+    ``!!bool maybe``); those became internal errors.
+    """
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        try:
+            return super().construct_object(node, deep=deep)
+        except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as exc:
+            kind = {"timestamp": "date"}.get(tag := node.tag.rsplit(":", 1)[-1], tag)
+            detail = f" ({exc})" if isinstance(exc, ValueError) else ""
+            problem = f"{node.value!r} is not a valid {kind}{detail}"
+            raise yaml.constructor.ConstructorError(None, None, problem, node.start_mark) from None
+
+
 def _load_yaml(text: str, path: Path) -> Any:
     """``yaml.safe_load``, refusing alias bombs and recursive aliases before anything walks them."""
-    loader = yaml.SafeLoader(text)
+    loader = _SafeLoader(text)
     try:
         root = loader.get_single_node()
         if root is None:

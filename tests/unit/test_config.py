@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -210,4 +211,23 @@ def test_load_registry__yaml_that_would_not_end_is_refused(tmp_path: Path, text:
     path = tmp_path / "agents.yaml"
     path.write_text(text)
     with pytest.raises(ConfigError, match=words):
+        load_registry(path)
+
+
+@pytest.mark.parametrize(
+    ("value", "words"),
+    [
+        ("2026-02-30", "line 3: '2026-02-30' is not a valid date (day is out of range for month)"),
+        ("2026-13-01T00:00:00Z", "line 3: '2026-13-01T00:00:00Z' is not a valid date (month must be in"),
+        ("!!int seven", "line 3: 'seven' is not a valid int"),
+        ("!!bool maybe", "line 3: 'maybe' is not a valid bool"),
+        ("!!timestamp soon", "line 3: 'soon' is not a valid date"),
+    ],
+    ids=["feb-30", "month-13", "int-tag", "bool-tag", "timestamp-tag"],
+)
+def test_load_registry__unreadable_value_names_its_line(tmp_path: Path, value: str, words: str) -> None:
+    """PyYAML reads date-like scalars as dates and raises plain errors for impossible ones (found
+    by fuzzing: ``stage: 2026-02-30`` was an internal error)."""
+    path = write(tmp_path / "agents.yaml", f"agents:\n  - name: a\n    stage: {value}\n")
+    with pytest.raises(ConfigError, match=re.escape(f"invalid YAML at {words}")):
         load_registry(path)
