@@ -26,7 +26,7 @@ from pydantic import (
 )
 
 from metasup.model.errors import ConfigError
-from metasup.model.limits import MAX_DURATION_SECONDS, MAX_USD, MAX_YEARS
+from metasup.model.limits import MAX_DURATION_SECONDS, MAX_TRIALS, MAX_USD, MAX_YEARS
 
 UNIT_SECONDS: dict[str, int] = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 """Seconds per duration unit; the one table behind every duration (config and signal horizons)."""
@@ -118,7 +118,7 @@ class PromotionConfig(Section):
     skill_test: Literal["psr", "dsr"] = "psr"
     min_skill_days: int = Field(10, ge=2)
     max_prod_correlation: float = Field(0.7, ge=-1, le=1)
-    trials: int | None = Field(None, ge=1)
+    trials: int | None = Field(None, ge=1, le=MAX_TRIALS)
 
 
 class DemotionConfig(Section):

@@ -24,3 +24,7 @@ MAX_USD: Final = 1e15
 MIN_PRICE: Final = 1e-12
 MAX_PRICE: Final = 1e12
 """Accepted price bars lie in [MIN_PRICE, MAX_PRICE]: a price ratio of at most 1e24."""
+
+MAX_TRIALS: Final = 10**9
+"""Most strategies a deflated Sharpe ratio may be told were tried (``promotion.trials``): beyond
+2**53, ``1 − 1/N`` rounds to 1 and the normal quantile of the expected maximum is infinite."""

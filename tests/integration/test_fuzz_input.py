@@ -5,6 +5,7 @@ within a bounded time (hypothesis' per-example deadline)."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from datetime import timedelta
 from pathlib import Path
@@ -15,6 +16,7 @@ from hypothesis import strategies as st
 from test_bad_input import write_fleet
 
 from metasup import cli
+from metasup.examples import EXAMPLES_DIR
 
 TARGETS = ("metasup.yml", "agents.yaml", "alpha/events.jsonl", "telemetry/events.jsonl", "market/prices.csv")
 
@@ -127,3 +129,38 @@ def test_extreme_numbers_in_any_field_end_cleanly(
     assert "Traceback" not in out + err
     assert "Internal error" not in err, err
     _strict((root / "r.json").read_text())
+
+
+def _numeric_settings() -> list[tuple[int, str]]:
+    lines = (EXAMPLES_DIR / "metasup.yml").read_text().splitlines()
+    return [(i, m[1]) for i, line in enumerate(lines) if (m := NUMERIC_SETTING.match(line))]
+
+
+NUMERIC_SETTING = re.compile(r"^\s+(\w+):\s*(?:-?[\d.]+(?:e-?\d+)?|null)\b")
+
+
+@pytest.fixture(scope="module")
+def demo_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("demo")
+    shutil.copytree(EXAMPLES_DIR, root, dirs_exist_ok=True, ignore=shutil.ignore_patterns("*.py"))
+    return root / "metasup.yml"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("index", "key"), _numeric_settings(), ids=lambda v: str(v))
+@pytest.mark.parametrize("value", ["18446744073709551616", "1e300", "-1"])
+def test_every_numeric_setting_at_an_extreme_ends_cleanly(
+    demo_config: Path, index: int, key: str, value: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Each number of the demo's metasup.yml at 2**64, 1e300 or -1: a config error naming the key,
+    or a review; never an internal error (``promotion.trials: 2**64`` was one: found by fuzzing)."""
+    lines = demo_config.read_text().splitlines()
+    lines[index] = f"{lines[index].split(':')[0]}: {value}"
+    config = demo_config.with_name(f"metasup-{index}.yml")
+    config.write_text("\n".join(lines) + "\n")
+    capsys.readouterr()
+    code = cli.main(["evaluate", "--config", str(config), "--json", str(config.with_suffix(".json"))])
+    out, err = capsys.readouterr()
+    assert "Internal error" not in err, err
+    assert "Traceback" not in out + err
+    assert code in (0, 1) or (code == 2 and key in err), out + err
