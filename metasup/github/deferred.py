@@ -47,10 +47,11 @@ class _LazyFinder(importlib.abc.MetaPathFinder):
         self, fullname: str, path: Sequence[str] | None, target: ModuleType | None
     ) -> importlib.machinery.ModuleSpec | None:
         for finder in sys.meta_path:
-            if finder is self:
+            find_spec = getattr(finder, "find_spec", None)
+            if finder is self or find_spec is None:
                 continue
-            spec = finder.find_spec(fullname, path, target)
-            if spec is not None:
+            spec = find_spec(fullname, path, target)
+            if isinstance(spec, importlib.machinery.ModuleSpec):
                 return spec
         return None
 
