@@ -23,6 +23,7 @@ from metasup.github import (
     GitHubClient,
     GitHubIOError,
     NotPermitted,
+    WorkflowFileError,
     append_summary,
     read_text,
     upsert_comment,
@@ -36,12 +37,14 @@ from metasup.render.comment import MARKER, render_comment
 from metasup.render.filters import escape_markdown
 from metasup.rolling.state_layout import STATE_BRANCH, snapshot_path
 from metasup.runner import (
+    check_output_path,
     confine,
     display_roots,
     evaluate,
     gate_failed,
     load_workspace,
     parse_as_of,
+    write_output,
 )
 
 ISSUES_URL = "https://github.com/marketagents/metasup/issues"
@@ -161,11 +164,13 @@ def run_review(
         )
 
     report_path = settings.workspace_path(Path(REPORT_FILE))
-    report_path.write_text(review.to_json() + "\n", encoding="utf-8")
+    write_output("report-path", report_path, review.to_json() + "\n")
     roots = display_roots(workspace.config)
     rendered = render_comment(review, workspace.config, roots=roots)
-    append_summary(
-        settings.summary_path, render_comment(review, workspace.config, limit=10**9, roots=roots).body
+    _summarize(
+        settings.summary_path,
+        render_comment(review, workspace.config, limit=10**9, roots=roots).body,
+        console,
     )
     annotate(review, console)
 
@@ -204,7 +209,7 @@ def _post_comment(
         outcome = upsert_comment(client, settings.repository, number, body, MARKER)
     except NotPermitted as exc:
         fallback = settings.workspace_path(Path(COMMENT_FILE))
-        fallback.write_text(body, encoding="utf-8")
+        write_output("comment file", fallback, body)
         console.command("warning", f"{exc} The comment was written to the job summary and {fallback}.")
         return ""
     console.info(f"metasup: comment {outcome.comment_id} {outcome.action}")
@@ -247,10 +252,11 @@ def run_rolling_mode(
         outcome = run_rolling(workspace, client, context, console, measure)
     review = outcome.review
     report_path = settings.workspace_path(Path(REPORT_FILE))
-    report_path.write_text(review.to_json() + "\n", encoding="utf-8")
-    append_summary(
+    write_output("report-path", report_path, review.to_json() + "\n")
+    _summarize(
         settings.summary_path,
         render_rolling_summary(outcome, workspace.config, display_roots(workspace.config)),
+        console,
     )
     annotate(review, console)
     for warning in outcome.warnings:
@@ -276,6 +282,12 @@ def run(
     try:
         settings = ActionSettings.from_environ(environ)
         out.command("add-mask", settings.token.get_secret_value())
+        for variable, path in (
+            ("GITHUB_OUTPUT", settings.output_path),
+            ("GITHUB_STEP_SUMMARY", settings.summary_path),
+        ):
+            if path is not None:  # SPEC §2.6: where the run writes is checked before any work
+                check_output_path(variable, path)
         event = _read_event(settings.event_path)
         if settings.as_of:  # checked now, so a bad as-of fails before anything is fetched
             parse_as_of(settings.as_of, "as-of")
@@ -292,11 +304,11 @@ def run(
         return run_review(settings, event, out, factory, environ)
     except InputError as exc:
         out.command("error", str(exc))
-        _failure_summary(environ, str(exc))
+        _failure_summary(environ, str(exc), out)
         return exc.exit_code
     except (GitHubIOError, MetasupError) as exc:
         out.command("error", str(exc))
-        _failure_summary(environ, str(exc))
+        _failure_summary(environ, str(exc), out)
         return 1
     except Exception as exc:  # a bug: one line saying so; the traceback only when asked for
         if environ.get("METASUP_DEBUG", "").strip().lower() in {"1", "true", "yes", "on"}:
@@ -310,19 +322,29 @@ def run(
         return 1
 
 
-def _failure_summary(environ: Mapping[str, str], error: str) -> None:
+def _failure_summary(environ: Mapping[str, str], error: str, console: Console) -> None:
     """The job summary of a run that failed before writing its own: what failed, and that the state
     branch holds only whole commits (each state write is one commit, or none)."""
     path = environ.get("GITHUB_STEP_SUMMARY")
     if not path:
         return
-    append_summary(
+    _summarize(
         Path(path),
         "## 🤖 Meta-Supervisor: run failed\n\n"
         f"❌ {escape_markdown(error)}\n\n"
         "Nothing was half-written: the state branch holds only whole commits of earlier steps, "
         "and the next run starts from it.\n",
+        console,
     )
+
+
+def _summarize(path: Path | None, markdown: str, console: Console) -> None:
+    """Append to the job summary; one that cannot be written (disk full) costs a warning, not the
+    run: it repeats what the comment, the annotations and the outputs say."""
+    try:
+        append_summary(path, markdown)
+    except WorkflowFileError as exc:
+        console.command("warning", str(exc))
 
 
 def _read_event(path: Path | None) -> dict[str, Any]:

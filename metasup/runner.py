@@ -137,14 +137,17 @@ def check_output_path(flag: str, path: Path) -> None:
     """Fail before any work when ``path`` cannot be written (SPEC §2.6): folder missing, not a
     folder, not writable, or the path itself a folder."""
     parent = path.parent if str(path.parent) else Path(".")
-    if path.is_dir():
-        raise InputError(f"{flag}: {path} is a directory, not a file")
-    if not parent.exists():
-        raise InputError(f"{flag}: {path}: folder {parent} does not exist")
-    if not parent.is_dir():
-        raise InputError(f"{flag}: {path}: {parent} is not a folder")
-    if not os.access(parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
-        raise InputError(f"{flag}: {path}: not writable")
+    try:
+        if path.is_dir():
+            raise InputError(f"{flag}: {path} is a directory, not a file")
+        if not parent.exists():
+            raise InputError(f"{flag}: {path}: folder {parent} does not exist")
+        if not parent.is_dir():
+            raise InputError(f"{flag}: {path}: {parent} is not a folder")
+        if not os.access(parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+            raise InputError(f"{flag}: {path}: not writable")
+    except OSError as exc:  # a name too long, a loop of symlinks: the path cannot be looked at
+        raise InputError(f"{flag}: {path}: cannot be written ({exc.strerror or exc})") from None
 
 
 def check_output_dir(flag: str, path: Path) -> None:

@@ -46,7 +46,7 @@ from metasup.github.pulls import (
     update_pull_body,
 )
 from metasup.github.state import StateMoved, StateSnapshot, read_state, write_state
-from metasup.github.workflow_commands import Console, append_summary, write_outputs
+from metasup.github.workflow_commands import Console, WorkflowFileError, append_summary, write_outputs
 
 __all__ = [
     "CommentOutcome",
@@ -64,6 +64,7 @@ __all__ = [
     "StateMoved",
     "StateSnapshot",
     "WaitBudget",
+    "WorkflowFileError",
     "append_summary",
     "branch_head",
     "close_pull",

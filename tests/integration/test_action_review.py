@@ -366,3 +366,41 @@ def test_review__on_the_dask_scheduler_the_environment_names(action: ActionRun, 
     dask_report = json.loads(Path(action.outputs()["report-path"]).read_text())
     assert_same(local_report, dask_report)
     assert our_comments(action.fake, pull_number)[0].body == local_comment  # edited to the same body
+
+
+def test_review__a_full_job_summary_is_a_warning_and_the_review_still_lands(
+    action: ActionRun, pull_number: int
+) -> None:
+    """The summary repeats the comment: a disk that fills up under it (/dev/full) costs a warning."""
+    assert action(GITHUB_STEP_SUMMARY="/dev/full") == 0
+    assert len(our_comments(action.fake, pull_number)) == 1
+    assert action.outputs()["severity"] == "HIGH"
+    assert (
+        "::warning::GITHUB_STEP_SUMMARY /dev/full: cannot append the job summary (No space left on device)"
+        in action.stdout
+    )
+    assert "Internal error" not in action.stdout
+
+
+def test_review__outputs_that_cannot_be_written_fail_the_step_with_an_error(
+    action: ActionRun, pull_number: int
+) -> None:
+    """Later steps read severity and result from $GITHUB_OUTPUT: losing them fails the step, named."""
+    assert action(GITHUB_OUTPUT="/dev/full") == 1
+    assert len(our_comments(action.fake, pull_number)) == 1
+    assert "::error::GITHUB_OUTPUT /dev/full: cannot write the step outputs (No space left on device);" in (
+        action.stdout
+    )
+    assert "Internal error" not in action.stdout
+
+
+@pytest.mark.parametrize("variable", ["GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY"])
+def test_review__a_runner_file_in_a_missing_folder_fails_before_any_work(
+    action: ActionRun, pull_number: int, variable: str
+) -> None:
+    missing = action.workspace.parent / "no-such-folder" / "file"
+    action.fake.reset_log()
+    assert action(**{variable: str(missing)}) == 2
+    assert f"::error::{variable}: {missing}: folder {missing.parent} does not exist" in action.stdout
+    assert action.fake.writes() == []
+    assert our_comments(action.fake, pull_number) == []

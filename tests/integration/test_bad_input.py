@@ -231,6 +231,12 @@ CASES = [
         ("--json", "/nonexistent/dir", "does not exist"),
     ),
     Case(
+        "--json name too long for the file system",
+        lambda r: ["evaluate", "--config", _cfg(r), "--json", str(r / ("x" * 300))],
+        2,
+        ("--json", "cannot be written (File name too long)"),
+    ),
+    Case(
         "report --ledger garbage",
         lambda r: [
             "report",
