@@ -30,9 +30,10 @@ import yaml
 
 from metasup.ingest.load import load_artifacts
 from metasup.model.artifacts import Artifacts
-from metasup.model.config import Config, artifact_url, load_config, read_yaml_mapping
+from metasup.model.config import Config, artifact_url, load_config
 from metasup.model.errors import InputError
 from metasup.model.review import DataQuality
+from metasup.model.yaml_files import read_yaml_mapping
 
 MARKER = "# written by `metasup convert`: the artifacts as Parquet partitioned by day"
 """The first line of the ``metasup.yml`` a conversion writes: how a later one knows the folder is its own."""

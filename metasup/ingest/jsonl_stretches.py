@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -230,4 +231,15 @@ def json_object(line: bytes, decoder: json.JSONDecoder = _DECODER) -> dict[str, 
         return "invalid JSON"
     if not isinstance(value, dict):
         return "not a JSON object"
+    if ("\\ud" in text or "\\uD" in text) and _holds_a_lone_surrogate(value):
+        return "invalid JSON (lone surrogate)"
     return value
+
+
+_SURROGATE: Final = re.compile("[\ud800-\udfff]")
+
+
+def _holds_a_lone_surrogate(value: dict[str, Any]) -> bool:
+    """``"\\ud800"`` alone is valid JSON syntax but no character (RFC 8259 §8.2): it cannot be
+    written as UTF-8 or stored by pyarrow. ``json`` joins escaped pairs, so what is left is lone."""
+    return _SURROGATE.search(json.dumps(value, ensure_ascii=False)) is not None

@@ -7,14 +7,12 @@ the default and promote an agent the user meant to hold back.
 
 from __future__ import annotations
 
-import errno
 import re
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -27,6 +25,7 @@ from pydantic import (
 
 from metasup.model.errors import ConfigError
 from metasup.model.limits import MAX_DURATION_SECONDS, MAX_TRIALS, MAX_USD, MAX_YEARS
+from metasup.model.yaml_files import read_yaml_mapping
 
 UNIT_SECONDS: dict[str, int] = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 """Seconds per duration unit; the one table behind every duration (config and signal horizons)."""
@@ -271,100 +270,6 @@ def _allowed_keys(model: type[BaseModel], loc: tuple[int | str, ...]) -> list[st
     if current is None:
         return []
     return sorted((f.alias or name) for name, f in current.model_fields.items())
-
-
-def read_yaml_mapping(path: Path) -> dict[str, Any]:
-    """Parse a YAML file that must hold a mapping, with errors that name the file and line."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: file not found") from None
-    except OSError as exc:
-        if exc.errno == errno.ELOOP:
-            raise ConfigError(f"{path}: symlink loop") from None
-        raise ConfigError(f"{path}: cannot read file ({exc.strerror or exc})") from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path}: cannot read file ({exc})") from None
-    try:
-        data = _load_yaml(text, path)
-    except RecursionError:
-        raise ConfigError(f"{path}: invalid YAML: nested too deeply") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise ConfigError(f"{path}: invalid YAML{where}: {getattr(exc, 'problem', exc)}") from None
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: expected a mapping of keys at the top level")
-    return data
-
-
-MAX_YAML_VALUES = 1_000_000
-"""Most values a config or registry may hold once its aliases are expanded (10 000 agents of ten
-fields are 100 000): YAML aliases nest, and nine levels of ten ``*refs`` are a billion values,
-which validation would walk for hours."""
-
-
-class _SafeLoader(yaml.SafeLoader):
-    """PyYAML's safe loader, whose value errors name the line like its syntax errors do.
-
-    Its constructors raise plain Python errors for a scalar that looks like a date but is not one
-    (``2026-02-30``, ``2026-13-01``) or that an explicit tag cannot read (``!!int x``,
-    ``!!bool maybe``); those became internal errors.
-    """
-
-    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
-        try:
-            return super().construct_object(node, deep=deep)
-        except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as exc:
-            kind = {"timestamp": "date"}.get(tag := node.tag.rsplit(":", 1)[-1], tag)
-            detail = f" ({exc})" if isinstance(exc, ValueError) else ""
-            problem = f"{node.value!r} is not a valid {kind}{detail}"
-            raise yaml.constructor.ConstructorError(None, None, problem, node.start_mark) from None
-
-
-def _load_yaml(text: str, path: Path) -> Any:
-    """``yaml.safe_load``, refusing alias bombs and recursive aliases before anything walks them."""
-    loader = _SafeLoader(text)
-    try:
-        root = loader.get_single_node()
-        if root is None:
-            return None
-        _check_expanded_size(root, path)
-        return loader.construct_document(root)
-    finally:
-        loader.dispose()
-
-
-def _check_expanded_size(root: yaml.Node, path: Path) -> None:
-    sizes: dict[int, int] = {}
-    open_nodes: set[int] = set()
-
-    def size(node: yaml.Node) -> int:
-        key = id(node)
-        if key in sizes:
-            return sizes[key]
-        if key in open_nodes:
-            line = node.start_mark.line + 1
-            raise ConfigError(f"{path}: invalid YAML at line {line}: an alias refers to itself")
-        open_nodes.add(key)
-        children: list[yaml.Node] = []
-        if isinstance(node, yaml.SequenceNode):
-            children = list(node.value)
-        elif isinstance(node, yaml.MappingNode):
-            children = [part for pair in node.value for part in pair]
-        total = 1 + sum(size(child) for child in children)
-        open_nodes.discard(key)
-        sizes[key] = total
-        if total > MAX_YAML_VALUES:
-            raise ConfigError(
-                f"{path}: over {MAX_YAML_VALUES:,} values once its aliases (*name) are expanded;"
-                " write the values out, or use fewer nested aliases"
-            )
-        return total
-
-    size(root)
 
 
 def config_from_mapping(data: Mapping[str, Any], root: Path, source: str = "metasup.yml") -> Config:

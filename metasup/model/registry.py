@@ -11,8 +11,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from metasup.model.config import describe_validation_error, read_yaml_mapping
+from metasup.model.config import describe_validation_error
 from metasup.model.errors import ConfigError
+from metasup.model.yaml_files import read_yaml_mapping
 
 Stage = Literal["sandbox", "prod", "retired"]
 ClassStatus = Literal["active", "deprecated", "killed"]

@@ -231,3 +231,13 @@ def test_load_registry__unreadable_value_names_its_line(tmp_path: Path, value: s
     path = write(tmp_path / "agents.yaml", f"agents:\n  - name: a\n    stage: {value}\n")
     with pytest.raises(ConfigError, match=re.escape(f"invalid YAML at {words}")):
         load_registry(path)
+
+
+def test_load_registry__json_style_surrogate_escapes(tmp_path: Path) -> None:
+    """PyYAML reads ``"\\ud83d\\ude00"`` as two halves of a pair; joined, it is the agent 😀. A half alone
+    is no character: it ended the review as an internal error (found by fuzzing), now a config error."""
+    pair = write(tmp_path / "agents.yaml", 'agents:\n  - {name: "\\ud83d\\ude00", stage: sandbox}\n')
+    assert [agent.name for agent in load_registry(pair).agents] == ["😀"]
+    lone = write(tmp_path / "lone.yaml", 'agents:\n  - {name: ok}\n  - {name: "x\\ud800"}\n')
+    with pytest.raises(ConfigError, match=r"line 3: 'x\\ud800' holds a lone surrogate escape"):
+        load_registry(lone)

@@ -215,6 +215,20 @@ def test_load_artifacts__not_an_object_and_repeated_key(tmp_path: Path) -> None:
     assert ids(artifacts) == ["s1", "s5"]
 
 
+def test_load_artifacts__a_lone_surrogate_escape_is_rejected_a_pair_is_its_character(tmp_path: Path) -> None:
+    """``"\\ud800"`` parses as JSON but is no character (pyarrow refuses it, UTF-8 cannot hold it): an
+    agent named so ended the review as an internal error (found by fuzzing). ``"\\ud83d\\ude00"``
+    is JSON's spelling of 😀."""
+    lone = signal(2, agent="\ud800")
+    pair = signal(3, signal_id="\ud83d\ude00")
+    artifacts = load(tmp_path, alpha=[signal(1), lone, pair, signal(4, symbol="x\udfff")])
+    assert rejected(artifacts) == [
+        ("alpha.jsonl", 2, "invalid JSON (lone surrogate)"),
+        ("alpha.jsonl", 4, "invalid JSON (lone surrogate)"),
+    ]
+    assert ids(artifacts) == ["s1", "😀"]
+
+
 @pytest.mark.parametrize(
     "field", ["ts", "signal_id", "agent", "symbol", "direction", "confidence", "horizon"]
 )
