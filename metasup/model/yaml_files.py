@@ -56,25 +56,37 @@ which validation would walk for hours."""
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-class _SafeLoader(yaml.SafeLoader):
+def joined_surrogates(value: str) -> str:
+    """``value`` with each escaped surrogate pair joined into its character (``"\\ud83d\\ude00"``,
+    JSON's spelling of 😀, arrives from PyYAML as two halves); ``ValueError`` for a half alone."""
+    if not _SURROGATE.search(value):
+        return value
+    try:
+        return value.encode("utf-16", "surrogatepass").decode("utf-16")
+    except UnicodeDecodeError:
+        raise ValueError(
+            f"{value!r} holds a lone surrogate escape (\\ud800-\\udfff), which is no character"
+        ) from None
+
+
+class MetasupLoader(yaml.SafeLoader):
     """PyYAML's safe loader, whose value errors name the line like its syntax errors do.
 
     Its constructors raise plain Python errors for a scalar that looks like a date but is not one
     (``2026-02-30``, ``2026-13-01``) or that an explicit tag cannot read (``!!int x``,
-    ``!!bool maybe``); those became internal errors.
+    ``!!bool maybe``); those became internal errors. Strings have their surrogate pairs joined
+    (:func:`joined_surrogates`). ``rolling.registry_edit`` reads the registry with it too, so
+    both sides see the same names.
     """
 
     def construct_scalar(self, node: yaml.ScalarNode | yaml.MappingNode) -> Any:
-        """A double-quoted ``"\\ud83d\\ude00"`` (JSON's spelling of 😀) arrives as two halves of a
-        surrogate pair, which PyYAML does not join: join them; a half alone is no character."""
         value = super().construct_scalar(node)
-        if isinstance(value, str) and _SURROGATE.search(value):
-            try:
-                return value.encode("utf-16", "surrogatepass").decode("utf-16")
-            except UnicodeDecodeError:
-                problem = f"{value!r} holds a lone surrogate escape (\\ud800-\\udfff), which is no character"
-                raise yaml.constructor.ConstructorError(None, None, problem, node.start_mark) from None
-        return value
+        if not isinstance(value, str):
+            return value
+        try:
+            return joined_surrogates(value)
+        except ValueError as exc:
+            raise yaml.constructor.ConstructorError(None, None, str(exc), node.start_mark) from None
 
     def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
         try:
@@ -88,7 +100,7 @@ class _SafeLoader(yaml.SafeLoader):
 
 def _load_yaml(text: str, path: Path) -> Any:
     """``yaml.safe_load``, refusing alias bombs and recursive aliases before anything walks them."""
-    loader = _SafeLoader(text)
+    loader = MetasupLoader(text)
     try:
         root = loader.get_single_node()
         if root is None:

@@ -36,6 +36,7 @@ import yaml
 
 from metasup.model.errors import MetasupError
 from metasup.model.registry import Stage
+from metasup.model.yaml_files import MetasupLoader, joined_surrogates
 
 Section = Literal["agents", "strategy_classes"]
 STR_TAG = "tag:yaml.org,2002:str"
@@ -143,7 +144,7 @@ def edit_entry(text: str, section: Section, name: str, changes: Sequence[Change]
 
 def _load(text: str, label: str) -> Any:
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=MetasupLoader)
     except yaml.YAMLError as exc:
         raise RegistryEditError(f"{label}: invalid YAML: {exc}") from None
 
@@ -191,7 +192,7 @@ def _what(section: Section, name: str) -> str:
 
 def _compose(text: str) -> yaml.MappingNode:
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        root = yaml.compose(text, Loader=MetasupLoader)
     except yaml.YAMLError as exc:
         raise RegistryEditError(f"agents.yaml: invalid YAML: {exc}") from None
     if not isinstance(root, yaml.MappingNode):
@@ -231,7 +232,12 @@ def _is_named(entry: yaml.Node, name: str) -> bool:
     if not isinstance(entry, yaml.MappingNode):
         return False
     value = _value_of(entry, "name", "an entry")
-    return isinstance(value, yaml.ScalarNode) and value.tag == STR_TAG and value.value == name
+    if not isinstance(value, yaml.ScalarNode) or value.tag != STR_TAG:
+        return False
+    try:
+        return joined_surrogates(value.value) == name
+    except ValueError:  # a lone half: the review refused this registry already
+        return False
 
 
 # --- editing -------------------------------------------------------------------------------------

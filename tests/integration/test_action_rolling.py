@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from dask_runs import run_on_a_cluster
 from fakegithub import ACTIONS_TOKEN, FakeGitHub
 
@@ -514,3 +515,74 @@ def test_rolling__on_the_dask_scheduler_the_environment_names(rolling: Rolling) 
     assert retire == {"[AUTO-RETIRE] meanrev-legacy", "[AUTO-RETIRE] news-sent", "[AUTO-RETIRE] llm_macro"}
     allocation = json.loads(rolling.fake.read_file(REPO, "allocation.json", ref=STATE))
     assert set(allocation["weights"]) == {"momo-alpha", "meanrev-core", "momo-slow"}
+
+
+HOSTILE = {
+    "momo-beta": 'momo "beta": @octo-org/leads',  # promoted: quotes, a colon, a team mention
+    "news-sent": "news/sent..lock",  # retired: what git refuses in a branch name
+    "meanrev-legacy": "legacy | <b>x</b> 🤖",  # retired: a table cell, HTML, a wide character
+}
+
+
+def _rename_agents(workspace: Path, names: dict[str, str]) -> None:
+    for artifact in ("alpha/events.jsonl", "telemetry/events.jsonl"):
+        path = workspace / artifact
+        text = path.read_text()
+        for old, new in names.items():
+            text = text.replace(f'"agent": "{old}"', f'"agent": {json.dumps(new, ensure_ascii=False)}')
+        path.write_text(text)
+    registry = workspace / "agents.yaml"
+    text = registry.read_text()
+    for old, new in names.items():
+        text = re.sub(
+            rf"^(\s+- name: ){re.escape(old)}\b",
+            lambda m, new=new: m[1] + json.dumps(new, ensure_ascii=False),
+            text,
+            flags=re.M,
+        )
+    registry.write_text(text)
+
+
+def _stages(registry_text: str) -> dict[str, str]:
+    return {agent["name"]: agent.get("stage", "sandbox") for agent in yaml.safe_load(registry_text)["agents"]}
+
+
+def test_rolling__hostile_agent_names_give_valid_branches_and_change_only_their_agent(
+    fake_github: FakeGitHub, tmp_path: Path, github_event_path: Callable[..., Path]
+) -> None:
+    """Names with quotes, a colon, a mention, ``..``/``.lock`` and HTML: each PR's branch is a valid
+    ref, its registry edit parses and changes that agent's stage alone, and its body mentions no one."""
+    workspace = tmp_path / "workspace"
+    shutil.copytree(EXAMPLES_DIR, workspace, ignore=shutil.ignore_patterns("*.py", "__pycache__", "*.md"))
+    _rename_agents(workspace, HOSTILE)
+    fake_github.create_repo(
+        REPO,
+        {p.relative_to(workspace).as_posix(): p.read_text() for p in workspace.rglob("*") if p.is_file()},
+    )
+    rolling = Rolling(fake_github, workspace, github_event_path("workflow_dispatch", repo=REPO))
+    assert rolling() == 0, rolling.stdout
+    assert "Internal error" not in rolling.stdout
+
+    main_stages = _stages(fake_github.read_file(REPO, "agents.yaml", ref="main"))
+    pulls = {p.pull.head_ref: p for p in fake_github.pulls(REPO)}  # each created as a valid ref
+    changes = {ref: _changed_stages(fake_github, ref, main_stages) for ref in pulls}
+    assert sorted(tuple(c.items()) for c in changes.values() if c) == sorted(
+        [
+            ((HOSTILE["momo-beta"], "prod"),),
+            (("meanrev-swing", "sandbox"),),  # the demo's [AUTO-DEMOTE]
+            ((HOSTILE["news-sent"], "retired"),),
+            ((HOSTILE["meanrev-legacy"], "retired"),),
+        ]
+    )
+    [promote] = [ref for ref, change in changes.items() if HOSTILE["momo-beta"] in change]
+    # A title is plain text, never a notification: it keeps the real name. The body is markdown.
+    assert pulls[promote].title == f"[AUTO-PROMOTE] {HOSTILE['momo-beta']}: sandbox → prod"
+    assert all("@octo-org" not in pull.body for pull in pulls.values())
+    assert "@\u200docto-org/leads" in pulls[promote].body
+
+
+def _changed_stages(fake: FakeGitHub, ref: str, main_stages: dict[str, str]) -> dict[str, str]:
+    """The agents whose stage ``ref``'s registry changes, with their new stage."""
+    stages = _stages(fake.read_file(REPO, "agents.yaml", ref=ref))
+    assert set(stages) == set(main_stages)  # no agent lost or renamed by the edit
+    return {name: stage for name, stage in stages.items() if stage != main_stages[name]}

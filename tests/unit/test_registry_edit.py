@@ -426,3 +426,15 @@ def test_edits__refuse_what_is_not_there(edit: Any, message: str) -> None:
 def test_set_agent_stage__refuses_what_it_cannot_edit_safely(text: str, message: str) -> None:
     with pytest.raises(RegistryEditError, match=message):
         set_agent_stage(text, "a", "sandbox" if "<<" in text else "prod")
+
+
+def test_set_agent_stage__finds_a_name_written_with_json_style_surrogate_escapes() -> None:
+    """The review reads ``"\\ud83e\\udd16 bot"`` as 🤖 bot (model/yaml_files joins the pair); the
+    edit must find the same agent, or a promotion the review approved could not be opened."""
+    text = (
+        'agents:\n  - name: "\\ud83e\\udd16 bot"\n    stage: sandbox\n  - name: other\n    stage: sandbox\n'
+    )
+    edited = set_agent_stage(text, "🤖 bot", "prod")
+    assert edited == text.replace("stage: sandbox", "stage: prod", 1)
+    with pytest.raises(RegistryEditError, match="not in the registry"):
+        set_agent_stage(text, "\ud83e\udd16 bot", "prod")  # the halves are no name
