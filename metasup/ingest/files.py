@@ -23,7 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from metasup.ingest.rows import Bools, Ints, Objects
-from metasup.model.errors import ArtifactError
+from metasup.model.errors import ArtifactError, why_unreadable
 
 SUPPORTED_SUFFIXES: Final = (".jsonl.gz", ".csv.gz", ".jsonl", ".csv", ".parquet")
 """File name endings an artifact file may have, in any case; the ``.gz`` ones are gunzipped first."""
@@ -153,12 +153,8 @@ def read_content(path: Path, suffix: str) -> Content:
         with path.open("rb") as handle:
             mapping = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
         return Content(pa.py_buffer(mapping), mapping)
-    except FileNotFoundError:
-        raise ArtifactError(f"{display_path(path)}: file not found") from None
     except OSError as exc:
-        if exc.errno == errno.ELOOP:
-            raise ArtifactError(f"{display_path(path)}: symlink loop") from None
-        raise ArtifactError(f"{display_path(path)}: cannot read file ({exc.strerror or exc})") from None
+        raise ArtifactError(f"{display_path(path)}: {why_unreadable(exc)}") from None
 
 
 def _gunzip(path: Path, data: bytes) -> bytes:

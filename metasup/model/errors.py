@@ -11,6 +11,7 @@ The tree, so callers can catch at the right depth::
      ├── rolling.registry_edit.RegistryEditError   agents.yaml cannot be edited safely
      ├── rolling.state.StateDamaged   a state-branch file is not what metasup wrote (the run stops)
      ├── engine.dask.ClusterError   the Dask cluster failed during a run (scheduler gone, worker died)
+     ├── github.workflow_commands.WorkflowFileError   $GITHUB_OUTPUT or the job summary cannot be written
      └── lp.smtp.EmailError    the LP e-mail could not be sent
 
     github.client.GitHubIOError      a GitHub call failed (the action reports it, exit 1)
@@ -29,6 +30,8 @@ an exit code, so no user ever sees a traceback for a mistake in their own files.
 
 from __future__ import annotations
 
+import errno
+
 
 class MetasupError(Exception):
     """Base of every error metasup raises on purpose."""
@@ -46,3 +49,12 @@ class ConfigError(InputError):
 
 class ArtifactError(InputError):
     """An artifact file is missing, unreadable or not in a supported format."""
+
+
+def why_unreadable(exc: OSError) -> str:
+    """What went wrong opening or reading a file, in the words every such error of metasup uses."""
+    if isinstance(exc, FileNotFoundError):
+        return "file not found"
+    if exc.errno == errno.ELOOP:
+        return "symlink loop"
+    return f"cannot read file ({exc.strerror or exc})"

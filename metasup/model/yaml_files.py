@@ -10,26 +10,21 @@ refused when a half stands alone.
 
 from __future__ import annotations
 
-import errno
 import re
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from metasup.model.errors import ConfigError
+from metasup.model.errors import ConfigError, why_unreadable
 
 
 def read_yaml_mapping(path: Path) -> dict[str, Any]:
     """Parse a YAML file that must hold a mapping, with errors that name the file and line."""
     try:
         text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: file not found") from None
     except OSError as exc:
-        if exc.errno == errno.ELOOP:
-            raise ConfigError(f"{path}: symlink loop") from None
-        raise ConfigError(f"{path}: cannot read file ({exc.strerror or exc})") from None
+        raise ConfigError(f"{path}: {why_unreadable(exc)}") from None
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{path}: cannot read file ({exc})") from None
     try:

@@ -72,6 +72,13 @@ def test_any_input_ends_cleanly(
     assert "Internal error" not in err, err
 
 
+FIELD_FUZZ = settings(
+    max_examples=60,
+    deadline=timedelta(seconds=20),
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+"""A review per example: 60 of them, each allowed 20 s on a loaded CI machine."""
+
 EDGES = [1e308, -1e308, 1e300, 5e-324, 1e-320, 2**63, -(2**63) - 1, 0, -0.0, 1e15, 1e16, 1e-13, 1e13]
 extreme_numbers = st.one_of(
     st.sampled_from(EDGES),
@@ -93,11 +100,7 @@ def _strict(text: str) -> object:
 
 
 @pytest.mark.slow
-@settings(
-    max_examples=60,
-    deadline=timedelta(seconds=10),
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@FIELD_FUZZ
 @given(data=st.data())
 def test_extreme_numbers_in_any_field_end_cleanly(
     data: st.DataObject,
@@ -215,11 +218,7 @@ def _set_yaml_value(lines: list[str], index: int, value: object) -> None:
 
 
 @pytest.mark.slow
-@settings(
-    max_examples=60,
-    deadline=timedelta(seconds=20),
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@FIELD_FUZZ
 @given(data=st.data())
 def test_any_field_of_the_demo_workspace_ends_cleanly(
     data: st.DataObject, demo_config: Path, capsys: pytest.CaptureFixture[str]

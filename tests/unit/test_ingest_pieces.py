@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import codecs
 import hashlib
+import re
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from hypothesis import strategies as st
 
 import metasup.ingest.jsonl as jsonl_module
 from metasup.ingest.files import Content, line_pieces, read_content
+from metasup.model.errors import ArtifactError
 
 FRAMES = ("signals", "costs", "evals", "violations", "regimes", "prices")
 
@@ -198,3 +200,21 @@ def patched(module: object, name: str, value: object) -> Iterator[None]:
         yield
     finally:
         setattr(module, name, before)
+
+
+@pytest.mark.parametrize(
+    ("make", "words"),
+    [
+        (lambda p: None, "file not found"),
+        (lambda p: p.symlink_to(p), "symlink loop"),
+        (lambda p: p.mkdir(), "cannot read file (Is a directory)"),
+    ],
+    ids=["missing", "loop", "a-folder"],
+)
+def test_read_content__an_unreadable_file_is_an_artifact_error_naming_why(
+    tmp_path: Path, make: Callable[[Path], object], words: str
+) -> None:
+    path = tmp_path / "alpha.jsonl"
+    make(path)
+    with pytest.raises(ArtifactError, match=re.escape(f"alpha.jsonl: {words}")):
+        read_content(path, ".jsonl")
