@@ -46,8 +46,10 @@ from metasup.runner import (
     parse_as_of,
     write_output,
 )
+from metasup.runtime import INTERRUPTED
 
 ISSUES_URL = "https://github.com/marketagents/metasup/issues"
+
 
 Mode = Literal["review", "rolling", "skip"]
 REVIEW_EVENTS = frozenset({"pull_request", "pull_request_target"})
@@ -310,6 +312,14 @@ def run(
         out.command("error", str(exc))
         _failure_summary(environ, str(exc), out)
         return 1
+    except KeyboardInterrupt:  # SIGINT or SIGTERM (metasup.runtime): a cancelled job, a stopped runner
+        message = (
+            "metasup was stopped before it finished (the job was cancelled, or the runner shut down)."
+            " What it wrote to GitHub stands; the next run starts from there."
+        )
+        out.command("error", message)
+        _failure_summary(environ, message, out)
+        return INTERRUPTED
     except Exception as exc:  # a bug: one line saying so; the traceback only when asked for
         if environ.get("METASUP_DEBUG", "").strip().lower() in {"1", "true", "yes", "on"}:
             traceback.print_exc()

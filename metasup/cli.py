@@ -40,7 +40,7 @@ from metasup.runner import (
     supervise_workspace,
     write_output,
 )
-from metasup.runtime import prepare_one_shot_process
+from metasup.runtime import INTERRUPTED, prepare_one_shot_process
 
 DEMO_DIR = Path("metasup-demo")
 ISSUES_URL = "https://github.com/marketagents/metasup/issues"
@@ -369,7 +369,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         print("Interrupted.", file=sys.stderr)
-        return 130
+        return INTERRUPTED
     except Exception as exc:  # a bug: say so in one line, never bury the user in a traceback
         if debug:
             traceback.print_exc()

@@ -5,7 +5,12 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -20,6 +25,7 @@ from metasup.github import connect
 from metasup.github.workflow_commands import Console
 from metasup.render.bodies import DASHBOARD_MARKER
 from metasup.rolling.audit_ledger import NewEntry, append_new, parse_ledger, serialize
+from metasup.runtime import INTERRUPTED
 
 HELD_TEXT = "this PR is now a person's to merge"
 
@@ -33,6 +39,9 @@ def rolling(fake_github: FakeGitHub, tmp_path: Path, github_event_path: Callable
         (workspace / name).parent.mkdir(parents=True, exist_ok=True)
         (workspace / name).write_text(text)
     return Rolling(fake_github, workspace, github_event_path("workflow_dispatch", repo=REPO))
+
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def summary(rolling: Rolling) -> str:
@@ -429,3 +438,38 @@ def test_a_snapshot_that_is_not_utf8_is_no_snapshot(rolling: Rolling) -> None:
     assert "Internal error" not in rolling.stdout
     snapshot = json.loads(rolling.fake.read_file(REPO, "snapshots/main.json", ref=STATE))
     assert snapshot["run_id"] == "2"
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_run_stopped_by_a_signal_says_so_in_one_line_and_the_next_run_finishes(
+    rolling: Rolling, signum: signal.Signals
+) -> None:
+    """A cancelled job (SIGINT, then SIGTERM, to the container's PID 1) stopped as it opened its first
+    PR: one ``::error::`` line, exit 130, no traceback; the next run finishes the work once."""
+    process: subprocess.Popen[str] | None = None
+
+    def stop(_fake: object, _info: object) -> None:
+        assert process is not None
+        process.send_signal(signum)
+        time.sleep(0.5)  # the signal lands while this request is in flight
+
+    rolling.fake.before_request(stop, method="POST", path=re.compile(r"/repos/[^/]+/[^/]+/pulls"))
+    environ = {**os.environ, **rolling.environ, "GITHUB_RUN_ID": "1"}
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "entrypoint.py")],
+        env=environ,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    out, err = process.communicate(timeout=300)
+    assert process.returncode == INTERRUPTED, out + err
+    assert "Traceback" not in out + err
+    assert "::error::metasup was stopped before it finished" in out
+    assert "Nothing was half-written" in (rolling.workspace.parent / "summary.md").read_text()
+
+    rolling.fake.advance(hours=1)
+    assert rolling() == 0, rolling.stdout
+    assert len(rolling.promote_pulls()) == 1
+    assert len(rolling.events("promotion_proposed", "momo-beta")) == 1

@@ -9,6 +9,8 @@ import textwrap
 import pytest
 
 from metasup import cli
+from metasup.examples import EXAMPLES_DIR
+from metasup.runtime import INTERRUPTED
 
 # Allocates and frees a 64 MiB array ten times after a first one, then prints how many pages the
 # kernel had to map meanwhile. Run in a process of its own: the settings are process-wide.
@@ -48,6 +50,29 @@ def test_prepare_one_shot_process__shortens_the_switch_interval() -> None:
     code = "import sys, metasup.runtime as r; r.prepare_one_shot_process(); print(sys.getswitchinterval())"
     output = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
     assert float(output.stdout) == pytest.approx(0.0005)
+
+
+def test_metasup_command_stopped_by_sigterm_says_interrupted_without_a_traceback() -> None:
+    """``docker stop`` or a cancelled job sends SIGTERM: the command ends as Ctrl-C would, one line.
+    Without the handler the process dies silently (or, as a container's PID 1, ignores it)."""
+    code = (
+        "import os, signal, sys, time\n"
+        "from metasup import cli\n"
+        "def stopped(*args, **kwargs):  # the review is under way when the signal comes\n"
+        "    os.kill(os.getpid(), signal.SIGTERM)\n"
+        "    time.sleep(60)\n"
+        "cli.evaluate = stopped\n"
+        "sys.exit(cli.run(['evaluate', '--config', sys.argv[1]]))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, str(EXAMPLES_DIR / "metasup.yml")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == INTERRUPTED, result.stderr
+    assert result.stderr.strip().splitlines()[-1] == "Interrupted."
+    assert "Traceback" not in result.stderr
 
 
 def test_console_script_prepares_the_process_and_runs_the_command(monkeypatch: pytest.MonkeyPatch) -> None:
