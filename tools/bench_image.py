@@ -26,12 +26,9 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from fakegithub import (  # noqa: E402
     ACTIONS_TOKEN,
-    FakeGitHub,
-    OpenAPISpec,
     WebhookExamples,
     adjust_payload,
-    openapi_deref_path,
-    served_paths,
+    start_checked_fake,
     webhook_examples_path,
 )
 
@@ -50,7 +47,7 @@ def main() -> int:
         "--profile", type=Path, help="write the last -X importtime report (stderr) to this file"
     )
     args = parser.parse_args()
-    fake = FakeGitHub(OpenAPISpec.load(openapi_deref_path(), keep_paths=served_paths())).start()
+    fake = start_checked_fake()
     try:
         fake.create_repo(REPO, {"README.md": "# fleet\n"})
         fake.create_branch(REPO, "feature")

@@ -26,10 +26,8 @@ sys.path.insert(0, str(ROOT / "tests"))
 from fakegithub import (  # noqa: E402
     ACTIONS_TOKEN,
     FakeGitHub,
-    OpenAPISpec,
     WebhookExamples,
-    openapi_deref_path,
-    served_paths,
+    start_checked_fake,
     webhook_examples_path,
 )
 
@@ -46,7 +44,7 @@ def main() -> int:
     )
     parser.add_argument("counts", nargs="+", type=int, help="pull requests of people in the repository")
     args = parser.parse_args()
-    fake = FakeGitHub(OpenAPISpec.load(openapi_deref_path(), keep_paths=served_paths())).start()
+    fake = start_checked_fake()
     try:
         files = {
             p.relative_to(EXAMPLES_DIR).as_posix(): p.read_text()

@@ -33,6 +33,12 @@ def served_paths() -> list[str]:
     return sorted({template for _, template in served_operations()})
 
 
+def start_checked_fake() -> FakeGitHub:
+    """A started fake whose every response is checked against GitHub's OpenAPI description, as
+    the tests' ``fake_github`` fixture makes it: for the benchmarks in ``tools/``."""
+    return FakeGitHub(OpenAPISpec.load(openapi_deref_path(), keep_paths=served_paths())).start()
+
+
 __all__ = [
     "ACTIONS_TOKEN",
     "BOT_LOGIN",
@@ -64,5 +70,6 @@ __all__ = [
     "openapi_deref_path",
     "served_operations",
     "served_paths",
+    "start_checked_fake",
     "webhook_examples_path",
 ]
