@@ -102,6 +102,8 @@ def from_git(repo: Path, base_ref: str, config_path: Path, evaluate_config: Eval
                 needed.append(base_config.artifacts.telemetry)
             _extract(repo, commit, [_relative(p, root) for p in needed], root)
             review = evaluate_config(root / config_rel)
-        except (LookupError, OSError, ValueError, subprocess.TimeoutExpired, InputError):
+        # tarfile.TarError: the "data" filter refused a link out of the folder (to anywhere on the
+        # runner); the base is then not evaluated, like any base git cannot provide.
+        except (LookupError, OSError, ValueError, subprocess.TimeoutExpired, tarfile.TarError, InputError):
             return None
     return Baseline(review, BaseInfo(ref=base_ref, source="git"), note=f"evaluated at {commit[:12]}")

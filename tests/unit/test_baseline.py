@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -78,3 +79,72 @@ def test_from_snapshot__valid_invalid_missing(review_factory) -> None:  # type: 
     assert found.info.source == "snapshot"
     assert from_snapshot("{not json", "main") is None
     assert from_snapshot(None, "main") is None
+
+
+def _commit_on_main(repo: Path, change: Callable[[Path], None]) -> None:
+    git(repo, "checkout", "-q", "main")
+    change(repo / "fleet")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "base change")
+    git(repo, "checkout", "-q", "pr")
+
+
+def _outside_prices(tmp_path: Path) -> Path:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    shutil.copy(EXAMPLES_DIR / "market" / "prices.csv", outside / "prices.csv")
+    return outside
+
+
+def test_from_git__a_base_whose_prices_link_outside_the_checkout_is_no_baseline(
+    repo: Path, tmp_path: Path
+) -> None:
+    """A base commit can hold a symlink to anywhere on the runner: the base is not evaluated from
+    what it points at, and the review goes on without a baseline (it used to raise)."""
+    outside = _outside_prices(tmp_path)
+
+    def link_market_outside(fleet: Path) -> None:
+        shutil.rmtree(fleet / "market")
+        (fleet / "market").symlink_to(outside)
+
+    _commit_on_main(repo, link_market_outside)
+    read: list[Path] = []
+    assert from_git(repo, "main", repo / "fleet" / "metasup.yml", _recording(read)) is None
+
+
+def test_from_git__a_base_config_naming_a_path_outside_is_no_baseline(repo: Path, tmp_path: Path) -> None:
+    outside = _outside_prices(tmp_path)
+
+    def absolute_prices(fleet: Path) -> None:
+        config = fleet / "metasup.yml"
+        config.write_text(
+            config.read_text().replace("prices: market/prices.csv", f"prices: {outside}/prices.csv")
+        )
+
+    _commit_on_main(repo, absolute_prices)
+    read: list[Path] = []
+    assert from_git(repo, "main", repo / "fleet" / "metasup.yml", _recording(read)) is None
+    assert read == []
+
+
+def _recording(read: list[Path]) -> Callable[[Path], Review]:
+    def evaluate_and_record(path: Path) -> Review:
+        read.append(path)
+        return evaluate_config(path)
+
+    return evaluate_and_record
+
+
+def test_from_git__a_base_whose_price_folder_links_outside_is_no_baseline(repo: Path, tmp_path: Path) -> None:
+    """The same with the folder itself named in the config: git hands over the link itself."""
+    outside = _outside_prices(tmp_path)
+
+    def folder_link(fleet: Path) -> None:
+        config = fleet / "metasup.yml"
+        config.write_text(config.read_text().replace("prices: market/prices.csv", "prices: market"))
+        shutil.rmtree(fleet / "market")
+        (fleet / "market").symlink_to(outside)
+
+    _commit_on_main(repo, folder_link)
+    read: list[Path] = []
+    assert from_git(repo, "main", repo / "fleet" / "metasup.yml", _recording(read)) is None
