@@ -19,9 +19,9 @@ from pydantic import ValidationError
 
 from metasup.evaluate.measure import Measure, measure_locally
 from metasup.evaluate.supervisor import Supervision, supervise
-from metasup.ingest import Progress, data_files, load_artifacts
+from metasup.ingest import Progress, load_artifacts, source_files
 from metasup.model.artifacts import Artifacts
-from metasup.model.config import Config, load_config
+from metasup.model.config import Config, artifact_url, load_config
 from metasup.model.errors import ArtifactError, InputError
 from metasup.model.registry import Registry, load_registry
 from metasup.model.review import SEVERITY_ORDER, BaseInfo, Review
@@ -47,8 +47,10 @@ def load_workspace(
     """Read and validate everything one evaluation needs.
 
     With ``confine_to`` (the action's ``GITHUB_WORKSPACE``), the config, the registry, the
-    comment template and every artifact file must resolve, symlinks followed, inside that folder
-    (SPEC §2.6 "Nothing outside the workspace"); the CLI passes nothing and reads any path.
+    comment template and every artifact file (of a folder, of hive partitions, of a glob) must
+    resolve, symlinks followed, inside that folder (SPEC §2.6 "Nothing outside the workspace");
+    an object-storage URL (``s3://…``) is not on the runner's disk and is read as configured. The
+    CLI passes nothing and reads any path.
     """
     if confine_to is not None:
         confine([("config", config_path)], confine_to)
@@ -63,10 +65,10 @@ def load_workspace(
             ("artifacts.telemetry", artifacts_config.telemetry),
             ("artifacts.prices", artifacts_config.prices),
         ):
-            if path is not None:
-                named.append((key, path))
-                confine([(key, path)], confine_to)
-                named += [(key, file) for file in data_files(path)]
+            if path is None or artifact_url(path) is not None:
+                continue  # object storage is read with the environment's credentials, not from disk
+            confine([(key, path)], confine_to)
+            named += [(key, path), *((key, file) for file in source_files(path))]
         confine(named, confine_to)
     registry = load_registry(config.registry)
     artifacts = load_artifacts(config.artifacts, progress=progress)

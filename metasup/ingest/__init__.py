@@ -8,11 +8,12 @@ lists them and the decisions taken where the SPEC is silent.
 May import: ``metasup.model`` only, plus numpy, pandas, pyarrow and the standard library (no other
 wing, no network, no clock).
 
-The door: :func:`load_artifacts` and :data:`Progress` (its callback type), and :func:`data_files`
-(which files a configured path names, for the action's workspace check); nothing else is public.
+The door: :func:`load_artifacts` and :data:`Progress` (its callback type), and :func:`source_files`
+(which files a configured path names — a file, a folder, hive partitions, a glob — for the action's
+workspace check); nothing else is public.
 """
 
-from metasup.ingest.files import data_files
 from metasup.ingest.load import Progress, load_artifacts
+from metasup.ingest.parquet_sources import source_files
 
-__all__ = ["Progress", "data_files", "load_artifacts"]
+__all__ = ["Progress", "load_artifacts", "source_files"]

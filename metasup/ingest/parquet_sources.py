@@ -26,7 +26,7 @@ import pyarrow as pa
 
 from metasup.ingest.files import Content, data_files, display_path, read_content, suffix_of
 from metasup.model.config import artifact_url
-from metasup.model.errors import ArtifactError
+from metasup.model.errors import ArtifactError, why_unreadable
 
 _GLOB_CHARACTERS = frozenset("*?[")
 
@@ -36,6 +36,13 @@ def source_files(path: Path) -> list[Path]:
     url = artifact_url(path)
     if url is not None:
         return _remote_files(url)
+    try:
+        return _local_files(path)
+    except OSError as exc:  # a name too long to look up, a folder that cannot be listed
+        raise ArtifactError(f"{display_path(path)}: {why_unreadable(exc)}") from None
+
+
+def _local_files(path: Path) -> list[Path]:
     text = str(path)
     if _GLOB_CHARACTERS & set(text):
         found = sorted(Path(name) for name in glob.glob(text, recursive=True))

@@ -159,6 +159,11 @@ def _nul_in_a_path(root: Path) -> None:
     config.write_text(config.read_text().replace("registry: agents.yaml", 'registry: "agents\\0.yaml"'))
 
 
+def _artifact_name_too_long(root: Path) -> None:
+    config = root / "metasup.yml"
+    config.write_text(config.read_text().replace("alpha: alpha/events.jsonl", "alpha: " + "x" * 300))
+
+
 def _garbage_ledger(root: Path) -> None:
     (root / "garbage.jsonl").write_text("this is not a ledger\n")
 
@@ -198,6 +203,13 @@ CASES = [
         2,
         ("registry", "NUL character"),
         _nul_in_a_path,
+    ),
+    Case(
+        "artifact name too long for the file system (found by the field fuzz)",
+        _review_json,
+        2,
+        ("xxxxxxxx", "cannot read file (File name too long)"),
+        _artifact_name_too_long,
     ),
     Case(
         "unreadable as-of",

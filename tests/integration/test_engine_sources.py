@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -17,6 +18,7 @@ from review_compare import assert_same
 from metasup.engine import open_measure
 from metasup.engine.convert import convert
 from metasup.model.config import EngineConfig
+from metasup.model.errors import InputError
 from metasup.runner import evaluate, load_workspace
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "metasup" / "examples" / "metasup.yml"
@@ -57,6 +59,34 @@ def test_globs_name_the_same_files(converted: Path) -> None:
     glob_config = converted / "glob.yml"
     glob_config.write_text(text.replace("alpha: alpha", "alpha: alpha/date=*/*.parquet"), encoding="utf-8")
     assert review_of(glob_config)["agents"] == review_of(config)["agents"]
+
+
+def _signal_count(config: Path, confine_to: Path | None = None) -> int:
+    return len(load_workspace(config, confine_to=confine_to).artifacts.signals)
+
+
+def test_the_action_reads_hive_partitions_and_globs_inside_its_workspace(converted: Path) -> None:
+    """The action checks every file an artifact path names against GITHUB_WORKSPACE: a hive folder
+    (what ``metasup convert`` writes) and a glob are read as the CLI reads them. The check used to
+    list only a flat folder's files, so the action refused both ("directory holds no data files")."""
+    glob_config = converted / "glob-confined.yml"
+    text = (converted / "metasup.yml").read_text(encoding="utf-8")
+    glob_config.write_text(text.replace("alpha: alpha", "alpha: alpha/date=*/*.parquet"), encoding="utf-8")
+    expected = _signal_count(converted / "metasup.yml")
+    assert expected > 0
+    assert _signal_count(converted / "metasup.yml", confine_to=converted) == expected
+    assert _signal_count(glob_config, confine_to=converted) == expected
+
+
+def test_the_action_refuses_a_partition_file_that_links_outside(converted: Path, tmp_path: Path) -> None:
+    workspace = tmp_path / "workspace"
+    shutil.copytree(converted, workspace)
+    part = sorted((workspace / "alpha").rglob("*.parquet"))[0]
+    outside = tmp_path / "elsewhere.parquet"
+    part.rename(outside)
+    part.symlink_to(outside)
+    with pytest.raises(InputError, match="outside the workspace"):
+        load_workspace(workspace / "metasup.yml", confine_to=workspace)
 
 
 def _free_port() -> int:
@@ -110,6 +140,8 @@ def test_the_same_review_from_s3(converted: Path, s3: str) -> None:
     with open_measure(EngineConfig(kind="dask"), workers=2, processes=False) as measure:
         on_dask = review_of(remote, measure=measure)
     assert_same(from_s3, on_dask)
+    # in the action: object storage is not the runner's disk, so the workspace check leaves it be
+    assert _signal_count(remote, confine_to=converted) == _signal_count(converted / "metasup.yml")
 
 
 @pytest.mark.parametrize(
