@@ -75,9 +75,12 @@ def test_any_input_ends_cleanly(
 FIELD_FUZZ = settings(
     max_examples=60,
     deadline=timedelta(seconds=20),
+    derandomize=True,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-"""A review per example: 60 of them, each allowed 20 s on a loaded CI machine."""
+"""A review per example: 60 of them, each allowed 20 s on a loaded CI machine. The same 60 every
+run (a fixed seed), so CI never fails on a draw no one made before; to explore, set
+``derandomize=False`` here and run it a few times."""
 
 EDGES = [1e308, -1e308, 1e300, 5e-324, 1e-320, 2**63, -(2**63) - 1, 0, -0.0, 1e15, 1e16, 1e-13, 1e13]
 extreme_numbers = st.one_of(
