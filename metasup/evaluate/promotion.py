@@ -261,6 +261,7 @@ def skill_gate(skill: Skill | None, rules: PromotionConfig) -> Gate:
     record = f"{general_number(skill.track_record_days, 4)}-day track record"
     if skill.n < rules.min_skill_days:
         evidence = f"{skill.n} skill days in the {record} (< {rules.min_skill_days}) — {FAILS_CLOSED}"
+        evidence += _days_to_eligibility(skill)
         return Gate(name="skill", passed=False, value=None, threshold=threshold, evidence=evidence)
     value = skill.psr if test == "psr" else skill.dsr
     if value is None:
@@ -271,11 +272,23 @@ def skill_gate(skill: Skill | None, rules: PromotionConfig) -> Gate:
     shown, bar = render_pair(level, threshold, fixed_decimals, 2)
     evidence = f"{label} {shown} {'≥' if passed else '<'} {bar} over {skill.n} days"
     if not passed:
-        if skill.eligible_in_days is not None and skill.eligible_in_days > 0:
-            evidence += f"; eligible in ~{skill.eligible_in_days} trading days if its Sharpe holds"
-        elif skill.sharpe is not None and skill.sharpe <= 0:
+        evidence += _days_to_eligibility(skill)
+        if skill.sharpe is not None and skill.sharpe <= 0:
             evidence += "; no positive edge"
+        elif (
+            test == "dsr" and skill.sharpe is not None and skill.sr0 is not None and skill.sharpe <= skill.sr0
+        ):
+            shown_sr, sr0 = render_pair(skill.sharpe, skill.sr0, fixed_decimals, 3)
+            evidence += (
+                f"; Sharpe ratio {shown_sr} ≤ {sr0}, what the best of {skill.trials} trials shows by luck"
+            )
     return Gate(name="skill", passed=passed, value=value, threshold=threshold, evidence=evidence)
+
+
+def _days_to_eligibility(skill: Skill) -> str:
+    """The record still needed if the Sharpe ratio holds, or nothing when it cannot be said."""
+    days = skill.eligible_in_days
+    return "" if days is None or days <= 0 else f"; eligible in ~{days} trading days if its Sharpe holds"
 
 
 def prod_correlation_gate(skill: Skill | None, rules: PromotionConfig) -> Gate:
@@ -288,10 +301,11 @@ def prod_correlation_gate(skill: Skill | None, rules: PromotionConfig) -> Gate:
         evidence = "no prod book: no prod agent has a realized signal in the track record"
         return Gate(name="prod_correlation", passed=True, value=None, threshold=threshold, evidence=evidence)
     if skill.prod_correlation is None:
-        evidence = (
-            f"correlation with the prod book unknown: {skill.common_days} common days "
-            f"(< {rules.min_skill_days}) — {FAILS_CLOSED}"
-        )
+        if skill.common_days < rules.min_skill_days:
+            why = f"{skill.common_days} common days (< {rules.min_skill_days})"
+        else:
+            why = f"one of the two series is constant over the {skill.common_days} common days"
+        evidence = f"correlation with the prod book unknown: {why} — {FAILS_CLOSED}"
         return Gate(name="prod_correlation", passed=False, value=None, threshold=threshold, evidence=evidence)
     rho = skill.prod_correlation
     level = settled(rho, threshold)

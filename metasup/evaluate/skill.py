@@ -185,9 +185,14 @@ def skill_report(
     dsr = None
     if facts.sharpe is not None and facts.q is not None:
         dsr = stats.psr(facts.sharpe, facts.n, facts.q, sr_star=sr0)
-    min_trl = None
+    min_trl = gate_trl = None
     if facts.sharpe is not None and facts.q is not None:
         min_trl = stats.min_track_record(facts.sharpe, facts.q, rules.min_psr)
+        # The days to eligibility count what the gate's own test needs: under ``dsr``, the bar SR0.
+        bar = sr0 if rules.skill_test == "dsr" else 0.0
+        gate_trl = (
+            min_trl if bar == 0 else stats.min_track_record(facts.sharpe, facts.q, rules.min_psr, sr_star=bar)
+        )
     common, rho, alpha = (0, None, None) if book.n == 0 else correlation_with_book(series, book)
     if common < rules.min_skill_days:
         rho, alpha = None, None
@@ -202,7 +207,7 @@ def skill_report(
         trials=trials,
         sr0=sr0,
         min_track_record_days=min_trl,
-        eligible_in_days=stats.eligible_in_days(min_trl, facts.n),
+        eligible_in_days=stats.eligible_in_days(gate_trl, facts.n, rules.min_skill_days),
         prod_correlation=rho,
         prod_book_days=book.n,
         common_days=common,

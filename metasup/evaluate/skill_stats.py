@@ -195,21 +195,25 @@ def expected_max_sharpe(variance: float, trials: int) -> float:
     return math.sqrt(variance) * z
 
 
-def min_track_record(sr: float, q: float, min_psr: float, max_days: int = 10_000) -> int | None:
-    """MinTRL: the fewest days ``n' ≥ 2`` whose PSR(0) would reach ``min_psr`` if SR and q held.
+def min_track_record(
+    sr: float, q: float, min_psr: float, max_days: int = 10_000, sr_star: float = 0.0
+) -> int | None:
+    """MinTRL: the fewest days ``n' ≥ 2`` whose PSR(SR*) would reach ``min_psr`` if SR and q held.
 
-    The smallest integer with ``T_{n'−1}(SR·√(n' − 1)/√q) ≥ min_psr``; its large-``n`` form is the
-    paper's ``1 + q·(Φ⁻¹(min_psr)/SR)²``. For ``SR > 0`` the left side increases with ``n'`` (larger
-    argument, thinner tails), so integer bisection needs ~14 CDF evaluations over 10 000 days.
-    ``None`` when ``SR ≤ 0``, ``q ≤ 0``, or ``max_days`` is not enough. ``min_psr`` must be in (0, 1).
+    The smallest integer with ``T_{n'−1}((SR − SR*)·√(n' − 1)/√q) ≥ min_psr``; against SR* = 0 its
+    large-``n`` form is the paper's ``1 + q·(Φ⁻¹(min_psr)/SR)²``. For ``SR > SR*`` the left side
+    increases with ``n'`` (larger argument, thinner tails), so integer bisection needs ~14 CDF
+    evaluations over 10 000 days. ``SR*`` = SR0 gives the record the deflated Sharpe ratio needs.
+    ``None`` when ``SR ≤ SR*``, ``q ≤ 0``, or ``max_days`` is not enough. ``min_psr`` must be in (0, 1).
     """
     if not 0.0 < min_psr < 1.0:
         raise ValueError(f"min_psr must be in (0, 1), got {min_psr}")
-    if not (sr > 0 and q > 0 and math.isfinite(sr) and math.isfinite(q)) or max_days < 2:
+    edge = sr - sr_star
+    if not (edge > 0 and q > 0 and math.isfinite(edge) and math.isfinite(q)) or max_days < 2:
         return None
 
     def reached(days: int) -> bool:
-        return student_t_cdf(sr * math.sqrt(days - 1) / math.sqrt(q), days - 1) >= min_psr
+        return student_t_cdf(edge * math.sqrt(days - 1) / math.sqrt(q), days - 1) >= min_psr
 
     lo, hi = 2, max_days
     if reached(lo):
@@ -222,9 +226,13 @@ def min_track_record(sr: float, q: float, min_psr: float, max_days: int = 10_000
     return hi
 
 
-def eligible_in_days(min_trl: int | None, n: int) -> int | None:
-    """Days still to record before MinTRL is met: ``max(0, ⌈min_trl − n⌉)``; ``None`` without MinTRL."""
-    return None if min_trl is None else max(0, math.ceil(min_trl - n))
+def eligible_in_days(min_trl: int | None, n: int, min_days: int = 0) -> int | None:
+    """Days still to record before the skill gate can pass: ``max(0, ⌈min_trl − n⌉, min_days − n)``.
+
+    ``min_days`` is the gate's own floor (``promotion.min_skill_days``): a record that would meet
+    MinTRL in fewer days is still not long enough to be judged. ``None`` without MinTRL.
+    """
+    return None if min_trl is None else max(0, math.ceil(min_trl - n), min_days - n)
 
 
 # --- Against the prod book ------------------------------------------------------------------------

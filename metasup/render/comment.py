@@ -151,7 +151,7 @@ def gate_matrix(agents: Sequence[AgentReport]) -> list[GateRow]:
         passed = {gate.name: gate.passed for gate in agent.promotion.gates}
         skill = agent.skill
         eligible = None
-        if skill is not None and not passed.get("skill", True):
+        if skill is not None and not passed.get("skill", True) and (skill.eligible_in_days or 0) > 0:
             eligible = skill.eligible_in_days
         rows.append(
             GateRow(

@@ -65,8 +65,9 @@ class Sharpe:
         return next((n for n in range(2, MAX_MIN_TRL + 1) if self.psr(n=n) >= MIN_PSR), None)
 
     def eligible_in_days(self) -> int | None:
+        """Days until the skill gate (PSR) could pass: MinTRL, and never before ``min_skill_days``."""
         found = self.min_track_record()
-        return None if found is None else max(0, found - self.n)
+        return None if found is None else max(0, found - self.n, MIN_SKILL_DAYS - self.n)
 
 
 def sharpe(values: Collection[float]) -> Sharpe | None:

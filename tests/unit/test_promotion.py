@@ -509,6 +509,29 @@ def test_skill_gate__negative_edge_is_never_eligible() -> None:
     assert gate.evidence.endswith("; no positive edge")
 
 
+def test_skill_gate__a_record_too_short_says_when_it_could_be_eligible() -> None:
+    gate = judge("skill", skill=make_skill(n=6, psr=0.99, min_track_record_days=4, eligible_in_days=4))
+
+    assert not gate.passed
+    assert gate.evidence == (
+        "6 skill days in the 180-day track record (< 10) — fails closed; "
+        "eligible in ~4 trading days if its Sharpe holds"
+    )
+
+
+def test_skill_gate__dsr_below_the_deflated_bar_says_so() -> None:
+    config = make_config(promotion=PromotionConfig(skill_test="dsr"))
+    skill = make_skill(sharpe=0.05, psr=0.97, dsr=0.3, sr0=0.08, trials=8, eligible_in_days=None)
+
+    gate = judge("skill", config=config, skill=skill)
+
+    assert not gate.passed
+    assert (
+        gate.evidence
+        == "DSR 0.30 < 0.95 over 120 days; Sharpe ratio 0.050 ≤ 0.08, what the best of 8 trials shows by luck"
+    )
+
+
 def test_skill_gate__dsr_when_configured() -> None:
     config = make_config(promotion=PromotionConfig(skill_test="dsr"))
     gate = judge("skill", config=config, skill=make_skill(psr=0.99, dsr=0.9))
@@ -559,3 +582,13 @@ def test_prod_correlation_gate__too_few_common_days_fail_closed() -> None:
 
     assert not gate.passed
     assert gate.evidence == "correlation with the prod book unknown: 4 common days (< 10) — fails closed"
+
+
+def test_prod_correlation_gate__a_constant_series_fails_closed_and_says_why() -> None:
+    gate = judge("prod_correlation", skill=make_skill(prod_correlation=None, common_days=60))
+
+    assert not gate.passed
+    assert gate.evidence == (
+        "correlation with the prod book unknown: one of the two series is constant over the 60 common days"
+        " — fails closed"
+    )

@@ -284,6 +284,69 @@ def test_fleet_skill__no_prod_book_and_agents_without_a_series() -> None:
     assert (skills["silent"].n, skills["silent"].psr, skills["silent"].eligible_in_days) == (0, None, None)
 
 
+def scipy_min_trl(x: pd.Series, bar: float, min_psr: float = 0.95) -> int | None:
+    """The fewest days whose PSR(bar) reaches ``min_psr`` at this series' SR and q, by a plain scan."""
+    values = x.to_numpy()
+    sr = values.mean() / values.std(ddof=1)
+    q = 1 - sp.skew(values) * sr + (sp.kurtosis(values, fisher=False) - 1) / 4 * sr**2
+    days = np.arange(2, 10_001)
+    reached = sp.t.cdf((sr - bar) * np.sqrt(days - 1) / np.sqrt(q), days - 1) >= min_psr
+    return int(days[np.argmax(reached)]) if sr > bar and reached.any() else None
+
+
+def test_fleet_skill__days_to_eligibility_count_the_day_minimum() -> None:
+    """A strong but short record: MinTRL is already met, the gate's 10-day floor is not."""
+    rng = np.random.default_rng(5)
+    recon = recon_frame([realized("fresh", exited=d + 0.1, ret=rng.normal(0.01, 0.002)) for d in range(8)])
+
+    skill = fleet_skill_of(recon, make_config(), sandbox=["fresh"], prod_book=[])["fresh"]
+
+    x = reference_series(recon, AS_OF, TRACK)["fresh"]
+    assert skill.n == len(x) < 10
+    assert skill.min_track_record_days == scipy_min_trl(x, 0.0)
+    assert skill.min_track_record_days is not None
+    assert skill.min_track_record_days <= skill.n
+    assert skill.eligible_in_days == 10 - len(x)
+
+
+def test_fleet_skill__under_dsr_days_to_eligibility_are_against_sr0() -> None:
+    """The DSR gate needs PSR(SR0): the days to eligibility must count against that bar, not 0."""
+    rng = np.random.default_rng(8)
+    edges = {"a": 0.004, "b": 0.0, "c": -0.002, "d": 0.001, "e": 0.002}
+    rows = [
+        realized(agent, exited=d + 0.1, ret=rng.normal(edge, 0.01))
+        for d in range(90)
+        for agent, edge in edges.items()
+    ]
+    recon = recon_frame(rows)
+    x = reference_series(recon, AS_OF, TRACK)
+    sharpes = np.array([x[a].mean() / x[a].std(ddof=1) for a in edges])
+    gamma = 0.5772156649
+    trials = len(edges)
+    sr0 = np.sqrt(sharpes.var(ddof=1)) * (
+        (1 - gamma) * sp.norm.ppf(1 - 1 / trials) + gamma * sp.norm.ppf(1 - 1 / (trials * np.e))
+    )
+
+    as_psr = fleet_skill_of(recon, make_config(), sandbox=list(edges), prod_book=[])
+    as_dsr = fleet_skill_of(
+        recon, make_config(promotion={"skill_test": "dsr"}), sandbox=list(edges), prod_book=[]
+    )
+
+    best = as_dsr["a"]
+    assert best.sr0 == pytest.approx(sr0, rel=1e-9)
+    assert 0 < sr0 < best.sharpe
+    dsr_trl, psr_trl = scipy_min_trl(x["a"], sr0), scipy_min_trl(x["a"], 0.0)
+    assert dsr_trl is not None
+    assert psr_trl is not None
+    assert best.eligible_in_days == max(0, dsr_trl - best.n, 10 - best.n)
+    assert as_psr["a"].eligible_in_days == max(0, psr_trl - best.n)
+    assert best.eligible_in_days > as_psr["a"].eligible_in_days
+    assert best.min_track_record_days == psr_trl  # the paper's MinTRL is reported as it is
+    below = [a for a in edges if 0 < (as_dsr[a].sharpe or 0) <= sr0]
+    assert below
+    assert all(as_dsr[a].eligible_in_days is None for a in below)
+
+
 def test_fleet_skill__track_record_never_shorter_than_the_window() -> None:
     recon = _fleet(np.random.default_rng(4), days=50)
     config = make_config(promotion={"track_record": "20d"}, windows={"window": "45d", "period": "7d"})

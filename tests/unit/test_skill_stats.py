@@ -378,11 +378,36 @@ def test_min_track_record__invalid_min_psr_raises(min_psr: float) -> None:
         min_track_record(0.2, 1.0, min_psr)
 
 
+@pytest.mark.parametrize(("sr", "sr_star"), [(0.3, 0.1), (0.12, 0.1), (0.5, -0.1)])
+def test_min_track_record__against_a_bar_matches_brute_force_scan(sr: float, sr_star: float) -> None:
+    """Against SR* the edge is SR − SR*: the record the deflated Sharpe ratio needs."""
+    days = np.arange(2, 10_001)
+    ok = st.t.cdf((sr - sr_star) * np.sqrt(days - 1) / math.sqrt(1.2), days - 1) >= 0.95
+    assert min_track_record(sr, 1.2, 0.95, sr_star=sr_star) == int(days[np.argmax(ok)])
+
+
+@pytest.mark.parametrize(("sr", "sr_star"), [(0.1, 0.1), (0.1, 0.2)])
+def test_min_track_record__at_or_below_the_bar_is_none(sr: float, sr_star: float) -> None:
+    assert min_track_record(sr, 1.0, 0.95, sr_star=sr_star) is None
+
+
 @pytest.mark.parametrize(
-    ("min_trl", "n", "expected"), [(100, 30, 70), (30, 100, 0), (50, 50, 0), (2, 0, 2), (None, 10, None)]
+    ("min_trl", "n", "min_days", "expected"),
+    [
+        (100, 30, 0, 70),
+        (30, 100, 0, 0),
+        (50, 50, 0, 0),
+        (2, 0, 0, 2),
+        (None, 10, 0, None),
+        (4, 6, 10, 4),  # MinTRL met, the gate's 10-day floor not
+        (40, 6, 10, 34),
+        (None, 6, 10, None),
+    ],
 )
-def test_eligible_in_days__arithmetic(min_trl: int | None, n: int, expected: int | None) -> None:
-    assert eligible_in_days(min_trl, n) == expected
+def test_eligible_in_days__arithmetic(
+    min_trl: int | None, n: int, min_days: int, expected: int | None
+) -> None:
+    assert eligible_in_days(min_trl, n, min_days) == expected
 
 
 # --------------------------------------------------------------------------------------------
