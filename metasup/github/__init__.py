@@ -5,8 +5,9 @@ It is the only place that imports PyGithub (``github``). Of metasup it imports o
 request.
 
 Modules: ``client`` (connect, our identity, errors), ``git`` (branches, files, commits),
-``state`` (the state branch's compare-and-swap), ``pulls`` (metasup's PRs), ``comments`` (the one
-review comment, the dashboard issue), ``workflow_commands`` (``::error::``, step outputs, job
+``state`` (the state branch's compare-and-swap), ``pulls`` (metasup's PRs), ``pr_branches``
+(their branches, moved only from metasup's own commits), ``comments`` (the one review comment,
+the dashboard issue), ``workflow_commands`` (``::error::``, step outputs, job
 summary).
 
 The door — what other wings use — is re-exported here: :data:`GitHubClient` and :func:`connect`,
@@ -25,13 +26,15 @@ from metasup.github.client import (
     own_login,
 )
 from metasup.github.comments import CommentOutcome, read_own_issue, upsert_comment, upsert_issue
-from metasup.github.git import branch_head, commit_messages, read_text
+from metasup.github.git import branch_head, commit_messages, is_exact_change, read_text
+from metasup.github.pr_branches import BranchNotOurs, BranchRefused, point_branch
 from metasup.github.pulls import (
     HeadMoved,
     OpenedPull,
     PullAlreadyExists,
     PullCreationNotPermitted,
     PullFacts,
+    PullRetargeted,
     close_pull,
     commit_change,
     ensure_label,
@@ -42,13 +45,14 @@ from metasup.github.pulls import (
     merger_login,
     open_or_find_pull,
     open_pull,
-    point_branch,
     update_pull_body,
 )
 from metasup.github.state import StateMoved, StateSnapshot, read_state, write_state
 from metasup.github.workflow_commands import Console, WorkflowFileError, append_summary, write_outputs
 
 __all__ = [
+    "BranchNotOurs",
+    "BranchRefused",
     "CommentOutcome",
     "Console",
     "GitHubClient",
@@ -60,6 +64,7 @@ __all__ = [
     "PullAlreadyExists",
     "PullCreationNotPermitted",
     "PullFacts",
+    "PullRetargeted",
     "RateLimited",
     "StateMoved",
     "StateSnapshot",
@@ -73,6 +78,7 @@ __all__ = [
     "connect",
     "ensure_label",
     "fit_body",
+    "is_exact_change",
     "label_pull",
     "list_pull_facts",
     "list_pull_states",

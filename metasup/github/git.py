@@ -11,7 +11,9 @@ import base64
 from collections.abc import Iterable
 
 from github import GithubException, InputGitTreeElement
+from github.GitCommit import GitCommit
 from github.GitRef import GitRef
+from github.GitTree import GitTree
 from github.Repository import Repository
 
 from metasup.github.client import GitHubClient, GitHubIOError, translate_error
@@ -109,19 +111,42 @@ def commit_files(
 ) -> str:
     """A commit with ``files`` changed on top of ``parent`` (an orphan when None), via the Git data API."""
     repo = gh.get_repo(repository)
+    parent_commit = None if parent is None else repo.get_git_commit(parent)
+    tree = _tree_with(repo, parent_commit, files)
+    commit = repo.create_git_commit(message, tree, [] if parent_commit is None else [parent_commit])
+    sha: str = commit.sha
+    return sha
+
+
+def _tree_with(repo: Repository, parent: GitCommit | None, files: dict[str, str]) -> GitTree:
+    """``parent``'s tree with ``files`` set (just ``files`` without a parent); trees are named by
+    their content, so the same files on the same parent always give the same tree sha."""
     elements = [
         InputGitTreeElement(path, "100644", "blob", sha=repo.create_git_blob(text, "utf-8").sha)
         for path, text in files.items()
     ]
     if parent is None:
-        tree = repo.create_git_tree(elements)
-        commit = repo.create_git_commit(message, tree, [])
-    else:
-        parent_commit = repo.get_git_commit(parent)
-        tree = repo.create_git_tree(elements, base_tree=parent_commit.tree)
-        commit = repo.create_git_commit(message, tree, [parent_commit])
-    sha: str = commit.sha
-    return sha
+        return repo.create_git_tree(elements)
+    return repo.create_git_tree(elements, base_tree=parent.tree)
+
+
+def is_exact_change(
+    gh: GitHubClient, repository: str, commit: str, parent: str, files: dict[str, str]
+) -> bool:
+    """Whether ``commit`` is ``parent`` with ``files`` set and nothing else: its only parent is
+    ``parent`` and its tree is the tree :func:`commit_files` would build there.
+
+    What decides that metasup merges only its own change, whatever its records say: a head whose
+    sha someone wrote into the state branch still has to be, byte for byte, metasup's edit.
+    """
+    try:
+        repo = gh.get_repo(repository)
+        head = repo.get_git_commit(commit)
+        if [p.sha for p in head.parents] != [parent]:
+            return False
+        return _tree_with(repo, repo.get_git_commit(parent), files).sha == head.tree.sha
+    except GithubException as exc:
+        raise translate_error(exc, f"commit {commit[:12]}") from None
 
 
 def commit_messages(gh: GitHubClient, repository: str, head: str, limit: int) -> list[tuple[str, str]]:

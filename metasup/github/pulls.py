@@ -2,8 +2,10 @@
 whose they are), push their branches, open, refresh, merge and close them.
 
 What is metasup's (SPEC §5 "Acting safely") is decided from :class:`PullFacts`: opened by our exact
-login, head repository = base repository, head commit = the one metasup recorded. Merging sends
-that commit as ``sha``, so GitHub itself refuses to merge a head someone moved (:class:`HeadMoved`).
+login, head repository = base repository, base branch = the one it was opened against, head
+commit = the one metasup recorded. Merging sends that commit as ``sha``, so GitHub itself refuses to
+merge a head someone moved (:class:`HeadMoved`); a branch is moved only from a recorded commit
+(:func:`metasup.github.pr_branches.point_branch`).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from metasup.github.client import (
     translate_error,
     wait_budget,
 )
-from metasup.github.git import commit_files, loaded_ref
+from metasup.github.git import commit_files
 from metasup.model.pulls import PullState
 
 PR_CREATION_SETTING = (
@@ -47,6 +49,14 @@ class HeadMoved(GitHubIOError):
         )
 
 
+class PullRetargeted(GitHubIOError):
+    """The PR now targets another base branch than the one metasup opened it against."""
+
+    def __init__(self, number: int, expected: str, actual: str) -> None:
+        self.number, self.expected, self.actual = number, expected, actual
+        super().__init__(f"pull request #{number} now targets {actual}, not {expected}")
+
+
 class PullCreationNotPermitted(NotPermitted):
     """The repository does not let GitHub Actions create pull requests."""
 
@@ -61,13 +71,16 @@ class PullFacts:
     head_repo_full_name: str | None  # None when the head repository (a fork) was deleted
     base_repo_full_name: str
     head_sha: str
+    base_ref: str
 
-    def is_metasups(self, login: str, recorded_head_sha: str | None) -> bool:
-        """metasup's PR: opened by exactly ``login``, from the base repository itself, and its head is
-        the commit metasup recorded (nothing recorded → not provably ours)."""
+    def is_metasups(self, login: str, recorded_head_sha: str | None, base_ref: str) -> bool:
+        """metasup's PR: opened by exactly ``login``, from the base repository itself, into the base
+        branch metasup opened it against, and its head is the commit metasup recorded (nothing
+        recorded → not provably ours). A PR someone retargeted would merge elsewhere: not ours."""
         return (
             self.author_login == login
             and self.head_repo_full_name == self.base_repo_full_name
+            and self.base_ref == base_ref
             and recorded_head_sha is not None
             and self.head_sha == recorded_head_sha
         )
@@ -129,6 +142,7 @@ def _facts(repo: Repository, pull: PullRequest) -> PullFacts:
         head_repo_full_name=head_repo.full_name if head_repo is not None else None,
         base_repo_full_name=pull.base.repo.full_name,
         head_sha=pull.head.sha,
+        base_ref=pull.base.ref,
     )
 
 
@@ -150,53 +164,11 @@ def commit_change(
     gh: GitHubClient, repository: str, base_sha: str, path: str, text: str, message: str
 ) -> str:
     """One commit on ``base_sha`` changing ``path``, on no branch yet: its sha can be recorded as
-    metasup's before any branch (or PR) shows it (see :func:`point_branch`)."""
+    metasup's before any branch (or PR) shows it (see :func:`metasup.github.pr_branches.point_branch`)."""
     try:
         return commit_files(gh, repository, base_sha, {path: text}, message)
     except GithubException as exc:
         raise translate_error(exc, f"commit changing {path}") from None
-
-
-def point_branch(gh: GitHubClient, repository: str, branch: str, sha: str) -> None:
-    """Create ``branch`` at commit ``sha``, or move it there (also when another run created it
-    between our look and our create: two overlapping runs push the same change)."""
-    try:
-        repo = gh.get_repo(repository)
-        try:
-            loaded_ref(repo, branch).edit(sha, force=True)
-        except GithubException as exc:
-            if exc.status != 404:
-                raise
-            try:
-                repo.create_git_ref(f"refs/heads/{branch}", sha)
-            except GithubException as create_exc:
-                if create_exc.status != 422:
-                    raise
-                _move_branch_created_meanwhile(repo, branch, sha, error_message(create_exc))
-    except GithubException as exc:
-        raise translate_error(exc, f"branch {branch}") from None
-
-
-class BranchRefused(NotPermitted):
-    """GitHub will not create the branch (e.g. a branch named like one of its folders exists):
-    this PR's action fails, the run's others go on."""
-
-
-def _move_branch_created_meanwhile(repo: Repository, branch: str, sha: str, refusal: str) -> None:
-    """After a 422 on creating ``branch``: "Reference already exists" — another run created it
-    between our look and our create — so move it; if it still is not there, say why it cannot be."""
-    try:
-        ref = loaded_ref(repo, branch)
-    except GithubException as exc:
-        if exc.status != 404:
-            raise
-        folders = branch.split("/")[:-1]
-        blocking = " or ".join("/".join(folders[: n + 1]) for n in range(len(folders)))
-        raise BranchRefused(
-            f"GitHub refused to create the branch {branch} ({refusal}). A branch named {blocking} "
-            "would block it: git cannot hold both `a` and `a/b`. Rename or delete that branch."
-        ) from None
-    ref.edit(sha, force=True)
 
 
 def ensure_label(repo: Repository, name: str, color: str, description: str) -> None:
@@ -320,18 +292,27 @@ def update_pull_body(gh: GitHubClient, repository: str, number: int, body: str) 
 
 
 def merge_pull(
-    gh: GitHubClient, repository: str, number: int, message: str, *, expected_head_sha: str | None = None
+    gh: GitHubClient,
+    repository: str,
+    number: int,
+    message: str,
+    *,
+    expected_head_sha: str | None = None,
+    expected_base: str | None = None,
 ) -> bool:
     """Squash-merge PR ``number``; False when GitHub says it is not mergeable (yet).
 
     With ``expected_head_sha`` (the commit metasup wrote) the merge sends it as ``sha``: a head
     that moved — before the call, or racing it (GitHub's 409) — raises :class:`HeadMoved` and
-    nothing is merged.
+    nothing is merged. With ``expected_base``, a PR someone retargeted to another branch since it
+    was listed raises :class:`PullRetargeted`: merging would land the change there.
     """
     try:
         pull = gh.get_repo(repository).get_pull(number)
         if expected_head_sha is not None and pull.head.sha != expected_head_sha:
             raise HeadMoved(number, expected_head_sha, pull.head.sha)
+        if expected_base is not None and pull.base.ref != expected_base:
+            raise PullRetargeted(number, expected_base, pull.base.ref)
         try:
             if expected_head_sha is None:
                 status = pull.merge(commit_message=message, merge_method="squash")

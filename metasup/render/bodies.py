@@ -72,6 +72,24 @@ def render_retirement_body(
     )
 
 
+def render_withdrawal_comment(kind: StageChange, agent: str, reason: str, run_link: str) -> str:
+    """The comment metasup leaves when it closes its own stage-change PR: the rule no longer holds.
+
+    ``agent`` and ``reason`` come from artifacts (names, gate evidence): escaped like every body."""
+    return (
+        package_template("pull_withdrawn.md.j2")
+        .render(kind=kind, agent=agent, reason=reason, run_link=Safe(run_link))
+        .rstrip("\n")
+    )
+
+
+def render_held_comment(marker: str, run_link: str) -> str:
+    """The one comment on a PR whose head someone moved: metasup will not merge it."""
+    return (
+        package_template("pull_held.md.j2").render(marker=Safe(marker), run_link=Safe(run_link)).rstrip("\n")
+    )
+
+
 def render_dashboard(review: Review, context: Mapping[str, object], run_link: str) -> str:
     """The dashboard issue; ``context`` holds ``stages``, ``open_promotions``, ``pending_demotions``,
     ``vetoes``, ``kills`` and ``ledger`` (its head and the state commit, or None)."""

@@ -5,13 +5,16 @@ from __future__ import annotations
 from typing import assert_never
 
 from metasup.github import (
+    BranchNotOurs,
     GitHubClient,
     GitHubIOError,
     HeadMoved,
     NotPermitted,
     OpenedPull,
+    PullRetargeted,
     close_pull,
     commit_change,
+    is_exact_change,
     label_pull,
     merge_pull,
     open_or_find_pull,
@@ -23,7 +26,12 @@ from metasup.github import (
 )
 from metasup.model.config import Config
 from metasup.model.review import CLASS_SUBJECT_PREFIX, Review
-from metasup.render.bodies import render_retirement_body, render_stage_change_body
+from metasup.render.bodies import (
+    render_held_comment,
+    render_retirement_body,
+    render_stage_change_body,
+    render_withdrawal_comment,
+)
 from metasup.rolling.audit_ledger import NewEntry
 from metasup.rolling.context import RollingContext, RollingOutcome
 from metasup.rolling.dashboard import ListedPromotion
@@ -51,7 +59,7 @@ from metasup.rolling.registry_edit import (
     set_agent_stage,
 )
 from metasup.rolling.slugs import branch_slug
-from metasup.rolling.state import record_head
+from metasup.rolling.state import read_recorded_heads, record_head
 
 HELD_MARKER = "<!-- metasup:head-moved -->"
 
@@ -103,6 +111,9 @@ class PlanExecutor:
             if str(exc) not in self.outcome.errors:
                 self.outcome.errors.append(str(exc))
             return []
+        except BranchNotOurs as exc:
+            self.outcome.warnings.append(str(exc))
+            return []
 
     def _run(self, action: Action) -> list[NewEntry]:
         if isinstance(action, HoldMovedPull):
@@ -145,13 +156,25 @@ class PlanExecutor:
         sha = commit_change(self.gh, repository, self.base_head, self.context.registry_path, text, message)
         self.heads = record_head(self.gh, repository, branch, sha)
         self.wrote_state = True
-        point_branch(self.gh, repository, branch, sha)
+        point_branch(self.gh, repository, branch, sha, lambda head: self._recorded(branch, head))
         return sha
 
+    def _recorded(self, branch: str, sha: str) -> bool:
+        """Whether metasup wrote ``sha`` on ``branch``: in its records, or — re-read once — in
+        those of a run that overlapped this one."""
+        if self.heads.recorded_for(branch, sha) == sha:
+            return True
+        self.heads = read_recorded_heads(self.gh, self.context.repository)
+        return self.heads.recorded_for(branch, sha) == sha
+
     def _push_stage_change(self, lifecycle: Lifecycle, agent: str, branch: str) -> str:
-        text = set_agent_stage(self.registry_text(), agent, lifecycle.to_stage)
+        text = self._stage_change(lifecycle, agent)
         message = f"{self._message(lifecycle, agent)}\n\nProposed by metasup run {self.context.run_id}."
         return self._push(branch, text, message)
+
+    def _stage_change(self, lifecycle: Lifecycle, agent: str) -> str:
+        """The registry text of the base with ``agent`` moved to the lifecycle's stage."""
+        return set_agent_stage(self.registry_text(), agent, lifecycle.to_stage)
 
     def _open(self, branch: str, title: str, body: str, label: str) -> OpenedPull | None:
         """Open the PR, or adopt the one already open for ``branch`` when it is provably metasup's;
@@ -163,7 +186,7 @@ class PlanExecutor:
         if opened.created or facts is None:
             return opened
         login = own_login(self.gh)
-        if facts.is_metasups(login, self.heads.recorded_for(branch, facts.head_sha)):
+        if facts.is_metasups(login, self.heads.recorded_for(branch, facts.head_sha), self.context.base_ref):
             self.outcome.decisions.append(f"adopted metasup's open PR #{opened.number} for {branch}")
             if label not in facts.state.labels:
                 label_pull(self.gh, self.context.repository, opened.number, label)
@@ -220,17 +243,37 @@ class PlanExecutor:
         return []
 
     def _merge(self, action: MergeStageChange) -> list[NewEntry]:
+        """Merge only metasup's exact change: a recorded head that is not, byte for byte, the edit
+        metasup makes on the base head (records can be edited by anyone who can push) is re-cut."""
         lifecycle = LIFECYCLES[action.kind]
+        repository, branch = self.context.repository, lifecycle.branch(action.agent)
         expected = self.pull_heads[action.pull]
-        if action.rebase:
-            expected = self._push_stage_change(lifecycle, action.agent, lifecycle.branch(action.agent))
-        message = f"{self._message(lifecycle, action.agent)} (metasup run {self.context.run_id})"
+        rebase = action.rebase
+        if not rebase:
+            change = {self.context.registry_path: self._stage_change(lifecycle, action.agent)}
+            rebase = not is_exact_change(self.gh, repository, expected, self.base_head, change)
+            if rebase:
+                self.outcome.warnings.append(
+                    f"PR #{action.pull} ({branch}): its head {expected[:12]} is not the change metasup "
+                    "makes, though recorded as metasup's; re-cut with metasup's change before merging"
+                )
         try:
+            if rebase:
+                expected = self._push_stage_change(lifecycle, action.agent, branch)
+            message = f"{self._message(lifecycle, action.agent)} (metasup run {self.context.run_id})"
             merged = merge_pull(
-                self.gh, self.context.repository, action.pull, message, expected_head_sha=expected
+                self.gh,
+                repository,
+                action.pull,
+                message,
+                expected_head_sha=expected,
+                expected_base=self.context.base_ref,
             )
-        except HeadMoved:
+        except (HeadMoved, BranchNotOurs):
             return self._hold(HoldMovedPull(action.agent, action.pull, action.kind))
+        except PullRetargeted as exc:
+            self.outcome.warnings.append(f"{exc}; not merged (metasup merges only into {exc.expected})")
+            return []
         if not merged:
             self.outcome.decisions.append(f"PR #{action.pull} is not mergeable yet; will retry next run")
             return []
@@ -246,10 +289,7 @@ class PlanExecutor:
     def _hold(self, action: HoldMovedPull) -> list[NewEntry]:
         """Say once, on the PR, that its head moved and it is a person's to merge; record it as held."""
         lifecycle = LIFECYCLES[action.kind]
-        comment = (
-            f"{HELD_MARKER}\nThe head of this PR moved: someone pushed a commit metasup did not write. "
-            f"metasup will not merge it; this PR is now a person's to merge (run {self.context.run_link})."
-        )
+        comment = render_held_comment(HELD_MARKER, self.context.run_link)
         upsert_comment(self.gh, self.context.repository, action.pull, comment, HELD_MARKER)
         self.outcome.warnings.append(
             f"PR #{action.pull} ({lifecycle.branch(action.agent)}): its head moved; "
@@ -266,13 +306,7 @@ class PlanExecutor:
 
     def _withdraw(self, action: WithdrawStageChange) -> list[NewEntry]:
         lifecycle = LIFECYCLES[action.kind]
-        if lifecycle.kind == "promote":
-            what, detail = f"the promotion gates of **{action.agent}** no longer pass", "Failing"
-        else:
-            what, detail = f"the demotion rule no longer fires for **{action.agent}**", "Now"
-        comment = (
-            f"metasup closed this PR: {what} (run {self.context.run_link}).\n\n{detail}: {action.reason}"
-        )
+        comment = render_withdrawal_comment(action.kind, action.agent, action.reason, self.context.run_link)
         close_pull(self.gh, self.context.repository, action.pull, comment, WITHDRAWN_LABEL)
         return [
             NewEntry(

@@ -1,7 +1,8 @@
 """Which metasup-named pull requests are metasup's (SPEC §5 "Acting safely"), decided from plain values.
 
 A PR on a ``metasup/{promote,demote,retire}/<name>`` branch is metasup's only when it was opened by
-the token's exact login, from the base repository itself, and its head is a commit metasup wrote
+the token's exact login, from the base repository itself, into the base branch (a PR retargeted
+elsewhere would merge there), and its head is a commit metasup wrote
 on that branch (recorded on the state branch, ``pulls.json``: branch → the commits metasup pushed
 there, newest last). Everything else — a fork, another person, a head someone moved — is never
 merged, closed, labelled or read as a veto: the plan never sees it.
@@ -45,7 +46,10 @@ class PullLike(Protocol):
     @property
     def head_sha(self) -> str: ...
 
-    def is_metasups(self, login: str, recorded_head_sha: str | None) -> bool: ...
+    @property
+    def base_ref(self) -> str: ...
+
+    def is_metasups(self, login: str, recorded_head_sha: str | None, base_ref: str) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -93,8 +97,10 @@ class Ownership:
     head_of: dict[int, str] = field(default_factory=dict)  # metasup's PRs: number → head commit
 
 
-def classify(pulls: Iterable[PullLike], login: str, heads: RecordedHeads) -> Ownership:
-    """Split PRs into metasup's, metasup's with a moved head, and the others (see the module docstring)."""
+def classify(pulls: Iterable[PullLike], login: str, heads: RecordedHeads, base_ref: str) -> Ownership:
+    """Split PRs into metasup's, metasup's with a moved head, and the others (see the module docstring).
+
+    ``base_ref`` is the branch metasup opens its PRs against: one retargeted elsewhere is not ours."""
     ours: list[PullState] = []
     moved: list[PullState] = []
     warnings: list[str] = []
@@ -103,7 +109,7 @@ def classify(pulls: Iterable[PullLike], login: str, heads: RecordedHeads) -> Own
     for pull in pulls:
         state = pull.state
         recorded = heads.recorded_for(state.branch, pull.head_sha)
-        if pull.is_metasups(login, recorded):
+        if pull.is_metasups(login, recorded, base_ref):
             ours.append(state)
             head_of[state.number] = pull.head_sha
             continue
@@ -112,19 +118,21 @@ def classify(pulls: Iterable[PullLike], login: str, heads: RecordedHeads) -> Own
             continue  # a closed PR that is not metasup's is no veto and no record: ignored
         if same_repo:
             blocked.add(state.branch)
-        if same_repo and pull.author_login == login and recorded is not None:
+        if same_repo and pull.author_login == login and recorded is not None and pull.base_ref == base_ref:
             moved.append(state)
             continue
         warnings.append(
-            f"PR #{state.number} ({state.branch}) is not metasup's: {_why(pull, login, recorded)}"
+            f"PR #{state.number} ({state.branch}) is not metasup's: {_why(pull, login, recorded, base_ref)}"
         )
     return Ownership(ours, moved, warnings, frozenset(blocked), head_of)
 
 
-def _why(pull: PullLike, login: str, recorded: str | None) -> str:
+def _why(pull: PullLike, login: str, recorded: str | None, base_ref: str) -> str:
     if pull.head_repo_full_name != pull.base_repo_full_name:
         origin = pull.head_repo_full_name or "a deleted fork"
         return f"its head is in {origin}, not {pull.base_repo_full_name}; left alone"
     if pull.author_login != login:
         return f"opened by {pull.author_login}, not {login}; left alone"
+    if pull.base_ref != base_ref:
+        return f"it now targets {pull.base_ref}, not {base_ref}; left alone (metasup merges only into that)"
     return "metasup recorded no commit of its own on that branch; left alone (close it to let metasup reopen)"

@@ -85,7 +85,7 @@ def run_rolling(
     owned = Ownership()
     if problem is None:
         facts = list_pull_facts(gh, context.repository, (PROMOTE_PREFIX, DEMOTE_PREFIX, RETIRE_PREFIX))
-        owned = classify(facts, own_login(gh), state.heads)
+        owned = classify(facts, own_login(gh), state.heads, context.base_ref)
     pulls = owned.ours
     previous = from_snapshot(state.snapshot_text, context.base_ref)
     supervision = supervise_workspace(

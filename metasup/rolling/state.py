@@ -123,6 +123,11 @@ def read_state_files(gh: GitHubClient, repository: str, base_ref: str) -> StateF
     )
 
 
+def read_recorded_heads(gh: GitHubClient, repository: str) -> RecordedHeads:
+    """The commits metasup recorded, as the state branch holds them now (another run's included)."""
+    return recorded_heads(read_state(gh, repository, STATE_BRANCH, [PULLS_PATH]).files.get(PULLS_PATH))
+
+
 def record_head(gh: GitHubClient, repository: str, branch: str, sha: str) -> RecordedHeads:
     """Record on the state branch that metasup wrote commit ``sha`` on ``branch`` (its own PR's head),
     before any PR shows it; re-read and re-apply when another run moved the state branch."""

