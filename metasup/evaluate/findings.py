@@ -12,17 +12,23 @@ from collections.abc import Iterable, Sequence
 
 import pandas as pd
 
+from metasup.evaluate.findings_missing import benchmark_findings, held_retirement_findings
+from metasup.evaluate.findings_names import (
+    Seen,
+    kill_list_findings,
+    regime_findings,
+    registered_suggestions,
+    silent_agent_findings,
+)
 from metasup.model.config import Config
+from metasup.model.registry import Registry
 from metasup.model.review import (
     SEVERITY_ORDER,
     AgentReport,
     ClassReport,
     DataQuality,
     Finding,
-    FindingKind,
     Gate,
-    Priority,
-    Recommendation,
     Review,
     Severity,
 )
@@ -43,8 +49,12 @@ def overall_severity(findings: Iterable[Finding]) -> Severity:
     return SEVERITY_ORDER[max(ranks, default=0)]
 
 
-def agent_findings(report: AgentReport, config: Config) -> list[Finding]:
-    """What is wrong with one agent, judged on this run alone."""
+def agent_findings(report: AgentReport, config: Config, suggestion: str | None = None) -> list[Finding]:
+    """What is wrong with one agent, judged on this run alone.
+
+    ``suggestion`` ("did you mean …", ``findings_names.registered_suggestions``) ends the
+    unregistered-agent finding: the likeliest cause of an unregistered agent is a misspelt name.
+    """
     found: list[Finding] = []
     metrics = report.metrics
     if metrics.safety_violations_30d > 0:
@@ -112,7 +122,8 @@ def agent_findings(report: AgentReport, config: Config) -> list[Finding]:
                 kind="unregistered_agent",
                 title=f"Unregistered agent {report.agent}",
                 impact="The agent emits signals but is not in agents.yaml; it is treated as sandbox.",
-                evidence=f"{metrics.signals_emitted} signal(s) in the window, agent not in agents.yaml",
+                evidence=f"{metrics.signals_emitted} signal(s) in the window, agent not in agents.yaml"
+                + (f"; {suggestion}" if suggestion else ""),
                 severity="LOW",
                 agent=report.agent,
             )
@@ -256,7 +267,8 @@ def stale_price_findings(
             Finding(
                 kind="stale_prices",
                 title="No price bars",
-                impact="No signal can be reconciled: every PnL and alpha metric is empty.",
+                impact="No signal can be reconciled: every PnL and alpha metric is empty, so nothing "
+                "is retired for cost over value (that rule needs a realized signal).",
                 evidence=f"no valid price bar at or before as_of {as_of.isoformat()}",
                 severity="HIGH",
             )
@@ -322,85 +334,36 @@ def collect_findings(
     *,
     prices_end: pd.Timestamp | None = None,
     as_of: pd.Timestamp | None = None,
+    registry: Registry | None = None,
+    seen: Seen | None = None,
 ) -> list[Finding]:
     """Every finding of a run, most severe first (stable within a severity).
 
     ``as_of`` and ``prices_end`` (the latest price bar at or before it) give the staleness finding;
-    without ``as_of`` it is not judged.
+    without ``as_of`` it is not judged. ``seen`` (what the data holds up to ``as_of``) and
+    ``registry`` give the checks of the user's names against the data (``findings_names``) and
+    of the benchmark; without them those are not judged.
     """
     found = ledger_findings(ledger_problem)
     found += stale_price_findings(prices_end, as_of, config)
+    found += kill_list_findings(config.kill_list, agents, classes)
     for klass in classes:
         found += class_findings(klass)
+    suggestions = registered_suggestions(agents, seen) if seen is not None else {}
     for agent in agents:
-        found += agent_findings(agent, config)
+        found += agent_findings(agent, config, suggestions.get(agent.agent))
         if baseline is not None:
             found += regression_findings(agent, baseline)
-    found += data_quality_findings(data_quality)
+    found += held_retirement_findings(agents, classes, config.retirement.min_rules)
+    if seen is not None:
+        found += silent_agent_findings(agents, seen)
+        if registry is not None:
+            found += regime_findings(registry, seen)
+    benchmark = benchmark_findings(config, data_quality, seen) if seen is not None else []
+    found += benchmark
+    found += [
+        f for f in data_quality_findings(data_quality) if not (benchmark and f.kind == "benchmark_missing")
+    ]
     found += empty_file_findings(data_quality)
     found += baseline_findings(baseline, base_ref)
     return sorted(found, key=lambda f: -SEVERITY_ORDER.index(f.severity))
-
-
-MOOT_WHEN_EXCLUDED: frozenset[FindingKind] = frozenset(
-    {"promotion_blocked", "regression_blocks", "cost_drift", "cost_regression", "score_regression"}
-)
-"""Finding kinds whose action makes no sense for an agent that is killed, retired or in a killed
-class: it is retired, not told to fix its gates or review its cost (SPEC §4.2)."""
-
-
-def excluded(agent: AgentReport) -> bool:
-    """Killed (own rules, its class, the kill list) or retired: leaving the fleet, not being tuned."""
-    return agent.stage == "retired" or agent.retirement.kill or agent.status.startswith(("killed", "retired"))
-
-
-def recommend(findings: Sequence[Finding], agents: Sequence[AgentReport]) -> list[Recommendation]:
-    """Turn findings (and approvals) into actions, P0 first; one action per subject and kind.
-
-    Never contradictory: an excluded agent (:func:`excluded`) gets no "fix the gates", "review the
-    cost" or "review the evals" action, only what its exclusion calls for.
-    """
-    gone = {a.agent for a in agents if excluded(a)}
-    actions: list[Recommendation] = []
-    for finding in findings:
-        if finding.kind in MOOT_WHEN_EXCLUDED and finding.agent in gone:
-            continue
-        actions.append(_recommendation_for(finding))
-    for agent in agents:
-        if agent.promotion.result == "APPROVED":
-            actions.append(
-                Recommendation(
-                    change=f"Promote {agent.agent} to prod (merge its [AUTO-PROMOTE] PR)",
-                    priority="P1",
-                    agent=agent.agent,
-                )
-            )
-    unique = list(dict.fromkeys(actions))
-    return sorted(unique, key=lambda r: r.priority)
-
-
-ACTIONS: dict[FindingKind, tuple[str, Priority]] = {
-    "ledger_broken": ("Restore the audit ledger from the state branch history and investigate", "P0"),
-    "safety_violation": ("Investigate the safety violation of {subject} before any promotion", "P0"),
-    "kill": ("Retire {subject} (merge its [AUTO-RETIRE] PR)", "P0"),
-    "class_kill": ("Retire strategy class {subject} (merge its [AUTO-RETIRE] PR)", "P0"),
-    "demotion": ("Demote {subject} to sandbox (merge its [AUTO-DEMOTE] PR, or close it to veto)", "P0"),
-    "regression_blocks": ("Fix the regression that blocks {subject} before merging", "P0"),
-    "promotion_blocked": ("Fix the failing gates of {subject}", "P1"),
-    "cost_drift": ("Review the running cost of {subject}", "P1"),
-    "cost_regression": ("Review the running cost of {subject}", "P1"),
-    "score_regression": ("Review the behavior evals of {subject}", "P1"),
-    "unregistered_agent": ("Register {subject} in agents.yaml", "P2"),
-    "data_quality": ("Fix the rejected input lines listed in data_quality", "P2"),
-    "benchmark_missing": ("Check the benchmark price feed for gaps", "P2"),
-    "stale_prices": ("Refresh the market price feed up to as_of before trusting this review", "P0"),
-    "empty_file": ("Check the export of the artifact files that hold no data row", "P1"),
-    "no_baseline": ("Run metasup in rolling mode on the base branch to create a snapshot", "P2"),
-}
-"""What to do about each kind of finding, and how urgently."""
-
-
-def _recommendation_for(finding: Finding) -> Recommendation:
-    change, priority = ACTIONS[finding.kind]
-    subject = finding.agent or finding.strategy_class or "the fleet"
-    return Recommendation(change=change.format(subject=subject), priority=priority, agent=finding.agent)

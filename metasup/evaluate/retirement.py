@@ -5,14 +5,20 @@ Four rules, always reported in the order of ``RULE_NAMES``; the subject is kille
 a class simply passes the metrics pooled over its agents.
 
 A rule needs evidence to fire: a missing metric (``None``, or a non-finite money value) never
-triggers a rule, so a kill always rests on numbers that were actually measured.
+triggers a rule, so a kill always rests on numbers that were actually measured. A realized PnL of
+0 because the prices were missing is such a number: when none of the agent's signals in the window
+was realized and some found no price bar, ``cost_over_value`` cannot fire. Otherwise an empty or
+stale price file would retire every agent that costs anything. An agent that costs money and
+realizes nothing for its own reasons (silent, or every signal still open) is judged as SPEC §3.4
+says.
 
 Boundary semantics (no tolerance anywhere):
 
 - alpha_negative: each of ``alpha_period[0..N-1]`` strictly ``< 0``; a period without a realized
   signal (``None``) is not negative, so it breaks the streak.
 - confidence_decay: ``confidence_decay > confidence_decay_threshold`` (equal does not fire).
-- cost_over_value: ``cost_30d > max(realized_pnl_30d, 0)`` and ``cost_30d > 0`` (equal does not fire).
+- cost_over_value: ``cost_30d > max(realized_pnl_30d, 0)`` and ``cost_30d > 0`` (equal does not fire),
+  not judged when nothing was realized because signals found no price bar.
 - regime_mismatch: ``regime_mismatch_periods >= regime_mismatch_periods`` setting (equal fires).
 """
 
@@ -34,7 +40,7 @@ def evaluate_retirement(metrics: Metrics, config: RetirementConfig) -> Retiremen
     rules = [
         alpha_negative_rule(metrics.alpha_period, config.alpha_negative_periods),
         confidence_decay_rule(metrics.confidence_decay, config.confidence_decay_threshold),
-        cost_over_value_rule(metrics.cost_30d, metrics.realized_pnl_30d),
+        cost_over_value_rule(metrics.cost_30d, metrics.realized_pnl_30d, pnl_missing(metrics)),
         regime_mismatch_rule(metrics.regime_mismatch_periods, config.regime_mismatch_periods),
     ]
     fired = sum(rule.triggered for rule in rules)
@@ -57,13 +63,22 @@ def confidence_decay_rule(decay: float | None, threshold: float) -> Rule:
     return Rule(name="confidence_decay", triggered=triggered, value=decay)
 
 
-def cost_over_value_rule(cost: float, realized_pnl: float) -> Rule:
-    """The agent costs more than it earned in the window (any cost counts against a loss)."""
-    measured = math.isfinite(cost) and math.isfinite(realized_pnl)
-    triggered = measured and cost > max(realized_pnl, 0.0) and cost > 0
+def pnl_missing(metrics: Metrics) -> bool:
+    """Nothing realized in the window because prices were missing: the PnL was not measured."""
+    return metrics.signals_realized == 0 and metrics.signals_no_price > 0
+
+
+def cost_over_value_rule(cost: float, realized_pnl: float, missing_pnl: bool) -> Rule:
+    """The agent costs more than it earned in the window (any cost counts against a loss).
+
+    With ``missing_pnl`` (:func:`pnl_missing`) the PnL was not measured (``value`` shows it as
+    null): the rule cannot fire, so no retirement rests on missing prices.
+    """
+    pnl_measured = not missing_pnl and math.isfinite(realized_pnl)
+    triggered = math.isfinite(cost) and pnl_measured and cost > max(realized_pnl, 0.0) and cost > 0
     value = {
         "cost_30d": cost if math.isfinite(cost) else None,
-        "realized_pnl_30d": realized_pnl if math.isfinite(realized_pnl) else None,
+        "realized_pnl_30d": realized_pnl if pnl_measured else None,
     }
     return Rule(name="cost_over_value", triggered=triggered, value=value)
 

@@ -13,11 +13,13 @@ from dataclasses import dataclass
 import pandas as pd
 
 from metasup.evaluate.demotion import decide_demotion
-from metasup.evaluate.findings import collect_findings, overall_severity, recommend
+from metasup.evaluate.findings import collect_findings, overall_severity
+from metasup.evaluate.findings_names import Seen
 from metasup.evaluate.measure import Measure, measure_locally
 from metasup.evaluate.metrics import MetricsTable
 from metasup.evaluate.portfolio import allocate, attribute, eligible_for_allocation
 from metasup.evaluate.promotion import AgentStanding, kill_reasons, should_promote
+from metasup.evaluate.recommendations import recommend
 from metasup.evaluate.retirement import evaluate_retirement
 from metasup.evaluate.skill import (
     EMPTY_SERIES,
@@ -183,6 +185,8 @@ def supervise(
         ledger_problem,
         prices_end=visible.prices["ts"].max() if len(visible.prices) else None,
         as_of=as_of,
+        registry=registry,
+        seen=Seen.of(visible),
     )
     review = Review(
         run_id=run_id,

@@ -201,6 +201,11 @@ FindingKind = Literal[
     "no_baseline",
     "stale_prices",
     "empty_file",
+    "kill_list_unknown",
+    "registered_no_signals",
+    "regime_unseen",
+    "benchmark_absent",
+    "retirement_no_data",
 ]
 
 

@@ -15,7 +15,8 @@ import cmarkgfm
 import pytest
 from cmarkgfm.cmark import Options
 
-from metasup.evaluate.findings import collect_findings, excluded, recommend
+from metasup.evaluate.findings import collect_findings
+from metasup.evaluate.recommendations import excluded, recommend
 from metasup.model.config import Config
 from metasup.model.review import (
     AgentReport,

@@ -341,7 +341,10 @@ def rules_of(m: dict[str, Any]) -> dict[str, bool]:
     return {
         "alpha_negative": all(a is not None and a < 0 for a in m["alpha_period"][:3]),
         "confidence_decay": m["confidence_decay"] is not None and m["confidence_decay"] > 0.3,
-        "cost_over_value": m["cost_30d"] > max(m["realized_pnl_30d"], 0) and m["cost_30d"] > 0,
+        # SPEC §3.4, except when nothing was realized because no price bar was found (decisions.md)
+        "cost_over_value": not (m["signals_realized"] == 0 and m["signals_no_price"] > 0)
+        and m["cost_30d"] > max(m["realized_pnl_30d"], 0)
+        and m["cost_30d"] > 0,
         "regime_mismatch": m["regime_mismatch_periods"] >= 2,
     }
 

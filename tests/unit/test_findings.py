@@ -12,9 +12,9 @@ from metasup.evaluate.findings import (
     data_quality_findings,
     ledger_findings,
     overall_severity,
-    recommend,
     regression_findings,
 )
+from metasup.evaluate.recommendations import recommend
 from metasup.model.config import Config
 from metasup.model.review import (
     AgentReport,

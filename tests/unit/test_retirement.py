@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from metasup.evaluate.retirement import RULE_NAMES, evaluate_retirement, kill_reason
+from metasup.evaluate.retirement import RULE_NAMES, describe_rule, evaluate_retirement, kill_reason
 from metasup.model.config import RetirementConfig
 from metasup.model.review import Metrics, Retirement, Rule
 
@@ -17,6 +17,7 @@ HEALTHY: dict[str, Any] = {
     "cost_30d": 100.0,
     "realized_pnl_30d": 5_000.0,
     "regime_mismatch_periods": 0,
+    "signals_realized": 40,
 }
 """Metrics on which no rule fires."""
 
@@ -158,7 +159,7 @@ def test_confidence_decay__strictly_above_threshold(decay: float | None, trigger
     ],
 )
 def test_cost_over_value__cost_above_positive_pnl(cost: float, pnl: float, triggered: bool) -> None:
-    metrics = Metrics(cost_30d=cost, realized_pnl_30d=pnl)
+    metrics = Metrics(cost_30d=cost, realized_pnl_30d=pnl, signals_realized=40)
 
     rule = rule_of(evaluate_retirement(metrics, RetirementConfig()), "cost_over_value")
 
@@ -166,11 +167,29 @@ def test_cost_over_value__cost_above_positive_pnl(cost: float, pnl: float, trigg
 
 
 def test_cost_over_value__value_holds_both_amounts() -> None:
-    metrics = Metrics(cost_30d=1_200.0, realized_pnl_30d=-300.0)
+    metrics = Metrics(cost_30d=1_200.0, realized_pnl_30d=-300.0, signals_realized=40)
 
     rule = rule_of(evaluate_retirement(metrics, RetirementConfig()), "cost_over_value")
 
     assert rule.value == {"cost_30d": 1_200.0, "realized_pnl_30d": -300.0}
+
+
+def test_cost_over_value__nothing_realized_for_want_of_prices_is_no_evidence() -> None:
+    """Empty or stale prices realize nothing: a PnL of 0 over no priced signal must not retire anyone."""
+    metrics = Metrics(
+        cost_30d=1_200.0,
+        realized_pnl_30d=0.0,
+        signals_realized=0,
+        signals_no_price=7,
+        regime_mismatch_periods=3,
+    )
+
+    retirement = evaluate_retirement(metrics, RetirementConfig())
+
+    assert fired(retirement) == ["regime_mismatch"]
+    assert not retirement.kill
+    assert rule_of(retirement, "cost_over_value").value == {"cost_30d": 1_200.0, "realized_pnl_30d": None}
+    assert "realized PnL n/a" in describe_rule(rule_of(retirement, "cost_over_value"))
 
 
 # --- regime_mismatch -------------------------------------------------------------------------
@@ -234,3 +253,14 @@ def test_kill_reason__tiny_negative_alpha_is_not_rounded_to_zero() -> None:
     assert "alpha P0..P2: -0.00123%, -50%, -2%" in kill_reason(
         evaluate_retirement(metrics, RetirementConfig())
     )
+
+
+@pytest.mark.parametrize("still_open", [0, 5])
+def test_cost_over_value__an_agent_that_realizes_nothing_of_its_own_accord_is_judged(still_open: int) -> None:
+    """Silent, or every signal still open: SPEC §3.4 applies as written, cost above max(0, 0)."""
+    metrics = Metrics(cost_30d=1_200.0, realized_pnl_30d=0.0, signals_realized=0, signals_open=still_open)
+
+    rule = rule_of(evaluate_retirement(metrics, RetirementConfig()), "cost_over_value")
+
+    assert rule.triggered
+    assert rule.value == {"cost_30d": 1_200.0, "realized_pnl_30d": 0.0}
