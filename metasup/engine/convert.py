@@ -22,12 +22,12 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml
 
+from metasup.evaluate.findings import DATA_QUALITY_EXAMPLES
 from metasup.ingest.load import load_artifacts
 from metasup.model.artifacts import Artifacts
 from metasup.model.config import Config, artifact_url, load_config
@@ -122,17 +122,35 @@ def _write(config_path: Path, config: Config, artifacts: Artifacts, out: Path) -
 
 
 def _write_by_day(frame: pd.DataFrame, folder: Path) -> None:
-    """One Parquet file per UTC day of ``ts``, rows in their order; an empty frame gives one empty file."""
+    """One Parquet file per UTC day of ``ts``, rows in their order.
+
+    An empty frame (an empty input, or one whose every line was rejected) has no day: it is one
+    empty ``part-0.parquet`` holding the columns, with no ``date=`` folder. A ``date=1970-01-01``
+    partition, as written until 2026-12, claimed data on a day there was none; and without any file
+    the converted config would name a folder the loader refuses ("holds no data files"), where the
+    input itself loaded fine. Read back, the empty file is what the input was: an artifact file
+    without a row (a MEDIUM finding naming it).
+    """
     if folder.exists():
         shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    if len(frame) == 0:
+        pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), folder / "part-0.parquet")
+        return
     stamps = pd.to_datetime(frame["ts"], utc=True)
     days = stamps.dt.strftime("%Y-%m-%d").to_numpy(dtype=object)
-    if len(frame) == 0:
-        days = np.array(["1970-01-01"], dtype=object)
-        frame = frame.iloc[:0]
     for day in sorted(set(days)):
-        rows = frame if len(frame) == 0 else frame.loc[days == day]
         target = folder / f"date={day}"
-        target.mkdir(parents=True)
-        table = pa.Table.from_pandas(rows, preserve_index=False)
+        target.mkdir()
+        table = pa.Table.from_pandas(frame.loc[days == day], preserve_index=False)
         pq.write_table(table, target / "part-0.parquet")
+
+
+def summary(quality: DataQuality, out: str) -> str:
+    """What ``convert`` prints: what it wrote, and the rejected lines it left out, the first few named
+    as the review's data-quality finding names them (``file:line reason``), so they can be fixed."""
+    wrote = f"wrote {out}/: alpha/, telemetry/, prices/ (by day), metasup.yml"
+    if not quality.rejected_total:
+        return f"{wrote}; no line rejected"
+    examples = "; ".join(f"{r.file}:{r.line} {r.reason}" for r in quality.rejected[:DATA_QUALITY_EXAMPLES])
+    return f"{wrote}; {quality.rejected_total} rejected line(s) not carried over\n  first: {examples}"

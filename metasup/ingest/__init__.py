@@ -10,10 +10,12 @@ wing, no network, no clock).
 
 The door: :func:`load_artifacts` and :data:`Progress` (its callback type), and :func:`source_files`
 (which files a configured path names — a file, a folder, hive partitions, a glob — for the action's
-workspace check); nothing else is public.
+workspace check), and :func:`why_no_price_bars` (the message when ``as_of`` must come from price bars
+and none was accepted); nothing else is public.
 """
 
+from metasup.ingest.empty_prices import why_no_price_bars
 from metasup.ingest.load import Progress, load_artifacts
 from metasup.ingest.parquet_sources import source_files
 
-__all__ = ["Progress", "load_artifacts", "source_files"]
+__all__ = ["Progress", "load_artifacts", "source_files", "why_no_price_bars"]

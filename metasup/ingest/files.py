@@ -1,8 +1,8 @@
-"""Artifact files as bytes: which files a configured path names, their content, their lines.
+"""Artifact files as bytes: their content, their lines.
 
-Directories are listed here, gzip is undone here, and a file's content is memory-mapped once and
-shared without copies by every reader. Line positions are found with RE2 and numpy over whole
-buffers, never by iterating lines in Python.
+Gzip is undone here (which files a configured path names is ``ingest.listing``'s), and a file's
+content is memory-mapped once and shared without copies by every reader. Line positions are found
+with RE2 and numpy over whole buffers, never by iterating lines in Python.
 """
 
 from __future__ import annotations
@@ -37,42 +37,12 @@ def suffix_of(path: Path) -> str | None:
     return next((suffix for suffix in SUPPORTED_SUFFIXES if name.endswith(suffix)), None)
 
 
-def _supported() -> str:
-    return ", ".join(SUPPORTED_SUFFIXES[::-1])
-
-
 def display_path(path: Path) -> str:
     """How a file is named to the user: relative to the working directory when it lies under it."""
     try:
         return path.absolute().relative_to(Path.cwd()).as_posix()
     except ValueError:
         return str(path)
-
-
-def data_files(path: Path) -> list[Path]:
-    """The files behind one configured path: the file itself, or a directory's data files in order."""
-    check_not_a_loop(path)
-    if path.is_dir():
-        entries = sorted(
-            (entry for entry in path.iterdir() if not entry.name.startswith(".") and not entry.is_dir()),
-            key=lambda entry: entry.name,
-        )
-        for entry in entries:
-            if suffix_of(entry) is None:
-                raise ArtifactError(
-                    f"{display_path(entry)}: unsupported file type in an artifact directory"
-                    f" (expected {_supported()})"
-                )
-        if not entries:
-            raise ArtifactError(
-                f"{display_path(path)}: directory holds no data files (expected {_supported()})"
-            )
-        return entries
-    if not path.exists():
-        raise ArtifactError(f"{display_path(path)}: file not found")
-    if suffix_of(path) is None:
-        raise ArtifactError(f"{display_path(path)}: unsupported file type (expected {_supported()})")
-    return [path]
 
 
 def check_not_a_loop(path: Path) -> None:
@@ -143,25 +113,45 @@ class Content:
             self.mapping.madvise(mmap.MADV_DONTNEED, 0, end)
 
 
+GZIP_MAGIC: Final = b"\x1f\x8b"
+"""The first two bytes of every gzip file; no UTF-8 text starts with them (``0x8b`` cannot start a
+character), nor does a Parquet file (``PAR1``), so content starting with them is gzip whatever the
+file's name says."""
+
+
 def read_content(path: Path, suffix: str) -> Content:
-    """The file's content, decompressed when gzipped; an unreadable file is an ``ArtifactError``."""
+    """The file's content, decompressed when gzipped; an unreadable file is an ``ArtifactError``.
+
+    A file whose name does not end in ``.gz`` but whose bytes start with :data:`GZIP_MAGIC` (an
+    ``events.jsonl`` written by ``gzip -c``) is gunzipped too: read as text, each of its lines was
+    rejected as "not a JSON object" — noise burying the one fact that mattered. Two bytes tell it.
+    """
+    shown = display_path(path)
     try:
         if suffix.endswith(".gz"):
-            return Content(pa.py_buffer(_gunzip(path, path.read_bytes())))
+            return Content(pa.py_buffer(gunzip(shown, path.read_bytes())))
         if path.stat().st_size == 0:
             return Content(pa.py_buffer(b""))
         with path.open("rb") as handle:
             mapping = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+        if mapping[: len(GZIP_MAGIC)] == GZIP_MAGIC:
+            with mapping:
+                return Content(pa.py_buffer(gunzip(shown, mapping, unnamed=True)))
         return Content(pa.py_buffer(mapping), mapping)
     except OSError as exc:
-        raise ArtifactError(f"{display_path(path)}: {why_unreadable(exc)}") from None
+        raise ArtifactError(f"{shown}: {why_unreadable(exc)}") from None
 
 
-def _gunzip(path: Path, data: bytes) -> bytes:
+def gunzip(shown: str, data: bytes | mmap.mmap, unnamed: bool = False) -> bytes:
+    """``data`` decompressed; a broken gzip file is an ``ArtifactError`` naming ``shown``.
+
+    ``unnamed``: the file was taken for gzip by its first bytes, not its name, which the error says.
+    """
     try:
         return gzip.decompress(data)
     except (OSError, EOFError, zlib.error) as exc:
-        raise ArtifactError(f"{display_path(path)}: not a valid gzip file ({exc})") from None
+        how = " (it starts like one, though its name does not end in .gz)" if unnamed else ""
+        raise ArtifactError(f"{shown}: not a valid gzip file{how} ({exc})") from None
 
 
 @dataclass(frozen=True)
@@ -234,6 +224,22 @@ def line_pieces(data: Content, size: int) -> Iterator[tuple[int, Content]]:
         if stop >= len(raw):
             return
         start = stop
+
+
+def line_at(data: Content, number: int) -> bytes:
+    """Line ``number`` (1-based) without its line ending; scans only up to it (for error messages)."""
+    raw = data.array
+    start, seen = 0, 0
+    if number > 1:
+        for offset, block in _blocks(raw):
+            found = np.flatnonzero(block == ord("\n"))
+            if seen + len(found) >= number - 1:
+                start = offset + int(found[number - 2 - seen]) + 1
+                break
+            seen += len(found)
+        else:
+            return b""
+    return data.bytes(start, _after_newline(raw, start)).rstrip(b"\r\n")
 
 
 def _after_newline(raw: Bytes, position: int) -> int:

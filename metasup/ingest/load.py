@@ -11,7 +11,8 @@ This module holds the entry point, :func:`load_artifacts` (re-exported by ``meta
 wing's door); the work is done, fastest path first so clean data never costs Python work per
 line, by:
 
-* ``ingest.files``: which files a path names, their bytes (memory-mapped, gunzipped), their lines;
+* ``ingest.listing`` (local) and ``ingest.parquet_sources`` (object storage): which files a path names;
+* ``ingest.files``: their bytes (memory-mapped, gunzipped), their lines;
 * ``ingest.jsonl``: JSON Lines through pyarrow, piece by piece (16 MiB, pages released once read);
 * ``ingest.jsonl_stretches``: a piece pyarrow refuses, bisected down to per-line diagnosis;
 * ``ingest.tables``: csv and parquet through pyarrow, Python's ``csv`` only when pyarrow cannot
@@ -21,7 +22,8 @@ line, by:
 * ``ingest.fastpath``: hashed duplicate ids and blank-text screening read from arrow's buffers;
 * ``ingest.frames``: per input, the checks in the SPEC's order and the frames they keep;
 * ``ingest.bar_order``: price bars by symbol then time, the repeated ones found;
-* ``ingest.quality``: :class:`LineAccounts`, the accounting of every line behind ``DataQuality``.
+* ``ingest.quality``: :class:`LineAccounts`, the accounting of every line behind ``DataQuality``;
+* ``ingest.empty_prices``: why no price bar was accepted, for the run that needs one to choose ``as_of``.
 
 Decisions where the SPEC is silent:
 
@@ -50,9 +52,10 @@ Decisions where the SPEC is silent:
   ``DataQuality.cost_unknown``; without the key it is rejected, as is a ``cost`` event with null.
 * A JSON object with a repeated key is rejected (``duplicate key 'x'``): which value was meant is
   ambiguous. A leading UTF-8 byte order mark is skipped.
-* A directory is read non-recursively in sorted file-name order; hidden entries and sub-directories
-  are skipped, any other file must have a supported extension, and an empty directory is an error.
-  ``.csv.gz`` is accepted as well.
+* A directory is read recursively, in the order of each file's path below it; hidden entries,
+  ``_``-prefixed folders and ``_``-prefixed non-data files (``_SUCCESS``) are skipped, any other file
+  must have a supported extension, and a directory without a data file is an error
+  (``ingest.listing``). ``.csv.gz`` is accepted as well.
 * File paths in messages and in ``DataQuality`` are relative to the working directory when the file
   lies under it, else as configured.
 """
@@ -66,6 +69,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 
+from metasup.ingest.empty_prices import explain_empty
 from metasup.ingest.files import suffix_of
 from metasup.ingest.frames import (
     PRICES,
@@ -122,6 +126,8 @@ def load_artifacts(config: ArtifactsConfig, progress: Progress | None = None) ->
             else pending_telemetry.result()
         )
         prices = pending_prices.result()
+    data_quality = accounts.report()
+    explain_empty(prices, price_files, price_ids, accounts, data_quality.files)
     return Artifacts(
         signals=signals,
         costs=telemetry["costs"],
@@ -129,7 +135,7 @@ def load_artifacts(config: ArtifactsConfig, progress: Progress | None = None) ->
         violations=telemetry["violations"],
         regimes=telemetry["regimes"],
         prices=prices,
-        data_quality=accounts.report(),
+        data_quality=data_quality,
     )
 
 
@@ -174,7 +180,7 @@ def _pieces(
         shown = accounts.paths[file_id]
         say(f"reading {shown}")
         suffix = suffix_of(path)
-        assert suffix is not None  # data_files only lets supported files through
+        assert suffix is not None  # source_files only lets supported files through
         data = source_content(path, suffix).without_bom()
         if suffix.startswith(".jsonl"):
             yield from read_jsonl(data, spec, file_id, accounts)

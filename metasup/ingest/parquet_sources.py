@@ -1,11 +1,10 @@
-"""Artifact paths beyond one file or a flat folder (SPEC §8): globs, hive-partitioned folders, object storage.
+"""Where the data files of a configured path are (SPEC §8): on local disk, or in object storage.
 
-* a glob (``alpha/**/*.parquet``) names the supported files it matches, in path order;
-* a folder holding no data file of its own but ``key=value`` sub-folders (hive partitions, as
-  ``metasup convert`` writes them: ``date=2026-10-30/part-0.parquet``) names every data file below
-  it, in path order; hidden and ``_``-prefixed entries (``_SUCCESS``) are skipped;
+* a local file, folder or glob is listed by ``ingest.listing``: a folder is read recursively, hive
+  partitions (``date=2026-10-30/part-0.parquet``, as ``metasup convert`` writes them) included;
 * ``s3://``, ``gs://``, ``az://``… (any fsspec protocol; ``s3fs`` etc. from the ``[dask]`` extra) is
-  read through fsspec — a file, a prefix (every data file below it) or a glob. Credentials and
+  read through fsspec — a file, a prefix (every data file below it, by the rule of a local folder)
+  or a glob. Credentials and
   endpoints come from the environment only (``AWS_ACCESS_KEY_ID``, ``AWS_ENDPOINT_URL``,
   ``FSSPEC_S3_ENDPOINT_URL``, …), never from ``metasup.yml``.
 
@@ -17,18 +16,15 @@ turns it back).
 
 from __future__ import annotations
 
-import glob
-import gzip
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 
-from metasup.ingest.files import Content, data_files, display_path, read_content, suffix_of
+from metasup.ingest.files import GZIP_MAGIC, Content, display_path, gunzip, read_content, suffix_of
+from metasup.ingest.listing import GLOB_CHARACTERS, local_files, wanted
 from metasup.model.config import artifact_url
 from metasup.model.errors import ArtifactError, why_unreadable
-
-_GLOB_CHARACTERS = frozenset("*?[")
 
 
 def source_files(path: Path) -> list[Path]:
@@ -37,29 +33,9 @@ def source_files(path: Path) -> list[Path]:
     if url is not None:
         return _remote_files(url)
     try:
-        return _local_files(path)
+        return local_files(path)
     except OSError as exc:  # a name too long to look up, a folder that cannot be listed
         raise ArtifactError(f"{display_path(path)}: {why_unreadable(exc)}") from None
-
-
-def _local_files(path: Path) -> list[Path]:
-    text = str(path)
-    if _GLOB_CHARACTERS & set(text):
-        found = sorted(Path(name) for name in glob.glob(text, recursive=True))
-        files = [name for name in found if name.is_file() and _is_data(name.parts[-1:], name)]
-        if not files:
-            raise ArtifactError(f"{text}: the pattern matches no data file")
-        return files
-    if path.is_dir() and _is_hive_root(path):
-        files = sorted(
-            (name for name in path.rglob("*") if name.is_file()),
-            key=lambda name: name.relative_to(path).as_posix(),
-        )
-        kept = [name for name in files if _is_data(name.relative_to(path).parts, name)]
-        if not kept:
-            raise ArtifactError(f"{display_path(path)}: partitioned folder holds no data files")
-        return kept
-    return data_files(path)
 
 
 def shown_path(path: Path) -> str:
@@ -79,22 +55,9 @@ def source_content(path: Path, suffix: str) -> Content:
         raise ArtifactError(f"{url}: file not found") from None
     except _remote_failures() as exc:
         raise ArtifactError(f"{url}: cannot read ({type(exc).__name__}: {exc})") from None
-    if suffix.endswith(".gz"):
-        try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError) as exc:
-            raise ArtifactError(f"{url}: not a valid gzip file ({exc})") from None
+    if suffix.endswith(".gz") or data.startswith(GZIP_MAGIC):  # as ``files.read_content`` does
+        data = gunzip(url, data, unnamed=not suffix.endswith(".gz"))
     return Content(pa.py_buffer(data))
-
-
-def _is_data(parts: tuple[str, ...], path: Path) -> bool:
-    return suffix_of(path) is not None and not any(part.startswith((".", "_")) for part in parts)
-
-
-def _is_hive_root(folder: Path) -> bool:
-    entries = [entry for entry in folder.iterdir() if not entry.name.startswith((".", "_"))]
-    has_files = any(entry.is_file() and suffix_of(entry) is not None for entry in entries)
-    return not has_files and any(entry.is_dir() and "=" in entry.name for entry in entries)
 
 
 def _filesystem(url: str) -> tuple[Any, str]:
@@ -132,25 +95,34 @@ def _remote_failures() -> tuple[type[BaseException], ...]:
 
 
 def _remote_files(url: str) -> list[Path]:
+    """The data files a URL names, by the rule of a local path (``ingest.listing``)."""
     fs, root = _filesystem(url)
     protocol = url.split("://", 1)[0]
     try:
-        if _GLOB_CHARACTERS & set(root):
-            names = [str(name) for name in fs.glob(root)]
+        if GLOB_CHARACTERS & set(root):
+            found: list[tuple[str, tuple[str, ...]]] = []
+            for name, info in fs.glob(root, detail=True).items():
+                if info.get("type") == "directory":  # a folder it matches is read like one
+                    found += [(below, _below(name, str(below))) for below in fs.find(name)]
+                else:
+                    found.append((name, (str(name).rsplit("/", 1)[-1],)))
         elif fs.isdir(root):
-            names = [str(name) for name in fs.find(root)]
+            found = [(name, _below(root, str(name))) for name in fs.find(root)]
         elif fs.exists(root):
-            names = [root]
+            if suffix_of(Path(root)) is None:
+                raise ArtifactError(f"{url}: unsupported file type")
+            return [Path(url)]
         else:
             raise ArtifactError(f"{url}: file not found")
     except _remote_failures() as exc:
         raise ArtifactError(f"{url}: cannot list ({type(exc).__name__}: {exc})") from None
-    base = root.rstrip("/")
     files = sorted(
-        Path(f"{protocol}://{name}")
-        for name in names
-        if _is_data(tuple(name[len(base) :].strip("/").split("/")) if name != root else (), Path(name))
+        Path(f"{protocol}://{name}") for name, parts in found if wanted(parts, f"{protocol}://{name}")
     )
     if not files:
         raise ArtifactError(f"{url}: no data files there")
     return files
+
+
+def _below(folder: str, name: str) -> tuple[str, ...]:
+    return tuple(name[len(folder.rstrip("/")) :].strip("/").split("/"))

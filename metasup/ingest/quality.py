@@ -61,6 +61,28 @@ class LineAccounts:
                 np.full(len(lines), file_id, dtype=np.int32), lines, np.asarray(reasons, dtype=object)
             )
 
+    def first_rejected(self, file_ids: Sequence[int]) -> tuple[int, int, str] | None:
+        """The first rejected line (file id, line, reason) among ``file_ids``, in file then line order.
+
+        ``report`` lists only the first lines of all files together; a message about one input's
+        files needs that input's first, which may lie beyond them.
+        """
+        wanted = np.asarray(file_ids, dtype=np.int32)
+        best: tuple[int, int, str] | None = None
+        for files, lines, reasons in self._rejected:
+            at = np.flatnonzero(np.isin(files, wanted))
+            if not len(at):
+                continue
+            first = int(at[np.lexsort((lines[at], files[at]))[0]])
+            found = (
+                int(files[first]),
+                int(lines[first]),
+                reasons if isinstance(reasons, str) else str(reasons[first]),
+            )
+            if best is None or found[:2] < best[:2]:
+                best = found
+        return best
+
     def _count(self, parts: Sequence[FileIds]) -> Ints:
         counts = np.zeros(len(self.paths), dtype=np.int64)
         for files in parts:

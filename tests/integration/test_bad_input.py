@@ -7,6 +7,7 @@ The CLI runs in-process (``metasup.cli.main``); the workspace cases run the acti
 
 from __future__ import annotations
 
+import gzip
 import io
 import json
 from collections.abc import Callable
@@ -181,6 +182,40 @@ def _file_in_the_way(root: Path) -> None:
     (root / "plain-file").write_text("x")
 
 
+def _alpha_in_a_sub_folder_too(root: Path) -> None:
+    """Half the signals in ``alpha/2026-03/``: until 2026-12 a folder's sub-folders were skipped."""
+    config = root / "metasup.yml"
+    config.write_text(config.read_text().replace("alpha: alpha/events.jsonl", "alpha: alpha"))
+    lines = (root / "alpha" / "events.jsonl").read_text().splitlines(keepends=True)
+    (root / "alpha" / "2026-03").mkdir()
+    (root / "alpha" / "2026-03" / "events.jsonl").write_text("".join(lines[SIGNALS // 2 :]))
+    (root / "alpha" / "events.jsonl").write_text("".join(lines[: SIGNALS // 2]))
+
+
+def _every_signal_read(root: Path, _out: str) -> None:
+    quality = _review(root)["data_quality"]
+    assert isinstance(quality, dict)
+    alpha = [f for f in quality["files"] if "/alpha/" in f["path"]]
+    assert [f["path"].split("/alpha/")[1] for f in alpha] == ["2026-03/events.jsonl", "events.jsonl"]
+    assert sum(f["accepted"] for f in alpha) == SIGNALS
+
+
+def _epoch_prices(root: Path) -> None:
+    path = root / "market" / "prices.csv"
+    header, *rows = path.read_text().splitlines()
+    epoch = [f"{1772323200 + 3600 * i},{row.split(',', 1)[1]}" for i, row in enumerate(rows)]
+    path.write_text("\n".join([header, *epoch]) + "\n")
+
+
+def _no_as_of_hint(_root: Path, out: str) -> None:
+    assert "--as-of" not in out  # it does not fix a prices file whose every row is refused
+
+
+def _gzip_under_a_plain_name(root: Path) -> None:
+    path = root / "alpha" / "events.jsonl"
+    path.write_bytes(gzip.compress(path.read_bytes()))
+
+
 CASES = [
     # already working, kept working
     Case("clean run", _review_json, 0, ("as_of",), check=_no_good_row_lost),
@@ -290,6 +325,26 @@ CASES = [
         check=_no_good_row_lost,
     ),
     Case("empty alpha file", _review_json, 0, (), _empty_alpha, _empty_alpha_checked),
+    Case(
+        "alpha folder with a sub-folder", _review_json, 0, (), _alpha_in_a_sub_folder_too, _every_signal_read
+    ),
+    Case(
+        "every price row refused (evaluate)",
+        lambda r: ["evaluate", "--config", _cfg(r)],
+        2,
+        ("market/prices.csv: 0 of 240 rows accepted", "line 2, unparsable timestamp: '1772323200,AAPL,"),
+        _epoch_prices,
+        _no_as_of_hint,
+    ),
+    Case(
+        "every price row refused (report)",
+        lambda r: ["report", "--config", _cfg(r)],
+        2,
+        ("market/prices.csv: 0 of 240 rows accepted", "line 2, unparsable timestamp"),
+        _epoch_prices,
+        _no_as_of_hint,
+    ),
+    Case("gzip-compressed events.jsonl", _review_json, 0, (), _gzip_under_a_plain_name, _no_good_row_lost),
     Case("symlink to /etc/passwd (CLI reads it)", _review_json, 0, (), _link_to_passwd),
     Case("symlink loop", _review_json, 2, ("events.jsonl", "symlink loop"), _loop),
     Case(
@@ -425,6 +480,16 @@ def _artifact_dir_entry(root: Path, elsewhere: Path) -> dict[str, str]:
     return {}
 
 
+def _artifact_sub_folder_link(root: Path, elsewhere: Path) -> dict[str, str]:
+    """A sub-folder linked outside: its files are read now, so the workspace check must see them."""
+    write_fleet(elsewhere)
+    (root / "metasup.yml").write_text(
+        "registry: agents.yaml\nartifacts: {alpha: alpha, prices: market/prices.csv}\n"
+    )
+    (root / "alpha" / "2026-02").symlink_to(elsewhere / "alpha")
+    return {}
+
+
 def _action_loop(root: Path, _elsewhere: Path) -> dict[str, str]:
     _loop(root)
     return {}
@@ -436,6 +501,11 @@ ACTION_CASES: list[tuple[str, Callable[[Path, Path], dict[str, str]], tuple[str,
     ("registry symlinked outside", _registry_out, ("registry", "outside the workspace")),
     ("alpha -> /etc/passwd", _artifact_link, ("artifacts.alpha", "/etc/passwd", "outside the workspace")),
     ("a directory entry outside", _artifact_dir_entry, ("artifacts.alpha", "outside the workspace")),
+    (
+        "a sub-folder linked outside",
+        _artifact_sub_folder_link,
+        ("artifacts.alpha", "alpha/2026-02/events.jsonl", "outside the workspace"),
+    ),
     ("symlink loop", _action_loop, ("symlink loop",)),
 ]
 

@@ -106,3 +106,36 @@ def test_a_conversion_that_fails_leaves_the_earlier_output(
     assert text == f"Error: --out {out}: cannot write the conversion (No space left on device)\n"
     assert _files(out) == before
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_an_empty_input_is_written_without_a_day_and_reviews_as_empty(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Until 2026-12 an empty signals file became ``alpha/date=1970-01-01/part-0.parquet``."""
+    config = write_fleet(tmp_path / "ws")
+    (tmp_path / "ws" / "alpha" / "events.jsonl").write_bytes(b"")
+    out = tmp_path / "pq"
+    assert _convert(config, out, capsys)[0] == 0
+    assert sorted(str(p.relative_to(out / "alpha")) for p in (out / "alpha").rglob("*")) == ["part-0.parquet"]
+    review = tmp_path / "review.json"
+    args = ["evaluate", "--config", str(out / "metasup.yml"), "--fail-on", "never", "--json", str(review)]
+    assert cli.main(args) == 0
+    findings = json.loads(review.read_text())["findings"]
+    assert [f["title"] for f in findings if f["kind"] == "empty_file"] == [
+        f"No data row in {out / 'alpha' / 'part-0.parquet'}"
+    ]
+
+
+def test_the_rejected_lines_left_out_are_named(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = write_fleet(tmp_path / "ws")
+    signals = tmp_path / "ws" / "alpha" / "events.jsonl"
+    bad = ['{"ts": "2026-03-02T00:00:00Z", "signal_id": "x", "confidence": 9}', "{broken"] * 2
+    signals.write_text(signals.read_text() + "\n".join(bad) + "\n")
+    code, text = _convert(config, tmp_path / "pq", capsys)
+    assert code == 0, text
+    assert text.splitlines() == [
+        f"wrote {tmp_path / 'pq'}/: alpha/, telemetry/, prices/ (by day), metasup.yml;"
+        " 4 rejected line(s) not carried over",
+        f"  first: {signals}:25 missing required field 'agent'; {signals}:26 invalid JSON;"
+        f" {signals}:27 missing required field 'agent'",
+    ]

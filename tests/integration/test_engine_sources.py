@@ -17,8 +17,9 @@ from review_compare import assert_same
 
 from metasup.engine import open_measure
 from metasup.engine.convert import convert
+from metasup.ingest import source_files
 from metasup.model.config import EngineConfig
-from metasup.model.errors import InputError
+from metasup.model.errors import ArtifactError, InputError
 from metasup.runner import evaluate, load_workspace
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "metasup" / "examples" / "metasup.yml"
@@ -142,6 +143,23 @@ def test_the_same_review_from_s3(converted: Path, s3: str) -> None:
     assert_same(from_s3, on_dask)
     # in the action: object storage is not the runner's disk, so the workspace check leaves it be
     assert _signal_count(remote, confine_to=converted) == _signal_count(converted / "metasup.yml")
+
+
+def test_an_s3_prefix_is_listed_by_the_rule_of_a_local_folder(converted: Path, s3: str) -> None:
+    """A glob's folders are read like folders; a stray file of another type below a prefix is named
+    (both were skipped without a word until 2026-12)."""
+    import s3fs
+
+    days = source_files(Path(f"{s3}/alpha/date=*"))
+    assert [p.parent.name for p in days] == sorted(p.name for p in (converted / "alpha").glob("date=*"))
+    fs = s3fs.S3FileSystem(client_kwargs={"endpoint_url": os.environ["AWS_ENDPOINT_URL"]})
+    fs.pipe("artifacts/stray/alpha/date=2026-01-01/part-0.parquet", b"PAR1")
+    fs.pipe("artifacts/stray/alpha/date=2026-01-01/events.json", b"{}")
+    s3fs.S3FileSystem.clear_instance_cache()
+    with pytest.raises(
+        ArtifactError, match=r"^s3://artifacts/stray/alpha/date=2026-01-01/events\.json: unsupported"
+    ):
+        source_files(Path("s3://artifacts/stray/alpha"))
 
 
 @pytest.mark.parametrize(
