@@ -21,7 +21,7 @@ from metasup.lp.statistics import last_complete_period
 from metasup.model.config import ArtifactsConfig, Config, load_config
 from metasup.model.errors import InputError, MetasupError
 from metasup.model.review import Review
-from metasup.render.comment import load_template, render_comment
+from metasup.render.comment import check_comment_template, load_template, render_comment
 from metasup.render.filters import inert, usd
 from metasup.rolling.audit_anchor import LedgerAnchor, check_anchors, parse_anchor
 from metasup.rolling.audit_ledger import LedgerError, LedgerRecord, parse_ledger, verify_ledger
@@ -118,6 +118,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if args.json:
         write_output("--json", Path(args.json), review.to_json() + "\n")
     print(format_table(review))
+    # After the review is written: a comment_template that does not render against it is exit 2
+    # now, naming its file and line, not at the later `metasup comment` or action step.
+    check_comment_template(review, workspace.config, display_roots(workspace.config))
     if not gate_failed(review, args.fail_on):
         return 0
     print(f"Failed under --fail-on {args.fail_on}:", file=sys.stderr)
@@ -203,13 +206,9 @@ def cmd_convert(args: argparse.Namespace) -> int:
 
     Example: metasup convert --config metasup.yml --out pq/ && metasup evaluate --config pq/metasup.yml
     """
-    from metasup.engine.convert import convert
+    from metasup.engine.convert import convert, summary
 
-    quality = convert(Path(args.config), Path(args.out))
-    print(
-        f"wrote {args.out}/: alpha/, telemetry/, prices/ (by day), metasup.yml; "
-        f"{quality.rejected_total} rejected line(s) not carried over"
-    )
+    print(summary(convert(Path(args.config), Path(args.out)), args.out))
     return 0
 
 

@@ -19,13 +19,14 @@ from pydantic import ValidationError
 
 from metasup.evaluate.measure import Measure, measure_locally
 from metasup.evaluate.supervisor import Supervision, supervise
-from metasup.ingest import Progress, load_artifacts, source_files
+from metasup.ingest import Progress, load_artifacts, source_files, why_no_price_bars
 from metasup.model.artifacts import Artifacts
 from metasup.model.config import Config, artifact_url, load_config
 from metasup.model.errors import ArtifactError, InputError
 from metasup.model.registry import Registry, load_registry
 from metasup.model.review import SEVERITY_ORDER, BaseInfo, Review
 from metasup.model.timestamps import utc
+from metasup.model.validation_errors import validation_problems
 from metasup.render.comment import workspace_roots
 
 FailOn = Literal["never", "blocked", "high", "critical"]
@@ -172,8 +173,8 @@ def write_output(flag: str, path: Path, text: str) -> None:
 
 def default_as_of(artifacts: Artifacts) -> pd.Timestamp:
     """The latest price bar: the last moment for which every signal could be judged."""
-    if artifacts.prices.empty:
-        raise ArtifactError("no valid price bars: cannot choose as_of (pass --as-of)")
+    if artifacts.prices.empty:  # the message names the prices file and what was wrong with it
+        raise ArtifactError(why_no_price_bars(artifacts.prices))
     latest: pd.Timestamp = artifacts.prices["ts"].max()
     return latest
 
@@ -181,14 +182,28 @@ def default_as_of(artifacts: Artifacts) -> pd.Timestamp:
 def load_baseline(path: Path, role: str = "baseline") -> Review:
     """A review JSON written by ``evaluate``; ``role`` names it in errors (``baseline``, ``review``)."""
     try:
-        return Review.model_validate(json.loads(path.read_text(encoding="utf-8")))
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return Review.model_validate(data)
     except FileNotFoundError:
         raise InputError(f"{path}: {role} file not found") from None
     except IsADirectoryError:
         raise InputError(f"{path}: {role} is a directory, not a file") from None
-    except (OSError, ValueError, ValidationError, RecursionError) as exc:
+    except ValidationError as exc:  # say which fields: "4 validation errors for Review" helps no one
+        problems = validation_problems(exc, Review, data)
+        more = (
+            f"; and {len(problems) - REVIEW_PROBLEMS_SHOWN} more"
+            if len(problems) > REVIEW_PROBLEMS_SHOWN
+            else ""
+        )
+        shown = "; ".join(problems[:REVIEW_PROBLEMS_SHOWN]) + more
+        raise InputError(f"{path}: not a metasup review JSON ({shown})") from None
+    except (OSError, ValueError, RecursionError) as exc:
         first_line = str(exc).splitlines()[0]
         raise InputError(f"{path}: not a metasup review JSON ({first_line})") from None
+
+
+REVIEW_PROBLEMS_SHOWN = 3
+"""Problems named when a JSON is not a review: enough to tell an LP report from a typo."""
 
 
 def evaluate(

@@ -25,7 +25,8 @@ from pydantic import (
 
 from metasup.model.errors import ConfigError
 from metasup.model.limits import MAX_DURATION_SECONDS, MAX_TRIALS, MAX_USD, MAX_YEARS
-from metasup.model.yaml_files import read_yaml_mapping
+from metasup.model.validation_errors import describe_validation_error
+from metasup.model.yaml_files import DataPath, read_yaml_document
 
 UNIT_SECONDS: dict[str, int] = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 """Seconds per duration unit; the one table behind every duration (config and signal horizons)."""
@@ -230,54 +231,18 @@ class Config(Section):
     engine: EngineConfig = EngineConfig()
 
 
-def describe_validation_error(source: str, error: ValidationError, model: type[BaseModel]) -> str:
-    """One line per problem: file, dotted key, what is wrong and what is allowed."""
-    lines = [f"{source} is not valid:"]
-    for problem in error.errors():
-        key = ".".join(str(part) for part in problem["loc"]) or "(top level)"
-        if problem["type"] == "extra_forbidden":
-            allowed = _allowed_keys(model, problem["loc"][:-1])
-            lines.append(f"  {key}: unknown key (allowed: {', '.join(allowed)})")
-        elif problem["type"] == "missing":
-            lines.append(f"  {key}: required key is missing")
-        elif problem["type"] == "value_error" and not problem["loc"]:
-            lines.append(f"  {problem['msg'].removeprefix('Value error, ')}")
-        else:
-            message, shown = problem["msg"].removeprefix("Value error, "), _shown_input(problem.get("input"))
-            lines.append(f"  {key}: {message}" + ("" if shown in message else f" (got {shown})"))
-    return "\n".join(lines)
-
-
-SHOWN_INPUT_CHARS = 80
-"""How much of a bad value an error message quotes: the entry, never the whole file."""
-
-
-def _shown_input(value: object) -> str:
-    text = repr(value)
-    return text if len(text) <= SHOWN_INPUT_CHARS else text[: SHOWN_INPUT_CHARS - 1] + "…"
-
-
-def _allowed_keys(model: type[BaseModel], loc: tuple[int | str, ...]) -> list[str]:
-    """Walk the model along ``loc`` to list the keys that are valid at that place."""
-    current: type[BaseModel] | None = model
-    for part in loc:
-        if isinstance(part, int) or current is None:
-            continue
-        field = current.model_fields.get(str(part))
-        annotation = getattr(field, "annotation", None)
-        inner = getattr(annotation, "__args__", (annotation,))
-        current = next((t for t in inner if isinstance(t, type) and issubclass(t, BaseModel)), None)
-    if current is None:
-        return []
-    return sorted((f.alias or name) for name, f in current.model_fields.items())
-
-
-def config_from_mapping(data: Mapping[str, Any], root: Path, source: str = "metasup.yml") -> Config:
-    """Validate ``data`` and resolve every relative path against ``root``."""
+def config_from_mapping(
+    data: Mapping[str, Any],
+    root: Path,
+    source: str = "metasup.yml",
+    lines: Mapping[DataPath, int] | None = None,
+) -> Config:
+    """Validate ``data`` and resolve every relative path against ``root``; ``lines`` (of
+    :func:`~metasup.model.yaml_files.read_yaml_document`) let an error name the line of its key."""
     try:
         config = Config.model_validate(dict(data))
     except ValidationError as exc:
-        raise ConfigError(describe_validation_error(source, exc, Config)) from None
+        raise ConfigError(describe_validation_error(source, exc, Config, data, lines)) from None
     artifacts = config.artifacts.model_copy(
         update={
             "alpha": _under(root, config.artifacts.alpha),
@@ -311,4 +276,5 @@ def _under(root: Path, path: Path) -> Path:
 
 def load_config(path: Path) -> Config:
     """Load ``metasup.yml``; paths inside it are relative to its own folder."""
-    return config_from_mapping(read_yaml_mapping(path), path.resolve().parent, source=str(path))
+    document = read_yaml_document(path)
+    return config_from_mapping(document.data, path.resolve().parent, str(path), document.lines)

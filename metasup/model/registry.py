@@ -11,9 +11,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from metasup.model.config import describe_validation_error
 from metasup.model.errors import ConfigError
-from metasup.model.yaml_files import read_yaml_mapping
+from metasup.model.validation_errors import describe_validation_error
+from metasup.model.yaml_files import read_yaml_document
 
 Stage = Literal["sandbox", "prod", "retired"]
 ClassStatus = Literal["active", "deprecated", "killed"]
@@ -81,7 +81,10 @@ class Registry(BaseModel):
 
 
 def load_registry(path: Path) -> Registry:
+    """Read ``agents.yaml``; an error names each bad entry by its ``name:`` and line."""
+    document = read_yaml_document(path)
     try:
-        return Registry.model_validate(read_yaml_mapping(path))
+        return Registry.model_validate(document.data)
     except ValidationError as exc:
-        raise ConfigError(describe_validation_error(str(path), exc, Registry)) from None
+        message = describe_validation_error(str(path), exc, Registry, document.data, document.lines)
+        raise ConfigError(message) from None

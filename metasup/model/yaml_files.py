@@ -1,16 +1,22 @@
 """Reading ``metasup.yml`` and ``agents.yaml``: YAML whose every failure is a config error naming
 the file and, where it has one, the line.
 
-PyYAML's safe loader, with three guards a user's file needs: aliases that would expand past
-:data:`MAX_YAML_VALUES` (or refer to themselves) are refused before anything walks them; a value
-its constructors cannot build (``2026-02-30``, ``!!int seven``) names its line instead of raising
-a plain ``ValueError``; and JSON-style surrogate escapes are joined into their character, or
-refused when a half stands alone.
+PyYAML's safe loader, with four guards a user's file needs: a key repeated in one mapping is
+refused (PyYAML keeps the last silently: a second ``agents:`` block unregistered every agent of the
+first); aliases that would expand past :data:`MAX_YAML_VALUES` (or refer to themselves) are refused
+before anything walks them; a value its constructors cannot build (``2026-02-30``, ``!!int seven``)
+names its line instead of raising a plain ``ValueError``; and JSON-style surrogate escapes are
+joined into their character, or refused when a half stands alone.
+
+:func:`read_yaml_document` also keeps the line of every key and list item, so a validation error
+can say where in the file its value is (:mod:`metasup.model.validation_errors`).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +24,25 @@ import yaml
 
 from metasup.model.errors import ConfigError, why_unreadable
 
+DataPath = tuple[str | int, ...]
+"""Where a value sits in a loaded file: its keys and (0-based) list indexes from the top."""
+
+
+@dataclass(frozen=True)
+class YamlDocument:
+    """A YAML file's mapping and the 1-based line of each key and list item in it, by data path."""
+
+    data: dict[str, Any]
+    lines: dict[DataPath, int] = field(default_factory=dict)
+
 
 def read_yaml_mapping(path: Path) -> dict[str, Any]:
     """Parse a YAML file that must hold a mapping, with errors that name the file and line."""
+    return read_yaml_document(path).data
+
+
+def read_yaml_document(path: Path) -> YamlDocument:
+    """:func:`read_yaml_mapping` with the line of every key and list item."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
@@ -28,9 +50,11 @@ def read_yaml_mapping(path: Path) -> dict[str, Any]:
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{path}: cannot read file ({exc})") from None
     try:
-        data = _load_yaml(text, path)
+        data, lines = _load_yaml(text, path)
     except RecursionError:
         raise ConfigError(f"{path}: invalid YAML: nested too deeply") from None
+    except DuplicateKeyError as exc:
+        raise ConfigError(f"{path}: {exc.problem}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
@@ -39,7 +63,7 @@ def read_yaml_mapping(path: Path) -> dict[str, Any]:
         data = {}
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping of keys at the top level")
-    return data
+    return YamlDocument(data, lines)
 
 
 MAX_YAML_VALUES = 1_000_000
@@ -64,6 +88,63 @@ def joined_surrogates(value: str) -> str:
         ) from None
 
 
+STR_TAG = "tag:yaml.org,2002:str"
+MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+def describe_location(where: Sequence[str | int], name_of: Callable[[DataPath], str | None]) -> str:
+    """``where`` as a user finds it in the file: ``promotion.min_psr``, ``agents → 'alpha-1' → stage``,
+    ``agents → item 14`` (a list item by its ``name:``, else its position counted from 1)."""
+    pieces: list[str] = []
+    keys: list[str] = []
+    for depth, part in enumerate(where):
+        if isinstance(part, int):
+            pieces += [".".join(keys)] if keys else []
+            keys = []
+            name = name_of(tuple(where[: depth + 1]))
+            pieces.append(repr(name) if name else f"item {part + 1}")
+        else:
+            keys.append(part)
+    pieces += [".".join(keys)] if keys else []
+    return " → ".join(pieces) or "(top level)"
+
+
+def _name_of(node: yaml.Node) -> str | None:
+    """The ``name:`` of a list item written as a mapping (agents and strategy classes have one)."""
+    if not isinstance(node, yaml.MappingNode):
+        return None
+    for key, value in node.value:
+        if key.tag == STR_TAG and key.value == "name" and isinstance(value, yaml.ScalarNode):
+            return str(value.value) or None
+    return None
+
+
+class DuplicateKeyError(yaml.constructor.ConstructorError):
+    """A mapping names one key twice; PyYAML alone would keep the second value and drop the first
+    without a word (a second ``agents:`` block replaced the whole registry)."""
+
+    def __init__(
+        self,
+        where: DataPath,
+        again: yaml.Node,
+        first: yaml.Node,
+        name_of: Callable[[DataPath], str | None],
+    ) -> None:
+        key = describe_location(
+            (*where, str(again.value) if isinstance(again, yaml.ScalarNode) else "?"), name_of
+        )
+        first_line, line = first.start_mark.line + 1, again.start_mark.line + 1
+        problem = (
+            f"key {key} appears twice, at lines {first_line} and {line}: YAML would silently keep only"
+            " the second; keep one (merge the two if both hold values you want)"
+        )
+        super().__init__(None, None, problem, again.start_mark)
+
+    def __str__(self) -> str:
+        """The problem alone: it names both lines already (PyYAML would add a snippet of the file)."""
+        return str(self.problem)
+
+
 class MetasupLoader(yaml.SafeLoader):
     """PyYAML's safe loader, whose value errors name the line like its syntax errors do.
 
@@ -74,6 +155,11 @@ class MetasupLoader(yaml.SafeLoader):
     both sides see the same names.
     """
 
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.lines: dict[DataPath, int] = {}
+        self.item_names: dict[DataPath, str] = {}
+
     def construct_scalar(self, node: yaml.ScalarNode | yaml.MappingNode) -> Any:
         value = super().construct_scalar(node)
         if not isinstance(value, str):
@@ -82,6 +168,55 @@ class MetasupLoader(yaml.SafeLoader):
             return joined_surrogates(value)
         except ValueError as exc:
             raise yaml.constructor.ConstructorError(None, None, str(exc), node.start_mark) from None
+
+    def compose_document(self) -> yaml.Node | None:
+        """The document's node tree, refused (:class:`DuplicateKeyError`) when a mapping repeats a
+        key; :attr:`lines` then holds the line of every key and list item.
+
+        Checked here, on the nodes, rather than on the loaded dict: every reader of metasup's YAML
+        (``yaml.load``, ``yaml.compose``, :func:`read_yaml_document`) composes first, and the nodes
+        still know both lines.
+        """
+        root: yaml.Node | None = super().compose_document()
+        self.lines, self.item_names = {}, {}
+        if root is not None:
+            self._walk(root, (), set())
+        return root
+
+    def _walk(self, node: yaml.Node, where: DataPath, seen: set[int]) -> None:
+        if id(node) in seen:  # an alias: its node was checked where its anchor is
+            return
+        seen.add(id(node))
+        if isinstance(node, yaml.SequenceNode):
+            for index, item in enumerate(node.value):
+                self.lines.setdefault((*where, index), item.start_mark.line + 1)
+                if isinstance(name := _name_of(item), str):
+                    self.item_names.setdefault((*where, index), name)
+                self._walk(item, (*where, index), seen)
+        elif isinstance(node, yaml.MappingNode):
+            first: dict[object, yaml.Node] = {}
+            for key_node, value_node in node.value:
+                if key_node.tag == MERGE_TAG:  # PyYAML merges every ``<<``: nothing is lost
+                    self._walk(value_node, where, seen)
+                    continue
+                key = self._key_of(key_node)
+                if key in first:
+                    raise DuplicateKeyError(where, key_node, first[key], self.item_names.get)
+                first[key] = key_node
+                part = str(key_node.value) if isinstance(key_node, yaml.ScalarNode) else "?"
+                self.lines.setdefault((*where, part), key_node.start_mark.line + 1)
+                self._walk(value_node, (*where, part), seen)
+
+    def _key_of(self, node: yaml.Node) -> object:
+        """A key as the loaded dict holds it: ``yes`` and ``true`` are one key, so are ``1`` and ``0x1``."""
+        if not isinstance(node, yaml.ScalarNode):
+            return id(node)  # a mapping or list as a key: the constructor refuses it (unhashable)
+        if node.tag == STR_TAG:
+            return node.value
+        try:
+            return self.construct_object(node)
+        except yaml.YAMLError:
+            return (node.tag, node.value)
 
     def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
         try:
@@ -93,15 +228,16 @@ class MetasupLoader(yaml.SafeLoader):
             raise yaml.constructor.ConstructorError(None, None, problem, node.start_mark) from None
 
 
-def _load_yaml(text: str, path: Path) -> Any:
-    """``yaml.safe_load``, refusing alias bombs and recursive aliases before anything walks them."""
+def _load_yaml(text: str, path: Path) -> tuple[Any, dict[DataPath, int]]:
+    """``yaml.safe_load`` refusing repeated keys, alias bombs and recursive aliases before anything
+    walks them; with the line of every key and list item."""
     loader = MetasupLoader(text)
     try:
         root = loader.get_single_node()
         if root is None:
-            return None
+            return None, {}
         _check_expanded_size(root, path)
-        return loader.construct_document(root)
+        return loader.construct_document(root), loader.lines
     finally:
         loader.dispose()
 

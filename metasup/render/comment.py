@@ -69,7 +69,11 @@ def load_template(custom: Path | None) -> jinja2.Template:
         return package_template("pr_comment.md.j2")
     try:
         text = custom.read_text(encoding="utf-8")
-        return environment("markdown", sandboxed=True).from_string(text)
+        sandbox = environment("markdown", sandboxed=True)
+        # Compiled under its own file name (``from_string`` says "<template>"), so that a failure
+        # while rendering can name the file and line the user has to fix (:func:`template_error`).
+        code = sandbox.compile(text, name=custom.name, filename=str(custom))
+        return sandbox.template_class.from_code(sandbox, code, sandbox.make_globals(None))
     except OSError as exc:
         raise ConfigError(f"comment_template {custom}: cannot read ({exc})") from None
     except UnicodeDecodeError as exc:
@@ -77,6 +81,37 @@ def load_template(custom: Path | None) -> jinja2.Template:
         raise ConfigError(f"comment_template {custom}: not UTF-8 text ({problem})") from None
     except jinja2.TemplateSyntaxError as exc:
         raise ConfigError(f"comment_template {custom}: line {exc.lineno}: {exc.message}") from None
+
+
+def template_error(template: jinja2.Template, exc: BaseException, detail: str) -> ConfigError:
+    """``comment_template FILE: line N: failed to render: …``: where in the user's file it broke.
+
+    Jinja rewrites a render error's traceback so that the template's frames carry its file name
+    and line; the innermost such frame is where the failing expression is.
+    """
+    where = template.filename or template.name or "(template)"
+    line = None
+    frame = exc.__traceback__
+    while frame is not None:
+        if frame.tb_frame.f_code.co_filename == template.filename:
+            line = frame.tb_lineno
+        frame = frame.tb_next
+    at = "" if line is None else f" line {line}:"
+    return ConfigError(f"comment_template {where}:{at} failed to render: {detail}")
+
+
+def check_comment_template(review: Review, config: Config, roots: Sequence[str] = ()) -> None:
+    """Render the user's ``comment_template`` once against ``review``; a :class:`ConfigError` naming
+    its file and line if it fails.
+
+    ``evaluate`` calls this right after writing the review, so a template that does not fit the
+    review fails the run that can still be fixed, not a later ``comment`` or action step. One
+    render, no fitting to GitHub's limit: the check costs what the comment costs.
+    """
+    if config.comment_template is None:
+        return
+    template = load_template(config.comment_template)
+    _render(template, review, config, len(review.agents), len(review.findings), roots)
 
 
 @dataclass(frozen=True)
@@ -196,13 +231,12 @@ def _render(
             gate_rows_hidden=max(0, len(gates) - GATE_MATRIX_ROWS),
         )
     except jinja2.TemplateError as exc:
-        raise ConfigError(f"comment template failed to render: {exc}") from None
+        raise template_error(template, exc, str(exc)) from None
     except Exception as exc:
         if not isinstance(template.environment, SandboxedEnvironment):
             raise  # our own template: a bug, reported as one
         # The user's template: {{ 1 / 0 }}, a range over the sandbox's limit, a macro calling itself…
-        detail = f"{type(exc).__name__}: {exc}"
-        raise ConfigError(f"comment template failed to render: {detail}") from None
+        raise template_error(template, exc, f"{type(exc).__name__}: {exc}") from None
     if not body.startswith(MARKER):
         body = f"{MARKER}\n{body}"
     return body

@@ -296,7 +296,7 @@ def test_comment__prints_the_canonical_comment(
     template = tmp_path / "mine.md.j2"
     template.write_text("{{ review.overall_severity }} · {{ agents | length }} agents\n")
     config = example_copy / "metasup.yml"
-    config.write_text(config.read_text() + f"\ncomment_template: {template}\n")
+    config.write_text(config.read_text().replace("comment_template: null", f"comment_template: {template}"))
     code, stdout, _ = run(capsys, "comment", "--json", str(review), "--config", str(config))
     # 14 agents: the demo's ten plus the four evidence-of-skill stories (metasup/examples/README.md)
     assert stdout == "<!-- metasup:review -->\nHIGH · 14 agents\n"
@@ -312,3 +312,62 @@ def test_python_dash_m_metasup__is_the_cli(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert result.stderr == f"Error: {tmp_path / 'none.jsonl'}: file not found\n"
+
+
+def test_evaluate__a_repeated_config_key_is_exit_2_naming_file_key_and_lines(
+    example_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A second ``portfolio:`` block pasted at the end used to replace the first without a word."""
+    config = example_copy / "metasup.yml"
+    text = config.read_text()
+    first = text.splitlines().index("portfolio:") + 1
+    config.write_text(text + "portfolio:\n  capital: 5000\n")
+    last = len(config.read_text().splitlines()) - 1
+    code, stdout, stderr = run(
+        capsys, "evaluate", "--config", str(config), "--json", str(tmp_path / "r.json")
+    )
+    assert (code, stdout) == (2, "")
+    assert stderr.startswith(f"Error: {config}: key portfolio appears twice, at lines {first} and {last}: ")
+    assert not (tmp_path / "r.json").exists()
+
+
+def test_evaluate__a_comment_template_that_does_not_render_is_exit_2_after_writing_the_review(
+    example_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    template = example_copy / "mine.md.j2"
+    template.write_text("# Review\n{% for f in findings %}\n- {{ severity }}\n{% endfor %}\n")
+    config = example_copy / "metasup.yml"
+    config.write_text(config.read_text().replace("comment_template: null", "comment_template: mine.md.j2"))
+    review = tmp_path / "review.json"
+    code, stdout, stderr = run(
+        capsys, "evaluate", "--config", str(config), "--json", str(review), "--fail-on", "never"
+    )
+    assert code == 2
+    assert (
+        stderr == f"Error: comment_template {template}: line 3: failed to render: 'severity' is undefined\n"
+    )
+    assert json.loads(review.read_text())["overall_severity"] == "HIGH"  # the review is kept
+    assert stdout.startswith("as_of ")
+
+
+@pytest.mark.parametrize(
+    ("document", "words"),
+    [
+        (
+            "{}",
+            "run_id: required key is missing; as_of: required key is missing;"
+            " base: required key is missing; ",
+        ),
+        ('{"period": {}, "pnl": {}}', "run_id: required key is missing; "),
+    ],
+    ids=["empty", "lp-report"],
+)
+def test_comment__a_json_that_is_not_a_review_names_the_fields(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], document: str, words: str
+) -> None:
+    path = tmp_path / "not-a-review.json"
+    path.write_text(document)
+    code, stdout, stderr = run(capsys, "comment", "--json", str(path))
+    assert (code, stdout) == (2, "")
+    assert stderr.startswith(f"Error: {path}: not a metasup review JSON ({words}")
+    assert "validation error" not in stderr

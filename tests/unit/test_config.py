@@ -81,7 +81,9 @@ def test_load_config__unknown_key_names_key_and_allowed(tmp_path: Path) -> None:
 
 def test_load_config__bad_value_says_what_is_allowed(tmp_path: Path) -> None:
     path = write(tmp_path / "metasup.yml", "artifacts: {alpha: a, prices: p}\nemail: {cadence: hourly}\n")
-    with pytest.raises(ConfigError, match=r"email\.cadence: Input should be 'daily' or 'weekly'"):
+    with pytest.raises(
+        ConfigError, match=r"email\.cadence: must be 'daily' or 'weekly' \(got 'hourly'\) \(line 2\)"
+    ):
         load_config(path)
 
 
@@ -152,7 +154,8 @@ def test_load_registry__undeclared_class_is_an_error(tmp_path: Path) -> None:
 def test_load_registry__bad_stage_lists_allowed(tmp_path: Path) -> None:
     path = write(tmp_path / "agents.yaml", "agents:\n  - {name: a, stage: production}\n")
     with pytest.raises(
-        ConfigError, match=r"agents\.0\.stage: Input should be 'sandbox', 'prod' or 'retired'"
+        ConfigError,
+        match=r"agents → 'a' → stage: must be 'sandbox', 'prod' or 'retired' \(got 'production'\)",
     ):
         load_registry(path)
 

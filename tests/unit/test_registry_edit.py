@@ -394,7 +394,10 @@ def test_edits__refuse_what_is_not_there(edit: Any, message: str) -> None:
     ("text", "message"),
     [
         ("agents:\n- name: a\n- name: a\n", "appears 2 times"),
-        ("agents:\n- name: a\n  stage: sandbox\n  stage: prod\n", "key 'stage' 2 times"),
+        (
+            "agents:\n- name: a\n  stage: sandbox\n  stage: prod\n",
+            "agents.yaml: invalid YAML: key agents → 'a' → stage appears twice, at lines 3 and 4: ",
+        ),
         ("agents:\n- name: a\n  stage: &s sandbox\n- name: b\n  stage: *s\n", "tag or an anchor"),
         ("agents:\n- name: a\n  stage: !!str sandbox\n", "tag or an anchor"),
         ("agents:\n- name: a\n  stage: |\n    sandbox\n", "not a plain or quoted scalar"),

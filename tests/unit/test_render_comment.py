@@ -169,7 +169,7 @@ def test_render_comment__custom_template_sandboxed_and_errors_are_config_errors(
     template = tmp_path / "mine.md.j2"
     template.write_text("{{ review.__class__.__mro__ }}", encoding="utf-8")
     config = base_config.model_copy(update={"comment_template": template})
-    with pytest.raises(ConfigError, match="comment template failed to render"):
+    with pytest.raises(ConfigError, match=f"comment_template {template}: line 1: failed to render"):
         render_comment(review_factory(), config)
     template.write_text("{% if %}", encoding="utf-8")
     with pytest.raises(ConfigError, match="line 1"):
@@ -192,8 +192,24 @@ def test_render_comment__a_user_template_that_fails_is_a_config_error(
     template = tmp_path / "mine.md.j2"
     template.write_text(text, encoding="utf-8")
     config = base_config.model_copy(update={"comment_template": template})
-    with pytest.raises(ConfigError, match=f"comment template failed to render: {words}"):
+    with pytest.raises(ConfigError, match=f"comment_template {template}: line 1: failed to render: {words}"):
         render_comment(review_factory(), config)
+
+
+def test_render_comment__a_user_template_error_names_its_file_and_line(
+    tmp_path: Path, base_config: Config, review_factory: Callable[..., Review]
+) -> None:
+    """The user's mistake on line 3 ("severity" where they meant "f.severity") is named there."""
+    template = tmp_path / "mine.md.j2"
+    template.write_text(
+        "# Review\n{% for f in findings %}\n- {{ severity }}\n{% endfor %}\n", encoding="utf-8"
+    )
+    config = base_config.model_copy(update={"comment_template": template})
+    with pytest.raises(ConfigError) as caught:
+        render_comment(review_factory(), config)
+    assert (
+        str(caught.value) == f"comment_template {template}: line 3: failed to render: 'severity' is undefined"
+    )
 
 
 def test_render_comment__a_user_template_not_utf8_is_a_config_error(
