@@ -48,6 +48,7 @@ WAIT_BUDGET_SECONDS = 120.0
 SECONDARY_RATE_WAIT_SECONDS = 60.0
 PER_PAGE = 100
 BODY_LIMIT = 65_536
+TITLE_LIMIT = 256  # characters: GitHub's 422 "title is too long (maximum is 256 characters)"
 TRUNCATED_POINTER = "*(truncated: the full text is in this workflow run's job summary)*"
 
 _RETRY_STATUSES = frozenset([403, 429, *range(500, 600)])
@@ -286,6 +287,12 @@ def fit_body(text: str, limit: int = BODY_LIMIT, pointer: str = TRUNCATED_POINTE
     if cut > len(head) // 2:  # end on a whole line when one is near
         head = head[:cut]
     return (head + tail)[:limit]
+
+
+def fit_title(title: str, limit: int = TITLE_LIMIT) -> str:
+    """``title`` when it fits GitHub's ``limit``, else cut with ``…``: a long agent name must not
+    make GitHub refuse the PR or issue (the body and the branch still name it in full)."""
+    return title if len(title) <= limit else title[: limit - 1].rstrip() + "…"
 
 
 def same_body(current: str, wanted: str) -> bool:

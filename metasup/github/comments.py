@@ -22,6 +22,7 @@ from metasup.github.client import (
     CreateUnconfirmed,
     GitHubClient,
     fit_body,
+    fit_title,
     own_login,
     same_body,
     translate_error,
@@ -108,7 +109,7 @@ def read_own_issue(gh: GitHubClient, repository: str, marker: str) -> tuple[int,
 
 def upsert_issue(gh: GitHubClient, repository: str, title: str, body: str, marker: str) -> tuple[int, str]:
     """Keep one open issue of ours with ``body`` (found by marker and author); returns number, action."""
-    body = fit_body(body)
+    title, body = fit_title(title), fit_body(body)
     try:
         repo = gh.get_repo(repository)
         login = own_login(gh)

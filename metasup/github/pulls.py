@@ -23,6 +23,7 @@ from metasup.github.client import (
     NotPermitted,
     error_message,
     fit_body,
+    fit_title,
     own_login,
     same_body,
     translate_error,
@@ -213,7 +214,7 @@ def open_or_find_pull(
 ) -> OpenedPull:
     """Open a PR for ``branch`` with ``label``; when one is already open for it, return that one
     (``created=False``, labelled only if it is ours) so the caller can adopt it or name it."""
-    body = fit_body(body)
+    title, body = fit_title(title), fit_body(body)
     try:
         repo = gh.get_repo(repository)
         login = own_login(gh)

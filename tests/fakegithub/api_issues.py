@@ -15,6 +15,7 @@ from .routes import (
     actor,
     body_dict,
     check_body_length,
+    check_title_length,
     created,
     get_issue,
     get_repo,
@@ -147,6 +148,7 @@ def create_issue(fake: FakeGitHub, req: Request) -> Response:
     title = body.get("title")
     if title is None or title == "":
         raise validation_failed("Issue", "title", "missing_field")
+    check_title_length(title, "Issue")
     check_body_length(body.get("body"), "Issue")
     iss = fake.new_issue(repo, str(title), body.get("body"), who)
     apply_labels(fake, repo, iss, list(body.get("labels") or []))
@@ -188,6 +190,7 @@ def update_issue(fake: FakeGitHub, req: Request) -> Response:
     if "title" in body:
         if not body["title"]:
             raise validation_failed("Issue", "title", "missing_field")
+        check_title_length(body["title"], "Issue")
         iss.title = str(body["title"])
     if "body" in body:
         check_body_length(body["body"], "Issue")

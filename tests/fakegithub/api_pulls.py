@@ -13,6 +13,7 @@ from .routes import (
     actor,
     body_dict,
     check_body_length,
+    check_title_length,
     created,
     get_pull,
     get_repo,
@@ -68,6 +69,7 @@ def create_pull(fake: FakeGitHub, req: Request) -> Response:
     title = body.get("title")
     if not title:
         raise validation_failed("PullRequest", "title", "missing_field")
+    check_title_length(title, "PullRequest")
     check_body_length(body.get("body"), "PullRequest")
     head_owner, _, head = head_spec.rpartition(":")
     head_repo = fake.head_repository(repo, head_owner or None, body.get("head_repo"))
@@ -119,6 +121,7 @@ def update_pull(fake: FakeGitHub, req: Request) -> Response:
     assert iss.pull is not None
     body = body_dict(req)
     if body.get("title"):
+        check_title_length(body["title"], "PullRequest")
         iss.title = str(body["title"])
     if "body" in body:
         check_body_length(body["body"], "PullRequest")

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from .server import FakeGitHub
 
 MAX_BODY = 65536
+MAX_TITLE = 256  # GitHub's 422 "title is too long (maximum is 256 characters)"
 ACTIONS_PR_MESSAGE = "GitHub Actions is not permitted to create or approve pull requests."
 INTEGRATION_MESSAGE = "Resource not accessible by integration"
 DOCS = "https://docs.github.com/rest"
@@ -201,6 +202,13 @@ def check_body_length(value: str | None, resource: str) -> None:
     if value is not None and len(value) > MAX_BODY:
         raise validation_failed(
             resource, "body", "custom", f"body is too long (maximum is {MAX_BODY} characters)"
+        )
+
+
+def check_title_length(value: object, resource: str) -> None:
+    if isinstance(value, str) and len(value) > MAX_TITLE:
+        raise validation_failed(
+            resource, "title", "custom", f"title is too long (maximum is {MAX_TITLE} characters)"
         )
 
 

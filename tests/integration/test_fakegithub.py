@@ -239,6 +239,24 @@ def test_comments__other_authors_and_too_long(fake_github: FakeGitHub, repo_name
     assert exc.value.status == 422
 
 
+def test_titles__over_256_characters_are_refused_as_github_does(
+    fake_github: FakeGitHub, repo_name: str, gh: Github
+) -> None:
+    """GitHub answers 422 "title is too long (maximum is 256 characters)" for issues and PRs
+    (reported e.g. in OpenDigitalProductFactory/opendigitalproductfactory#856); 256 is accepted."""
+    repo = gh.get_repo(repo_name)
+    assert repo.create_issue(title="t" * 256).title == "t" * 256
+    with pytest.raises(GithubException) as exc:
+        repo.create_issue(title="t" * 257)
+    assert exc.value.status == 422
+    assert exc.value.data["errors"][0]["message"] == "title is too long (maximum is 256 characters)"
+    fake_github.create_branch(repo_name, "feature")
+    fake_github.commit_files(repo_name, "feature", {"x.txt": "x\n"})
+    with pytest.raises(GithubException) as exc:
+        repo.create_pull(base="main", head="feature", title="p" * 257, body="")
+    assert exc.value.status == 422
+
+
 def test_before_request__concurrent_comment(fake_github: FakeGitHub, repo_name: str, gh: Github) -> None:
     iss = fake_github.create_issue(repo_name, "race")
 

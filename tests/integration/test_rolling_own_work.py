@@ -137,3 +137,27 @@ def test_the_withdrawal_comment_cannot_mention_or_format(
     assert "@\u200docto-org/leads" in comment
     for live in ("@octo-org", "<b>", "](https://"):
         assert live not in comment
+
+
+def test_a_name_too_long_for_a_title_still_gets_its_pr(
+    fake_github: FakeGitHub, tmp_path: Path, github_event_path: Callable[..., Path]
+) -> None:
+    """GitHub refuses titles over 256 characters; one long agent name used to end every rolling run
+    with a 422 before anything (kills included) was recorded."""
+    name = "momo-" + "x" * 295
+    workspace = tmp_path / "workspace"
+    shutil.copytree(EXAMPLES_DIR, workspace, ignore=shutil.ignore_patterns("*.py", "__pycache__", "*.md"))
+    _rename_agents(workspace, {"momo-beta": name})
+    fake_github.create_repo(
+        REPO,
+        {p.relative_to(workspace).as_posix(): p.read_text() for p in workspace.rglob("*") if p.is_file()},
+    )
+    rolling = Rolling(fake_github, workspace, github_event_path("workflow_dispatch", repo=REPO))
+
+    assert rolling() == 0, rolling.stdout
+
+    [pull] = [p for p in fake_github.pulls(REPO) if p.title.startswith("[AUTO-PROMOTE]")]
+    assert len(pull.title) == 256
+    assert pull.title.startswith(f"[AUTO-PROMOTE] momo-{'x' * 100}")
+    assert pull.title.endswith("…")
+    assert rolling.events("promotion_proposed", name)
