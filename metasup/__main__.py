@@ -2,6 +2,6 @@
 
 import sys
 
-from metasup.cli import run
+from metasup.runtime import console_script
 
-sys.exit(run())
+sys.exit(console_script())

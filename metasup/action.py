@@ -46,7 +46,7 @@ from metasup.runner import (
     parse_as_of,
     write_output,
 )
-from metasup.runtime import INTERRUPTED
+from metasup.runtime import INTERRUPTED, STOPPED_IN_ACTION
 
 ISSUES_URL = "https://github.com/marketagents/metasup/issues"
 
@@ -313,12 +313,8 @@ def run(
         _failure_summary(environ, str(exc), out)
         return 1
     except KeyboardInterrupt:  # SIGINT or SIGTERM (metasup.runtime): a cancelled job, a stopped runner
-        message = (
-            "metasup was stopped before it finished (the job was cancelled, or the runner shut down)."
-            " What it wrote to GitHub stands; the next run starts from there."
-        )
-        out.command("error", message)
-        _failure_summary(environ, message, out)
+        out.command("error", STOPPED_IN_ACTION)
+        _failure_summary(environ, STOPPED_IN_ACTION, out)
         return INTERRUPTED
     except Exception as exc:  # a bug: one line saying so; the traceback only when asked for
         if environ.get("METASUP_DEBUG", "").strip().lower() in {"1", "true", "yes", "on"}:

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import argparse
 import os
+import select
 import sys
 import traceback
 from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 
+from metasup import __version__
 from metasup.engine import engine_settings, open_measure
 from metasup.ingest.load import Progress
 from metasup.lp.report import build_lp_report
@@ -166,7 +168,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     write_output("--out", out / "comment.md", comment)
     write_output("--out", out / "lp-report.html", preview_html(report, render_charts(report)))
     print(comment)
-    print(f"wrote {out}/: review.json, comment.md, allocation.json, lp-report.html")
+    print(f"wrote {out}/: review.json, comment.md, allocation.json, lp-report.html", file=sys.stderr)
     return 0
 
 
@@ -263,6 +265,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="metasup", description="MarketAgents Meta-Supervisor")
     debug_help = f"on an internal error, print the traceback (or set {DEBUG_ENV}=1)"
     parser.add_argument("--debug", action="store_true", help=debug_help)
+    parser.add_argument("--version", action="version", version=f"metasup {__version__}")
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=debug_help)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -369,12 +372,37 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("Interrupted.", file=sys.stderr)
         return INTERRUPTED
+    except BrokenPipeError as exc:
+        if not stdout_closed():
+            print(bug_line(exc, debug), file=sys.stderr)
+            return 1
+        return PIPE_CLOSED
     except Exception as exc:  # a bug: say so in one line, never bury the user in a traceback
         if debug:
             traceback.print_exc()
         print(bug_line(exc, debug), file=sys.stderr)
         return 1
     return code
+
+
+PIPE_CLOSED = 141
+"""Exit code when the reader of our output went away (``metasup evaluate | head``): 128 + SIGPIPE,
+what a shell reports for any command that pipe stopped. Files were written before the printing."""
+
+
+def stdout_closed() -> bool:
+    """Whether standard output is a pipe whose reader has gone; if so, send what is left of the
+    output nowhere, so the interpreter's last flush does not fail again with a second message."""
+    try:
+        fd = sys.stdout.fileno()
+        poller = select.poll()
+        poller.register(fd, select.POLLOUT)
+        closed = any(events & select.POLLERR for _, events in poller.poll(0))
+    except (OSError, ValueError, AttributeError):
+        return False
+    if closed:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), fd)
+    return closed
 
 
 def bug_line(exc: BaseException, debug: bool) -> str:
@@ -388,10 +416,8 @@ def bug_line(exc: BaseException, debug: bool) -> str:
 
 
 def run(argv: Sequence[str] | None = None) -> int:
-    """The ``metasup`` console script: :func:`main` in a process of its own (``runtime``)."""
+    """:func:`main` in a process prepared as the console script prepares it, for callers that have
+    imported this module already (benchmarks, tests); the command itself starts at
+    :func:`metasup.runtime.console_script`, which is ready for a signal before these imports."""
     prepare_one_shot_process()
     return main(argv)
-
-
-if __name__ == "__main__":
-    sys.exit(run())

@@ -22,6 +22,7 @@ from __future__ import annotations
 import ctypes
 import signal
 import sys
+from collections.abc import Sequence
 from typing import Final
 
 _M_TRIM_THRESHOLD: Final = -1
@@ -56,6 +57,12 @@ def keep_freed_memory() -> bool:
 INTERRUPTED: Final = 130
 """Exit code of a run stopped by SIGINT or SIGTERM (128 + SIGINT, as a shell reports Ctrl-C)."""
 
+STOPPED_IN_ACTION: Final = (
+    "metasup was stopped before it finished (the job was cancelled, or the runner shut down)."
+    " What it wrote to GitHub stands; the next run starts from there."
+)
+"""The action's one ``::error::`` line for a run stopped by SIGINT or SIGTERM."""
+
 SWITCH_INTERVAL_S: Final = 0.0005
 """How long a thread may hold the GIL while another waits for it (Python's default: 5 ms)."""
 
@@ -65,3 +72,19 @@ def prepare_one_shot_process() -> None:
     keep_freed_memory()
     sys.setswitchinterval(SWITCH_INTERVAL_S)
     signal.signal(signal.SIGTERM, signal.default_int_handler)
+
+
+def console_script(argv: Sequence[str] | None = None) -> int:
+    """The ``metasup`` command: the process is prepared *before* the command's imports.
+
+    Importing pandas, pyarrow and PyGithub takes most of a second; a Ctrl-C or SIGTERM in that
+    time ended in an import traceback, or (SIGTERM, no handler yet) in exit 143 — not the
+    "Interrupted." and 130 the README promises.
+    """
+    prepare_one_shot_process()
+    try:
+        from metasup.cli import main
+    except KeyboardInterrupt:
+        print("Interrupted.", file=sys.stderr)
+        return INTERRUPTED
+    return main(argv)

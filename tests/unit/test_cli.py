@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+import metasup
 from metasup.cli import main
 from metasup.examples import EXAMPLES_DIR
 
@@ -176,12 +177,22 @@ def test_evaluate__baseline_not_a_review_is_exit_2(
 
 
 def test_demo__writes_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, stdout, _ = run(capsys, "demo", "--out", str(tmp_path / "demo"))
+    code, stdout, stderr = run(capsys, "demo", "--out", str(tmp_path / "demo"))
     assert code == 0
     assert (tmp_path / "demo" / "review.json").exists()
     allocation = json.loads((tmp_path / "demo" / "allocation.json").read_text())
     assert set(allocation["weights"]) == {"momo-alpha", "meanrev-core", "momo-slow"}
     assert "momo-beta" in stdout
+    # stdout is the comment alone (`metasup demo > comment.md`); what was written goes to stderr
+    assert stdout.rstrip("\n") == (tmp_path / "demo" / "comment.md").read_text().rstrip("\n")
+    assert f"wrote {tmp_path / 'demo'}/" in stderr
+
+
+def test_version__names_the_package_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["--version"])
+    assert exit_.value.code == 0
+    assert capsys.readouterr().out == f"metasup {metasup.__version__}\n"
 
 
 def leaf_commands(parser: argparse.ArgumentParser, prefix: str = "") -> dict[str, argparse.ArgumentParser]:

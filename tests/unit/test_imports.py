@@ -47,7 +47,7 @@ def test_import__rolling_mode_still_reaches_the_lp_email() -> None:
 def test_entrypoint__the_collector_is_back_on_for_the_run_with_the_imports_frozen() -> None:
     """The entrypoint imports with the cyclic collector off (start-up); the run itself collects."""
     statement = (
-        "import gc, runpy\nrunpy.run_path('entrypoint.py', run_name='not_main')\n"
+        "import gc, runpy\nrunpy.run_path('entrypoint.py', run_name='not_main')['import_action']()\n"
         "print(json.dumps([gc.isenabled(), gc.get_freeze_count() > 100_000]))"
     )
     code = f"import json\n{statement}"
