@@ -150,13 +150,18 @@ def render_comment(
 def workspace_roots(config: Config, workspace: str | None, cwd: str) -> list[str]:
     """Absolute folders whose prefix a reader does not need: the workspace, the config's folder, cwd.
 
-    Longest first, so the most specific prefix is removed; ``/`` alone is never a root. The shell
-    passes ``workspace`` (``GITHUB_WORKSPACE``) and ``cwd``: this module reads no environment.
+    The config's folder is the deepest one holding the registry and every artifact, not each
+    artifact's own folder: ``alpha/events.jsonl`` and ``telemetry/events.jsonl`` must not both read
+    ``events.jsonl``. Longest first, so the most specific prefix is removed; ``/`` alone is never a
+    root. The shell passes ``workspace`` (``GITHUB_WORKSPACE``) and ``cwd``: this module reads no
+    environment.
     """
     candidates = [workspace or "", cwd]
-    for path in (config.registry, config.artifacts.alpha, config.artifacts.prices):
-        if path.is_absolute():
-            candidates.append(str(path.parent))
+    artifacts = config.artifacts
+    paths = (config.registry, artifacts.alpha, artifacts.telemetry, artifacts.prices)
+    folders = [str(p.parent) for p in paths if p is not None and p.is_absolute()]
+    if folders:
+        candidates.append(posixpath.commonpath(folders))
     roots = {posixpath.normpath(c) for c in candidates if c and posixpath.isabs(c)}
     return sorted((r for r in roots if r != "/"), key=len, reverse=True)
 

@@ -17,7 +17,7 @@ from cmarkgfm.cmark import Options
 
 from metasup.evaluate.findings import collect_findings
 from metasup.evaluate.recommendations import excluded, recommend
-from metasup.model.config import Config
+from metasup.model.config import ArtifactsConfig, Config
 from metasup.model.review import (
     AgentReport,
     ClassReport,
@@ -133,6 +133,34 @@ def test_comment__paths_relative_to_the_workspace(
     assert "alpha/events.jsonl:716" in html
     assert str(tmp_path) not in html
     assert not re.search(r"(?<![\w.])/(?:tmp|home|github|work|root|Users)/", html)
+
+
+def test_comment__two_artifacts_of_the_same_name_stay_apart(
+    tmp_path: Path, review_factory: Callable[..., Review]
+) -> None:
+    """The demo's layout: ``alpha/events.jsonl`` and ``telemetry/events.jsonl`` beside the config."""
+    config = Config(
+        registry=tmp_path / "agents.yaml",
+        artifacts=ArtifactsConfig(
+            alpha=tmp_path / "alpha" / "events.jsonl",
+            telemetry=tmp_path / "telemetry" / "events.jsonl",
+            prices=tmp_path / "market" / "prices.csv",
+        ),
+    )
+    rejected = [
+        RejectedLine(file=str(tmp_path / folder / "events.jsonl"), line=7, reason="invalid JSON")
+        for folder in ("alpha", "telemetry")
+    ]
+    quality = DataQuality(rejected=rejected, rejected_total=2)
+    findings = collect_findings([], [], quality, config, None, "main")
+    review = review_factory(findings=findings, recommendations=recommend(findings, []))
+    roots = workspace_roots(config, workspace=None, cwd="/elsewhere")  # the CLI outside the workspace
+
+    html = to_html(render_comment(review, config, roots=roots).body)
+
+    assert "alpha/events.jsonl:7" in html
+    assert "telemetry/events.jsonl:7" in html
+    assert str(tmp_path) not in html
 
 
 def random_agent(rng: random.Random, index: int, killed_classes: set[str]) -> AgentReport:
