@@ -5,24 +5,60 @@ the log runs from the period's first day to ``as_of``. A strategy killed or demo
 date of the ledger record that did it (``killed on 2026-10-29``); one that this report's review
 killed or demoted, before any ledger record, shows ``(this report)`` and gets a log entry of its
 own (``source: review``), so the table never shows a change the log does not explain.
+
+The ledger names a strategy class ``class:NAME`` (:data:`CLASS_SUBJECT_PREFIX`: agents and
+classes share its subjects), the report by its name and ``kind``; :func:`split_subject` is the one
+place that translates, so a class kill in the ledger dates the class and is logged once. A
+record's ``data`` is the rolling run's bookkeeping: :func:`describe_data` says to an LP what it
+means (``PR #7``) and leaves out what only the ledger needs (``dedupe_key``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import pandas as pd
 
 from metasup.lp.statistics import booked_day_of
-from metasup.lp.values import LOG_EVENTS, LogEntry, Strategies, StrategyState
-from metasup.model.review import Review
+from metasup.lp.values import LOG_EVENTS, LogEntry, Strategies, StrategyState, SubjectKind
+from metasup.model.review import CLASS_SUBJECT_PREFIX, Review
 from metasup.model.timestamps import utc
-from metasup.render.filters import ellipsize
+from metasup.render.filters import ellipsize, when
 
 DETAIL_LIMIT = 160
 DATED_STATES = ("killed", "demoted")
 """Statuses that a ledger event puts a strategy in (the event has the status's name)."""
+HIDDEN_FIELDS = frozenset({"dedupe_key", "registry"})
+"""Keys of a record's ``data`` that only the ledger needs: ``dedupe_key`` (a record's identity,
+``pr#7`` or a date) and ``registry`` (the registry entry at kill time, which tells a later run
+whether a person changed it). An LP is told neither."""
+
+
+def _stamp(value: object) -> str:
+    """An ISO timestamp as ``2026-10-30 20:00 UTC``; anything else as it is."""
+    try:
+        return when(str(value))
+    except ValueError:
+        return str(value)
+
+
+FIELD_WORDS: dict[str, Callable[[object], str]] = {
+    "pr": lambda value: f"PR #{value}",
+    "merged_by": lambda value: f"merged by {value}",
+    "reason": str,
+    "closed_at": lambda value: f"closed {_stamp(value)}",
+    "cooldown_until": lambda value: f"not proposed again before {_stamp(value)}",
+}
+"""How the e-mail says the ``data`` keys the rolling run writes; other keys (a person's own
+record) show as ``key: value``."""
+
+
+def split_subject(subject: str) -> tuple[str, SubjectKind]:
+    """A ledger subject as ``(name, kind)``: ``class:llm_macro`` → ``("llm_macro", "class")``."""
+    if subject.startswith(CLASS_SUBJECT_PREFIX):
+        return subject.removeprefix(CLASS_SUBJECT_PREFIX), "class"
+    return subject, "agent"
 
 
 def promotion_log(
@@ -33,42 +69,52 @@ def promotion_log(
     for record in records:
         if record.get("event") not in LOG_EVENTS or record.get("ts") is None:
             continue
-        when = utc(record["ts"])
-        if when > as_of or not start <= booked_day_of(when) <= end:
+        stamp = utc(record["ts"])
+        if stamp > as_of or not start <= booked_day_of(stamp) <= end:
             continue
+        name, kind = split_subject(str(record.get("subject", "")))
         entry = LogEntry(
-            ts=when.isoformat(),
+            ts=stamp.isoformat(),
             event=str(record["event"]),
-            subject=str(record.get("subject", "")),
+            subject=name,
+            kind=kind,
             detail=describe_data(record.get("data")),
         )
-        entries.append((when, entry))
+        entries.append((stamp, entry))
     return [entry for _, entry in sorted(entries, key=lambda pair: pair[0])]
 
 
 def review_entries(strategies: Strategies, as_of: pd.Timestamp) -> list[LogEntry]:
     """A log entry for each kill or demotion this report's review decided (not yet in the ledger)."""
     day = f"{utc(as_of):%Y-%m-%d}"
+    kinds: list[tuple[SubjectKind, StrategyState]] = [
+        *(("class", state) for state in strategies.classes),
+        *(("agent", state) for state in strategies.agents),
+    ]
     return [
         LogEntry(
             ts=utc(as_of).isoformat(),
             event=state.status,
             subject=state.name,
+            kind=kind,
             detail=f"decided on the data to {day}",
             source="review",
         )
-        for state in (*strategies.classes, *strategies.agents)
+        for kind, state in kinds
         if state.decided_now
     ]
 
 
 def describe_data(data: object) -> str:
-    """A short ``key: value`` summary of a ledger record's ``data`` (first keys, at most 160 chars)."""
+    """A ledger record's ``data`` as an LP reads it (``PR #7; merged by metasup``), at most 160
+    chars: :data:`FIELD_WORDS` for the rolling run's keys, in that order (the ledger sorts keys,
+    and "PR #9" reads best first), then ``key: value`` for others; nothing for
+    :data:`HIDDEN_FIELDS` or nested mappings."""
     if not isinstance(data, Mapping):
         return "" if data is None else str(data)[:DETAIL_LIMIT]
-    parts = []
+    parts = [say(data[key]) for key, say in FIELD_WORDS.items() if key in data]
     for key, value in data.items():
-        if isinstance(value, Mapping):
+        if key in HIDDEN_FIELDS or key in FIELD_WORDS or isinstance(value, Mapping):
             continue
         shown = ", ".join(map(str, value)) if isinstance(value, list | tuple) else str(value)
         parts.append(f"{key}: {shown}")
@@ -78,19 +124,21 @@ def describe_data(data: object) -> str:
 
 def last_event_dates(
     records: Sequence[Mapping[str, Any]], as_of: pd.Timestamp | None
-) -> dict[tuple[str, str], str]:
-    """``(event, subject) → UTC date`` of the latest such ledger record at or before ``as_of``."""
-    dates: dict[tuple[str, str], pd.Timestamp] = {}
+) -> dict[tuple[str, SubjectKind, str], str]:
+    """``(event, kind, name) → UTC date`` of the latest such ledger record at or before ``as_of``
+    (``kind`` and ``name`` from :func:`split_subject`)."""
+    dates: dict[tuple[str, SubjectKind, str], pd.Timestamp] = {}
     for record in records:
         if record.get("event") not in DATED_STATES or record.get("ts") is None:
             continue
-        when = utc(record["ts"])
-        if as_of is not None and when > utc(as_of):
+        stamp = utc(record["ts"])
+        if as_of is not None and stamp > utc(as_of):
             continue
-        key = (str(record["event"]), str(record.get("subject", "")))
-        if key not in dates or when > dates[key]:
-            dates[key] = when
-    return {key: f"{when:%Y-%m-%d}" for key, when in dates.items()}
+        name, kind = split_subject(str(record.get("subject", "")))
+        key = (str(record["event"]), kind, name)
+        if key not in dates or stamp > dates[key]:
+            dates[key] = stamp
+    return {key: f"{stamp:%Y-%m-%d}" for key, stamp in dates.items()}
 
 
 def strategies_from_review(
@@ -101,9 +149,14 @@ def strategies_from_review(
     dated = last_event_dates(records, as_of)
 
     def state(
-        name: str, status: str, active: bool, fresh: bool, strategy_class: str | None = None
+        kind: SubjectKind,
+        name: str,
+        status: str,
+        active: bool,
+        fresh: bool,
+        strategy_class: str | None = None,
     ) -> StrategyState:
-        since = dated.get((status, name)) if status in DATED_STATES else None
+        since = dated.get((status, kind, name)) if status in DATED_STATES else None
         return StrategyState(
             name=name,
             status=status,
@@ -115,12 +168,12 @@ def strategies_from_review(
 
     return Strategies(
         classes=[
-            state(c.name, c.status, c.status != "killed", c.registry_status != "killed")
+            state("class", c.name, c.status, c.status != "killed", c.registry_status != "killed")
             for c in review.strategy_classes
             if c.registered or any(a.agent in c.agents and a.stage == "prod" for a in review.agents)
         ],
         agents=[
-            state(a.agent, a.status, a.status == "active", True, a.strategy_class)
+            state("agent", a.agent, a.status, a.status == "active", True, a.strategy_class)
             for a in review.agents
             if a.stage == "prod"
         ],

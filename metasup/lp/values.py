@@ -39,6 +39,9 @@ PLAIN_WORDS: dict[str, str] = {
 }
 """How the e-mail's log says a ledger event (events not listed are shown by name)."""
 
+SubjectKind = Literal["agent", "class"]
+"""What a log entry or a strategy is: a prod agent or a strategy class (the ledger's ``class:``)."""
+
 MONTHS: tuple[str, ...] = ("Jan", "Feb", "Mar", "Apr", "May", "Jun",
                            "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")  # fmt: skip
 
@@ -149,7 +152,10 @@ class LogEntry(Model):
     ts: str
     event: str
     subject: str
+    """The agent's or the class's name, as in ``strategies`` (never the ledger's ``class:`` prefix)."""
+    kind: SubjectKind = "agent"
     detail: str = ""
+    """What the record's ``data`` says, in an LP's words (``PR #7``; no ledger bookkeeping)."""
     source: Literal["ledger", "review"] = "ledger"
     """``review``: decided by this report's review, not yet in the ledger."""
 
@@ -157,6 +163,12 @@ class LogEntry(Model):
     def words(self) -> str:
         """The event in plain words, as the e-mail shows it (not part of the JSON)."""
         return PLAIN_WORDS.get(self.event, self.event)
+
+    @property
+    def kind_words(self) -> str:
+        """What the e-mail puts before a class's name (``strategy class llm_macro``); an agent's
+        name stands alone, as in the strategies table."""
+        return "strategy class " if self.kind == "class" else ""
 
 
 class LpReport(Model):
