@@ -1,6 +1,7 @@
 """The ``metasup`` command.
 
-Exit codes (SPEC §7): 0 ok, 1 a gate failed under ``--fail-on``, 2 usage or input error.
+Exit codes (SPEC §7): 0 ok, 1 a gate failed under ``--fail-on``, 2 usage or input error; 130
+stopped by Ctrl-C or SIGTERM, 141 the reader of the output went away (``metasup.runtime``).
 Every expected error becomes one ``Error: …`` line on stderr; a traceback means a bug.
 """
 
@@ -8,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import select
 import sys
 import traceback
 from collections.abc import Sequence
@@ -42,7 +42,7 @@ from metasup.runner import (
     supervise_workspace,
     write_output,
 )
-from metasup.runtime import INTERRUPTED, prepare_one_shot_process
+from metasup.runtime import INTERRUPTED, PIPE_CLOSED, prepare_one_shot_process, stdout_closed
 
 DEMO_DIR = Path("metasup-demo")
 ISSUES_URL = "https://github.com/marketagents/metasup/issues"
@@ -383,26 +383,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(bug_line(exc, debug), file=sys.stderr)
         return 1
     return code
-
-
-PIPE_CLOSED = 141
-"""Exit code when the reader of our output went away (``metasup evaluate | head``): 128 + SIGPIPE,
-what a shell reports for any command that pipe stopped. Files were written before the printing."""
-
-
-def stdout_closed() -> bool:
-    """Whether standard output is a pipe whose reader has gone; if so, send what is left of the
-    output nowhere, so the interpreter's last flush does not fail again with a second message."""
-    try:
-        fd = sys.stdout.fileno()
-        poller = select.poll()
-        poller.register(fd, select.POLLOUT)
-        closed = any(events & select.POLLERR for _, events in poller.poll(0))
-    except (OSError, ValueError, AttributeError):
-        return False
-    if closed:
-        os.dup2(os.open(os.devnull, os.O_WRONLY), fd)
-    return closed
 
 
 def bug_line(exc: BaseException, debug: bool) -> str:

@@ -12,6 +12,8 @@ metasup (a notebook, the test suite) keeps its own settings. Measurements: ``doc
   the action say "interrupted" in one line. As a container's PID 1, Python would otherwise ignore
   SIGTERM (the kernel applies no default action to PID 1): ``docker stop``, or a runner cancelling
   the job, would wait for SIGKILL, and the job log would end in a traceback for SIGINT.
+* **Output.** A reader that goes away (``metasup evaluate | head``) is not a bug: the command ends
+  with :data:`PIPE_CLOSED` and nothing on stderr (:func:`stdout_closed`).
 * **Threads.** Prices are loaded, and signals joined, in two threads that mostly run numpy and
   pyarrow without the GIL but take it back between calls. With Python's default 5 ms switch
   interval a thread waiting for the GIL can idle for most of that; 0.5 ms hands it over sooner.
@@ -20,6 +22,8 @@ metasup (a notebook, the test suite) keeps its own settings. Measurements: ``doc
 from __future__ import annotations
 
 import ctypes
+import os
+import select
 import signal
 import sys
 from collections.abc import Sequence
@@ -72,6 +76,26 @@ def prepare_one_shot_process() -> None:
     keep_freed_memory()
     sys.setswitchinterval(SWITCH_INTERVAL_S)
     signal.signal(signal.SIGTERM, signal.default_int_handler)
+
+
+PIPE_CLOSED: Final = 141
+"""Exit code when the reader of our output went away (``metasup evaluate | head``): 128 + SIGPIPE,
+what a shell reports for any command that pipe stopped. Files were written before the printing."""
+
+
+def stdout_closed() -> bool:
+    """Whether standard output is a pipe whose reader has gone; if so, send what is left of the
+    output nowhere, so the interpreter's last flush does not fail again with a second message."""
+    try:
+        fd = sys.stdout.fileno()
+        poller = select.poll()
+        poller.register(fd, select.POLLOUT)
+        closed = any(events & select.POLLERR for _, events in poller.poll(0))
+    except (OSError, ValueError, AttributeError):
+        return False
+    if closed:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), fd)
+    return closed
 
 
 def console_script(argv: Sequence[str] | None = None) -> int:

@@ -11,9 +11,8 @@ from pathlib import Path
 import pytest
 
 from metasup import cli
-from metasup.cli import PIPE_CLOSED
 from metasup.examples import EXAMPLES_DIR
-from metasup.runtime import INTERRUPTED, STOPPED_IN_ACTION
+from metasup.runtime import INTERRUPTED, PIPE_CLOSED, STOPPED_IN_ACTION
 
 # Allocates and frees a 64 MiB array ten times after a first one, then prints how many pages the
 # kernel had to map meanwhile. Run in a process of its own: the settings are process-wide.
