@@ -10,7 +10,7 @@ merge a head someone moved (:class:`HeadMoved`); a branch is moved only from a r
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from github import GithubException
 from github.PullRequest import PullRequest
@@ -73,6 +73,9 @@ class PullFacts:
     base_repo_full_name: str
     head_sha: str
     base_ref: str
+    # Who closed it, for the newest PR of each branch when that one is closed unmerged (else None):
+    # a close metasup made itself is a withdrawal, anyone else's a veto (``rolling.ownership``).
+    closed_by: str | None = None
 
     def is_metasups(self, login: str, recorded_head_sha: str | None, base_ref: str) -> bool:
         """metasup's PR: opened by exactly ``login``, from the base repository itself, into the base
@@ -114,11 +117,35 @@ def list_pull_facts(gh: GitHubClient, repository: str, prefixes: tuple[str, ...]
     other authors included, with the facts that tell whether it is metasup's."""
     try:
         repo = gh.get_repo(repository)
-        return [
+        facts = [
             _facts(repo, pull) for pull in repo.get_pulls(state="all") if pull.head.ref.startswith(prefixes)
         ]
+        return _with_closers(repo, facts)
     except GithubException as exc:
         raise translate_error(exc, "pull request list") from None
+
+
+def _with_closers(repo: Repository, facts: list[PullFacts]) -> list[PullFacts]:
+    """``facts`` with ``closed_by`` read for the newest PR of each branch (per head repository) when
+    it is closed unmerged: one request each (the pull request list does not carry ``closed_by``).
+    Only that one decides a veto's cooldown; an older PR's close was recorded when it was the newest."""
+    newest: dict[tuple[str | None, str], PullFacts] = {}
+    for fact in facts:
+        key = (fact.head_repo_full_name, fact.state.branch)
+        if key not in newest or fact.state.number > newest[key].state.number:
+            newest[key] = fact
+    closers = {
+        fact.state.number: _closer(repo, fact.state.number)
+        for fact in newest.values()
+        if fact.state.state == "closed" and not fact.state.merged
+    }
+    return [replace(f, closed_by=closers[f.state.number]) if f.state.number in closers else f for f in facts]
+
+
+def _closer(repo: Repository, number: int) -> str | None:
+    """Who closed issue or PR ``number`` (GitHub's ``closed_by``; None when it does not say)."""
+    user = repo.get_issue(number).closed_by
+    return user.login if user is not None else None
 
 
 def _facts(repo: Repository, pull: PullRequest) -> PullFacts:

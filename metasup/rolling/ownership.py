@@ -12,6 +12,14 @@ merged, closed, labelled or read as a veto: the plan never sees it.
   merge; metasup never pushes to its branch again while it is open.
 - *foreign*: every other open PR with such a branch name is named in a warning. One whose head
   lives in the base repository also *blocks* its branch: pushing there would overwrite a person's work.
+- *closed or merged*: a closed PR is metasup's proposal when it is ours by author, repository and
+  base, whatever its head: a person who pushed to it (it was held) and then closed it unmerged vetoed
+  it, and one who merged it promoted (or demoted) the agent. Nothing is done to a closed PR; it only
+  reaches the ledger and the cooldown.
+- *who closed it*: ``metasup-withdrawn`` marks metasup's own close (a withdrawal, no veto) only when
+  GitHub names metasup as the closer (``closed_by``, read for the newest PR of each branch). A person
+  who closes a PR carrying the label — one metasup withdrew and they reopened, or one they labelled
+  by hand — vetoed it: in ``ours`` that PR is shown without the label.
 
 Pure: the facts come from ``metasup.github`` (``PullFacts`` satisfies :class:`PullLike`).
 """
@@ -20,10 +28,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from metasup.model.pulls import PullState
+from metasup.rolling.lifecycle import WITHDRAWN_LABEL
 
 MAX_RECORDED_PER_BRANCH = 50
 
@@ -48,6 +57,9 @@ class PullLike(Protocol):
 
     @property
     def base_ref(self) -> str: ...
+
+    @property
+    def closed_by(self) -> str | None: ...
 
     def is_metasups(self, login: str, recorded_head_sha: str | None, base_ref: str) -> bool: ...
 
@@ -110,21 +122,36 @@ def classify(pulls: Iterable[PullLike], login: str, heads: RecordedHeads, base_r
         state = pull.state
         recorded = heads.recorded_for(state.branch, pull.head_sha)
         if pull.is_metasups(login, recorded, base_ref):
-            ours.append(state)
+            ours.append(_closed_as_shown(state, pull.closed_by, login))
             head_of[state.number] = pull.head_sha
             continue
         same_repo = pull.head_repo_full_name == pull.base_repo_full_name
+        proposed = (
+            same_repo and pull.author_login == login and recorded is not None and pull.base_ref == base_ref
+        )
         if state.state != "open":
+            if proposed:  # held (a person pushed), then closed or merged by a person
+                ours.append(_closed_as_shown(state, pull.closed_by, login))
             continue  # a closed PR that is not metasup's is no veto and no record: ignored
         if same_repo:
             blocked.add(state.branch)
-        if same_repo and pull.author_login == login and recorded is not None and pull.base_ref == base_ref:
+        if proposed:
             moved.append(state)
             continue
         warnings.append(
             f"PR #{state.number} ({state.branch}) is not metasup's: {_why(pull, login, recorded, base_ref)}"
         )
     return Ownership(ours, moved, warnings, frozenset(blocked), head_of)
+
+
+def _closed_as_shown(state: PullState, closed_by: str | None, login: str) -> PullState:
+    """``state``, without ``metasup-withdrawn`` when GitHub names someone else as the one who closed
+    it unmerged: the label says metasup withdrew it, but a person's close is a veto."""
+    if state.merged or state.state != "closed" or WITHDRAWN_LABEL not in state.labels:
+        return state
+    if closed_by is None or closed_by == login:
+        return state
+    return replace(state, labels=state.labels - {WITHDRAWN_LABEL})
 
 
 def _why(pull: PullLike, login: str, recorded: str | None, base_ref: str) -> str:

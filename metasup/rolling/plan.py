@@ -8,7 +8,8 @@ Audit-ledger entries are derived from what GitHub shows, with dedupe keys (``pr#
 audit ledger converges on the truth even when an earlier run died between a PR write and the
 state-branch write: an open PR is ``promotion_proposed`` once, a merged one ``promoted``
 once, one closed unmerged by a person ``vetoed`` once. A PR metasup closes itself carries the
-``metasup-withdrawn`` label first, so it is never mistaken for a human veto.
+``metasup-withdrawn`` label first, so it is never mistaken for a human veto; ``ownership.classify``
+shows a PR without the label when GitHub names a person as its closer (their close is a veto).
 
 [AUTO-DEMOTE] PRs (SPEC §3.8) live the same life as promote PRs, with their own branch prefix,
 label and audit events (``demotion_proposed``, ``demoted``, ``demotion_vetoed``,

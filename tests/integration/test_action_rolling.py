@@ -524,6 +524,20 @@ HOSTILE = {
 }
 
 
+def renamed_rolling(
+    fake: FakeGitHub, tmp_path: Path, github_event_path: Callable[..., Path], names: dict[str, str]
+) -> Rolling:
+    """The demo workspace with agents renamed (old → new name), pushed as the repository's main."""
+    workspace = tmp_path / "workspace"
+    shutil.copytree(EXAMPLES_DIR, workspace, ignore=shutil.ignore_patterns("*.py", "__pycache__", "*.md"))
+    _rename_agents(workspace, names)
+    fake.create_repo(
+        REPO,
+        {p.relative_to(workspace).as_posix(): p.read_text() for p in workspace.rglob("*") if p.is_file()},
+    )
+    return Rolling(fake, workspace, github_event_path("workflow_dispatch", repo=REPO))
+
+
 def _rename_agents(workspace: Path, names: dict[str, str]) -> None:
     for artifact in ("alpha/events.jsonl", "telemetry/events.jsonl"):
         path = workspace / artifact
@@ -552,14 +566,7 @@ def test_rolling__hostile_agent_names_give_valid_branches_and_change_only_their_
 ) -> None:
     """Names with quotes, a colon, a mention, ``..``/``.lock`` and HTML: each PR's branch is a valid
     ref, its registry edit parses and changes that agent's stage alone, and its body mentions no one."""
-    workspace = tmp_path / "workspace"
-    shutil.copytree(EXAMPLES_DIR, workspace, ignore=shutil.ignore_patterns("*.py", "__pycache__", "*.md"))
-    _rename_agents(workspace, HOSTILE)
-    fake_github.create_repo(
-        REPO,
-        {p.relative_to(workspace).as_posix(): p.read_text() for p in workspace.rglob("*") if p.is_file()},
-    )
-    rolling = Rolling(fake_github, workspace, github_event_path("workflow_dispatch", repo=REPO))
+    rolling = renamed_rolling(fake_github, tmp_path, github_event_path, HOSTILE)
     assert rolling() == 0, rolling.stdout
     assert "Internal error" not in rolling.stdout
 

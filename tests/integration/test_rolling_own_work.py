@@ -6,15 +6,12 @@ the previous code misbehave; end to end through the action against the fake GitH
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 
 from fakegithub import FakeGitHub, RequestInfo
-from test_action_rolling import PROMOTE_BRANCH, REPO, STATE, Rolling, _rename_agents
+from test_action_rolling import PROMOTE_BRANCH, REPO, STATE, Rolling, renamed_rolling
 from test_action_rolling_safety import HELD_TEXT, rolling, summary
-
-from metasup.examples import EXAMPLES_DIR
 
 __all__ = ["rolling"]  # the fixture, shared with test_action_rolling_safety
 
@@ -109,14 +106,8 @@ def test_the_withdrawal_comment_cannot_mention_or_format(
 ) -> None:
     """An agent name from the artifacts, in the comment metasup leaves when it withdraws its PR."""
     name = "momo <b>beta</b> @octo-org/leads [x](https://evil.example)"
-    workspace = tmp_path / "workspace"
-    shutil.copytree(EXAMPLES_DIR, workspace, ignore=shutil.ignore_patterns("*.py", "__pycache__", "*.md"))
-    _rename_agents(workspace, {"momo-beta": name})
-    fake_github.create_repo(
-        REPO,
-        {p.relative_to(workspace).as_posix(): p.read_text() for p in workspace.rglob("*") if p.is_file()},
-    )
-    rolling = Rolling(fake_github, workspace, github_event_path("workflow_dispatch", repo=REPO))
+    rolling = renamed_rolling(fake_github, tmp_path, github_event_path, {"momo-beta": name})
+    workspace = rolling.workspace
     assert rolling() == 0, rolling.stdout
     [pull] = [p for p in fake_github.pulls(REPO) if p.title.startswith("[AUTO-PROMOTE]")]
     telemetry = workspace / "telemetry" / "events.jsonl"
@@ -145,14 +136,7 @@ def test_a_name_too_long_for_a_title_still_gets_its_pr(
     """GitHub refuses titles over 256 characters; one long agent name used to end every rolling run
     with a 422 before anything (kills included) was recorded."""
     name = "momo-" + "x" * 295
-    workspace = tmp_path / "workspace"
-    shutil.copytree(EXAMPLES_DIR, workspace, ignore=shutil.ignore_patterns("*.py", "__pycache__", "*.md"))
-    _rename_agents(workspace, {"momo-beta": name})
-    fake_github.create_repo(
-        REPO,
-        {p.relative_to(workspace).as_posix(): p.read_text() for p in workspace.rglob("*") if p.is_file()},
-    )
-    rolling = Rolling(fake_github, workspace, github_event_path("workflow_dispatch", repo=REPO))
+    rolling = renamed_rolling(fake_github, tmp_path, github_event_path, {"momo-beta": name})
 
     assert rolling() == 0, rolling.stdout
 

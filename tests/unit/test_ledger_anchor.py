@@ -96,12 +96,21 @@ class Facts:
     base_repo_full_name: str = "o/r"
     head_sha: str = "a" * 40
     base_ref: str = "main"
+    closed_by: str | None = None
 
     is_metasups = PullFacts.is_metasups
 
 
-def pull(number: int = 1, state: str = "open", branch: str = BRANCH) -> PullState:
-    return PullState(number, branch, state, False, datetime(2026, 10, 1, tzinfo=UTC))  # type: ignore[arg-type]
+def pull(
+    number: int = 1,
+    state: str = "open",
+    branch: str = BRANCH,
+    merged: bool = False,
+    labels: frozenset[str] = frozenset(),
+) -> PullState:
+    created = datetime(2026, 10, 1, tzinfo=UTC)
+    closed = created if state == "closed" else None
+    return PullState(number, branch, state, merged, created, closed, labels)  # type: ignore[arg-type]
 
 
 def test_ownership__recorded_heads_round_trip_and_bound() -> None:
@@ -141,3 +150,43 @@ def test_ownership__classify() -> None:
     )
     assert "alice/r" in owned.warnings[0]
     assert "opened by bob" in owned.warnings[1]
+
+
+def test_ownership__a_closed_pr_a_person_pushed_to_is_still_metasups_proposal() -> None:
+    """Held (a person pushed), then closed or merged by a person: the veto or the promotion counts."""
+    heads = RecordedHeads().with_head(BRANCH, "a" * 40)
+    owned = classify(
+        [
+            Facts(pull(1, state="closed"), head_sha="b" * 40, closed_by="bob"),  # held, then closed
+            Facts(pull(2, state="closed", merged=True), head_sha="b" * 40),  # held, then merged
+            Facts(pull(3, state="closed"), head_sha="b" * 40, author_login="bob"),  # bob's own: no
+            Facts(pull(4, state="closed"), head_sha="b" * 40, base_ref="release"),  # retargeted: no
+        ],
+        LOGIN,
+        heads,
+        "main",
+    )
+    assert [p.number for p in owned.ours] == [1, 2]
+    assert owned.moved == []
+    assert owned.warnings == []
+    assert owned.blocked == frozenset()
+
+
+def test_ownership__metasup_withdrawn_marks_only_a_close_metasup_made() -> None:
+    withdrawn = frozenset({"auto-promote", "metasup-withdrawn"})
+    heads = RecordedHeads().with_head(BRANCH, "a" * 40)
+    owned = classify(
+        [
+            Facts(pull(1, state="closed", labels=withdrawn), closed_by=LOGIN),  # metasup withdrew it
+            Facts(pull(2, state="closed", labels=withdrawn), closed_by="alice"),  # a person closed it
+            Facts(pull(3, state="closed", labels=withdrawn)),  # an older PR: not asked, as labelled
+        ],
+        LOGIN,
+        heads,
+        "main",
+    )
+    assert [sorted(p.labels) for p in owned.ours] == [
+        ["auto-promote", "metasup-withdrawn"],
+        ["auto-promote"],
+        ["auto-promote", "metasup-withdrawn"],
+    ]

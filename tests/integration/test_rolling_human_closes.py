@@ -1,0 +1,106 @@
+"""A person's close or merge of metasup's PR is what it is, whatever happened to the PR before (SPEC §5
+"[AUTO-PROMOTE] PRs", "Acting safely"): closing it unmerged is a veto — also when someone pushed to it
+(held) or it carries ``metasup-withdrawn`` — and merging it is a promotion. Only a close GitHub says
+metasup made is metasup's withdrawal. Each case was found by an adversarial audit; end to end
+through the action against the fake GitHub."""
+
+from __future__ import annotations
+
+import json
+
+from test_action_rolling import PROMOTE_BRANCH, REPO, Rolling
+from test_action_rolling_safety import rolling
+
+__all__ = ["rolling"]  # the fixture, shared with test_action_rolling_safety
+
+VIOLATION = {
+    "type": "safety_violation",
+    "ts": "2026-10-29T15:00:00Z",
+    "agent": "momo-beta",
+    "rule": "max_position",
+}
+
+
+def test_a_person_who_closes_a_held_pr_vetoes_it(rolling: Rolling) -> None:
+    """bob pushes to metasup's PR (it is held, his to merge), then closes it: that is a veto, and no
+    new PR comes until the cooldown is over."""
+    fake = rolling.fake
+    assert rolling() == 0
+    [pull] = rolling.promote_pulls()
+    bobs = fake.push_to_pull(REPO, pull.number, {"NOTES.md": "bob\n"}, user="bob")
+    fake.advance(hours=25)
+    assert rolling() == 0
+    assert rolling.events("promotion_held", "momo-beta")
+    fake.close_pull(REPO, pull.number, user="bob")
+    fake.advance(hours=6)
+
+    assert rolling() == 0
+
+    assert [p.number for p in rolling.promote_pulls()] == [pull.number]  # no new PR
+    [veto] = rolling.events("vetoed", "momo-beta")
+    assert veto["data"]["pr"] == pull.number
+    assert "cooldown_until" in veto["data"]
+    assert fake.ref_sha(REPO, PROMOTE_BRANCH) == bobs  # his work stays
+    fake.advance(hours=24 * 10)
+    assert rolling() == 0
+    assert [p.number for p in rolling.promote_pulls()] == [pull.number]
+
+
+def test_a_persons_merge_of_a_held_pr_is_recorded_as_the_promotion(rolling: Rolling) -> None:
+    fake = rolling.fake
+    assert rolling() == 0
+    [pull] = rolling.promote_pulls()
+    fake.push_to_pull(REPO, pull.number, {"NOTES.md": "bob\n"}, user="bob")
+    fake.advance(hours=2)
+    assert rolling() == 0
+    assert rolling.events("promotion_held", "momo-beta")
+    fake.merge(REPO, pull.number, user="alice")
+    fake.advance(hours=6)
+
+    assert rolling() == 0
+
+    [promoted] = rolling.events("promoted", "momo-beta")
+    assert promoted["data"]["pr"] == pull.number
+    assert promoted["data"]["merged_by"] == "alice"
+
+
+def test_a_person_who_closes_a_pr_metasup_withdrew_and_they_reopened_vetoes_it(rolling: Rolling) -> None:
+    """metasup withdraws its PR (gates failed); the gates pass again; a person reopens it, then closes
+    it: their close is a veto, though the PR still carries ``metasup-withdrawn``."""
+    fake = rolling.fake
+    assert rolling() == 0
+    [pull] = rolling.promote_pulls()
+    telemetry = rolling.workspace / "telemetry" / "events.jsonl"
+    original = telemetry.read_text()
+    telemetry.write_text(original + json.dumps(VIOLATION) + "\n")
+    fake.advance(hours=6)
+    assert rolling() == 0
+    assert fake.issue(REPO, pull.number).state == "closed"
+    assert rolling.events("promotion_withdrawn", "momo-beta")
+    telemetry.write_text(original)  # the gates pass again
+    fake.client().get_repo(REPO).get_pull(pull.number).edit(state="open")
+    fake.advance(hours=1)
+    fake.close_pull(REPO, pull.number, user="alice")
+    fake.advance(hours=6)
+
+    assert rolling() == 0
+
+    assert [p.number for p in rolling.promote_pulls()] == [pull.number]  # no new PR at once
+    [veto] = rolling.events("vetoed", "momo-beta")
+    assert veto["data"]["pr"] == pull.number
+
+
+def test_a_person_who_labels_a_pr_withdrawn_and_closes_it_vetoes_it(rolling: Rolling) -> None:
+    fake = rolling.fake
+    assert rolling() == 0
+    [pull] = rolling.promote_pulls()
+    fake.client().get_repo(REPO).get_issue(pull.number).add_to_labels("metasup-withdrawn")
+    fake.close_pull(REPO, pull.number, user="alice")
+    fake.advance(hours=6)
+
+    assert rolling() == 0
+
+    assert [p.number for p in rolling.promote_pulls()] == [pull.number]
+    assert rolling.events("promotion_withdrawn") == []
+    [veto] = rolling.events("vetoed", "momo-beta")
+    assert veto["data"]["pr"] == pull.number
