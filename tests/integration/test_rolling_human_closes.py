@@ -7,6 +7,7 @@ through the action against the fake GitHub."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from test_action_rolling import PROMOTE_BRANCH, REPO, Rolling
 from test_action_rolling_safety import rolling
@@ -21,16 +22,23 @@ VIOLATION = {
 }
 
 
+def held_pull(rolling: Rolling, hours: int) -> tuple[Any, str]:
+    """metasup's promote PR after bob pushed to it and the next run, ``hours`` later, held it; and
+    bob's commit."""
+    assert rolling() == 0
+    [pull] = rolling.promote_pulls()
+    bobs = rolling.fake.push_to_pull(REPO, pull.number, {"NOTES.md": "bob\n"}, user="bob")
+    rolling.fake.advance(hours=hours)
+    assert rolling() == 0
+    assert rolling.events("promotion_held", "momo-beta")
+    return pull, bobs
+
+
 def test_a_person_who_closes_a_held_pr_vetoes_it(rolling: Rolling) -> None:
     """bob pushes to metasup's PR (it is held, his to merge), then closes it: that is a veto, and no
     new PR comes until the cooldown is over."""
     fake = rolling.fake
-    assert rolling() == 0
-    [pull] = rolling.promote_pulls()
-    bobs = fake.push_to_pull(REPO, pull.number, {"NOTES.md": "bob\n"}, user="bob")
-    fake.advance(hours=25)
-    assert rolling() == 0
-    assert rolling.events("promotion_held", "momo-beta")
+    pull, bobs = held_pull(rolling, hours=25)
     fake.close_pull(REPO, pull.number, user="bob")
     fake.advance(hours=6)
 
@@ -48,12 +56,7 @@ def test_a_person_who_closes_a_held_pr_vetoes_it(rolling: Rolling) -> None:
 
 def test_a_persons_merge_of_a_held_pr_is_recorded_as_the_promotion(rolling: Rolling) -> None:
     fake = rolling.fake
-    assert rolling() == 0
-    [pull] = rolling.promote_pulls()
-    fake.push_to_pull(REPO, pull.number, {"NOTES.md": "bob\n"}, user="bob")
-    fake.advance(hours=2)
-    assert rolling() == 0
-    assert rolling.events("promotion_held", "momo-beta")
+    pull, _ = held_pull(rolling, hours=2)
     fake.merge(REPO, pull.number, user="alice")
     fake.advance(hours=6)
 
