@@ -130,6 +130,7 @@ class RollingPlan:
     audit_entries: list[NewEntry] = field(default_factory=list)
     vetoes: list[Veto] = field(default_factory=list)
     held: list[str] = field(default_factory=list)
+    reopened: list[int] = field(default_factory=list)  # open PRs the ledger says ended: left alone
 
 
 def pull_key(number: int) -> str:
@@ -222,11 +223,18 @@ def _stage_action(
     vetoes: list[Veto],
     held: list[str],
     lifecycle: Lifecycle = PROMOTION,
+    ended: frozenset[int] = frozenset(),
 ) -> Action | None:
-    """What to do for one agent, given every promote (or demote) PR its branch ever had."""
+    """What to do for one agent, given every promote (or demote) PR its branch ever had.
+
+    An open PR in ``ended`` (the ledger recorded its veto or withdrawal) was reopened by a person:
+    it is theirs to merge or close, like a held PR — metasup neither merges nor closes it again.
+    """
     kind = lifecycle.kind
     fires, why_not = _rule_fires(agent, lifecycle)
     open_pull = next((p for p in history if p.state == "open"), None)
+    if open_pull is not None and open_pull.number in ended:
+        return None
     if open_pull is not None:
         if not fires:
             return WithdrawStageChange(agent.agent, open_pull.number, why_not, kind)
@@ -280,12 +288,15 @@ def plan_rolling(
     moved: Sequence[PullState] = (),
     announced: frozenset[int] = frozenset(),
     blocked: frozenset[str] = frozenset(),
+    ended: frozenset[int] = frozenset(),
 ) -> RollingPlan:
     """Every PR action and audit-ledger entry of one rolling run, decided from plain values.
 
     ``pulls`` are metasup's own PRs only (``ownership.classify``). ``moved``: its open PRs whose head
     a person moved — each is held once (``announced``: the PR numbers already held in the ledger);
-    ``blocked``: branches metasup must not push to (someone else's open PR uses them).
+    ``blocked``: branches metasup must not push to (someone else's open PR uses them); ``ended``:
+    PRs the ledger records as vetoed or withdrawn — one of them open again was reopened by a person
+    and is left to people (``plan.reopened``).
     """
     by_branch = _latest_by_branch(pulls)
     agent_of_branch = {c.branch(a.agent): a.agent for a in review.agents for c in LIFECYCLES.values()}
@@ -295,6 +306,8 @@ def plan_rolling(
         label = label_of(pull.branch)
         if pull.state == "open" and label is not None and label not in pull.labels:
             plan.actions.append(LabelPull(pull.number, label))
+        if pull.state == "open" and pull.number in ended:
+            plan.reopened.append(pull.number)
     for pull in moved:
         held_agent, held_lifecycle = agent_of_branch.get(pull.branch), lifecycle_of(pull.branch)
         if held_agent is not None and held_lifecycle is not None and pull.number not in announced:
@@ -311,14 +324,20 @@ def plan_rolling(
             if lifecycle.branch(agent.agent) in blocked:
                 continue
             history = by_branch.get(lifecycle.branch(agent.agent), [])
-            action = _stage_action(agent, history, now, base_head, config, plan.vetoes, plan.held, lifecycle)
+            action = _stage_action(
+                agent, history, now, base_head, config, plan.vetoes, plan.held, lifecycle, ended
+            )
             if action is not None:
                 plan.actions.append(action)
         for agent in review.agents:  # a PR left open for an agent whose stage has changed since
             open_pull = next(
                 (p for p in by_branch.get(lifecycle.branch(agent.agent), []) if p.state == "open"), None
             )
-            if agent.stage != lifecycle.from_stage and open_pull is not None:
+            if (
+                agent.stage != lifecycle.from_stage
+                and open_pull is not None
+                and open_pull.number not in ended
+            ):
                 plan.actions.append(
                     WithdrawStageChange(
                         agent.agent, open_pull.number, f"the agent is now {agent.stage}", lifecycle.kind

@@ -116,8 +116,13 @@ def run_rolling(
         moved=owned.moved,
         announced=_held_announced(records),
         blocked=owned.blocked,
+        ended=_ended(records),
     )
     outcome = RollingOutcome(review, plan, warnings=list(owned.warnings))
+    outcome.decisions += [
+        f"PR #{number} was reopened after its veto or withdrawal: a person's to merge or close; left alone"
+        for number in plan.reopened
+    ]
     if context.dry_run:
         outcome.decisions = [f"(dry run) {describe(action)}" for action in plan.actions]
         return outcome
@@ -205,6 +210,12 @@ def _held_announced(records: list[LedgerRecord]) -> frozenset[int]:
     """PRs already held for a moved head (commented on once): ``promotion_held``/``demotion_held``."""
     held = {lifecycle.held for lifecycle in LIFECYCLES.values()}
     return frozenset(r.data["pr"] for r in records if r.event in held and isinstance(r.data.get("pr"), int))
+
+
+def _ended(records: list[LedgerRecord]) -> frozenset[int]:
+    """PRs the ledger records as vetoed or withdrawn: one open again was reopened by a person."""
+    events = {e for lifecycle in LIFECYCLES.values() for e in (lifecycle.vetoed, lifecycle.withdrawn)}
+    return frozenset(r.data["pr"] for r in records if r.event in events and isinstance(r.data.get("pr"), int))
 
 
 def registry_path_in_repo(config: Config, workspace_root: Path) -> str:

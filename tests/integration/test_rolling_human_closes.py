@@ -10,7 +10,7 @@ import json
 from typing import Any
 
 from test_action_rolling import PROMOTE_BRANCH, REPO, Rolling
-from test_action_rolling_safety import rolling
+from test_action_rolling_safety import rolling, summary
 
 __all__ = ["rolling"]  # the fixture, shared with test_action_rolling_safety
 
@@ -107,3 +107,28 @@ def test_a_person_who_labels_a_pr_withdrawn_and_closes_it_vetoes_it(rolling: Rol
     assert rolling.events("promotion_withdrawn") == []
     [veto] = rolling.events("vetoed", "momo-beta")
     assert veto["data"]["pr"] == pull.number
+
+
+def test_a_vetoed_pr_a_person_reopens_is_theirs_to_merge(rolling: Rolling) -> None:
+    """Reopening a vetoed PR is a person's act: metasup neither merges it when its window has passed
+    nor closes it again (a person's merge of it is recorded as for a held PR, tested above)."""
+    fake = rolling.fake
+    assert rolling() == 0
+    [pull] = rolling.promote_pulls()
+    fake.advance(hours=1)
+    fake.close_pull(REPO, pull.number, user="alice")
+    fake.advance(hours=30)
+    assert rolling() == 0
+    assert rolling.events("vetoed", "momo-beta")
+    fake.client().get_repo(REPO).get_pull(pull.number).edit(state="open")
+    fake.advance(minutes=5)
+
+    assert rolling() == 0
+
+    assert fake.issue(REPO, pull.number).state == "open"
+    assert not fake.issue(REPO, pull.number).pull.merged  # type: ignore[union-attr]
+    assert f"PR #{pull.number} was reopened after its veto" in summary(rolling).replace("\\", "")
+    fake.advance(hours=24 * 40)  # past the cooldown: still no merge, no close, no second PR
+    assert rolling() == 0
+    assert fake.issue(REPO, pull.number).state == "open"
+    assert [p.number for p in rolling.promote_pulls()] == [pull.number]
