@@ -11,16 +11,22 @@ and ``StrictUndefined`` everywhere (a misspelt name is an error, not an empty ce
   line holding only a ``{% tag %}`` leaves nothing behind.
 
 Our templates are package data in ``metasup/render/templates/``. A user's ``comment_template``
-is compiled in a sandboxed markdown environment that can load no other template.
+is compiled in a sandboxed markdown environment that can load no other template and reads data
+only (:class:`DataSandbox`): the template comes from the pull request, and Jinja's own sandbox
+still let it call ``config.registry.joinpath('/proc/self/environ').read_text()``.
 """
 
 from __future__ import annotations
 
+import dataclasses
+from datetime import date, timedelta
+from decimal import Decimal
 from functools import cache
-from typing import Literal
+from typing import Any, Literal
 
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment
+from pydantic import BaseModel
 
 from metasup.render.filters import FILTERS, finalize, finalize_email
 
@@ -30,9 +36,29 @@ TEMPLATES_PACKAGE = "metasup.render"
 TEMPLATES_FOLDER = "templates"
 
 
+PLAIN_VALUES = (str, int, float, list, tuple, dict, date, timedelta, Decimal, type(None))
+"""What a user's template may call methods of (``'x'.upper()``, ``d.items()``, ``ts.strftime``),
+with Jinja's sandbox rules on top: values that hold data, never the file system or a process."""
+
+
+class DataSandbox(SandboxedEnvironment):
+    """Jinja's sandbox, reading data only: the fields of metasup's models and dataclasses and the
+    methods of plain values. Anything else (a ``Path``'s ``read_text``/``write_text``/``joinpath``,
+    a model's methods) is undefined, so using it fails the render with the template's line."""
+
+    def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
+        if not super().is_safe_attribute(obj, attr, value):
+            return False
+        if isinstance(obj, BaseModel):
+            return attr in type(obj).model_fields
+        if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+            return attr in {field.name for field in dataclasses.fields(obj)}
+        return isinstance(obj, PLAIN_VALUES)
+
+
 def environment(kind: Kind, *, sandboxed: bool = False) -> jinja2.Environment:
     """A new environment for ``kind``; package templates load by name unless ``sandboxed``."""
-    cls = SandboxedEnvironment if sandboxed else jinja2.Environment
+    cls = DataSandbox if sandboxed else jinja2.Environment
     loader = jinja2.BaseLoader() if sandboxed else jinja2.PackageLoader(TEMPLATES_PACKAGE, TEMPLATES_FOLDER)
     env = cls(
         loader=loader,

@@ -163,6 +163,54 @@ def test_render_comment__custom_template(
     assert body == f"{MARKER}\nSeverity MEDIUM for momo-v2\n"
 
 
+def test_render_comment__custom_template_reads_every_value_it_is_given(
+    tmp_path: Path, base_config: Config, review_factory: Callable[..., Review]
+) -> None:
+    """Data-only does not mean less data: model fields, dataclass rows, plain values' methods."""
+    template = tmp_path / "mine.md.j2"
+    template.write_text(
+        "{{ review.run_id | upper }} {{ agents[0].promotion.gates[0].name }}"
+        " {% for row in gate_rows %}{{ row.agent }}{% endfor %}"
+        " {{ config.promotion.min_psr }} {{ config.registry }}"
+        " {% for k, v in {'a': 1}.items() %}{{ k }}={{ v }}{% endfor %}\n",
+        encoding="utf-8",
+    )
+    config = base_config.model_copy(update={"comment_template": template})
+    review = review_factory()
+
+    body = render_comment(review, config).body
+
+    first_gate = review.agents[0].promotion.gates[0].name
+    expected = f"{review.run_id.upper()} {first_gate} momo-v2 0.95 {config.registry} a=1"
+    assert body == f"{MARKER}\n{expected}\n".replace("_", "\\_")
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        "config.registry.joinpath('{outside}').read_text()",
+        "config.registry.joinpath('{outside}').write_text('pwned')",
+        "config.registry.parent.iterdir() | list",
+        "review.model_dump_json()",
+    ],
+)
+def test_render_comment__a_user_template_cannot_reach_files_or_methods(
+    call: str, tmp_path: Path, base_config: Config, review_factory: Callable[..., Review]
+) -> None:
+    """The template comes from the pull request: Jinja's sandbox let it read ``/proc/self/environ``
+    (the token) or write anywhere through the ``Path`` values in ``config``."""
+    outside = tmp_path / "outside.txt"
+    outside.write_text("TOP-SECRET", encoding="utf-8")
+    template = tmp_path / "mine.md.j2"
+    template.write_text("ok\n{{ " + call.format(outside=outside) + " }}\n", encoding="utf-8")
+    config = base_config.model_copy(update={"comment_template": template})
+
+    with pytest.raises(ConfigError, match=f"comment_template {template}: line 2: failed to render"):
+        render_comment(review_factory(), config)
+
+    assert outside.read_text(encoding="utf-8") == "TOP-SECRET"
+
+
 def test_render_comment__custom_template_sandboxed_and_errors_are_config_errors(
     tmp_path: Path, base_config: Config, review_factory: Callable[..., Review]
 ) -> None:
