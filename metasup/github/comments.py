@@ -73,7 +73,14 @@ def upsert_comment(gh: GitHubClient, repository: str, number: int, body: str, ma
         deleted = _delete_comments(duplicates)
         if same_body(keep.body or "", body):
             return CommentOutcome(keep.id, "unchanged", deleted)
-        keep.edit(body)
+        try:
+            keep.edit(body)
+        except GithubException as exc:
+            if exc.status != 404:
+                raise
+            # Deleted since we listed it (a person, or a racing run keeping its own): start again,
+            # so the PR ends with one comment of ours, not none.
+            return upsert_comment(gh, repository, number, body, marker)
         return CommentOutcome(keep.id, "updated", deleted)
     except GithubException as exc:
         raise translate_error(exc, f"comment on #{number} in {repository}") from None

@@ -213,6 +213,27 @@ def test_comment__another_bots_comment_with_the_marker_is_left_alone(
     }
 
 
+def test_comment__deleted_after_it_was_listed_is_written_again(
+    fake_github: FakeGitHub, fake_repo: Repo
+) -> None:
+    """A person deletes our comment while the run renders: the edit answers 404. The PR must end
+    with our comment, not none (the 404 was read as "not permitted" and the run gave up)."""
+    issue = fake_github.create_issue(REPO, "review me").number
+    gh, _ = client(fake_github, ACTIONS_TOKEN)
+    first = upsert_comment(gh, REPO, issue, f"{MARKER}\nreport 1", MARKER)
+
+    def a_person_deletes_it(fake: FakeGitHub, info: RequestInfo) -> None:
+        with fake.lock:
+            fake.repo(REPO).comments.pop(first.comment_id)
+
+    fake_github.before_request(a_person_deletes_it, method="PATCH", path=f"/repos/{REPO}/issues/comments/*")
+
+    second = upsert_comment(gh, REPO, issue, f"{MARKER}\nreport 2", MARKER)
+
+    assert second.action == "created"
+    assert [c.body for c in fake_github.comments(REPO, issue)] == [f"{MARKER}\nreport 2"]
+
+
 def test_dashboard__another_bots_issue_with_the_marker_is_left_alone(
     fake_github: FakeGitHub, fake_repo: Repo
 ) -> None:
