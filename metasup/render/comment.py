@@ -14,6 +14,7 @@ import posixpath
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment
@@ -111,7 +112,13 @@ def check_comment_template(review: Review, config: Config, roots: Sequence[str] 
     if config.comment_template is None:
         return
     template = load_template(config.comment_template)
-    _render(template, review, config, len(review.agents), len(review.findings), roots)
+    _render(
+        template,
+        review,
+        config,
+        Shown(len(review.agents), len(review.findings), len(review.recommendations)),
+        roots,
+    )
 
 
 @dataclass(frozen=True)
@@ -133,15 +140,13 @@ def render_comment(
     ``roots`` (:func:`workspace_roots`) are the absolute prefixes removed from paths in evidence.
     """
     chosen = template or load_template(config.comment_template)
-    agents, findings = len(review.agents), len(review.findings)
-    body = _render(chosen, review, config, agents, findings, roots)
-    while len(body) > limit and (agents or findings):
-        # Halve whichever list is longer; the full report goes to the job summary anyway.
-        if agents >= findings:
-            agents //= 2
-        else:
-            findings //= 2
-        body = _render(chosen, review, config, agents, findings, roots)
+    shown = Shown.every(review)
+    body = _render(chosen, review, config, shown, roots)
+    while len(body) > limit and any(shown):
+        # Halve whichever list is longest; the full report goes to the job summary anyway.
+        shown = shown.halved()
+        body = _render(chosen, review, config, shown, roots)
+    agents, findings = shown.agents, shown.findings
     if len(body) > limit:
         body = body[: limit - 1] + "…"
     return RenderedComment(body, len(review.agents) - agents, len(review.findings) - findings)
@@ -204,16 +209,32 @@ def gate_matrix(agents: Sequence[AgentReport]) -> list[GateRow]:
     return rows
 
 
+class Shown(NamedTuple):
+    """How many agents, findings and recommended actions the comment lists (the rest: "… and N more")."""
+
+    agents: int
+    findings: int
+    actions: int
+
+    @classmethod
+    def every(cls, review: Review) -> Shown:
+        return cls(len(review.agents), len(review.findings), len(review.recommendations))
+
+    def halved(self) -> Shown:
+        longest = max(range(3), key=lambda i: self[i])
+        return Shown(*(n // 2 if i == longest else n for i, n in enumerate(self)))
+
+
 def _render(
     template: jinja2.Template,
     review: Review,
     config: Config,
-    agents: int,
-    findings: int,
+    counts: Shown,
     roots: Sequence[str],
 ) -> str:
+    agents, findings = counts.agents, counts.findings
     shown = [_relative_finding(f, roots) for f in review.findings[:findings]]
-    actions = [_relative_action(a, roots) for a in review.recommendations]
+    actions = [_relative_action(a, roots) for a in review.recommendations[: counts.actions]]
     gates = gate_matrix(review.agents[:agents])
     try:
         body = template.render(
@@ -231,6 +252,7 @@ def _render(
             recommendations=actions,
             top_recommendations=actions[:TOP_ACTIONS],
             more_recommendations=actions[TOP_ACTIONS:],
+            actions_hidden=len(review.recommendations) - counts.actions,
             gate_columns=[header for _, header in GATE_COLUMNS],
             gate_rows=gates[:GATE_MATRIX_ROWS],
             gate_rows_hidden=max(0, len(gates) - GATE_MATRIX_ROWS),

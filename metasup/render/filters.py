@@ -25,6 +25,8 @@ from metasup.model.timestamps import utc
 NONE_SHOWN = "—"
 NAMES_SHOWN = 10
 """How many agent names :func:`names` lists before "and N more"."""
+NAME_CHARS = 80
+"""How much of one name :func:`names` shows: ten names stay one line, not 65,536 characters."""
 
 _CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 _NAMED_CONTROLS = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
@@ -162,8 +164,9 @@ def plain(value: object) -> object:
 
 
 def names(values: list[str]) -> Safe:
-    """An escaped, comma-separated list that stays one short line however many agents there are."""
-    shown = ", ".join(escape_markdown(v) for v in values[:NAMES_SHOWN])
+    """An escaped, comma-separated list that stays one short line however many agents there are,
+    and however long their names (each cut at :data:`NAME_CHARS` with ``…``)."""
+    shown = ", ".join(escape_markdown(ellipsize(v, NAME_CHARS)) for v in values[:NAMES_SHOWN])
     hidden = len(values) - NAMES_SHOWN
     return Safe(shown + (f" and {hidden} more" if hidden > 0 else ""))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from html.parser import HTMLParser
 from pathlib import Path
@@ -12,7 +13,7 @@ from cmarkgfm.cmark import Options
 
 from metasup.model.config import Config
 from metasup.model.errors import ConfigError
-from metasup.model.review import AgentReport, Promotion, Review
+from metasup.model.review import AgentReport, Promotion, Recommendation, Review
 from metasup.render.comment import MARKER, render_comment
 from metasup.render.filters import escape_markdown
 
@@ -148,6 +149,25 @@ def test_render_comment__truncates_under_github_limit(
     health_rows = [cells for cells in shape.rows if cells == 5]
     assert len(health_rows) == 3000 - rendered.agents_hidden + 2  # header, shown rows, "… and N more"
     assert rendered.body.rstrip().endswith("*Generated automatically by MarketAgents Meta-Supervisor*")
+
+
+def test_render_comment__thousands_of_actions_are_cut_with_a_count_not_mid_list(
+    base_config: Config, review_factory: Callable[..., Review]
+) -> None:
+    """Recommendations were never cut: the agents and findings went for nothing, then the body was
+    hard-cut at the limit inside an open ``<details>``, without its footer."""
+    actions = [Recommendation(change=f"Retire agent-{i:05d} " + "x" * 40, priority="P1") for i in range(2000)]
+    rendered = render_comment(review_factory(recommendations=actions), base_config)
+
+    assert len(rendered.body) <= 65_536
+    assert rendered.body.rstrip().endswith("*Generated automatically by MarketAgents Meta-Supervisor*")
+    assert rendered.agents_hidden == 0  # the one agent stays
+    hidden = re.search(r"- … and (\d+) more \(every one is in the job summary\)", rendered.body)
+    assert hidden is not None
+    shown = rendered.body.count("Retire agent-")
+    assert shown + int(hidden.group(1)) == 2000
+    html = render_gfm(rendered.body).html  # type: ignore[attr-defined]
+    assert html.count("<details>") == html.count("</details>")
 
 
 def test_render_comment__custom_template(

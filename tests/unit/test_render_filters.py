@@ -103,6 +103,10 @@ def test_plain(value: object, expected: str) -> None:
     assert plain(value) == expected
 
 
+def test_names__a_long_name_is_cut() -> None:
+    assert names(["a" * 5000, "b"]) == "a" * 79 + "…, b"
+
+
 def test_names__escaped_and_capped_at_ten() -> None:
     assert names(["a|b", "c_d"]) == "a\\|b, c\\_d"
     assert names([]) == ""
