@@ -34,13 +34,6 @@ _MENTION = "@\u200d"
 """``@`` followed by a zero-width joiner: GitHub shows ``@name`` as text, never as a mention."""
 _MARKDOWN_SPECIALS = re.compile(r"([\\`*_\[\]|~])")
 _AUTOLINKS = re.compile(r"(?i)(://|www\.)")
-_REFERENCES = re.compile(
-    r"(?i)(?<!&)#(?=\d)|(?<!\w)gh-(?=\d)|(?<![0-9a-f])[0-9a-f]{7}(?=[0-9a-f]{33}(?![0-9a-f]))"
-)
-"""What GitHub links in text: ``#12``, ``owner/repo#12`` and ``GH-12`` (issues and PRs, a cross
-reference on the other repository's issue), and a full 40-digit commit sha."""
-_NO_LINK = "\u2060"
-"""A word joiner (zero width) between ``#`` and its number, or inside a sha: no link, same text."""
 _HTML_SPECIALS = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"}
 
 
@@ -79,12 +72,10 @@ def escape_markdown(value: object) -> str:
     """Make any text inert inside a GFM table cell or list item.
 
     Newlines would end the table row, ``|`` a cell, backticks/brackets/emphasis would format,
-    ``<`` would open HTML (including a forged ``<!-- metasup:review -->``), ``://`` or ``www.``
-    would let GFM turn text into a link, and ``#12`` or a commit sha would let GitHub link (and
-    cross-reference) an issue or a commit. Everything else stays readable as typed.
+    ``<`` would open HTML (including a forged ``<!-- metasup:review -->``), and ``://`` or
+    ``www.`` would let GFM turn text into a link. Everything else stays readable as typed.
     """
     text = " ".join(inert(value).split())
-    text = _REFERENCES.sub(lambda match: match.group(0) + _NO_LINK, text)
     text = _MARKDOWN_SPECIALS.sub(r"\\\1", text)
     text = _AUTOLINKS.sub(lambda match: match.group(0).replace(":", "\\:").replace(".", "\\."), text)
     return "".join(_HTML_SPECIALS.get(char, char) for char in text)
