@@ -58,7 +58,9 @@ COMMENT_FILE = "metasup-comment.md"
 REPORT_FILE = "metasup-review.json"
 
 
-def select_mode(event_name: str, mode_input: ModeInput, event: Mapping[str, Any], base_ref: str) -> Mode:
+def select_mode(
+    event_name: str, mode_input: ModeInput, event: Mapping[str, Any], base_ref: str, repository: str
+) -> Mode:
     """Which half of metasup this event asks for (SPEC §5 "Modes")."""
     if mode_input != "auto":
         return mode_input
@@ -69,21 +71,39 @@ def select_mode(event_name: str, mode_input: ModeInput, event: Mapping[str, Any]
     if event_name == "push":
         return "rolling" if event.get("ref") == f"refs/heads/{base_ref}" else "skip"
     if event_name == "workflow_run":
-        return "review" if pull_request_number(event) is not None else "skip"
+        return "review" if pull_request_number(event, repository) is not None else "skip"
     return "skip"
 
 
-def pull_request_number(event: Mapping[str, Any]) -> int | None:
-    """The PR an event is about: ``pull_request`` events, or a ``workflow_run`` triggered by one."""
+def pull_request_number(event: Mapping[str, Any], repository: str) -> int | None:
+    """The PR of ``repository`` (``GITHUB_REPOSITORY``) an event is about: ``pull_request`` events,
+    or a ``workflow_run`` triggered by one.
+
+    A ``workflow_run``'s ``pull_requests`` also lists PRs of other repositories whose head is the
+    run's branch (a fork's PR from this repository's ``main``): their number names a different PR
+    here, so only an entry whose ``base.repo.url`` is this repository's counts."""
     pull = event.get("pull_request")
     if isinstance(pull, Mapping) and isinstance(pull.get("number"), int):
         return int(pull["number"])
     run = event.get("workflow_run")
-    if isinstance(run, Mapping):
-        pulls = run.get("pull_requests") or []
-        if pulls and isinstance(pulls[0], Mapping) and isinstance(pulls[0].get("number"), int):
-            return int(pulls[0]["number"])
+    pulls = run.get("pull_requests") if isinstance(run, Mapping) else None
+    for entry in pulls if isinstance(pulls, list) else []:
+        if (
+            isinstance(entry, Mapping)
+            and isinstance(entry.get("number"), int)
+            and _base_is(entry, repository)
+        ):
+            return int(entry["number"])
     return None
+
+
+def _base_is(pull: Mapping[str, Any], repository: str) -> bool:
+    """Whether a ``workflow_run`` PR entry's ``base.repo.url`` (``{api}/repos/owner/name``, the
+    only place its short form names the owner) is ``repository``; GitHub names ignore case."""
+    base = pull.get("base")
+    repo = base.get("repo") if isinstance(base, Mapping) else None
+    url = repo.get("url") if isinstance(repo, Mapping) else None
+    return isinstance(url, str) and url.lower().endswith(f"/repos/{repository.lower()}")
 
 
 def default_base_ref(event: Mapping[str, Any], explicit: str | None, configured: str) -> str:
@@ -166,7 +186,7 @@ def run_review(
         )
 
     report_path = settings.workspace_path(Path(REPORT_FILE))
-    write_output("report-path", report_path, review.to_json() + "\n")
+    write_output("report-path", report_path, review.to_json() + "\n", confine_to=settings.workspace)
     roots = display_roots(workspace.config)
     rendered = render_comment(review, workspace.config, roots=roots)
     _summarize(
@@ -177,7 +197,7 @@ def run_review(
     annotate(review, console)
 
     comment_id = ""
-    number = pull_request_number(event)
+    number = pull_request_number(event, settings.repository)
     if settings.dry_run or number is None:
         reason = "dry-run" if settings.dry_run else "no pull request in this event"
         console.info(f"metasup: not commenting ({reason}); the comment is in the job summary")
@@ -211,7 +231,7 @@ def _post_comment(
         outcome = upsert_comment(client, settings.repository, number, body, MARKER)
     except NotPermitted as exc:
         fallback = settings.workspace_path(Path(COMMENT_FILE))
-        write_output("comment file", fallback, body)
+        write_output("comment file", fallback, body, confine_to=settings.workspace)
         console.command("warning", f"{exc} The comment was written to the job summary and {fallback}.")
         return ""
     console.info(f"metasup: comment {outcome.comment_id} {outcome.action}")
@@ -254,7 +274,7 @@ def run_rolling_mode(
         outcome = run_rolling(workspace, client, context, console, measure)
     review = outcome.review
     report_path = settings.workspace_path(Path(REPORT_FILE))
-    write_output("report-path", report_path, review.to_json() + "\n")
+    write_output("report-path", report_path, review.to_json() + "\n", confine_to=settings.workspace)
     _summarize(
         settings.summary_path,
         render_rolling_summary(outcome, workspace.config, display_roots(workspace.config)),
@@ -296,11 +316,17 @@ def run(
         config_path = settings.workspace_path(settings.config)
         confine([("config", config_path)], settings.workspace)
         base_ref = settings.base_ref or load_config(config_path).base
-        mode = select_mode(settings.event_name, settings.mode, event, base_ref)
+        mode = select_mode(settings.event_name, settings.mode, event, base_ref, settings.repository)
         out.info(f"metasup: {settings.event_name} event → {mode} mode")
         if mode == "skip":
             write_outputs(settings.output_path, {"severity": "NONE", "result": "NOT_APPLICABLE"})
             return 0
+        # the files it writes into the checkout, which a PR may commit as links (SPEC §2.6)
+        written = [("report-path", REPORT_FILE)]
+        if mode == "review":
+            written.append(("comment file", COMMENT_FILE))
+        for flag, name in written:
+            check_output_path(flag, settings.workspace_path(Path(name)), confine_to=settings.workspace)
         if mode == "rolling":
             return run_rolling_mode(settings, environ, out, factory, now)
         return run_review(settings, event, out, factory, environ)
@@ -319,13 +345,22 @@ def run(
     except Exception as exc:  # a bug: one line saying so; the traceback only when asked for
         if environ.get("METASUP_DEBUG", "").strip().lower() in {"1", "true", "yes", "on"}:
             traceback.print_exc()
-        detail = " ".join(str(exc).split())[:200]
+        detail = " ".join(_redact(str(exc), environ).split())[:200]
         out.command(
             "error",
             f"Internal error (a bug in metasup, not in your input): {type(exc).__name__}: {detail}."
             f" Please report it at {ISSUES_URL} (set METASUP_DEBUG=1 for the traceback)",
         )
         return 1
+
+
+def _redact(text: str, environ: Mapping[str, str]) -> str:
+    """``text`` without the token: an exception can quote it (requests' ``InvalidHeader`` quotes
+    the whole ``Authorization`` value), and only the exact ``::add-mask::`` value is masked."""
+    for name in ("METASUP_GITHUB_TOKEN", "GITHUB_TOKEN"):
+        for secret in {environ.get(name, ""), environ.get(name, "").strip()} - {""}:
+            text = text.replace(secret, "***")
+    return text
 
 
 def _failure_summary(environ: Mapping[str, str], error: str, console: Console) -> None:

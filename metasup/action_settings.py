@@ -87,8 +87,13 @@ class ActionSettings(BaseModel):
             value = environ.get(name, default)
             return default if value == "" else value
 
+        def token(name: str) -> str | None:
+            """A secret pasted with its line end: the header would carry the "\n" (requests
+            refuses it and quotes it) and ``::add-mask::`` would mask a different string."""
+            return environ.get(name, "").strip() or None
+
         raw: dict[str, str | None] = {
-            "token": get("METASUP_GITHUB_TOKEN") or get("GITHUB_TOKEN"),
+            "token": token("METASUP_GITHUB_TOKEN") or token("GITHUB_TOKEN"),
             "config": get("METASUP_CONFIG", "metasup.yml"),
             "mode": get("METASUP_MODE", "auto"),
             "base_ref": get("METASUP_BASE_REF"),

@@ -136,10 +136,16 @@ def parse_as_of(text: str, flag: str = "--as-of") -> pd.Timestamp:
     return when
 
 
-def check_output_path(flag: str, path: Path) -> None:
+def check_output_path(flag: str, path: Path, confine_to: Path | None = None) -> None:
     """Fail before any work when ``path`` cannot be written (SPEC §2.6): folder missing, not a
-    folder, not writable, or the path itself a folder."""
+    folder, not writable, or the path itself a folder.
+
+    With ``confine_to`` (the action's ``GITHUB_WORKSPACE``), also a symlink at ``path`` and a path
+    resolving outside that folder: the files the action writes there (the report, the fallback
+    comment) may have been committed by the PR as links to any file the runner can write."""
     parent = path.parent if str(path.parent) else Path(".")
+    if confine_to is not None:
+        _refuse_link(flag, path, confine_to)
     try:
         if path.is_dir():
             raise InputError(f"{flag}: {path} is a directory, not a file")
@@ -163,12 +169,41 @@ def check_output_dir(flag: str, path: Path) -> None:
         raise InputError(f"{flag}: {path}: not writable")
 
 
-def write_output(flag: str, path: Path, text: str) -> None:
-    """Write ``text``; a failure (disk full, a folder removed meanwhile) is an error naming ``flag``."""
+def write_output(flag: str, path: Path, text: str, confine_to: Path | None = None) -> None:
+    """Write ``text``; a failure (disk full, a folder removed meanwhile) is an error naming ``flag``.
+
+    With ``confine_to``, the action's rule of ``check_output_path`` again, and the file is opened
+    with ``O_NOFOLLOW``: a link put there since the check is not followed either. The CLI (a
+    user's own machine) passes nothing and writes where its links point."""
+    if confine_to is not None:
+        _refuse_link(flag, path, confine_to)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | (os.O_NOFOLLOW if confine_to is not None else 0)
     try:
-        path.write_text(text, encoding="utf-8")
+        with os.fdopen(os.open(path, flags, 0o666), "w", encoding="utf-8") as file:
+            file.write(text)
     except OSError as exc:
         raise InputError(f"{flag}: cannot write {path} ({exc.strerror or exc})") from None
+
+
+def _refuse_link(flag: str, path: Path, workspace: Path) -> None:
+    """``InputError`` for a symlink at ``path`` (wherever it points: inside, it could overwrite
+    ``.git/config``) or a path that resolves outside ``workspace``."""
+    why = "the action writes only regular files inside GITHUB_WORKSPACE, never through a link"
+    try:
+        if path.is_symlink():
+            raise InputError(
+                f"{flag}: {path} is a symbolic link (to {os.readlink(path)}): refused ({why};"
+                " remove the link from the branch)"
+            )
+        resolved, root = path.resolve(), Path(os.path.realpath(workspace))
+    except OSError as exc:  # a name too long
+        raise InputError(f"{flag}: {path}: cannot be written ({exc.strerror or exc})") from None
+    except RuntimeError:  # Python 3.11's resolve() on a loop of symlinks in a folder above it
+        raise InputError(f"{flag}: {path}: symlink loop") from None
+    if not resolved.is_relative_to(root):
+        raise InputError(
+            f"{flag}: {path} resolves to {resolved}, outside the workspace {root}: refused ({why})"
+        )
 
 
 def default_as_of(artifacts: Artifacts) -> pd.Timestamp:

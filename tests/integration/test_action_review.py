@@ -313,7 +313,13 @@ def test_review__workflow_run_event_reviews_its_pr(
 ) -> None:
     payload = webhook_payload("workflow_run.completed")
     payload["workflow_run"]["pull_requests"] = [
-        {"number": pull_number, "id": 1, "url": "", "head": {}, "base": {}}
+        {
+            "number": pull_number,
+            "id": 1,
+            "url": "",
+            "head": {},
+            "base": {"repo": {"url": f"{action.fake.url}/repos/{REPO}"}},
+        }
     ]
     path = tmp_path / "workflow_run.json"
     path.write_text(json.dumps(payload))

@@ -11,6 +11,10 @@ from metasup.action import default_base_ref, pull_request_number, select_mode
 from metasup.action_settings import ActionSettings
 from metasup.github.workflow_commands import escape_command_data, write_outputs
 from metasup.model.errors import InputError
+from metasup.runner import write_output
+
+OURS = {"url": "https://api.github.com/repos/o/r", "id": 2, "name": "r"}
+"""``base.repo`` of a ``workflow_run`` PR entry as GitHub writes it, for GITHUB_REPOSITORY ``o/r``."""
 
 
 @pytest.mark.parametrize(
@@ -22,7 +26,13 @@ from metasup.model.errors import InputError
         ("workflow_dispatch", "auto", {}, "rolling"),
         ("push", "auto", {"ref": "refs/heads/main"}, "rolling"),
         ("push", "auto", {"ref": "refs/heads/feature"}, "skip"),
-        ("workflow_run", "auto", {"workflow_run": {"pull_requests": [{"number": 3}]}}, "review"),
+        (
+            "workflow_run",
+            "auto",
+            {"workflow_run": {"pull_requests": [{"number": 3, "base": {"repo": OURS}}]}},
+            "review",
+        ),
+        ("workflow_run", "auto", {"workflow_run": {"pull_requests": [{"number": 3}]}}, "skip"),
         ("workflow_run", "auto", {"workflow_run": {"pull_requests": []}}, "skip"),
         ("issues", "auto", {}, "skip"),
         ("schedule", "review", {}, "review"),
@@ -30,13 +40,34 @@ from metasup.model.errors import InputError
     ],
 )
 def test_select_mode__events(event_name: str, mode_input: str, event: dict, expected: str) -> None:  # type: ignore[type-arg]
-    assert select_mode(event_name, mode_input, event, "main") == expected  # type: ignore[arg-type]
+    assert select_mode(event_name, mode_input, event, "main", "o/r") == expected  # type: ignore[arg-type]
 
 
 def test_pull_request_number__sources() -> None:
-    assert pull_request_number({"pull_request": {"number": 7}}) == 7
-    assert pull_request_number({"workflow_run": {"pull_requests": [{"number": 9}]}}) == 9
-    assert pull_request_number({"schedule": "x"}) is None
+    assert pull_request_number({"pull_request": {"number": 7}}, "o/r") == 7
+    assert (
+        pull_request_number(
+            {"workflow_run": {"pull_requests": [{"number": 9, "base": {"repo": OURS}}]}}, "o/r"
+        )
+        == 9
+    )
+    assert pull_request_number({"schedule": "x"}, "o/r") is None
+
+
+def test_pull_request_number__workflow_run_takes_only_a_pr_of_this_repository() -> None:
+    """GitHub lists other repositories' PRs whose head is the run's branch: their number is not ours."""
+    theirs = {
+        "number": 5,
+        "base": {"repo": {"url": "https://api.github.com/repos/alice/r", "id": 9, "name": "r"}},
+    }
+    ghes = {
+        "number": 6,
+        "base": {"repo": {"url": "https://ghe.example/api/v3/repos/O/R", "id": 2, "name": "R"}},
+    }
+    assert pull_request_number({"workflow_run": {"pull_requests": [theirs]}}, "o/r") is None
+    assert pull_request_number({"workflow_run": {"pull_requests": [theirs, ghes]}}, "o/r") == 6
+    other_owner_same_suffix = {"number": 7, "base": {"repo": {"url": "https://api.github.com/repos/xo/r"}}}
+    assert pull_request_number({"workflow_run": {"pull_requests": [other_owner_same_suffix]}}, "o/r") is None
 
 
 def test_default_base_ref__input_then_pr_then_config() -> None:
@@ -99,6 +130,38 @@ def test_action_settings__falls_back_to_github_token_and_defaults() -> None:
     assert settings.base_ref is None
     assert settings.api_url == "https://api.github.com"
     assert (settings.mode, settings.fail_on, settings.dry_run) == ("auto", "high", False)
+
+
+def test_action_settings__token_pasted_with_its_line_end_is_stripped() -> None:
+    """The header would carry the newline (requests refuses it, quoting the token) and the mask
+    would cover ``token%0A``, not the token."""
+    environ = {"GITHUB_EVENT_NAME": "push", "GITHUB_REPOSITORY": "o/r"}
+    assert (
+        ActionSettings.from_environ(
+            {**environ, "METASUP_GITHUB_TOKEN": " ghs_x\r\n"}
+        ).token.get_secret_value()
+        == "ghs_x"
+    )
+    blank = {**environ, "METASUP_GITHUB_TOKEN": "\n", "GITHUB_TOKEN": "ghs_y\n"}
+    assert ActionSettings.from_environ(blank).token.get_secret_value() == "ghs_y"
+    with pytest.raises(InputError, match="token: Field required"):
+        ActionSettings.from_environ({**environ, "METASUP_GITHUB_TOKEN": " \n"})
+
+
+def test_write_output__confined_refuses_a_link_the_cli_follows_it(tmp_path: Path) -> None:
+    """The action never writes through a link the PR committed; a user's own CLI run may."""
+    workspace, victim = tmp_path / "ws", tmp_path / "victim.txt"
+    workspace.mkdir()
+    victim.write_text("precious\n")
+    (workspace / "metasup-review.json").symlink_to(victim)
+    with pytest.raises(
+        InputError,
+        match=r"report-path: .*metasup-review\.json is a symbolic link \(to .*victim\.txt\): refused",
+    ):
+        write_output("report-path", workspace / "metasup-review.json", "{}", confine_to=workspace)
+    assert victim.read_text() == "precious\n"
+    write_output("--output", workspace / "metasup-review.json", "{}")
+    assert victim.read_text() == "{}"
 
 
 def test_escape_command_data__newlines_cannot_start_commands() -> None:

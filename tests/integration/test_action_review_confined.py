@@ -1,0 +1,141 @@
+"""Review mode writes and says only what it should, whatever the PR or its trigger holds: no write
+through a link the PR committed, no token in an error line, no comment on another repository's
+PR number (SPEC §2.6, §4.3, §5)."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import test_action_review
+from fakegithub import ACTIONS_TOKEN, FORK_TOKEN, FakeGitHub
+from test_action_review import REPO, ActionRun, our_comments
+
+from metasup.action import run
+from metasup.github import GitHubClient
+from metasup.github.workflow_commands import Console
+
+workspace, pull_number, action = (
+    test_action_review.workspace,
+    test_action_review.pull_number,
+    test_action_review.action,
+)
+"""The review tests' fixtures: the demo fleet checked out, a PR on the fake GitHub, the action."""
+
+
+@pytest.mark.parametrize(
+    ("name", "flag", "token"),
+    [
+        ("metasup-review.json", "report-path", ACTIONS_TOKEN),
+        ("metasup-comment.md", "comment file", FORK_TOKEN),
+    ],
+)
+@pytest.mark.parametrize("inside", [False, True])
+def test_review__a_committed_link_where_the_action_writes_is_refused_before_any_work(
+    action: ActionRun, pull_number: int, tmp_path: Path, name: str, flag: str, token: str, inside: bool
+) -> None:
+    """The report, and the comment file of a read-only (fork) token, were written over the link's
+    target: any file the runner can write, outside the workspace or (``.git/config``) inside."""
+    target = (action.workspace / "notes.txt") if inside else (tmp_path / "victim.txt")
+    target.write_text("precious\n")
+    link = action.workspace / name
+    link.symlink_to(target)
+    action.fake.reset_log()
+    assert action(METASUP_GITHUB_TOKEN=token) == 2
+    assert target.read_text() == "precious\n"
+    assert (
+        f"::error::{flag}: {link} is a symbolic link (to {target}): refused (the action writes only"
+        " regular files inside GITHUB_WORKSPACE, never through a link" in action.stdout
+    )
+    assert action.fake.writes() == []
+    assert our_comments(action.fake, pull_number) == []
+
+
+def test_review__a_token_pasted_with_its_line_end_works_and_is_masked_exactly(
+    action: ActionRun, pull_number: int
+) -> None:
+    """It ended as an internal error quoting ``token ghs_…\\n`` in clear: the mask covered ``…%0A``."""
+    assert action(METASUP_GITHUB_TOKEN=ACTIONS_TOKEN + "\n") == 0
+    assert len(our_comments(action.fake, pull_number)) == 1
+    lines_with_token = [line for line in action.stdout.splitlines() if ACTIONS_TOKEN in line]
+    assert lines_with_token == [f"::add-mask::{ACTIONS_TOKEN}"]
+
+
+def test_review__an_internal_error_quoting_the_token_does_not_print_it(
+    action: ActionRun, pull_number: int
+) -> None:
+    """requests' ``InvalidHeader`` (and others) quote the header value; the mask may not match it."""
+
+    def quoting(token: str, api_url: str) -> GitHubClient:
+        raise ValueError(f"Invalid header value: 'token {token}\\n' for {api_url}")
+
+    for value in (ACTIONS_TOKEN, ACTIONS_TOKEN + "\n"):
+        stream = io.StringIO()
+        assert run({**action.environ, "METASUP_GITHUB_TOKEN": value}, Console(stream), quoting) == 1
+        errors = [line for line in stream.getvalue().splitlines() if line.startswith("::error::")]
+        assert len(errors) == 1
+        assert (
+            "Internal error (a bug in metasup, not in your input): ValueError: Invalid header value:"
+            in (errors[0])
+        )
+        assert "'token ***" in errors[0]
+        assert ACTIONS_TOKEN not in errors[0]
+
+
+def _pull(number: int, base_repo_url: str) -> dict[str, Any]:
+    """A ``workflow_run.pull_requests`` entry in GitHub's short form (no owner but in the URLs)."""
+    repo = {"id": 2, "url": base_repo_url, "name": base_repo_url.rsplit("/", 1)[-1]}
+    return {
+        "url": f"{base_repo_url}/pulls/{number}",
+        "id": 999,
+        "number": number,
+        "head": {"ref": "main", "sha": "0" * 40, "repo": repo},
+        "base": {"ref": "main", "sha": "0" * 40, "repo": repo},
+    }
+
+
+def _workflow_run(
+    action: ActionRun,
+    webhook_payload: Callable[[str], dict[str, Any]],
+    tmp_path: Path,
+    pulls: list[dict[str, Any]],
+) -> int:
+    payload = webhook_payload("workflow_run.completed")
+    payload["workflow_run"]["pull_requests"] = pulls
+    path = tmp_path / "workflow_run.json"
+    path.write_text(json.dumps(payload))
+    return action(GITHUB_EVENT_NAME="workflow_run", GITHUB_EVENT_PATH=str(path))
+
+
+def test_review__workflow_run_for_another_repositorys_pr_comments_nowhere(
+    action: ActionRun, pull_number: int, webhook_payload: Callable[[str], dict[str, Any]], tmp_path: Path
+) -> None:
+    """A fork's PR alice/fleet#N from our branch: metasup commented on octo-org/fleet#N."""
+    theirs = _pull(pull_number, f"{action.fake.url}/repos/alice/fleet")
+    action.fake.reset_log()
+    assert _workflow_run(action, webhook_payload, tmp_path, [theirs]) == 0
+    assert "workflow_run event → skip mode" in action.stdout
+    assert our_comments(action.fake, pull_number) == []
+    assert action.fake.writes() == []
+
+
+def test_review__workflow_run_reviews_our_pr_listed_after_another_repositorys(
+    action: ActionRun,
+    pull_number: int,
+    fake_github: FakeGitHub,
+    webhook_payload: Callable[[str], dict[str, Any]],
+    tmp_path: Path,
+) -> None:
+    """Theirs first, numbered as one of our PRs: the comment goes to ours, the one GitHub listed."""
+    fake_github.create_branch(REPO, "second")
+    fake_github.commit_files(REPO, "second", {"MORE.md": "x\n"})
+    ours: int = fake_github.open_pull(REPO, "second", title="Second").number
+    theirs = _pull(pull_number, f"{action.fake.url}/repos/alice/fleet")
+    pulls = [theirs, _pull(ours, f"{action.fake.url}/repos/{REPO}")]
+    assert _workflow_run(action, webhook_payload, tmp_path, pulls) == 0
+    assert len(our_comments(action.fake, ours)) == 1
+    assert our_comments(action.fake, pull_number) == []
