@@ -21,7 +21,7 @@ from metasup.evaluate.measure import Measure, measure_locally
 from metasup.evaluate.supervisor import Supervision, supervise
 from metasup.ingest import Progress, load_artifacts, source_files, why_no_price_bars
 from metasup.model.artifacts import Artifacts
-from metasup.model.config import Config, artifact_url, load_config
+from metasup.model.config import OBJECT_STORAGE, Config, artifact_url, load_config
 from metasup.model.errors import ArtifactError, InputError
 from metasup.model.registry import Registry, load_registry
 from metasup.model.review import SEVERITY_ORDER, BaseInfo, Review
@@ -66,8 +66,16 @@ def load_workspace(
             ("artifacts.telemetry", artifacts_config.telemetry),
             ("artifacts.prices", artifacts_config.prices),
         ):
-            if path is None or artifact_url(path) is not None:
-                continue  # object storage is read with the environment's credentials, not from disk
+            if path is None:
+                continue
+            url = artifact_url(path)
+            if url is not None:  # object storage is read with the environment's credentials
+                if url.split(":", 1)[0].lower() not in OBJECT_STORAGE:
+                    raise InputError(
+                        f"{key}: {url}: not object storage: refused (the action reads files inside"
+                        " GITHUB_WORKSPACE, or s3://, gs://, az:// (abfs://) with credentials)"
+                    )
+                continue
             confine([(key, path)], confine_to)
             named += [(key, path), *((key, file) for file in source_files(path))]
         confine(named, confine_to)

@@ -71,24 +71,8 @@ FilePath = Annotated[Path, AfterValidator(_openable)]
 """A path in ``metasup.yml``: any name the operating system can open."""
 
 OBJECT_STORAGE = frozenset({"s3", "s3a", "gs", "gcs", "az", "abfs", "abfss"})
-"""The URL schemes an artifact may use: object storage, read with credentials from the environment."""
-
-
-def _local_or_object_storage(path: Path) -> Path:
-    """An artifact is a local path or an object-storage URL; any other URL (``file://``, ``http://``,
-    ``memory://``) would go to fsspec past the action's workspace check, which confines local paths."""
-    url = artifact_url(path)
-    scheme = url.split(":", 1)[0].lower() if url is not None else None
-    if scheme is not None and scheme not in OBJECT_STORAGE:
-        raise ValueError(
-            f"{scheme}:// is not object storage: give a local file as a path, or use "
-            "s3://, gs:// or az:// (abfs://)"
-        )
-    return path
-
-
-ArtifactPath = Annotated[Path, AfterValidator(_openable), AfterValidator(_local_or_object_storage)]
-"""An artifact in ``metasup.yml``: a local path, or a URL of object storage (:data:`OBJECT_STORAGE`)."""
+"""The URL schemes the action reads artifacts from (object storage, with credentials from the
+environment); the CLI takes any fsspec protocol."""
 
 
 class Section(BaseModel):
@@ -97,9 +81,9 @@ class Section(BaseModel):
 
 
 class ArtifactsConfig(Section):
-    alpha: ArtifactPath
-    prices: ArtifactPath
-    telemetry: ArtifactPath | None = None
+    alpha: FilePath
+    prices: FilePath
+    telemetry: FilePath | None = None
 
 
 class ReconcileConfig(Section):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -16,8 +17,11 @@ from fakegithub import ACTIONS_TOKEN, FORK_TOKEN, FakeGitHub
 from test_action_review import REPO, ActionRun, our_comments
 
 from metasup.action import run
+from metasup.examples import EXAMPLES_DIR
 from metasup.github import GitHubClient
 from metasup.github.workflow_commands import Console
+from metasup.model.errors import InputError
+from metasup.runner import load_workspace
 
 workspace, pull_number, action = (
     test_action_review.workspace,
@@ -139,3 +143,20 @@ def test_review__workflow_run_reviews_our_pr_listed_after_another_repositorys(
     assert _workflow_run(action, webhook_payload, tmp_path, pulls) == 0
     assert len(our_comments(action.fake, ours)) == 1
     assert our_comments(action.fake, pull_number) == []
+
+
+@pytest.mark.parametrize(
+    "url", ["file://../../outside/events.jsonl", "http://127.0.0.1:9/e.jsonl", "memory://x/e.jsonl"]
+)
+def test_workspace__an_artifact_url_that_is_not_object_storage_is_refused(tmp_path: Path, url: str) -> None:
+    """``file://`` passed the workspace check (URLs were left to their credentials) and read a file
+    outside it into the PR comment; ``http://`` would have been fetched. The CLI still reads any
+    fsspec URL (``test_engine_sources``); the action, whose config comes from the PR, does not."""
+    workspace = tmp_path / "ws"
+    shutil.copytree(EXAMPLES_DIR, workspace, ignore=shutil.ignore_patterns("*.py", "__pycache__", "*.md"))
+    config = workspace / "metasup.yml"
+    config.write_text(config.read_text().replace("alpha/events.jsonl", url, 1))
+    assert url in config.read_text()
+
+    with pytest.raises(InputError, match=r"artifacts\.alpha: .*not object storage: refused"):
+        load_workspace(config, confine_to=workspace)
