@@ -97,7 +97,7 @@ def confine(paths: Iterable[tuple[str, Path]], workspace: Path) -> None:
         if not resolved.is_relative_to(root):
             raise InputError(
                 f"{key}: {path} resolves to {resolved}, outside the workspace {root}: refused"
-                " (the action reads only files inside GITHUB_WORKSPACE)"
+                " (the action reads and writes only files inside GITHUB_WORKSPACE)"
             )
 
 
@@ -195,23 +195,17 @@ def write_output(flag: str, path: Path, text: str, confine_to: Path | None = Non
 
 def _refuse_link(flag: str, path: Path, workspace: Path) -> None:
     """``InputError`` for a symlink at ``path`` (wherever it points: inside, it could overwrite
-    ``.git/config``) or a path that resolves outside ``workspace``."""
-    why = "the action writes only regular files inside GITHUB_WORKSPACE, never through a link"
+    ``.git/config``) or a path that resolves outside ``workspace`` (:func:`confine`)."""
     try:
         if path.is_symlink():
             raise InputError(
-                f"{flag}: {path} is a symbolic link (to {os.readlink(path)}): refused ({why};"
-                " remove the link from the branch)"
+                f"{flag}: {path} is a symbolic link (to {os.readlink(path)}): refused (the action"
+                " writes only regular files inside GITHUB_WORKSPACE, never through a link; remove"
+                " the link from the branch)"
             )
-        resolved, root = path.resolve(), Path(os.path.realpath(workspace))
     except OSError as exc:  # a name too long
         raise InputError(f"{flag}: {path}: cannot be written ({exc.strerror or exc})") from None
-    except RuntimeError:  # Python 3.11's resolve() on a loop of symlinks in a folder above it
-        raise InputError(f"{flag}: {path}: symlink loop") from None
-    if not resolved.is_relative_to(root):
-        raise InputError(
-            f"{flag}: {path} resolves to {resolved}, outside the workspace {root}: refused ({why})"
-        )
+    confine([(flag, path)], workspace)
 
 
 def default_as_of(artifacts: Artifacts) -> pd.Timestamp:

@@ -111,14 +111,7 @@ def check_comment_template(review: Review, config: Config, roots: Sequence[str] 
     """
     if config.comment_template is None:
         return
-    template = load_template(config.comment_template)
-    _render(
-        template,
-        review,
-        config,
-        Shown(len(review.agents), len(review.findings), len(review.recommendations)),
-        roots,
-    )
+    _render(load_template(config.comment_template), review, config, Shown.every(review), roots)
 
 
 @dataclass(frozen=True)
