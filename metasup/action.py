@@ -25,6 +25,7 @@ from metasup.github import (
     NotPermitted,
     WorkflowFileError,
     append_summary,
+    declare_app,
     read_text,
     upsert_comment,
     write_outputs,
@@ -161,6 +162,14 @@ def find_baseline(
     return found or Baseline(None, BaseInfo(ref=base_ref, source="none"))
 
 
+def _client(settings: ActionSettings, connect: ClientFactory) -> GitHubClient:
+    """The run's client, knowing who it writes as when the token is a GitHub App's (``app-slug``)."""
+    client = connect(settings.token.get_secret_value(), settings.api_url)
+    if settings.app_slug is not None:
+        declare_app(client, settings.app_slug)
+    return client
+
+
 def run_review(
     settings: ActionSettings,
     event: Mapping[str, Any],
@@ -173,7 +182,7 @@ def run_review(
     workspace = load_workspace(settings.workspace_path(settings.config), confine_to=settings.workspace)
     as_of = parse_as_of(settings.as_of) if settings.as_of else None
     base_ref = default_base_ref(event, settings.base_ref, workspace.config.base)
-    client = connect(settings.token.get_secret_value(), settings.api_url)
+    client = _client(settings, connect)
     engine = engine_settings(workspace.config.engine, environ=environ)
     if engine.kind != "local":
         console.info(
@@ -258,7 +267,7 @@ def run_rolling_mode(
             f"metasup: rolling run on the {engine.kind} engine ({engine.address or 'a local cluster'})"
         )
     base_ref = settings.base_ref or workspace.config.base
-    client = connect(settings.token.get_secret_value(), settings.api_url)
+    client = _client(settings, connect)
     context = RollingContext(
         repository=settings.repository,
         base_ref=base_ref,

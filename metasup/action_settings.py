@@ -26,6 +26,8 @@ _REPOSITORY = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*/[A-Za-z0-9._-]+")
 """``owner/name``: letters, digits, ``-`` and ``_`` (enterprise-managed users end in ``_shortcode``);
 repository names add ``.``."""
 
+_APP_SLUG = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?")
+
 
 class ActionSettings(BaseModel):
     """Everything the action reads from its environment, validated once."""
@@ -33,6 +35,8 @@ class ActionSettings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     token: SecretStr = Field(repr=False)
+    app_slug: str | None = None
+    """The GitHub App whose installation token ``token`` is (it writes as ``<app_slug>[bot]``)."""
     config: Path = Path("metasup.yml")
     mode: ModeInput = "auto"
     base_ref: str | None = None
@@ -49,7 +53,9 @@ class ActionSettings(BaseModel):
     output_path: Path | None = None
     summary_path: Path | None = None
 
-    @field_validator("base_ref", "as_of", "event_path", "output_path", "summary_path", mode="before")
+    @field_validator(
+        "app_slug", "base_ref", "as_of", "event_path", "output_path", "summary_path", mode="before"
+    )
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         return None if value == "" else value
@@ -62,6 +68,18 @@ class ActionSettings(BaseModel):
         if not _REPOSITORY.fullmatch(value) or value.split("/")[1] in {".", ".."}:
             raise ValueError(f"GITHUB_REPOSITORY {value!r} is not owner/name")
         return value
+
+    @field_validator("app_slug")
+    @classmethod
+    def _slug(cls, value: str | None) -> str | None:
+        """An App's slug as ``actions/create-github-app-token`` outputs it (``my-app``); its bot's
+        login (``my-app[bot]``) is taken too."""
+        if value is None:
+            return None
+        slug = value.strip().removesuffix("[bot]").lower()
+        if not _APP_SLUG.fullmatch(slug):
+            raise ValueError(f"app-slug {value!r} is not a GitHub App's slug (letters, digits, -)")
+        return slug
 
     @field_validator("api_url")
     @classmethod
@@ -94,6 +112,7 @@ class ActionSettings(BaseModel):
 
         raw: dict[str, str | None] = {
             "token": token("METASUP_GITHUB_TOKEN") or token("GITHUB_TOKEN"),
+            "app_slug": get("METASUP_APP_SLUG"),
             "config": get("METASUP_CONFIG", "metasup.yml"),
             "mode": get("METASUP_MODE", "auto"),
             "base_ref": get("METASUP_BASE_REF"),

@@ -65,6 +65,11 @@ class NotPermitted(GitHubIOError):
     """The token may not write here (fork PRs, read-only GITHUB_TOKEN): degrade, don't crash."""
 
 
+class WrongIdentity(GitHubIOError):
+    """The token writes as someone other than the login metasup takes itself for (a GitHub App's
+    token without the action's ``app-slug``): metasup stops rather than duplicate or adopt."""
+
+
 class GitHubUnavailable(GitHubIOError):
     """Retries (or the wait budget) ran out on one call; the message names it and its last status."""
 
@@ -216,6 +221,8 @@ def _drained(response: BaseHTTPResponse | None, exc: _E) -> _E:
 class _Session:
     budget: WaitBudget
     login: str | None = None
+    app_login: str | None = None
+    """The login a GitHub App installation token writes as (``<app-slug>[bot]``), when declared."""
 
 
 _SESSIONS: WeakKeyDictionary[Github, _Session] = WeakKeyDictionary()
@@ -262,18 +269,53 @@ def wait_budget(gh: GitHubClient) -> WaitBudget:
     return _session(gh).budget
 
 
+def declare_app(gh: GitHubClient, app_slug: str) -> None:
+    """The token is the installation token of the GitHub App ``app_slug``: it writes as
+    ``<app_slug>[bot]``. Needed because GitHub answers 403 to ``GET /user`` for an App's token
+    exactly as for ``GITHUB_TOKEN``, so nothing metasup can read tells the two apart."""
+    session = _session(gh)
+    session.app_login, session.login = f"{app_slug}[bot]", None
+
+
 def own_login(gh: GitHubClient) -> str:
-    """The exact login the token writes as: ``GET /user``'s, or ``github-actions[bot]`` when GitHub
-    answers 403 there (GITHUB_TOKEN). Anything else (a bad token, GitHub down) is an error."""
+    """The exact login the token writes as: ``GET /user``'s; when GitHub answers 403 there (an
+    installation token), the declared App's bot (:func:`declare_app`), else ``github-actions[bot]``
+    (GITHUB_TOKEN). Anything else (a bad token, GitHub down) is an error."""
     session = _session(gh)
     if session.login is None:
         try:
-            session.login = str(gh.get_user().login)
+            login = str(gh.get_user().login)
         except GithubException as exc:
             if exc.status != 403:
                 raise translate_error(exc, "identity of the token (GET /user)") from None
-            session.login = GITHUB_ACTIONS_LOGIN
+            login = session.app_login or GITHUB_ACTIONS_LOGIN
+        else:
+            if session.app_login is not None and login != session.app_login:
+                raise WrongIdentity(
+                    f"the token belongs to {login!r}, not to the GitHub App {session.app_login!r} "
+                    "that app-slug names: pass the App's installation token, or leave app-slug empty"
+                )
+        session.login = login
     return session.login
+
+
+def confirm_written_as(gh: GitHubClient, author: str, what: str) -> None:
+    """Stop when GitHub says something metasup just created is by ``author``, not by the login
+    metasup takes itself for: it would not recognise that comment, issue or PR as its own on the
+    next run and would write another (and it must never act on someone else's)."""
+    own = own_login(gh)
+    if author == own:
+        return
+    hint = (
+        f"the token is a GitHub App's installation token: set the action's input "
+        f"app-slug: {author.removesuffix('[bot]')}"
+        if author.endswith("[bot]")
+        else "pass GITHUB_TOKEN, a personal token, or a GitHub App's token with app-slug"
+    )
+    raise WrongIdentity(
+        f"GitHub wrote {what} as {author!r}, but metasup took itself for {own!r} and would not "
+        f"recognise it as its own next time; {hint}"
+    )
 
 
 def fit_body(text: str, limit: int = BODY_LIMIT, pointer: str = TRUNCATED_POINTER) -> str:

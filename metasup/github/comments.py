@@ -21,6 +21,7 @@ from github.Repository import Repository
 from metasup.github.client import (
     CreateUnconfirmed,
     GitHubClient,
+    confirm_written_as,
     fit_body,
     fit_title,
     own_login,
@@ -65,6 +66,7 @@ def upsert_comment(gh: GitHubClient, repository: str, number: int, body: str, ma
                     continue
                 wait_budget(gh).wait_for(failure)
                 continue
+            confirm_written_as(gh, created.user.login, f"comment {created.id} on #{number}")
             ours = [c for c in issue.get_comments() if is_own_comment(c, marker, login)]
             if not ours or ours[0].id == created.id:
                 return CommentOutcome(created.id, "created", _delete_comments(ours[1:]))
@@ -133,6 +135,7 @@ def upsert_issue(gh: GitHubClient, repository: str, title: str, body: str, marke
                 if _own_open_issue(repo, login, marker) is None:
                     wait_budget(gh).wait_for(failure)
                 continue
+            confirm_written_as(gh, created.user.login, f"issue #{created.number}")
             return created.number, "created"
     except GithubException as exc:
         raise translate_error(exc, "dashboard issue") from None

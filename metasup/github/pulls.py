@@ -21,6 +21,7 @@ from metasup.github.client import (
     GitHubClient,
     GitHubIOError,
     NotPermitted,
+    confirm_written_as,
     error_message,
     fit_body,
     fit_title,
@@ -271,6 +272,8 @@ def open_or_find_pull(
                     raise
                 pull, created = existing, False
                 break
+        if created:
+            confirm_written_as(gh, pull.user.login, f"pull request #{pull.number}")
         facts = _facts(repo, pull)
         if created:
             _add_opened_label(repo, pull, label)

@@ -21,7 +21,7 @@ from .routes import (
     require_str,
     route,
 )
-from .state import ApiError, PullInfo, Repo, not_found, validation_failed
+from .state import BOT_LOGIN, ApiError, PullInfo, Repo, not_found, validation_failed
 
 if TYPE_CHECKING:
     from .server import FakeGitHub
@@ -53,8 +53,15 @@ def list_pulls(fake: FakeGitHub, req: Request) -> Response:
 
 
 def _actions_forbidden(req: Request, repo: Repo) -> bool:
+    """The repository setting "Allow GitHub Actions to create … pull requests" binds GITHUB_TOKEN
+    (the github-actions App), not another App's installation token."""
     ident = req.identity
-    return ident is not None and ident.installation and not repo.actions_can_create_prs
+    return (
+        ident is not None
+        and ident.installation
+        and ident.login == BOT_LOGIN
+        and not repo.actions_can_create_prs
+    )
 
 
 @route("POST", "/repos/{owner}/{repo}/pulls")

@@ -38,6 +38,7 @@ from .gitstore import GitError, GitStore, Signature
 from .openapi import OpenAPISpec
 from .routes import Request, Response
 from .state import (
+    BOT_LOGIN,
     DEFAULT_START,
     ApiError,
     Clock,
@@ -58,7 +59,6 @@ PAT_TOKEN = "ghp_octocatPersonalAccessToken0000000001"
 ACTIONS_TOKEN = "ghs_githubActionsInstallationToken00001"
 FORK_TOKEN = "ghs_forkPullRequestReadOnlyToken0000001"
 PAT_LOGIN = "octocat"
-BOT_LOGIN = "github-actions[bot]"
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # Ids of well-known GitHub App bots (a login ending in "[bot]" is a Bot; others get a fresh id).
 KNOWN_BOT_IDS = {"github-actions[bot]": 41898282, "dependabot[bot]": 49699333, "renovate[bot]": 29139614}

@@ -15,6 +15,8 @@ from typing import Any
 from .gitstore import GitStore, Signature, TreeEntry
 
 DEFAULT_START = datetime(2025, 1, 6, 12, 0, 0, tzinfo=UTC)
+BOT_LOGIN = "github-actions[bot]"
+"""The login GITHUB_TOKEN writes as (the github-actions App's bot)."""
 
 
 class ApiError(Exception):

@@ -108,6 +108,7 @@ def test_action_yml__docker_action_with_every_input_mapped() -> None:
 def test_action_yml__every_input_read_by_settings(tmp_path: Path) -> None:
     environ = {
         "METASUP_GITHUB_TOKEN": "t0ken",
+        "METASUP_APP_SLUG": "fleet-bot",
         "METASUP_CONFIG": "fleet/metasup.yml",
         "METASUP_MODE": "rolling",
         "METASUP_BASE_REF": "develop",
@@ -125,6 +126,7 @@ def test_action_yml__every_input_read_by_settings(tmp_path: Path) -> None:
         "develop",
     )
     assert (settings.as_of, settings.dry_run, settings.fail_on) == ("2026-10-30T20:00:00Z", True, "critical")
+    assert settings.app_slug == "fleet-bot"
     assert "t0ken" not in repr(settings)
 
 
