@@ -179,8 +179,12 @@ def compute_lp_report(
 
 def _block_starts(period: Period, as_of: pd.Timestamp) -> dict[str, pd.Timestamp]:
     """First booked day of each ``pnl`` block; month, quarter and year are those of the period's
-    last day, or of ``as_of`` when the period is still running (a week-to-date report)."""
-    anchor = min(period.end, utc_date(as_of))
+    last *booked* day (a weekday: a weekly period ends on a Sunday, which may open a new month or
+    year that holds none of the period's bookings), or of ``as_of`` when the period is still running
+    (a week-to-date report)."""
+    last = min(period.end, utc_date(as_of))
+    weekdays = pd.bdate_range(period.start, last)
+    anchor = weekdays[-1].date() if len(weekdays) else last
     return {
         "period": utc(period.start),
         "mtd": utc(anchor.replace(day=1)),

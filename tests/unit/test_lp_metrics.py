@@ -544,3 +544,31 @@ def test_period_helpers() -> None:
     assert Period.between(dt.date(2026, 10, 1), dt.date(2026, 10, 31)).key == "custom:2026-10-01..2026-10-31"
     with pytest.raises(ValueError, match="before it starts"):
         Period.between(dt.date(2026, 10, 2), dt.date(2026, 10, 1))
+
+
+@pytest.mark.parametrize(
+    ("monday", "sunday", "exits"),
+    [
+        # Oct 26 – Nov 1, 2026: every trading day in October, the Sunday opens November
+        ("2026-10-26", "2026-11-01", ["2026-09-30T15:00Z", "2026-10-27T15:00Z", "2026-10-30T15:00Z"]),
+        # Dec 27, 2027 – Jan 2, 2028: the last week of 2027; Saturday and Sunday are 2028
+        ("2027-12-27", "2028-01-02", ["2027-03-31T15:00Z", "2027-12-28T15:00Z", "2027-12-31T15:00Z"]),
+    ],
+)
+def test_compute_lp_report__a_week_ending_in_a_new_month_reports_its_own_month(
+    monday: str, sunday: str, exits: list[str]
+) -> None:
+    """Month, quarter and year to date are those of the week's last trading day (Friday): a week
+    whose Sunday is the 1st must not show $0 to date beside a week of gains."""
+    recon = make_recon([{"exit_ts": e, "pnl": p} for e, p in zip(exits, (100.0, 30.0, 12.0), strict=True)])
+    as_of = ts(f"{sunday}T23:00")
+    daily = daily_returns(recon, ["momo"], CAPITAL, as_of)
+    report = compute_lp_report(
+        daily, recon, make_costs(), ["momo"], {"momo": "trend"}, CAPITAL,
+        dt.date.fromisoformat(monday), dt.date.fromisoformat(sunday), as_of,
+    )  # fmt: skip
+    assert report.pnl.period == pytest.approx(42.0)
+    assert report.pnl.mtd == pytest.approx(42.0)  # the first exit is in an earlier month
+    assert report.pnl.qtd == pytest.approx(42.0)
+    assert report.pnl.ytd == pytest.approx(142.0)
+    assert report.returns.mtd == pytest.approx(report.returns.period)
