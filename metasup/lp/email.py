@@ -14,7 +14,6 @@ import base64
 import hashlib
 from collections.abc import Mapping, Sequence
 from email.message import EmailMessage
-from email.utils import formataddr, parseaddr
 from typing import Any
 
 from metasup.lp.report import LpAttributionRow, LpReport
@@ -178,7 +177,7 @@ def build_message(
     message["Subject"] = subject(report, subject_prefix)
     message["From"] = config.sender
     if allowed:
-        message["To"] = ", ".join(formataddr(parseaddr(entry)) for entry in allowed)
+        message["To"] = ", ".join(allowed)
     message["X-Metasup-Period"] = report.period.key
     message.set_content(render_text(report, subject_prefix))
     message.add_alternative(

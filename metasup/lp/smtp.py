@@ -19,9 +19,9 @@ import ssl
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from email.headerregistry import Address
+from email.headerregistry import Address, AddressHeader, HeaderRegistry
 from email.message import EmailMessage
-from email.utils import formatdate, getaddresses, make_msgid, parseaddr
+from email.utils import formatdate, getaddresses, make_msgid
 
 from metasup.model.config import SmtpConfig
 from metasup.model.errors import MetasupError
@@ -38,16 +38,28 @@ class EmailError(MetasupError):
 # --------------------------------------------------------------------------------------------
 
 
-def _address(entry: str) -> str | None:
-    """The bare address of ``entry`` (``a@b`` or ``Name <a@b>``), or ``None`` when it is not one."""
+_HEADERS = HeaderRegistry()
+
+
+def _address(entry: str) -> Address | None:
+    """``entry`` (``a@b``, ``Name <a@b>``, ``"Doe, Jane" <a@b>``) as one address, or ``None`` when it
+    is not exactly one well-formed address: a typo (``a@b.``, ``a@b..c``), several addresses
+    (``A <a@b>, B <c@d>``, or with ``;``), a line break. Read the way the ``To`` header will be
+    (``email.policy.default``): whatever it would find a defect in or lose is dropped, not sent."""
     if any(char in entry for char in "\r\n"):
         return None
-    _, address = parseaddr(entry)
-    try:
-        parsed = Address(addr_spec=address)
-    except (ValueError, IndexError):
+    header = _HEADERS("to", entry)
+    if not isinstance(header, AddressHeader) or header.defects or len(header.addresses) != 1:
         return None
-    return address if parsed.username and parsed.domain else None
+    (address,) = header.addresses
+    return address if address.username and address.domain else None
+
+
+def why_dropped(entry: str) -> str:
+    """Why :func:`filter_recipients` dropped ``entry``, in the words of the run's warning."""
+    if _address(entry.strip()) is None:
+        return "is not one e-mail address (a typo, several addresses in one entry, a line break?)"
+    return "is not in email.whitelist"
 
 
 def filter_recipients(to: Sequence[str], whitelist: Sequence[str]) -> tuple[list[str], list[str]]:
@@ -55,7 +67,8 @@ def filter_recipients(to: Sequence[str], whitelist: Sequence[str]) -> tuple[list
 
     A whitelist entry is an exact address (case-insensitive) or ``@domain``, which allows every
     address whose domain is exactly that domain (not its subdomains). An empty whitelist allows
-    nobody. Unparseable entries are dropped; duplicates (case-insensitive) are kept once.
+    nobody. Entries that are not one address are dropped; duplicates (case-insensitive) are kept
+    once. Allowed entries come back as the ``To`` header will write them (``Name <a@b>``).
     """
     addresses = {entry.strip().lower() for entry in whitelist if not entry.strip().startswith("@")}
     domains = {entry.strip()[1:].lower() for entry in whitelist if entry.strip().startswith("@")}
@@ -64,11 +77,11 @@ def filter_recipients(to: Sequence[str], whitelist: Sequence[str]) -> tuple[list
     seen: set[str] = set()
     for entry in to:
         address = _address(entry.strip())
-        key = address.lower() if address else None
+        key = address.addr_spec.lower() if address else None
         if key is not None and key in seen:
             continue
         if key is not None and (key in addresses or key.rsplit("@", 1)[1] in domains):
-            allowed.append(entry.strip())
+            allowed.append(str(address))
             seen.add(key)
         else:
             dropped.append(entry)

@@ -19,7 +19,7 @@ from metasup.github import Console, GitHubClient
 from metasup.lp.charts import render_charts
 from metasup.lp.email import build_message
 from metasup.lp.report import build_lp_report
-from metasup.lp.smtp import EmailError, filter_recipients, send_report
+from metasup.lp.smtp import EmailError, filter_recipients, send_report, why_dropped
 from metasup.lp.statistics import due_period
 from metasup.rolling.audit_ledger import LedgerRecord, NewEntry, has_record
 from metasup.rolling.context import RollingContext
@@ -77,7 +77,7 @@ def send_due_email(gh: GitHubClient, due: DueEmail, console: Console) -> EmailSt
         return EmailStep(warnings=[_unrecorded_claim(period.key, due.claims[period.key])])
     allowed, dropped = filter_recipients(email.to, email.whitelist)
     for address in dropped:
-        console.command("warning", f"LP e-mail: {address} is not in email.whitelist and gets nothing")
+        console.command("warning", f"LP e-mail: {address} {why_dropped(address)} and gets nothing")
     if not allowed:
         return EmailStep(decisions=[f"LP e-mail {period.key}: no whitelisted recipient, nothing sent"])
     context = due.context

@@ -171,3 +171,24 @@ def test_email__a_rolling_run_on_dask_sends_the_local_runs_report(
     assert len(texts) == 2
     assert "momo-alpha" in texts[0]  # a prod agent's line: the report is not empty
     assert texts[0] == texts[1]
+
+
+@pytest.mark.usefixtures("trust_test_ca")
+def test_email__a_mistyped_or_doubled_recipient_is_dropped_and_the_run_goes_on(
+    fake_github: FakeGitHub,
+    tmp_path: Path,
+    make_server: Callable[..., Server],
+    github_event_path: Callable[..., Path],
+) -> None:
+    """A typo in ``email.to`` stopped the whole rolling run (an internal error: no kill recorded);
+    two addresses in one entry sent to the first only, without a word."""
+    server = make_server()
+    doubled = "Bob <bob@fund.example>, Cy <cy@fund.example>"
+    to = ["ann@fund.example.", doubled, "Dee <dee@fund.example>"]
+    runner = mailing(fake_github, tmp_path, github_event_path, server, to=to)
+    assert runner() == 0
+    (_sender, recipients, _content) = server.mailbox.received[0]
+    assert recipients == ["dee@fund.example"]
+    for entry in to[:2]:
+        assert f"::warning::LP e-mail: {entry} is not one e-mail address" in runner.log
+    assert runner.events("killed")  # the rest of the run happened

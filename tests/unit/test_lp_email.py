@@ -298,6 +298,13 @@ def test_demo_report__numbers_hold_together(demo_report: LpReport) -> None:
         (["a@lp.example"], [], []),  # an empty whitelist allows nobody
         (["not-an-address", "a@lp.example\r\nBcc: evil@x.example"], ["@lp.example"], []),
         (["evil@x.example <a@lp.example>"], ["@lp.example"], []),  # unparseable: dropped
+        # typos a person makes: dropped (and reported), never a crash of the run
+        (["bob@lp.example.", "bob@.lp.example", "bob@lp..example", "a@b@lp.example"], ["@lp.example"], []),
+        # several addresses in one entry: none is sent, so nobody is silently left out
+        (["Ann <ann@lp.example>, Bob <bob@lp.example>"], ["@lp.example"], []),
+        (["Ann <ann@lp.example>; Bob <bob@lp.example>"], ["@lp.example"], []),
+        (["Bob <bob@lp.example> Ann <ann@lp.example>"], ["@lp.example"], []),
+        (['"Doe, Jane" <jane@lp.example>'], ["@lp.example"], ['"Doe, Jane" <jane@lp.example>']),
     ],
 )
 def test_filter_recipients(to: list[str], whitelist: list[str], allowed: list[str]) -> None:
@@ -310,6 +317,20 @@ def test_filter_recipients(to: list[str], whitelist: list[str], allowed: list[st
 def test_filter_recipients__reports_what_it_drops() -> None:
     kept, dropped = filter_recipients(["a@lp.example", "x@else.example"], ["@lp.example"])
     assert (kept, dropped) == (["a@lp.example"], ["x@else.example"])
+    several = "Ann <ann@lp.example>, Bob <bob@lp.example>"
+    assert filter_recipients(["bob@lp.example.", several], ["@lp.example"]) == (
+        [],
+        ["bob@lp.example.", several],
+    )
+
+
+def test_build_message__the_to_header_names_each_recipient_once(demo_report: LpReport) -> None:
+    allowed, _ = filter_recipients(['"Doe, Jane" <jane@lp.example>', "ann@lp.example"], ["@lp.example"])
+    message = build_message(demo_report, {}, email_config(), allowed)
+    assert [(a.display_name, a.addr_spec) for a in message["To"].addresses] == [
+        ("Doe, Jane", "jane@lp.example"),
+        ("", "ann@lp.example"),
+    ]
 
 
 def test_build_message__refuses_unlisted_recipient_and_missing_sender(demo_report: LpReport) -> None:
