@@ -36,6 +36,7 @@ from metasup.runner import (
     evaluate,
     gate_failed,
     gate_reasons,
+    input_warnings,
     load_baseline,
     load_workspace,
     parse_as_of,
@@ -200,6 +201,8 @@ def cmd_report(args: argparse.Namespace) -> int:
         f"LP report {period.label}: period PnL {usd(report.pnl.period)}, "
         f"since inception {usd(report.pnl.since_inception)}"
     )
+    for warning in input_warnings(supervision.review):  # figures from refused or stale input
+        print(f"warning: {warning}", file=sys.stderr)
     return 0
 
 

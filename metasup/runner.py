@@ -12,7 +12,7 @@ import os
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Final, Literal
 
 import pandas as pd
 from pydantic import ValidationError
@@ -28,6 +28,7 @@ from metasup.model.review import SEVERITY_ORDER, BaseInfo, Review
 from metasup.model.timestamps import utc
 from metasup.model.validation_errors import validation_problems
 from metasup.render.comment import workspace_roots
+from metasup.render.filters import inert
 
 FailOn = Literal["never", "blocked", "high", "critical"]
 FAIL_ON_CHOICES: tuple[FailOn, ...] = ("never", "blocked", "high", "critical")
@@ -314,4 +315,22 @@ def gate_reasons(review: Review, fail_on: FailOn) -> list[str]:
         f"{f.severity}: {f.title} — {f.evidence}"
         for f in review.findings
         if SEVERITY_ORDER.index(f.severity) >= threshold
+    ]
+
+
+INPUT_FINDINGS: Final = frozenset(
+    {"data_quality", "empty_file", "stale_prices", "benchmark_missing", "benchmark_absent"}
+)
+"""Findings about the input itself: figures computed from it (the LP report's) are smaller, stale or
+incomplete for a reason the reader must be told."""
+
+
+def input_warnings(review: Review) -> list[str]:
+    """One line per input finding of ``review`` (rejected lines, an empty file, stale prices, a
+    missing benchmark), artifact text made inert: what a command that prints figures but no review
+    (``metasup report``) must still say, SPEC §2.6 "never silently dropped", "stale data is loud"."""
+    return [
+        inert(f"{finding.title} — {finding.evidence}")
+        for finding in review.findings
+        if finding.kind in INPUT_FINDINGS
     ]

@@ -248,7 +248,7 @@ def test_report__json_and_preview(
     example_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     lp_json, preview = tmp_path / "lp.json", tmp_path / "lp.html"
-    code, stdout, _ = run(
+    code, stdout, stderr = run(
         capsys,
         "report",
         "--config",
@@ -272,9 +272,21 @@ def test_report__json_and_preview(
         "daily",
     }
     assert stdout.startswith("LP report week 2026-W43 (Oct 19 – Oct 25): period PnL $")
+    # the figures leave out the demo's 13 bad lines: said, never silent (SPEC §2.6)
+    assert stderr.splitlines()[0].startswith("warning: 13 input line(s) rejected — first: ")
+    assert "alpha/events.jsonl:1267 invalid JSON" in stderr
     html = preview.read_text()
     assert html.count("data:image/png;base64,") == 2
     assert "<script" not in html
+
+
+def test_report__stale_prices_are_said(example_copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, stdout, stderr = run(
+        capsys, "report", "--config", str(example_copy / "metasup.yml"), "--as-of", "2020-01-01T00:00:00Z"
+    )
+    assert code == 0
+    assert "period PnL $0.00" in stdout
+    assert "warning: No price bars — no valid price bar at or before as_of 2020-01-01" in stderr
 
 
 class FakeTerminal(io.StringIO):
