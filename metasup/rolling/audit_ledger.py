@@ -47,6 +47,7 @@ from metasup.rolling.audit_records import (
     ProblemKind,
     canonical_json,
     format_ts,
+    is_blank,
     parse_json_object,
     readable_seq,
     record_hash,
@@ -71,6 +72,7 @@ __all__ = [
     "extend_ledger_text",
     "format_ts",
     "has_record",
+    "ledger_body",
     "missing_entries",
     "parse_ledger",
     "record_hash",
@@ -151,7 +153,26 @@ def extend_ledger_text(text: str, entries: Iterable[NewEntry], ts: str, run_id: 
     is ever chained onto one.
     """
     records = parse_ledger(text)
-    return text + serialize(append_new(records, entries, ts, run_id))
+    added = append_new(records, entries, ts, run_id)
+    return ledger_body(text) + serialize(added) if added else text
+
+
+def ledger_body(text: str) -> str:
+    """``text`` without the whitespace-only lines after its last record (see ``audit_records``):
+    what new records are chained after, so the ledger written is canonical again."""
+    lines = text.split("\n")
+    count = _without_trailing_blanks(lines)
+    if count == len(lines):  # no blank line at the end (or a last line cut short: left as it is)
+        return text
+    return "".join(line + "\n" for line in lines[:count])
+
+
+def _without_trailing_blanks(lines: list[str]) -> int:
+    """How many of ``lines`` are left without the blank ones at the end."""
+    count = len(lines)
+    while count and is_blank(lines[count - 1]):
+        count -= 1
+    return count
 
 
 # --- reading and verifying -----------------------------------------------------------------------
@@ -172,15 +193,12 @@ def verify_ledger(text: str) -> LedgerProblem | None:
 
 def _read(text: str) -> tuple[list[LedgerRecord], LedgerProblem | None]:
     """Records up to the first problem, and that problem (``None`` when every line is sound)."""
-    if not text:
-        return [], None
     lines = text.split("\n")
-    terminated = lines[-1] == ""
-    if terminated:
-        lines.pop()
+    count = _without_trailing_blanks(lines)  # blank lines after the last record carry nothing
+    terminated = count < len(lines)  # the last record's line ends in a newline
     records: list[LedgerRecord] = []
-    for number, line in enumerate(lines, start=1):
-        is_last_unterminated = not terminated and number == len(lines)
+    for number, line in enumerate(lines[:count], start=1):
+        is_last_unterminated = not terminated and number == count
         checked = _check_line(number, line, records[-1] if records else None, is_last_unterminated)
         if isinstance(checked, LedgerProblem):
             return records, checked
@@ -192,6 +210,16 @@ def _check_line(
     number: int, line: str, previous: LedgerRecord | None, unterminated: bool
 ) -> LedgerRecord | LedgerProblem:
     """One line against the record before it; the checks run from "unreadable" to "reformatted"."""
+    if is_blank(line):  # never the last line: blank lines after the last record are not checked
+        where = "before the first record"
+        if previous is not None:
+            where = f"between records (after seq {previous.seq})"
+        detail = (
+            f"a blank line {where}. metasup never writes one, so the file was edited here; the blank "
+            f"line itself changes no record: delete line {number}, and check what else the edit "
+            "changed, to restore the chain"
+        )
+        return LedgerProblem(line=number, seq=None, kind="blank_line", detail=detail)
     parsed = parse_json_object(line)
     if isinstance(parsed, str):
         if unterminated:

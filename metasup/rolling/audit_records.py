@@ -15,7 +15,13 @@ Decisions the spec leaves open:
   any other form (re-indented, ``1E5`` for ``1e5``, a ``\\r``, duplicate keys, no final newline)
   is reported even when its hash still matches: the ledger lives on a branch only metasup
   writes, so a byte that changed is a byte someone changed. This also makes re-serializing a
-  parsed ledger byte-identical to its input.
+  parsed ledger byte-identical to its input, up to the one exception below.
+- **Blank lines at the end** (whitespace only, after the last record's newline: ``...}\n\n``, as
+  an editor or GitHub's web editor may leave) carry nothing and are ignored; the next write drops
+  them (``audit_ledger.ledger_body``), so records are always chained directly after the last one.
+  A blank line *between* records (or before the first) stays a broken chain, ``blank_line``, named
+  by its line: metasup never writes one, so the file was edited there, and the records after it
+  are verified only once it is removed.
 - **Timestamps** are RFC 3339 in UTC (``Z`` or ``+00:00``) and are *not* required to increase:
   a run that lost a race re-applies its entries, with its own (earlier) ``ts``, after the winner.
 """
@@ -62,6 +68,7 @@ RFC3339_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|\+
 
 ProblemKind = Literal[
     "invalid_json",
+    "blank_line",
     "missing_field",
     "invalid_field",
     "hash_mismatch",
@@ -235,9 +242,14 @@ def _refuse_constant(literal: str) -> Any:
     raise ValueError(f"{literal} is not JSON")
 
 
+def is_blank(line: str) -> bool:
+    """A line of whitespace only (or nothing): it carries no record."""
+    return not line.strip()
+
+
 def parse_json_object(line: str) -> dict[str, Any] | str:
     """The line's JSON object, or a sentence saying why it is not one."""
-    if not line.strip():
+    if is_blank(line):
         return "blank line"
     try:
         value = json.loads(

@@ -28,6 +28,7 @@ from metasup.rolling.audit_ledger import (
     NewEntry,
     append_new,
     format_ts,
+    ledger_body,
     parse_ledger,
     serialize,
 )
@@ -204,7 +205,7 @@ def save_state(
         if cut is not None:
             return SavedState(problem=str(cut))
         added = append_new(records, entries, ts, context.run_id)
-        audit_ledger = fresh_ledger + serialize(added)
+        audit_ledger = ledger_body(fresh_ledger) + serialize(added)  # blank lines at its end dropped
         anchor = head_anchor([*records, *added])
         message = STATE_MESSAGE if anchor is None else f"{STATE_MESSAGE}\n\n{anchor.trailer()}\n"
         fresh_claims = email_claims(state.files.get(EMAIL_CLAIMS_PATH))

@@ -23,6 +23,7 @@ from metasup.rolling.audit_ledger import (
     extend_ledger_text,
     format_ts,
     has_record,
+    ledger_body,
     missing_entries,
     parse_ledger,
     record_hash,
@@ -251,7 +252,6 @@ def test_verify_ledger__only_the_final_newline_cut() -> None:
     [
         ("not json\n", "invalid_json", "invalid JSON"),
         ("[1, 2]\n", "invalid_json", "expected an object"),
-        ("\n", "invalid_json", "blank line"),
         ('{"seq": 1}\n', "missing_field", "missing fields: ts, run_id"),
         ('{"seq":1,"seq":1}\n', "invalid_json", "duplicate key 'seq'"),
         ('{"seq":NaN}\n', "invalid_json", "NaN is not JSON"),
@@ -320,6 +320,58 @@ def test_verify_ledger__an_equivalent_number_spelling_is_reported() -> None:
     problem = problem_of(text.replace("1e+20", "1E+20"))
 
     assert problem.kind == "not_canonical"
+
+
+# --- blank lines ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("tail", ["\n", "\n\n", "  \n", "\t", "\r\n", "\n \n\t\n"])
+def test_verify_ledger__blank_lines_after_the_last_record_are_accepted(tail: str) -> None:
+    """An editor (or GitHub's web editor) leaving an empty line at the end changes no record."""
+    assert verify_ledger(THREE + tail) is None
+    assert parse_ledger(THREE + tail) == parse_ledger(THREE)
+    assert verify_ledger(tail) is None  # a ledger of nothing but a blank line holds no record
+
+
+def test_verify_ledger__a_blank_line_between_records_is_named_with_its_line() -> None:
+    lines = lines_of(THREE)
+
+    problem = problem_of("".join([*lines[:2], "\n", *lines[2:]]))
+
+    assert (problem.line, problem.seq, problem.kind) == (3, None, "blank_line")
+    assert str(problem).startswith(
+        "audit ledger broken at line 3: a blank line between records (after seq 2)."
+    )
+    assert "changes no record: delete line 3" in problem.detail
+    first = problem_of(" \n" + THREE)
+    assert (first.line, first.kind) == (1, "blank_line")
+    assert "a blank line before the first record" in first.detail
+
+
+def test_extend_ledger_text__chains_directly_after_the_last_record_past_blank_lines() -> None:
+    extended = extend_ledger_text(THREE + "\n\n", [VETOED], LATER, "run-2")
+
+    assert extended == THREE + serialize(append(parse_ledger(THREE), [VETOED], LATER, "run-2"))
+    records = parse_ledger(extended)
+    assert [r.seq for r in records] == [1, 2, 3, 4]
+    assert records[3].prev_hash == records[2].hash
+    assert serialize(records) == extended  # canonical again: no blank line left
+    assert extend_ledger_text(extended, [VETOED], LATER, "run-3") == extended  # re-running writes nothing
+    assert extend_ledger_text(THREE + "\n", [], LATER, "run-3") == THREE + "\n"  # nothing new: untouched
+
+
+@pytest.mark.parametrize(
+    ("text", "body"),
+    [
+        pytest.param(THREE + "\n \n", THREE, id="blank-lines-at-the-end"),
+        pytest.param(THREE, THREE, id="canonical"),
+        pytest.param(FOUR[:-1], FOUR[:-1], id="last-line-cut-short"),
+        pytest.param("\n", "", id="only-a-blank-line"),
+        pytest.param("", "", id="empty"),
+    ],
+)
+def test_ledger_body__drops_only_the_blank_lines_after_the_last_record(text: str, body: str) -> None:
+    assert ledger_body(text) == body
 
 
 def test_ledger_problem__reads_as_one_sentence() -> None:
