@@ -7,33 +7,60 @@ Pure: data in, values out. ``now`` is passed in by the shell (the run's clock), 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from metasup.evaluate.retirement import kill_reason
+from metasup.model.pulls import PullState
 from metasup.model.review import Review
 from metasup.rolling.audit_anchor import LedgerAnchor, anchors_in_message
 from metasup.rolling.audit_ledger import LedgerRecord, NewEntry
-from metasup.rolling.lifecycle import VETO_EVENTS, Kind
+from metasup.rolling.lifecycle import LIFECYCLES, VETO_EVENTS, Kind, lifecycle_of
 from metasup.rolling.plan import Veto
 
 
 @dataclass(frozen=True)
 class ListedPromotion:
-    """An [AUTO-PROMOTE] (or, ``kind="demote"``, [AUTO-DEMOTE]) PR this run opened or refreshed."""
+    """An open [AUTO-PROMOTE] (or, ``kind="demote"``, [AUTO-DEMOTE]) PR: one this run opened or
+    refreshed, or (``reopened``) one a person reopened after its veto or withdrawal, which metasup
+    leaves to people (``plan.reopened``)."""
 
     number: int
     agent: str
     held: bool
     kind: Kind = "promote"
+    reopened: bool = False
 
 
-def active_vetoes(records: Iterable[LedgerRecord], entries: Iterable[NewEntry], now: datetime) -> list[Veto]:
+def reopened_promotions(
+    review: Review, pulls: Sequence[PullState], reopened: Collection[int]
+) -> list[ListedPromotion]:
+    """The open PRs among ``pulls`` that a person reopened (``reopened``: ``plan.reopened``), listed
+    as what they are: open, a person's to merge or close."""
+    agent_of_branch = {c.branch(a.agent): a.agent for a in review.agents for c in LIFECYCLES.values()}
+    listed: list[ListedPromotion] = []
+    for pull in pulls:
+        lifecycle = lifecycle_of(pull.branch)
+        if pull.number not in reopened or pull.state != "open" or lifecycle is None:
+            continue
+        agent = agent_of_branch.get(pull.branch, pull.branch.removeprefix(lifecycle.prefix))
+        listed.append(ListedPromotion(pull.number, agent, held=False, kind=lifecycle.kind, reopened=True))
+    return listed
+
+
+def active_vetoes(
+    records: Iterable[LedgerRecord],
+    entries: Iterable[NewEntry],
+    now: datetime,
+    reopened: Collection[int] = (),
+) -> list[Veto]:
     """Vetoes whose cooldown has not run out at ``now``, from the audit ledger and this run's new entries.
 
     One veto per (agent, PR), in the order first recorded; a ``vetoed`` (or ``demotion_vetoed``)
     fact is always written with its PR, ``closed_at`` and ``cooldown_until`` (``plan.observed_entries``).
+    A veto of a PR in ``reopened`` (a person opened it again: ``plan.reopened``) is no veto in force:
+    that PR is open, and listed as such (:func:`reopened_promotions`).
     """
     facts = [(r.event, r.subject, r.data) for r in records] + [(e.event, e.subject, e.data) for e in entries]
     vetoes: dict[tuple[str, int], Veto] = {}
@@ -43,7 +70,7 @@ def active_vetoes(records: Iterable[LedgerRecord], entries: Iterable[NewEntry], 
         if kind is None or not isinstance(until, str):
             continue
         expires = datetime.fromisoformat(until)
-        if expires > now and isinstance(closed, str) and isinstance(pull, int):
+        if expires > now and isinstance(closed, str) and isinstance(pull, int) and pull not in reopened:
             vetoes[(subject, pull)] = Veto(subject, pull, datetime.fromisoformat(closed), expires, kind)
     return list(vetoes.values())
 

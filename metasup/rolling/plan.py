@@ -146,10 +146,19 @@ def _latest_by_branch(pulls: Sequence[PullState]) -> dict[str, list[PullState]]:
 
 
 def observed_entries(
-    pulls: Sequence[PullState], agent_of_branch: dict[str, str], cooldown: timedelta
+    pulls: Sequence[PullState],
+    agent_of_branch: dict[str, str],
+    cooldown: timedelta,
+    vetoed: frozenset[int] = frozenset(),
 ) -> list[NewEntry]:
     """Audit-ledger entries for what GitHub shows about promote and demote PRs (idempotent through
-    dedupe keys); the branch prefix says which lifecycle's events apply."""
+    dedupe keys); the branch prefix says which lifecycle's events apply.
+
+    ``vetoed``: PRs the ledger records as vetoed. Such a PR is never also recorded as withdrawn: a
+    closed PR's ``metasup-withdrawn`` label is read as metasup's close only for the newest PR of a
+    branch (``ownership``: GitHub's ``closed_by`` is read for that one), so once a newer PR exists,
+    an older PR a person labelled and closed would otherwise look withdrawn beside its veto.
+    """
     entries: list[NewEntry] = []
     for pull in pulls:
         agent, lifecycle = agent_of_branch.get(pull.branch), lifecycle_of(pull.branch)
@@ -164,6 +173,8 @@ def observed_entries(
                 NewEntry(event=lifecycle.done, subject=agent, data={"pr": pull.number}, dedupe_key=key)
             )
         elif pull.state == "closed" and WITHDRAWN_LABEL in pull.labels:
+            if pull.number in vetoed:
+                continue  # a person's veto, recorded: the label they added makes it no withdrawal
             entries.append(
                 NewEntry(event=lifecycle.withdrawn, subject=agent, data={"pr": pull.number}, dedupe_key=key)
             )
@@ -289,6 +300,7 @@ def plan_rolling(
     announced: frozenset[int] = frozenset(),
     blocked: frozenset[str] = frozenset(),
     ended: frozenset[int] = frozenset(),
+    vetoed: frozenset[int] = frozenset(),
 ) -> RollingPlan:
     """Every PR action and audit-ledger entry of one rolling run, decided from plain values.
 
@@ -296,12 +308,13 @@ def plan_rolling(
     a person moved — each is held once (``announced``: the PR numbers already held in the ledger);
     ``blocked``: branches metasup must not push to (someone else's open PR uses them); ``ended``:
     PRs the ledger records as vetoed or withdrawn — one of them open again was reopened by a person
-    and is left to people (``plan.reopened``).
+    and is left to people (``plan.reopened``); ``vetoed``: the PRs among them recorded as vetoed
+    (never also recorded as withdrawn, :func:`observed_entries`).
     """
     by_branch = _latest_by_branch(pulls)
     agent_of_branch = {c.branch(a.agent): a.agent for a in review.agents for c in LIFECYCLES.values()}
     cooldown = timedelta(days=config.promotion_prs.veto_cooldown_days)
-    plan = RollingPlan(audit_entries=observed_entries(pulls, agent_of_branch, cooldown))
+    plan = RollingPlan(audit_entries=observed_entries(pulls, agent_of_branch, cooldown, vetoed))
     for pull in pulls:
         label = label_of(pull.branch)
         if pull.state == "open" and label is not None and label not in pull.labels:

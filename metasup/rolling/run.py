@@ -20,6 +20,7 @@ record lost to a crash between steps 3 and 5 is written by the next run, exactly
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from pathlib import Path
 
 from metasup.baseline import from_snapshot
@@ -53,6 +54,7 @@ from metasup.rolling.dashboard import (
     active_vetoes,
     dashboard_anchors,
     dashboard_context,
+    reopened_promotions,
 )
 from metasup.rolling.execute import PlanExecutor
 from metasup.rolling.kills import kills_in_force
@@ -117,6 +119,7 @@ def run_rolling(
         announced=_held_announced(records),
         blocked=owned.blocked,
         ended=_ended(records),
+        vetoed=_vetoed(records),
     )
     outcome = RollingOutcome(review, plan, warnings=list(owned.warnings))
     outcome.decisions += [
@@ -151,8 +154,8 @@ def run_rolling(
         outcome.errors.append(saved.problem)
     context_values = dashboard_context(
         review,
-        outcome.open_promotions,
-        active_vetoes(records, entries, context.now),
+        [*outcome.open_promotions, *reopened_promotions(review, pulls, plan.reopened)],
+        active_vetoes(records, entries, context.now, reopened=plan.reopened),
         saved.ledger_head,
         saved.commit,
     )
@@ -208,13 +211,22 @@ def _verified_ledger(
 
 def _held_announced(records: list[LedgerRecord]) -> frozenset[int]:
     """PRs already held for a moved head (commented on once): ``promotion_held``/``demotion_held``."""
-    held = {lifecycle.held for lifecycle in LIFECYCLES.values()}
-    return frozenset(r.data["pr"] for r in records if r.event in held and isinstance(r.data.get("pr"), int))
+    return _pulls_with(records, {lifecycle.held for lifecycle in LIFECYCLES.values()})
 
 
 def _ended(records: list[LedgerRecord]) -> frozenset[int]:
     """PRs the ledger records as vetoed or withdrawn: one open again was reopened by a person."""
     events = {e for lifecycle in LIFECYCLES.values() for e in (lifecycle.vetoed, lifecycle.withdrawn)}
+    return _pulls_with(records, events)
+
+
+def _vetoed(records: list[LedgerRecord]) -> frozenset[int]:
+    """PRs the ledger records as vetoed by a person: never also withdrawn by metasup."""
+    return _pulls_with(records, {lifecycle.vetoed for lifecycle in LIFECYCLES.values()})
+
+
+def _pulls_with(records: list[LedgerRecord], events: Collection[str]) -> frozenset[int]:
+    """The PRs (``data.pr``) of the records of ``events``."""
     return frozenset(r.data["pr"] for r in records if r.event in events and isinstance(r.data.get("pr"), int))
 
 

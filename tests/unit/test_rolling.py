@@ -26,7 +26,12 @@ from metasup.model.review import (
 )
 from metasup.render.bodies import render_stage_change_body
 from metasup.rolling.audit_ledger import LedgerRecord, NewEntry, append
-from metasup.rolling.dashboard import ListedPromotion, active_vetoes, dashboard_context
+from metasup.rolling.dashboard import (
+    ListedPromotion,
+    active_vetoes,
+    dashboard_context,
+    reopened_promotions,
+)
 from metasup.rolling.kills import kills_in_force
 from metasup.rolling.lifecycle import (
     WITHDRAWN_LABEL,
@@ -393,6 +398,27 @@ def test_active_vetoes__this_runs_new_entries_count_and_one_pr_is_listed_once() 
     assert [v.pull for v in active_vetoes(recorded(*entries), later, NOW)] == [7, 9]
 
 
+def test_active_vetoes__a_vetoed_pr_a_person_reopened_is_no_veto_in_force() -> None:
+    entries = veto_entries(NOW - timedelta(days=1)) + veto_entries(NOW - timedelta(days=2), number=9)
+    assert [v.pull for v in active_vetoes(recorded(*entries), [], NOW, reopened=[7])] == [9]
+
+
+def test_reopened_promotions__lists_a_reopened_pr_as_open_and_a_persons(
+    review_factory: Callable[..., Review], approved: AgentReport
+) -> None:
+    pulls = [
+        pull(7),  # reopened after its veto
+        pull(8, branch=demote_branch("momo-gone")),  # reopened; the agent is no longer in the review
+        pull(9, branch=demote_branch("momo-beta")),  # open, never ended: metasup's own, listed by execute
+        pull(5, state="closed", closed_at=NOW),
+    ]
+    listed = reopened_promotions(review_factory(agents=[approved]), pulls, [7, 8, 5])
+    assert listed == [
+        ListedPromotion(7, "momo-beta", held=False, kind="promote", reopened=True),
+        ListedPromotion(8, "momo-gone", held=False, kind="demote", reopened=True),
+    ]
+
+
 def test_dashboard_context__lists_stages_promotions_vetoes_with_their_end_and_kills(
     review_factory: Callable[..., Review], agent_factory: Callable[..., AgentReport]
 ) -> None:
@@ -533,6 +559,22 @@ def test_observed_entries__demotion_events(base_config: Config) -> None:
         ("demotion_vetoed", "pr#3"),
     ]
     assert entries[-1].data["cooldown_until"] == (closed_at + COOLDOWN).isoformat()
+
+
+def test_observed_entries__a_pr_recorded_as_vetoed_is_never_also_withdrawn() -> None:
+    """A person labelled the PR ``metasup-withdrawn`` and closed it: recorded as their veto. Once a
+    newer PR exists, GitHub's ``closed_by`` is no longer read for it and it shows with the label."""
+    branch = promote_branch("momo-beta")
+    closed_at = NOW - timedelta(days=31)
+    labelled = pull(7, state="closed", closed_at=closed_at, labels=frozenset({WITHDRAWN_LABEL}))
+    pulls = [labelled, pull(8)]
+    entries = observed_entries(pulls, {branch: "momo-beta"}, COOLDOWN, vetoed=frozenset({7}))
+    assert [(e.event, e.dedupe_key) for e in entries] == [
+        ("promotion_proposed", "pr#7"),
+        ("promotion_proposed", "pr#8"),
+    ]
+    withdrawn = observed_entries(pulls, {branch: "momo-beta"}, COOLDOWN)  # metasup's own withdrawal
+    assert ("promotion_withdrawn", "pr#7") in [(e.event, e.dedupe_key) for e in withdrawn]
 
 
 def test_demotion_vetoes__latest_pr_closed_by_a_person_within_cooldown(base_config: Config) -> None:

@@ -1,0 +1,73 @@
+"""A veto stays what it is, in the ledger and on the dashboard (SPEC §5 "[AUTO-PROMOTE] PRs", "Audit
+ledger"): a PR a person vetoed is never also recorded as metasup's withdrawal, and one they reopen
+is shown as the open PR it is, not as a veto. End to end through the action against the fake GitHub."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from test_action_rolling import REPO, Rolling
+from test_action_rolling_safety import rolling
+
+__all__ = ["rolling"]  # the fixture, shared with test_action_rolling_safety
+
+COOLDOWN_DAYS = 30
+
+
+def dashboard_body(rolling: Rolling) -> str:
+    [issue] = [i for i in rolling.fake.repo(REPO).issues.values() if i.pull is None]
+    body: str = issue.body
+    return body
+
+
+def section(body: str, title: str) -> str:
+    """The lines of the dashboard section ``### <title>``, up to the next heading."""
+    return body.split(f"### {title}\n", 1)[1].split("\n###", 1)[0].split("\n\n", 1)[0].strip()
+
+
+def test_a_hand_labelled_veto_gets_no_withdrawn_record_when_a_newer_pr_comes(rolling: Rolling) -> None:
+    """alice labels metasup's PR ``metasup-withdrawn`` and closes it: a veto. After the cooldown
+    metasup opens a new PR for the agent; the old one is still only vetoed in the ledger."""
+    fake = rolling.fake
+    assert rolling() == 0
+    [old] = rolling.promote_pulls()
+    fake.client().get_repo(REPO).get_issue(old.number).add_to_labels("metasup-withdrawn")
+    fake.close_pull(REPO, old.number, user="alice")
+    fake.advance(hours=6)
+    assert rolling() == 0
+    assert [v["data"]["pr"] for v in rolling.events("vetoed", "momo-beta")] == [old.number]
+    fake.advance(hours=24 * (COOLDOWN_DAYS + 1))
+    assert rolling() == 0
+    new: Any = next(p for p in rolling.promote_pulls("open"))
+    assert new.number != old.number
+
+    for _ in range(2):  # the runs after the new PR exists
+        fake.advance(hours=6)
+        assert rolling() == 0
+
+    assert rolling.events("promotion_withdrawn") == []
+    assert [v["data"]["pr"] for v in rolling.events("vetoed", "momo-beta")] == [old.number]
+
+
+def test_a_vetoed_pr_a_person_reopens_is_shown_open_not_as_a_veto(rolling: Rolling) -> None:
+    """alice closes metasup's PR (a veto, listed with its cooldown), then reopens it: the dashboard
+    lists it as an open PR a person reopened, and no longer as a veto, while the cooldown runs."""
+    fake = rolling.fake
+    assert rolling() == 0
+    [pull] = rolling.promote_pulls()
+    fake.close_pull(REPO, pull.number, user="alice")
+    fake.advance(hours=6)
+    assert rolling() == 0
+    assert f"- momo-beta: vetoed in #{pull.number}, no new PR before" in section(
+        dashboard_body(rolling), "Vetoes"
+    )
+    fake.client().get_repo(REPO).get_pull(pull.number).edit(state="open")
+    fake.advance(hours=6)
+
+    assert rolling() == 0
+
+    body = dashboard_body(rolling)
+    assert section(body, "Vetoes") == "- none"
+    assert section(body, "Open promotion PRs").startswith(f"- #{pull.number} momo-beta")
+    assert fake.issue(REPO, pull.number).state == "open"  # left alone
+    assert len(rolling.events("vetoed", "momo-beta")) == 1  # the veto stays in the ledger's history
