@@ -4,7 +4,8 @@ Three kinds, one per output, with the same filters (:data:`metasup.render.filter
 and ``StrictUndefined`` everywhere (a misspelt name is an error, not an empty cell):
 
 * ``markdown`` — comment, PR bodies, dashboard, job summary: no autoescape, but ``finalize``
-  escapes every printed value for markdown and HTML unless a filter marked it ``Safe``;
+  escapes every printed value for markdown and HTML, and breaks its issue references,
+  unless a filter marked it ``Safe`` (metasup's own references: ``own``);
 * ``html`` — the e-mail's HTML part: autoescape on, after ``finalize_email`` (control characters
   shown escaped, mentions neutralised);
 * ``text`` — the e-mail's text/plain part: ``finalize_email`` only; ``trim_blocks``/``lstrip_blocks`` so a

@@ -7,6 +7,9 @@ Two families, because the outputs are read differently:
   currency sign (the template writes ``$``). These return :class:`Safe`, the mark that lets a
   value skip :func:`finalize`, the escaping every other ``{{ value }}`` of a markdown template
   goes through. A user's ``comment_template`` uses these names, so they never change.
+  :func:`finalize` treats every string as artifact text: escaped, and no issue reference in it
+  links (:func:`unlinked`). metasup's own references (the job summary's "PR #7") are printed
+  through :func:`own`, which is explicit in the template.
 * **E-mail** (LP report): typeset for reading, with the minus sign U+2212 and the ``$`` in the
   amount; plain strings, escaped by the HTML template's autoescape.
 
@@ -34,6 +37,15 @@ _MENTION = "@\u200d"
 """``@`` followed by a zero-width joiner: GitHub shows ``@name`` as text, never as a mention."""
 _MARKDOWN_SPECIALS = re.compile(r"([\\`*_\[\]|~])")
 _AUTOLINKS = re.compile(r"(?i)(://|www\.)")
+_REFERENCES = re.compile(r"(?i)#(?=\d)|(?<![a-z0-9])gh-(?=\d)")
+"""Where GitHub would link text to an issue or pull request: ``#`` before a digit (``#12``,
+``owner/repo#12``, which also posts "mentioned this" on that repository's issue) and ``GH-``
+before a digit. Commit shas are left as they are: a sha links to a commit of this repository and
+posts nothing anywhere, and metasup's own messages carry shas to copy (``git push origin SHA:…``).
+``owner/repo@sha`` is already broken by :data:`_MENTION`."""
+_NO_LINK = "\u2060"
+"""A word joiner (zero width) after each :data:`_REFERENCES` match: the text reads the same, links
+nothing."""
 _HTML_SPECIALS = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"}
 
 
@@ -43,7 +55,8 @@ _HTML_SPECIALS = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"}
 
 
 class Safe(str):
-    """Text produced by our own filters from numbers: already safe for markdown."""
+    """Text produced by our own filters (from numbers, or metasup's own text through :func:`own`):
+    already safe for markdown."""
 
     __slots__ = ()
 
@@ -64,18 +77,47 @@ def inert(value: object) -> str:
     """Text from artifacts made harmless in any output (SPEC §2.6 "Names cannot ping or break
     anything"): control characters shown escaped, and every ``@`` followed by a zero-width joiner
     so ``@everyone`` or ``@user`` is read as text and notifies nobody. The markdown and HTML
-    escaping of each output comes on top."""
+    escaping of each output comes on top; issue references are broken in markdown text and in
+    titles and commit messages only (:func:`escape_markdown`, :func:`plain_line`): a code span,
+    the e-mail (:func:`clip`) and the console link none."""
     return show_controls(value).replace("@", _MENTION)
 
 
+def unlinked(text: str) -> str:
+    """``text`` in which GitHub finds no issue or pull request reference to link: a word joiner
+    after ``#`` or ``GH-`` before a digit (:data:`_REFERENCES`). ``12.5%``, ``C#`` and ``#abc``
+    stay as they are."""
+    return _REFERENCES.sub(lambda match: match.group(0) + _NO_LINK, text)
+
+
+def plain_line(value: object) -> str:
+    """Artifact text for a plain-text line GitHub reads for mentions and references — a PR title,
+    a commit message: one line, control characters shown, no ``@`` mention, no ``#12`` reference
+    (a pushed commit naming ``owner/repo#12`` cross-references that issue)."""
+    return unlinked(" ".join(inert(value).split()))
+
+
 def escape_markdown(value: object) -> str:
-    """Make any text inert inside a GFM table cell or list item.
+    """Make any text from artifacts inert inside a GFM table cell or list item.
 
     Newlines would end the table row, ``|`` a cell, backticks/brackets/emphasis would format,
-    ``<`` would open HTML (including a forged ``<!-- metasup:review -->``), and ``://`` or
-    ``www.`` would let GFM turn text into a link. Everything else stays readable as typed.
+    ``<`` would open HTML (including a forged ``<!-- metasup:review -->``), ``://`` or ``www.``
+    would let GFM turn text into a link, and ``#12``, ``owner/repo#12`` or ``GH-12`` would let
+    GitHub link it — and cross-reference another repository's issue (:func:`unlinked`).
+    Everything else stays readable as typed. metasup's own text: :func:`own`.
     """
-    text = " ".join(inert(value).split())
+    return _escaped(unlinked(" ".join(inert(value).split())))
+
+
+def own(value: object) -> Safe:
+    """metasup's own text, escaped like any value but with its references left as links: "PR #7"
+    in the job summary's decisions, warnings and errors. The template says so where it prints one
+    (``{{ decision | own }}``); every other string is artifact text (:func:`finalize`)."""
+    return Safe(_escaped(" ".join(inert(value).split())))
+
+
+def _escaped(text: str) -> str:
+    """One line of text escaped for markdown and HTML (``escape_markdown`` and ``own``)."""
     text = _MARKDOWN_SPECIALS.sub(r"\\\1", text)
     text = _AUTOLINKS.sub(lambda match: match.group(0).replace(":", "\\:").replace(".", "\\."), text)
     return "".join(_HTML_SPECIALS.get(char, char) for char in text)
@@ -266,6 +308,7 @@ FILTERS: dict[str, Callable[..., object]] = {
     "names": names,
     "number": number,
     "check": check,
+    "own": own,
     # e-mail
     "pct_signed": pct_signed,
     "pct_typeset": pct_typeset,

@@ -32,6 +32,7 @@ from metasup.render.bodies import (
     render_stage_change_body,
     render_withdrawal_comment,
 )
+from metasup.render.filters import plain_line
 from metasup.rolling.audit_ledger import NewEntry
 from metasup.rolling.context import RollingContext, RollingOutcome
 from metasup.rolling.dashboard import ListedPromotion
@@ -143,7 +144,7 @@ class PlanExecutor:
 
     def _message(self, lifecycle: Lifecycle, agent: str) -> str:
         verb = "Promote" if lifecycle.kind == "promote" else "Demote"
-        return f"{verb} {agent}: {lifecycle.from_stage} → {lifecycle.to_stage}"
+        return f"{verb} {plain_line(agent)}: {lifecycle.from_stage} → {lifecycle.to_stage}"
 
     def _push(self, branch: str, text: str, message: str) -> str:
         """Push one registry commit to ``branch``, recorded on the state branch as metasup's first.
@@ -340,9 +341,9 @@ class PlanExecutor:
                 "agent",
                 agent.retirement,
             )
-        self._push(action.branch, text, f"Retire {kind} {name}\n\n{action.reason}")
+        self._push(action.branch, text, f"Retire {kind} {plain_line(name)}\n\n{plain_line(action.reason)}")
         body = render_retirement_body(
             name, kind, retirement, action.reason, self.review, self.config, self.context.run_link
         )
-        self._open(action.branch, f"[AUTO-RETIRE] {name}", body, RETIRE_LABEL)
+        self._open(action.branch, f"[AUTO-RETIRE] {plain_line(name)}", body, RETIRE_LABEL)
         return []

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from metasup.model.review import CLASS_SUBJECT_PREFIX
+from metasup.render.filters import plain_line
 from metasup.rolling.audit_ledger import LedgerEvent
 from metasup.rolling.slugs import branch_slug
 
@@ -45,7 +46,8 @@ class Lifecycle:
         return self.prefix + branch_slug(agent)
 
     def title(self, agent: str) -> str:
-        return f"[{self.tag}] {agent}: {self.from_stage} → {self.to_stage}"
+        """The PR's title: the agent's name pings and links nobody (:func:`plain_line`)."""
+        return f"[{self.tag}] {plain_line(agent)}: {self.from_stage} → {self.to_stage}"
 
 
 PROMOTION = Lifecycle(

@@ -518,7 +518,7 @@ def test_rolling__on_the_dask_scheduler_the_environment_names(rolling: Rolling) 
 
 
 HOSTILE = {
-    "momo-beta": 'momo "beta": @octo-org/leads',  # promoted: quotes, a colon, a team mention
+    "momo-beta": 'momo "beta": @octo-org/leads #7',  # promoted: quotes, a colon, a team mention, an issue
     "news-sent": "news/sent..lock",  # retired: what git refuses in a branch name
     "meanrev-legacy": "legacy | <b>x</b> 🤖",  # retired: a table cell, HTML, a wide character
 }
@@ -582,8 +582,13 @@ def test_rolling__hostile_agent_names_give_valid_branches_and_change_only_their_
         ]
     )
     [promote] = [ref for ref, change in changes.items() if HOSTILE["momo-beta"] in change]
-    # A title is plain text, never a notification: it keeps the real name. The body is markdown.
-    assert pulls[promote].title == f"[AUTO-PROMOTE] {HOSTILE['momo-beta']}: sandbox → prod"
+    # The title and the commit message read the real name, but ping and link nobody: a pushed
+    # commit naming "#7" or "owner/repo#7" would cross-reference that issue.
+    shown = 'momo "beta": @\u200docto-org/leads #\u20607'
+    assert pulls[promote].title == f"[AUTO-PROMOTE] {shown}: sandbox → prod"
+    messages = [r.body["message"] for r in fake_github.requests("POST", "/repos/*/git/commits")]
+    assert f"Promote {shown}: sandbox → prod" in [m.split("\n")[0] for m in messages]
+    assert not any("@octo-org" in m or "#7" in m for m in messages)
     assert all("@octo-org" not in pull.body for pull in pulls.values())
     assert "@\u200docto-org/leads" in pulls[promote].body
 

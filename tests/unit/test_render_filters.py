@@ -15,12 +15,16 @@ from metasup.render.filters import (
     ellipsize,
     escape_markdown,
     finalize,
+    finalize_email,
+    inert,
     money,
     names,
+    own,
     pct,
     pct_signed,
     pct_typeset,
     plain,
+    plain_line,
     ratio,
     score,
     tone,
@@ -116,6 +120,58 @@ def test_escape_markdown__specials_links_and_html() -> None:
     assert escape_markdown("a|b\n*c*") == "a\\|b\\\\n\\*c\\*"  # a newline is shown as \\n (SPEC §2.6)
     assert escape_markdown("https://x.example www.y.example") == "https\\://x.example www\\.y.example"
     assert escape_markdown('<!-- x --> & "q"') == "&lt;!-- x --&gt; &amp; &quot;q&quot;"
+
+
+J = "\u2060"  # the word joiner that breaks a reference
+SHA = "a1b2c3d4e5f60718293a4b5c6d7e8f9012345678"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("fixes #12", f"fixes #{J}12"),
+        ("octo/other#12", f"octo/other#{J}12"),  # would post "mentioned this" on octo/other#12
+        ("x#1", f"x#{J}1"),
+        ("GH-3 and gh-4", f"GH-{J}3 and gh-{J}4"),
+        (f"octo/other@{SHA}", f"octo/other@\u200d{SHA}"),  # the @ is broken already
+    ],
+)
+def test_escape_markdown__no_issue_reference_links(text: str, expected: str) -> None:
+    """GitHub links ``#12``, ``owner/repo#12`` and ``GH-12`` in any text (and cross-references
+    another repository's issue): a word joiner breaks each, the text reads the same."""
+    assert escape_markdown(text) == expected
+    assert expected.replace(J, "") == inert(text)  # nothing else changed
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["C# and #abc, # 1", "12.5% of 3", "abc1234 deadbeef", SHA, "bugh-12, GH-x", "issue#"],
+)
+def test_escape_markdown__text_that_forms_no_reference_is_unchanged(text: str) -> None:
+    """A sha stays as it is: it links a commit of this repository and posts nothing, and metasup's
+    messages carry shas to copy (``git push origin SHA:…``)."""
+    assert escape_markdown(text) == text
+
+
+def test_plain_line__titles_and_commit_messages_ping_and_link_nobody() -> None:
+    assert plain_line("octo/other#12 @team\nfixes GH-3") == f"octo/other#{J}12 @\u200dteam\\nfixes GH-{J}3"
+
+
+def test_own__metasup_text_keeps_its_references_and_is_escaped() -> None:
+    assert own(f"PR #12 ({SHA}) for a|b @x") == f"PR #12 ({SHA}) for a\\|b @\u200dx"
+    assert isinstance(own("x"), Safe)
+    rendered = environment("markdown").from_string("{{ name }} {{ name | own }}").render(name="PR #1")
+    assert rendered == f"PR #{J}1 PR #1"
+
+
+def test_references__only_markdown_text_is_touched() -> None:
+    """Code spans link nothing, e-mail and the console have no references: ``code``, ``clip``,
+    ``inert`` and ``finalize_email`` leave them as they are."""
+    text = f"octo/other#12 GH-3 {SHA}"
+    assert code(text) == f"`{text}`"
+    assert clip(text, 80) == text
+    assert inert(text) == text
+    assert finalize_email(text) == text
 
 
 def test_finalize__escapes_all_but_numbers_and_safe() -> None:
