@@ -68,6 +68,9 @@ def test_a_vetoed_pr_a_person_reopens_is_shown_open_not_as_a_veto(rolling: Rolli
 
     body = dashboard_body(rolling)
     assert section(body, "Vetoes") == "- none"
-    assert section(body, "Open promotion PRs").startswith(f"- #{pull.number} momo-beta")
+    assert section(body, "Open promotion PRs") == (
+        f"- #{pull.number} momo-beta — 👤 reopened by a person: "
+        "theirs to merge or close, metasup leaves it alone"
+    )
     assert fake.issue(REPO, pull.number).state == "open"  # left alone
     assert len(rolling.events("vetoed", "momo-beta")) == 1  # the veto stays in the ledger's history
