@@ -223,9 +223,17 @@ def _typeset(text: str) -> str:
     return text.replace("-", "−")
 
 
+def _signed(number: float, digits: int) -> str:
+    """``number`` with ``digits`` decimals and its sign, none when it shows as zero (``0.00``, not
+    ``+0.00`` or ``−0.00``: a drawdown of nothing, a loss of a tenth of a cent)."""
+    text = f"{number:+.{digits}f}"
+    return _typeset(text if text.strip("+-0.") else text[1:])
+
+
 def pct_signed(value: float | None, digits: int = 2) -> str:
-    """A fraction as a percentage, always signed: ``0.1234`` → ``+12.34%``, ``-0.015`` → ``−1.50%``."""
-    return NONE_SHOWN if value is None else _typeset(f"{value * 100:+.{digits}f}%")
+    """A fraction as a percentage, signed: ``0.1234`` → ``+12.34%``, ``-0.015`` → ``−1.50%``,
+    ``-0.00001`` → ``0.00%``."""
+    return NONE_SHOWN if value is None else _signed(value * 100, digits) + "%"
 
 
 def pct_typeset(value: float | None, digits: int = 2) -> str:
@@ -238,8 +246,9 @@ def pct_typeset(value: float | None, digits: int = 2) -> str:
 
 def pct_cell(value: float | None, digits: int = 1) -> str:
     """A fraction as a signed percentage without the sign ``%`` (table cells under a ``%`` heading):
-    ``0.0318`` → ``+3.2``, ``-0.0012`` → ``−0.1``; ``None`` → ``""`` (a month outside the record)."""
-    return "" if value is None else _typeset(f"{value * 100:+.{digits}f}")
+    ``0.0318`` → ``+3.2``, ``-0.0012`` → ``−0.1``, ``0.0004`` → ``0.0``; ``None`` → ``""`` (a month
+    outside the record)."""
+    return "" if value is None else _signed(value * 100, digits)
 
 
 def pct_axis(value: float, digits: int = 1) -> str:
@@ -254,10 +263,12 @@ def lines(value: str, width: int = 96) -> list[str]:
 
 
 def usd(value: float | None) -> str:
-    """USD with its sign and cents: ``1234.5`` → ``$1,234.50``, ``-1234.5`` → ``−$1,234.50``."""
+    """USD with its sign and cents: ``1234.5`` → ``$1,234.50``, ``-1234.5`` → ``−$1,234.50``,
+    ``-0.001`` → ``$0.00``."""
     if value is None:
         return NONE_SHOWN
-    return ("−$" if value < 0 else "$") + f"{abs(value):,.2f}"
+    amount = f"{abs(value):,.2f}"
+    return ("−$" if value < 0 and amount.strip("0.,") else "$") + amount
 
 
 def usd_short(value: float) -> str:

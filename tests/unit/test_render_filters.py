@@ -189,8 +189,9 @@ def test_finalize__escapes_all_but_numbers_and_safe() -> None:
     [
         (0.1234, 2, "+12.34%"),
         (-0.015, 2, f"{MINUS}1.50%"),
-        (0.0, 2, "+0.00%"),
-        (-0.00001, 1, f"{MINUS}0.0%"),
+        (0.0, 2, "0.00%"),  # a drawdown of nothing has no sign
+        (-0.00001, 1, "0.0%"),  # nor what rounds to nothing
+        (-0.0004, 2, f"{MINUS}0.04%"),
         (None, 2, "—"),
     ],
 )
@@ -213,7 +214,14 @@ def test_pct_typeset(value: float | None, digits: int, expected: str) -> None:
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [(1234.5, "$1,234.50"), (-1234.5, f"{MINUS}$1,234.50"), (0.0, "$0.00"), (None, "—")],
+    [
+        (1234.5, "$1,234.50"),
+        (-1234.5, f"{MINUS}$1,234.50"),
+        (0.0, "$0.00"),
+        (-0.001, "$0.00"),  # a loss of a tenth of a cent is not "−$0.00"
+        (-0.006, f"{MINUS}$0.01"),
+        (None, "—"),
+    ],
 )
 def test_usd(value: float | None, expected: str) -> None:
     assert usd(value) == expected
