@@ -11,7 +11,8 @@ import re
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from types import UnionType
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import (
     AfterValidator,
@@ -20,6 +21,8 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
+    field_validator,
     model_validator,
 )
 
@@ -60,6 +63,23 @@ def parse_duration(value: object) -> timedelta:
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 
 
+def _takes_numbers_not_booleans(annotation: object) -> bool:
+    """Whether a field's type accepts ``int`` or ``float`` but not ``bool`` (unions, ``Annotated``
+    and ``Optional`` looked through)."""
+    leaves: list[object] = []
+    pending = [annotation]
+    while pending:
+        kind = pending.pop()
+        origin = get_origin(kind)
+        if origin is Annotated:
+            pending.append(get_args(kind)[0])
+        elif origin in (Union, UnionType):
+            pending.extend(get_args(kind))
+        else:
+            leaves.append(kind)
+    return bool not in leaves and any(leaf in (int, float) for leaf in leaves)
+
+
 def _openable(path: Path) -> Path:
     """The operating system cannot open a name holding a NUL byte; say so while naming the key."""
     if "\x00" in str(path):
@@ -78,6 +98,16 @@ environment); the CLI takes any fsspec protocol."""
 class Section(BaseModel):
     # No inf or NaN: a NaN threshold compares false with everything (every gate would block).
     model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_yes_for_a_number(cls, value: object, info: ValidationInfo) -> object:
+        """``partitions: true`` or ``max_weight: yes`` (YAML's booleans) would be read as 1: a
+        number key given a boolean is a mistake, and SPEC §2.5 wants it said, not guessed."""
+        field = cls.model_fields.get(info.field_name or "")
+        if isinstance(value, bool) and field is not None and _takes_numbers_not_booleans(field.annotation):
+            raise ValueError(f"expected a number, not the boolean {str(value).lower()}")
+        return value
 
 
 class ArtifactsConfig(Section):

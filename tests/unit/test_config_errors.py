@@ -137,3 +137,20 @@ def test_load_registry__entries_named_as_the_user_finds_them_in_plain_words(tmp_
 def test_load_config__errors_in_plain_words_with_the_line(tmp_path: Path, text: str, line: str) -> None:
     path = tmp_path / "metasup.yml"
     assert message_of(path, text).splitlines() == [f"{path} is not valid:", line]
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "given"),
+    [
+        ("engine: {kind: dask, partitions: true}\n", "engine.partitions", "true"),
+        ("portfolio: {max_weight: yes}\n", "portfolio.max_weight", "true"),  # YAML 1.1's yes
+        ("promotion: {trials: false}\n", "promotion.trials", "false"),
+    ],
+)
+def test_load_config__a_boolean_for_a_number_is_refused_not_read_as_1(
+    tmp_path: Path, text: str, key: str, given: str
+) -> None:
+    """``partitions: true`` ran on one partition and ``max_weight: yes`` capped at 100 %, silently."""
+    message = message_of(tmp_path / "metasup.yml", ARTIFACTS + text)
+    assert key in message
+    assert f"expected a number, not the boolean {given}" in message
