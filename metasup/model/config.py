@@ -81,9 +81,17 @@ def _takes_numbers_not_booleans(annotation: object) -> bool:
 
 
 def _openable(path: Path) -> Path:
-    """The operating system cannot open a name holding a NUL byte; say so while naming the key."""
+    """The operating system cannot open a name holding a NUL byte; say so while naming the key.
+    A URL carrying credentials (``s3://KEY:SECRET@bucket``) is refused: SPEC §8 takes them from the
+    environment only, and a URL is printed in messages and comments."""
     if "\x00" in str(path):
         raise ValueError("a path may not contain a NUL character (\\0)")
+    url = artifact_url(path)
+    if url is not None and "@" in url.split("//", 1)[1].split("/", 1)[0]:
+        raise ValueError(
+            "a URL may not carry credentials (user:secret@): give them in the environment "
+            "(AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, GOOGLE_APPLICATION_CREDENTIALS, AZURE_STORAGE_*)"
+        )
     return path
 
 

@@ -11,6 +11,7 @@ says what is allowed in plain words.
 
 from __future__ import annotations
 
+import re
 import types
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -196,8 +197,13 @@ def _name_at(data: object, prefix: DataPath) -> str | None:
 
 
 def _shown_input(value: object) -> str:
-    text = repr(value)
+    """The value as the message quotes it: short, and without a URL's ``user:secret@``."""
+    text = _USERINFO.sub(r"\1…@", repr(value))
     return text if len(text) <= SHOWN_INPUT_CHARS else text[: SHOWN_INPUT_CHARS - 1] + "…"
+
+
+_USERINFO = re.compile(r"(:/{1,2})[^/@\s'\"]+@")
+"""``s3://KEY:SECRET@bucket`` (pathlib's ``s3:/KEY:SECRET@bucket`` too): what a message never quotes."""
 
 
 def describe_type(annotation: object) -> str:

@@ -154,3 +154,12 @@ def test_load_config__a_boolean_for_a_number_is_refused_not_read_as_1(
     message = message_of(tmp_path / "metasup.yml", ARTIFACTS + text)
     assert key in message
     assert f"expected a number, not the boolean {given}" in message
+
+
+def test_load_config__a_url_with_credentials_is_refused_without_quoting_them(tmp_path: Path) -> None:
+    """Credentials come from the environment only (SPEC §8); the message must not print them."""
+    text = 'artifacts: {alpha: "s3://AKIAEXAMPLE:wJalrXUtnFEMI@bucket/alpha", prices: p}\n'
+    message = message_of(tmp_path / "metasup.yml", text)
+    assert "artifacts.alpha: a URL may not carry credentials (user:secret@)" in message
+    assert "AKIAEXAMPLE" not in message
+    assert "wJalrXUtnFEMI" not in message
