@@ -5,17 +5,20 @@ written, one folder per input, partitioned by the UTC day of ``ts`` (hive style:
 ``alpha/date=2026-10-30/part-0.parquet``), with the registry copied next to a ``metasup.yml`` that
 points at them — the same config otherwise. Rejected lines are not carried over: the conversion
 reports them (as ``evaluate`` does), and a review of the converted folder shows none. Telemetry of every
-kind goes into one table with a ``type`` column, each kind in its original order.
+kind goes into one table with a ``type`` column, each kind in its original order (none when the
+config names no telemetry); a ``run`` of unknown cost keeps its null ``cost_usd``.
 
-``--out`` must be a new or empty folder, or one an earlier ``convert`` wrote (its ``metasup.yml``
-starts with :data:`MARKER`), and may neither hold nor sit inside any input: a conversion into the
-workspace itself once replaced the user's ``metasup.yml`` and deleted ``alpha/``. The output is
+``--out`` must be a local folder (a URL is refused: copy the folder there afterwards), new or empty,
+or one an earlier ``convert`` wrote (its ``metasup.yml`` starts with :data:`MARKER`), and may neither
+hold nor sit inside any input: a conversion into the workspace itself once replaced the user's
+``metasup.yml`` and deleted ``alpha/``. The output is
 written into a fresh folder beside ``--out`` and moved into place at the end, so a failed run leaves
 the earlier output as it was, and a re-run leaves no day of the previous one behind.
 """
 
 from __future__ import annotations
 
+import math
 import shutil
 import tempfile
 from collections.abc import Iterable
@@ -43,9 +46,16 @@ OUTPUT_NAMES = frozenset({"alpha", "telemetry", "prices", "metasup.yml"})
 
 def convert(config_path: Path, out: Path) -> DataQuality:
     """Write ``out/{alpha,telemetry,prices}/date=…/part-0.parquet`` and ``out/metasup.yml``."""
+    url = artifact_url(out)
+    if url is not None:  # before anything: as a path, ``s3://b/p`` made an empty ``./s3:/b/``
+        copy = f"aws s3 sync pq/ {url}" if url.startswith("s3://") else "your store's copy or sync tool"
+        raise InputError(
+            f"--out {url}: must be a local folder; convert into one (--out pq), then copy it to"
+            f" object storage afterwards, e.g. {copy}"
+        )
     config = load_config(config_path)
     check_out(out, [config_path, *_inputs(config)], config.registry.name)
-    artifacts = load_artifacts(config.artifacts)
+    artifacts = load_artifacts(config.artifacts, unknown_cost=math.nan)  # written as null, as it was
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
@@ -98,20 +108,24 @@ def _inputs(config: Config) -> list[Path]:
 def _write(config_path: Path, config: Config, artifacts: Artifacts, out: Path) -> None:
     signals = artifacts.signals.rename(columns={"horizon_s": "horizon"})
     _write_by_day(signals, out / "alpha")
-    telemetry = pd.concat(
-        [
-            artifacts.costs.rename(columns={"kind": "type"}),
-            artifacts.evals.assign(type="behavioral_eval"),
-            artifacts.violations.assign(type="safety_violation"),
-            artifacts.regimes.assign(type="regime"),
-        ],
-        ignore_index=True,
-    )
-    _write_by_day(telemetry, out / "telemetry")
+    written = {"alpha": "alpha", "telemetry": "telemetry", "prices": "prices"}
+    if config.artifacts.telemetry is None:  # none is no empty file (which a review would call one)
+        del written["telemetry"]
+    else:
+        telemetry = pd.concat(
+            [
+                artifacts.costs.rename(columns={"kind": "type"}),
+                artifacts.evals.assign(type="behavioral_eval"),
+                artifacts.violations.assign(type="safety_violation"),
+                artifacts.regimes.assign(type="regime"),
+            ],
+            ignore_index=True,
+        )
+        _write_by_day(telemetry, out / "telemetry")
     _write_by_day(artifacts.prices, out / "prices")
 
     raw: dict[str, Any] = read_yaml_mapping(config_path)
-    raw["artifacts"] = {"alpha": "alpha", "telemetry": "telemetry", "prices": "prices"}
+    raw["artifacts"] = written
     registry = out / config.registry.name
     if config.registry.resolve() != registry.resolve():
         shutil.copyfile(config.registry, registry)
@@ -147,10 +161,15 @@ def _write_by_day(frame: pd.DataFrame, folder: Path) -> None:
 
 
 def summary(quality: DataQuality, out: str) -> str:
-    """What ``convert`` prints: what it wrote, and the rejected lines it left out, the first few named
-    as the review's data-quality finding names them (``file:line reason``), so they can be fixed."""
-    wrote = f"wrote {out}/: alpha/, telemetry/, prices/ (by day), metasup.yml"
+    """What ``convert`` prints: what it wrote, and the lines it left out — the rejected ones, the first
+    few named as the review's data-quality finding names them (``file:line reason``), so they can be
+    fixed, and how many were ignored (blank, or of a ``type`` the input does not read: not
+    ``signal`` in alpha, no telemetry kind), which the converted folder no longer has either."""
+    folders = "alpha/, telemetry/, prices/" if (Path(out) / "telemetry").is_dir() else "alpha/, prices/"
+    wrote = f"wrote {out}/: {folders} (by day), metasup.yml"
+    ignored = sum(item.ignored for item in quality.files)
+    also = f"; {ignored} ignored line(s) (blank, or of a type not read) not carried over" if ignored else ""
     if not quality.rejected_total:
-        return f"{wrote}; no line rejected"
+        return f"{wrote}; no line rejected{also}"
     examples = "; ".join(f"{r.file}:{r.line} {r.reason}" for r in quality.rejected[:DATA_QUALITY_EXAMPLES])
-    return f"{wrote}; {quality.rejected_total} rejected line(s) not carried over\n  first: {examples}"
+    return f"{wrote}; {quality.rejected_total} rejected line(s) not carried over{also}\n  first: {examples}"

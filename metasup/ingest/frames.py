@@ -224,8 +224,12 @@ def _drop_repeated(
     return frame.loc[~repeated].reset_index(drop=True)
 
 
-def telemetry_frames(rows: Rows, accounts: LineAccounts) -> dict[str, pd.DataFrame]:
-    """The four telemetry frames; events of an unknown ``type`` are ignored, without one rejected."""
+def telemetry_frames(
+    rows: Rows, accounts: LineAccounts, unknown_cost: float = 0.0
+) -> dict[str, pd.DataFrame]:
+    """The four telemetry frames; events of an unknown ``type`` are ignored, without one rejected.
+
+    ``unknown_cost``: the ``cost_usd`` of a run of unknown cost (see :func:`_costs`)."""
     untyped = rows.column("type").missing
     if untyped.any():
         accounts.reject(rows.file[untyped], rows.line[untyped], "missing required field 'type'")
@@ -236,7 +240,9 @@ def telemetry_frames(rows: Rows, accounts: LineAccounts) -> dict[str, pd.DataFra
     # Each frame's rows carry only the fields its checks read, not every field of every line.
     return {
         "costs": _costs(
-            rows.take(kinds["run"] | kinds["cost"], ("type", "ts", "agent", "cost_usd")), accounts
+            rows.take(kinds["run"] | kinds["cost"], ("type", "ts", "agent", "cost_usd")),
+            accounts,
+            unknown_cost,
         ),
         "evals": _evals(rows.take(kinds["behavioral_eval"], ("ts", "agent", "score")), accounts),
         "violations": _violations(
@@ -254,12 +260,13 @@ def _accepted(
     return _frame(name, columns, checks.ok)
 
 
-def _costs(rows: Rows, accounts: LineAccounts) -> pd.DataFrame:
+def _costs(rows: Rows, accounts: LineAccounts, unknown_cost: float = 0.0) -> pd.DataFrame:
     """``run`` and ``cost`` events; a ``run`` whose ``cost_usd`` is ``null`` is kept at cost 0.
 
     Such a run's cost is unknown (SPEC §2.6): it is kept, counted in ``cost_unknown``, and adds
     nothing to cost sums (0.0 in the frame: the metrics' sums would turn a NaN into NaN). A run
-    without the field, and a ``cost`` event with ``null``, are rejected as before.
+    without the field, and a ``cost`` event with ``null``, are rejected as before. ``metasup
+    convert`` asks for NaN instead (``unknown_cost``), which it writes as the null it was.
     """
     checks = Checks(len(rows))
     ts = timestamp_field(rows, checks)
@@ -274,7 +281,7 @@ def _costs(rows: Rows, accounts: LineAccounts) -> pd.DataFrame:
     checks.fail(~unknown & (cost > MAX_USD), f"cost_usd above {_power(MAX_USD)} USD")
     if unknown.any():
         accounts.cost_unknown += int(np.count_nonzero(unknown & checks.ok))
-        cost = np.where(unknown, 0.0, cost)
+        cost = np.where(unknown, unknown_cost, cost)
     kind = rows.column("type").values.astype("str")
     return _accepted(
         "costs", rows, checks, accounts, {"ts": ts, "agent": agent, "cost_usd": cost, "kind": kind}

@@ -50,6 +50,8 @@ Decisions where the SPEC is silent:
   ``not a JSON object`` before pyarrow reads the file (it crashes on some of them).
 * A ``run`` event with ``"cost_usd": null`` is a run of unknown cost: kept at 0.0 and counted in
   ``DataQuality.cost_unknown``; without the key it is rejected, as is a ``cost`` event with null.
+  In a Parquet file with a ``cost_usd`` column, a null cell is that ``null`` (a column cannot leave
+  one row's field out): what ``metasup convert`` writes for such a run.
 * A JSON object with a repeated key is rejected (``duplicate key 'x'``): which value was meant is
   ambiguous. A leading UTF-8 byte order mark is skipped.
 * A directory is read recursively, in the order of each file's path below it; hidden entries,
@@ -83,7 +85,7 @@ from metasup.ingest.frames import (
     telemetry_frames,
 )
 from metasup.ingest.jsonl import read_jsonl
-from metasup.ingest.parquet_sources import shown_path, source_content, source_files
+from metasup.ingest.parquet_sources import hive_partitions, shown_path, source_content, source_files
 from metasup.ingest.quality import LineAccounts
 from metasup.ingest.rows import InputSpec, Rows, concat_rows
 from metasup.ingest.tables import read_csv, read_parquet
@@ -93,11 +95,15 @@ from metasup.model.config import ArtifactsConfig
 Progress = Callable[[str], None]
 
 
-def load_artifacts(config: ArtifactsConfig, progress: Progress | None = None) -> Artifacts:
+def load_artifacts(
+    config: ArtifactsConfig, progress: Progress | None = None, *, unknown_cost: float = 0.0
+) -> Artifacts:
     """Read and validate every artifact file of ``config``.
 
     Raises :class:`ArtifactError` when a file cannot be used at all; bad lines only end up in
     ``data_quality``. ``progress`` receives short messages (``"reading alpha/events.jsonl"``).
+    ``unknown_cost`` is the ``cost_usd`` a ``run`` of unknown cost gets: 0.0, adding nothing to
+    sums; ``metasup convert`` asks for NaN, to write it as the null it was.
     """
     say: Progress = progress if progress is not None else _quiet
     alpha_files = source_files(config.alpha)  # a file, a folder, a glob, hive partitions, s3://…
@@ -117,7 +123,7 @@ def load_artifacts(config: ArtifactsConfig, progress: Progress | None = None) ->
         pending_telemetry = (
             None
             if telemetry_files is None or telemetry_ids is None
-            else pool.submit(_telemetry, telemetry_files, telemetry_ids, accounts, say)
+            else pool.submit(_telemetry, telemetry_files, telemetry_ids, accounts, say, unknown_cost)
         )
         signals = signals_frame(_pieces(alpha_files, alpha_ids, SIGNALS, accounts, say), accounts)
         telemetry = (
@@ -157,11 +163,16 @@ def _prices(
 
 
 def _telemetry(
-    files: Sequence[Path], file_ids: Sequence[int], accounts: LineAccounts, say: Progress
+    files: Sequence[Path],
+    file_ids: Sequence[int],
+    accounts: LineAccounts,
+    say: Progress,
+    unknown_cost: float,
 ) -> dict[str, pd.DataFrame]:
     """The telemetry frames, built piece by piece: each event is checked on its own, so only the
     frames' columns of earlier pieces, never every field of every line, are held at once."""
-    parts = [telemetry_frames(rows, accounts) for rows in _pieces(files, file_ids, TELEMETRY, accounts, say)]
+    pieces = _pieces(files, file_ids, TELEMETRY, accounts, say)
+    parts = [telemetry_frames(rows, accounts, unknown_cost) for rows in pieces]
     return {name: concat_frames([part[name] for part in parts]) for name in TELEMETRY_FRAMES}
 
 
@@ -187,4 +198,6 @@ def _pieces(
         elif suffix.startswith(".csv"):
             yield read_csv(data, spec, file_id, accounts, shown, typed_timestamps=len(files) == 1)
         else:
-            yield read_parquet(data, spec, file_id, accounts, shown)
+            yield read_parquet(
+                data, spec, file_id, accounts, shown, hive_partitions(path, shown, spec.fields)
+            )

@@ -16,8 +16,10 @@ turns it back).
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
+from urllib.parse import unquote
 
 import pyarrow as pa
 
@@ -58,6 +60,29 @@ def source_content(path: Path, suffix: str) -> Content:
     if suffix.endswith(".gz") or data.startswith(GZIP_MAGIC):  # as ``files.read_content`` does
         data = gunzip(url, data, unnamed=not suffix.endswith(".gz"))
     return Content(pa.py_buffer(data))
+
+
+HIVE_NULL: Final = "__HIVE_DEFAULT_PARTITION__"
+"""The folder value Hive, Spark and pyarrow write for a null partition value."""
+
+
+def hive_partitions(path: Path, shown: str, fields: Collection[str]) -> dict[str, str | None]:
+    """The ``key=value`` folders ``path`` lies in whose key is one of ``fields`` (``symbol=AAPL`` →
+    ``{"symbol": "AAPL"}``), values URL-decoded as pyarrow and Spark encode them, :data:`HIVE_NULL`
+    as ``None``. Such a key given twice with different values is an ``ArtifactError``: which one
+    holds is anybody's guess. Any other ``key=value`` folder (``date=``) is a folder, nothing more."""
+    found: dict[str, str | None] = {}
+    for part in path.parent.parts:
+        key, equals, value = part.partition("=")
+        key = unquote(key)
+        if not equals or key not in fields:
+            continue
+        decoded = unquote(value)
+        given = None if decoded == HIVE_NULL else decoded
+        if key in found and found[key] != given:
+            raise ArtifactError(f"{shown}: its folders give {key} two values ({found[key]}, {given})")
+        found[key] = given
+    return found
 
 
 def _filesystem(url: str) -> tuple[Any, str]:
@@ -103,11 +128,11 @@ def _remote_files(url: str) -> list[Path]:
             found: list[tuple[str, tuple[str, ...]]] = []
             for name, info in fs.glob(root, detail=True).items():
                 if info.get("type") == "directory":  # a folder it matches is read like one
-                    found += [(below, _below(name, str(below))) for below in fs.find(name)]
-                else:
+                    found += [(below, _below(name, below)) for below in _files_in(fs, name)]
+                elif not _is_folder_marker(name, info):
                     found.append((name, (str(name).rsplit("/", 1)[-1],)))
         elif fs.isdir(root):
-            found = [(name, _below(root, str(name))) for name in fs.find(root)]
+            found = [(name, _below(root, name)) for name in _files_in(fs, root)]
         elif fs.exists(root):
             if suffix_of(Path(root)) is None:
                 raise ArtifactError(f"{url}: unsupported file type")
@@ -122,6 +147,20 @@ def _remote_files(url: str) -> list[Path]:
     if not files:
         raise ArtifactError(f"{url}: no data files there")
     return files
+
+
+def _files_in(fs: Any, folder: str) -> list[str]:
+    """The objects below ``folder``, folder markers left out (see :func:`_is_folder_marker`)."""
+    listed: dict[str, dict[str, Any]] = fs.find(folder, detail=True)
+    return [str(name) for name, info in listed.items() if not _is_folder_marker(str(name), info)]
+
+
+def _is_folder_marker(name: str, info: dict[str, Any]) -> bool:
+    """Whether a listed object stands for a folder rather than a file: a key ending in ``/`` (the
+    zero-byte object the S3 console's "Create folder", s3a/Hadoop and many uploaders write), or an
+    entry the filesystem itself calls a directory. A marker is a folder, and so no file to refuse;
+    until 2026-12 one stopped the review as "unsupported file type in an artifact directory"."""
+    return name.endswith("/") or info.get("type") == "directory"
 
 
 def _below(folder: str, name: str) -> tuple[str, ...]:

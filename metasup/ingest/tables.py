@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -276,16 +276,86 @@ def _parse_numbers(column: Column) -> Column:
     return Column(pd.Series(mixed, dtype=object), column.missing)
 
 
-def read_parquet(data: Content, spec: InputSpec, file_id: int, accounts: LineAccounts, shown: str) -> Rows:
-    """A parquet file: typed columns as written; its "lines" are its rows, numbered from 1."""
+def read_parquet(
+    data: Content,
+    spec: InputSpec,
+    file_id: int,
+    accounts: LineAccounts,
+    shown: str,
+    partitions: Mapping[str, str | None] | None = None,
+) -> Rows:
+    """A parquet file: typed columns as written; its "lines" are its rows, numbered from 1.
+
+    ``partitions`` are the hive ``key=value`` folders the file lies in (``prices/symbol=AAPL/…``, as
+    pyarrow's ``write_to_dataset`` and Spark's ``partitionBy`` write them, leaving the column out of
+    the files): a known field the file lacks is read from its folder, as text converted like a
+    csv cell, then checked like any column. A file that has the column keeps its own values; a
+    text value that differs from its folder's is rejected (which one was meant is ambiguous, and
+    readers disagree: pyarrow's datasets take the folder's, ours the file's).
+    """
     if not len(data):
         accounts.set_lines(file_id, 0)
         return no_rows()
     try:
         parquet = pa_parquet.ParquetFile(data.reader())
-        wanted = _check_columns(list(parquet.schema_arrow.names), spec, shown)
-        table = parquet.read(columns=wanted)
+        names = list(parquet.schema_arrow.names)
+        from_folders = {key: value for key, value in (partitions or {}).items() if key not in names}
+        wanted = _check_columns(names + list(from_folders), spec, shown)
+        table = parquet.read(columns=[name for name in wanted if name not in from_folders])
     except (pa.ArrowException, OSError) as exc:
         raise ArtifactError(f"{shown}: not a valid parquet file ({exc})") from None
     accounts.set_lines(file_id, table.num_rows)
-    return rows_from_table(table, file_id, np.arange(1, table.num_rows + 1, dtype=np.int64), spec.fields)
+    for key in wanted:
+        if key in from_folders:
+            value = from_folders[key]
+            column = (
+                pa.nulls(table.num_rows, pa.large_string())
+                if value is None
+                else pa.repeat(value, table.num_rows)
+            )
+            table = table.append_column(key, column.cast(pa.large_string()))
+    rows = _nulls_apart(
+        rows_from_table(table, file_id, np.arange(1, table.num_rows + 1, dtype=np.int64), spec.fields),
+        [name for name in spec.null_apart if name in names],
+    )
+    numbers = {key: kind for key, kind in spec.fields.items() if key in from_folders and kind is Kind.NUMBER}
+    rows = _numbers_from_text(rows, InputSpec(numbers, ())) if numbers else rows
+    return _agreeing_with_folders(rows, partitions or {}, from_folders, file_id, accounts)
+
+
+def _nulls_apart(rows: Rows, names: Sequence[str]) -> Rows:
+    """A null in a column the file has is ``null`` written out, not a field left out: a column
+    cannot leave one row's field out (``InputSpec.null_apart``; a ``run`` of unknown cost)."""
+    if not any(name in rows.columns for name in names):
+        return rows
+    columns = dict(rows.columns)
+    for name in names:
+        if name in columns:
+            column = columns[name]
+            columns[name] = Column(column.values, column.missing, column.missing.copy())
+    return replace(rows, columns=columns)
+
+
+def _agreeing_with_folders(
+    rows: Rows,
+    partitions: Mapping[str, str | None],
+    from_folders: Mapping[str, str | None],
+    file_id: int,
+    accounts: LineAccounts,
+) -> Rows:
+    """The rows whose text columns agree with the file's ``key=value`` folders; the others rejected."""
+    differs = np.zeros(len(rows), dtype=bool)
+    reasons = np.full(len(rows), "", dtype=object)
+    for key, value in partitions.items():
+        column = rows.columns.get(key)
+        if key in from_folders or column is None or value is None:
+            continue
+        if not pd.api.types.is_string_dtype(column.values.dtype):
+            continue  # a typed column (ts, a number) in the file is kept as written
+        other = ~column.missing & (column.values.to_numpy(dtype=object, na_value="") != value) & ~differs
+        reasons[other] = f"{key} differs from its folder's ({key}={value})"
+        differs |= other
+    if not differs.any():
+        return rows
+    accounts.reject_each(file_id, rows.line[differs], list(reasons[differs]))
+    return rows.take(~differs)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from test_bad_input import write_fleet
@@ -139,3 +140,78 @@ def test_the_rejected_lines_left_out_are_named(tmp_path: Path, capsys: pytest.Ca
         f"  first: {signals}:25 missing required field 'agent'; {signals}:26 invalid JSON;"
         f" {signals}:27 missing required field 'agent'",
     ]
+
+
+@pytest.mark.parametrize(
+    ("out", "copy"),
+    [("s3://bucket/prefix", "aws s3 sync pq/ s3://bucket/prefix"), ("gs://bucket", "your store's copy")],
+)
+def test_an_object_storage_out_is_refused_before_anything_is_made(
+    out: str, copy: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Until 2026-12 this ended as an internal error (``ArrowInvalid: Missing bucket name in S3 URI``,
+    exit 1) and left an empty ``./s3:/bucket/`` in the working directory."""
+    config = write_fleet(tmp_path / "ws")
+    monkeypatch.chdir(tmp_path)
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    code, text = _convert(config, Path(out), capsys)
+    assert code == 2, text
+    assert text.startswith(f"Error: --out {out}: must be a local folder;"), text
+    assert copy in text
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
+
+
+def _review(config: Path, tmp_path: Path, name: str) -> dict[str, Any]:
+    review = tmp_path / f"{name}.json"
+    args = ["evaluate", "--config", str(config), "--fail-on", "never", "--json", str(review)]
+    assert cli.main(args) == 0
+    parsed: dict[str, Any] = json.loads(review.read_text())
+    return parsed
+
+
+def test_a_config_without_telemetry_converts_to_one_without(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Until 2026-12 an empty ``telemetry/part-0.parquet`` was written and named in the config, and the
+    converted review had a MEDIUM finding the original had not ("No data row in telemetry/…")."""
+    config = write_fleet(tmp_path / "ws")
+    config.write_text(
+        "registry: agents.yaml\nartifacts: {alpha: alpha/events.jsonl, prices: market/prices.csv}\n"
+    )
+    out = tmp_path / "pq"
+    code, text = _convert(config, out, capsys)
+    assert code == 0, text
+    assert text.startswith(f"wrote {out}/: alpha/, prices/ (by day), metasup.yml; no line rejected")
+    assert not (out / "telemetry").exists()
+    assert "telemetry" not in (out / "metasup.yml").read_text()
+    original, converted = _review(config, tmp_path, "original"), _review(out / "metasup.yml", tmp_path, "pq")
+    assert [f["title"] for f in converted["findings"]] == [f["title"] for f in original["findings"]]
+    assert "empty_file" not in {f["kind"] for f in converted["findings"]}
+
+
+def test_a_run_of_unknown_cost_stays_unknown_and_ignored_lines_are_counted(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A ``run`` with ``cost_usd: null`` became a known $0 run once converted (SPEC §2.6 counts it in
+    ``cost_unknown``); lines of another ``type`` vanished from the summary without a word."""
+    config = write_fleet(tmp_path / "ws")
+    telemetry = tmp_path / "ws" / "telemetry" / "events.jsonl"
+    extra = [
+        {"ts": "2026-03-06T00:00:00Z", "type": "run", "agent": "momo", "cost_usd": None},
+        {"ts": "2026-03-06T00:00:00Z", "type": "heartbeat", "agent": "momo"},
+    ]
+    telemetry.write_text(telemetry.read_text() + "".join(json.dumps(e) + "\n" for e in extra))
+    signals = tmp_path / "ws" / "alpha" / "events.jsonl"
+    signals.write_text(signals.read_text() + json.dumps({"type": "note", "text": "rebalanced"}) + "\n")
+    out = tmp_path / "pq"
+    code, text = _convert(config, out, capsys)
+    assert code == 0, text
+    assert text.rstrip("\n").endswith(
+        "; no line rejected; 2 ignored line(s) (blank, or of a type not read) not carried over"
+    )
+    original, converted = _review(config, tmp_path, "original"), _review(out / "metasup.yml", tmp_path, "pq")
+    assert original["data_quality"]["cost_unknown"] == 1
+    assert converted["data_quality"]["cost_unknown"] == 1
+    assert converted["data_quality"]["rejected_total"] == 0
+    for key in ("agents", "allocation", "findings"):
+        assert converted[key] == original[key], key

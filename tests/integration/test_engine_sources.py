@@ -162,6 +162,72 @@ def test_an_s3_prefix_is_listed_by_the_rule_of_a_local_folder(converted: Path, s
         source_files(Path("s3://artifacts/stray/alpha"))
 
 
+def test_folder_markers_below_a_prefix_are_folders_not_stray_files(converted: Path, s3: str) -> None:
+    """The zero-byte ``key/`` objects the S3 console's "Create folder", s3a/Hadoop and many uploaders
+    write stopped the review until 2026-12 ("…/date=…/: unsupported file type in an artifact
+    directory"); a real stray file below the same prefix is still refused."""
+    import boto3
+    import s3fs
+
+    fs = s3fs.S3FileSystem(client_kwargs={"endpoint_url": os.environ["AWS_ENDPOINT_URL"]})
+    fs.put(str(converted / "alpha"), "artifacts/mk/alpha", recursive=True)
+    first_day = sorted(p.name for p in (converted / "alpha").glob("date=*"))[0]
+    client = boto3.client("s3", endpoint_url=os.environ["AWS_ENDPOINT_URL"])
+    for key in ("mk/", "mk/alpha/", f"mk/alpha/{first_day}/"):
+        client.put_object(Bucket="artifacts", Key=key, Body=b"")
+    s3fs.S3FileSystem.clear_instance_cache()
+    config = converted / "markers.yml"
+    text = (converted / "metasup.yml").read_text(encoding="utf-8")
+    config.write_text(text.replace("alpha: alpha", "alpha: s3://artifacts/mk/alpha"), encoding="utf-8")
+    local, with_markers = review_of(converted / "metasup.yml"), review_of(config)
+    for key in DECISIONS:
+        assert with_markers[key] == local[key], key
+    for glob in ("s3://artifacts/mk/alpha/date=*", "s3://artifacts/mk/alpha/*", "s3://artifacts/mk/*"):
+        assert len(source_files(Path(glob))) == len(list((converted / "alpha").rglob("*.parquet"))), glob
+    client.put_object(Bucket="artifacts", Key=f"mk/alpha/{first_day}/notes.txt", Body=b"")
+    s3fs.S3FileSystem.clear_instance_cache()
+    with pytest.raises(ArtifactError, match=rf"^s3://artifacts/mk/alpha/{first_day}/notes\.txt: unsupported"):
+        source_files(Path("s3://artifacts/mk/alpha"))
+
+
+def _partitioned(converted: Path, root: Path) -> Path:
+    """The converted fleet again, signals partitioned by agent and prices by symbol, as pyarrow's
+    ``write_to_dataset`` (and Spark's ``partitionBy``) write them: without the column in the files."""
+    import pyarrow.dataset as ds
+    import pyarrow.parquet as pq
+
+    shutil.copytree(converted, root, ignore=shutil.ignore_patterns("alpha", "prices", "*.yml"))
+    shutil.copy(converted / "metasup.yml", root / "metasup.yml")
+    for name, column in (("alpha", "agent"), ("prices", "symbol")):
+        table = ds.dataset(converted / name, partitioning="hive").to_table().drop_columns(["date"])
+        pq.write_to_dataset(table, str(root / name), partition_cols=[column])
+    assert not {"agent", "symbol"} & set(pq.read_schema(next((root / "prices").rglob("*.parquet"))).names)
+    return root
+
+
+def test_hive_partitions_by_a_column_give_the_same_review(converted: Path, s3: str, tmp_path: Path) -> None:
+    """Until 2026-12 each such file was refused: "…parquet: missing required column(s) symbol"."""
+    import s3fs
+
+    root = _partitioned(converted, tmp_path / "by-column")
+    local, partitioned = review_of(converted / "metasup.yml"), review_of(root / "metasup.yml")
+    assert partitioned["data_quality"]["files"][-1]["path"].startswith(f"{root / 'prices'}/symbol=")
+    fs = s3fs.S3FileSystem(client_kwargs={"endpoint_url": os.environ["AWS_ENDPOINT_URL"]})
+    for name in ("alpha", "prices"):
+        fs.put(str(root / name), f"artifacts/by-column/{name}", recursive=True)
+    s3fs.S3FileSystem.clear_instance_cache()
+    remote = root / "s3.yml"
+    text = (root / "metasup.yml").read_text(encoding="utf-8")
+    for name in ("alpha", "prices"):
+        text = text.replace(f"{name}: {name}", f"{name}: s3://artifacts/by-column/{name}")
+    remote.write_text(text, encoding="utf-8")
+    from_s3 = review_of(remote)
+    for review in (partitioned, from_s3):
+        assert review["data_quality"]["rejected_total"] == 0
+        for key in (*DECISIONS, "findings", "recommendations"):
+            assert review[key] == local[key], key
+
+
 @pytest.mark.parametrize(
     ("alpha", "words"),
     [
