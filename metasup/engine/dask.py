@@ -13,16 +13,22 @@ promotion, demotion, allocation, the LP report) is the local code.
 
 from __future__ import annotations
 
+import asyncio
 import os
+import threading
 from collections.abc import Iterator
 from concurrent.futures import CancelledError
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
+import dask
 import pandas as pd
+from dask.utils import parse_timedelta
 from distributed import Client, Future, KilledWorker, LocalCluster, wait
 from distributed.comm.addressing import parse_address, parse_host_port
-from distributed.comm.registry import get_backend
+from distributed.comm.core import CommClosedError
+from distributed.comm.core import connect as comm_connect
 
 from metasup.engine.partitions import (
     PartitionSums,
@@ -56,9 +62,12 @@ def connect(
 
     ``booked``: bring the prod agents' realized signals back for the LP report (rolling runs). How long
     to wait for a scheduler is Dask's own setting (``distributed.comm.timeouts.connect``, 30 s unless
-    ``DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT`` says otherwise)."""
+    ``DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT`` says otherwise): :func:`probe` asks the address
+    who it is within that time before a ``Client`` is made, since a ``Client`` waits for ever on a
+    port that accepts the connection and never answers (the dashboard's, any HTTP server)."""
     if settings.address:
         check_address(settings.address)
+        probe(settings.address)
         try:
             client = Client(settings.address)
         except (OSError, TimeoutError) as exc:
@@ -86,22 +95,107 @@ def connect(
 
 
 def check_address(address: str) -> None:
-    """Refuse an address distributed cannot parse before a ``Client`` is made of it.
+    """Refuse an address metasup cannot use before a ``Client`` is made of it.
 
-    A ``Client`` whose start fails on the address is left half-built; collected later while another
-    one starts, its ``__del__`` waits on the loop the new one holds (seen as a hung test run).
+    Only ``tcp://`` is: TLS needs the cluster's certificates, which metasup cannot be given yet;
+    ``inproc://`` is a scheduler inside this very process; ``ucx://`` and the rest need transports
+    metasup does not set up (distributed raised ValueError or TypeError on them, an "internal error").
+    A ``Client`` whose start fails on the address is also left half-built; collected later while
+    another one starts, its ``__del__`` waits on the loop the new one holds (seen as a hung test run).
     """
     try:
         scheme, location = parse_address(address)
-        get_backend(scheme)
-        if scheme in ("tcp", "tls"):
-            host, _ = parse_host_port(location)
-            if ":" not in host:  # a name, not an IPv6 address: labels DNS can hold (no "a..b")
-                host.encode("idna")
+        if scheme != "tcp":
+            raise ValueError(unsupported_scheme(scheme))
+        host, _ = parse_host_port(location)
+        if ":" not in host:  # a name, not an IPv6 address: labels DNS can hold (no "a..b")
+            host.encode("idna")
     except ValueError as exc:  # IDNA's UnicodeError is a ValueError too
         raise InputError(
             f"dask scheduler {address}: not a scheduler address ({exc}); use tcp://host:8786"
         ) from None
+
+
+def unsupported_scheme(scheme: str) -> str:
+    """Why ``scheme://`` is refused, in the words of :func:`check_address`'s error."""
+    if scheme in ("tls", "wss"):
+        certificates = "metasup has no setting for the cluster's certificates"
+        return f"TLS ({scheme}://) is not supported yet: {certificates}"
+    if scheme in ("http", "https"):
+        return f"{scheme}:// is the dashboard's address, not the scheduler's"
+    return f"metasup reaches a scheduler over tcp:// only, not {scheme or '(no scheme)'}://"
+
+
+PROBE_GRACE = 1.0
+"""Seconds the probe waits beyond ``distributed.comm.timeouts.connect``: distributed's own connect
+gives up on a refused or unresolvable address at that timeout, and must be the one to say so."""
+
+
+def probe(address: str) -> None:
+    """Ask ``address`` who it is (the ``identity`` request every Dask server answers) and refuse it
+    unless a scheduler answers within ``distributed.comm.timeouts.connect``.
+
+    ``distributed.comm.connect`` bounds the TCP connection but not the handshake after it, nor does
+    the ``Client``: on a port that accepts and stays silent (the dashboard's 8787, a plain listener)
+    both wait for ever. Here the whole exchange has a deadline, and runs on a thread of its own
+    (its own event loop, a daemon), so that a caller inside an event loop (Jupyter) can use it and
+    nothing is left waiting when the deadline passes.
+    """
+    timeout = connect_timeout()
+    outcome: list[object] = []
+
+    async def ask() -> object:
+        comm = await comm_connect(address, timeout=timeout)
+        try:
+            await comm.write({"op": "identity", "reply": True})
+            return await comm.read()
+        finally:
+            comm.abort()
+
+    def run() -> None:
+        try:
+            outcome.append(asyncio.run(asyncio.wait_for(ask(), timeout + PROBE_GRACE)))
+        except BaseException as exc:  # handed to the caller's thread, which decides
+            outcome.append(exc)
+
+    thread = threading.Thread(target=run, name=f"metasup-probe {address}", daemon=True)
+    thread.start()
+    thread.join(timeout + 2 * PROBE_GRACE)
+    answer = outcome[0] if outcome else TimeoutError()
+    waited = f"{timeout:g} s"
+    hint = (
+        "8787 is the dashboard's port; a scheduler listens on 8786 by default"
+        if address.endswith(":8787")
+        else "is this the dashboard's port? a scheduler listens on 8786 by default"
+    )
+    if isinstance(answer, TimeoutError):  # asyncio's is this one since Python 3.11
+        raise InputError(
+            f"dask scheduler {address}: nothing answered as a Dask scheduler within {waited} ({hint})"
+        )
+    if isinstance(answer, OSError) and not isinstance(answer, CommClosedError):
+        # distributed's connect gave up: refused or unresolvable all along
+        raise InputError(f"dask scheduler {address}: cannot connect ({answer})")
+    if isinstance(answer, BaseException):  # closed or garbled during the handshake: not Dask's protocol
+        said = f"{type(answer).__name__}: {answer}" if str(answer) else type(answer).__name__
+        raise InputError(f"dask scheduler {address}: did not answer as a Dask scheduler ({said}; {hint})")
+    kind = server_type(answer)
+    if "Scheduler" not in kind:
+        raise InputError(
+            f"dask scheduler {address}: a Dask {kind or 'server'} answered, not a scheduler; give the"
+            " address the workers were started with (dask worker tcp://scheduler:8786)"
+        )
+
+
+def connect_timeout() -> float:
+    """Seconds to wait for a scheduler, or for its first worker: ``distributed.comm.timeouts.connect``."""
+    seconds = parse_timedelta(dask.config.get("distributed.comm.timeouts.connect"), default="seconds")
+    return float(seconds) if seconds is not None else 30.0
+
+
+def server_type(identity: Any) -> str:
+    """The ``type`` an ``identity`` reply names (``Scheduler``, ``Worker``, ``Nanny``), or ""."""
+    kind = identity.get("type") if isinstance(identity, dict) else None
+    return kind if isinstance(kind, str) else ""
 
 
 class ClusterError(MetasupError):
@@ -146,13 +240,34 @@ class DaskMeasure:
                 " raise engine.partitions so that each partition is smaller"
             ) from None
 
+    def broadcast(self, shared: Shared) -> Future[Shared]:
+        """``shared`` scattered to every worker: the run's first call that needs a worker.
+
+        On a scheduler without workers distributed waits ``distributed.comm.timeouts.connect`` for one
+        (time for an adaptive cluster to start some) and raises ``TimeoutError("No valid workers
+        found")``: that is said as what it is, not as a scheduler gone or a worker dead.
+        """
+        waited = connect_timeout()
+        try:
+            scattered: Future[Shared] = self.client.scatter(shared, broadcast=True, timeout=waited)
+        except TimeoutError:
+            if self.client.scheduler_info().get("workers"):
+                raise
+            address = self.settings.address
+            where = f"the scheduler at {address}" if address else "the local cluster"
+            start = f" (start some: dask worker {address})" if address else ""
+            raise ClusterError(
+                f"dask engine: {where} has no workers{start}; none joined within {waited:g} s"
+            ) from None
+        return scattered
+
     def _measure(
         self, visible: Artifacts, registry: Registry, config: Config, as_of: pd.Timestamp
     ) -> Measurement:
         as_of = utc(as_of)
         groups = MetricGroups.of(registry, visible.signals, visible)
         prod = tuple(a.name for a in registry.agents if a.stage == "prod") if self.booked else ()
-        shared = self.client.scatter(Shared(groups, visible.regimes, config, as_of, prod), broadcast=True)
+        shared = self.broadcast(Shared(groups, visible.regimes, config, as_of, prod))
         # Each part is scattered (it travels as data to a worker, not inside the task graph) and
         # submitted before the next is cut: the driver holds one part's copy at a time. At most two
         # parts a worker are out at once, so a slow cluster does not pile up parts on its workers
