@@ -29,6 +29,7 @@ from distributed import Client, Future, KilledWorker, LocalCluster, wait
 from distributed.comm.addressing import parse_address, parse_host_port
 from distributed.comm.core import CommClosedError
 from distributed.comm.core import connect as comm_connect
+from distributed.comm.inproc import global_manager as inproc_manager
 
 from metasup.engine.partitions import (
     PartitionSums,
@@ -67,7 +68,8 @@ def connect(
     port that accepts the connection and never answers (the dashboard's, any HTTP server)."""
     if settings.address:
         check_address(settings.address)
-        probe(settings.address)
+        if not settings.address.startswith("inproc://"):  # in this process: it answers, or is absent
+            probe(settings.address)
         try:
             client = Client(settings.address)
         except (OSError, TimeoutError) as exc:
@@ -97,14 +99,20 @@ def connect(
 def check_address(address: str) -> None:
     """Refuse an address metasup cannot use before a ``Client`` is made of it.
 
-    Only ``tcp://`` is: TLS needs the cluster's certificates, which metasup cannot be given yet;
-    ``inproc://`` is a scheduler inside this very process; ``ucx://`` and the rest need transports
-    metasup does not set up (distributed raised ValueError or TypeError on them, an "internal error").
+    ``tcp://`` is, and ``inproc://`` when a scheduler listens at it inside this very process (a
+    ``LocalCluster(processes=False)`` started by the caller, as in Python or the tests). TLS needs the
+    cluster's certificates, which metasup cannot be given yet; ``ucx://`` and the rest need
+    transports metasup does not set up (distributed raised ValueError or TypeError on them, an
+    "internal error").
     A ``Client`` whose start fails on the address is also left half-built; collected later while
     another one starts, its ``__del__`` waits on the loop the new one holds (seen as a hung test run).
     """
     try:
         scheme, location = parse_address(address)
+        if scheme == "inproc":
+            if in_process_listener(location) is None:
+                raise ValueError("no scheduler runs inside this process at that inproc:// address")
+            return
         if scheme != "tcp":
             raise ValueError(unsupported_scheme(scheme))
         host, _ = parse_host_port(location)
@@ -114,6 +122,15 @@ def check_address(address: str) -> None:
         raise InputError(
             f"dask scheduler {address}: not a scheduler address ({exc}); use tcp://host:8786"
         ) from None
+
+
+def in_process_listener(location: str) -> object | None:
+    """The listener at ``inproc://location`` in this process, or None (another process's, or none)."""
+    try:
+        listener: object | None = inproc_manager.get_listener_for(location)
+    except ValueError:  # another host's or process's address
+        return None
+    return listener
 
 
 def unsupported_scheme(scheme: str) -> str:

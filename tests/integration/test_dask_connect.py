@@ -153,7 +153,7 @@ def test_a_port_nothing_listens_on_still_cannot_connect(capsys: pytest.CaptureFi
 @pytest.mark.parametrize(
     ("address", "why"),
     [
-        ("inproc://x", "metasup reaches a scheduler over tcp:// only, not inproc://"),
+        ("inproc://x", "no scheduler runs inside this process at that inproc:// address"),
         ("ucx://127.0.0.1:8799", "metasup reaches a scheduler over tcp:// only, not ucx://"),
         (
             "tls://127.0.0.1:8799",
