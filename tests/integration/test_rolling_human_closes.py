@@ -93,15 +93,19 @@ def test_a_person_who_closes_a_pr_metasup_withdrew_and_they_reopened_vetoes_it(r
     assert veto["data"]["pr"] == pull.number
 
 
-def test_a_person_who_labels_a_pr_withdrawn_and_closes_it_vetoes_it(rolling: Rolling) -> None:
-    fake = rolling.fake
+def hand_labelled_veto(rolling: Rolling) -> Any:
+    """metasup's promote PR, which alice labelled ``metasup-withdrawn`` and closed; and the run after."""
     assert rolling() == 0
     [pull] = rolling.promote_pulls()
-    fake.client().get_repo(REPO).get_issue(pull.number).add_to_labels("metasup-withdrawn")
-    fake.close_pull(REPO, pull.number, user="alice")
-    fake.advance(hours=6)
-
+    rolling.fake.client().get_repo(REPO).get_issue(pull.number).add_to_labels("metasup-withdrawn")
+    rolling.fake.close_pull(REPO, pull.number, user="alice")
+    rolling.fake.advance(hours=6)
     assert rolling() == 0
+    return pull
+
+
+def test_a_person_who_labels_a_pr_withdrawn_and_closes_it_vetoes_it(rolling: Rolling) -> None:
+    pull = hand_labelled_veto(rolling)
 
     assert [p.number for p in rolling.promote_pulls()] == [pull.number]
     assert rolling.events("promotion_withdrawn") == []

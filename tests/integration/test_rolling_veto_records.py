@@ -8,6 +8,7 @@ from typing import Any
 
 from test_action_rolling import REPO, Rolling
 from test_action_rolling_safety import rolling
+from test_rolling_human_closes import hand_labelled_veto
 
 __all__ = ["rolling"]  # the fixture, shared with test_action_rolling_safety
 
@@ -29,12 +30,7 @@ def test_a_hand_labelled_veto_gets_no_withdrawn_record_when_a_newer_pr_comes(rol
     """alice labels metasup's PR ``metasup-withdrawn`` and closes it: a veto. After the cooldown
     metasup opens a new PR for the agent; the old one is still only vetoed in the ledger."""
     fake = rolling.fake
-    assert rolling() == 0
-    [old] = rolling.promote_pulls()
-    fake.client().get_repo(REPO).get_issue(old.number).add_to_labels("metasup-withdrawn")
-    fake.close_pull(REPO, old.number, user="alice")
-    fake.advance(hours=6)
-    assert rolling() == 0
+    old = hand_labelled_veto(rolling)
     assert [v["data"]["pr"] for v in rolling.events("vetoed", "momo-beta")] == [old.number]
     fake.advance(hours=24 * (COOLDOWN_DAYS + 1))
     assert rolling() == 0
