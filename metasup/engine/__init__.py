@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from types import ModuleType
 
 from metasup.evaluate.measure import Measure, measure_locally
 from metasup.model.config import EngineConfig
@@ -39,6 +40,24 @@ def engine_settings(
     return configured.model_copy(update={"kind": "dask", "address": address or None})
 
 
+def check_engine(settings: EngineConfig) -> None:
+    """Refuse a dask engine's scheduler address nothing answers at as a scheduler *before* the
+    artifacts are read: a wrong ``--scheduler`` is said in seconds, not after minutes of loading.
+    :func:`open_measure` checks again when it connects (one round trip)."""
+    if settings.kind == "dask" and settings.address:
+        _dask_engine().check_scheduler(settings.address)
+
+
+def _dask_engine() -> ModuleType:
+    try:
+        from metasup.engine import dask as dask_engine
+    except ImportError as exc:
+        raise InputError(
+            f"engine 'dask' needs the optional extra: pip install 'metasup[dask]' ({exc})"
+        ) from None
+    return dask_engine
+
+
 @contextmanager
 def open_measure(
     settings: EngineConfig,
@@ -57,13 +76,7 @@ def open_measure(
     if settings.kind == "local":
         yield measure_locally
         return
-    try:
-        from metasup.engine import dask as dask_engine
-    except ImportError as exc:
-        raise InputError(
-            f"engine 'dask' needs the optional extra: pip install 'metasup[dask]' ({exc})"
-        ) from None
-    with dask_engine.connect(
+    with _dask_engine().connect(
         settings, workers=workers, processes=processes, memory_limit=memory_limit, booked=booked
     ) as measure:
         yield measure

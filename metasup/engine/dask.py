@@ -67,9 +67,7 @@ def connect(
     who it is within that time before a ``Client`` is made, since a ``Client`` waits for ever on a
     port that accepts the connection and never answers (the dashboard's, any HTTP server)."""
     if settings.address:
-        check_address(settings.address)
-        if not settings.address.startswith("inproc://"):  # in this process: it answers, or is absent
-            probe(settings.address)
+        check_scheduler(settings.address)
         try:
             client = Client(settings.address)
         except (OSError, TimeoutError) as exc:
@@ -131,6 +129,14 @@ def in_process_listener(location: str) -> object | None:
     except ValueError:  # another host's or process's address
         return None
     return listener
+
+
+def check_scheduler(address: str) -> None:
+    """Refuse ``address`` unless a Dask scheduler answers there (:func:`check_address`, then
+    :func:`probe`; an ``inproc://`` one is in this process: it is there, or ``check_address`` said not)."""
+    check_address(address)
+    if not address.startswith("inproc://"):
+        probe(address)
 
 
 def unsupported_scheme(scheme: str) -> str:

@@ -109,8 +109,25 @@ def test_a_port_that_does_not_speak_dask_is_one_error_after_the_connect_timeout(
         f"Error: dask scheduler {address}: nothing answered as a Dask scheduler within 1 s"
         " (is this the dashboard's port? a scheduler listens on 8786 by default)"
     ]
-    assert took < CONNECT_TIMEOUT + 10  # a few seconds, not for ever (loading the example comes first)
+    assert took < CONNECT_TIMEOUT + 10  # a few seconds, not for ever
     assert no_probe_left()
+
+
+def test_the_scheduler_is_checked_before_the_artifacts_are_read(
+    silent_port: int, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A wrong ``--scheduler`` is said before the load (minutes at scale), not after it: with the
+    alpha artifact missing too, the error is the scheduler's."""
+    config = tmp_path / "metasup.yml"
+    text = EXAMPLES.read_text()
+    config.write_text(text.replace("alpha: alpha/events.jsonl", "alpha: missing/events.jsonl"))
+    assert config.read_text() != text
+    (tmp_path / "agents.yaml").write_text((EXAMPLES.parent / "agents.yaml").read_text())
+    capsys.readouterr()
+    code = main(["evaluate", "--config", str(config), "--scheduler", f"tcp://127.0.0.1:{silent_port}"])
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("Error")]
+    assert code == 2
+    assert lines[0].startswith(f"Error: dask scheduler tcp://127.0.0.1:{silent_port}: nothing answered")
 
 
 def test_the_dashboard_port_of_a_real_scheduler_is_one_error(capsys: pytest.CaptureFixture[str]) -> None:
@@ -123,7 +140,7 @@ def test_the_dashboard_port_of_a_real_scheduler_is_one_error(capsys: pytest.Capt
     assert code == 2
     assert len(lines) == 1
     assert "nothing answered as a Dask scheduler within 1 s (is this the dashboard's port?" in lines[0]
-    assert took < CONNECT_TIMEOUT + 10  # a few seconds, not for ever (loading the example comes first)
+    assert took < CONNECT_TIMEOUT + 10  # a few seconds, not for ever
 
 
 def test_a_workers_address_is_not_taken_for_the_schedulers(capsys: pytest.CaptureFixture[str]) -> None:
@@ -147,7 +164,7 @@ def test_a_port_nothing_listens_on_still_cannot_connect(capsys: pytest.CaptureFi
         f"Error: dask scheduler tcp://127.0.0.1:{port}: cannot connect (Timed out trying to connect to"
         f" tcp://127.0.0.1:{port} after 1 s)"
     ]
-    assert took < CONNECT_TIMEOUT + 10  # a few seconds, not for ever (loading the example comes first)
+    assert took < CONNECT_TIMEOUT + 10  # a few seconds, not for ever
 
 
 @pytest.mark.parametrize(
