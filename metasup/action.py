@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from metasup.action_settings import ActionSettings, ModeInput
 from metasup.baseline import Baseline, from_git, from_snapshot
-from metasup.engine import check_engine, engine_settings, open_measure
+from metasup.engine import checked_engine, open_measure
 from metasup.evaluate.measure import Measure, measure_locally
 from metasup.github import (
     Console,
@@ -31,7 +31,7 @@ from metasup.github import (
     write_outputs,
 )
 from metasup.github import connect as github_connect
-from metasup.model.config import EngineConfig, load_config
+from metasup.model.config import load_config
 from metasup.model.errors import InputError, MetasupError
 from metasup.model.review import CLASS_SUBJECT_PREFIX, BaseInfo, Review
 from metasup.render.comment import MARKER, render_comment
@@ -162,14 +162,6 @@ def find_baseline(
     return found or Baseline(None, BaseInfo(ref=base_ref, source="none"))
 
 
-def _checked_engine(settings: ActionSettings, environ: Mapping[str, str]) -> EngineConfig:
-    """The run's engine (``metasup.yml``'s, the scheduler from ``METASUP_DASK_SCHEDULER``), its
-    scheduler checked before the artifacts are read (``engine.check_engine``)."""
-    engine = engine_settings(load_config(settings.workspace_path(settings.config)).engine, environ=environ)
-    check_engine(engine)
-    return engine
-
-
 def _client(settings: ActionSettings, connect: ClientFactory) -> GitHubClient:
     """The run's client, knowing who it writes as when the token is a GitHub App's (``app-slug``)."""
     client = connect(settings.token.get_secret_value(), settings.api_url)
@@ -187,7 +179,7 @@ def run_review(
 ) -> int:
     """Review mode. The engine is ``metasup.yml``'s; ``METASUP_DASK_SCHEDULER`` gives a dask
     engine's scheduler (SPEC §8). The base, when evaluated from git, runs on the same engine."""
-    engine = _checked_engine(settings, environ)
+    engine = checked_engine(settings.workspace_path(settings.config), environ=environ)  # before the load
     workspace = load_workspace(settings.workspace_path(settings.config), confine_to=settings.workspace)
     as_of = parse_as_of(settings.as_of) if settings.as_of else None
     base_ref = default_base_ref(event, settings.base_ref, workspace.config.base)
@@ -268,7 +260,7 @@ def run_rolling_mode(
     from metasup.rolling.context import RollingContext
     from metasup.rolling.run import registry_path_in_repo, run_rolling
 
-    engine = _checked_engine(settings, environ)
+    engine = checked_engine(settings.workspace_path(settings.config), environ=environ)  # before the load
     workspace = load_workspace(settings.workspace_path(settings.config), confine_to=settings.workspace)
     if engine.kind != "local":
         console.info(

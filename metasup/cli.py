@@ -16,7 +16,7 @@ from importlib import resources
 from pathlib import Path
 
 from metasup import __version__
-from metasup.engine import check_engine, engine_settings, open_measure
+from metasup.engine import checked_engine, open_measure
 from metasup.ingest.load import Progress
 from metasup.lp.report import build_lp_report
 from metasup.lp.statistics import last_complete_period
@@ -114,8 +114,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if args.json:
         check_output_path("--json", Path(args.json))
     baseline = load_baseline(Path(args.baseline)) if args.baseline else None
-    engine = engine_settings(load_config(Path(args.config)).engine, args.engine, args.scheduler, os.environ)
-    check_engine(engine)  # before the load: a wrong --scheduler is said in seconds
+    engine = checked_engine(Path(args.config), args.engine, args.scheduler, os.environ)  # before the load
     workspace = load_workspace(Path(args.config), progress=terminal_progress())
     with open_measure(engine) as measure:
         review = evaluate(workspace, as_of, baseline, run_id=os.environ.get("GITHUB_RUN_ID"), measure=measure)
@@ -187,8 +186,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         if target:
             check_output_path(flag, Path(target))
     records = read_ledger_records(Path(args.ledger)) if args.ledger else []
-    engine = engine_settings(load_config(Path(args.config)).engine, args.engine, args.scheduler, os.environ)
-    check_engine(engine)
+    engine = checked_engine(Path(args.config), args.engine, args.scheduler, os.environ)  # before the load
     workspace = load_workspace(Path(args.config), progress=terminal_progress())
     as_of = explicit_as_of or default_as_of(workspace.artifacts)
     with open_measure(engine, booked=True) as measure:  # the report books the realized signals

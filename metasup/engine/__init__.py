@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from pathlib import Path
 from types import ModuleType
 
 from metasup.evaluate.measure import Measure, measure_locally
-from metasup.model.config import EngineConfig
+from metasup.model.config import EngineConfig, load_config
 from metasup.model.errors import InputError
 
 SCHEDULER_ENV = "METASUP_DASK_SCHEDULER"
@@ -40,12 +41,20 @@ def engine_settings(
     return configured.model_copy(update={"kind": "dask", "address": address or None})
 
 
-def check_engine(settings: EngineConfig) -> None:
-    """Refuse a dask engine's scheduler address nothing answers at as a scheduler *before* the
-    artifacts are read: a wrong ``--scheduler`` is said in seconds, not after minutes of loading.
-    :func:`open_measure` checks again when it connects (one round trip)."""
+def checked_engine(
+    config_path: Path,
+    kind: str | None = None,
+    scheduler: str | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> EngineConfig:
+    """The run's engine (:func:`engine_settings` over ``config_path``'s ``engine:``), a dask engine's
+    scheduler refused *before* the artifacts are read when nothing answers there as a scheduler: a
+    wrong ``--scheduler`` is said in seconds, not after minutes of loading. :func:`open_measure`
+    checks again when it connects (one round trip)."""
+    settings = engine_settings(load_config(config_path).engine, kind, scheduler, environ)
     if settings.kind == "dask" and settings.address:
         _dask_engine().check_scheduler(settings.address)
+    return settings
 
 
 def _dask_engine() -> ModuleType:

@@ -272,10 +272,9 @@ def open_or_find_pull(
                     raise
                 pull, created = existing, False
                 break
-        if created:
-            confirm_written_as(gh, pull.user.login, f"pull request #{pull.number}")
         facts = _facts(repo, pull)
         if created:
+            confirm_written_as(gh, pull.user.login, f"pull request #{pull.number}")
             _add_opened_label(repo, pull, label)
     except GithubException as exc:
         if exc.status == 403 and "not permitted to create" in error_message(exc).lower():

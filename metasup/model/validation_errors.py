@@ -196,14 +196,14 @@ def _name_at(data: object, prefix: DataPath) -> str | None:
     return name if isinstance(name, str) and name else None
 
 
+_USERINFO = re.compile(r"(:/{1,2})[^/@\s'\"]+@")
+"""``s3://KEY:SECRET@bucket`` (pathlib's ``s3:/KEY:SECRET@bucket`` too): what a message never quotes."""
+
+
 def _shown_input(value: object) -> str:
     """The value as the message quotes it: short, and without a URL's ``user:secret@``."""
     text = _USERINFO.sub(r"\1…@", repr(value))
     return text if len(text) <= SHOWN_INPUT_CHARS else text[: SHOWN_INPUT_CHARS - 1] + "…"
-
-
-_USERINFO = re.compile(r"(:/{1,2})[^/@\s'\"]+@")
-"""``s3://KEY:SECRET@bucket`` (pathlib's ``s3:/KEY:SECRET@bucket`` too): what a message never quotes."""
 
 
 def describe_type(annotation: object) -> str:

@@ -90,11 +90,16 @@ def unlinked(text: str) -> str:
     return _REFERENCES.sub(lambda match: match.group(0) + _NO_LINK, text)
 
 
+def _one_line(value: object) -> str:
+    """:func:`inert` text on one line, runs of whitespace as one space."""
+    return " ".join(inert(value).split())
+
+
 def plain_line(value: object) -> str:
     """Artifact text for a plain-text line GitHub reads for mentions and references — a PR title,
     a commit message: one line, control characters shown, no ``@`` mention, no ``#12`` reference
     (a pushed commit naming ``owner/repo#12`` cross-references that issue)."""
-    return unlinked(" ".join(inert(value).split()))
+    return unlinked(_one_line(value))
 
 
 def escape_markdown(value: object) -> str:
@@ -106,14 +111,14 @@ def escape_markdown(value: object) -> str:
     GitHub link it — and cross-reference another repository's issue (:func:`unlinked`).
     Everything else stays readable as typed. metasup's own text: :func:`own`.
     """
-    return _escaped(unlinked(" ".join(inert(value).split())))
+    return _escaped(plain_line(value))
 
 
 def own(value: object) -> Safe:
     """metasup's own text, escaped like any value but with its references left as links: "PR #7"
     in the job summary's decisions, warnings and errors. The template says so where it prints one
     (``{{ decision | own }}``); every other string is artifact text (:func:`finalize`)."""
-    return Safe(_escaped(" ".join(inert(value).split())))
+    return Safe(_escaped(_one_line(value)))
 
 
 def _escaped(text: str) -> str:
