@@ -18,9 +18,10 @@ label and audit events (``demotion_proposed``, ``demoted``, ``demotion_vetoed``,
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from types import MappingProxyType
 from typing import assert_never
 
 from metasup.evaluate.retirement import kill_reason
@@ -149,15 +150,18 @@ def observed_entries(
     pulls: Sequence[PullState],
     agent_of_branch: dict[str, str],
     cooldown: timedelta,
-    vetoed: frozenset[int] = frozenset(),
+    vetoed: Mapping[int, Collection[str]] = MappingProxyType({}),
 ) -> list[NewEntry]:
     """Audit-ledger entries for what GitHub shows about promote and demote PRs (idempotent through
     dedupe keys); the branch prefix says which lifecycle's events apply.
 
-    ``vetoed``: PRs the ledger records as vetoed. Such a PR is never also recorded as withdrawn: a
-    closed PR's ``metasup-withdrawn`` label is read as metasup's close only for the newest PR of a
-    branch (``ownership``: GitHub's ``closed_by`` is read for that one), so once a newer PR exists,
-    an older PR a person labelled and closed would otherwise look withdrawn beside its veto.
+    ``vetoed``: PRs the ledger records as vetoed, each with the ``closed_at`` of its veto records.
+    Such a PR is never also recorded as withdrawn: a closed PR's ``metasup-withdrawn`` label is read
+    as metasup's close only for the newest PR of a branch (``ownership``: GitHub's ``closed_by`` is
+    read for that one), so once a newer PR exists, an older PR a person labelled and closed would
+    otherwise look withdrawn beside its veto. A vetoed PR a person reopened and closed again is a
+    second veto, with its own close and cooldown (dedupe key ``pr#7@<closed_at>``): the dashboard
+    and the LP log show the cooldown that is in force, which the plan reads from GitHub's latest close.
     """
     entries: list[NewEntry] = []
     for pull in pulls:
@@ -179,12 +183,22 @@ def observed_entries(
                 NewEntry(event=lifecycle.withdrawn, subject=agent, data={"pr": pull.number}, dedupe_key=key)
             )
         elif pull.state == "closed" and pull.closed_at is not None:
+            closed = pull.closed_at.isoformat()
+            closes = vetoed.get(pull.number, ())
             data = {
                 "pr": pull.number,
-                "closed_at": pull.closed_at.isoformat(),
+                "closed_at": closed,
                 "cooldown_until": (pull.closed_at + cooldown).isoformat(),
             }
-            entries.append(NewEntry(event=lifecycle.vetoed, subject=agent, data=data, dedupe_key=key))
+            again = bool(closes) and closed not in closes
+            entries.append(
+                NewEntry(
+                    event=lifecycle.vetoed,
+                    subject=agent,
+                    data=data,
+                    dedupe_key=f"{key}@{closed}" if again else key,
+                )
+            )
     return entries
 
 
@@ -300,7 +314,7 @@ def plan_rolling(
     announced: frozenset[int] = frozenset(),
     blocked: frozenset[str] = frozenset(),
     ended: frozenset[int] = frozenset(),
-    vetoed: frozenset[int] = frozenset(),
+    vetoed: Mapping[int, Collection[str]] = MappingProxyType({}),
 ) -> RollingPlan:
     """Every PR action and audit-ledger entry of one rolling run, decided from plain values.
 
@@ -308,8 +322,9 @@ def plan_rolling(
     a person moved — each is held once (``announced``: the PR numbers already held in the ledger);
     ``blocked``: branches metasup must not push to (someone else's open PR uses them); ``ended``:
     PRs the ledger records as vetoed or withdrawn — one of them open again was reopened by a person
-    and is left to people (``plan.reopened``); ``vetoed``: the PRs among them recorded as vetoed
-    (never also recorded as withdrawn, :func:`observed_entries`).
+    and is left to people (``plan.reopened``); ``vetoed``: the PRs among them recorded as vetoed,
+    with the ``closed_at`` of each veto (never also recorded as withdrawn; a close after a reopen is
+    a veto of its own: :func:`observed_entries`).
     """
     by_branch = _latest_by_branch(pulls)
     agent_of_branch = {c.branch(a.agent): a.agent for a in review.agents for c in LIFECYCLES.values()}

@@ -220,9 +220,16 @@ def _ended(records: list[LedgerRecord]) -> frozenset[int]:
     return _pulls_with(records, events)
 
 
-def _vetoed(records: list[LedgerRecord]) -> frozenset[int]:
-    """PRs the ledger records as vetoed by a person: never also withdrawn by metasup."""
-    return _pulls_with(records, {lifecycle.vetoed for lifecycle in LIFECYCLES.values()})
+def _vetoed(records: list[LedgerRecord]) -> dict[int, set[str]]:
+    """PRs the ledger records as vetoed by a person (never also withdrawn by metasup), each with the
+    ``closed_at`` of its veto records (a close after a reopen is a veto of its own)."""
+    events = {lifecycle.vetoed for lifecycle in LIFECYCLES.values()}
+    closes: dict[int, set[str]] = {}
+    for record in records:
+        number, closed = record.data.get("pr"), record.data.get("closed_at")
+        if record.event in events and isinstance(number, int):
+            closes.setdefault(number, set()).update([closed] if isinstance(closed, str) else [])
+    return closes
 
 
 def _pulls_with(records: list[LedgerRecord], events: Collection[str]) -> frozenset[int]:

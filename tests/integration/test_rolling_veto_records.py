@@ -4,6 +4,7 @@ is shown as the open PR it is, not as a veto. End to end through the action agai
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from test_action_rolling import REPO, Rolling
@@ -70,3 +71,42 @@ def test_a_vetoed_pr_a_person_reopens_is_shown_open_not_as_a_veto(rolling: Rolli
     )
     assert fake.issue(REPO, pull.number).state == "open"  # left alone
     assert len(rolling.events("vetoed", "momo-beta")) == 1  # the veto stays in the ledger's history
+
+
+def test_a_pr_closed_again_after_a_reopen_is_vetoed_from_its_last_close(rolling: Rolling) -> None:
+    """alice closes metasup's PR, reopens it, and ten days later closes it again: that is a second
+    veto. The ledger records both closes; the dashboard shows the cooldown of the last one, and
+    metasup proposes the agent again only once that cooldown has run out."""
+    fake = rolling.fake
+    repo = fake.client().get_repo(REPO)
+    assert rolling() == 0
+    [pull] = rolling.promote_pulls()
+    fake.close_pull(REPO, pull.number, user="alice")
+    fake.advance(hours=6)
+    assert rolling() == 0
+    repo.get_pull(pull.number).edit(state="open")
+    fake.advance(hours=24 * 10)
+    assert rolling() == 0
+    fake.close_pull(REPO, pull.number, user="alice")
+    last_close = fake.issue(REPO, pull.number).closed_at
+    fake.advance(hours=6)
+
+    assert rolling() == 0
+
+    vetoes = rolling.events("vetoed", "momo-beta")
+    assert [v["data"]["pr"] for v in vetoes] == [pull.number, pull.number]
+    assert vetoes[1]["data"]["closed_at"] == last_close.isoformat()
+    until = last_close + timedelta(days=COOLDOWN_DAYS)
+    assert section(dashboard_body(rolling), "Vetoes").startswith(
+        f"- momo-beta: vetoed in #{pull.number}, no new PR before `{until.isoformat()}`"
+    )
+    fake.advance(hours=24 * (COOLDOWN_DAYS - 10))  # the first close's cooldown is over, not the last's
+    assert rolling() == 0
+    assert [p.number for p in rolling.promote_pulls()] == [pull.number]
+    assert f"vetoed in #{pull.number}" in section(dashboard_body(rolling), "Vetoes")
+    assert len(rolling.events("vetoed", "momo-beta")) == 2  # a re-run records nothing twice
+
+    fake.advance(hours=24 * 11)
+    assert rolling() == 0
+    assert len(rolling.promote_pulls("open")) == 1
+    assert section(dashboard_body(rolling), "Vetoes") == "- none"
