@@ -137,6 +137,7 @@ def compute_lp_report(
     gross = float(in_period["pnl"].sum()) + fees
     nonzero = in_period["pnl"].to_numpy(dtype="float64")
     won, lost = int((nonzero > 0).sum()), int((nonzero < 0).sum())
+    log = [*promotion_log(ledger_records, start, log_end, as_of), *review_entries(strategies, as_of)]
     return LpReport(
         period=PeriodInfo(
             **period.model_dump(),
@@ -170,11 +171,19 @@ def compute_lp_report(
         inception=_date_text(series.index[0]) if len(series) else None,
         strategies=strategies,
         monthly=_monthly(series),
-        log_start=period.start.isoformat(),
-        log=[*promotion_log(ledger_records, start, log_end, as_of), *review_entries(strategies, as_of)],
+        log_start=_log_start(period, log).isoformat(),
+        log=log,
         fund_name=fund_name,
         min_history_days=min_history_days,
     )
+
+
+def _log_start(period: Period, log: Sequence[LogEntry]) -> dt.date:
+    """The log's first day: the period's start, or the day of an earlier entry — a weekend event is
+    booked on the next trading day (``lp.statistics.booked_day_of``), so a Saturday kill is in the
+    report whose period opens on the Monday after, and the heading must not say it starts later."""
+    days = [utc(entry.ts).date() for entry in log]
+    return min([period.start, *days])
 
 
 def _block_starts(period: Period, as_of: pd.Timestamp) -> dict[str, pd.Timestamp]:

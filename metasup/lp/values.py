@@ -200,7 +200,8 @@ class LpReport(Model):
     inception: str | None = None
     strategies: Strategies = Strategies()
     log_start: str | None = None
-    """First UTC date of the log: the period's start; it runs to ``as_of``, like the strategies."""
+    """First UTC date of the log: the period's start, or an earlier entry's day (a weekend event
+    booked to the period's first trading day); it runs to ``as_of``, like the strategies."""
     log: list[LogEntry] = Field(default_factory=list)
     fund_name: str | None = None
     min_history_days: int = 60

@@ -374,7 +374,9 @@ def test_compute_lp_report__promotion_log_from_the_period_to_as_of(small_case: A
     # Sunday event → Monday Oct 19 (in); Saturday veto → Monday Oct 26, before as_of (in, like the
     # strategies, which are shown as of the data); Oct 16 kill before the period (out)
     assert log == [("killed", "b"), ("promoted", "a"), ("vetoed", "c")]
-    assert small_case.log_start == "2026-10-19"
+    # the heading starts where the first row does: the Sunday of that kill, not the period's Monday
+    assert small_case.log_start == "2026-10-18" < small_case.period.start.isoformat()
+    assert small_case.log[0].ts.startswith("2026-10-18")
     assert small_case.log[0].detail == "rules: cost_over_value"
     assert set(LOG_EVENTS) == {
         "promoted",
