@@ -58,8 +58,10 @@ class AgentStanding(BaseModel):
     """What the registry and this run say about an agent, as plain values.
 
     ``class_status`` is ``None`` when the agent's strategy class is not in the registry (an
-    unregistered or unclassified agent). The ``*_killed_this_run`` flags carry §3.4 decisions
-    of the current run, which the registry does not show until the retire PR is merged.
+    unregistered or unclassified agent). The ``*_killed_this_run`` flags carry §3.4 kills in
+    force in the current run, which the registry does not show until the retire PR is merged:
+    decided by this run's rules, or by an earlier run and not lifted since (``*_kill_earlier``:
+    the rolling run's standing kills, from the audit ledger, whose rules may no longer fire).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -70,6 +72,8 @@ class AgentStanding(BaseModel):
     class_status: ClassStatus | None = None
     agent_killed_this_run: bool = False
     class_killed_this_run: bool = False
+    agent_kill_earlier: bool = False
+    class_kill_earlier: bool = False
     demoted: bool = False
 
 
@@ -177,10 +181,19 @@ def kill_reasons(standing: AgentStanding, kill_list: Collection[str]) -> list[st
     if standing.strategy_class in kill_list:
         reasons.append(f"class {standing.strategy_class} is on kill_list")
     if standing.agent_killed_this_run:
-        reasons.append(f"agent {standing.name} was killed by the retirement rules in this run")
+        reasons.append(f"agent {standing.name} {_killed_by(standing.agent_kill_earlier)}")
     if standing.class_killed_this_run:
-        reasons.append(f"class {standing.strategy_class} was killed by the retirement rules in this run")
+        reasons.append(f"class {standing.strategy_class} {_killed_by(standing.class_kill_earlier)}")
     return reasons
+
+
+def _killed_by(earlier: bool) -> str:
+    if earlier:
+        return (
+            "stays killed by an earlier run's retirement rules"
+            " (closing its [AUTO-RETIRE] PR or editing agents.yaml lifts it)"
+        )
+    return "was killed by the retirement rules in this run"
 
 
 def kill_list_gate(standing: AgentStanding, kill_list: Collection[str]) -> Gate:

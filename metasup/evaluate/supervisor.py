@@ -131,11 +131,18 @@ def supervise(
         for name, metrics in table.classes.items()
     ]
     killed_classes = {c.name for c in class_reports if c.status == "killed"}
+    earlier_classes = {
+        c.name
+        for c in class_reports
+        if f"{CLASS_SUBJECT_PREFIX}{c.name}" in kept and c.status == "killed" and not c.retirement.kill
+    }
     retirements = {
         name: evaluate_retirement(metrics, config.retirement) for name, metrics in table.agents.items()
     }
     standings = {
-        name: _standing(name, retirements[name], table, registry, killed_classes, name in kept)
+        name: _standing(
+            name, retirements[name], table, registry, (killed_classes, earlier_classes), name in kept
+        )
         for name in table.agents
     }
     skills = fleet_skill(
@@ -231,20 +238,25 @@ def _standing(
     retirement: Retirement,
     table: MetricsTable,
     registry: Registry,
-    killed_classes: set[str],
+    killed_classes: tuple[set[str], set[str]],
     kill_kept: bool,
 ) -> AgentStanding:
-    """What the gates and the allocation need to know about an agent's place in the fleet."""
+    """What the gates and the allocation need to know about an agent's place in the fleet.
+    ``killed_classes``: the classes killed in this run, and those of them killed by an earlier
+    run only (standing kills); ``kill_kept``: the agent has a standing kill."""
     registered = registry.agent(name)
     klass_name = table.agent_class[name]
     klass = registry.strategy_class(klass_name)
+    killed, earlier = killed_classes
     return AgentStanding(
         name=name,
         strategy_class=klass_name,
         stage=registered.stage if registered is not None else "sandbox",
         class_status=klass.status if klass is not None else None,
         agent_killed_this_run=kill_kept or retirement.kill,
-        class_killed_this_run=klass_name in killed_classes,
+        class_killed_this_run=klass_name in killed,
+        agent_kill_earlier=kill_kept and not retirement.kill,
+        class_kill_earlier=klass_name in earlier,
     )
 
 

@@ -53,14 +53,16 @@ def active_vetoes(
     records: Iterable[LedgerRecord],
     entries: Iterable[NewEntry],
     now: datetime,
-    reopened: Collection[int] = (),
+    closed_unmerged: Collection[int] | None = None,
 ) -> list[Veto]:
     """Vetoes whose cooldown has not run out at ``now``, from the audit ledger and this run's new entries.
 
-    One veto per (agent, PR), in the order first recorded; a ``vetoed`` (or ``demotion_vetoed``)
-    fact is always written with its PR, ``closed_at`` and ``cooldown_until`` (``plan.observed_entries``).
-    A veto of a PR in ``reopened`` (a person opened it again: ``plan.reopened``) is no veto in force:
-    that PR is open, and listed as such (:func:`reopened_promotions`).
+    One veto per (agent, PR), in the order first recorded, with its last close's cooldown; a
+    ``vetoed`` (or ``demotion_vetoed``) fact is always written with its PR, ``closed_at`` and
+    ``cooldown_until`` (``plan.observed_entries``). ``closed_unmerged``: the PRs GitHub shows closed
+    and not merged now. A recorded veto of any other PR is no veto in force: a person reopened it
+    (it is open, and listed as such: :func:`reopened_promotions`) or reopened and merged it.
+    ``None``: every recorded veto counts.
     """
     facts = [(r.event, r.subject, r.data) for r in records] + [(e.event, e.subject, e.data) for e in entries]
     vetoes: dict[tuple[str, int], Veto] = {}
@@ -70,7 +72,8 @@ def active_vetoes(
         if kind is None or not isinstance(until, str):
             continue
         expires = datetime.fromisoformat(until)
-        if expires > now and isinstance(closed, str) and isinstance(pull, int) and pull not in reopened:
+        in_force = closed_unmerged is None or pull in closed_unmerged
+        if expires > now and isinstance(closed, str) and isinstance(pull, int) and in_force:
             vetoes[(subject, pull)] = Veto(subject, pull, datetime.fromisoformat(closed), expires, kind)
     return list(vetoes.values())
 

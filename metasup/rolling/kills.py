@@ -1,14 +1,42 @@
-"""Kills that stand (SPEC §3.4): decided from the audit ledger, metasup's PRs and the registry. Pure."""
+"""Kills that stand, and when a kill is a new one (SPEC §3.4, §5 "[AUTO-RETIRE] PRs"). Pure.
+
+A subject (an agent, or ``class:<name>``) can be killed more than once in a fund's life: its
+[AUTO-RETIRE] PR is merged and a person later puts the agent back in ``sandbox``, or a person
+closes the PR (lifting the kill) and the rules fire again after the veto cooldown. Each kill is an
+**episode**: one ``killed`` ledger record and the retire PR opened for it — the first PR of the
+subject's retire branch numbered above the record's ``after_pr`` (the branch's last PR when the
+kill was decided; absent for a branch that had none, as in every ledger written before
+2026-12-07). Only a subject's latest episode counts.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from metasup.model.pulls import PullState
 from metasup.model.registry import Registry
 from metasup.model.review import CLASS_SUBJECT_PREFIX
-from metasup.rolling.audit_ledger import LedgerRecord
+from metasup.rolling.audit_ledger import LedgerRecord, NewEntry
 from metasup.rolling.lifecycle import retire_branch
+
+AFTER_PR = "after_pr"
+"""Key of a ``killed`` record's ``data``: the number of the retire branch's last PR when the kill
+was decided (none when the branch had none)."""
+
+
+def latest_kills(records: Sequence[LedgerRecord]) -> dict[str, LedgerRecord]:
+    """Each subject's latest ``killed`` record (ledger order)."""
+    return {record.subject: record for record in records if record.event == "killed"}
+
+
+def episode_pull(record: LedgerRecord, history: Sequence[PullState]) -> PullState | None:
+    """The retire PR opened for the kill ``record``: the first of the branch's PRs (``history``)
+    numbered above its ``after_pr``; None if it was never opened (a blocked branch, a cut run)."""
+    after = record.data.get(AFTER_PR)
+    floor = after if isinstance(after, int) else 0
+    return next((pull for pull in sorted(history, key=lambda p: p.number) if pull.number > floor), None)
 
 
 def kills_in_force(
@@ -16,22 +44,78 @@ def kills_in_force(
 ) -> set[str]:
     """Subjects killed by earlier runs that stay excluded (SPEC §3.4: until the registry says otherwise).
 
-    A kill is lifted when a person closes its [AUTO-RETIRE] PR unmerged, or when the registry
-    entry changed since the kill (its ``stage``/``status`` differs from the one recorded then —
-    a merged retire PR makes it ``retired``/``killed``, which excludes it anyway).
+    A subject's latest kill stands while its [AUTO-RETIRE] PR is not opened yet or open, and the
+    registry entry is what it was at the kill (``data.registry``). It is lifted when a person
+    closes that PR unmerged, or changes the entry; a merged PR carried it out (the entry is then
+    ``retired``/``killed``, which excludes the subject anyway), so an entry a person later sets
+    back — even to the stage it had when killed — is a reinstatement, not the old kill again.
     """
-    refused = {p.branch for p in pulls if p.state == "closed" and not p.merged}
     kept: set[str] = set()
-    for record in records:
-        if record.event != "killed" or retire_branch(record.subject) in refused:
+    for subject, record in latest_kills(records).items():
+        pull = episode_pull(record, [p for p in pulls if p.branch == retire_branch(subject)])
+        if pull is not None and pull.state != "open":
             continue
-        now: str | None
-        if record.subject.startswith(CLASS_SUBJECT_PREFIX):
-            klass = registry.strategy_class(record.subject.removeprefix(CLASS_SUBJECT_PREFIX))
-            now = klass.status if klass is not None else None
-        else:
-            agent = registry.agent(record.subject)
-            now = agent.stage if agent is not None else None
-        if now is not None and now == record.data.get("registry"):
-            kept.add(record.subject)
+        recorded = record.data.get("registry")
+        if recorded is not None and registry_value(registry, subject) == recorded:
+            kept.add(subject)
     return kept
+
+
+def registry_value(registry: Registry, subject: str) -> str | None:
+    """The registry's word on ``subject`` now: an agent's ``stage``, a class's ``status``."""
+    if subject.startswith(CLASS_SUBJECT_PREFIX):
+        klass = registry.strategy_class(subject.removeprefix(CLASS_SUBJECT_PREFIX))
+        return klass.status if klass is not None else None
+    agent = registry.agent(subject)
+    return agent.stage if agent is not None else None
+
+
+@dataclass(frozen=True)
+class KillStep:
+    """What a run does about a kill its review decided: the ledger entry to add (none when the
+    kill is the latest episode, already recorded) and whether to open a retire PR."""
+
+    entry: NewEntry | None
+    open_pull: bool
+    refused_until: datetime | None = None
+    """A person closed the last episode's PR unmerged: the kill is lifted until then (the veto
+    cooldown), and this run records and opens nothing."""
+
+
+def kill_step(
+    subject: str,
+    reason: str,
+    registry_now: str,
+    latest: LedgerRecord | None,
+    history: Sequence[PullState],
+    now: datetime,
+    cooldown: timedelta,
+) -> KillStep:
+    """The step for a kill of ``subject`` decided by this run's review (``registry_now``: its
+    registry entry, not ``retired``/``killed``), given its latest ``killed`` record and every PR its
+    retire branch had.
+
+    The latest episode goes on while its PR is not opened yet (opened now) or open. A merged PR
+    that a person undid in the registry, or a PR a person closed unmerged more than the veto
+    cooldown ago, ends it: this kill is a new episode — a new ``killed`` record (dedupe key
+    ``after pr#N``) and a new retire PR. Within the cooldown a closed PR's veto holds.
+    """
+    ordered = sorted(history, key=lambda p: p.number)
+    has_open = any(pull.state == "open" for pull in ordered)
+    if latest is not None:
+        pull = episode_pull(latest, ordered)
+        if pull is None or pull.state == "open":
+            return KillStep(None, open_pull=pull is None and not has_open)
+        if not pull.merged and pull.closed_at is not None and now < pull.closed_at + cooldown:
+            return KillStep(None, open_pull=False, refused_until=pull.closed_at + cooldown)
+    data: dict[str, object] = {"reason": reason, "registry": registry_now}
+    ended = [pull.number for pull in ordered if pull.state != "open"]
+    if not ended:  # the subject's first retire PR (an open one is adopted as this kill's)
+        return KillStep(NewEntry(event="killed", subject=subject, data=data), open_pull=not has_open)
+    entry = NewEntry(
+        event="killed",
+        subject=subject,
+        data={**data, AFTER_PR: ended[-1]},
+        dedupe_key=f"after pr#{ended[-1]}",
+    )
+    return KillStep(entry, open_pull=not has_open)

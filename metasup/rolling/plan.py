@@ -29,7 +29,8 @@ from metasup.model.config import Config
 from metasup.model.pulls import PullState
 from metasup.model.registry import Registry
 from metasup.model.review import CLASS_SUBJECT_PREFIX, AgentReport, ClassReport, Review
-from metasup.rolling.audit_ledger import NewEntry
+from metasup.rolling.audit_ledger import LedgerRecord, NewEntry
+from metasup.rolling.kills import kill_step
 from metasup.rolling.lifecycle import (
     LIFECYCLES,
     PROMOTION,
@@ -132,6 +133,8 @@ class RollingPlan:
     vetoes: list[Veto] = field(default_factory=list)
     held: list[str] = field(default_factory=list)
     reopened: list[int] = field(default_factory=list)  # open PRs the ledger says ended: left alone
+    refused_kills: list[tuple[str, datetime]] = field(default_factory=list)
+    """Kills of this run whose last retire PR a person closed within the cooldown: (subject, until)."""
 
 
 def pull_key(number: int) -> str:
@@ -315,6 +318,7 @@ def plan_rolling(
     blocked: frozenset[str] = frozenset(),
     ended: frozenset[int] = frozenset(),
     vetoed: Mapping[int, Collection[str]] = MappingProxyType({}),
+    kills: Mapping[str, LedgerRecord] = MappingProxyType({}),
 ) -> RollingPlan:
     """Every PR action and audit-ledger entry of one rolling run, decided from plain values.
 
@@ -324,7 +328,9 @@ def plan_rolling(
     PRs the ledger records as vetoed or withdrawn — one of them open again was reopened by a person
     and is left to people (``plan.reopened``); ``vetoed``: the PRs among them recorded as vetoed,
     with the ``closed_at`` of each veto (never also recorded as withdrawn; a close after a reopen is
-    a veto of its own: :func:`observed_entries`).
+    a veto of its own: :func:`observed_entries`); ``kills``: each subject's latest ``killed`` record
+    (``kills.latest_kills``), which says whether a kill of this run is a new one
+    (``kills.kill_step``).
     """
     by_branch = _latest_by_branch(pulls)
     agent_of_branch = {c.branch(a.agent): a.agent for a in review.agents for c in LIFECYCLES.values()}
@@ -373,11 +379,13 @@ def plan_rolling(
                 )
 
     for subject, reason, registry_value in _kill_subjects(review, registry):
-        plan.audit_entries.append(
-            NewEntry(event="killed", subject=subject, data={"reason": reason, "registry": registry_value})
-        )
         history = by_branch.get(retire_branch(subject), [])
-        if not history and retire_branch(subject) not in blocked:
+        step = kill_step(subject, reason, registry_value, kills.get(subject), history, now, cooldown)
+        if step.entry is not None:
+            plan.audit_entries.append(step.entry)
+        if step.refused_until is not None:
+            plan.refused_kills.append((subject, step.refused_until))
+        if step.open_pull and retire_branch(subject) not in blocked:
             plan.actions.append(OpenRetirement(subject, retire_branch(subject), reason))
     return plan
 

@@ -57,7 +57,7 @@ from metasup.rolling.dashboard import (
     reopened_promotions,
 )
 from metasup.rolling.execute import PlanExecutor
-from metasup.rolling.kills import kills_in_force
+from metasup.rolling.kills import kills_in_force, latest_kills
 from metasup.rolling.lifecycle import DEMOTE_PREFIX, LIFECYCLES, PROMOTE_PREFIX, RETIRE_PREFIX
 from metasup.rolling.lp_email import DueEmail, send_due_email
 from metasup.rolling.ownership import Ownership, classify
@@ -120,11 +120,17 @@ def run_rolling(
         blocked=owned.blocked,
         ended=_ended(records),
         vetoed=_vetoed(records),
+        kills=latest_kills(records),
     )
     outcome = RollingOutcome(review, plan, warnings=list(owned.warnings))
     outcome.decisions += [
         f"PR #{number} was reopened after its veto or withdrawal: a person's to merge or close; left alone"
         for number in plan.reopened
+    ]
+    outcome.decisions += [
+        f"{subject}: killed again by this run's rules, but a person closed its last [AUTO-RETIRE] PR: "
+        f"no new one before {until:%Y-%m-%d %H:%M} UTC"
+        for subject, until in plan.refused_kills
     ]
     if context.dry_run:
         outcome.decisions = [f"(dry run) {describe(action)}" for action in plan.actions]
@@ -155,7 +161,12 @@ def run_rolling(
     context_values = dashboard_context(
         review,
         [*outcome.open_promotions, *reopened_promotions(review, pulls, plan.reopened)],
-        active_vetoes(records, entries, context.now, reopened=plan.reopened),
+        active_vetoes(
+            records,
+            entries,
+            context.now,
+            closed_unmerged={p.number for p in pulls if p.state == "closed" and not p.merged},
+        ),
         saved.ledger_head,
         saved.commit,
     )

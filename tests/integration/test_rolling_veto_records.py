@@ -110,3 +110,22 @@ def test_a_pr_closed_again_after_a_reopen_is_vetoed_from_its_last_close(rolling:
     assert rolling() == 0
     assert len(rolling.promote_pulls("open")) == 1
     assert section(dashboard_body(rolling), "Vetoes") == "- none"
+
+
+def test_a_vetoed_pr_a_person_reopens_and_merges_is_no_longer_listed_as_a_veto(rolling: Rolling) -> None:
+    """alice closes metasup's PR, reopens it and merges it: momo-beta is promoted, and the
+    dashboard no longer says it was vetoed (the ledger keeps both facts)."""
+    fake = rolling.fake
+    assert rolling() == 0
+    [pull] = rolling.promote_pulls()
+    fake.close_pull(REPO, pull.number, user="alice")
+    fake.advance(hours=6)
+    assert rolling() == 0
+    fake.client().get_repo(REPO).get_pull(pull.number).edit(state="open")
+    fake.merge(REPO, pull.number, user="alice")
+    fake.advance(hours=6)
+
+    assert rolling() == 0
+
+    assert section(dashboard_body(rolling), "Vetoes") == "- none"
+    assert [r["event"] for r in rolling.ledger() if r["subject"] == "momo-beta"][-2:] == ["vetoed", "promoted"]

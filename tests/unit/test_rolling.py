@@ -398,9 +398,11 @@ def test_active_vetoes__this_runs_new_entries_count_and_one_pr_is_listed_once() 
     assert [v.pull for v in active_vetoes(recorded(*entries), later, NOW)] == [7, 9]
 
 
-def test_active_vetoes__a_vetoed_pr_a_person_reopened_is_no_veto_in_force() -> None:
+def test_active_vetoes__a_vetoed_pr_a_person_reopened_or_merged_is_no_veto_in_force() -> None:
+    """#7 was reopened (or reopened and merged): GitHub no longer shows it closed unmerged."""
     entries = veto_entries(NOW - timedelta(days=1)) + veto_entries(NOW - timedelta(days=2), number=9)
-    assert [v.pull for v in active_vetoes(recorded(*entries), [], NOW, reopened=[7])] == [9]
+    assert [v.pull for v in active_vetoes(recorded(*entries), [], NOW, closed_unmerged=[9])] == [9]
+    assert [v.pull for v in active_vetoes(recorded(*entries), [], NOW)] == [7, 9]
 
 
 def test_reopened_promotions__lists_a_reopened_pr_as_open_and_a_persons(

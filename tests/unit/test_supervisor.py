@@ -156,6 +156,24 @@ def test_run_meta_supervisor__class_kill_in_force(workspace: Workspace) -> None:
     assert "meanrev-core" not in kept.allocation.weights
 
 
+def test_run_meta_supervisor__a_standing_kill_is_said_to_be_an_earlier_runs(workspace: Workspace) -> None:
+    """momo-beta (sandbox) killed by an earlier run, its rules silent now: its gate says the kill
+    is an earlier run's and how to lift it, not that this run's rules fired."""
+    kept = evaluate(workspace, EARLY, None, standing_kills=["momo-beta", "class:mean_reversion"])
+    beta, fast = agent(kept, "momo-beta"), agent(kept, "meanrev-fast")
+    assert not beta.retirement.kill
+    [gate] = [g for g in beta.promotion.gates if g.name == "kill_list"]
+    assert gate.value == [
+        "agent momo-beta stays killed by an earlier run's retirement rules"
+        " (closing its [AUTO-RETIRE] PR or editing agents.yaml lifts it)"
+    ]
+    [gate] = [g for g in fast.promotion.gates if g.name == "kill_list"]
+    assert "class mean_reversion stays killed by an earlier run's retirement rules" in gate.evidence
+    now = evaluate(workspace, None, None)  # at the end of the data news-sent's own rules fire
+    [gate] = [g for g in agent(now, "news-sent").promotion.gates if g.name == "kill_list"]
+    assert "agent news-sent was killed by the retirement rules in this run" in gate.value
+
+
 def test_run_meta_supervisor__unregistered_class_never_kills_agents(workspace: Workspace) -> None:
     registry = workspace.registry.model_copy(
         update={

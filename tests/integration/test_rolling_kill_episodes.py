@@ -1,0 +1,98 @@
+"""A subject can be killed more than once in a fund's life (SPEC §3.4, §5 "[AUTO-RETIRE] PRs"): each
+kill is an episode — one ``killed`` record and one retire PR — and only the latest one counts.
+
+The demo's ``meanrev-legacy`` (prod) is killed at the end of the data; at ``EARLY`` its rules do not
+fire. A person merges the retire PR, then puts the agent back in prod (reinstates it); or closes
+the retire PR (lifts the kill). End to end through the action against the fake GitHub.
+"""
+
+from __future__ import annotations
+
+import json
+
+from test_action_rolling import REPO, STATE, Rolling
+from test_action_rolling_safety import rolling, summary
+
+__all__ = ["rolling"]  # the fixture, shared with test_action_rolling_safety
+
+AGENT = "meanrev-legacy"
+BRANCH = f"metasup/retire/{AGENT}"
+EARLY = "2026-10-09T20:00:00Z"  # an as_of where meanrev-legacy's rules do not fire
+COOLDOWN_DAYS = 30
+
+
+def retire_pulls(rolling: Rolling) -> list[int]:
+    return sorted(p.number for p in rolling.fake.pulls(REPO, state="all") if p.pull.head_ref == BRANCH)
+
+
+def allocated(rolling: Rolling) -> set[str]:
+    return set(json.loads(rolling.fake.read_file(REPO, "allocation.json", ref=STATE))["weights"])
+
+
+def merged_then_reinstated(rolling: Rolling) -> int:
+    """meanrev-legacy killed, its retire PR merged by alice, then put back in prod by a person (the
+    registry on main and in the run's checkout as it was before the kill). Returns the PR."""
+    original = (rolling.workspace / "agents.yaml").read_text()
+    assert rolling() == 0
+    [pull] = retire_pulls(rolling)
+    rolling.fake.merge(REPO, pull, user="alice")
+    rolling.fake.advance(hours=6)
+    assert "stage: retired" in rolling.fake.read_file(REPO, "agents.yaml", ref="main")
+    rolling.fake.commit_files(REPO, "main", {"agents.yaml": original}, message="Reinstate meanrev-legacy")
+    (rolling.workspace / "agents.yaml").write_text(original)
+    return pull
+
+
+def test_an_agent_a_person_reinstates_after_its_retirement_is_not_killed_by_the_old_record(
+    rolling: Rolling,
+) -> None:
+    """The kill recorded ``registry: prod``; the merged PR made it ``retired``; a person set it
+    back to ``prod``. Where its rules do not fire, it is allocated again: the old kill was carried
+    out by the merge, and the reinstatement is a person's decision."""
+    merged_then_reinstated(rolling)
+
+    assert rolling(METASUP_AS_OF=EARLY) == 0
+
+    assert AGENT in allocated(rolling)
+    assert len(rolling.events("killed", AGENT)) == 1
+
+
+def test_a_reinstated_agent_killed_again_gets_a_new_record_and_a_new_retire_pr(rolling: Rolling) -> None:
+    first = merged_then_reinstated(rolling)
+
+    assert rolling() == 0  # at the end of the data its rules fire again
+
+    kills = rolling.events("killed", AGENT)
+    assert len(kills) == 2
+    assert kills[1]["data"]["after_pr"] == first
+    [_, second] = retire_pulls(rolling)
+    assert rolling.fake.issue(REPO, second).state == "open"
+    assert AGENT not in allocated(rolling)
+
+    rolling.fake.advance(hours=6)
+    assert rolling() == 0  # the next run: the same episode, nothing twice
+    assert len(rolling.events("killed", AGENT)) == 2
+    assert retire_pulls(rolling) == [first, second]
+
+
+def test_a_kill_a_person_refused_is_proposed_again_only_after_the_cooldown(rolling: Rolling) -> None:
+    """alice closes the retire PR: the kill is lifted. Its rules keep firing; within the veto
+    cooldown metasup records and opens nothing (and says why), after it a new episode begins."""
+    assert rolling() == 0
+    [first] = retire_pulls(rolling)
+    rolling.fake.close_pull(REPO, first, user="alice")
+    rolling.fake.advance(hours=6)
+
+    assert rolling() == 0
+    assert retire_pulls(rolling) == [first]
+    assert len(rolling.events("killed", AGENT)) == 1
+    assert f"{AGENT}: killed again by this run's rules, but a person closed its last" in summary(rolling)
+
+    rolling.fake.advance(hours=24 * COOLDOWN_DAYS)
+    assert rolling() == 0
+
+    [_, second] = retire_pulls(rolling)
+    assert rolling.fake.issue(REPO, second).state == "open"
+    kills = rolling.events("killed", AGENT)
+    assert [k["data"].get("after_pr") for k in kills] == [None, first]
+
