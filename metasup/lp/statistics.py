@@ -120,6 +120,78 @@ def due_period(as_of: pd.Timestamp, cadence: Cadence, weekday: str = "mon") -> P
     return last_complete_period(as_of, "weekly") if WEEKDAYS[today.weekday()] == weekday else None
 
 
+CATCH_UP_PERIODS: Final = 10
+"""At most this many periods are due at once (:func:`due_periods`): the ones a holiday or missed
+runs skipped, newest kept."""
+
+
+def scheduled_period(as_of: pd.Timestamp, cadence: Cadence, weekday: str = "mon") -> Period:
+    """The latest period whose scheduled day has come by ``as_of``'s UTC date.
+
+    A daily period (a weekday) is scheduled on the next weekday; a weekly one on the first
+    ``weekday`` after it ends. On a scheduled day this is :func:`due_period`; on another day it is
+    the period scheduled last (the Friday's at a weekend or a holiday Monday's next ``as_of``)."""
+    if weekday not in WEEKDAYS:
+        raise ValueError(f"weekday must be one of {', '.join(WEEKDAYS)}, got {weekday!r}")
+    today = utc_date(as_of)
+    if cadence == "daily":
+        scheduled = today - dt.timedelta(days=max(0, today.weekday() - 4))  # a weekend → its Friday
+        return period_containing(_previous_weekday(scheduled), "daily")
+    back = (today.weekday() - WEEKDAYS.index(weekday)) % 7
+    scheduled = today - dt.timedelta(days=back)
+    return period_containing(scheduled - dt.timedelta(days=scheduled.weekday() + 1), "weekly")
+
+
+def _period_before(period: Period, cadence: Cadence) -> Period:
+    if cadence == "daily":
+        return period_containing(_previous_weekday(period.start), "daily")
+    return period_containing(period.start - dt.timedelta(days=7), "weekly")
+
+
+def period_start_of(key: str, cadence: Cadence) -> dt.date | None:
+    """The first day of the period keyed ``key`` (``daily:2026-10-23``, ``weekly:2026-W43``); None
+    for a key of another cadence or that is not a period's."""
+    prefix, _, rest = key.partition(":")
+    if prefix != cadence:
+        return None
+    try:
+        if cadence == "daily":
+            return dt.date.fromisoformat(rest)
+        year, week = rest.split("-W")
+        return dt.date.fromisocalendar(int(year), int(week), 1)
+    except ValueError:
+        return None
+
+
+def due_periods(
+    as_of: pd.Timestamp, cadence: Cadence, weekday: str, sent: Collection[str]
+) -> tuple[list[Period], int]:
+    """The periods whose e-mail is due at ``as_of``, oldest first, and how many more were missed.
+
+    ``sent``: the keys of the periods already sent. Before the first e-mail of ``cadence``, only
+    :func:`due_period` (the schedule: nothing at a weekend, a weekly one on ``weekday`` only).
+    After it, every period after the last one sent whose scheduled day has come
+    (:func:`scheduled_period`), so that a holiday (no bar, so no ``as_of``, on a Monday) or runs
+    that did not happen skip no period; at most :data:`CATCH_UP_PERIODS`, the newest, and the
+    number of older ones left out.
+    """
+    starts = [start for key in sent if (start := period_start_of(key, cadence)) is not None]
+    if not starts:
+        period = due_period(as_of, cadence, weekday)
+        return ([] if period is None else [period]), 0
+    last = max(starts)
+    periods: list[Period] = []
+    period = scheduled_period(as_of, cadence, weekday)
+    while period.start > last and len(periods) < CATCH_UP_PERIODS:
+        periods.append(period)
+        period = _period_before(period, cadence)
+    missed = 0
+    while period.start > last and missed < 10_000:
+        missed += 1
+        period = _period_before(period, cadence)
+    return periods[::-1], missed
+
+
 # --------------------------------------------------------------------------------------------
 # Daily return series
 # --------------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ and the warning says how to release it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
@@ -20,8 +20,8 @@ from metasup.lp.charts import render_charts
 from metasup.lp.email import build_message
 from metasup.lp.report import build_lp_report
 from metasup.lp.smtp import EmailError, filter_recipients, send_report, why_dropped
-from metasup.lp.statistics import due_period
-from metasup.rolling.audit_ledger import LedgerRecord, NewEntry, has_record
+from metasup.lp.statistics import CATCH_UP_PERIODS, Period, due_periods
+from metasup.rolling.audit_ledger import LedgerRecord, NewEntry
 from metasup.rolling.context import RollingContext
 from metasup.rolling.state import claim_email_period
 from metasup.rolling.state_layout import EMAIL_CLAIMS_PATH, STATE_BRANCH
@@ -61,20 +61,37 @@ def _unrecorded_claim(period_key: str, holder: str) -> str:
 
 
 def send_due_email(gh: GitHubClient, due: DueEmail, console: Console) -> EmailStep:
-    """Send the LP e-mail of the period due at the review's ``as_of``, unless claimed or sent.
+    """Send the LP e-mail of the oldest period due at the review's ``as_of`` and neither sent nor
+    claimed (``lp.statistics.due_periods``: the schedule, and the periods a holiday or missed runs
+    skipped since the last one sent — one a run, so a backlog goes out oldest first, one per run).
 
     Claim on the state branch, send, and return the ``email_sent`` entry; warnings about
     recipients outside ``email.whitelist`` go to ``console`` as they are found.
     """
     email = due.workspace.config.email
+    if not email.to:
+        return EmailStep()
     as_of = pd.Timestamp(due.supervision.review.as_of)
-    period = due_period(as_of, email.cadence, email.weekday)
-    if period is None or not email.to:
-        return EmailStep()
-    if has_record(due.records, "email_sent", period.key):
-        return EmailStep()
-    if period.key in due.claims:
-        return EmailStep(warnings=[_unrecorded_claim(period.key, due.claims[period.key])])
+    sent = [str(r.data.get("period")) for r in due.records if r.event == "email_sent"]
+    periods, missed = due_periods(as_of, email.cadence, email.weekday, sent)
+    warnings = [_unrecorded_claim(p.key, due.claims[p.key]) for p in periods if p.key in due.claims]
+    if missed:
+        warnings.append(
+            f"LP e-mail: {missed} {email.cadence} period(s) before {periods[0].key} were never sent "
+            f"(no run, or no data, on their day) and are past the catch-up of {CATCH_UP_PERIODS}: "
+            "metasup does not send them"
+        )
+    period = next((p for p in periods if p.key not in due.claims and p.key not in sent), None)
+    if period is None:
+        return EmailStep(warnings=warnings)
+    step = _send(gh, due, console, period)
+    return replace(step, warnings=[*warnings, *step.warnings])
+
+
+def _send(gh: GitHubClient, due: DueEmail, console: Console, period: Period) -> EmailStep:
+    """Claim ``period``, build and send its e-mail, and say what happened."""
+    email = due.workspace.config.email
+    as_of = pd.Timestamp(due.supervision.review.as_of)
     allowed, dropped = filter_recipients(email.to, email.whitelist)
     for address in dropped:
         console.command("warning", f"LP e-mail: {address} {why_dropped(address)} and gets nothing")
