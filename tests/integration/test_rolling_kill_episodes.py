@@ -95,4 +95,3 @@ def test_a_kill_a_person_refused_is_proposed_again_only_after_the_cooldown(rolli
     assert rolling.fake.issue(REPO, second).state == "open"
     kills = rolling.events("killed", AGENT)
     assert [k["data"].get("after_pr") for k in kills] == [None, first]
-

@@ -128,4 +128,7 @@ def test_a_vetoed_pr_a_person_reopens_and_merges_is_no_longer_listed_as_a_veto(r
     assert rolling() == 0
 
     assert section(dashboard_body(rolling), "Vetoes") == "- none"
-    assert [r["event"] for r in rolling.ledger() if r["subject"] == "momo-beta"][-2:] == ["vetoed", "promoted"]
+    assert [r["event"] for r in rolling.ledger() if r["subject"] == "momo-beta"][-2:] == [
+        "vetoed",
+        "promoted",
+    ]
