@@ -25,7 +25,7 @@ from metasup.github import (
     upsert_comment,
 )
 from metasup.model.config import Config
-from metasup.model.review import CLASS_SUBJECT_PREFIX, Review
+from metasup.model.review import CLASS_SUBJECT_PREFIX, Retirement, Review
 from metasup.render.bodies import (
     render_held_comment,
     render_retirement_body,
@@ -43,7 +43,6 @@ from metasup.rolling.plan import (
     HoldMovedPull,
     LabelPull,
     MergeStageChange,
-    OpenRetirement,
     OpenStageChange,
     RefreshStageChange,
     WithdrawStageChange,
@@ -59,6 +58,7 @@ from metasup.rolling.registry_edit import (
     retire_agent,
     set_agent_stage,
 )
+from metasup.rolling.retirements import OpenRetirement, RefreshRetirement
 from metasup.rolling.slugs import branch_slug
 from metasup.rolling.state import read_recorded_heads, record_head
 
@@ -129,6 +129,8 @@ class PlanExecutor:
             return self._withdraw(action)
         if isinstance(action, OpenRetirement):
             return self._open_retirement(action)
+        if isinstance(action, RefreshRetirement):
+            return self._refresh_retirement(action)
         if isinstance(action, LabelPull):
             label_pull(self.gh, self.context.repository, action.pull, action.label)
             return []
@@ -319,31 +321,48 @@ class PlanExecutor:
         ]
 
     def _open_retirement(self, action: OpenRetirement) -> list[NewEntry]:
-        if action.subject.startswith(CLASS_SUBJECT_PREFIX):
-            name = action.subject.removeprefix(CLASS_SUBJECT_PREFIX)
-            if class_is_killed(self.registry_text(), name):
-                return self._already_on_base(f"strategy class {name} is killed")
-            klass = find_class(self.review, name)
-            assert klass is not None
-            text, kind, retirement = (
-                kill_strategy_class(self.registry_text(), name, action.reason),
-                "strategy class",
-                klass.retirement,
-            )
-        else:
-            name = action.subject
-            if has_stage(self.registry_text(), name, "retired"):
-                return self._already_on_base(f"{name} is retired")
-            agent = find_agent(self.review, name)
-            assert agent is not None
-            text, kind, retirement = (
-                retire_agent(self.registry_text(), name, action.reason),
-                "agent",
-                agent.retirement,
-            )
-        self._push(action.branch, text, f"Retire {kind} {plain_line(name)}\n\n{plain_line(action.reason)}")
+        change = self._retirement_change(action.subject, action.reason)
+        if isinstance(change, str):
+            return self._already_on_base(change)
+        name, kind, text, retirement = change
+        self._push(action.branch, text, self._retirement_message(name, kind, action.reason))
         body = render_retirement_body(
             name, kind, retirement, action.reason, self.review, self.config, self.context.run_link
         )
         self._open(action.branch, f"[AUTO-RETIRE] {plain_line(name)}", body, RETIRE_LABEL)
         return []
+
+    def _refresh_retirement(self, action: RefreshRetirement) -> list[NewEntry]:
+        """Re-cut the open retire PR on the base's new head (the same change, on what people merged
+        since), so that it stays mergeable; nothing when the base already records the kill."""
+        change = self._retirement_change(action.subject, action.reason)
+        if isinstance(change, str):
+            return self._already_on_base(change)
+        name, kind, text, _ = change
+        self._push(action.branch, text, self._retirement_message(name, kind, action.reason))
+        self.outcome.decisions.append(f"re-cut [AUTO-RETIRE] PR #{action.pull} on the base's new head")
+        return []
+
+    def _retirement_message(self, name: str, kind: str, reason: str) -> str:
+        return f"Retire {kind} {plain_line(name)}\n\n{plain_line(reason)}"
+
+    def _retirement_change(self, subject: str, reason: str) -> tuple[str, str, str, Retirement] | str:
+        """(name, kind, the base's registry text with the kill, the rules that fired), or what the
+        base already says when it records the kill."""
+        if subject.startswith(CLASS_SUBJECT_PREFIX):
+            name = subject.removeprefix(CLASS_SUBJECT_PREFIX)
+            if class_is_killed(self.registry_text(), name):
+                return f"strategy class {name} is killed"
+            klass = find_class(self.review, name)
+            assert klass is not None
+            return (
+                name,
+                "strategy class",
+                kill_strategy_class(self.registry_text(), name, reason),
+                klass.retirement,
+            )
+        if has_stage(self.registry_text(), subject, "retired"):
+            return f"{subject} is retired"
+        agent = find_agent(self.review, subject)
+        assert agent is not None
+        return subject, "agent", retire_agent(self.registry_text(), subject, reason), agent.retirement

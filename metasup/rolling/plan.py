@@ -24,13 +24,11 @@ from datetime import datetime, timedelta
 from types import MappingProxyType
 from typing import assert_never
 
-from metasup.evaluate.retirement import kill_reason
 from metasup.model.config import Config
 from metasup.model.pulls import PullState
 from metasup.model.registry import Registry
-from metasup.model.review import CLASS_SUBJECT_PREFIX, AgentReport, ClassReport, Review
+from metasup.model.review import AgentReport, ClassReport, Review
 from metasup.rolling.audit_ledger import LedgerRecord, NewEntry
-from metasup.rolling.kills import kill_step
 from metasup.rolling.lifecycle import (
     LIFECYCLES,
     PROMOTION,
@@ -40,8 +38,8 @@ from metasup.rolling.lifecycle import (
     demote_branch,
     label_of,
     lifecycle_of,
-    retire_branch,
 )
+from metasup.rolling.retirements import OpenRetirement, RefreshRetirement, plan_kills
 
 # The stage-change actions serve [AUTO-PROMOTE] and [AUTO-DEMOTE] PRs alike; ``kind`` says which.
 
@@ -92,13 +90,6 @@ class HoldMovedPull:
 
 
 @dataclass(frozen=True)
-class OpenRetirement:
-    subject: str
-    branch: str
-    reason: str
-
-
-@dataclass(frozen=True)
 class LabelPull:
     """Add the label a PR of metasup's lacks (the run that opened it died before labelling it)."""
 
@@ -113,6 +104,7 @@ Action = (
     | WithdrawStageChange
     | HoldMovedPull
     | OpenRetirement
+    | RefreshRetirement
     | LabelPull
 )
 
@@ -286,26 +278,6 @@ def _stage_action(
     return OpenStageChange(agent.agent, lifecycle.branch(agent.agent), kind)
 
 
-def _kill_subjects(review: Review, registry: Registry) -> list[tuple[str, str, str]]:
-    """(subject, reason, registry value) of every kill this run that the registry does not record yet.
-
-    The registry value (class ``status`` / agent ``stage`` at kill time) goes into the audit ledger so
-    a later run can tell whether a person has changed the entry since (which lifts the kill).
-    """
-    subjects: list[tuple[str, str, str]] = []
-    for klass in review.strategy_classes:
-        declared = registry.strategy_class(klass.name)
-        if klass.retirement.kill and declared is not None and declared.status != "killed":
-            subjects.append(
-                (CLASS_SUBJECT_PREFIX + klass.name, kill_reason(klass.retirement), declared.status)
-            )
-    for agent in review.agents:
-        declared_agent = registry.agent(agent.agent)
-        if agent.retirement.kill and declared_agent is not None and declared_agent.stage != "retired":
-            subjects.append((agent.agent, kill_reason(agent.retirement), declared_agent.stage))
-    return subjects
-
-
 def plan_rolling(
     review: Review,
     registry: Registry,
@@ -378,15 +350,10 @@ def plan_rolling(
                     )
                 )
 
-    for subject, reason, registry_value in _kill_subjects(review, registry):
-        history = by_branch.get(retire_branch(subject), [])
-        step = kill_step(subject, reason, registry_value, kills.get(subject), history, now, cooldown)
-        if step.entry is not None:
-            plan.audit_entries.append(step.entry)
-        if step.refused_until is not None:
-            plan.refused_kills.append((subject, step.refused_until))
-        if step.open_pull and retire_branch(subject) not in blocked:
-            plan.actions.append(OpenRetirement(subject, retire_branch(subject), reason))
+    killing = plan_kills(review, registry, by_branch, kills, now, cooldown, base_head, blocked)
+    plan.audit_entries.extend(killing.entries)
+    plan.actions.extend(killing.actions)
+    plan.refused_kills.extend(killing.refused)
     return plan
 
 
@@ -402,6 +369,8 @@ def describe(action: Action) -> str:
     """One line saying what ``action`` does, for the job summary's decisions."""
     if isinstance(action, OpenRetirement):
         return f"open [AUTO-RETIRE] PR for {action.subject}"
+    if isinstance(action, RefreshRetirement):
+        return f"re-cut [AUTO-RETIRE] PR #{action.pull} for {action.subject} on the base's new head"
     if isinstance(action, LabelPull):
         return f"label PR #{action.pull} {action.label} (the run that opened it did not)"
     tag = LIFECYCLES[action.kind].tag

@@ -8,6 +8,7 @@ the retire PR (lifts the kill). End to end through the action against the fake G
 
 from __future__ import annotations
 
+import difflib
 import json
 
 from test_action_rolling import REPO, STATE, Rolling
@@ -95,3 +96,33 @@ def test_a_kill_a_person_refused_is_proposed_again_only_after_the_cooldown(rolli
     assert rolling.fake.issue(REPO, second).state == "open"
     kills = rolling.events("killed", AGENT)
     assert [k["data"].get("after_pr") for k in kills] == [None, first]
+
+
+def test_an_open_retire_pr_is_re_cut_when_people_edit_the_registry_on_the_base(rolling: Rolling) -> None:
+    """A person edits agents.yaml on main (another agent's comment, near meanrev-legacy's lines)
+    while the retire PR is open: the next run re-cuts the PR on main's new head, so it holds the
+    person's edit and still changes only meanrev-legacy, and a person can merge it."""
+    assert rolling() == 0
+    [pull] = retire_pulls(rolling)
+    registry = rolling.fake.read_file(REPO, "agents.yaml", ref="main")
+    edited = registry.replace("# workhorse range trader", "# workhorse range trader, sized up in November")
+    assert edited != registry
+    rolling.fake.commit_files(REPO, "main", {"agents.yaml": edited}, message="Resize meanrev-core")
+    rolling.fake.advance(hours=6)
+
+    assert rolling() == 0
+
+    assert retire_pulls(rolling) == [pull]  # the same PR, re-cut
+    assert f"re-cut [AUTO-RETIRE] PR #{pull} on the base's new head" in summary(rolling).replace("\\", "")
+    branch = rolling.fake.read_file(REPO, "agents.yaml", ref=BRANCH)
+    changed = [
+        line for line in difflib.ndiff(edited.splitlines(), branch.splitlines()) if line[:2] in ("+ ", "- ")
+    ]
+    assert changed[:2] == ["-     stage: prod", "+     stage: retired"]
+    assert len(changed) == 3 and changed[2].startswith("+     kill_reason:")
+    rolling.fake.merge(REPO, pull, user="alice")
+    assert "sized up in November" in rolling.fake.read_file(REPO, "agents.yaml", ref="main")
+
+    rolling.fake.advance(hours=6)
+    assert rolling() == 0  # the merge moved the base, but the PR is merged: nothing to re-cut
+    assert "re-cut [AUTO-RETIRE]" not in summary(rolling)
