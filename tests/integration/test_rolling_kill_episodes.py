@@ -118,8 +118,8 @@ def test_an_open_retire_pr_is_re_cut_when_people_edit_the_registry_on_the_base(r
     changed = [
         line for line in difflib.ndiff(edited.splitlines(), branch.splitlines()) if line[:2] in ("+ ", "- ")
     ]
-    assert changed[:2] == ["-     stage: prod", "+     stage: retired"]
-    assert len(changed) == 3 and changed[2].startswith("+     kill_reason:")
+    assert [line.split(":")[0] for line in changed] == ["-     stage", "+     stage", "+     kill_reason"]
+    assert changed[1] == "+     stage: retired"
     rolling.fake.merge(REPO, pull, user="alice")
     assert "sized up in November" in rolling.fake.read_file(REPO, "agents.yaml", ref="main")
 
