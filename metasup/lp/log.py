@@ -29,10 +29,11 @@ from metasup.render.filters import ellipsize, when
 DETAIL_LIMIT = 160
 DATED_STATES = ("killed", "demoted")
 """Statuses that a ledger event puts a strategy in (the event has the status's name)."""
-HIDDEN_FIELDS = frozenset({"dedupe_key", "registry"})
+HIDDEN_FIELDS = frozenset({"dedupe_key", "registry", "after_pr"})
 """Keys of a record's ``data`` that only the ledger needs: ``dedupe_key`` (a record's identity,
-``pr#7`` or a date) and ``registry`` (the registry entry at kill time, which tells a later run
-whether a person changed it). An LP is told neither."""
+``pr#7`` or a date), ``registry`` (the registry entry at kill time, which tells a later run
+whether a person changed it) and ``after_pr`` (which retire PR a later kill follows,
+``rolling/kills.py``). An LP is told none of them."""
 
 
 def _stamp(value: object) -> str:

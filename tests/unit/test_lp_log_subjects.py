@@ -27,8 +27,8 @@ ROLLING_ENTRIES = [
     NewEntry(
         event="killed",
         subject=f"{CLASS_SUBJECT_PREFIX}llm_macro",
-        data={"reason": KILL_REASON, "registry": "active"},
-        dedupe_key="2026-10-26",
+        data={"reason": KILL_REASON, "registry": "active", "after_pr": 4},  # a second kill
+        dedupe_key="after pr#4",
     ),
     NewEntry(
         event="vetoed",
@@ -106,5 +106,5 @@ def test_log_detail__in_an_lps_words_without_ledger_bookkeeping(with_ledger: LpR
         "PR #9; closed 2026-10-26 14:00 UTC; not proposed again before 2026-11-02 14:00 UTC"
     )
     text = render_text(with_ledger)
-    for internal in ("dedupe_key", "pr#7", "pr: 7", "registry"):
+    for internal in ("dedupe_key", "pr#7", "pr: 7", "registry", "after_pr", "pr#4"):
         assert internal not in text
