@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import traceback
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -32,7 +32,7 @@ from metasup.github import (
 )
 from metasup.github import connect as github_connect
 from metasup.model.config import load_config
-from metasup.model.errors import InputError, MetasupError
+from metasup.model.errors import DONE_NOTE, InputError, MetasupError
 from metasup.model.review import CLASS_SUBJECT_PREFIX, BaseInfo, Review
 from metasup.render.comment import MARKER, render_comment
 from metasup.render.filters import escape_markdown
@@ -345,11 +345,11 @@ def run(
         return exc.exit_code
     except (GitHubIOError, MetasupError) as exc:
         out.command("error", str(exc))
-        _failure_summary(environ, str(exc), out)
+        _failure_summary(environ, str(exc), out, _done_before(exc))
         return 1
-    except KeyboardInterrupt:  # SIGINT or SIGTERM (metasup.runtime): a cancelled job, a stopped runner
+    except KeyboardInterrupt as exc:  # SIGINT or SIGTERM (metasup.runtime): a cancelled job, a stopped runner
         out.command("error", STOPPED_IN_ACTION)
-        _failure_summary(environ, STOPPED_IN_ACTION, out)
+        _failure_summary(environ, STOPPED_IN_ACTION, out, _done_before(exc))
         return INTERRUPTED
     except Exception as exc:  # a bug: one line saying so; the traceback only when asked for
         if environ.get("METASUP_DEBUG", "").strip().lower() in {"1", "true", "yes", "on"}:
@@ -372,20 +372,35 @@ def _redact(text: str, environ: Mapping[str, str]) -> str:
     return text
 
 
-def _failure_summary(environ: Mapping[str, str], error: str, console: Console) -> None:
-    """The job summary of a run that failed before writing its own: what failed, and that the state
-    branch holds only whole commits (each state write is one commit, or none)."""
+def _failure_summary(
+    environ: Mapping[str, str], error: str, console: Console, done: Sequence[str] = ()
+) -> None:
+    """The job summary of a run that failed before writing its own: what failed, what the run
+    had done on GitHub before (``done``: a rolling run's decisions, the last one the action it
+    stopped in), and that the state branch holds only whole commits (each state write is one
+    commit, or none)."""
     path = environ.get("GITHUB_STEP_SUMMARY")
     if not path:
         return
+    did = ""
+    if done:
+        lines = [f"- {escape_markdown(line)}" for line in done[:-1]]
+        lines.append(f"- {escape_markdown(done[-1])} (it stopped here)")
+        did = "What it did before (on GitHub now; the next run takes it up):\n\n" + "\n".join(lines) + "\n\n"
     _summarize(
         Path(path),
         "## 🤖 Meta-Supervisor: run failed\n\n"
-        f"❌ {escape_markdown(error)}\n\n"
-        "Nothing was half-written: the state branch holds only whole commits of earlier steps, "
-        "and the next run starts from it.\n",
+        f"❌ {escape_markdown(error)}\n\n{did}"
+        "The state branch holds only whole commits, and the next run starts from it: it records "
+        "what this run did but could not record, and does nothing twice.\n",
         console,
     )
+
+
+def _done_before(exc: BaseException) -> list[str]:
+    """A failed rolling run's decisions carried out before it stopped (``rolling.run.noting_done``)."""
+    notes: list[str] = getattr(exc, "__notes__", [])
+    return [note.removeprefix(DONE_NOTE) for note in notes if note.startswith(DONE_NOTE)]
 
 
 def _summarize(path: Path | None, markdown: str, console: Console) -> None:

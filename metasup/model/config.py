@@ -197,6 +197,10 @@ class PortfolioConfig(Section):
 class PromotionPRConfig(Section):
     auto_merge_after_hours: float | None = Field(24.0, ge=0, le=MAX_YEARS * 366 * 24)
     veto_cooldown_days: float = Field(30.0, ge=0, le=MAX_YEARS * 366)
+    max_new_per_run: int | None = Field(10, ge=1)
+    """New PRs one rolling run opens at most (retirements first, then demotions, then promotions;
+    none = no limit): a first run on a big fleet would otherwise open hundreds at once, past
+    ``GITHUB_TOKEN``'s 1,000 requests an hour and GitHub's limits on content creation."""
 
 
 class SmtpConfig(Section):

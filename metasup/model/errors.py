@@ -58,3 +58,9 @@ def why_unreadable(exc: OSError) -> str:
     if exc.errno == errno.ELOOP:
         return "symlink loop"
     return f"cannot read file ({exc.strerror or exc})"
+
+
+DONE_NOTE = "done before it stopped: "
+"""Prefix of the notes (``BaseException.add_note``) a rolling run's error carries when it fails
+part-way: each decision it had carried out, the last one the action it stopped in. The action
+lists them in the job summary (``rolling.run.noting_done``, ``action._failure_summary``)."""

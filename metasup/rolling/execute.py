@@ -340,7 +340,6 @@ class PlanExecutor:
             return self._already_on_base(change)
         name, kind, text, _ = change
         self._push(action.branch, text, self._retirement_message(name, kind, action.reason))
-        self.outcome.decisions.append(f"re-cut [AUTO-RETIRE] PR #{action.pull} on the base's new head")
         return []
 
     def _retirement_message(self, name: str, kind: str, reason: str) -> str:

@@ -125,6 +125,8 @@ class RollingPlan:
     vetoes: list[Veto] = field(default_factory=list)
     held: list[str] = field(default_factory=list)
     reopened: list[int] = field(default_factory=list)  # open PRs the ledger says ended: left alone
+    deferred: list[Action] = field(default_factory=list)
+    """New PRs past ``promotion_prs.max_new_per_run``: opened by later runs."""
     refused_kills: list[tuple[str, datetime]] = field(default_factory=list)
     """Kills of this run whose last retire PR a person closed within the cooldown: (subject, until)."""
 
@@ -354,7 +356,32 @@ def plan_rolling(
     plan.audit_entries.extend(killing.entries)
     plan.actions.extend(killing.actions)
     plan.refused_kills.extend(killing.refused)
+    kept, deferred = within_limit(plan.actions, config.promotion_prs.max_new_per_run)
+    plan.actions[:] = kept
+    plan.deferred.extend(deferred)
     return plan
+
+
+def within_limit(actions: Sequence[Action], limit: int | None) -> tuple[list[Action], list[Action]]:
+    """``actions`` with at most ``limit`` new PRs, and the new PRs left for later runs.
+
+    Retirements first (a kill is the most urgent news; its exclusion does not wait for the PR),
+    then demotions, then promotions, each in plan order. A deferred kill is recorded all the
+    same, and its PR opened by a later run (``kills.kill_step``: a kill whose PR is not opened yet).
+    """
+    new = [action for action in actions if isinstance(action, OpenRetirement | OpenStageChange)]
+    if limit is None or len(new) <= limit:
+        return list(actions), []
+    ranked = sorted(new, key=_urgency)
+    deferred: list[Action] = list(ranked[limit:])
+    later = {id(action) for action in deferred}
+    return [action for action in actions if id(action) not in later], deferred
+
+
+def _urgency(action: OpenRetirement | OpenStageChange) -> int:
+    if isinstance(action, OpenRetirement):
+        return 0
+    return 1 if action.kind == "demote" else 2
 
 
 def find_agent(review: Review, name: str) -> AgentReport | None:

@@ -20,7 +20,8 @@ record lost to a crash between steps 3 and 5 is written by the next run, exactly
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from metasup.baseline import from_snapshot
@@ -38,6 +39,7 @@ from metasup.github import (
     upsert_issue,
 )
 from metasup.model.config import Config
+from metasup.model.errors import DONE_NOTE, MetasupError
 from metasup.model.review import BaseInfo
 from metasup.render.bodies import DASHBOARD_MARKER, render_dashboard
 from metasup.rolling.audit_anchor import check_anchors
@@ -132,48 +134,69 @@ def run_rolling(
         f"no new one before {until:%Y-%m-%d %H:%M} UTC"
         for subject, until in plan.refused_kills
     ]
+    if plan.deferred:
+        limit = workspace.config.promotion_prs.max_new_per_run
+        named = ", ".join(describe(action) for action in plan.deferred[:5])
+        more = f" and {len(plan.deferred) - 5} more" if len(plan.deferred) > 5 else ""
+        outcome.decisions.append(
+            f"{len(plan.deferred)} more new PR(s) wait for the next runs "
+            f"(promotion_prs.max_new_per_run: {limit}): {named}{more}"
+        )
     if context.dry_run:
-        outcome.decisions = [f"(dry run) {describe(action)}" for action in plan.actions]
+        outcome.decisions = [f"(dry run) {describe(action)}" for action in plan.actions] + outcome.decisions
         return outcome
 
-    entries = _with_mergers(gh, context.repository, missing_entries(records, plan.audit_entries))
-    executor = PlanExecutor(
-        gh, context, workspace.config, review, base_head, outcome, state.heads, owned.head_of
-    )
-    for action in plan.actions:
-        entries += executor.run(action)
-    claims, state_head = state.claims, state.head
-    if executor.wrote_state:  # recorded PR heads moved the state branch: claim on its new head
-        fresh = read_state(gh, context.repository, STATE_BRANCH, [EMAIL_CLAIMS_PATH])
-        claims, state_head = email_claims(fresh.files.get(EMAIL_CLAIMS_PATH)), fresh.head
-    due = DueEmail(context, workspace, supervision, records, claims, state_head)
-    email = send_due_email(gh, due, console)
-    entries += email.entries
-    outcome.decisions += email.decisions
-    outcome.warnings += email.warnings
-    outcome.errors += email.errors
+    with noting_done(outcome):
+        entries = _with_mergers(gh, context.repository, missing_entries(records, plan.audit_entries))
+        executor = PlanExecutor(
+            gh, context, workspace.config, review, base_head, outcome, state.heads, owned.head_of
+        )
+        for action in plan.actions:
+            entries += executor.run(action)
+        claims, state_head = state.claims, state.head
+        if executor.wrote_state:  # recorded PR heads moved the state branch: claim on its new head
+            fresh = read_state(gh, context.repository, STATE_BRANCH, [EMAIL_CLAIMS_PATH])
+            claims, state_head = email_claims(fresh.files.get(EMAIL_CLAIMS_PATH)), fresh.head
+        due = DueEmail(context, workspace, supervision, records, claims, state_head)
+        email = send_due_email(gh, due, console)
+        entries += email.entries
+        outcome.decisions += email.decisions
+        outcome.warnings += email.warnings
+        outcome.errors += email.errors
 
-    outside = dashboard.anchors if dashboard is not None else ()
-    saved = save_state(gh, context, review, entries, email.claim_changes, (*state.anchors, *outside))
-    if saved.problem is not None:
-        outcome.audit_ledger_broken = True
-        outcome.errors.append(saved.problem)
-    context_values = dashboard_context(
-        review,
-        [*outcome.open_promotions, *reopened_promotions(review, pulls, plan.reopened)],
-        active_vetoes(
-            records,
-            entries,
-            context.now,
-            closed_unmerged={p.number for p in pulls if p.state == "closed" and not p.merged},
-        ),
-        saved.ledger_head,
-        saved.commit,
-    )
-    body = render_dashboard(review, context_values, context.run_link)
-    number, written = upsert_issue(gh, context.repository, DASHBOARD_TITLE, body, DASHBOARD_MARKER)
-    outcome.decisions.append(f"dashboard issue #{number} {written}")
+        outside = dashboard.anchors if dashboard is not None else ()
+        saved = save_state(gh, context, review, entries, email.claim_changes, (*state.anchors, *outside))
+        if saved.problem is not None:
+            outcome.audit_ledger_broken = True
+            outcome.errors.append(saved.problem)
+        context_values = dashboard_context(
+            review,
+            [*outcome.open_promotions, *reopened_promotions(review, pulls, plan.reopened)],
+            active_vetoes(
+                records,
+                entries,
+                context.now,
+                closed_unmerged={p.number for p in pulls if p.state == "closed" and not p.merged},
+            ),
+            saved.ledger_head,
+            saved.commit,
+        )
+        body = render_dashboard(review, context_values, context.run_link)
+        number, written = upsert_issue(gh, context.repository, DASHBOARD_TITLE, body, DASHBOARD_MARKER)
+        outcome.decisions.append(f"dashboard issue #{number} {written}")
     return outcome
+
+
+@contextmanager
+def noting_done(outcome: RollingOutcome) -> Iterator[None]:
+    """A GitHub failure part-way through the run's writes still says what the run did: PRs
+    opened before it are on GitHub, and the next run takes them up (it records what is missing)."""
+    try:
+        yield
+    except (GitHubIOError, MetasupError, KeyboardInterrupt) as exc:
+        for line in outcome.decisions:
+            exc.add_note(DONE_NOTE + line)
+        raise
 
 
 def _with_mergers(gh: GitHubClient, repository: str, entries: list[NewEntry]) -> list[NewEntry]:

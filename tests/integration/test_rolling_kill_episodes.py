@@ -113,7 +113,9 @@ def test_an_open_retire_pr_is_re_cut_when_people_edit_the_registry_on_the_base(r
     assert rolling() == 0
 
     assert retire_pulls(rolling) == [pull]  # the same PR, re-cut
-    assert f"re-cut [AUTO-RETIRE] PR #{pull} on the base's new head" in summary(rolling).replace("\\", "")
+    assert f"re-cut [AUTO-RETIRE] PR #{pull} for {AGENT} on the base's new head" in summary(rolling).replace(
+        "\\", ""
+    )
     branch = rolling.fake.read_file(REPO, "agents.yaml", ref=BRANCH)
     changed = [
         line for line in difflib.ndiff(edited.splitlines(), branch.splitlines()) if line[:2] in ("+ ", "- ")
@@ -123,6 +125,11 @@ def test_an_open_retire_pr_is_re_cut_when_people_edit_the_registry_on_the_base(r
     rolling.fake.merge(REPO, pull, user="alice")
     assert "sized up in November" in rolling.fake.read_file(REPO, "agents.yaml", ref="main")
 
+    merged = rolling.fake.read_file(REPO, "agents.yaml", ref="main")
+    (rolling.workspace / "agents.yaml").write_text(merged)  # the next run checks out the new base
     rolling.fake.advance(hours=6)
     assert rolling() == 0  # the merge moved the base, but the PR is merged: nothing to re-cut
-    assert "re-cut [AUTO-RETIRE]" not in summary(rolling)
+    last_run = summary(rolling).replace("\\", "").rsplit("## 🤖 Meta-Supervisor rolling run", 1)[1]
+    assert f"re-cut [AUTO-RETIRE] PR #{pull} " not in last_run  # the others are, on the new base
+    assert "no PR" not in last_run
+    assert len(rolling.events("killed", AGENT)) == 1
