@@ -11,10 +11,11 @@ dashboard, job summary) are :mod:`metasup.render.bodies`.
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
+from typing import Literal, TypeVar
 
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment
@@ -24,6 +25,8 @@ from metasup.model.errors import ConfigError
 from metasup.model.review import AgentReport, Finding, Recommendation, Review
 from metasup.render.environment import environment, package_template
 from metasup.render.filters import Safe
+
+T = TypeVar("T")
 
 MARKER = "<!-- metasup:review -->"
 """First line of our comment; with the author check it identifies the comment to edit."""
@@ -35,7 +38,12 @@ TOP_FINDINGS = 5
 """Findings shown above the fold (most severe first); the rest sit in a ``<details>`` block."""
 
 GATE_MATRIX_ROWS = 50
-"""Sandbox agents in the gate matrix; more are summed up in a "… and N more" row."""
+"""Sandbox agents in the PR comment's gate matrix; more are summed up in a "… and N more" row.
+
+Only the comment (``limit`` at most :data:`GITHUB_COMMENT_LIMIT`) is capped, for the 20-second
+read; the job summary (a larger ``limit``) lists every sandbox agent: one row per agent, like its
+agent table, so it needs no bound of its own.
+"""
 
 TOP_ACTIONS = 8
 """Recommended actions shown above the fold (P0 first); the rest sit in a ``<details>`` block."""
@@ -111,7 +119,8 @@ def check_comment_template(review: Review, config: Config, roots: Sequence[str] 
     """
     if config.comment_template is None:
         return
-    _render(load_template(config.comment_template), review, config, Shown.every(review), roots)
+    parts = Parts.of(review, roots, GATE_MATRIX_ROWS)
+    _render(load_template(config.comment_template), review, config, parts, Cut())
 
 
 @dataclass(frozen=True)
@@ -128,21 +137,52 @@ def render_comment(
     template: jinja2.Template | None = None,
     roots: Sequence[str] = (),
 ) -> RenderedComment:
-    """Render the comment, dropping table rows and findings from the end until it fits ``limit``.
+    """Render the comment; if it exceeds ``limit``, leave out the least important content first.
 
-    ``roots`` (:func:`workspace_roots`) are the absolute prefixes removed from paths in evidence.
+    A body that fits is rendered with everything in it. One that does not leaves out the fewest
+    pieces of :func:`cut_order` that make it fit, so what is cut is always what matters least, and
+    every "… and N more" counts what was left out of the whole review. A ``limit`` above GitHub's
+    (the job summary) lifts :data:`GATE_MATRIX_ROWS`. ``roots`` (:func:`workspace_roots`) are the
+    absolute prefixes removed from paths in evidence.
     """
     chosen = template or load_template(config.comment_template)
-    shown = Shown.every(review)
-    body = _render(chosen, review, config, shown, roots)
-    while len(body) > limit and any(shown):
-        # Halve whichever list is longest; the full report goes to the job summary anyway.
-        shown = shown.halved()
-        body = _render(chosen, review, config, shown, roots)
-    agents, findings = shown.agents, shown.findings
+    parts = Parts.of(review, roots, GATE_MATRIX_ROWS if limit <= GITHUB_COMMENT_LIMIT else None)
+    order = cut_order(review, len(parts.gate_rows))
+    cut, body = _fit(chosen, review, config, parts, order, limit)
     if len(body) > limit:
         body = body[: limit - 1] + "…"
-    return RenderedComment(body, len(review.agents) - agents, len(review.findings) - findings)
+    return RenderedComment(body, len(cut.agents), len(cut.findings))
+
+
+def _fit(
+    template: jinja2.Template,
+    review: Review,
+    config: Config,
+    parts: Parts,
+    order: Sequence[Piece],
+    limit: int,
+) -> tuple[Cut, str]:
+    """The shortest prefix of ``order`` whose cut makes the body fit ``limit``, and that body.
+
+    Binary search: the body shrinks as more is left out (give or take a count's digits), and the
+    upper end only ever moves to a cut that was rendered and fits. If nothing fits even with all
+    of ``order`` cut, that body is returned for the caller to hard-cut.
+    """
+    body = _render(template, review, config, parts, Cut())
+    if len(body) <= limit or not order:
+        return Cut(), body
+    high, best = len(order), Cut.of(order)
+    body = _render(template, review, config, parts, best)
+    low = 0  # cutting ``low`` pieces does not fit; cutting ``high`` does (or nothing does)
+    while len(body) <= limit and high - low > 1:
+        middle = (low + high) // 2
+        trial = Cut.of(order[:middle])
+        text = _render(template, review, config, parts, trial)
+        if len(text) <= limit:
+            high, best, body = middle, trial, text
+        else:
+            low = middle
+    return best, body
 
 
 def workspace_roots(config: Config, workspace: str | None, cwd: str) -> list[str]:
@@ -202,42 +242,140 @@ def gate_matrix(agents: Sequence[AgentReport]) -> list[GateRow]:
     return rows
 
 
-class Shown(NamedTuple):
-    """How many agents, findings and recommended actions the comment lists (the rest: "… and N more")."""
+Piece = tuple[Literal["agent", "gate", "finding", "action"], int]
+"""One thing the comment can leave out: a row of the agent table or the gate matrix, a finding or
+a recommended action, by its index in the review's list (the gate matrix's, for ``gate``)."""
 
-    agents: int
-    findings: int
-    actions: int
+ROW_RANK: dict[str, int] = {"retired": 0, "active": 1, "blocked": 3, "approved": 4, "demoted": 5}
+"""How much an agent's table row matters, by its status (higher: kept longer). Any ``killed…``
+status ranks 6, any other status 2: unusual, so above the plain ``active``/``retired`` rows."""
+
+PLAIN_ROWS = 1
+"""Rows ranked up to this (``retired``, ``active``) are the first thing cut: nothing happens to
+those agents in this change. The other rows are cut only after every lower-value rung."""
+
+SEVERITY_RANK: dict[str, int] = {"LOW": 0, "MEDIUM": 1, "HIGH": 2, "CRITICAL": 3}
+PRIORITY_RANK: dict[str, int] = {"P2": 0, "P1": 1, "P0": 2}
+
+
+def row_rank(status: str) -> int:
+    """:data:`ROW_RANK` of an agent's status; every kind of kill (agent, class, kill_list) is one."""
+    return 6 if status.startswith("killed") else ROW_RANK.get(status, 2)
+
+
+def cut_order(review: Review, gate_rows: int) -> list[Piece]:
+    """Everything the comment may leave out, least important first; a cut takes a prefix.
+
+    1. agent rows of ``retired`` then ``active`` agents: nothing happens to them;
+    2. gate-matrix rows (from the end): a fold, and the Result lines count every judged agent;
+    3. ``P2`` then ``P1`` actions: each is the to-do of a finding that says why;
+    4. ``LOW`` then ``MEDIUM`` findings;
+    5. the other agent rows: any unusual status, ``blocked``, ``approved``, ``demoted``, killed;
+    6. ``P0`` actions;
+    7. ``HIGH`` then ``CRITICAL`` findings, the last thing cut: they are why the PR needs a person.
+
+    Each rung mostly restates what a later one says ("Fix the failing gates of X" its MEDIUM
+    finding, a killed row its HIGH kill finding), so the later one is kept. Within a rung the
+    review's last pieces go first: its findings and actions are already sorted most severe first.
+    """
+    agents = [(row_rank(a.status), i) for i, a in enumerate(review.agents)]
+    findings = [(SEVERITY_RANK[f.severity], i) for i, f in enumerate(review.findings)]
+    actions = [(PRIORITY_RANK[a.priority], i) for i, a in enumerate(review.recommendations)]
+    return [
+        *_rung("agent", agents, lambda rank: rank <= PLAIN_ROWS),
+        *(("gate", i) for i in reversed(range(gate_rows))),
+        *_rung("action", actions, lambda rank: rank < PRIORITY_RANK["P0"]),
+        *_rung("finding", findings, lambda rank: rank < SEVERITY_RANK["HIGH"]),
+        *_rung("agent", agents, lambda rank: rank > PLAIN_ROWS),
+        *_rung("action", actions, lambda rank: rank == PRIORITY_RANK["P0"]),
+        *_rung("finding", findings, lambda rank: rank >= SEVERITY_RANK["HIGH"]),
+    ]
+
+
+def _rung(
+    kind: Literal["agent", "finding", "action"],
+    ranked: Sequence[tuple[int, int]],
+    belongs: Callable[[int], bool],
+) -> list[Piece]:
+    """The ``(rank, index)`` pairs that ``belongs`` selects, lowest rank first, last index first."""
+    chosen = sorted((pair for pair in ranked if belongs(pair[0])), key=lambda p: (p[0], -p[1]))
+    return [(kind, index) for _, index in chosen]
+
+
+@dataclass(frozen=True)
+class Cut:
+    """What the comment leaves out: indexes into the review's agents, findings and actions, and
+    how many rows are taken off the end of the gate matrix."""
+
+    agents: frozenset[int] = frozenset()
+    findings: frozenset[int] = frozenset()
+    actions: frozenset[int] = frozenset()
+    gate_rows: int = 0
 
     @classmethod
-    def every(cls, review: Review) -> Shown:
-        return cls(len(review.agents), len(review.findings), len(review.recommendations))
+    def of(cls, pieces: Sequence[Piece]) -> Cut:
+        def indexes(kind: str) -> frozenset[int]:
+            return frozenset(i for k, i in pieces if k == kind)
 
-    def halved(self) -> Shown:
-        longest = max(range(3), key=lambda i: self[i])
-        return Shown(*(n // 2 if i == longest else n for i, n in enumerate(self)))
+        gates = sum(1 for k, _ in pieces if k == "gate")
+        return cls(indexes("agent"), indexes("finding"), indexes("action"), gates)
+
+
+@dataclass(frozen=True)
+class Parts:
+    """The review's lists as the comment shows them, computed once for every trial render."""
+
+    findings: list[Finding]
+    actions: list[Recommendation]
+    gates: list[GateRow]
+    gate_rows: list[GateRow]
+    """The gate matrix's rows before any cut: every sandbox agent, or the first ``cap``."""
+
+    @classmethod
+    def of(cls, review: Review, roots: Sequence[str], cap: int | None) -> Parts:
+        """Paths made relative; the gate matrix from every agent, not only the ones shown."""
+        gates = gate_matrix(review.agents)
+        return cls(
+            findings=[_relative_finding(f, roots) for f in review.findings],
+            actions=[_relative_action(a, roots) for a in review.recommendations],
+            gates=gates,
+            gate_rows=gates if cap is None else gates[:cap],
+        )
+
+
+def _kept(items: Sequence[T], cut: frozenset[int]) -> list[T]:
+    """``items`` without the cut indexes, in the review's order: a cut table reads like the full one."""
+    return [item for i, item in enumerate(items) if i not in cut]
+
+
+def hidden_statuses(agents: Sequence[AgentReport], cut: frozenset[int]) -> list[tuple[int, str]]:
+    """``(count, status)`` of the agents left out of the table, the statuses that matter most
+    first: the line under the table says what kind of agents the reader does not see."""
+    counts = Counter(agents[i].status for i in cut)
+    return [(n, s) for s, n in sorted(counts.items(), key=lambda item: (-row_rank(item[0]), item[0]))]
 
 
 def _render(
     template: jinja2.Template,
     review: Review,
     config: Config,
-    counts: Shown,
-    roots: Sequence[str],
+    parts: Parts,
+    cut: Cut,
 ) -> str:
-    agents, findings = counts.agents, counts.findings
-    shown = [_relative_finding(f, roots) for f in review.findings[:findings]]
-    actions = [_relative_action(a, roots) for a in review.recommendations[: counts.actions]]
-    gates = gate_matrix(review.agents[:agents])
+    agents = _kept(review.agents, cut.agents)
+    shown = _kept(parts.findings, cut.findings)
+    actions = _kept(parts.actions, cut.actions)
+    gates = parts.gate_rows[: len(parts.gate_rows) - cut.gate_rows]
     try:
         body = template.render(
             marker=Safe(MARKER),
             review=review,
             config=config,
-            agents=review.agents[:agents],
-            agents_hidden=len(review.agents) - agents,
+            agents=agents,
+            agents_hidden=len(cut.agents),
+            agents_hidden_statuses=hidden_statuses(review.agents, cut.agents),
             findings=shown,
-            findings_hidden=len(review.findings) - findings,
+            findings_hidden=len(cut.findings),
             top_findings=shown[:TOP_FINDINGS],
             more_findings=shown[TOP_FINDINGS:],
             approved=[a.agent for a in review.agents if a.promotion.result == "APPROVED"],
@@ -245,10 +383,10 @@ def _render(
             recommendations=actions,
             top_recommendations=actions[:TOP_ACTIONS],
             more_recommendations=actions[TOP_ACTIONS:],
-            actions_hidden=len(review.recommendations) - counts.actions,
+            actions_hidden=len(cut.actions),
             gate_columns=[header for _, header in GATE_COLUMNS],
-            gate_rows=gates[:GATE_MATRIX_ROWS],
-            gate_rows_hidden=max(0, len(gates) - GATE_MATRIX_ROWS),
+            gate_rows=gates,
+            gate_rows_hidden=len(parts.gates) - len(gates),
         )
     except jinja2.TemplateError as exc:
         raise template_error(template, exc, str(exc)) from None
