@@ -375,23 +375,21 @@ def _redact(text: str, environ: Mapping[str, str]) -> str:
 def _failure_summary(
     environ: Mapping[str, str], error: str, console: Console, done: Sequence[str] = ()
 ) -> None:
-    """The job summary of a run that failed before writing its own: what failed, what the run
-    had done on GitHub before (``done``: a rolling run's decisions, the last one the action it
-    stopped in), and that the state branch holds only whole commits (each state write is one
-    commit, or none)."""
+    """The job summary of a run that failed before writing its own: what failed, what it had done
+    on GitHub (``done``: a rolling run's decisions, the last one the action it stopped in), and that
+    the state branch holds only whole commits (each state write is one commit, or none)."""
     path = environ.get("GITHUB_STEP_SUMMARY")
     if not path:
         return
-    did = ""
-    if done:
-        lines = [f"- {escape_markdown(line)}" for line in done[:-1]]
-        lines.append(f"- {escape_markdown(done[-1])} (it stopped here)")
-        did = "What it did before (on GitHub now; the next run takes it up):\n\n" + "\n".join(lines) + "\n\n"
+    did = [f"- {escape_markdown(line)}" for line in done]
+    if did:
+        did[-1] += " (it stopped here)"
+        did = ["What it did before (on GitHub now; the next run takes it up):\n", *did, "\n"]
     _summarize(
         Path(path),
-        "## 🤖 Meta-Supervisor: run failed\n\n"
-        f"❌ {escape_markdown(error)}\n\n{did}"
-        "The state branch holds only whole commits, and the next run starts from it: it records "
+        f"## 🤖 Meta-Supervisor: run failed\n\n❌ {escape_markdown(error)}\n\n"
+        + "".join(f"{line}\n" for line in did)
+        + "The state branch holds only whole commits, and the next run starts from it: it records "
         "what this run did but could not record, and does nothing twice.\n",
         console,
     )

@@ -11,14 +11,17 @@ recipients whitelist and :class:`~metasup.lp.smtp.EmailError` are :mod:`metasup.
 from __future__ import annotations
 
 import base64
+import csv
 import hashlib
+import io
 from collections.abc import Mapping, Sequence
 from email.message import EmailMessage
 from typing import Any
 
-from metasup.lp.report import LpAttributionRow, LpReport
+from metasup.lp.fleet_tables import attribution_table, log_groups, strategy_groups
+from metasup.lp.report import LpReport
 from metasup.lp.smtp import EmailError, filter_recipients
-from metasup.lp.values import MONTHS
+from metasup.lp.values import MONTHS, AttributionTable
 from metasup.model.config import EmailConfig
 from metasup.render.environment import package_template
 from metasup.render.filters import pct_typeset, usd
@@ -27,6 +30,8 @@ __all__ = [
     "BLOCKS",
     "DEFAULT_SUBJECT_PREFIX",
     "EmailError",
+    "agents_csv",
+    "agents_csv_name",
     "build_message",
     "content_id",
     "preview_html",
@@ -82,6 +87,11 @@ def notes(report: LpReport) -> dict[str, str]:
             "on the next run. The table and the list of changes cover the same time, from the period's "
             f"first day to {as_of_day}."
         ),
+        "groups": (
+            "With this many prod agents the table is summarized: every class and prod agent that is "
+            "killed, demoted or excluded is named, grouped by status (and class); the active classes "
+            "follow, each with its number of active prod agents in brackets, then those without one."
+        ),
         "method": (
             "A day's return is the profit of the trades closed that weekday (UTC) after trading fees, "
             "divided by the capital; a weekday without trades counts as zero. Risk figures use every day "
@@ -101,11 +111,63 @@ def subject(report: LpReport, prefix: str = DEFAULT_SUBJECT_PREFIX) -> str:
     return f"{head} — {report.period.label}"
 
 
-def _context(report: LpReport, prefix: str) -> dict[str, Any]:
-    def by_pnl(rows: Mapping[str, LpAttributionRow]) -> list[tuple[str, LpAttributionRow]]:
-        return sorted(rows.items(), key=lambda item: (-item[1].pnl, item[0]))
+def agents_csv_name(report: LpReport) -> str:
+    """The attachment's file name: ``lp-agents-weekly-2026-W43.csv`` (no ``:`` in a file name)."""
+    return f"lp-agents-{report.period.key.replace(':', '-')}.csv"
 
+
+CSV_COLUMNS = ("agent", "strategy_class", "status", "pnl", "fees", "costs", "net", "contribution", "share")
+
+
+def agents_csv(report: LpReport) -> bytes:
+    """Every prod agent's attribution of the period, as the JSON has it, for a spreadsheet.
+
+    A summarized e-mail shows 17 of them; this is the rest, cheap (about 120 bytes an agent). A name
+    that a spreadsheet would read as a formula (``=``, ``+``, ``-``, ``@``) is quoted with ``'``.
+    """
+    states = {s.name: s for s in report.strategies.agents}
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    for name, row in sorted(report.attribution.agents.items(), key=lambda item: (-item[1].pnl, item[0])):
+        state = states.get(name)
+        klass = state.strategy_class if state else None
+        numbers = (row.pnl, row.fees, row.costs, row.net, row.contribution, row.share)
+        writer.writerow(
+            [_cell(name), _cell(klass or ""), state.status if state else "", *(_number(n) for n in numbers)]
+        )
+    return out.getvalue().encode("utf-8")
+
+
+def _cell(text: str) -> str:
+    """A text cell a spreadsheet will not run as a formula (OWASP's CSV injection advice)."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def _number(value: float | None) -> str:
+    return "" if value is None else repr(value)
+
+
+def attribution_note(table: AttributionTable, noun: str, one: str, csv_name: str | None) -> str:
+    """Under a summarized table: what the summed row holds, that the total is the fund's, and where
+    each row's figures are (empty for a table shown in full)."""
+    if not table.summarized:
+        return ""
+    others = next(line.others for line in table.lines if line.others)
+    ends = (len(table.lines) - 1) // 2
+    attached = f"the attached file {csv_name} and " if csv_name else ""
+    return (
+        f"The {table.count} {noun} are ranked by PnL: the {ends} best, the {ends} worst, and the "
+        f"{others} others summed in one row, so the total is the fund's. The figures of each {one} "
+        f"are in {attached}the report's JSON (metasup report --json)."
+    )
+
+
+def _context(report: LpReport, prefix: str) -> dict[str, Any]:
     strategies = report.strategies
+    agents = attribution_table(report.attribution.agents, "agents")
+    classes = attribution_table(report.attribution.classes, "classes")
+    csv_name = agents_csv_name(report) if agents.summarized else None
     gross, net = report.gross.model_dump(), report.net.model_dump()
     costs = {
         key: None if gross[key] is None or net[key] is None else gross[key] - net[key] for key, _ in BLOCKS
@@ -119,8 +181,12 @@ def _context(report: LpReport, prefix: str) -> dict[str, Any]:
         "as_of_day": report.as_of[:10],
         "title": subject(report, prefix),
         "blocks": BLOCKS,
-        "agents": by_pnl(report.attribution.agents),
-        "classes": by_pnl(report.attribution.classes),
+        "agents": agents,
+        "classes": classes,
+        "agents_note": attribution_note(agents, "agents", "agent", csv_name),
+        "classes_note": attribution_note(classes, "classes", "class", None),
+        "strategy_groups": strategy_groups(strategies),
+        "log_groups": log_groups(report.log),
         "counts": {
             "active_classes": sum(s.active for s in strategies.classes),
             "killed_classes": sum(not s.active for s in strategies.classes),
@@ -162,6 +228,9 @@ def build_message(
 ) -> EmailMessage:
     """multipart/alternative: text/plain, then multipart/related (text/html + the inline PNGs).
 
+    When the e-mail summarizes the agents (a big fleet), the message is multipart/mixed: that,
+    then every agent's figures as a CSV attachment (:func:`agents_csv`), which the e-mail names.
+
     ``recipients`` must already be filtered (:func:`~metasup.lp.smtp.filter_recipients`); one that
     ``config.whitelist`` does not allow is an error, so nothing unlisted can slip through.
     ``Date`` and ``Message-ID`` are left to :func:`~metasup.lp.smtp.send_report` (this function reads
@@ -189,4 +258,6 @@ def build_message(
         html_part.add_related(
             png, "image", "png", cid=f"<{cids[name]}>", filename=f"{name}.png", disposition="inline"
         )
+    if attribution_table(report.attribution.agents).summarized:
+        message.add_attachment(agents_csv(report), "text", "csv", filename=agents_csv_name(report))
     return message

@@ -42,6 +42,17 @@ PLAIN_WORDS: dict[str, str] = {
 SubjectKind = Literal["agent", "class"]
 """What a log entry or a strategy is: a prod agent or a strategy class (the ledger's ``class:``)."""
 
+ROWS_IN_FULL = 20
+"""The e-mail lists up to this many agents (classes, log entries, prod agents in the strategies
+table) one per row; above it, it summarizes. 20 rows of the attribution table are about 14 KB of
+HTML, so every table of a fleet of any size stays within Gmail's ~102 KB clipping limit; and the
+golden fleet's 20 prod agents are still listed in full."""
+
+ROWS_AT_EACH_END = 8
+"""A summarized attribution table keeps this many top and this many bottom contributors by PnL
+(what an LP asks about) and sums the rest — at least ``ROWS_IN_FULL - 2 * 8 + 1 = 5`` of them —
+into one row."""
+
 MONTHS: tuple[str, ...] = ("Jan", "Feb", "Mar", "Apr", "May", "Jun",
                            "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")  # fmt: skip
 
@@ -75,6 +86,27 @@ class LpAttributionRow(Model):
     net: float
     contribution: float
     share: OptFloat = None
+
+
+class AttributionLine(Model):
+    """One row of an e-mail's attribution table: an agent (a class), or ``others`` of them summed."""
+
+    name: str
+    row: LpAttributionRow
+    others: int = 0
+
+
+class AttributionTable(Model):
+    """An attribution table as the e-mail shows it, ranked by PnL. ``total`` (every row summed, so
+    the fund's figures) is set when ``lines`` sum some rows into one, to show the table adds up."""
+
+    lines: list[AttributionLine] = Field(default_factory=list)
+    total: LpAttributionRow | None = None
+    count: int = 0
+
+    @property
+    def summarized(self) -> bool:
+        return self.total is not None
 
 
 class LpAttribution(Model):
@@ -148,6 +180,44 @@ class Strategies(Model):
     agents: list[StrategyState] = Field(default_factory=list)
 
 
+class StrategyGroup(Model):
+    """One row of a summarized strategies table: strategies of one kind with the same status words
+    (and, for agents, the same class). ``members`` are the names, each with its number of active
+    prod agents for an active class (``None`` for the others)."""
+
+    kind: SubjectKind
+    words: str
+    active: bool
+    members: list[tuple[str, int | None]] = Field(default_factory=list)
+    strategy_class: str | None = None
+
+    @property
+    def active_agents(self) -> int:
+        """Active prod agents of the group's classes (0 for a group of agents)."""
+        return sum(count or 0 for _, count in self.members)
+
+    @property
+    def labels(self) -> list[str]:
+        """Each member as the text part lists it: ``llm_macro (12)`` for a class with 12 active prod
+        agents, the bare name otherwise."""
+        return [f"{name} ({count})" if count else name for name, count in self.members]
+
+    @property
+    def kind_words(self) -> str:
+        """The Kind column: ``class``, ``6 classes``, ``34 classes · 124 active prod agents``,
+        ``5 prod agents`` (the template adds an agent group's class)."""
+        n = len(self.members)
+        if self.kind == "agent":
+            return "prod agent" if n == 1 else f"{n} prod agents"
+        words = "class" if n == 1 else f"{n} classes"
+        if not self.active:
+            return words
+        agents = self.active_agents
+        if not agents:
+            return f"{words} · no active prod agent"
+        return f"{words} · {agents} active prod agent{'' if agents == 1 else 's'}"
+
+
 class LogEntry(Model):
     ts: str
     event: str
@@ -169,6 +239,21 @@ class LogEntry(Model):
         """What the e-mail puts before a class's name (``strategy class llm_macro``); an agent's
         name stands alone, as in the strategies table."""
         return "strategy class " if self.kind == "class" else ""
+
+
+class LogGroup(Model):
+    """Log entries shown in one row: same minute, event, kind, detail and source. A long log (a
+    review that kills a class and its agents) reads in a few rows; every entry is still named."""
+
+    entries: list[LogEntry]
+
+    @property
+    def first(self) -> LogEntry:
+        return self.entries[0]
+
+    @property
+    def subjects(self) -> list[str]:
+        return [entry.subject for entry in self.entries]
 
 
 class LpReport(Model):
