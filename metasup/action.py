@@ -34,7 +34,7 @@ from metasup.github import connect as github_connect
 from metasup.model.config import load_config
 from metasup.model.errors import DONE_NOTE, InputError, MetasupError
 from metasup.model.review import CLASS_SUBJECT_PREFIX, BaseInfo, Review
-from metasup.render.comment import MARKER, render_comment
+from metasup.render.comment import JOB_SUMMARY_LIMIT, MARKER, render_comment
 from metasup.render.filters import escape_markdown
 from metasup.rolling.state_layout import STATE_BRANCH, snapshot_path
 from metasup.runner import (
@@ -200,7 +200,7 @@ def run_review(
     rendered = render_comment(review, workspace.config, roots=roots)
     _summarize(
         settings.summary_path,
-        render_comment(review, workspace.config, limit=10**9, roots=roots).body,
+        render_comment(review, workspace.config, limit=JOB_SUMMARY_LIMIT, roots=roots).body,
         console,
     )
     annotate(review, console)

@@ -13,7 +13,7 @@ from typing import Literal, Protocol
 
 from metasup.model.config import Config
 from metasup.model.review import AgentReport, Retirement, Review
-from metasup.render.comment import MARKER, render_comment
+from metasup.render.comment import JOB_SUMMARY_LIMIT, MARKER, render_comment
 from metasup.render.environment import package_template
 from metasup.render.filters import Safe
 
@@ -116,7 +116,7 @@ class RollingSummary(Protocol):
 
 def render_rolling_summary(outcome: RollingSummary, config: Config, roots: Sequence[str] = ()) -> str:
     """The rolling run's job summary: every decision, the allocation, then the full review."""
-    comment = render_comment(outcome.review, config, limit=10**9, roots=roots).body
+    comment = render_comment(outcome.review, config, limit=JOB_SUMMARY_LIMIT, roots=roots).body
     return package_template("rolling_summary.md.j2").render(
         review=outcome.review, outcome=outcome, comment=Safe(comment.removeprefix(MARKER + "\n"))
     )

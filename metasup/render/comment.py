@@ -33,6 +33,9 @@ MARKER = "<!-- metasup:review -->"
 
 GITHUB_COMMENT_LIMIT = 65_536
 """GitHub rejects issue comments longer than this many characters."""
+JOB_SUMMARY_LIMIT = 900_000
+"""Characters of the review in a job summary: GitHub refuses a step summary over 1 MiB (bytes; a
+table's emoji take 4), and a rolling run's adds its decisions and allocation."""
 
 TOP_FINDINGS = 5
 """Findings shown above the fold (most severe first); the rest sit in a ``<details>`` block."""

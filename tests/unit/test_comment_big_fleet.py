@@ -25,7 +25,13 @@ from metasup.model.review import (
     Review,
     Rule,
 )
-from metasup.render.comment import GITHUB_COMMENT_LIMIT, TOP_ACTIONS, TOP_FINDINGS, render_comment
+from metasup.render.comment import (
+    GITHUB_COMMENT_LIMIT,
+    JOB_SUMMARY_LIMIT,
+    TOP_ACTIONS,
+    TOP_FINDINGS,
+    render_comment,
+)
 from metasup.render.filters import escape_markdown
 
 GATES = ("behavioral", "pnl", "confidence_decay", "cost_drift", "kill_list", "safety", "evidence", "skill")
@@ -191,3 +197,18 @@ def test_job_summary__gate_matrix_lists_every_sandbox_agent(
     matrix = body.split("<summary>All 9 gates", 1)[1].split("</details>", 1)[0]
     assert all(f"| {escape_markdown(name)} |" in matrix for name in judged)
     assert "… and" not in matrix
+
+
+def test_job_summary__a_huge_fleet_stays_under_githubs_one_mebibyte(
+    base_config: Config, agent_factory: AgentFactory, review_factory: Callable[..., Review]
+) -> None:
+    """GitHub refuses a step summary over 1 MiB: 3,000 agents are cut to fit, killed rows kept."""
+    review = big_review(agent_factory, review_factory, base_config, classes=250)
+    full = render_comment(review, base_config, limit=10**9).body
+    assert len(full.encode()) > 2**20  # the whole review would not be shown at all
+
+    body = render_comment(review, base_config, limit=JOB_SUMMARY_LIMIT).body
+
+    assert len(body.encode()) < 2**20
+    rows = set(table_rows(body))
+    assert all(escape_markdown(a.agent) in rows for a in review.agents if a.status == "killed")
