@@ -12,6 +12,7 @@ from metasup.github import (
     NotPermitted,
     OpenedPull,
     PullRetargeted,
+    branch_head,
     close_pull,
     commit_change,
     is_exact_change,
@@ -90,6 +91,8 @@ class PlanExecutor:
         self.heads, self.pull_heads = heads, dict(pull_heads)
         self.wrote_state = False
         self._registry_text: str | None = None
+        self.merged_here = False
+        """A merge of this run moved the base: later merges re-cut on its new head first."""
 
     def registry_text(self) -> str:
         if self._registry_text is None:
@@ -251,7 +254,7 @@ class PlanExecutor:
         lifecycle = LIFECYCLES[action.kind]
         repository, branch = self.context.repository, lifecycle.branch(action.agent)
         expected = self.pull_heads[action.pull]
-        rebase = action.rebase
+        rebase = action.rebase or self.merged_here
         if not rebase:
             change = {self.context.registry_path: self._stage_change(lifecycle, action.agent)}
             rebase = not is_exact_change(self.gh, repository, expected, self.base_head, change)
@@ -280,6 +283,7 @@ class PlanExecutor:
         if not merged:
             self.outcome.decisions.append(f"PR #{action.pull} is not mergeable yet; will retry next run")
             return []
+        self._base_moved()
         return [
             NewEntry(
                 event=lifecycle.done,
@@ -288,6 +292,14 @@ class PlanExecutor:
                 dedupe_key=pull_key(action.pull),
             )
         ]
+
+    def _base_moved(self) -> None:
+        """After a merge, the next registry change is made on the base's new head: each PR metasup
+        merges is then its exact change on the base it lands on (as a PR re-cut by a later run
+        would be), and one run merges every PR that is due, not one."""
+        head = branch_head(self.gh, self.context.repository, self.context.base_ref)
+        if head is not None:
+            self.base_head, self._registry_text, self.merged_here = head, None, True
 
     def _hold(self, action: HoldMovedPull) -> list[NewEntry]:
         """Say once, on the PR, that its head moved and it is a person's to merge; record it as held."""

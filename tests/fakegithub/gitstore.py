@@ -8,10 +8,13 @@ a tree and a flat ``{path: TreeEntry}`` map of its leaves, which is how the fake
 from __future__ import annotations
 
 import hashlib
+import subprocess
+import tempfile
 from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 
 TREE_MODE = "040000"
 FILE_MODES = frozenset({"100644", "100755", "120000", "160000"})
@@ -205,9 +208,34 @@ class GitStore:
             if t in (a, o):
                 continue
             if o != a:
-                return None
+                merged = self._merge_lines(o, a, t)
+                if merged is None:
+                    return None
+                result[path] = merged
+                continue
             if t is None:
                 result.pop(path, None)
             else:
                 result[path] = t
         return result
+
+    def _merge_lines(
+        self, ours: TreeEntry | None, anc: TreeEntry | None, theirs: TreeEntry | None
+    ) -> TreeEntry | None:
+        """A file both sides changed, merged line by line as GitHub's merge does (``git merge-file``:
+        changes in different places of the file merge; overlapping or adjacent ones conflict);
+        ``None`` on a conflict, or when a side deleted the file or it is not a text blob."""
+        if ours is None or theirs is None or anc is None or ours.type != "blob" or ours.mode != theirs.mode:
+            return None
+        with tempfile.TemporaryDirectory() as folder:
+            paths = []
+            for name, entry in (("ours", ours), ("base", anc), ("theirs", theirs)):
+                path = Path(folder) / name
+                path.write_bytes(self.blobs[entry.sha])
+                paths.append(str(path))
+            merged = subprocess.run(
+                ["git", "merge-file", "-p", "--quiet", *paths], capture_output=True, check=False
+            )
+        if merged.returncode != 0:
+            return None
+        return TreeEntry(ours.mode, "blob", self.put_blob(merged.stdout))

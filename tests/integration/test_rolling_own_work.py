@@ -5,10 +5,12 @@ the previous code misbehave; end to end through the action against the fake GitH
 
 from __future__ import annotations
 
+import difflib
 import json
 from collections.abc import Callable
 from pathlib import Path
 
+import yaml
 from fakegithub import FakeGitHub, RequestInfo
 from test_action_rolling import PROMOTE_BRANCH, REPO, STATE, Rolling, renamed_rolling
 from test_action_rolling_safety import HELD_TEXT, rolling, summary
@@ -22,6 +24,7 @@ def test_a_forged_record_never_gets_a_foreign_commit_merged(rolling: Rolling) ->
     fake = rolling.fake
     assert rolling() == 0
     [pull] = rolling.promote_pulls()
+    original = fake.read_file(REPO, "agents.yaml", ref="main")
     promoted = fake.read_file(REPO, "agents.yaml", ref=PROMOTE_BRANCH)
     evil = fake.commit_files(
         REPO,
@@ -40,7 +43,15 @@ def test_a_forged_record_never_gets_a_foreign_commit_merged(rolling: Rolling) ->
 
     assert fake.issue(REPO, pull.number).pull.merged
     assert "evil.sh" not in fake.files_at(REPO, "main")
-    assert fake.read_file(REPO, "agents.yaml", ref="main") == promoted  # the promotion, and only it
+    merged = fake.read_file(REPO, "agents.yaml", ref="main")
+    changed = [
+        line for line in difflib.ndiff(original.splitlines(), merged.splitlines()) if line[:2] in ("+ ", "- ")
+    ]
+    assert all(
+        line.strip("+- ").startswith("stage:") for line in changed
+    )  # metasup's stage changes, and only them
+    stages = {agent["name"]: agent["stage"] for agent in yaml.safe_load(merged)["agents"]}
+    assert stages["momo-beta"] == "prod"  # the promotion is in
     assert f"its head {evil[:12]} is not the change metasup makes" in summary(rolling)
 
 
