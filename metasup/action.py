@@ -34,6 +34,7 @@ from metasup.github import connect as github_connect
 from metasup.model.config import load_config
 from metasup.model.errors import DONE_NOTE, InputError, MetasupError
 from metasup.model.review import CLASS_SUBJECT_PREFIX, BaseInfo, Review
+from metasup.render.annotations import finding_annotations
 from metasup.render.comment import JOB_SUMMARY_LIMIT, MARKER, render_comment
 from metasup.render.filters import escape_markdown
 from metasup.rolling.state_layout import STATE_BRANCH, snapshot_path
@@ -131,10 +132,8 @@ def promotion_result(review: Review) -> str:
 
 
 def annotate(review: Review, console: Console) -> None:
-    for finding in review.findings:
-        level = "error" if finding.severity in ("HIGH", "CRITICAL") else "warning"
-        if finding.severity != "LOW":
-            console.command(level, f"{finding.severity}: {finding.title} — {finding.evidence}")
+    for level, text in finding_annotations(review):
+        console.command(level, text)
 
 
 ClientFactory = Callable[[str, str], GitHubClient]
