@@ -27,6 +27,16 @@ def section(body: str, title: str) -> str:
     return body.split(f"### {title}\n", 1)[1].split("\n###", 1)[0].split("\n\n", 1)[0].strip()
 
 
+def vetoed_by_alice(rolling: Rolling) -> Any:
+    """metasup's promote PR for momo-beta, which alice closed; and the run after."""
+    assert rolling() == 0
+    [pull] = rolling.promote_pulls()
+    rolling.fake.close_pull(REPO, pull.number, user="alice")
+    rolling.fake.advance(hours=6)
+    assert rolling() == 0
+    return pull
+
+
 def test_a_hand_labelled_veto_gets_no_withdrawn_record_when_a_newer_pr_comes(rolling: Rolling) -> None:
     """alice labels metasup's PR ``metasup-withdrawn`` and closes it: a veto. After the cooldown
     metasup opens a new PR for the agent; the old one is still only vetoed in the ledger."""
@@ -50,11 +60,7 @@ def test_a_vetoed_pr_a_person_reopens_is_shown_open_not_as_a_veto(rolling: Rolli
     """alice closes metasup's PR (a veto, listed with its cooldown), then reopens it: the dashboard
     lists it as an open PR a person reopened, and no longer as a veto, while the cooldown runs."""
     fake = rolling.fake
-    assert rolling() == 0
-    [pull] = rolling.promote_pulls()
-    fake.close_pull(REPO, pull.number, user="alice")
-    fake.advance(hours=6)
-    assert rolling() == 0
+    pull = vetoed_by_alice(rolling)
     assert f"- momo-beta: vetoed in #{pull.number}, no new PR before" in section(
         dashboard_body(rolling), "Vetoes"
     )
@@ -79,11 +85,7 @@ def test_a_pr_closed_again_after_a_reopen_is_vetoed_from_its_last_close(rolling:
     metasup proposes the agent again only once that cooldown has run out."""
     fake = rolling.fake
     repo = fake.client().get_repo(REPO)
-    assert rolling() == 0
-    [pull] = rolling.promote_pulls()
-    fake.close_pull(REPO, pull.number, user="alice")
-    fake.advance(hours=6)
-    assert rolling() == 0
+    pull = vetoed_by_alice(rolling)
     repo.get_pull(pull.number).edit(state="open")
     fake.advance(hours=24 * 10)
     assert rolling() == 0
@@ -116,11 +118,7 @@ def test_a_vetoed_pr_a_person_reopens_and_merges_is_no_longer_listed_as_a_veto(r
     """alice closes metasup's PR, reopens it and merges it: momo-beta is promoted, and the
     dashboard no longer says it was vetoed (the ledger keeps both facts)."""
     fake = rolling.fake
-    assert rolling() == 0
-    [pull] = rolling.promote_pulls()
-    fake.close_pull(REPO, pull.number, user="alice")
-    fake.advance(hours=6)
-    assert rolling() == 0
+    pull = vetoed_by_alice(rolling)
     fake.client().get_repo(REPO).get_pull(pull.number).edit(state="open")
     fake.merge(REPO, pull.number, user="alice")
     fake.advance(hours=6)
