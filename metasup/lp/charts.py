@@ -9,7 +9,6 @@ metadata, so the same report gives the same bytes.
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -19,16 +18,20 @@ from matplotlib.dates import DateFormatter
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
+from metasup.lp.fleet_tables import attribution_table
 from metasup.lp.report import LpAttributionRow, LpReport
 from metasup.lp.statistics import drawdowns
+from metasup.lp.values import ROWS_IN_FULL
 from metasup.render.filters import ellipsize, pct_axis, usd_short
 
 CHART_DPI = 100
 TITLE_SIZE, LABEL_SIZE, TICK_SIZE, LEGEND_SIZE = 11, 10, 9, 9
 """Points; at 100 dpi a 600-pixel-wide chart shows them at about their size in the e-mail."""
 CHART_NAMES = ("equity", "attribution")
-MAX_CHART_AGENTS = 20
-"""Bars in the attribution chart; the rest are summed into one "N others" bar."""
+MAX_CHART_AGENTS = ROWS_IN_FULL
+"""Bars in the attribution chart; above, the bars of the e-mail's attribution table (the best and
+the worst agents, the others summed in one bar between them: ``lp.fleet_tables``), so the chart
+and the table name the same agents and count the same others."""
 
 Charts = dict[str, bytes]
 """PNG bytes by chart name (``equity``, ``attribution``)."""
@@ -91,12 +94,18 @@ def equity_chart(report: LpReport) -> bytes:
     return _png(figure)
 
 
-def attribution_chart(report: LpReport) -> bytes:
-    """Horizontal bars: each agent's realized profit in the period (USD), best on top."""
+def attribution_bars(report: LpReport) -> list[tuple[str, LpAttributionRow]]:
+    """The attribution chart's bars, best first: one per agent, or above :data:`MAX_CHART_AGENTS`
+    the e-mail's table's rows (best, the others summed, worst)."""
     rows = sorted(report.attribution.agents.items(), key=lambda item: item[1].pnl, reverse=True)
     if len(rows) > MAX_CHART_AGENTS:
-        rest = rows[MAX_CHART_AGENTS - 1 :]
-        rows = [*rows[: MAX_CHART_AGENTS - 1], (f"{len(rest)} others", _sum_rows(rest))]
+        rows = [(line.name, line.row) for line in attribution_table(report.attribution.agents).lines]
+    return rows
+
+
+def attribution_chart(report: LpReport) -> bytes:
+    """Horizontal bars: each agent's realized profit in the period (USD), best on top."""
+    rows = attribution_bars(report)
     figure = Figure(figsize=(6.0, 1.2 + 0.34 * max(len(rows), 2)), dpi=CHART_DPI, layout="constrained")
     if not rows:
         _no_data(figure, "No prod agent")
@@ -122,11 +131,6 @@ def attribution_chart(report: LpReport) -> bytes:
     if all(v == 0 for v in values):
         ax.set_xlim(-1, 1)
     return _png(figure)
-
-
-def _sum_rows(rows: Sequence[tuple[str, LpAttributionRow]]) -> LpAttributionRow:
-    total = {key: sum(getattr(row, key) for _, row in rows) for key in ("pnl", "fees", "costs", "net")}
-    return LpAttributionRow(**total, contribution=sum(row.contribution for _, row in rows))
 
 
 def render_charts(report: LpReport) -> Charts:

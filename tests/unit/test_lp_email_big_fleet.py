@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from metasup.lp.charts import attribution_bars
 from metasup.lp.email import build_message, render_text
 from metasup.lp.report import LpReport, Strategies, StrategyState, compute_lp_report
 from metasup.lp.statistics import daily_returns
@@ -261,3 +262,16 @@ def test_big_fleet__every_agents_figures_are_attached_as_csv(
     assert math.fsum(float(row["pnl"]) for row in rows) == pytest.approx(big.pnl.period, abs=1e-6)
     demoted = next(row for row in rows if row["agent"] == agents_of(CLASSES[2])[0])
     assert (demoted["strategy_class"], demoted["status"]) == (CLASSES[2], "demoted")
+
+
+def test_big_fleet__the_chart_shows_the_tables_agents_best_and_worst(big: LpReport, text: str) -> None:
+    """The chart summed the bottom of the fleet into "N others" (the worst losers unseen) and its N
+    differed from the table's: it now draws the table's rows, the summed one between."""
+    bars = attribution_bars(big)
+    ranked = sorted(big.attribution.agents.items(), key=lambda item: (-item[1].pnl, item[0]))
+    assert [name for name, _ in bars[:8]] == [name for name, _ in ranked[:8]]
+    assert [name for name, _ in bars[-8:]] == [name for name, _ in ranked[-8:]]  # the worst are shown
+    others = bars[8][0]
+    assert others == f"{len(ranked) - 16} other agents"
+    assert others in text  # the table's own "N other agents" row
+    assert math.fsum(row.pnl for _, row in bars) == pytest.approx(big.pnl.period)  # the fund's, after fees
