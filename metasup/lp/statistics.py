@@ -112,12 +112,10 @@ def due_period(as_of: pd.Timestamp, cadence: Cadence, weekday: str = "mon") -> P
     date. Every run of the same day gets the same period (and key): the rolling run sends a key
     at most once, by looking for an ``email_sent`` ledger record with ``data.period == key``.
     """
-    if weekday not in WEEKDAYS:
-        raise ValueError(f"weekday must be one of {', '.join(WEEKDAYS)}, got {weekday!r}")
-    today = utc_date(as_of)
-    if cadence == "daily":
-        return last_complete_period(as_of, "daily") if today.weekday() < 5 else None
-    return last_complete_period(as_of, "weekly") if WEEKDAYS[today.weekday()] == weekday else None
+    period = scheduled_period(as_of, cadence, weekday)  # on a scheduled day, the one due
+    today = utc_date(as_of).weekday()
+    scheduled_today = today < 5 if cadence == "daily" else WEEKDAYS[today] == weekday
+    return period if scheduled_today else None
 
 
 CATCH_UP_PERIODS: Final = 10
@@ -185,11 +183,16 @@ def due_periods(
     while period.start > last and len(periods) < CATCH_UP_PERIODS:
         periods.append(period)
         period = _period_before(period, cadence)
-    missed = 0
-    while period.start > last and missed < 10_000:
-        missed += 1
-        period = _period_before(period, cadence)
-    return periods[::-1], missed
+    return periods[::-1], _periods_since(last, period, cadence)
+
+
+def _periods_since(last: dt.date, period: Period, cadence: Cadence) -> int:
+    """How many periods start after ``last`` up to ``period``'s start (0 when it is not after)."""
+    if period.start <= last:
+        return 0
+    if cadence == "daily":
+        return int(np.busday_count(last + dt.timedelta(days=1), period.start + dt.timedelta(days=1)))
+    return (period.start - last).days // 7
 
 
 # --------------------------------------------------------------------------------------------

@@ -46,7 +46,8 @@ from metasup.rolling.state_layout import (
 STATE_WRITE_ATTEMPTS = 20
 """Compare-and-swap attempts of one state write. Two runs at once write the state branch many times
 each (a recorded head per re-cut branch, a claim, the save): a run that loses every race while the
-other writes a burst re-reads and retries; 5 attempts were exhausted in a test of two runs at once."""
+other writes a burst re-reads and retries. It was 5; a CI run of two runs at once once ended in an
+exit 1 that this may explain (not proven: ``docs/decisions.md``)."""
 ANCHOR_HISTORY_COMMITS = 40
 """How far back (first parents) a run reads ``Ledger-Head`` anchors: a matching anchor vouches for
 every record before it, so the newest few genuine ones carry the whole guarantee."""
