@@ -342,7 +342,7 @@ class PlanExecutor:
             name, kind, retirement, action.reason, self.review, self.config, self.context.run_link
         )
         self._open(action.branch, f"[AUTO-RETIRE] {plain_line(name)}", body, RETIRE_LABEL)
-        return []
+        return [] if action.entry is None else [action.entry]
 
     def _refresh_retirement(self, action: RefreshRetirement) -> list[NewEntry]:
         """Re-cut the open retire PR on the base's new head (the same change, on what people merged

@@ -80,6 +80,10 @@ class KillStep:
     refused_until: datetime | None = None
     """A person closed the last episode's PR unmerged: the kill is lifted until then (the veto
     cooldown), and this run records and opens nothing."""
+    after_merge: bool = False
+    """The new episode follows a merged retire PR. The run's registry is its checkout, which may
+    predate that merge (a PR merged while the run was under way): the kill is recorded only if the
+    base's head does not record it already (``execute``, on opening the new PR)."""
 
 
 def kill_step(
@@ -102,8 +106,8 @@ def kill_step(
     """
     ordered = sorted(history, key=lambda p: p.number)
     has_open = any(pull.state == "open" for pull in ordered)
+    pull = None if latest is None else episode_pull(latest, ordered)
     if latest is not None:
-        pull = episode_pull(latest, ordered)
         if pull is None or pull.state == "open":
             return KillStep(None, open_pull=pull is None and not has_open)
         if not pull.merged and pull.closed_at is not None and now < pull.closed_at + cooldown:
@@ -118,4 +122,4 @@ def kill_step(
         data={**data, AFTER_PR: ended[-1]},
         dedupe_key=f"after pr#{ended[-1]}",
     )
-    return KillStep(entry, open_pull=not has_open)
+    return KillStep(entry, open_pull=not has_open, after_merge=pull is not None and pull.merged)

@@ -27,6 +27,9 @@ class OpenRetirement:
     subject: str
     branch: str
     reason: str
+    entry: NewEntry | None = None
+    """The kill's ledger entry, when it is recorded only if the base's head does not record the
+    kill already (``KillStep.after_merge``); otherwise the entry is the plan's."""
 
 
 @dataclass(frozen=True)
@@ -87,12 +90,14 @@ def plan_kills(
         step = kill_step(
             subject, reason, registry_value, kills.get(subject), by_branch.get(branch, []), now, cooldown
         )
-        if step.entry is not None:
+        opens = step.open_pull and branch not in blocked
+        checked = step.entry if opens and step.after_merge else None
+        if step.entry is not None and checked is None:
             plan.entries.append(step.entry)
         if step.refused_until is not None:
             plan.refused.append((subject, step.refused_until))
-        if step.open_pull and branch not in blocked:
-            plan.actions.append(OpenRetirement(subject, branch, reason))
+        if opens:
+            plan.actions.append(OpenRetirement(subject, branch, reason, checked))
     subjects = [a.agent for a in review.agents] + [
         CLASS_SUBJECT_PREFIX + c.name for c in review.strategy_classes
     ]

@@ -133,3 +133,28 @@ def test_an_open_retire_pr_is_re_cut_when_people_edit_the_registry_on_the_base(r
     assert f"re-cut [AUTO-RETIRE] PR #{pull} " not in last_run  # the others are, on the new base
     assert "no PR" not in last_run
     assert len(rolling.events("killed", AGENT)) == 1
+
+
+def test_a_retire_pr_merged_after_the_runs_checkout_is_not_a_second_kill(rolling: Rolling) -> None:
+    """alice merges the retire PR while a scheduled run is under way: the run's checkout still says
+    ``prod`` (it predates the merge) and the rules fire again. That is the same kill, carried out —
+    not a reinstatement killed again: no second ``killed`` record (the LP log would show the agent
+    killed twice), no new PR; the summary says the base records it already."""
+    assert rolling() == 0
+    [pull] = retire_pulls(rolling)
+    rolling.fake.merge(REPO, pull, user="alice")
+    rolling.fake.advance(hours=6)
+    assert "stage: prod" in (rolling.workspace / "agents.yaml").read_text().split(AGENT, 1)[1][:200]
+
+    assert rolling() == 0
+
+    assert len(rolling.events("killed", AGENT)) == 1
+    assert retire_pulls(rolling) == [pull]
+    last_run = summary(rolling).replace("\\", "").rsplit("## 🤖 Meta-Supervisor rolling run", 1)[1]
+    assert f"{AGENT} is retired on main already (this run's checkout is older): no PR" in last_run
+
+    merged = rolling.fake.read_file(REPO, "agents.yaml", ref="main")
+    (rolling.workspace / "agents.yaml").write_text(merged)  # the next run checks out the new base
+    rolling.fake.advance(hours=6)
+    assert rolling() == 0
+    assert len(rolling.events("killed", AGENT)) == 1
