@@ -42,6 +42,7 @@ TOP_FINDINGS = 5
 
 GATE_MATRIX_ROWS = 50
 """Sandbox agents in the PR comment's gate matrix; more are summed up in a "… and N more" row.
+The rows kept are those a reader acts on first (:func:`matrix_rank`), shown in the review's order.
 
 Only the comment (``limit`` at most :data:`GITHUB_COMMENT_LIMIT`) is capped, for the 20-second
 read; the job summary (a larger ``limit``) lists every sandbox agent: one row per agent, like its
@@ -332,7 +333,8 @@ class Parts:
     actions: list[Recommendation]
     gates: list[GateRow]
     gate_rows: list[GateRow]
-    """The gate matrix's rows before any cut: every sandbox agent, or the first ``cap``."""
+    """The gate matrix's rows before any cut, most telling first (:func:`matrix_rank`): every
+    sandbox agent, or ``cap`` of them. A cut takes rows off the end."""
 
     @classmethod
     def of(cls, review: Review, roots: Sequence[str], cap: int | None) -> Parts:
@@ -342,8 +344,16 @@ class Parts:
             findings=[_relative_finding(f, roots) for f in review.findings],
             actions=[_relative_action(a, roots) for a in review.recommendations],
             gates=gates,
-            gate_rows=gates if cap is None else gates[:cap],
+            gate_rows=sorted(gates, key=matrix_rank)[:cap],
         )
+
+
+def matrix_rank(row: GateRow) -> tuple[int, int]:
+    """Approved agents first (this PR's promotions), then the blocked ones nearest to passing
+    (fewest failed gates); ties keep the review's order (the sort is stable). A 400-agent fleet's
+    matrix showed its first 50 sandbox agents in registry order, approved ones beyond them unseen."""
+    failed = sum(1 for cell in row.cells if cell is False)
+    return (0 if row.result == "APPROVED" else 1, failed)
 
 
 def _kept(items: Sequence[T], cut: frozenset[int]) -> list[T]:
@@ -368,7 +378,8 @@ def _render(
     agents = _kept(review.agents, cut.agents)
     shown = _kept(parts.findings, cut.findings)
     actions = _kept(parts.actions, cut.actions)
-    gates = parts.gate_rows[: len(parts.gate_rows) - cut.gate_rows]
+    kept = {id(row) for row in parts.gate_rows[: len(parts.gate_rows) - cut.gate_rows]}
+    gates = [row for row in parts.gates if id(row) in kept]  # in the review's order
     try:
         body = template.render(
             marker=Safe(MARKER),

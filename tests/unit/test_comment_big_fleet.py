@@ -212,3 +212,28 @@ def test_job_summary__a_huge_fleet_stays_under_githubs_one_mebibyte(
     assert len(body.encode()) < 2**20
     rows = set(table_rows(body))
     assert all(escape_markdown(a.agent) in rows for a in review.agents if a.status == "killed")
+
+
+def test_big_fleet__gate_matrix_keeps_the_approved_agents_beyond_its_first_50_rows(
+    base_config: Config, agent_factory: AgentFactory, review_factory: Callable[..., Review]
+) -> None:
+    """The registry lists 90 blocked sandbox agents before the 6 this PR approves: the matrix kept
+    its first 50 rows in registry order, so the promotions were the rows it left out. It keeps the
+    approved ones, still in the review's order."""
+    review = big_review(agent_factory, review_factory, base_config)
+    blocked = [a for a in review.agents if a.promotion.result == "BLOCKED"]
+    approved = [a for a in review.agents if a.promotion.result == "APPROVED"][:6]
+    assert len(blocked) == 90
+    review = review.model_copy(
+        update={"agents": blocked + approved, "findings": review.findings[:5], "recommendations": []}
+    )
+
+    body = render_comment(review, base_config).body
+
+    matrix = body.split("<summary>All 9 gates", 1)[1].split("</details>", 1)[0]
+    rows = [line.split(" | ")[0].removeprefix("| ") for line in matrix.splitlines() if line.startswith("| ")]
+    names = [name for name in rows if name not in ("Agent", "… and 46 more")]
+    assert "| … and 46 more |" in matrix
+    assert len(names) == 50
+    assert names[-6:] == [escape_markdown(a.agent) for a in approved]
+    assert names[:44] == [escape_markdown(a.agent) for a in blocked[:44]]
