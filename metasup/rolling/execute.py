@@ -53,8 +53,11 @@ from metasup.rolling.plan import (
     pull_key,
 )
 from metasup.rolling.registry_edit import (
+    RegistryEditError,
+    Section,
     class_is_killed,
     has_stage,
+    kill_reason_of,
     kill_strategy_class,
     retire_agent,
     set_agent_stage,
@@ -347,12 +350,26 @@ class PlanExecutor:
     def _refresh_retirement(self, action: RefreshRetirement) -> list[NewEntry]:
         """Re-cut the open retire PR on the base's new head (the same change, on what people merged
         since), so that it stays mergeable; nothing when the base already records the kill."""
-        change = self._retirement_change(action.subject, action.reason)
+        reason = action.reason or self._reason_on_branch(action)
+        change = self._retirement_change(action.subject, reason)
         if isinstance(change, str):
             return self._already_on_base(change)
         name, kind, text, _ = change
-        self._push(action.branch, text, self._retirement_message(name, kind, action.reason))
+        self._push(action.branch, text, self._retirement_message(name, kind, reason))
         return []
+
+    def _reason_on_branch(self, action: RefreshRetirement) -> str:
+        """The ``kill_reason`` the PR's branch holds: the re-cut of a PR whose kill neither this run
+        decided nor the ledger records (the run that opened it stopped before saving) keeps it."""
+        text = read_text(self.gh, self.context.repository, self.context.registry_path, action.branch)
+        subject = action.subject
+        section: Section = "strategy_classes" if subject.startswith(CLASS_SUBJECT_PREFIX) else "agents"
+        name = subject.removeprefix(CLASS_SUBJECT_PREFIX) if section == "strategy_classes" else subject
+        try:
+            found = None if text is None else kill_reason_of(text, section, name)
+        except RegistryEditError:
+            found = None
+        return found or f"see [AUTO-RETIRE] PR #{action.pull}"
 
     def _retirement_message(self, name: str, kind: str, reason: str) -> str:
         return f"Retire {kind} {plain_line(name)}\n\n{plain_line(reason)}"

@@ -105,6 +105,16 @@ def class_is_killed(text: str, name: str) -> bool:
     return edit_entry(text, "strategy_classes", name, [_killed_status()]) == text
 
 
+def kill_reason_of(text: str, section: Section, name: str) -> str | None:
+    """The ``kill_reason`` that entry ``name`` of ``section`` carries in ``text`` (None: none, or
+    not a plain string): the reason an [AUTO-RETIRE] branch holds, kept by a re-cut that knows no
+    other."""
+    value = _value_of(_find_entry(text, section, name), "kill_reason", _what(section, name))
+    if isinstance(value, yaml.ScalarNode) and value.tag == STR_TAG and value.value:
+        return str(value.value)
+    return None
+
+
 def _killed_status() -> Change:
     return Change("status", "killed", default="active", double_quoted=False, after=("name",))
 

@@ -9,10 +9,16 @@ the retire PR (lifts the kill). End to end through the action against the fake G
 from __future__ import annotations
 
 import difflib
+import io
 import json
 
+from fakegithub import FakeGitHub, RequestInfo
 from test_action_rolling import REPO, STATE, Rolling
 from test_action_rolling_safety import rolling, summary
+
+from metasup.action import run
+from metasup.github import connect
+from metasup.github.workflow_commands import Console
 
 __all__ = ["rolling"]  # the fixture, shared with test_action_rolling_safety
 
@@ -158,3 +164,46 @@ def test_a_retire_pr_merged_after_the_runs_checkout_is_not_a_second_kill(rolling
     rolling.fake.advance(hours=6)
     assert rolling() == 0
     assert len(rolling.events("killed", AGENT)) == 1
+
+
+def test_a_retire_pr_re_cut_without_a_recorded_reason_keeps_the_reason_it_had(rolling: Rolling) -> None:
+    """The run that opened the retire PR stopped before it saved its ledger (GitHub failed every
+    state write after the PR was opened), and the next runs' rules do not fire: no record and no
+    kill of this run hold the reason. A person edits agents.yaml on main, so the PR is re-cut: it
+    keeps the ``kill_reason`` its branch had, not ``kill_reason: ""``."""
+
+    def state_writes_fail(fake: FakeGitHub, request: RequestInfo) -> None:
+        if request.body.get("head") == BRANCH:
+            fake.fail_next(1000, method="POST", path="/repos/*/git/commits", status=502)
+
+    rolling.fake.before_request(state_writes_fail, method="POST", path=f"/repos/{REPO}/pulls", times=None)
+    out = io.StringIO()
+    code = run(
+        {**rolling.environ, "GITHUB_RUN_ID": "1"},
+        console=Console(out),
+        connect=lambda token, url: connect(token, url, sleep=lambda _: None),
+        clock=rolling.fake.clock.now,
+    )
+    rolling.fake.clear_faults()
+    assert code == 1, out.getvalue()
+    [pull] = retire_pulls(rolling)
+    assert '"killed"' not in (rolling.fake.read_file(REPO, "ledger.jsonl", ref=STATE) or "")
+    reason = reason_on(rolling.fake.read_file(REPO, "agents.yaml", ref=BRANCH))
+    assert reason.startswith('"2 of 4 retirement rules fired')
+
+    registry = rolling.fake.read_file(REPO, "agents.yaml", ref="main")
+    edited = registry.replace("# workhorse range trader", "# workhorse range trader, sized up in November")
+    rolling.fake.commit_files(REPO, "main", {"agents.yaml": edited}, message="Resize meanrev-core")
+    rolling.fake.advance(hours=6)
+    assert rolling(METASUP_AS_OF=EARLY) == 0
+
+    assert f"re-cut [AUTO-RETIRE] PR #{pull} for {AGENT}" in summary(rolling).replace("\\", "")
+    branch = rolling.fake.read_file(REPO, "agents.yaml", ref=BRANCH)
+    assert "sized up in November" in branch
+    assert reason_on(branch) == reason
+
+
+def reason_on(registry: str) -> str:
+    """meanrev-legacy's ``kill_reason`` value, as written in the registry's text."""
+    entry = registry.split(f"name: {AGENT}", 1)[1].split("- name:", 1)[0]
+    return entry.split("kill_reason: ", 1)[1].split("\n", 1)[0]

@@ -18,6 +18,7 @@ from metasup.rolling.registry_edit import (
     class_is_killed,
     double_quoted,
     has_stage,
+    kill_reason_of,
     kill_strategy_class,
     retire_agent,
     set_agent_stage,
@@ -350,6 +351,16 @@ def test_retire_agent__any_kill_reason_round_trips_on_one_line(reason: str) -> N
     assert len(added) == 2
     assert added[1].startswith('  kill_reason: "')
     assert data_of(edited) == expected_after(REGISTRY, "agents", "#hash", stage="retired", kill_reason=reason)
+
+
+@pytest.mark.parametrize("reason", HOSTILE_REASONS)
+def test_kill_reason_of__reads_back_what_a_retirement_wrote(reason: str) -> None:
+    """A re-cut retire PR keeps the reason its branch holds: it reads back exactly, for an agent
+    and for a class; an entry without one has none."""
+    assert kill_reason_of(retire_agent(REGISTRY, "#hash", reason), "agents", "#hash") == (reason or None)
+    killed = kill_strategy_class(REGISTRY, "momentum", reason)
+    assert kill_reason_of(killed, "strategy_classes", "momentum") == (reason or None)
+    assert kill_reason_of(REGISTRY, "agents", "#hash") is None
 
 
 @settings(max_examples=200, deadline=None)
