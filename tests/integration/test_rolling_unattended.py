@@ -334,7 +334,8 @@ def test_two_runs_at_once_do_nothing_twice(new_fleet: Callable[[], Fleet], seed:
         fleet.checkout()
         numbers = (10 * index + 1, 10 * index + 2)
         codes = at_once([lambda n=n: fleet.run(n) for n in numbers])
-        assert codes == [0, 0], f"run {index + 1}, seed {seed}: exit codes {codes}"
+        errors = [line for line in fleet.log.splitlines() if line.startswith(("::error", "::warning"))]
+        assert codes == [0, 0], f"run {index + 1}, seed {seed}: exit codes {codes}; {errors[-6:]}"
 
     assert "Traceback" not in fleet.log
     issues = fleet.fake.repo(REPO).issues.values()
