@@ -249,8 +249,9 @@ def _stage_action(
 ) -> Action | None:
     """What to do for one agent, given every promote (or demote) PR its branch ever had.
 
-    An open PR in ``ended`` (the ledger recorded its veto or withdrawal) was reopened by a person:
-    it is theirs to merge or close, like a held PR — metasup neither merges nor closes it again.
+    An open PR in ``ended`` (the ledger recorded its veto or withdrawal, or its hold) was reopened
+    or pushed to by a person: it is theirs to merge or close — metasup neither merges, re-cuts nor
+    closes it again, even once its head is back at the commit metasup recorded.
     """
     kind = lifecycle.kind
     fires, why_not = _rule_fires(agent, lifecycle)
@@ -297,7 +298,8 @@ def plan_rolling(
     """Every PR action and audit-ledger entry of one rolling run, decided from plain values.
 
     ``pulls`` are metasup's own PRs only (``ownership.classify``). ``moved``: its open PRs whose head
-    a person moved — each is held once (``announced``: the PR numbers already held in the ledger);
+    a person moved — each is held once (``announced``: the PR numbers already held in the ledger,
+    which stay a person's even when their head is put back);
     ``blocked``: branches metasup must not push to (someone else's open PR uses them); ``ended``:
     PRs the ledger records as vetoed or withdrawn — one of them open again was reopened by a person
     and is left to people (``plan.reopened``); ``vetoed``: the PRs among them recorded as vetoed,
@@ -309,6 +311,7 @@ def plan_rolling(
     by_branch = _latest_by_branch(pulls)
     agent_of_branch = {c.branch(a.agent): a.agent for a in review.agents for c in LIFECYCLES.values()}
     cooldown = timedelta(days=config.promotion_prs.veto_cooldown_days)
+    peoples = ended | announced  # reopened after a veto or withdrawal, or held: a person's PR now
     plan = RollingPlan(audit_entries=observed_entries(pulls, agent_of_branch, cooldown, vetoed))
     for pull in pulls:
         label = label_of(pull.branch)
@@ -333,7 +336,7 @@ def plan_rolling(
                 continue
             history = by_branch.get(lifecycle.branch(agent.agent), [])
             action = _stage_action(
-                agent, history, now, base_head, config, plan.vetoes, plan.held, lifecycle, ended
+                agent, history, now, base_head, config, plan.vetoes, plan.held, lifecycle, peoples
             )
             if action is not None:
                 plan.actions.append(action)
@@ -344,7 +347,7 @@ def plan_rolling(
             if (
                 agent.stage != lifecycle.from_stage
                 and open_pull is not None
-                and open_pull.number not in ended
+                and open_pull.number not in peoples
             ):
                 plan.actions.append(
                     WithdrawStageChange(

@@ -55,6 +55,32 @@ def test_a_forged_record_never_gets_a_foreign_commit_merged(rolling: Rolling) ->
     assert f"its head {evil[:12]} is not the change metasup makes" in summary(rolling)
 
 
+def test_a_held_pr_stays_a_persons_when_its_head_is_put_back(rolling: Rolling) -> None:
+    """bob pushes to metasup's promote PR, which is held ("a person's to merge"); then he
+    force-pushes the branch back to metasup's own commit, to rework his change. The PR is still
+    his: metasup neither re-cuts nor merges nor closes it (it did both: a force-push and a merge
+    recorded as metasup's promotion)."""
+    fake = rolling.fake
+    assert rolling() == 0
+    [pull] = rolling.promote_pulls()
+    recorded = fake.ref_sha(REPO, PROMOTE_BRANCH)
+    fake.push_to_pull(REPO, pull.number, {"NOTES.md": "bob's change\n"}, user="bob")
+    fake.advance(hours=25)
+    assert rolling() == 0
+    assert rolling.events("promotion_held", "momo-beta")
+    fake.client().get_repo(REPO).get_git_ref(f"heads/{PROMOTE_BRANCH}").edit(recorded, force=True)
+    fake.advance(hours=25)
+    fake.reset_log()
+
+    assert rolling() == 0, rolling.stdout
+
+    assert fake.writes("PATCH", f"/repos/*/git/refs/heads/{PROMOTE_BRANCH}") == []
+    assert fake.writes("PUT", f"/repos/*/pulls/{pull.number}/merge") == []
+    assert fake.issue(REPO, pull.number).state == "open"
+    assert rolling.events("promoted", "momo-beta") == []
+    assert len([c for c in fake.comments(REPO, pull.number) if HELD_TEXT in c.body]) == 1
+
+
 def test_a_pr_someone_retargeted_is_never_merged_elsewhere(rolling: Rolling) -> None:
     fake = rolling.fake
     fake.create_branch(REPO, "release")
