@@ -367,7 +367,7 @@ def _redact(text: str, environ: Mapping[str, str]) -> str:
     the whole ``Authorization`` value), and only the exact ``::add-mask::`` value is masked."""
     for name in ("METASUP_GITHUB_TOKEN", "GITHUB_TOKEN"):
         for secret in {environ.get(name, ""), environ.get(name, "").strip()} - {""}:
-            text = text.replace(secret, "***")
+            text = text.replace(secret, "***").replace(repr(secret)[1:-1], "***")
     return text
 
 

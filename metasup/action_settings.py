@@ -53,6 +53,18 @@ class ActionSettings(BaseModel):
     output_path: Path | None = None
     summary_path: Path | None = None
 
+    @field_validator("token")
+    @classmethod
+    def _one_word(cls, value: SecretStr) -> SecretStr:
+        """A token with a line break or a space inside (a secret pasted from two lines) cannot be
+        sent, and an error quoting the header would print it unmasked: refused, never quoted."""
+        if any(char.isspace() or not char.isprintable() for char in value.get_secret_value()):
+            raise ValueError(
+                "the token holds a line break, a space or another unprintable character inside it; "
+                "paste the secret again as one line"
+            )
+        return value
+
     @field_validator(
         "app_slug", "base_ref", "as_of", "event_path", "output_path", "summary_path", mode="before"
     )

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import io
 import re
 from pathlib import Path
 
 import pytest
 
-from metasup.action import default_base_ref, pull_request_number, select_mode
+from metasup.action import default_base_ref, pull_request_number, run, select_mode
 from metasup.action_settings import ActionSettings
-from metasup.github.workflow_commands import escape_command_data, write_outputs
+from metasup.github.workflow_commands import Console, escape_command_data, write_outputs
 from metasup.model.errors import InputError
 from metasup.runner import write_output
 
@@ -146,6 +147,26 @@ def test_action_settings__token_pasted_with_its_line_end_is_stripped() -> None:
     assert ActionSettings.from_environ(blank).token.get_secret_value() == "ghs_y"
     with pytest.raises(InputError, match="token: Field required"):
         ActionSettings.from_environ({**environ, "METASUP_GITHUB_TOKEN": " \n"})
+
+
+@pytest.mark.parametrize("inside", ["\r", "\n", "\r\n", " ", "\t", "\x00", "\u2028"])
+def test_action_settings__a_token_broken_inside_is_refused_and_never_printed(inside: str) -> None:
+    """A secret pasted from two lines: requests refused the header and quoted it (``'\\r'`` in the
+    quote, so the raw token the mask and the redaction looked for was not found) — the run's
+    internal-error line printed the token. Now the settings refuse it, naming no part of it."""
+    secret = f"ghs_SECRETpartONE{inside}partTWOsecret"
+    environ = {"GITHUB_EVENT_NAME": "push", "GITHUB_REPOSITORY": "o/r", "METASUP_GITHUB_TOKEN": secret}
+    with pytest.raises(InputError, match="token: the token holds a line break, a space") as refused:
+        ActionSettings.from_environ(environ)
+    assert "SECRET" not in str(refused.value)
+
+    stream = io.StringIO()
+    assert run(environ, console=Console(stream)) != 0
+    printed = stream.getvalue()
+    assert "::error::" in printed
+    assert "paste the secret again as one line" in printed
+    assert "SECRET" not in printed
+    assert "Internal error" not in printed
 
 
 def test_write_output__confined_refuses_a_link_the_cli_follows_it(tmp_path: Path) -> None:
