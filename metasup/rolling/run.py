@@ -36,10 +36,12 @@ from metasup.github import (
     own_login,
     read_own_issue,
     read_state,
+    read_text,
     upsert_issue,
 )
 from metasup.model.config import Config
 from metasup.model.errors import DONE_NOTE, MetasupError
+from metasup.model.registry import Stage
 from metasup.model.review import BaseInfo
 from metasup.render.bodies import DASHBOARD_MARKER, render_dashboard
 from metasup.rolling.audit_anchor import check_anchors
@@ -64,6 +66,7 @@ from metasup.rolling.lifecycle import DEMOTE_PREFIX, LIFECYCLES, PROMOTE_PREFIX,
 from metasup.rolling.lp_email import DueEmail, send_due_email
 from metasup.rolling.ownership import Ownership, classify
 from metasup.rolling.plan import RollingPlan, demotion_vetoes, describe, plan_rolling
+from metasup.rolling.registry_edit import RegistryEditError, has_stage
 from metasup.rolling.state import StateFiles, email_claims, read_state_files, save_state
 from metasup.rolling.state_layout import EMAIL_CLAIMS_PATH, STATE_BRANCH
 from metasup.runner import Workspace, supervise_workspace
@@ -147,7 +150,8 @@ def run_rolling(
         return outcome
 
     with noting_done(outcome):
-        entries = _with_mergers(gh, context.repository, missing_entries(records, plan.audit_entries))
+        observed = _with_mergers(gh, context.repository, missing_entries(records, plan.audit_entries))
+        entries = _carried_out(gh, context, base_head, observed, outcome)
         executor = PlanExecutor(
             gh, context, workspace.config, review, base_head, outcome, state.heads, owned.head_of
         )
@@ -214,6 +218,42 @@ def _with_mergers(gh: GitHubClient, repository: str, entries: list[NewEntry]) ->
                 entry = entry.model_copy(update={"data": {**entry.data, "merged_by": merged_by}})
         out.append(entry)
     return out
+
+
+def _carried_out(
+    gh: GitHubClient,
+    context: RollingContext,
+    base_head: str,
+    entries: list[NewEntry],
+    outcome: RollingOutcome,
+) -> list[NewEntry]:
+    """``entries`` without the observed merges that did not make the change: a merged [AUTO-PROMOTE]
+    or [AUTO-DEMOTE] PR is recorded as ``promoted``/``demoted`` only when the base's head shows the
+    agent at that stage. A person who replaced metasup's change in its PR (the stage left as it
+    was, other files added) and merged it made no promotion, and the audit ledger and the LP log
+    must not say it did; the summary says so instead. One read, only when such a merge is new."""
+    stage_of: dict[str, Stage] = {lifecycle.done: lifecycle.to_stage for lifecycle in LIFECYCLES.values()}
+    if not any(entry.event in stage_of for entry in entries):
+        return entries
+    text = read_text(gh, context.repository, context.registry_path, base_head) or ""
+    kept: list[NewEntry] = []
+    for entry in entries:
+        to_stage = stage_of.get(entry.event)
+        if to_stage is not None and not _at_stage(text, entry.subject, to_stage):
+            outcome.warnings.append(
+                f"PR #{entry.data.get('pr')} was merged, but {context.registry_path} on {context.base_ref} "
+                f"does not put {entry.subject} in {to_stage}: not recorded as {entry.event}"
+            )
+            continue
+        kept.append(entry)
+    return kept
+
+
+def _at_stage(registry_text: str, agent: str, stage: Stage) -> bool:
+    try:
+        return has_stage(registry_text, agent, stage)
+    except RegistryEditError:  # the agent is gone, or the file is not one metasup can read
+        return False
 
 
 def _verified_ledger(

