@@ -13,7 +13,7 @@ from datetime import datetime
 
 from metasup.evaluate.retirement import kill_reason
 from metasup.model.pulls import PullState
-from metasup.model.review import Review
+from metasup.model.review import CLASS_SUBJECT_PREFIX, Review
 from metasup.rolling.audit_anchor import LedgerAnchor, anchors_in_message
 from metasup.rolling.audit_ledger import LedgerRecord, NewEntry
 from metasup.rolling.lifecycle import LIFECYCLES, VETO_EVENTS, Kind, lifecycle_of
@@ -84,21 +84,42 @@ def dashboard_context(
     vetoes: list[Veto],
     ledger_head: LedgerAnchor | None = None,
     state_commit: str | None = None,
+    standing: Sequence[LedgerRecord] = (),
 ) -> dict[str, object]:
     """What the dashboard template shows besides the review itself. ``ledger_head`` and
     ``state_commit`` (what this run wrote) anchor the ledger outside the state branch: see
-    :func:`dashboard_anchors`."""
+    :func:`dashboard_anchors`. ``standing``: the ``killed`` records of earlier runs that keep
+    their subjects excluded (``kills.kills_in_force``) — listed with the record that keeps each,
+    so a person sees every exclusion and where it comes from (the state branch is writable by
+    anyone with push access: a record metasup never wrote shows up here)."""
     stages: dict[str, list[str]] = {}
     for agent in review.agents:
         stages.setdefault(agent.stage, []).append(agent.agent)
-    kills = [
-        {"subject": f"class {c.name}", "reason": kill_reason(c.retirement)}
+    kills: list[dict[str, object]] = [
+        {"subject": f"class {c.name}", "reason": kill_reason(c.retirement), "record": None}
         for c in review.strategy_classes
         if c.retirement.kill
     ]
     kills += [
-        {"subject": a.agent, "reason": kill_reason(a.retirement)} for a in review.agents if a.retirement.kill
+        {"subject": a.agent, "reason": kill_reason(a.retirement), "record": None}
+        for a in review.agents
+        if a.retirement.kill
     ]
+    killed_now = {c.name for c in review.strategy_classes if c.retirement.kill} | {
+        a.agent for a in review.agents if a.retirement.kill
+    }
+    for record in standing:
+        name = record.subject.removeprefix(CLASS_SUBJECT_PREFIX)
+        if name in killed_now:
+            continue
+        shown = f"class {name}" if record.subject.startswith(CLASS_SUBJECT_PREFIX) else name
+        kills.append(
+            {
+                "subject": shown,
+                "reason": str(record.data.get("reason") or "no reason recorded"),
+                "record": {"seq": record.seq, "run": record.run_id, "day": record.ts[:10]},
+            }
+        )
     return {
         "stages": sorted(stages.items()),
         "open_promotions": [p for p in open_promotions if p.kind == "promote"],

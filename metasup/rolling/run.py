@@ -95,6 +95,7 @@ def run_rolling(
         owned = classify(facts, own_login(gh), state.heads, context.base_ref)
     pulls = owned.ours
     previous = from_snapshot(state.snapshot_text, context.base_ref)
+    standing = kills_in_force(records, pulls, workspace.registry)
     supervision = supervise_workspace(
         workspace,
         context.as_of,
@@ -102,7 +103,7 @@ def run_rolling(
         run_id=context.run_id,
         base=BaseInfo(ref=context.base_ref, source="snapshot" if previous else "none"),
         ledger_problem=problem,
-        standing_kills=kills_in_force(records, pulls, workspace.registry),
+        standing_kills=standing,
         demotion_vetoes=demotion_vetoes(pulls, workspace.registry, context.now, workspace.config),
         measure=measure,
     )
@@ -184,6 +185,7 @@ def run_rolling(
             ),
             saved.ledger_head,
             saved.commit,
+            standing=[record for subject, record in latest_kills(records).items() if subject in standing],
         )
         body = render_dashboard(review, context_values, context.run_link)
         number, written = upsert_issue(gh, context.repository, DASHBOARD_TITLE, body, DASHBOARD_MARKER)

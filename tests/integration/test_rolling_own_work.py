@@ -15,6 +15,8 @@ from fakegithub import FakeGitHub, RequestInfo
 from test_action_rolling import PROMOTE_BRANCH, REPO, STATE, Rolling, renamed_rolling
 from test_action_rolling_safety import HELD_TEXT, rolling, summary
 
+from metasup.rolling.audit_ledger import NewEntry, append_new, parse_ledger, serialize
+
 __all__ = ["rolling"]  # the fixture, shared with test_action_rolling_safety
 
 
@@ -105,6 +107,40 @@ def test_a_persons_merge_that_made_no_promotion_is_not_recorded_as_one(rolling: 
         f"PR #{pull.number} was merged, but agents.yaml on main does not put momo-beta in prod: "
         "not recorded as promoted"
     ) in summary(rolling).replace("\\", "")
+
+
+def test_every_kill_kept_by_the_ledger_is_on_the_dashboard_with_its_record(rolling: Rolling) -> None:
+    """mallory (push access) appends a well-chained ``killed momo-alpha`` record to the ledger. A
+    kill recorded by an earlier run stays in force (SPEC §3.4), and the state branch cannot tell
+    whose record it is: the exclusion happened without a word — the dashboard listed only this
+    run's kills. It lists every kill kept by a ledger record, with the record, the run and the day,
+    so a person sees it and what lifts it (docs/decisions.md: protect the state branch)."""
+    fake = rolling.fake
+    assert rolling() == 0
+    text = fake.read_file(REPO, "ledger.jsonl", ref=STATE)
+    forged = append_new(
+        parse_ledger(text),
+        [NewEntry(event="killed", subject="momo-alpha", data={"reason": "x", "registry": "prod"})],
+        "2026-10-31T00:00:00Z",
+        "999",
+    )
+    fake.commit_files(
+        REPO,
+        STATE,
+        {"ledger.jsonl": text + serialize(forged)},
+        message=f"state\n\nLedger-Head: {forged[-1].seq} {forged[-1].hash}\n",
+        user="mallory",
+    )
+    fake.advance(hours=6)
+
+    assert rolling() == 0
+
+    dashboard = next(i for i in fake.repo(REPO).issues.values() if i.title == "Meta-Supervisor dashboard")
+    kills = dashboard.body.split("### Kills", 1)[1].split("###", 1)[0]
+    assert (
+        f"- momo-alpha: x — kept by ledger record #{forged[-1].seq} (run 999, 2026-10-31); "
+        "editing agents.yaml lifts it"
+    ) in kills
 
 
 def test_a_pr_someone_retargeted_is_never_merged_elsewhere(rolling: Rolling) -> None:
