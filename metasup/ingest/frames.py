@@ -29,7 +29,7 @@ from metasup.ingest.checks import (
 )
 from metasup.ingest.fastpath import repeated
 from metasup.ingest.quality import LineAccounts
-from metasup.ingest.rows import Bools, FileIds, InputSpec, Ints, Kind, Rows
+from metasup.ingest.rows import Bools, FileIds, InputSpec, Ints, Kind, Rows, no_rows
 from metasup.model.limits import MAX_PRICE, MAX_USD, MIN_PRICE
 from metasup.model.timestamps import UTC_NS
 
@@ -152,15 +152,15 @@ def signals_frame(pieces: Iterable[Rows], accounts: LineAccounts) -> pd.DataFram
 
 
 @dataclass(frozen=True)
-class _CheckedSignals:
-    """The valid signals of some rows and where each was read; repeated ids not looked for yet."""
+class _Checked:
+    """The valid rows of one piece, typed, and where each was read; repeats not looked for yet."""
 
     frame: pd.DataFrame
     files: FileIds
     lines: Ints
 
 
-def _checked_signals(rows: Rows, accounts: LineAccounts) -> _CheckedSignals:
+def _checked_signals(rows: Rows, accounts: LineAccounts) -> _Checked:
     """One piece's signals: other types ignored, bad lines rejected (booked), the rest typed."""
     typed = rows.columns.get("type")
     is_signal = np.ones(len(rows), dtype=bool) if typed is None else typed.missing | type_is(rows, "signal")
@@ -196,7 +196,7 @@ def _checked_signals(rows: Rows, accounts: LineAccounts) -> _CheckedSignals:
         },
         checks.ok,
     )
-    return _CheckedSignals(frame, _kept(rows.file, checks.ok), _kept(rows.line, checks.ok))
+    return _Checked(frame, _kept(rows.file, checks.ok), _kept(rows.line, checks.ok))
 
 
 def _drop_repeated(
@@ -319,8 +319,28 @@ def _regimes(rows: Rows, accounts: LineAccounts) -> pd.DataFrame:
     return _accepted("regimes", rows, checks, accounts, columns)
 
 
-def prices_frame(rows: Rows, accounts: LineAccounts) -> pd.DataFrame:
-    """Price bars sorted by ``symbol, ts``; a repeated ``(symbol, ts)`` keeps the first in file order."""
+def prices_frame(pieces: Iterable[Rows], accounts: LineAccounts) -> pd.DataFrame:
+    """Price bars sorted by ``symbol, ts``; a repeated ``(symbol, ts)`` keeps the first in file order.
+
+    Each piece is checked on its own, as signals are: files of one price input can hold ``ts`` in
+    different types (a Parquet file in ms beside one in ns, naive beside UTC, CSV text beside
+    Parquet timestamps, a JSON Lines piece whose one bad stamp left its column text). Joined before
+    the checks, the column became mixed objects and every bar of every file was rejected as "wrong
+    type for 'ts'"; checked first, each file's bars are typed alike, and only the bad line goes.
+    """
+    parts = [_checked_prices(rows, accounts) for rows in pieces] or [_checked_prices(no_rows(), accounts)]
+    frame = concat_frames([part.frame for part in parts])
+    files = np.concatenate([part.files for part in parts])
+    lines = np.concatenate([part.lines for part in parts])
+    order, repeated = bar_order(frame)
+    if order is None:
+        return _drop_repeated(frame, files, lines, repeated, "duplicate price bar", accounts)
+    frame = order.applied(frame)
+    return _drop_repeated(frame, files, lines, repeated, "duplicate price bar", accounts, order)
+
+
+def _checked_prices(rows: Rows, accounts: LineAccounts) -> _Checked:
+    """One piece's bars: bad lines rejected (booked), the rest typed; repeats not looked for yet."""
     checks = Checks(len(rows))
     ts = timestamp_field(rows, checks)
     symbol = text_field(rows, "symbol", checks)
@@ -330,12 +350,7 @@ def prices_frame(rows: Rows, accounts: LineAccounts) -> pd.DataFrame:
     checks.fail((price < MIN_PRICE) | (price > MAX_PRICE), outside)
     _settle(rows, checks, accounts)
     frame = _frame("prices", {"ts": ts, "symbol": symbol, "price": price}, checks.ok)
-    files, lines = _kept(rows.file, checks.ok), _kept(rows.line, checks.ok)
-    order, repeated = bar_order(frame)
-    if order is None:
-        return _drop_repeated(frame, files, lines, repeated, "duplicate price bar", accounts)
-    frame = order.applied(frame)
-    return _drop_repeated(frame, files, lines, repeated, "duplicate price bar", accounts, order)
+    return _Checked(frame, _kept(rows.file, checks.ok), _kept(rows.line, checks.ok))
 
 
 def _power(limit: float) -> str:

@@ -87,7 +87,7 @@ from metasup.ingest.frames import (
 from metasup.ingest.jsonl import read_jsonl
 from metasup.ingest.parquet_sources import hive_partitions, shown_path, source_content, source_files
 from metasup.ingest.quality import LineAccounts
-from metasup.ingest.rows import InputSpec, Rows, concat_rows
+from metasup.ingest.rows import InputSpec, Rows
 from metasup.ingest.tables import read_csv, read_parquet
 from metasup.model.artifacts import Artifacts
 from metasup.model.config import ArtifactsConfig
@@ -157,7 +157,7 @@ def _register(files: Sequence[Path], accounts: LineAccounts) -> list[int]:
 def _prices(
     files: Sequence[Path], file_ids: Sequence[int], accounts: LineAccounts, say: Progress
 ) -> pd.DataFrame:
-    prices = prices_frame(_read_input(files, file_ids, PRICES, accounts, say), accounts)
+    prices = prices_frame(_pieces(files, file_ids, PRICES, accounts, say), accounts)
     pa.default_memory_pool().release_unused()
     return prices
 
@@ -174,13 +174,6 @@ def _telemetry(
     pieces = _pieces(files, file_ids, TELEMETRY, accounts, say)
     parts = [telemetry_frames(rows, accounts, unknown_cost) for rows in pieces]
     return {name: concat_frames([part[name] for part in parts]) for name in TELEMETRY_FRAMES}
-
-
-def _read_input(
-    files: Sequence[Path], file_ids: Sequence[int], spec: InputSpec, accounts: LineAccounts, say: Progress
-) -> Rows:
-    """All files of one input (registered in ``accounts`` as ``file_ids``), concatenated in order."""
-    return concat_rows(list(_pieces(files, file_ids, spec, accounts, say)))
 
 
 def _pieces(

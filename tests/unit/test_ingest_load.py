@@ -1205,3 +1205,47 @@ def test_utc_series__what_pandas_gives_with_nulls_as_nat_and_naive_read_as_utc(z
     expected = expected.dt.tz_localize("UTC") if zone is None else expected
     pd.testing.assert_series_equal(converted, expected.astype("datetime64[ns, UTC]"))
     assert converted.isna().tolist() == [False, True, False, False]
+
+
+@pytest.mark.parametrize(
+    "second",
+    ["ms", "naive", "new_york", "csv", "jsonl_with_a_bad_stamp"],
+)
+def test_load_artifacts__a_price_folder_of_differently_typed_files_keeps_every_good_bar(
+    tmp_path: Path, second: str
+) -> None:
+    """Two price files, each fine alone: a Parquet file in ns UTC, and one in ms, naive, New York
+    time, CSV text or JSON Lines with one bad stamp. Joined before their checks, the ``ts`` column
+    became mixed objects and every bar of one file (or both) was rejected as "wrong type for 'ts'"."""
+    folder = tmp_path / "market"
+    folder.mkdir()
+    stamps = pd.date_range("2024-01-01", periods=6, freq="h", tz="UTC")
+    first = pd.DataFrame({"ts": stamps[:3], "symbol": "AAPL", "price": [100.0, 101.0, 102.0]})
+    first.to_parquet(folder / "a.parquet", index=False)
+    later = pd.DataFrame({"ts": stamps[3:], "symbol": "AAPL", "price": [103.0, 104.0, 105.0]})
+    bad = 0
+    if second == "ms":
+        later.astype({"ts": "datetime64[ms, UTC]"}).to_parquet(folder / "b.parquet", index=False)
+    elif second == "naive":
+        later.assign(ts=later["ts"].dt.tz_localize(None)).to_parquet(folder / "b.parquet", index=False)
+    elif second == "new_york":
+        later.assign(ts=later["ts"].dt.tz_convert("America/New_York")).to_parquet(
+            folder / "b.parquet", index=False
+        )
+    elif second == "csv":
+        later.to_csv(folder / "b.csv", index=False)
+    else:
+        lines = [
+            bar(ts=f"{stamp:%Y-%m-%dT%H:%M:%SZ}", price=price)
+            for stamp, price in zip(later["ts"], later["price"], strict=True)
+        ]
+        write_jsonl(folder / "b.jsonl", [*lines, bar(ts="yesterday")])
+        bad = 1
+
+    artifacts = load(tmp_path, alpha=[signal()], prices=folder)
+
+    assert list(artifacts.prices["ts"]) == list(stamps)
+    assert list(artifacts.prices["price"]) == [100.0, 101.0, 102.0, 103.0, 104.0, 105.0]
+    assert artifacts.data_quality.rejected_total == bad
+    if bad:
+        assert rejected(artifacts) == [("market/b.jsonl", 4, "unparsable timestamp")]
