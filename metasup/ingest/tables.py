@@ -153,7 +153,17 @@ def _csv_header(data: Content, lines: Lines | None, shown: str) -> list[str]:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise ArtifactError(f"{shown}: csv header is not valid UTF-8") from None
-    return [name.strip() for name in next(csv.reader([text.rstrip("\r")]), [])]
+    text = text.removesuffix("\r")
+    if "\r" in text:
+        raise ArtifactError(
+            f"{shown}: line 1 holds a carriage return (\\r) that ends no line: csv lines must end in "
+            "\\n or \\r\\n (a file saved as 'CSV (Macintosh)' ends them in \\r alone; save it as "
+            "'CSV UTF-8')"
+        )
+    try:
+        return [name.strip() for name in next(csv.reader([text]), [])]
+    except csv.Error as exc:
+        raise ArtifactError(f"{shown}: csv header cannot be read ({exc})") from None
 
 
 def _check_columns(header: Sequence[str], spec: InputSpec, shown: str) -> list[str]:

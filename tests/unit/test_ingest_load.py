@@ -1249,3 +1249,24 @@ def test_load_artifacts__a_price_folder_of_differently_typed_files_keeps_every_g
     assert artifacts.data_quality.rejected_total == bad
     if bad:
         assert rejected(artifacts) == [("market/b.jsonl", 4, "unparsable timestamp")]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ts,symbol,price\r2024-01-01T00:00:00Z,AAPL,100\r2024-01-01T01:00:00Z,AAPL,101\r",
+        "ts,symbol,price\r2024-01-01T00:00:00Z,AAPL,100\n2024-01-01T01:00:00Z,AAPL,101\n",
+    ],
+    ids=["every line ends in CR", "only the header does"],
+)
+def test_load_artifacts__a_csv_with_carriage_return_line_ends_is_refused_by_name(
+    tmp_path: Path, text: str
+) -> None:
+    """A 'CSV (Macintosh)' export ends its lines in a bare CR: the header reader raised csv.Error,
+    and the run ended as "Internal error (a bug in metasup …)"."""
+    prices = tmp_path / "prices.csv"
+    prices.write_bytes(text.encode())
+    with pytest.raises(
+        ArtifactError, match=r"prices\.csv: line 1 holds a carriage return \(\\r\) that ends no line"
+    ):
+        load(tmp_path, prices=prices)
