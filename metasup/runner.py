@@ -187,9 +187,10 @@ def write_output(flag: str, path: Path, text: str, confine_to: Path | None = Non
     if confine_to is not None:
         _refuse_link(flag, path, confine_to)
     flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | (os.O_NOFOLLOW if confine_to is not None else 0)
+    data = text.encode("utf-8")  # before the file is truncated: text it cannot hold leaves it whole
     try:
-        with os.fdopen(os.open(path, flags, 0o666), "w", encoding="utf-8") as file:
-            file.write(text)
+        with os.fdopen(os.open(path, flags, 0o666), "wb") as file:
+            file.write(data)
     except OSError as exc:
         raise InputError(f"{flag}: cannot write {path} ({exc.strerror or exc})") from None
 

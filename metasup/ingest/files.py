@@ -38,11 +38,16 @@ def suffix_of(path: Path) -> str | None:
 
 
 def display_path(path: Path) -> str:
-    """How a file is named to the user: relative to the working directory when it lies under it."""
+    """How a file is named to the user: relative to the working directory when it lies under it.
+
+    A name that is not UTF-8 (a Latin-1 zip unpacked into an artifact folder) shows its odd bytes
+    as ``\\xe9``: Python holds them as lone surrogates, which no JSON, markdown or UTF-8 file can
+    carry (the review's JSON failed to write, as "Internal error")."""
     try:
-        return path.absolute().relative_to(Path.cwd()).as_posix()
+        shown = path.absolute().relative_to(Path.cwd()).as_posix()
     except ValueError:
-        return str(path)
+        shown = str(path)
+    return shown.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def check_not_a_loop(path: Path) -> None:

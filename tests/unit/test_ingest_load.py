@@ -9,6 +9,7 @@ from __future__ import annotations
 import gzip
 import json
 import math
+import os
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -1270,3 +1271,19 @@ def test_load_artifacts__a_csv_with_carriage_return_line_ends_is_refused_by_name
         ArtifactError, match=r"prices\.csv: line 1 holds a carriage return \(\\r\) that ends no line"
     ):
         load(tmp_path, prices=prices)
+
+
+def test_load_artifacts__a_file_name_that_is_not_utf8_is_shown_escaped(tmp_path: Path) -> None:
+    """``prix_été.jsonl`` from a Latin-1 zip: Python holds its odd bytes as lone surrogates, which
+    the review's JSON could not carry — ``evaluate --json`` ended as "Internal error" and left an
+    empty file. The name is shown with the bytes escaped, and its signals load."""
+    folder = tmp_path / "alpha"
+    folder.mkdir()
+    name = os.fsdecode(b"prix_\xe9t\xe9.jsonl")
+    write_jsonl(folder / name, [signal()])
+
+    artifacts = load(tmp_path, alpha=folder)
+
+    assert next(item.path for item in artifacts.data_quality.files) == "alpha/prix_\\xe9t\\xe9.jsonl"
+    assert len(artifacts.signals) == 1
+    artifacts.data_quality.model_dump_json().encode("utf-8")  # no surrogate left to fail on
