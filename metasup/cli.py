@@ -29,6 +29,7 @@ from metasup.rolling.audit_anchor import LedgerAnchor, check_anchors, parse_anch
 from metasup.rolling.audit_ledger import LedgerError, LedgerRecord, parse_ledger, verify_ledger
 from metasup.runner import (
     FAIL_ON_CHOICES,
+    check_not_an_input,
     check_output_dir,
     check_output_path,
     default_as_of,
@@ -116,6 +117,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     baseline = load_baseline(Path(args.baseline)) if args.baseline else None
     engine = checked_engine(Path(args.config), args.engine, args.scheduler, os.environ)  # before the load
     workspace = load_workspace(Path(args.config), progress=terminal_progress())
+    if args.json:
+        check_not_an_input("--json", Path(args.json), Path(args.config), workspace.config)
     with open_measure(engine) as measure:
         review = evaluate(workspace, as_of, baseline, run_id=os.environ.get("GITHUB_RUN_ID"), measure=measure)
     if args.json:
@@ -188,6 +191,9 @@ def cmd_report(args: argparse.Namespace) -> int:
     records = read_ledger_records(Path(args.ledger)) if args.ledger else []
     engine = checked_engine(Path(args.config), args.engine, args.scheduler, os.environ)  # before the load
     workspace = load_workspace(Path(args.config), progress=terminal_progress())
+    for flag, target in (("--json", args.json), ("--preview", args.preview)):
+        if target:
+            check_not_an_input(flag, Path(target), Path(args.config), workspace.config)
     as_of = explicit_as_of or default_as_of(workspace.artifacts)
     with open_measure(engine, booked=True) as measure:  # the report books the realized signals
         supervision = supervise_workspace(workspace, as_of, None, measure=measure)

@@ -21,7 +21,7 @@ from metasup.evaluate.measure import Measure, measure_locally
 from metasup.evaluate.supervisor import Supervision, supervise
 from metasup.ingest import Progress, load_artifacts, source_files, why_no_price_bars
 from metasup.model.artifacts import Artifacts
-from metasup.model.config import OBJECT_STORAGE, Config, artifact_url, load_config
+from metasup.model.config import OBJECT_STORAGE, Config, artifact_url, load_config, local_inputs
 from metasup.model.errors import ArtifactError, InputError
 from metasup.model.registry import Registry, load_registry
 from metasup.model.review import SEVERITY_ORDER, BaseInfo, Review
@@ -166,6 +166,19 @@ def check_output_path(flag: str, path: Path, confine_to: Path | None = None) -> 
             raise InputError(f"{flag}: {path}: not writable")
     except OSError as exc:  # a name too long, a loop of symlinks: the path cannot be looked at
         raise InputError(f"{flag}: {path}: cannot be written ({exc.strerror or exc})") from None
+
+
+def check_not_an_input(flag: str, path: Path, config_path: Path, config: Config) -> None:
+    """Refuse an output that is one of the run's inputs or lies in an input folder (``InputError``,
+    exit 2, before anything is written): ``--json alpha/events.jsonl`` replaced the signals with the
+    review, and a file written into an artifact folder breaks the next run's read of it."""
+    target = path.resolve()
+    for given in (config_path, *local_inputs(config)):
+        source = given.resolve()
+        if target == source:
+            raise InputError(f"{flag}: {path} is an input of this run; write elsewhere")
+        if source in target.parents:
+            raise InputError(f"{flag}: {path} is in {given}, an input of this run; write elsewhere")
 
 
 def check_output_dir(flag: str, path: Path) -> None:

@@ -33,7 +33,7 @@ import yaml
 from metasup.evaluate.findings import DATA_QUALITY_EXAMPLES
 from metasup.ingest.load import load_artifacts
 from metasup.model.artifacts import Artifacts
-from metasup.model.config import Config, artifact_url, load_config
+from metasup.model.config import Config, artifact_url, load_config, local_inputs
 from metasup.model.errors import InputError
 from metasup.model.review import DataQuality
 from metasup.model.yaml_files import read_yaml_mapping
@@ -54,7 +54,7 @@ def convert(config_path: Path, out: Path) -> DataQuality:
             f" object storage afterwards, e.g. {copy}"
         )
     config = load_config(config_path)
-    check_out(out, [config_path, *_inputs(config)], config.registry.name)
+    check_out(out, [config_path, *local_inputs(config)], config.registry.name)
     artifacts = load_artifacts(config.artifacts, unknown_cost=math.nan)  # written as null, as it was
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -96,13 +96,6 @@ def check_out(out: Path, inputs: Iterable[Path], registry_name: str) -> None:
             + (f" (also holds {', '.join(sorted(others))})" if written else "")
             + "; give a new or empty folder"
         )
-
-
-def _inputs(config: Config) -> list[Path]:
-    """The local paths a conversion reads (URLs are nowhere near ``--out``)."""
-    paths = [config.registry, config.artifacts.alpha, config.artifacts.prices]
-    paths += [p for p in (config.artifacts.telemetry, config.comment_template) if p is not None]
-    return [p for p in paths if artifact_url(p) is None]
 
 
 def _write(config_path: Path, config: Config, artifacts: Artifacts, out: Path) -> None:

@@ -394,3 +394,26 @@ def test_comment__a_json_that_is_not_a_review_names_the_fields(
     assert (code, stdout) == (2, "")
     assert stderr.startswith(f"Error: {path}: not a metasup review JSON ({words}")
     assert "validation error" not in stderr
+
+
+@pytest.mark.parametrize(
+    ("command", "flag", "target"),
+    [
+        ("evaluate", "--json", "metasup.yml"),
+        ("evaluate", "--json", "agents.yaml"),
+        ("evaluate", "--json", "alpha/events.jsonl"),
+        ("report", "--json", "market/prices.csv"),
+        ("report", "--preview", "agents.yaml"),
+    ],
+)
+def test_an_output_that_is_an_input_is_refused_and_the_input_kept(
+    example_copy: Path, capsys: pytest.CaptureFixture[str], command: str, flag: str, target: str
+) -> None:
+    """``evaluate --json alpha/events.jsonl`` replaced the signals with the review and exited 0."""
+    path = example_copy / target
+    before = path.read_bytes() if path.exists() else None
+    code, _, stderr = run(capsys, command, "--config", str(example_copy / "metasup.yml"), flag, str(path))
+
+    assert code == 2
+    assert f"{flag}: {path} is an input of this run" in stderr
+    assert (path.read_bytes() if path.exists() else None) == before
