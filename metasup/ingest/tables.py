@@ -225,11 +225,13 @@ def _read_csv_slowly(
             if not record or (len(record) == 1 and not record[0].strip()):
                 blank += 1
             elif len(record) != len(header):
-                accounts.reject_each(
-                    file_id,
-                    np.asarray([line], dtype=np.int64),
-                    [_wrong_columns(len(header), len(record))],
-                )
+                reasons = [_wrong_columns(len(header), len(record))]
+                end = reader.line_num
+                if end > line:  # a stray quote took the lines after it into this record: each counts
+                    reasons[0] += f"; a quote opened on line {line} runs to line {end}"
+                    reasons += [f"inside the quoted field opened on line {line}"] * (end - line)
+                    records += end - line
+                accounts.reject_each(file_id, np.arange(line, end + 1, dtype=np.int64), reasons)
             elif not _is_valid_utf8(record):
                 accounts.reject_each(file_id, np.asarray([line], dtype=np.int64), ["invalid UTF-8"])
             else:

@@ -1287,3 +1287,28 @@ def test_load_artifacts__a_file_name_that_is_not_utf8_is_shown_escaped(tmp_path:
     assert next(item.path for item in artifacts.data_quality.files) == "alpha/prix_\\xe9t\\xe9.jsonl"
     assert len(artifacts.signals) == 1
     artifacts.data_quality.model_dump_json().encode("utf-8")  # no surrogate left to fail on
+
+
+def test_load_artifacts__a_stray_quote_in_a_csv_counts_every_line_it_swallows(tmp_path: Path) -> None:
+    """A quote opened on line 4 and never closed takes lines 5–7 into one record: the report said
+    6 lines, 2 accepted, 1 rejected ("wrong number of columns"), and three bars were gone without
+    a count. Each swallowed line is rejected, naming the quote."""
+    prices = tmp_path / "prices.csv"
+    bars = [f"2024-01-01T0{hour}:00:00Z,AAPL,{100 + hour}" for hour in range(6)]
+    bars[2] = bars[2].replace(",AAPL,", ',"AAPL,')
+    prices.write_text("ts,symbol,price\n" + "\n".join(bars) + "\n")
+
+    artifacts = load(tmp_path, prices=prices)
+
+    assert list(artifacts.prices["price"]) == [100.0, 101.0]
+    assert counts(artifacts, "prices.csv") == (6, 2, 4, 0)
+    assert rejected(artifacts) == [
+        (
+            "prices.csv",
+            4,
+            "wrong number of columns (expected 3, got 2); a quote opened on line 4 runs to line 7",
+        ),
+        ("prices.csv", 5, "inside the quoted field opened on line 4"),
+        ("prices.csv", 6, "inside the quoted field opened on line 4"),
+        ("prices.csv", 7, "inside the quoted field opened on line 4"),
+    ]
