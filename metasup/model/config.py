@@ -95,8 +95,16 @@ def _openable(path: Path) -> Path:
     return path
 
 
-FilePath = Annotated[Path, AfterValidator(_openable)]
-"""A path in ``metasup.yml``: any name the operating system can open."""
+def _named(value: object) -> object:
+    """An empty value (a templated config whose variable was unset) would be the config's own
+    folder: every file beside metasup.yml read as an artifact, the error naming one of them."""
+    if isinstance(value, str) and not value.strip():
+        raise ValueError("is empty: give a file, a folder, a glob or a URL")
+    return value
+
+
+FilePath = Annotated[Path, BeforeValidator(_named), AfterValidator(_openable)]
+"""A path in ``metasup.yml``: any name the operating system can open, never empty."""
 
 OBJECT_STORAGE = frozenset({"s3", "s3a", "gs", "gcs", "az", "abfs", "abfss"})
 """The URL schemes the action reads artifacts from (object storage, with credentials from the

@@ -163,3 +163,16 @@ def test_load_config__a_url_with_credentials_is_refused_without_quoting_them(tmp
     assert "artifacts.alpha: a URL may not carry credentials (user:secret@)" in message
     assert "AKIAEXAMPLE" not in message
     assert "wJalrXUtnFEMI" not in message
+
+
+@pytest.mark.parametrize("value", ["''", '" "', "''\n  telemetry: t"])
+def test_load_config__an_empty_artifact_path_is_named_not_read_as_the_configs_folder(
+    tmp_path: Path, value: str
+) -> None:
+    """``alpha: ''`` (a templated config whose variable was unset) was the config's own folder:
+    the run failed on agents.yaml as "unsupported file type in an artifact directory", never
+    naming artifacts.alpha."""
+    text = f"artifacts:\n  alpha: {value}\n  prices: p\n"
+    message = message_of(tmp_path / "metasup.yml", text)
+    assert "artifacts.alpha: is empty: give a file, a folder, a glob or a URL" in message
+    assert "(line 2)" in message
