@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Mapping, Sequence
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -201,10 +203,33 @@ def _locate_csv_rows(
     return lines.numbers[data_rows], [int(line) for line in lines.numbers[skipped]]
 
 
+_FIELD_LIMIT = threading.Lock()
+LONGEST_FIELD = 2**31 - 1
+"""Python's csv reader refuses a field over 128 KiB, which made a whole file unusable for one
+pasted blob; its limit is process-wide, so it is lifted only while metasup's reader runs."""
+
+
+@contextmanager
+def _longest_fields() -> Iterator[None]:
+    with _FIELD_LIMIT:
+        before = csv.field_size_limit(LONGEST_FIELD)
+        try:
+            yield
+        finally:
+            csv.field_size_limit(before)
+
+
 def _read_csv_slowly(
     data: Content, spec: InputSpec, wanted: Sequence[str], file_id: int, accounts: LineAccounts, shown: str
 ) -> Rows:
     """Python's csv reader, record by record: only for files pyarrow cannot map to lines."""
+    with _longest_fields():
+        return _read_records(data, spec, wanted, file_id, accounts, shown)
+
+
+def _read_records(
+    data: Content, spec: InputSpec, wanted: Sequence[str], file_id: int, accounts: LineAccounts, shown: str
+) -> Rows:
     text = data.bytes().decode("utf-8", errors="surrogateescape")
     reader = csv.reader(io.StringIO(text, newline=""))
     header: list[str] | None = None

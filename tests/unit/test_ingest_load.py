@@ -6,6 +6,7 @@ and reason, and the good lines around it load with their exact values.
 
 from __future__ import annotations
 
+import csv
 import gzip
 import json
 import math
@@ -1312,3 +1313,23 @@ def test_load_artifacts__a_stray_quote_in_a_csv_counts_every_line_it_swallows(tm
         ("prices.csv", 6, "inside the quoted field opened on line 4"),
         ("prices.csv", 7, "inside the quoted field opened on line 4"),
     ]
+
+
+def test_load_artifacts__a_csv_field_over_128_kib_rejects_its_line_only(tmp_path: Path) -> None:
+    """A quoted newline sends the file to Python's csv reader, whose 128 KiB field limit made the
+    whole file unusable for one pasted blob (exit 2, "field larger than field limit")."""
+    prices = tmp_path / "prices.csv"
+    rows = [
+        "2024-01-01T00:00:00Z,AAPL,100",
+        '2024-01-01T01:00:00Z,"MS\nFT",101',
+        "2024-01-01T02:00:00Z,AAPL," + "9" * (200 << 10),
+        "2024-01-01T03:00:00Z,AAPL,103",
+    ]
+    prices.write_text("ts,symbol,price\n" + "\n".join(rows) + "\n")
+    limit = csv.field_size_limit()
+
+    artifacts = load(tmp_path, prices=prices)
+
+    assert sorted(artifacts.prices["price"]) == [100.0, 101.0, 103.0]
+    assert [line for _, line, _ in rejected(artifacts)] == [5]
+    assert csv.field_size_limit() == limit  # the process-wide limit is put back
