@@ -29,7 +29,7 @@ from metasup.ingest.checks import (
 )
 from metasup.ingest.fastpath import repeated
 from metasup.ingest.quality import LineAccounts
-from metasup.ingest.rows import Bools, FileIds, InputSpec, Ints, Kind, Rows, no_rows
+from metasup.ingest.rows import Bools, FileIds, InputSpec, Ints, Kind, Rows, concat_alike, no_rows
 from metasup.model.limits import MAX_PRICE, MAX_USD, MIN_PRICE
 from metasup.model.timestamps import UTC_NS
 
@@ -322,13 +322,14 @@ def _regimes(rows: Rows, accounts: LineAccounts) -> pd.DataFrame:
 def prices_frame(pieces: Iterable[Rows], accounts: LineAccounts) -> pd.DataFrame:
     """Price bars sorted by ``symbol, ts``; a repeated ``(symbol, ts)`` keeps the first in file order.
 
-    Each piece is checked on its own, as signals are: files of one price input can hold ``ts`` in
-    different types (a Parquet file in ms beside one in ns, naive beside UTC, CSV text beside
-    Parquet timestamps, a JSON Lines piece whose one bad stamp left its column text). Joined before
-    the checks, the column became mixed objects and every bar of every file was rejected as "wrong
-    type for 'ts'"; checked first, each file's bars are typed alike, and only the bad line goes.
+    Pieces are checked in runs of alike dtypes (``rows.concat_alike``): files of one price input
+    can hold ``ts`` in different types (a Parquet file in ms beside one in ns, naive beside UTC,
+    CSV text beside Parquet timestamps, a JSON Lines piece whose one bad stamp left its column
+    text). Joined before the checks, the column became mixed objects and every bar of every file
+    was rejected as "wrong type for 'ts'"; now each run is typed alike, and only the bad line goes.
     """
-    parts = [_checked_prices(rows, accounts) for rows in pieces] or [_checked_prices(no_rows(), accounts)]
+    checked = [_checked_prices(rows, accounts) for rows in concat_alike(pieces)]
+    parts = checked or [_checked_prices(no_rows(), accounts)]
     frame = concat_frames([part.frame for part in parts])
     files = np.concatenate([part.files for part in parts])
     lines = np.concatenate([part.lines for part in parts])
@@ -340,7 +341,7 @@ def prices_frame(pieces: Iterable[Rows], accounts: LineAccounts) -> pd.DataFrame
 
 
 def _checked_prices(rows: Rows, accounts: LineAccounts) -> _Checked:
-    """One piece's bars: bad lines rejected (booked), the rest typed; repeats not looked for yet."""
+    """One run of pieces' bars: bad lines rejected (booked), the rest typed; repeats not looked for yet."""
     checks = Checks(len(rows))
     ts = timestamp_field(rows, checks)
     symbol = text_field(rows, "symbol", checks)

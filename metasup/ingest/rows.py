@@ -8,7 +8,7 @@ may carry and how each is read (:class:`Kind`).
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Final
@@ -153,6 +153,26 @@ def concat_rows(parts: Sequence[Rows]) -> Rows:
         line=np.concatenate([part.line for part in parts]),
         columns={name: _concat_columns([part.columns.get(name) for part in parts], parts) for name in names},
     )
+
+
+def concat_alike(pieces: Iterable[Rows]) -> Iterator[Rows]:
+    """``pieces`` joined in runs of consecutive pieces whose fields have the same dtypes: the
+    files of a partitioned Parquet input are checked as one, at the cost of one check (a check per
+    file cost ~1 ms each, 0.75 s for two years of daily files), while a file whose ``ts`` was
+    written in another unit, zone or as text starts a run of its own — joined, the column would
+    become mixed objects that no check can read (``frames.prices_frame``)."""
+    run: list[Rows] = []
+    for piece in pieces:
+        if run and _dtypes(piece) != _dtypes(run[-1]):
+            yield concat_rows(run)
+            run = []
+        run.append(piece)
+    if run:
+        yield concat_rows(run)
+
+
+def _dtypes(rows: Rows) -> dict[str, object]:
+    return {name: column.values.dtype for name, column in rows.columns.items()}
 
 
 def _concat_columns(columns: Sequence[Column | None], parts: Sequence[Rows]) -> Column:
