@@ -23,7 +23,7 @@ from email.headerregistry import Address, AddressHeader, HeaderRegistry
 from email.message import EmailMessage
 from email.utils import formatdate, getaddresses, make_msgid
 
-from metasup.model.config import SmtpConfig
+from metasup.model.config import ENCODED_WORD, SmtpConfig
 from metasup.model.errors import MetasupError
 
 log = logging.getLogger(__name__)
@@ -46,9 +46,12 @@ def _address(entry: str) -> Address | None:
     is not exactly one well-formed address: a typo (``a@b.``, ``a@b..c``), several addresses
     (``A <a@b>, B <c@d>``, or with ``;``), a line break. Read the way the ``To`` header will be
     (``email.policy.default``): whatever it would find a defect in or lose is dropped, not sent."""
-    if any(char in entry for char in "\r\n"):
+    if any(char in entry for char in "\r\n") or ENCODED_WORD.search(entry):
+        return None  # an encoded word is decoded by the header: =0D=0A in it is a line break
+    try:
+        header = _HEADERS("to", entry)
+    except ValueError:  # what the header parser cannot hold at all
         return None
-    header = _HEADERS("to", entry)
     if not isinstance(header, AddressHeader) or header.defects or len(header.addresses) != 1:
         return None
     (address,) = header.addresses
@@ -58,7 +61,10 @@ def _address(entry: str) -> Address | None:
 def why_dropped(entry: str) -> str:
     """Why :func:`filter_recipients` dropped ``entry``, in the words of the run's warning."""
     if _address(entry.strip()) is None:
-        return "is not one e-mail address (a typo, several addresses in one entry, a line break?)"
+        return (
+            "is not one e-mail address (a typo, several addresses in one entry, a line break, "
+            "an encoded word?)"
+        )
     return "is not in email.whitelist"
 
 

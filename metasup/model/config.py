@@ -221,20 +221,34 @@ class SmtpConfig(Section):
 
 
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-_SENDER = re.compile(r"^(?:[^<>@]*<)?[^\s<>@]+@[^\s<>@]+>?$")
+_SENDER = re.compile(r'^(?:(?:"[^"\\]*"\s*|[^<>@,;:"]*)<)?[^\s<>@,;:"]+@[^\s<>@,;:"]+>?$')
+"""One address, bare or with a display name; a name holding ``,`` ``;`` or ``:`` must be quoted
+(``"Acme Capital, LLC" <lp@fund.example>``): unquoted, the From header names two mailboxes."""
+ENCODED_WORD = re.compile(r"=\?[^?\s]+\?[bBqQ]\?[^?\s]*\?=")
+"""RFC 2047's ``=?utf-8?q?…?=``: Python's e-mail headers decode it, so ``=0D=0A`` inside it is a
+line break in the written header — ``Reply-To: ir@evil.example`` under the LP's Subject."""
 
 
 def _one_line(value: str | None) -> str | None:
     """``fund_name`` is the e-mail's Subject: a line break there would end the header early."""
     if value is not None and _CONTROL_CHARACTERS.search(value):
         raise ValueError("must be one line of text, without control characters")
+    if value is not None and ENCODED_WORD.search(value):
+        raise ValueError(
+            "holds an encoded word (=?charset?q?…?=), which mail clients decode: write the text itself"
+        )
     return value
 
 
 def _sender(value: str | None) -> str | None:
     """``from``: ``a@b.example`` or ``Name <a@b.example>``, one line (it becomes the From header)."""
-    if value is not None and (_CONTROL_CHARACTERS.search(value) or not _SENDER.match(value.strip())):
-        raise ValueError(f"not an e-mail address: {value!r} (use a@b.example or Name <a@b.example>)")
+    if value is not None and (
+        _CONTROL_CHARACTERS.search(value) or ENCODED_WORD.search(value) or not _SENDER.match(value.strip())
+    ):
+        raise ValueError(
+            f"not one e-mail address: {value!r} (use a@b.example, Name <a@b.example>, or "
+            '"Name, with a comma" <a@b.example>)'
+        )
     return value
 
 

@@ -90,11 +90,26 @@ def test_load_config__bad_value_says_what_is_allowed(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("email", "words"),
     [
-        ('{from: "ops@fund.example\\nBcc: leak@elsewhere.example"}', "email.from: not an e-mail address"),
-        ('{from: "the ops desk"}', "email.from: not an e-mail address"),
+        ('{from: "ops@fund.example\\nBcc: leak@elsewhere.example"}', "email.from: not one e-mail address"),
+        ('{from: "the ops desk"}', "email.from: not one e-mail address"),
         ('{fund_name: "Acme\\r\\nBcc: leak@elsewhere.example"}', "email.fund_name: must be one line"),
+        # RFC 2047 encoded words: the e-mail headers decode them, =0D=0A into a line break
+        (
+            '{fund_name: "=?utf-8?q?Acme_Capital=0D=0AReply-To:_ir=40evil.example?="}',
+            "email.fund_name: holds an encoded word",
+        ),
+        ('{from: "=?utf-8?q?Acme=0D=0AX:_y?= <ops@fund.example>"}', "email.from: not one e-mail address"),
+        # an unquoted comma makes the From header name two mailboxes, the first without an address
+        ('{from: "Acme Capital, LLC <ops@fund.example>"}', "email.from: not one e-mail address"),
     ],
-    ids=["from-header-injection", "from-not-an-address", "fund-name-header-injection"],
+    ids=[
+        "from-header-injection",
+        "from-not-an-address",
+        "fund-name-header-injection",
+        "fund-name-encoded-word",
+        "from-encoded-word",
+        "from-unquoted-comma",
+    ],
 )
 def test_load_config__email_headers_cannot_be_injected(tmp_path: Path, email: str, words: str) -> None:
     """``from`` and ``fund_name`` become the From and Subject headers: a line break there would add
@@ -104,13 +119,16 @@ def test_load_config__email_headers_cannot_be_injected(tmp_path: Path, email: st
         load_config(path)
 
 
-def test_load_config__email_sender_and_fund_name_as_people_write_them(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "sender", ["Fund Ops <ops@fund.example>", '"Acme Capital, LLC" <ops@fund.example>', "ops@fund.example"]
+)
+def test_load_config__email_sender_and_fund_name_as_people_write_them(tmp_path: Path, sender: str) -> None:
+    quoted = sender.replace('"', '\\"')
     path = write(
         tmp_path / "metasup.yml",
-        "artifacts: {alpha: a, prices: p}\n"
-        'email: {from: "Fund Ops <ops@fund.example>", fund_name: "Acme — LP"}\n',
+        f'artifacts: {{alpha: a, prices: p}}\nemail: {{from: "{quoted}", fund_name: "Acme — LP = 1?"}}\n',
     )
-    assert load_config(path).email.sender == "Fund Ops <ops@fund.example>"
+    assert load_config(path).email.sender == sender
 
 
 def test_load_config__artifacts_required(tmp_path: Path) -> None:

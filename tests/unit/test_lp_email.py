@@ -305,6 +305,10 @@ def test_demo_report__numbers_hold_together(demo_report: LpReport) -> None:
         (["Ann <ann@lp.example>; Bob <bob@lp.example>"], ["@lp.example"], []),
         (["Bob <bob@lp.example> Ann <ann@lp.example>"], ["@lp.example"], []),
         (['"Doe, Jane" <jane@lp.example>'], ["@lp.example"], ['"Doe, Jane" <jane@lp.example>']),
+        # an RFC 2047 encoded word is decoded by the header (=0D=0A: a line break); the header
+        # parser raised ValueError on this one, which ended the whole rolling run before its state
+        (["=?utf-8?q?Bob=0D=0A?= <bob@lp.example>", "ann@lp.example"], ["@lp.example"], ["ann@lp.example"]),
+        (["=?utf-8?q?Bob?= <bob@lp.example>"], ["@lp.example"], []),
     ],
 )
 def test_filter_recipients(to: list[str], whitelist: list[str], allowed: list[str]) -> None:
@@ -330,6 +334,16 @@ def test_build_message__the_to_header_names_each_recipient_once(demo_report: LpR
     assert [(a.display_name, a.addr_spec) for a in message["To"].addresses] == [
         ("Doe, Jane", "jane@lp.example"),
         ("", "ann@lp.example"),
+    ]
+
+
+def test_build_message__a_sender_named_with_a_comma_is_one_mailbox(demo_report: LpReport) -> None:
+    """Unquoted, ``Acme Capital, LLC <lp@…>`` was written as two mailboxes, the first without an
+    address (the config refuses it now); quoted, it is one From with that name."""
+    config = email_config(**{"from": '"Acme Capital, LLC" <lp@fund.example>'})
+    message = build_message(demo_report, {}, config, [])
+    assert [(a.display_name, a.addr_spec) for a in message["From"].addresses] == [
+        ("Acme Capital, LLC", "lp@fund.example")
     ]
 
 
