@@ -8,6 +8,7 @@ Exceptions::
 
     MetasupError
      └── EmailError     the e-mail cannot be built or sent; the message says what to fix
+          └── EmailMaybeSent  no reply after the message was handed over: perhaps delivered
 """
 
 from __future__ import annotations
@@ -22,15 +23,24 @@ from dataclasses import dataclass, field
 from email.headerregistry import Address, AddressHeader, HeaderRegistry
 from email.message import EmailMessage
 from email.utils import formatdate, getaddresses, make_msgid
+from typing import TYPE_CHECKING
 
 from metasup.model.config import ENCODED_WORD, SmtpConfig
 from metasup.model.errors import MetasupError
+
+if TYPE_CHECKING:
+    from typing_extensions import Buffer
 
 log = logging.getLogger(__name__)
 
 
 class EmailError(MetasupError):
     """The LP e-mail cannot be built or sent."""
+
+
+class EmailMaybeSent(EmailError):
+    """The server stopped answering after the whole message was handed over (a timeout or a
+    hang-up before its reply to DATA): it may have been delivered, so it is not sent again."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -134,6 +144,36 @@ def _credentials(smtp: SmtpConfig, environ: Mapping[str, str]) -> tuple[str, str
     return username, password
 
 
+class _HandOver(smtplib.SMTP):
+    """An SMTP client that knows whether the message itself went out: ``data()`` sends the DATA
+    command, then (after the server's 354) the message; a failure after that is ambiguous."""
+
+    handed_over = False
+    _data_writes = -1
+
+    def data(self, msg: Buffer | str) -> tuple[int, bytes]:
+        self._data_writes = 0
+        return super().data(msg)
+
+    def send(self, s: Buffer | str) -> None:
+        super().send(s)
+        if self._data_writes >= 0:
+            self._data_writes += 1
+            self.handed_over = self._data_writes > 1  # the first write is the DATA command
+
+
+class _Plain(_HandOver):
+    pass
+
+
+class _Tls(_HandOver, smtplib.SMTP_SSL):
+    pass
+
+
+class _HandedOver(Exception):
+    """The exception of a send that failed with no reply after the message was handed over."""
+
+
 def _deliver(
     message: EmailMessage,
     recipients: list[str],
@@ -142,11 +182,11 @@ def _deliver(
     credentials: tuple[str, str] | None,
     context: ssl.SSLContext,
 ) -> dict[str, tuple[int, bytes]]:
-    client: smtplib.SMTP
+    client: _HandOver
     if smtp.security == "ssl":
-        client = smtplib.SMTP_SSL(host, smtp.port, timeout=smtp.timeout_seconds, context=context)
+        client = _Tls(host, smtp.port, timeout=smtp.timeout_seconds, context=context)
     else:
-        client = smtplib.SMTP(host, smtp.port, timeout=smtp.timeout_seconds)
+        client = _Plain(host, smtp.port, timeout=smtp.timeout_seconds)
     try:
         client.ehlo()
         if smtp.security == "starttls":
@@ -155,6 +195,14 @@ def _deliver(
         if credentials is not None:
             client.login(*credentials)
         refused = client.send_message(message, to_addrs=recipients)
+    except smtplib.SMTPResponseException:  # the server's reply (451 after DATA): it did not take it
+        client.close()
+        raise
+    except OSError as exc:  # smtplib's errors too: a timeout, a hang-up, a reset
+        client.close()
+        if client.handed_over:  # no reply to the message: a retry could deliver it twice
+            raise _HandedOver(exc) from exc
+        raise
     except BaseException:
         client.close()
         raise
@@ -202,6 +250,11 @@ def send_report(
     for attempt in range(1, attempts + 1):
         try:
             refused = _deliver(outgoing, recipients, smtp, smtp.host, credentials, tls)
+        except _HandedOver as exc:
+            raise EmailMaybeSent(
+                f"the SMTP server {where} did not answer after the message was handed over "
+                f"({exc.__cause__}): it may have been delivered, so metasup does not send it again"
+            ) from None
         except smtplib.SMTPAuthenticationError as exc:
             user = credentials[0] if credentials else "(none)"
             raise EmailError(

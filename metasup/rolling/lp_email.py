@@ -19,7 +19,7 @@ from metasup.github import Console, GitHubClient
 from metasup.lp.charts import render_charts
 from metasup.lp.email import build_message
 from metasup.lp.report import build_lp_report
-from metasup.lp.smtp import EmailError, filter_recipients, send_report, why_dropped
+from metasup.lp.smtp import EmailError, EmailMaybeSent, filter_recipients, send_report, why_dropped
 from metasup.lp.statistics import CATCH_UP_PERIODS, Period, due_periods
 from metasup.rolling.audit_ledger import LedgerRecord, NewEntry
 from metasup.rolling.context import RollingContext
@@ -98,10 +98,7 @@ def _send(gh: GitHubClient, due: DueEmail, console: Console, period: Period) -> 
     if not allowed:
         return EmailStep(decisions=[f"LP e-mail {period.key}: no whitelisted recipient, nothing sent"])
     context = due.context
-    if not claim_email_period(gh, context.repository, due.claims, period.key, context.run_id, due.state_head):
-        return EmailStep(decisions=[f"LP e-mail {period.key}: another run is handling it"])
-    released: dict[str, str | None] = {period.key: None}
-    try:
+    try:  # built before the claim: a message that cannot be built must not use the period up
         report = build_lp_report(
             due.supervision,
             due.workspace.config,
@@ -110,19 +107,34 @@ def _send(gh: GitHubClient, due: DueEmail, console: Console, period: Period) -> 
             [r.fields() for r in due.records],
         )
         message = build_message(report, render_charts(report), email, allowed)
+    except EmailError as exc:
+        return EmailStep(errors=[f"LP e-mail {period.key} not sent: {exc}"])
+    if not claim_email_period(gh, context.repository, due.claims, period.key, context.run_id, due.state_head):
+        return EmailStep(decisions=[f"LP e-mail {period.key}: another run is handling it"])
+    released: dict[str, str | None] = {period.key: None}
+    try:
         result = send_report(message, email.smtp, context.environ)
+    except EmailMaybeSent as exc:  # the claim stays: every later run says so, and how to release it
+        return EmailStep(errors=[f"LP e-mail {period.key}: {exc}"])
     except EmailError as exc:
         return EmailStep(claim_changes=released, errors=[f"LP e-mail {period.key} not sent: {exc}"])
     if not result.sent:
         return EmailStep(claim_changes=released, decisions=[f"LP e-mail {period.key}: {result.reason}"])
-    entry = NewEntry(
-        event="email_sent",
-        subject="lp_report",
-        data={"period": period.key, "recipients": len(result.recipients), "message_id": result.message_id},
-        dedupe_key=period.key,
-    )
+    data: dict[str, object] = {
+        "period": period.key,
+        "recipients": len(result.recipients),
+        "message_id": result.message_id,
+    }
+    if result.refused:
+        data["refused"] = sorted(result.refused)
+    entry = NewEntry(event="email_sent", subject="lp_report", data=data, dedupe_key=period.key)
     return EmailStep(
         entries=[entry],
         claim_changes={period.key: context.run_id},
         decisions=[f"LP e-mail {period.key} sent to {len(result.recipients)} recipient(s)"],
+        warnings=[
+            f"LP e-mail {period.key}: the SMTP server refused {address} ({code} {text.strip()}); "
+            "it went to the others and is not sent again — forward it to this address by hand"
+            for address, (code, text) in sorted(result.refused.items())
+        ],
     )

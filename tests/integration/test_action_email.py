@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import trustme
@@ -192,3 +194,75 @@ def test_email__a_mistyped_or_doubled_recipient_is_dropped_and_the_run_goes_on(
     for entry in to[:2]:
         assert f"::warning::LP e-mail: {entry} is not one e-mail address" in runner.log
     assert runner.events("killed")  # the rest of the run happened
+
+
+@pytest.mark.usefixtures("trust_test_ca")
+def test_email__no_answer_after_the_message_keeps_the_claim_and_never_sends_twice(
+    fake_github: FakeGitHub,
+    tmp_path: Path,
+    make_server: Callable[..., Server],
+    github_event_path: Callable[..., Path],
+) -> None:
+    """The server queued the report, then its reply came after the timeout: the run retried and
+    ann got it twice. Now the run says the e-mail may have gone out and keeps its claim; the next
+    run warns about that claim (and how to release it) and sends nothing."""
+    server = make_server()
+    accept = server.mailbox.handle_DATA
+
+    async def queued_then_late(srv: Any, session: Any, envelope: Any) -> str:
+        reply: str = await accept(srv, session, envelope)
+        await asyncio.sleep(2.0)
+        return reply
+
+    server.mailbox.handle_DATA = queued_then_late  # type: ignore[method-assign]
+    runner = mailing(fake_github, tmp_path, github_event_path, server, smtp={
+        "host": "127.0.0.1", "port": server.port, "security": "starttls", "timeout_seconds": 1,
+    })  # fmt: skip
+
+    assert runner() == 1
+    assert "::error::LP e-mail daily:2026-10-29: the SMTP server" in runner.stdout
+    assert "it may have been delivered, so metasup does not send it again" in runner.stdout
+    assert len(server.mailbox.received) == 1
+    assert runner.events("email_sent") == []
+    assert "daily:2026-10-29" in fake_github.read_file(REPO, "email-claims.json", ref=STATE)
+
+    fake_github.advance(hours=6)
+    assert runner() == 0
+    assert "claimed it but has not recorded sending it" in runner.stdout
+    assert len(server.mailbox.received) == 1
+
+
+@pytest.mark.usefixtures("trust_test_ca")
+@pytest.mark.parametrize("refusal", ["550 5.1.1 mailbox unavailable", "450 4.2.1 mailbox busy"])
+def test_email__a_recipient_the_server_refuses_is_named(
+    fake_github: FakeGitHub,
+    tmp_path: Path,
+    make_server: Callable[..., Server],
+    github_event_path: Callable[..., Path],
+    refusal: str,
+) -> None:
+    """bob was refused at RCPT while ann got the report: the summary said "sent to 1
+    recipient(s)" and nothing more, so nobody knew bob never got it."""
+    server = make_server()
+
+    async def refuse_bob(srv: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
+        if address.startswith("bob@"):
+            return refusal
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    server.mailbox.handle_RCPT = refuse_bob  # type: ignore[attr-defined]
+    runner = mailing(
+        fake_github, tmp_path, github_event_path, server, to=["ann@fund.example", "bob@fund.example"]
+    )
+
+    assert runner() == 0
+
+    assert [recipients for _, recipients, _ in server.mailbox.received] == [["ann@fund.example"]]
+    code = refusal.split()[0]
+    assert (
+        f"::warning::LP e-mail daily:2026-10-29: the SMTP server refused bob@fund.example ({code} "
+        in runner.stdout
+    )
+    [sent] = runner.events("email_sent")
+    assert sent["data"]["refused"] == ["bob@fund.example"]  # type: ignore[index]

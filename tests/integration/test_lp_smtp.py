@@ -6,6 +6,7 @@ context that trusts the test CA, and an injected ``sleep`` so retries never wait
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import email
 import email.policy
@@ -13,6 +14,7 @@ import logging
 import ssl
 from collections.abc import Callable
 from email.message import EmailMessage
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -21,7 +23,7 @@ from smtpserver import ENVIRON, PASSWORD, Server, smtp_config
 from metasup.lp.charts import render_charts
 from metasup.lp.email import build_message
 from metasup.lp.report import LpReport, compute_lp_report
-from metasup.lp.smtp import EmailError, filter_recipients, send_report
+from metasup.lp.smtp import EmailError, EmailMaybeSent, filter_recipients, send_report
 from metasup.lp.statistics import daily_returns
 from metasup.model.config import EmailConfig, SmtpConfig
 
@@ -249,3 +251,33 @@ def test_send_report__nobody_whitelisted_sends_nothing(
     assert not result.sent
     assert server.mailbox.received == []
     assert server.mailbox.logins == []
+
+
+@pytest.mark.parametrize("server_does", ["answers late", "hangs up"])
+def test_send_report__no_answer_after_the_message_is_never_sent_again(
+    make_server: Callable[..., Server],
+    client_context: ssl.SSLContext,
+    message: EmailMessage,
+    server_does: str,
+) -> None:
+    """The server queued the message, then its "250" came after the client's timeout (or it hung
+    up before replying): the retry sent the whole transaction again and the LPs got the report
+    twice. A failure after the message was handed over is ambiguous: not retried, said so."""
+    server = make_server()
+    box = server.mailbox
+    accept = box.handle_DATA
+
+    async def queued_then_silent(srv: Any, session: Any, envelope: Any) -> str:
+        reply: str = await accept(srv, session, envelope)
+        if server_does == "hangs up":
+            srv.transport.close()
+        await asyncio.sleep(2.0)
+        return reply
+
+    box.handle_DATA = queued_then_silent  # type: ignore[method-assign]
+    config = smtp_config(server).model_copy(update={"timeout_seconds": 1.0})
+    waits: list[float] = []
+    with pytest.raises(EmailMaybeSent, match="did not answer after the message was handed over"):
+        send_report(message, config, ENVIRON, context=client_context, sleep=no_sleep(waits))
+    assert len(box.received) == 1
+    assert waits == []
