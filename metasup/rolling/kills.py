@@ -11,7 +11,7 @@ kill was decided; absent for a branch that had none, as in every ledger written 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -39,6 +39,27 @@ def episode_pull(record: LedgerRecord, history: Sequence[PullState]) -> PullStat
     return next((pull for pull in sorted(history, key=lambda p: p.number) if pull.number > floor), None)
 
 
+def unrecorded_kills(
+    latest: Mapping[str, LedgerRecord], pulls: Sequence[PullState], registry: Registry
+) -> dict[str, PullState]:
+    """Subjects of the registry whose open [AUTO-RETIRE] PR (metasup's: ``pulls`` are its own) no
+    ``killed`` record covers — the run that opened it stopped before saving its ledger. The PR is
+    the kill: it stands, and the next run records it (``retirements.plan_kills``)."""
+    subjects = [agent.name for agent in registry.agents]
+    subjects += [CLASS_SUBJECT_PREFIX + klass.name for klass in registry.strategy_classes]
+    found: dict[str, PullState] = {}
+    for subject in subjects:
+        history = [pull for pull in pulls if pull.branch == retire_branch(subject)]
+        open_pull = next((pull for pull in history if pull.state == "open"), None)
+        if open_pull is None:
+            continue
+        record = latest.get(subject)
+        covered = record is not None and episode_pull(record, history) == open_pull
+        if not covered:
+            found[subject] = open_pull
+    return found
+
+
 def kills_in_force(
     records: Sequence[LedgerRecord], pulls: Sequence[PullState], registry: Registry
 ) -> set[str]:
@@ -58,7 +79,7 @@ def kills_in_force(
         recorded = record.data.get("registry")
         if recorded is not None and registry_value(registry, subject) == recorded:
             kept.add(subject)
-    return kept
+    return kept | set(unrecorded_kills(latest_kills(records), pulls, registry))
 
 
 def registry_value(registry: Registry, subject: str) -> str | None:

@@ -18,7 +18,7 @@ from metasup.model.pulls import PullState
 from metasup.model.registry import Registry
 from metasup.model.review import CLASS_SUBJECT_PREFIX, Review
 from metasup.rolling.audit_ledger import LedgerRecord, NewEntry
-from metasup.rolling.kills import kill_step
+from metasup.rolling.kills import AFTER_PR, kill_step, registry_value, unrecorded_kills
 from metasup.rolling.lifecycle import retire_branch
 
 
@@ -84,11 +84,11 @@ def plan_kills(
     metasup's PRs of each branch) and the retire PRs to open or re-cut."""
     plan = KillPlan()
     reasons: dict[str, str] = {}
-    for subject, reason, registry_value in kill_subjects(review, registry):
+    for subject, reason, registry_now in kill_subjects(review, registry):
         reasons[subject] = reason
         branch = retire_branch(subject)
         step = kill_step(
-            subject, reason, registry_value, kills.get(subject), by_branch.get(branch, []), now, cooldown
+            subject, reason, registry_now, kills.get(subject), by_branch.get(branch, []), now, cooldown
         )
         opens = step.open_pull and branch not in blocked
         checked = step.entry if opens and step.after_merge else None
@@ -98,6 +98,10 @@ def plan_kills(
             plan.refused.append((subject, step.refused_until))
         if opens:
             plan.actions.append(OpenRetirement(subject, branch, reason, checked))
+    every_pull = [pull for history in by_branch.values() for pull in history]
+    for subject, pull in unrecorded_kills(kills, every_pull, registry).items():
+        if subject not in reasons:  # killed by this run's rules: kill_step adopted the open PR
+            plan.entries.append(_recovered(subject, pull, by_branch[pull.branch], registry))
     subjects = [a.agent for a in review.agents] + [
         CLASS_SUBJECT_PREFIX + c.name for c in review.strategy_classes
     ]
@@ -109,3 +113,16 @@ def plan_kills(
             reason = reasons.get(subject) or (str(recorded.data.get("reason", "")) if recorded else "")
             plan.actions.append(RefreshRetirement(subject, pull.number, pull.branch, reason))
     return plan
+
+
+def _recovered(subject: str, pull: PullState, history: Sequence[PullState], registry: Registry) -> NewEntry:
+    """The ``killed`` record of an open retire PR whose run stopped before recording it."""
+    data: dict[str, object] = {
+        "reason": f"the kill of [AUTO-RETIRE] PR #{pull.number}, whose run stopped before recording it",
+        "registry": registry_value(registry, subject),
+    }
+    ended = [p.number for p in sorted(history, key=lambda p: p.number) if p.number < pull.number]
+    if not ended:
+        return NewEntry(event="killed", subject=subject, data=data)
+    data[AFTER_PR] = ended[-1]
+    return NewEntry(event="killed", subject=subject, data=data, dedupe_key=f"after pr#{ended[-1]}")

@@ -166,10 +166,11 @@ def test_a_retire_pr_merged_after_the_runs_checkout_is_not_a_second_kill(rolling
     assert len(rolling.events("killed", AGENT)) == 1
 
 
-def test_a_retire_pr_re_cut_without_a_recorded_reason_keeps_the_reason_it_had(rolling: Rolling) -> None:
+def test_a_retire_pr_whose_run_stopped_before_recording_it_is_recorded_and_kept(rolling: Rolling) -> None:
     """The run that opened the retire PR stopped before it saved its ledger (GitHub failed every
-    state write after the PR was opened), and the next runs' rules do not fire: no record and no
-    kill of this run hold the reason. A person edits agents.yaml on main, so the PR is re-cut: it
+    state write after the PR was opened), and the next runs' rules do not fire. The open PR is the
+    kill: the next run records it and keeps the agent out of the allocation (it was allocated
+    again beside its open retire PR). A person edits agents.yaml on main, so the PR is re-cut: it
     keeps the ``kill_reason`` its branch had, not ``kill_reason: ""``."""
 
     def state_writes_fail(fake: FakeGitHub, request: RequestInfo) -> None:
@@ -201,6 +202,16 @@ def test_a_retire_pr_re_cut_without_a_recorded_reason_keeps_the_reason_it_had(ro
     branch = rolling.fake.read_file(REPO, "agents.yaml", ref=BRANCH)
     assert "sized up in November" in branch
     assert reason_on(branch) == reason
+    # the open PR is the kill: recorded now, and in force (it was allocated again, its PR open)
+    [killed] = rolling.events("killed", AGENT)
+    assert killed["data"]["reason"] == (  # type: ignore[index]
+        f"the kill of [AUTO-RETIRE] PR #{pull}, whose run stopped before recording it"
+    )
+    assert AGENT not in allocated(rolling)
+    rolling.fake.advance(hours=6)
+    assert rolling(METASUP_AS_OF=EARLY) == 0
+    assert len(rolling.events("killed", AGENT)) == 1
+    assert AGENT not in allocated(rolling)
 
 
 def reason_on(registry: str) -> str:
