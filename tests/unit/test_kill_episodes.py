@@ -80,3 +80,13 @@ def test_kills_in_force__only_the_latest_episode_and_only_while_its_pr_is_open()
     assert kills_in_force(killed(), [retire_pull(4, "closed", closed_days_ago=1)], registry("prod")) == set()
     # merged, then set back to prod by a person: a reinstatement, not the old kill again
     assert kills_in_force(killed(), [retire_pull(4, "closed", merged=True)], registry("prod")) == set()
+
+
+def test_an_open_retire_pr_no_record_covers_is_a_kill_in_force() -> None:
+    """The run that opened PR #9 stopped before recording its kill: the PR is the kill. A record
+    covering an earlier episode (its merged PR #4) does not cover #9."""
+    assert kills_in_force([], [retire_pull(9)], registry("prod")) == {"x"}
+    merged_then_open = [retire_pull(4, "closed", merged=True), retire_pull(9)]
+    assert kills_in_force(killed(), merged_then_open, registry("prod")) == {"x"}
+    assert kills_in_force(killed(after_pr=4), merged_then_open, registry("prod")) == {"x"}  # recorded
+    assert kills_in_force([], [retire_pull(9, "closed")], registry("prod")) == set()  # closed: lifted
