@@ -228,6 +228,8 @@ def json_object(line: bytes, decoder: json.JSONDecoder = _DECODER) -> dict[str, 
     except _DuplicateKeyError as exc:
         return f"duplicate key {exc.key!r}"
     except (ValueError, RecursionError):
+        if "\r" in text.rstrip("\r"):  # classic-Mac line ends: the whole file reads as one line
+            return "invalid JSON (carriage returns \\r inside the line: JSON Lines end lines with \\n)"
         return "invalid JSON"
     if not isinstance(value, dict):
         return "not a JSON object"

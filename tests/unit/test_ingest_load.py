@@ -1333,3 +1333,20 @@ def test_load_artifacts__a_csv_field_over_128_kib_rejects_its_line_only(tmp_path
     assert sorted(artifacts.prices["price"]) == [100.0, 101.0, 103.0]
     assert [line for _, line, _ in rejected(artifacts)] == [5]
     assert csv.field_size_limit() == limit  # the process-wide limit is put back
+
+
+def test_load_artifacts__json_lines_with_carriage_return_line_ends_say_so(tmp_path: Path) -> None:
+    """A file whose lines end in a bare CR is one line to JSON Lines: it was rejected as "invalid
+    JSON", which sent the user looking for a syntax error in three valid signals."""
+    alpha = tmp_path / "alpha.jsonl"
+    alpha.write_bytes(b"\r".join(json.dumps(signal(signal_id=f"s{i}")).encode() for i in range(3)) + b"\r")
+
+    artifacts = load(tmp_path, alpha=alpha)
+
+    assert rejected(artifacts) == [
+        (
+            "alpha.jsonl",
+            1,
+            "invalid JSON (carriage returns \\r inside the line: JSON Lines end lines with \\n)",
+        )
+    ]
