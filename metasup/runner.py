@@ -11,6 +11,7 @@ import json
 import os
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
+from fnmatch import fnmatch
 from pathlib import Path
 from typing import Final, Literal
 
@@ -20,6 +21,7 @@ from pydantic import ValidationError
 from metasup.evaluate.measure import Measure, measure_locally
 from metasup.evaluate.supervisor import Supervision, supervise
 from metasup.ingest import Progress, load_artifacts, source_files, why_no_price_bars
+from metasup.ingest.listing import GLOB_CHARACTERS
 from metasup.model.artifacts import Artifacts
 from metasup.model.config import OBJECT_STORAGE, Config, artifact_url, load_config, local_inputs
 from metasup.model.errors import ArtifactError, InputError
@@ -175,9 +177,13 @@ def check_not_an_input(flag: str, path: Path, config_path: Path, config: Config)
     target = path.resolve()
     for given in (config_path, *local_inputs(config)):
         source = given.resolve()
-        if target == source:
+        if GLOB_CHARACTERS & set(str(given)):  # a pattern: what it matches, or a folder it matches
+            inside = [str(place) for place in (target, *target.parents)]
+            if any(fnmatch(place, str(source)) for place in inside):
+                raise InputError(f"{flag}: {path} matches {given}, an input of this run; write elsewhere")
+        elif target == source:
             raise InputError(f"{flag}: {path} is an input of this run; write elsewhere")
-        if source in target.parents:
+        elif source in target.parents:
             raise InputError(f"{flag}: {path} is in {given}, an input of this run; write elsewhere")
 
 

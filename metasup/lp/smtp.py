@@ -162,12 +162,8 @@ class _HandOver(smtplib.SMTP):
             self.handed_over = self._data_writes > 1  # the first write is the DATA command
 
 
-class _Plain(_HandOver):
-    pass
-
-
 class _Tls(_HandOver, smtplib.SMTP_SSL):
-    pass
+    """:class:`_HandOver` over implicit TLS (``security: ssl``)."""
 
 
 class _HandedOver(Exception):
@@ -186,7 +182,7 @@ def _deliver(
     if smtp.security == "ssl":
         client = _Tls(host, smtp.port, timeout=smtp.timeout_seconds, context=context)
     else:
-        client = _Plain(host, smtp.port, timeout=smtp.timeout_seconds)
+        client = _HandOver(host, smtp.port, timeout=smtp.timeout_seconds)
     try:
         client.ehlo()
         if smtp.security == "starttls":

@@ -338,19 +338,11 @@ def artifact_url(path: Path) -> str | None:
 
 
 def local_inputs(config: Config) -> list[Path]:
-    """The local paths a run reads besides the config file (URLs are nowhere near an output); a
-    glob is given by its folder, the part before its first wildcard."""
+    """The local paths (files, folders, globs) a run reads besides the config file; URLs are
+    nowhere near an output."""
     paths = [config.registry, config.artifacts.alpha, config.artifacts.prices]
     paths += [p for p in (config.artifacts.telemetry, config.comment_template) if p is not None]
-    return [_fixed_part(p) for p in paths if artifact_url(p) is None]
-
-
-def _fixed_part(path: Path) -> Path:
-    fixed = list(path.parts)
-    for index, part in enumerate(fixed):
-        if any(char in part for char in "*?["):
-            return Path(*fixed[:index]) if index else Path(".")
-    return path
+    return [p for p in paths if artifact_url(p) is None]
 
 
 def _under(root: Path, path: Path) -> Path:

@@ -47,9 +47,12 @@ def unrecorded_kills(
     the kill: it stands, and the next run records it (``retirements.plan_kills``)."""
     subjects = [agent.name for agent in registry.agents]
     subjects += [CLASS_SUBJECT_PREFIX + klass.name for klass in registry.strategy_classes]
+    by_branch: dict[str, list[PullState]] = {}
+    for pull in pulls:
+        by_branch.setdefault(pull.branch, []).append(pull)
     found: dict[str, PullState] = {}
     for subject in subjects:
-        history = [pull for pull in pulls if pull.branch == retire_branch(subject)]
+        history = by_branch.get(retire_branch(subject), [])
         open_pull = next((pull for pull in history if pull.state == "open"), None)
         if open_pull is None:
             continue

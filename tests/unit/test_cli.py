@@ -417,3 +417,23 @@ def test_an_output_that_is_an_input_is_refused_and_the_input_kept(
     assert code == 2
     assert f"{flag}: {path} is an input of this run" in stderr
     assert (path.read_bytes() if path.exists() else None) == before
+
+
+def test_an_output_a_glob_input_would_match_is_refused_and_others_are_not(
+    example_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """With ``alpha: alpha/*.jsonl``, ``--json alpha/more.jsonl`` would be read as signals by the
+    next run; ``alpha/review.json`` matches nothing the run reads."""
+    config = example_copy / "metasup.yml"
+    config.write_text(config.read_text().replace("alpha/events.jsonl", "alpha/*.jsonl"))
+    matched = example_copy / "alpha" / "more.jsonl"
+
+    code, _, stderr = run(capsys, "evaluate", "--config", str(config), "--json", str(matched))
+
+    assert code == 2
+    assert f"--json: {matched} matches {example_copy / 'alpha' / '*.jsonl'}, an input of this run" in stderr
+    assert not matched.exists()
+    beside = example_copy / "alpha" / "review.json"
+    code, _, _ = run(capsys, "evaluate", "--config", str(config), "--json", str(beside), "--fail-on", "never")
+    assert code == 0
+    assert beside.exists()
