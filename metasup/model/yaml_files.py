@@ -10,6 +10,15 @@ joined into their character, or refused when a half stands alone.
 
 :func:`read_yaml_document` also keeps the line of every key and list item, so a validation error
 can say where in the file its value is (:mod:`metasup.model.validation_errors`).
+
+Files are parsed by libyaml's C parser where PyYAML has it, and composed into nodes by PyYAML's own
+composer (:class:`MetasupCLoader`): PyYAML's pure-Python scanner and parser took ~0.2 ms per agent
+of ``agents.yaml`` (a review reads the head's and the base's; a rolling edit reads it three times),
+and libyaml's own composer recurses in C, so a file nested 100,000 deep crashed the process instead
+of raising ``RecursionError``. A file libyaml refuses is read again by the pure-Python parser (the
+reference, :class:`MetasupLoader`): its messages say what it found ("found character '\\t'",
+where libyaml says "found character"), and it reads the JSON-style surrogate escapes libyaml
+refuses. Timings: ``docs/performance.md``, "Reading agents.yaml".
 """
 
 from __future__ import annotations
@@ -21,6 +30,14 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from yaml.composer import Composer
+from yaml.constructor import SafeConstructor
+from yaml.resolver import Resolver
+
+try:
+    from yaml._yaml import CParser
+except ImportError:  # a PyYAML built without libyaml: every file takes the pure-Python parser
+    CParser = yaml.parser.Parser  # type: ignore[assignment,misc]
 
 from metasup.model.errors import ConfigError, why_unreadable
 
@@ -145,8 +162,9 @@ class DuplicateKeyError(yaml.constructor.ConstructorError):
         return str(self.problem)
 
 
-class MetasupLoader(yaml.SafeLoader):
-    """PyYAML's safe loader, whose value errors name the line like its syntax errors do.
+class MetasupRules(Composer, SafeConstructor):
+    """PyYAML's safe constructor, whose value errors name the line like its syntax errors do, with
+    the checks of the composed nodes (repeated keys) and their lines; the parser is the subclass's.
 
     Its constructors raise plain Python errors for a scalar that looks like a date but is not one
     (``2026-02-30``, ``2026-13-01``) or that an explicit tag cannot read (``!!int x``,
@@ -155,10 +173,8 @@ class MetasupLoader(yaml.SafeLoader):
     both sides see the same names.
     """
 
-    def __init__(self, stream: str) -> None:
-        super().__init__(stream)
-        self.lines: dict[DataPath, int] = {}
-        self.item_names: dict[DataPath, str] = {}
+    lines: dict[DataPath, int]
+    item_names: dict[DataPath, str]
 
     def construct_scalar(self, node: yaml.ScalarNode | yaml.MappingNode) -> Any:
         value = super().construct_scalar(node)
@@ -228,18 +244,71 @@ class MetasupLoader(yaml.SafeLoader):
             raise yaml.constructor.ConstructorError(None, None, problem, node.start_mark) from None
 
 
+class MetasupLoader(MetasupRules, yaml.SafeLoader):
+    """The rules on PyYAML's pure-Python reader, scanner and parser: the reference, whose syntax
+    errors quote the line, and the parser of any file libyaml refuses."""
+
+    def __init__(self, stream: str) -> None:
+        yaml.SafeLoader.__init__(self, stream)
+        self.lines, self.item_names = {}, {}
+
+
+class MetasupCLoader(MetasupRules, CParser, Resolver):
+    """The rules on libyaml's parser, composed by PyYAML's composer (which comes first in the
+    method order): libyaml's own recursed in C, so deep nesting crashed instead of raising
+    ``RecursionError``."""
+
+    def __init__(self, stream: str) -> None:
+        CParser.__init__(self, stream)
+        Composer.__init__(self)
+        SafeConstructor.__init__(self)
+        Resolver.__init__(self)
+        self.lines, self.item_names = {}, {}
+
+    def compose_scalar_node(self, anchor: dict[Any, yaml.Node]) -> yaml.ScalarNode:
+        """PyYAML's node; its plain style is ``None`` as PyYAML writes it (libyaml's is ``''``),
+        which ``rolling.registry_edit`` reads to keep a value's quoting."""
+        node = super().compose_scalar_node(anchor)
+        node.style = node.style or None
+        return node
+
+
+Loader = MetasupLoader | MetasupCLoader
+_LOADERS: tuple[type[Loader], ...] = (
+    (MetasupCLoader, MetasupLoader) if yaml.__with_libyaml__ else (MetasupLoader,)
+)
+
+
+def compose_yaml(text: str) -> tuple[yaml.Node | None, Loader]:
+    """The node tree of ``text`` (checked for repeated keys) and the loader that composed it, which
+    holds the lines and constructs the values: by libyaml's parser when it reads ``text``, else
+    by PyYAML's pure-Python one, whose :class:`yaml.YAMLError` is the one raised."""
+    for loader_class in _LOADERS:
+        loader = loader_class(text)
+        try:
+            return loader.get_single_node(), loader
+        except yaml.YAMLError as exc:
+            if loader_class is MetasupLoader or isinstance(exc, yaml.constructor.ConstructorError):
+                raise  # the reference's syntax error, or a repeated key (refused by either)
+        finally:
+            loader.dispose()
+    raise AssertionError("MetasupLoader, the last loader, returns or raises")
+
+
+def load_yaml(text: str) -> Any:
+    """``yaml.safe_load`` with metasup's rules (:func:`compose_yaml`); ``None`` for an empty text."""
+    root, loader = compose_yaml(text)
+    return None if root is None else loader.construct_document(root)
+
+
 def _load_yaml(text: str, path: Path) -> tuple[Any, dict[DataPath, int]]:
     """``yaml.safe_load`` refusing repeated keys, alias bombs and recursive aliases before anything
     walks them; with the line of every key and list item."""
-    loader = MetasupLoader(text)
-    try:
-        root = loader.get_single_node()
-        if root is None:
-            return None, {}
-        _check_expanded_size(root, path)
-        return loader.construct_document(root), loader.lines
-    finally:
-        loader.dispose()
+    root, loader = compose_yaml(text)
+    if root is None:
+        return None, {}
+    _check_expanded_size(root, path)
+    return loader.construct_document(root), loader.lines
 
 
 def _check_expanded_size(root: yaml.Node, path: Path) -> None:

@@ -36,7 +36,7 @@ import yaml
 
 from metasup.model.errors import MetasupError
 from metasup.model.registry import Stage
-from metasup.model.yaml_files import MetasupLoader, joined_surrogates
+from metasup.model.yaml_files import compose_yaml, joined_surrogates, load_yaml
 
 Section = Literal["agents", "strategy_classes"]
 STR_TAG = "tag:yaml.org,2002:str"
@@ -154,7 +154,7 @@ def edit_entry(text: str, section: Section, name: str, changes: Sequence[Change]
 
 def _load(text: str, label: str) -> Any:
     try:
-        return yaml.load(text, Loader=MetasupLoader)
+        return load_yaml(text)
     except yaml.YAMLError as exc:
         raise RegistryEditError(f"{label}: invalid YAML: {exc}") from None
 
@@ -202,7 +202,7 @@ def _what(section: Section, name: str) -> str:
 
 def _compose(text: str) -> yaml.MappingNode:
     try:
-        root = yaml.compose(text, Loader=MetasupLoader)
+        root, _ = compose_yaml(text)
     except yaml.YAMLError as exc:
         raise RegistryEditError(f"agents.yaml: invalid YAML: {exc}") from None
     if not isinstance(root, yaml.MappingNode):
