@@ -167,11 +167,8 @@ def class_findings(report: ClassReport) -> list[Finding]:
     ]
 
 
-def regression_findings(report: AgentReport, baseline: Review) -> list[Finding]:
+def regression_findings(report: AgentReport, base: AgentReport) -> list[Finding]:
     """Compare one agent with its entry in the base's review."""
-    base = next((a for a in baseline.agents if a.agent == report.agent), None)
-    if base is None:
-        return []
     found: list[Finding] = []
     if base.promotion.result == "APPROVED" and report.promotion.result == "BLOCKED":
         failed = ", ".join(g.name for g in report.promotion.gates if not g.passed)
@@ -350,10 +347,11 @@ def collect_findings(
     for klass in classes:
         found += class_findings(klass)
     suggestions = registered_suggestions(agents, seen) if seen is not None else {}
+    base_reports = {a.agent: a for a in baseline.agents} if baseline is not None else {}
     for agent in agents:
         found += agent_findings(agent, config, suggestions.get(agent.agent))
-        if baseline is not None:
-            found += regression_findings(agent, baseline)
+        if (base := base_reports.get(agent.agent)) is not None:
+            found += regression_findings(agent, base)
     found += held_retirement_findings(agents, classes, config.retirement.min_rules)
     if seen is not None:
         found += silent_agent_findings(agents, seen)

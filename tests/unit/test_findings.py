@@ -106,10 +106,8 @@ def test_class_findings__kill_is_high() -> None:
     assert recommend(found, [])[0].change == "Retire strategy class llm_macro (merge its [AUTO-RETIRE] PR)"
 
 
-def test_regression_findings__approved_then_blocked_is_high(
-    agent_factory: AgentFactory, review_factory: Callable[..., Review]
-) -> None:
-    base = review_factory(agents=[agent_factory()])
+def test_regression_findings__approved_then_blocked_is_high(agent_factory: AgentFactory) -> None:
+    base = agent_factory()
     blocked = agent_factory(
         promotion=Promotion(result="BLOCKED", gates=[Gate(name="pnl", passed=False, evidence="x")])
     )
@@ -118,10 +116,8 @@ def test_regression_findings__approved_then_blocked_is_high(
     assert found[0].evidence == "gates now failing: pnl"
 
 
-def test_regression_findings__score_and_cost(
-    agent_factory: AgentFactory, review_factory: Callable[..., Review]
-) -> None:
-    base = review_factory(agents=[agent_factory(metrics=Metrics(behavioral_score=90.0, cost_30d=100.0))])
+def test_regression_findings__score_and_cost(agent_factory: AgentFactory) -> None:
+    base = agent_factory(metrics=Metrics(behavioral_score=90.0, cost_30d=100.0))
     worse = agent_factory(metrics=Metrics(behavioral_score=85.0, cost_30d=126.0))
     assert kinds_and_severities(regression_findings(worse, base)) == [
         ("score_regression", "MEDIUM"),
@@ -129,6 +125,22 @@ def test_regression_findings__score_and_cost(
     ]
     slightly = agent_factory(metrics=Metrics(behavioral_score=85.1, cost_30d=125.0))
     assert regression_findings(slightly, base) == []
+
+
+def test_collect_findings__compares_each_agent_with_its_own_base_entry(
+    base_config: Config, agent_factory: AgentFactory, review_factory: Callable[..., Review]
+) -> None:
+    blocked = Promotion(result="BLOCKED", gates=[Gate(name="pnl", passed=False, evidence="x")])
+    base = review_factory(agents=[agent_factory(agent=name) for name in ("alpha", "beta", "gamma")])
+    now = [
+        agent_factory(agent="alpha", promotion=blocked),
+        agent_factory(agent="beta"),
+        agent_factory(agent="delta", promotion=blocked),  # new on this branch: nothing to compare
+    ]
+    found = collect_findings(now, [], DataQuality(), base_config, base, "main")
+    assert [(f.kind, f.agent) for f in found if f.kind == "regression_blocks"] == [
+        ("regression_blocks", "alpha")
+    ]
 
 
 def test_data_quality_findings__names_first_few() -> None:
