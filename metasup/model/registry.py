@@ -7,9 +7,8 @@ metasup reads it, never writes it in place.
 from __future__ import annotations
 
 from collections import Counter
-from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -66,14 +65,23 @@ class Registry(BaseModel):
         return self
 
     # Looked up once per agent by the evaluation and the rolling plan: a scan of the list each time
-    # made a 20,000-agent registry take 30 s (``docs/performance.md``, "Reading agents.yaml").
-    @cached_property
+    # made a 20,000-agent registry take 30 s (``docs/performance.md``, "Reading agents.yaml"). Each
+    # index is kept in ``__dict__`` beside the list it was built from (equality ignores it), and is
+    # built again for another list: ``model_copy(update={"agents": …})`` copies ``__dict__``.
+    @property
     def agents_by_name(self) -> dict[str, Agent]:
-        return {agent.name: agent for agent in self.agents}
+        return self._indexed("agents", self.agents)
 
-    @cached_property
+    @property
     def classes_by_name(self) -> dict[str, StrategyClass]:
-        return {klass.name: klass for klass in self.strategy_classes}
+        return self._indexed("strategy_classes", self.strategy_classes)
+
+    def _indexed(self, field: str, entries: list[Any]) -> dict[str, Any]:
+        kept = self.__dict__.get(f"_index_of_{field}")
+        if kept is None or kept[0] is not entries:
+            kept = self.__dict__[f"_index_of_{field}"] = (entries, {entry.name: entry for entry in entries})
+        index: dict[str, Any] = kept[1]
+        return index
 
     def agent(self, name: str) -> Agent | None:
         return self.agents_by_name.get(name)

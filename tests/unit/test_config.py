@@ -10,7 +10,7 @@ import pytest
 
 from metasup.model.config import load_config, parse_duration
 from metasup.model.errors import ConfigError
-from metasup.model.registry import load_registry
+from metasup.model.registry import Agent, Registry, load_registry
 
 
 def write(path: Path, text: str) -> Path:
@@ -268,3 +268,14 @@ def test_load_registry__json_style_surrogate_escapes(tmp_path: Path) -> None:
     lone = write(tmp_path / "lone.yaml", 'agents:\n  - {name: ok}\n  - {name: "x\\ud800"}\n')
     with pytest.raises(ConfigError, match=r"line 3: 'x\\ud800' holds a lone surrogate escape"):
         load_registry(lone)
+
+
+def test_registry__lookups_follow_a_copy_with_other_agents() -> None:
+    """Lookups use an index of the agents; a copy with another list (as tests and a rolling plan's
+    what-if make) must not answer from the original's index."""
+    registry = Registry(agents=[Agent(name="a", stage="prod")])
+    assert registry.agent("a") is not None  # the index of the first list is built
+    copy = registry.model_copy(update={"agents": [Agent(name="b")]})
+    assert (copy.agent("a"), copy.agent("b")) == (None, Agent(name="b"))
+    assert registry.agent("a") == Agent(name="a", stage="prod")
+    assert registry == Registry(agents=[Agent(name="a", stage="prod")])  # the index is not compared
