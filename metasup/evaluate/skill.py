@@ -37,6 +37,7 @@ from metasup.evaluate.skill_inputs import (
     calibration_sums,
     skill_day_sums,
     track_record_span,
+    weekday_numbers,
 )
 from metasup.model.config import Config, PromotionConfig
 from metasup.model.review import Calibration, Skill
@@ -47,10 +48,12 @@ IntArray = npt.NDArray[np.int64]
 
 @dataclass(frozen=True)
 class DailySeries:
-    """One agent's skill series: booked days (days since 1970-01-01, UTC) and their values."""
+    """One agent's skill series: booked days (days since 1970-01-01, UTC) and their values, and the
+    weekdays its signals were held (notional-weighted mean), which says how far values overlap."""
 
     days: IntArray
     values: FloatArray
+    holding: float = 0.0
 
     @property
     def n(self) -> int:
@@ -73,9 +76,13 @@ def series_from_sums(sums: pd.DataFrame) -> dict[str, DailySeries]:
         / sums["notional"].to_numpy(dtype=np.float64)[order]
     )
     bounds = np.searchsorted(codes[order], np.arange(len(agents) + 1))
+    notional = np.bincount(codes, weights=sums["notional"].to_numpy(dtype=np.float64))
+    holding = np.bincount(codes, weights=sums["weighted_holding"].to_numpy(dtype=np.float64)) / notional
     return {
         str(agent): DailySeries(
-            days=days[bounds[i] : bounds[i + 1]], values=values[bounds[i] : bounds[i + 1]]
+            days=days[bounds[i] : bounds[i + 1]],
+            values=values[bounds[i] : bounds[i + 1]],
+            holding=float(holding[i]),
         )
         for i, agent in enumerate(agents)
     }
@@ -136,17 +143,25 @@ class SharpeFacts:
     kurtosis: float | None
     q: float | None
     psr: float | None
+    overlap: float = 1.0
+    """:func:`skill_stats.overlap_factor`: the series holds ``n / overlap`` independent values."""
+
+    @property
+    def effective_n(self) -> float:
+        return self.n / self.overlap
 
 
 def sharpe_facts(series: DailySeries) -> SharpeFacts:
-    """Sharpe per day, its higher moments and PSR(0); nulls when the series cannot say."""
+    """Sharpe per day, its higher moments and PSR(0) over the series' independent values; nulls
+    when the series cannot say."""
     found = stats.moments(series.values)
     if found is None:
         return SharpeFacts(series.n, None, None, None, None, None)
     mean, std, skew, kurt = found
     sharpe = mean / std
     q = stats.q_factor(sharpe, skew, kurt)
-    return SharpeFacts(series.n, sharpe, skew, kurt, q, stats.psr(sharpe, series.n, q))
+    overlap = stats.overlap_factor(weekday_numbers(series.days), series.holding)
+    return SharpeFacts(series.n, sharpe, skew, kurt, q, stats.psr(sharpe, series.n / overlap, q), overlap)
 
 
 def deflation(facts: Mapping[str, SharpeFacts], trials: int | None) -> tuple[int, float]:
@@ -185,14 +200,18 @@ def skill_report(
     trials, sr0 = deflated
     dsr = None
     if facts.sharpe is not None and facts.q is not None:
-        dsr = stats.psr(facts.sharpe, facts.n, facts.q, sr_star=sr0)
+        dsr = stats.psr(facts.sharpe, facts.effective_n, facts.q, sr_star=sr0)
     min_trl = gate_trl = None
     if facts.sharpe is not None and facts.q is not None:
-        min_trl = stats.min_track_record(facts.sharpe, facts.q, rules.min_psr)
+        min_trl = stats.min_track_record(facts.sharpe, facts.q, rules.min_psr, overlap=facts.overlap)
         # The days to eligibility count what the gate's own test needs: under ``dsr``, the bar SR0.
         bar = sr0 if rules.skill_test == "dsr" else 0.0
         gate_trl = (
-            min_trl if bar == 0 else stats.min_track_record(facts.sharpe, facts.q, rules.min_psr, sr_star=bar)
+            min_trl
+            if bar == 0
+            else stats.min_track_record(
+                facts.sharpe, facts.q, rules.min_psr, sr_star=bar, overlap=facts.overlap
+            )
         )
     common, rho, alpha = (0, None, None) if book.n == 0 else correlation_with_book(series, book)
     if common < rules.min_skill_days:
@@ -200,6 +219,7 @@ def skill_report(
     return Skill(
         track_record_days=track_record.total_seconds() / 86_400,
         n=facts.n,
+        effective_n=None if facts.sharpe is None else facts.effective_n,
         sharpe=facts.sharpe,
         skewness=facts.skewness,
         kurtosis=facts.kurtosis,

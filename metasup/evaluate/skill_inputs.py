@@ -37,8 +37,16 @@ def booked_days(exit_ns: IntArray) -> IntArray:
     return np.asarray(day + np.where(weekday == 5, 2, np.where(weekday == 6, 1, 0)), dtype=np.int64)
 
 
-SKILL_SUM_COLUMNS: Final = ("agent", "day", "weighted_excess", "notional")
-"""Per-(agent, booked day) sums: ``day`` in days since the epoch, Σ notional·e and Σ notional."""
+def weekday_numbers(days: IntArray) -> IntArray:
+    """Weekdays counted from the epoch's week, for days since the epoch that are weekdays: Friday
+    and the next Monday are one apart, as two consecutive days of a skill series."""
+    shifted = days + 3  # 1970-01-01 was a Thursday: Monday 1969-12-29 is 0
+    return np.asarray(shifted // 7 * 5 + np.minimum(shifted % 7, 5), dtype=np.int64)
+
+
+SKILL_SUM_COLUMNS: Final = ("agent", "day", "weighted_excess", "notional", "weighted_holding")
+"""Per-(agent, booked day) sums: ``day`` in days since the epoch, Σ notional·e, Σ notional and
+Σ notional·h, ``h`` the weekdays a signal was held (entry to exit, both booked as weekdays)."""
 CALIBRATION_SUM_COLUMNS: Final = ("agent", "bin", "count", "confidence", "outcome")
 """Per-(agent, confidence bin) sums: the Brier signals in the bin, Σ confidence and Σ outcome."""
 
@@ -57,6 +65,7 @@ class SignalColumns:
     """
 
     exit_ns: IntArray
+    entry_ns: IntArray
     realized: BoolArray
     agent_codes: IntArray
     agents: npt.NDArray[np.object_]
@@ -67,6 +76,7 @@ class SignalColumns:
         codes, agents = pd.factorize(recon["agent"])
         return cls(
             exit_ns=epoch_ns(recon["exit_ts"]),
+            entry_ns=epoch_ns(recon["entry_ts"]),
             realized=np.asarray(recon["status"] == "realized", dtype=bool),
             agent_codes=np.asarray(codes, dtype=np.int64),
             agents=np.asarray(agents, dtype=object),
@@ -100,6 +110,7 @@ def skill_day_sums(recon: pd.DataFrame | SignalColumns, as_of: pd.Timestamp, spa
     notional = columns.column("notional", rows)
     weighted = notional * columns.column("excess", rows)
     days = booked_days(columns.exit_ns[rows])
+    held = weekday_numbers(days) - weekday_numbers(booked_days(columns.entry_ns[rows]))
     first = int(days.min())
     span_days = int(days.max()) - first + 1
     cell = codes * span_days + (days - first)  # dense (agent, day) cells: no sort
@@ -111,6 +122,7 @@ def skill_day_sums(recon: pd.DataFrame | SignalColumns, as_of: pd.Timestamp, spa
             "day": (present % span_days + first).astype(np.int64),
             "weighted_excess": np.bincount(cell, weights=weighted, minlength=size)[present],
             "notional": np.bincount(cell, weights=notional, minlength=size)[present],
+            "weighted_holding": np.bincount(cell, weights=notional * held, minlength=size)[present],
         }
     )
 

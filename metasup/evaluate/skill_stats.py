@@ -168,15 +168,43 @@ def q_factor(sr: float, skew: float, kurt: float) -> float:
     return 1.0 - skew * sr + (kurt - 1.0) / 4.0 * sr * sr
 
 
-def psr(sr: float, n: int, q: float, sr_star: float = 0.0) -> float | None:
+def overlap_factor(weekdays: npt.ArrayLike, holding: float) -> float:
+    """How many times over a series counts the same market days: ``n / overlap`` of its values are
+    independent. ``1`` when no two values' holding periods overlap.
+
+    A value booked on weekday ``d`` is the return of signals held the ``holding`` weekdays before
+    it (their notional-weighted mean), so two values ``g`` weekdays apart share ``holding − g`` of
+    those days when ``g < holding``: with returns independent from day to day, their correlation
+    is ``(holding − g)/holding``, and the variance of the series' sum is that of ``n`` independent
+    values times ``1 + 2/n · Σ_{i<j} max(0, holding − g_ij)/holding`` (the Hansen–Hodrick count
+    of overlapping observations). One signal a day held five days gives 5 − 4/n: each day's value
+    repeats four fifths of the day before. Without it a coin-flipper holding five days passed the
+    skill gate one time in five instead of one in twenty (``docs/gates.md``, "Overlapping
+    holding periods").
+    """
+    days = np.asarray(weekdays, dtype=np.int64)
+    if holding <= 1.0 or days.size < 2:
+        return 1.0
+    shared = 0.0
+    for lag in range(1, days.size):
+        gaps = days[lag:] - days[:-lag]
+        close = gaps < holding
+        if not close.any():
+            break  # the days ascend: a longer lag only widens the gaps
+        shared += float(np.sum(holding - gaps[close])) / holding
+    return 1.0 + 2.0 * shared / days.size
+
+
+def psr(sr: float, n: float, q: float, sr_star: float = 0.0) -> float | None:
     """Probabilistic Sharpe ratio: the confidence that the true per-day SR exceeds ``sr_star``.
 
     ``T_{n−1}((SR − SR*)·√(n − 1)/√q)``. The paper writes Φ, the large-``n`` limit; with one or two
     months of days Φ over-approves, Student's t with ``n − 1`` degrees of freedom keeps the promised
     rate. ``sr_star = SR0`` of :func:`expected_max_sharpe` gives the deflated Sharpe ratio (DSR).
+    ``n`` may be an effective number of observations (``n / overlap_factor``), not a whole number.
     ``None`` when ``n < 2``, ``q ≤ 0`` or an input is not finite.
     """
-    if n < 2 or not q > 0 or not all(math.isfinite(v) for v in (sr, q, sr_star)):
+    if not n >= 2 or not q > 0 or not all(math.isfinite(v) for v in (sr, q, sr_star)):
         return None
     return student_t_cdf((sr - sr_star) * math.sqrt(n - 1) / math.sqrt(q), n - 1)
 
@@ -196,7 +224,7 @@ def expected_max_sharpe(variance: float, trials: int) -> float:
 
 
 def min_track_record(
-    sr: float, q: float, min_psr: float, max_days: int = 10_000, sr_star: float = 0.0
+    sr: float, q: float, min_psr: float, max_days: int = 10_000, sr_star: float = 0.0, overlap: float = 1.0
 ) -> int | None:
     """MinTRL: the fewest days ``n' ≥ 2`` whose PSR(SR*) would reach ``min_psr`` if SR and q held.
 
@@ -204,7 +232,9 @@ def min_track_record(
     large-``n`` form is the paper's ``1 + q·(Φ⁻¹(min_psr)/SR)²``. For ``SR > SR*`` the left side
     increases with ``n'`` (larger argument, thinner tails), so integer bisection needs ~14 CDF
     evaluations over 10 000 days. ``SR*`` = SR0 gives the record the deflated Sharpe ratio needs.
-    ``None`` when ``SR ≤ SR*``, ``q ≤ 0``, or ``max_days`` is not enough. ``min_psr`` must be in (0, 1).
+    With ``overlap`` (:func:`overlap_factor`, assumed to hold as the record grows) ``n'`` days count
+    as ``n'/overlap`` observations. ``None`` when ``SR ≤ SR*``, ``q ≤ 0``, or ``max_days`` is not
+    enough. ``min_psr`` must be in (0, 1).
     """
     if not 0.0 < min_psr < 1.0:
         raise ValueError(f"min_psr must be in (0, 1), got {min_psr}")
@@ -213,7 +243,11 @@ def min_track_record(
         return None
 
     def reached(days: int) -> bool:
-        return student_t_cdf(edge * math.sqrt(days - 1) / math.sqrt(q), days - 1) >= min_psr
+        effective = days / overlap  # days whose values repeat each other count as fewer
+        return (
+            effective >= 2
+            and student_t_cdf(edge * math.sqrt(effective - 1) / math.sqrt(q), effective - 1) >= min_psr
+        )
 
     lo, hi = 2, max_days
     if reached(lo):

@@ -107,6 +107,9 @@ class Skill(Model):
 
     track_record_days: float
     n: int = 0
+    effective_n: OptFloat = None
+    """``n`` over the overlap of its values' holding periods (``n`` when none overlap; ``docs/gates.md``,
+    "Overlapping holding periods"): the PSR, the DSR and MinTRL count these."""
     sharpe: OptFloat = None
     skewness: OptFloat = None
     kurtosis: OptFloat = None

@@ -27,6 +27,7 @@ from metasup.evaluate.skill_stats import (
     min_track_record,
     moments,
     murphy,
+    overlap_factor,
     pearson,
     psr,
     q_factor,
@@ -561,3 +562,48 @@ def test_murphy__empty_is_none() -> None:
 def test_murphy__invalid_input_raises(f: list[float], o: list[float], bins: int, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         murphy(np.array(f), np.array(o), bins=bins)
+
+
+# --- Overlapping holding periods ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("weekdays", "holding", "expected"),
+    [
+        ([0, 1, 2], 1.0, 1.0),  # held a day or less: no two values share a day
+        ([0, 1, 2], 0.4, 1.0),
+        ([0, 1, 2], 2.0, 1 + 2 * (0.5 + 0.5) / 3),  # neighbours share one of two days
+        ([0, 5, 10], 5.0, 1.0),  # weekly signals held five days: adjacent, not overlapping
+        ([0, 1, 3], 3.0, 1 + 2 * (2 / 3 + 1 / 3 + 0) / 3),  # gaps 1, 2 and 3
+        ([7], 5.0, 1.0),
+    ],
+)
+def test_overlap_factor__hand_computed(weekdays: list[int], holding: float, expected: float) -> None:
+    assert overlap_factor(np.array(weekdays), holding) == pytest.approx(expected, rel=1e-12)
+
+
+def test_overlap_factor__daily_signals_held_h_days_count_as_n_over_h() -> None:
+    """One signal a day held ``h`` days: ``1 + 2/n Σ_g (n − g)(h − g)/h``, which tends to ``h``."""
+    n, h = 250, 5
+    expected = 1 + 2 / n * sum((n - g) * (h - g) / h for g in range(1, h))
+    assert overlap_factor(np.arange(n), h) == pytest.approx(expected, rel=1e-12)
+    assert expected == pytest.approx(h, rel=0.02)
+
+
+def test_psr__takes_a_fractional_number_of_observations() -> None:
+    sr, n, q = 0.3, 128 / 4.94, 1.1
+    expected = st.t.cdf(sr * math.sqrt(n - 1) / math.sqrt(q), n - 1)
+    assert psr(sr, n, q) == pytest.approx(expected, rel=1e-9)
+    assert psr(sr, 1.99, q) is None
+
+
+def test_min_track_record__overlap_multiplies_the_days_needed() -> None:
+    """The fewest days ``n'`` whose ``n'/overlap`` observations reach ``min_psr`` (scipy search)."""
+    sr, q, overlap = 0.2, 1.0, 3.0
+    days = next(
+        d
+        for d in range(7, 10_000)
+        if st.t.cdf(sr * math.sqrt(d / overlap - 1) / math.sqrt(q), d / overlap - 1) >= 0.95
+    )
+    assert min_track_record(sr, q, 0.95, overlap=overlap) == days
+    assert days > 2.5 * min_track_record(sr, q, 0.95)  # type: ignore[operator]
