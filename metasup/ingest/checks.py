@@ -315,7 +315,7 @@ def horizon_field(rows: Rows, checks: Checks) -> Ints:
     if types.text.any():
         codes, uniques = _words(column, types)
         parsed = [_horizon_seconds(word) for word in uniques]
-        meaning = np.array([np.nan if value is None else float(value) for value in parsed] + [np.nan])
+        meaning = np.array([np.nan if value is None else _to_float(value) for value in parsed] + [np.nan])
         seconds[types.text] = meaning[codes][types.text]
     unparsable = (types.text | types.number) & np.isnan(seconds)
     checks.fail(unparsable, _reasons_with_values("unparsable horizon", column.values, unparsable & checks.ok))

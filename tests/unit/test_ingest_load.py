@@ -363,6 +363,14 @@ def test_load_artifacts__unparsable_horizon(tmp_path: Path) -> None:
     assert list(artifacts.signals["horizon_s"]) == [86400, 900]
 
 
+def test_load_artifacts__a_horizon_of_hundreds_of_digits_is_one_rejected_line(tmp_path: Path) -> None:
+    """Python reads it as an int no float can hold: ``float()`` raised, and the run ended as an
+    internal error (found by an audit); it is a horizon longer than any allowed."""
+    artifacts = load(tmp_path, alpha=[signal(1, horizon=int("9" * 400)), signal(2, horizon="1d")])
+    assert rejected(artifacts) == [("alpha.jsonl", 1, "horizon longer than 100 years")]
+    assert list(artifacts.signals["horizon_s"]) == [86400]
+
+
 def test_load_artifacts__notional_must_be_positive_when_given(tmp_path: Path) -> None:
     artifacts = load(
         tmp_path,
