@@ -29,8 +29,13 @@ def finite_or_none(value: object) -> object:
     """NaN and ±inf become ``None``: JSON has no NaN, and a missing value must read as missing."""
     if value is None:
         return None
-    if isinstance(value, float | int) and not isinstance(value, bool):
-        return float(value) if math.isfinite(value) else None
+    if isinstance(value, int) and not isinstance(value, bool):
+        try:
+            return float(value)
+        except OverflowError:  # an int of hundreds of digits: no float, so no finite number
+            return None
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
     if hasattr(value, "item"):  # numpy scalars
         return finite_or_none(value.item())
     return value

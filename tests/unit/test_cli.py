@@ -373,6 +373,34 @@ def test_evaluate__a_comment_template_that_does_not_render_is_exit_2_after_writi
     assert stdout.startswith("as_of ")
 
 
+def test_comment__a_number_too_large_for_a_float_reads_as_missing(
+    example_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """JSON numbers have no size limit; ``10**400`` in a review (a baseline, a hand-edited file) made
+    ``float()`` raise and the run end as an internal error (found by an audit). Like NaN and ±inf,
+    it reads as no number."""
+    review = tmp_path / "review.json"
+    run(capsys, "evaluate", "--config", str(example_copy / "metasup.yml"), "--json", str(review))
+    huge_path = tmp_path / "huge.json"
+    parsed = json.loads(review.read_text(encoding="utf-8"))
+    parsed["agents"][0]["metrics"]["alpha_30d"] = int("9" * 400)
+    huge_path.write_text(json.dumps(parsed), encoding="utf-8")
+    code, stdout, stderr = run(capsys, "comment", "--json", str(huge_path))
+    assert (code, stderr) == (0, "")
+    assert stdout.startswith("<!-- metasup:review -->\n")
+    code, _, stderr = run(
+        capsys,
+        "evaluate",
+        "--config",
+        str(example_copy / "metasup.yml"),
+        "--baseline",
+        str(huge_path),
+        "--fail-on",
+        "never",
+    )
+    assert (code, stderr) == (0, "")
+
+
 @pytest.mark.parametrize(
     ("document", "words"),
     [
