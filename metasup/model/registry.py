@@ -10,9 +10,10 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from metasup.model.errors import ConfigError
+from metasup.model.review import CLASS_SUBJECT_PREFIX
 from metasup.model.validation_errors import describe_validation_error
 from metasup.model.yaml_files import read_yaml_document
 
@@ -40,6 +41,17 @@ class Agent(BaseModel):
     stage: Stage = "sandbox"
     regimes: list[str] = Field(default_factory=list)
     kill_reason: str | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _not_a_class_subject(cls, name: str) -> str:
+        """Kills, the ledger and retire branches name a class ``class:<name>``; an agent named so
+        was taken for the class, and its [AUTO-RETIRE] PR would have killed the whole class."""
+        if name.startswith(CLASS_SUBJECT_PREFIX):
+            raise ValueError(
+                f"an agent's name cannot start with {CLASS_SUBJECT_PREFIX!r} (metasup names classes so)"
+            )
+        return name
 
 
 class Registry(BaseModel):

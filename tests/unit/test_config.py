@@ -279,3 +279,14 @@ def test_registry__lookups_follow_a_copy_with_other_agents() -> None:
     assert (copy.agent("a"), copy.agent("b")) == (None, Agent(name="b"))
     assert registry.agent("a") == Agent(name="a", stage="prod")
     assert registry == Registry(agents=[Agent(name="a", stage="prod")])  # the index is not compared
+
+
+def test_load_registry__an_agent_cannot_be_named_like_a_class_subject(tmp_path: Path) -> None:
+    """``class:momentum`` is how kills, the ledger and retire branches name the class: an agent named
+    so was killed as the class (found by an audit: its retire PR set the class's status to killed)."""
+    path = write(
+        tmp_path / "agents.yaml",
+        "strategy_classes: [{name: momentum}]\nagents:\n  - name: 'class:momentum'\n",
+    )
+    with pytest.raises(ConfigError, match=r"name: an agent's name cannot start with 'class:' .* \(line 3\)"):
+        load_registry(path)
