@@ -226,7 +226,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
 def read_ledger_records(path: Path) -> list[LedgerRecord]:
     """The records of ``--ledger FILE``; a missing, unreadable or broken ledger is an input error."""
     try:
-        return parse_ledger(path.read_text(encoding="utf-8"))
+        return parse_ledger(path.read_bytes().decode("utf-8"))
     except FileNotFoundError:
         raise InputError(f"--ledger {path}: file not found") from None
     except (OSError, UnicodeDecodeError) as exc:
@@ -248,7 +248,8 @@ def cmd_ledger_verify(args: argparse.Namespace) -> int:
         except ValueError as exc:
             raise InputError(f"--anchor: {exc}") from None
     try:
-        text = path.read_text(encoding="utf-8")
+        # Bytes as they are: read_text would turn CRLF into LF and pass a ledger the run refuses.
+        text = path.read_bytes().decode("utf-8")
     except FileNotFoundError:
         raise InputError(f"{path}: file not found") from None
     except UnicodeDecodeError:

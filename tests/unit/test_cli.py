@@ -236,6 +236,11 @@ def test_ledger_verify__ok_and_broken(tmp_path: Path, capsys: pytest.CaptureFixt
     code, stdout, _ = run(capsys, "ledger", "verify", str(ledger))
     assert code == 1
     assert stdout.startswith(f"{ledger}: audit ledger broken at line 2 (seq 2)")
+    # CRLF line ends: the rolling run refuses such a ledger (not canonical), so an audit must too
+    ledger.write_bytes(serialize(records).replace("\n", "\r\n").encode("utf-8"))
+    code, stdout, _ = run(capsys, "ledger", "verify", str(ledger))
+    assert code == 1
+    assert "canonical" in stdout
 
 
 def test_ledger_verify__missing_file_is_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
