@@ -39,6 +39,8 @@ with loaded_on_first_use():  # before anything imports PyGithub: see metasup.git
     from github import Auth, Github, GithubException, GithubRetry
     from github.Requester import Requester
 
+from metasup.github.transport import read_bodies_with_retries  # after PyGithub, deferred above
+
 GitHubClient: TypeAlias = Github
 """The client every function of ``metasup.github`` takes; what :func:`connect` returns."""
 
@@ -253,6 +255,7 @@ def connect(
         seconds_between_writes=None,
         lazy=True,
     )
+    read_bodies_with_retries(gh)
     _SESSIONS[gh] = _Session(budget)
     return gh
 

@@ -129,6 +129,7 @@ class Fault:
     after_handling: bool = False  # handle the request (state changes) and then answer the fault
     exhaust_rate_limit: bool = False
     reset_in: int = 60  # primary rate limit: the window resets this many seconds after the first hit
+    cut_body: bool = False  # handle the request, answer it, and hang up halfway through the body
 
 
 Hook = Callable[["FakeGitHub", RequestInfo], None]
@@ -818,6 +819,11 @@ class FakeGitHub:
             )
         )
 
+    def cut_body_next(self, n: int = 1, *, method: str | None = None, path: PathPattern = None) -> Fault:
+        """The next ``n`` matching requests are handled (their writes happen) and answered, but the
+        connection closes halfway through the answer's body, as a proxy or a network cut does."""
+        return self._add_fault(Fault(method, path, n, 200, {}, {}, after_handling=True, cut_body=True))
+
     def secondary_rate_limit(
         self,
         n: int = 1,
@@ -923,6 +929,7 @@ class FakeGitHub:
             identity = self.tokens.get(token) if token is not None else None
             template: str | None = None
             internal = False  # a crash of the fake itself: answered 500, not validated
+            fault: Fault | None = None
             try:
                 if hook_error is not None:  # already recorded by _run_hooks
                     internal = True
@@ -953,7 +960,7 @@ class FakeGitHub:
                     )
                     resp = rt.handler(self, req)
                     template = resp.template or template
-                    if fault is not None:
+                    if fault is not None and not fault.cut_body:
                         resp = self._fault_response(fault, identity)
                         template = rt.template
             except ApiError as exc:
@@ -1003,6 +1010,10 @@ class FakeGitHub:
                     sent_path,
                 )
             )
+        if fault is not None and fault.cut_body:
+            payload_sent = payload[: len(payload) // 2]
+            self._write(h, resp.status, headers, payload, cut_to=payload_sent)
+            return
         self._write(h, resp.status, headers, payload)
 
     def _resolve_path(self, path: str) -> tuple[str | None, str]:
@@ -1109,7 +1120,10 @@ class FakeGitHub:
         return headers
 
     @staticmethod
-    def _write(h: _Handler, status: int, headers: dict[str, str], payload: bytes) -> None:
+    def _write(
+        h: _Handler, status: int, headers: dict[str, str], payload: bytes, cut_to: bytes | None = None
+    ) -> None:
+        """Answer; with ``cut_to``, announce the whole payload, send only ``cut_to`` and hang up."""
         try:
             h.send_response(status)
             for name, value in headers.items():
@@ -1118,7 +1132,10 @@ class FakeGitHub:
                 h.send_header("Content-Length", str(len(payload)))
             h.end_headers()
             if payload and status not in (204, 304) and h.command != "HEAD":
-                h.wfile.write(payload)
+                h.wfile.write(payload if cut_to is None else cut_to)
             h.wfile.flush()
+            if cut_to is not None:
+                h.close_connection = True
+                h.connection.shutdown(socket.SHUT_RDWR)
         except OSError:
             h.close_connection = True

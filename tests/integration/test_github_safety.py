@@ -382,6 +382,41 @@ def test_retry__a_lost_answer_to_an_issue_creation_does_not_open_two(
     assert [i.number for i in issues] == [number]
 
 
+def test_retry__an_answer_cut_off_mid_body_is_asked_again(fake_github: FakeGitHub, fake_repo: Repo) -> None:
+    """The connection closed halfway through an answer's body (a proxy, a network cut): requests
+    raised ChunkedEncodingError after urllib3's retries were done, and the run ended as "a bug in
+    metasup" (found by an audit). The read is retried like any connection error."""
+    gh, sleeps = client(fake_github)
+    issue = fake_github.create_issue(REPO, "t").number
+    fake_github.cut_body_next(1, method="GET", path="/repos/*/issues/*/comments")
+    assert upsert_comment(gh, REPO, issue, f"{MARKER}\n1", MARKER).action == "created"
+    assert [c.body for c in fake_github.comments(REPO, issue)] == [f"{MARKER}\n1"]
+    assert len(sleeps) == 1  # the cut-off list, asked again once
+
+
+def test_retry__a_cut_off_answer_to_a_pr_creation_does_not_open_two(
+    fake_github: FakeGitHub, fake_repo: Repo
+) -> None:
+    gh, _ = client(fake_github)
+    branch, _ = promote_branch(gh, fake_github)
+    fake_github.cut_body_next(1, method="POST", path="/repos/*/pulls")
+    number, _ = open_pull(gh, REPO, branch, "main", "[AUTO-PROMOTE] alpha", "body", "auto-promote")
+    assert [p.number for p in fake_github.pulls(REPO)] == [number]
+    assert len(fake_github.requests("POST", "/repos/*/pulls")) == 1
+
+
+def test_retry__answers_cut_off_every_time_end_in_one_named_error(
+    fake_github: FakeGitHub, fake_repo: Repo
+) -> None:
+    gh, _ = client(fake_github)
+    issue = fake_github.create_issue(REPO, "t").number
+    fake_github.cut_body_next(1000, method="GET", path="/repos/*/issues/*/comments")
+    with pytest.raises(GitHubUnavailable) as caught:
+        upsert_comment(gh, REPO, issue, f"{MARKER}\n1", MARKER)
+    assert f"GET /repos/{REPO}/issues/{issue}/comments" in str(caught.value)
+    assert "connection error" in str(caught.value)
+
+
 def test_retry__a_creation_failing_before_it_landed_is_retried(
     fake_github: FakeGitHub, fake_repo: Repo
 ) -> None:
