@@ -145,12 +145,15 @@ def classify(pulls: Iterable[PullLike], login: str, heads: RecordedHeads, base_r
 
 
 def _closed_as_shown(state: PullState, closed_by: str | None, login: str) -> PullState:
-    """``state``, without ``metasup-withdrawn`` when GitHub names someone else as the one who closed
-    it unmerged: the label says metasup withdrew it, but a person's close is a veto."""
-    if state.merged or state.state != "closed" or WITHDRAWN_LABEL not in state.labels:
+    """``state`` with ``metasup-withdrawn`` as GitHub's ``closed_by`` says: without it when someone
+    else closed the PR unmerged (the label says metasup withdrew it, but a person's close is a
+    veto), with it when metasup did (a person who removed the label from metasup's closed PR made
+    it look like their veto: 30 days without a new PR, and a veto in the LP log nobody made; found
+    by an audit). With no ``closed_by`` (an older PR of its branch, not asked), the label decides."""
+    if state.merged or state.state != "closed" or closed_by is None:
         return state
-    if closed_by is None or closed_by == login:
-        return state
+    if closed_by == login:
+        return replace(state, labels=state.labels | {WITHDRAWN_LABEL})
     return replace(state, labels=state.labels - {WITHDRAWN_LABEL})
 
 

@@ -180,6 +180,10 @@ def test_ownership__metasup_withdrawn_marks_only_a_close_metasup_made() -> None:
             Facts(pull(1, state="closed", labels=withdrawn), closed_by=LOGIN),  # metasup withdrew it
             Facts(pull(2, state="closed", labels=withdrawn), closed_by="alice"),  # a person closed it
             Facts(pull(3, state="closed", labels=withdrawn)),  # an older PR: not asked, as labelled
+            Facts(
+                pull(4, state="closed", labels=frozenset({"auto-promote"})), closed_by=LOGIN
+            ),  # label removed
+            Facts(pull(5, state="closed", labels=frozenset({"auto-promote"})), closed_by="alice"),  # a veto
         ],
         LOGIN,
         heads,
@@ -189,4 +193,6 @@ def test_ownership__metasup_withdrawn_marks_only_a_close_metasup_made() -> None:
         ["auto-promote", "metasup-withdrawn"],
         ["auto-promote"],
         ["auto-promote", "metasup-withdrawn"],
+        ["auto-promote", "metasup-withdrawn"],
+        ["auto-promote"],
     ]
