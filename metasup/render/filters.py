@@ -31,7 +31,15 @@ NAMES_SHOWN = 10
 NAME_CHARS = 80
 """How much of one name :func:`names` shows: ten names stay one line, not 65,536 characters."""
 
-_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_CONTROLS = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u2028\u2029"
+    # Unicode's format characters (category Cf, Unicode 15): invisible ones (zero-width space, joiners,
+    # marks, BOM) made a sandbox agent "momo-alpha\u200b" read as the prod flagship; bidi overrides
+    # reorder what follows. metasup's own joiners (_MENTION, _NO_LINK) are added after this.
+    "\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e\u200b-\u200f\u202a-\u202e"
+    "\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb\U000110bd\U000110cd\U00013430-\U0001343f"
+    "\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f]"
+)
 _NAMED_CONTROLS = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 _MENTION = "@\u200d"
 """``@`` followed by a zero-width joiner: GitHub shows ``@name`` as text, never as a mention."""
@@ -62,12 +70,15 @@ class Safe(str):
 
 
 def show_controls(value: object) -> str:
-    """Control characters (and bidi overrides) shown escaped: ESC → ``\\x1b``, newline → ``\\n``."""
+    """Control and format characters (bidi overrides, zero-width ones) shown escaped: ESC →
+    ``\\x1b``, newline → ``\\n``, a zero-width space → ``\\u200b``."""
     return _CONTROLS.sub(
         lambda match: (
             _NAMED_CONTROLS.get(match.group(0)) or f"\\x{ord(match.group(0)):02x}"
             if ord(match.group(0)) < 0x100
             else f"\\u{ord(match.group(0)):04x}"
+            if ord(match.group(0)) < 0x10000
+            else f"\\U{ord(match.group(0)):08x}"
         ),
         str(value),
     )

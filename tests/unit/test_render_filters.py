@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sys
+import unicodedata
+
 import jinja2
 import pytest
 
@@ -155,6 +158,22 @@ def test_escape_markdown__text_that_forms_no_reference_is_unchanged(text: str) -
 
 def test_plain_line__titles_and_commit_messages_ping_and_link_nobody() -> None:
     assert plain_line("octo/other#12 @team\nfixes GH-3") == f"octo/other#{J}12 @\u200dteam\\nfixes GH-{J}3"
+
+
+def test_inert__every_invisible_format_character_is_shown() -> None:
+    """A sandbox agent named ``momo-alpha`` + U+200B read exactly as the prod flagship in the
+    comment, the PR title and the dashboard (found by an audit). Every format character (Unicode
+    category Cf, by Python's own unicodedata) is shown escaped, so two names that differ look
+    different; metasup's own joiners, added after, stay invisible."""
+    format_characters = [chr(c) for c in range(sys.maxunicode + 1) if unicodedata.category(chr(c)) == "Cf"]
+    for char in format_characters:
+        shown = inert(f"a{char}b")
+        assert char not in shown, f"U+{ord(char):04X} passes through"
+        assert shown[:2] + shown[-1] == "a\\b"
+    assert plain_line("momo-alpha\u200b") == "momo-alpha\\u200b"
+    assert escape_markdown("momo-alpha\u200b") != escape_markdown("momo-alpha")
+    assert inert("\U000e0041") == "\\U000e0041"
+    assert inert("@team") == "@\u200dteam"  # the joiner metasup adds itself
 
 
 def test_own__metasup_text_keeps_its_references_and_is_escaped() -> None:
