@@ -18,6 +18,7 @@ from pathlib import Path
 from metasup import __version__
 from metasup.engine import checked_engine, open_measure
 from metasup.ingest.load import Progress
+from metasup.lp.prod_spans import moved_agents
 from metasup.lp.report import build_lp_report
 from metasup.lp.statistics import last_complete_period
 from metasup.model.config import ArtifactsConfig, Config, load_config
@@ -195,10 +196,13 @@ def cmd_report(args: argparse.Namespace) -> int:
         if target:
             check_not_an_input(flag, Path(target), Path(args.config), workspace.config)
     as_of = explicit_as_of or default_as_of(workspace.artifacts)
+    ledger = [r.fields() for r in records]
     with open_measure(engine, booked=True) as measure:  # the report books the realized signals
-        supervision = supervise_workspace(workspace, as_of, None, measure=measure)
+        supervision = supervise_workspace(
+            workspace, as_of, None, measure=measure, booked=moved_agents(ledger)
+        )
     period = last_complete_period(as_of, workspace.config.email.cadence)
-    report = build_lp_report(supervision, workspace.config, as_of, period, [r.fields() for r in records])
+    report = build_lp_report(supervision, workspace.config, as_of, period, ledger)
     if args.json:
         write_output("--json", Path(args.json), report.to_json() + "\n")
     if args.preview:

@@ -291,6 +291,7 @@ def supervise_workspace(
     standing_kills: Collection[str] = (),
     demotion_vetoes: Collection[str] = (),
     measure: Measure = measure_locally,
+    booked: Collection[str] = (),
 ) -> Supervision:
     """The review and its reconciliation, for callers that also build the LP report from it."""
     when = as_of if as_of is not None else default_as_of(workspace.artifacts)
@@ -306,6 +307,7 @@ def supervise_workspace(
         standing_kills=standing_kills,
         demotion_vetoes=demotion_vetoes,
         measure=measure,
+        booked=booked,
     )
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from concurrent.futures import CancelledError
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -246,10 +246,15 @@ class DaskMeasure:
         return auto_partitions(signals, self.workers())
 
     def measure(
-        self, visible: Artifacts, registry: Registry, config: Config, as_of: pd.Timestamp
+        self,
+        visible: Artifacts,
+        registry: Registry,
+        config: Config,
+        as_of: pd.Timestamp,
+        booked: Collection[str] = (),
     ) -> Measurement:
         try:
-            return self._measure(visible, registry, config, as_of)
+            return self._measure(visible, registry, config, as_of, booked)
         # A worker that dies takes its partitions along (KilledWorker, or futures cancelled: distributed's
         # Future(s)CancelledError) and may close a stream a scatter was using (OSError); a scheduler
         # that goes away closes them all. The exception does not reliably tell which, so both are named.
@@ -285,11 +290,17 @@ class DaskMeasure:
         return scattered
 
     def _measure(
-        self, visible: Artifacts, registry: Registry, config: Config, as_of: pd.Timestamp
+        self,
+        visible: Artifacts,
+        registry: Registry,
+        config: Config,
+        as_of: pd.Timestamp,
+        booked: Collection[str],
     ) -> Measurement:
         as_of = utc(as_of)
         groups = MetricGroups.of(registry, visible.signals, visible)
-        prod = tuple(a.name for a in registry.agents if a.stage == "prod") if self.booked else ()
+        prod_now = {a.name for a in registry.agents if a.stage == "prod"}
+        prod = tuple(sorted(prod_now | set(booked))) if self.booked else ()
         shared = self.broadcast(Shared(groups, visible.regimes, config, as_of, prod))
         # Each part is scattered (it travels as data to a worker, not inside the task graph) and
         # submitted before the next is cut: the driver holds one part's copy at a time. At most two

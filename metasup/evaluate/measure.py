@@ -9,9 +9,10 @@ their sums; every decision after it is the same code.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Collection
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Protocol
 
 import pandas as pd
 
@@ -35,12 +36,27 @@ class Measurement:
     """The sums behind the skill statistics and the demotion rule (SPEC §3.7, §3.8)."""
 
 
-Measure = Callable[[Artifacts, Registry, Config, pd.Timestamp], Measurement]
-"""``(visible artifacts, registry, config, as_of) → Measurement``; the artifacts are cut at ``as_of``."""
+class Measure(Protocol):
+    """``(visible artifacts, registry, config, as_of) → Measurement``; the artifacts are cut at
+    ``as_of``. ``booked``: agents besides today's prod ones whose realized signals the LP report may
+    book (the ledger moved them in or out of prod), for an engine that brings back only those."""
+
+    def __call__(
+        self,
+        visible: Artifacts,
+        registry: Registry,
+        config: Config,
+        as_of: pd.Timestamp,
+        booked: Collection[str] = (),
+    ) -> Measurement: ...
 
 
 def measure_locally(
-    visible: Artifacts, registry: Registry, config: Config, as_of: pd.Timestamp
+    visible: Artifacts,
+    registry: Registry,
+    config: Config,
+    as_of: pd.Timestamp,
+    booked: Collection[str] = (),  # every signal is reconciled here, booked ones included
 ) -> Measurement:
     """Reconcile, then the metrics and (in a second thread) the skill sums, which are independent.
 

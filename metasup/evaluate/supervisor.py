@@ -110,6 +110,7 @@ def supervise(
     standing_kills: Collection[str] = (),
     demotion_vetoes: Collection[str] = (),
     measure: Measure = measure_locally,
+    booked: Collection[str] = (),
 ) -> Supervision:
     """Evaluate every agent and class at ``as_of`` and decide what metasup recommends.
 
@@ -119,10 +120,11 @@ def supervise(
     firing. Only classes declared in the registry can be killed: the ``unclassified`` bucket,
     or a class named only by signals, is reported but never takes agents down with it.
     ``demotion_vetoes`` are prod agents whose ``[AUTO-DEMOTE]`` PR a person closed within the
-    veto cooldown: they keep prod and allocation (SPEC §3.8).
+    veto cooldown: they keep prod and allocation (SPEC §3.8). ``booked``: agents besides today's
+    prod ones whose realized signals the LP report books (:class:`Measure`).
     """
     visible = artifacts.until(as_of)
-    measured = measure(visible, registry, config, as_of)  # local, or on a cluster (engine/)
+    measured = measure(visible, registry, config, as_of, booked)  # local, or on a cluster (engine/)
     table = measured.table
 
     kept = set(standing_kills)

@@ -24,6 +24,7 @@ import pandas as pd
 from metasup.evaluate.supervisor import Supervision
 from metasup.lp.log import describe_data as describe_data  # re-exported
 from metasup.lp.log import promotion_log, review_entries, strategies_from_review
+from metasup.lp.prod_spans import prod_spans
 from metasup.lp.statistics import (
     TRADING_DAYS_PER_YEAR,
     Period,
@@ -295,18 +296,22 @@ def build_lp_report(
 ) -> LpReport:
     """The LP report of a review: its own reconciliation and costs, then :func:`compute_lp_report`.
 
-    Prod agents are those whose registry stage is ``prod`` in ``review`` (killed ones included:
-    their realized signals were traded); an agent's class is the review's.
+    The fund's are the signals and costs of agents while they were in prod (:mod:`metasup.lp.prod_spans`:
+    from the ledger's promotions and demotions, else the registry's stage in ``review``; killed
+    agents included, their realized signals were traded); an agent's class is the review's.
     """
     as_of = utc(as_of)
     review, recon, visible = supervision.review, supervision.reconciled, supervision.visible
-    prod = [a.agent for a in review.agents if a.stage == "prod"]
+    spans = prod_spans(ledger_records, {a.agent: a.stage for a in review.agents})
+    recon = recon.loc[spans.booked(recon["agent"], recon["ts"])]
+    costs = visible.costs.loc[spans.booked(visible.costs["agent"], visible.costs["ts"])]
+    prod = spans.agents
     agent_class = {a.agent: a.strategy_class for a in review.agents}
     capital = config.portfolio.capital
     return compute_lp_report(
         daily_returns(recon, prod, capital, as_of),
         recon,
-        visible.costs,
+        costs,
         prod,
         agent_class,
         capital,

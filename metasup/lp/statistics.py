@@ -214,7 +214,7 @@ def booked_day_of(stamp: pd.Timestamp) -> pd.Timestamp:
     return result
 
 
-BOOKED_COLUMNS: Final = ("status", "agent", "strategy_class", "exit_ts", "pnl", "fee")
+BOOKED_COLUMNS: Final = ("status", "agent", "strategy_class", "ts", "exit_ts", "pnl", "fee")
 """The reconciled columns the LP report reads from the booked signals (:func:`prod_realized`)."""
 
 

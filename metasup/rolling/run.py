@@ -39,6 +39,7 @@ from metasup.github import (
     read_text,
     upsert_issue,
 )
+from metasup.lp.prod_spans import moved_agents
 from metasup.model.config import Config
 from metasup.model.errors import DONE_NOTE, MetasupError
 from metasup.model.registry import Stage
@@ -106,6 +107,7 @@ def run_rolling(
         standing_kills=standing,
         demotion_vetoes=demotion_vetoes(pulls, workspace.registry, context.now, workspace.config),
         measure=measure,
+        booked=moved_agents(record.fields() for record in records),
     )
     review = supervision.review
     if problem is not None:

@@ -26,6 +26,7 @@ from metasup.engine import open_measure
 from metasup.engine.dask import DaskMeasure
 from metasup.engine.partitions import reduce_partition
 from metasup.evaluate.measure import Measure, measure_locally
+from metasup.lp.prod_spans import moved_agents
 from metasup.lp.report import build_lp_report
 from metasup.lp.statistics import BOOKED_COLUMNS, Period, booked_signals
 from metasup.model.config import EngineConfig
@@ -247,6 +248,29 @@ def test_lp_report_is_the_same_on_dask(which: str, fleet: Path, dask_measure: Me
     reports = [build_lp_report(run, workspace.config, as_of, period) for run in (local, distributed)]
     assert reports[0].pnl.period not in (None, 0.0)
     assert_same(reports[0].model_dump(mode="json"), reports[1].model_dump(mode="json"), "lp_report")
+
+
+def test_lp_report_with_promotions_and_demotions_is_the_same_on_dask(dask_measure: Measure) -> None:
+    """The fund books an agent's signals while the ledger shows it in prod (``lp.prod_spans``): the
+    cluster also brings back the signals of agents the ledger moved, not only today's prod ones'."""
+    workspace = load_workspace(EXAMPLES)
+    as_of = default_as_of(workspace.artifacts)
+    moves = [("promoted", "momo-beta", 20), ("demoted", "momo-alpha", 40)]
+    ledger = [
+        {"seq": n, "ts": (as_of - pd.Timedelta(days=days)).isoformat(), "event": event, "subject": agent}
+        for n, (event, agent, days) in enumerate(moves, start=1)
+    ]
+    booked = moved_agents(ledger)
+    local = supervise_workspace(workspace, as_of, None, run_id="t", booked=booked)
+    distributed = supervise_workspace(workspace, as_of, None, run_id="t", measure=dask_measure, booked=booked)
+    period = Period.between((as_of - pd.Timedelta(days=27)).date(), as_of.date())
+
+    reports = [build_lp_report(run, workspace.config, as_of, period, ledger) for run in (local, distributed)]
+    assert_same(reports[0].model_dump(mode="json"), reports[1].model_dump(mode="json"), "lp_report")
+    without_ledger = build_lp_report(local, workspace.config, as_of, period)
+    assert reports[0].pnl.since_inception != without_ledger.pnl.since_inception
+    assert "momo-beta" in reports[0].attribution.agents
+    assert "momo-beta" not in without_ledger.attribution.agents
 
 
 def test_a_review_brings_no_signal_back() -> None:
