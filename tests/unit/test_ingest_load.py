@@ -510,6 +510,20 @@ def test_load_artifacts__unparsable_timestamp(tmp_path: Path) -> None:
     ]
 
 
+@pytest.mark.parametrize("word", ["now", "today", "NOW", " now"])
+def test_load_artifacts__the_words_pandas_reads_as_the_clock_are_unparsable(
+    tmp_path: Path, word: str
+) -> None:
+    """pandas' ISO 8601 parser reads "now" and "today" as the clock: one price line ``now,AAPL,100``
+    made the default as_of the wall clock, every price stale (found by an audit)."""
+    artifacts = load(
+        tmp_path,
+        alpha=[signal(1, ts="2024-01-01T00:00:00Z"), signal(2, ts=word), signal(3, ts="2024-01-02T00:00:00")],
+    )
+    assert rejected(artifacts) == [("alpha.jsonl", 2, "unparsable timestamp")]
+    assert artifacts.signals["ts"].max() == pd.Timestamp("2024-01-02", tz="UTC")
+
+
 def test_load_artifacts__stamps_past_a_clean_head_are_parsed_as_pandas_parses_them(tmp_path: Path) -> None:
     # The head (1000 lines) is all "Z" stamps, so pyarrow parses them while reading; the troubles
     # come later and make it read the file again with text stamps, checked as before.
