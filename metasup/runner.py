@@ -6,9 +6,12 @@ the GitHub Action can never disagree about how a workspace is read or when a run
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import os
+import stat
+import tempfile
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from fnmatch import fnmatch
@@ -198,20 +201,49 @@ def check_output_dir(flag: str, path: Path) -> None:
 
 
 def write_output(flag: str, path: Path, text: str, confine_to: Path | None = None) -> None:
-    """Write ``text``; a failure (disk full, a folder removed meanwhile) is an error naming ``flag``.
+    """Write ``text`` as a whole new file (:func:`_replace`); a failure (disk full, a folder removed
+    meanwhile) is an error naming ``flag`` and leaves the previous file as it was.
 
-    With ``confine_to``, the action's rule of ``check_output_path`` again, and the file is opened
-    with ``O_NOFOLLOW``: a link put there since the check is not followed either. The CLI (a
-    user's own machine) passes nothing and writes where its links point."""
+    With ``confine_to``, the action's rule of ``check_output_path`` again, and the new file is
+    renamed over the name itself: a link put there since the check is replaced, never followed.
+    The CLI (a user's own machine) passes nothing and writes where its links point; a pipe or a
+    terminal (``--json /dev/stdout``) is written in place."""
     if confine_to is not None:
         _refuse_link(flag, path, confine_to)
-    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | (os.O_NOFOLLOW if confine_to is not None else 0)
-    data = text.encode("utf-8")  # before the file is truncated: text it cannot hold leaves it whole
+    data = text.encode("utf-8")  # before anything is written: text it cannot hold changes nothing
+    # The CLI writes where a link points; the action replaces the name itself (never followed).
+    target = path if confine_to is not None else Path(os.path.realpath(path))
     try:
-        with os.fdopen(os.open(path, flags, 0o666), "wb") as file:
-            file.write(data)
+        kind = os.stat(target).st_mode if os.path.lexists(target) else None
+        if kind is not None and not stat.S_ISREG(kind):  # a pipe, a terminal, /dev/stdout: in place
+            with open(target, "wb") as stream:
+                stream.write(data)
+        else:
+            _replace(target, data, 0o666 & ~_umask() if kind is None else stat.S_IMODE(kind))
     except OSError as exc:
         raise InputError(f"{flag}: cannot write {path} ({exc.strerror or exc})") from None
+
+
+def _replace(target: Path, data: bytes, mode: int) -> None:
+    """``data`` as the file ``target``, whole or not at all: written to a new file beside it, then
+    renamed over it. Writing in place left a disk-full run's review.json cut short and the previous
+    one gone, and wrote through a hard link into an input (found by an audit)."""
+    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as file:
+            file.write(data)
+            os.fchmod(file.fileno(), mode)
+        os.replace(temporary, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _refuse_link(flag: str, path: Path, workspace: Path) -> None:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import io
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -167,6 +170,37 @@ def test_action_settings__a_token_broken_inside_is_refused_and_never_printed(ins
     assert "paste the secret again as one line" in printed
     assert "SECRET" not in printed
     assert "Internal error" not in printed
+
+
+def test_write_output__a_hard_link_to_an_input_is_replaced_not_written_through(tmp_path: Path) -> None:
+    """``--json`` naming a hard link of the signals file wrote the review into the signals (found
+    by an audit): the output is a new file renamed over the name, the input keeps its content."""
+    signals, output = tmp_path / "events.jsonl", tmp_path / "review.json"
+    signals.write_text('{"signal_id": "s1"}\n')
+    os.link(signals, output)
+    write_output("--json", output, "{}")
+    assert (signals.read_text(), output.read_text()) == ('{"signal_id": "s1"}\n', "{}")
+
+
+def test_write_output__a_write_that_fails_leaves_the_previous_file_whole(tmp_path: Path) -> None:
+    """Disk full halfway (here: a file size limit, EFBIG, in a child process): the previous
+    review stays as it was, no half-written file and no temporary file is left."""
+    output = tmp_path / "review.json"
+    output.write_text('{"previous": true}\n')
+    script = (
+        "import resource, signal, sys\n"
+        "from pathlib import Path\n"
+        "from metasup.model.errors import InputError\n"
+        "from metasup.runner import write_output\n"
+        "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
+        "resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))\n"
+        "try:\n    write_output('--json', Path(sys.argv[1]), 'x' * 100_000)\n"
+        "except InputError as exc:\n    print(exc)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script, str(output)], capture_output=True, text=True)
+    assert done.stdout.startswith(f"--json: cannot write {output} (File too large)"), done.stderr
+    assert output.read_text() == '{"previous": true}\n'
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["review.json"]
 
 
 def test_write_output__confined_refuses_a_link_the_cli_follows_it(tmp_path: Path) -> None:
