@@ -214,9 +214,9 @@ def write_output(flag: str, path: Path, text: str, confine_to: Path | None = Non
     # The CLI writes where a link points; the action replaces the name itself (never followed).
     target = path if confine_to is not None else Path(os.path.realpath(path))
     try:
-        kind = os.stat(target).st_mode if os.path.lexists(target) else None
-        if kind is not None and not stat.S_ISREG(kind):  # a pipe, a terminal, /dev/stdout: in place
-            with open(target, "wb") as stream:
+        kind = os.stat(path).st_mode if os.path.exists(path) else None  # through links: a pipe's
+        if confine_to is None and kind is not None and not stat.S_ISREG(kind):  # /dev/stdout, a pipe
+            with open(path, "wb") as stream:
                 stream.write(data)
         else:
             _replace(target, data, 0o666 & ~_umask() if kind is None else stat.S_IMODE(kind))

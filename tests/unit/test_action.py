@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import re
@@ -180,6 +181,20 @@ def test_write_output__a_hard_link_to_an_input_is_replaced_not_written_through(t
     os.link(signals, output)
     write_output("--json", output, "{}")
     assert (signals.read_text(), output.read_text()) == ('{"signal_id": "s1"}\n', "{}")
+
+
+def test_write_output__the_cli_writes_into_a_pipe_in_place() -> None:
+    """``--json /dev/stdout`` or ``--json >(jq .)``: a pipe has no folder to put a new file in."""
+    read_end, write_end = os.pipe()
+    try:
+        write_output("--json", Path(f"/dev/fd/{write_end}"), '{"a": 1}')
+        os.close(write_end)
+        with os.fdopen(read_end, "rb") as stream:
+            assert stream.read() == b'{"a": 1}'
+    finally:
+        for end in (read_end, write_end):
+            with contextlib.suppress(OSError):
+                os.close(end)
 
 
 def test_write_output__a_write_that_fails_leaves_the_previous_file_whole(tmp_path: Path) -> None:
