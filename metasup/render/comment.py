@@ -34,8 +34,9 @@ MARKER = "<!-- metasup:review -->"
 GITHUB_COMMENT_LIMIT = 65_536
 """GitHub rejects issue comments longer than this many characters."""
 JOB_SUMMARY_LIMIT = 900_000
-"""Characters of the review in a job summary: GitHub refuses a step summary over 1 MiB (bytes; a
-table's emoji take 4), and a rolling run's adds its decisions and allocation."""
+"""UTF-8 bytes of the review in a job summary: GitHub refuses a step summary over 1 MiB, and a
+rolling run's adds its decisions and allocation. Bytes, not characters: 3,000 agents with CJK
+names made 900,000 characters 2.2 MB, and the whole summary was refused (found by an audit)."""
 
 TOP_FINDINGS = 5
 """Findings shown above the fold (most severe first); the rest sit in a ``<details>`` block."""
@@ -146,16 +147,25 @@ def render_comment(
     A body that fits is rendered with everything in it. One that does not leaves out the fewest
     pieces of :func:`cut_order` that make it fit, so what is cut is always what matters least, and
     every "… and N more" counts what was left out of the whole review. A ``limit`` above GitHub's
-    (the job summary) lifts :data:`GATE_MATRIX_ROWS`. ``roots`` (:func:`workspace_roots`) are the
-    absolute prefixes removed from paths in evidence.
+    (the job summary) lifts :data:`GATE_MATRIX_ROWS` and counts UTF-8 bytes (:func:`_size`).
+    ``roots`` (:func:`workspace_roots`) are the absolute prefixes removed from paths in evidence.
     """
     chosen = template or load_template(config.comment_template)
     parts = Parts.of(review, roots, GATE_MATRIX_ROWS if limit <= GITHUB_COMMENT_LIMIT else None)
     order = cut_order(review, len(parts.gate_rows))
     cut, body = _fit(chosen, review, config, parts, order, limit)
-    if len(body) > limit:
-        body = body[: limit - 1] + "…"
+    if _size(body, limit) > limit:
+        body = (
+            body[: limit - 1] + "…"
+            if limit <= GITHUB_COMMENT_LIMIT
+            else body.encode("utf-8")[: limit - 3].decode("utf-8", "ignore") + "…"  # "…" is 3 bytes
+        )
     return RenderedComment(body, len(cut.agents), len(cut.findings))
+
+
+def _size(text: str, limit: int) -> int:
+    """GitHub's measure under ``limit``: characters for a comment, UTF-8 bytes for a job summary."""
+    return len(text) if limit <= GITHUB_COMMENT_LIMIT else len(text.encode("utf-8"))
 
 
 def _fit(
@@ -173,16 +183,16 @@ def _fit(
     of ``order`` cut, that body is returned for the caller to hard-cut.
     """
     body = _render(template, review, config, parts, Cut())
-    if len(body) <= limit or not order:
+    if _size(body, limit) <= limit or not order:
         return Cut(), body
     high, best = len(order), Cut.of(order)
     body = _render(template, review, config, parts, best)
     low = 0  # cutting ``low`` pieces does not fit; cutting ``high`` does (or nothing does)
-    while len(body) <= limit and high - low > 1:
+    while _size(body, limit) <= limit and high - low > 1:
         middle = (low + high) // 2
         trial = Cut.of(order[:middle])
         text = _render(template, review, config, parts, trial)
-        if len(text) <= limit:
+        if _size(text, limit) <= limit:
             high, best, body = middle, trial, text
         else:
             low = middle

@@ -214,6 +214,26 @@ def test_job_summary__a_huge_fleet_stays_under_githubs_one_mebibyte(
     assert all(escape_markdown(a.agent) in rows for a in review.agents if a.status == "killed")
 
 
+def test_job_summary__counts_bytes_as_github_does(
+    base_config: Config, agent_factory: AgentFactory, review_factory: Callable[..., Review]
+) -> None:
+    """3,000 agents with CJK names: 900,000 characters were 2.2 MB, over GitHub's 1 MiB, and the
+    whole summary was refused (found by an audit). The limit counts UTF-8 bytes."""
+    agents = [
+        fleet_agent(agent_factory, k, i).model_copy(update={"agent": f"交易代理人{k}-{i}" * 6})
+        for k in range(250)
+        for i in range(12)
+    ]
+    findings = collect_findings(agents, [], DataQuality(), base_config, None, "main")
+    review = review_factory(agents=agents, findings=findings, recommendations=recommend(findings, agents))
+
+    body = render_comment(review, base_config, limit=JOB_SUMMARY_LIMIT).body
+
+    assert len(render_comment(review, base_config, limit=10**9).body.encode("utf-8")) > 2**20
+    assert len(body.encode("utf-8")) <= JOB_SUMMARY_LIMIT
+    assert "… and" in body  # cut by leaving rows out, as a comment is, not cut off mid-table
+
+
 def test_big_fleet__gate_matrix_keeps_the_approved_agents_beyond_its_first_50_rows(
     base_config: Config, agent_factory: AgentFactory, review_factory: Callable[..., Review]
 ) -> None:
