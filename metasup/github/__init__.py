@@ -32,6 +32,7 @@ from metasup.github.git import branch_head, commit_messages, is_exact_change, re
 from metasup.github.pr_branches import BranchNotOurs, BranchRefused, point_branch
 from metasup.github.pulls import (
     HeadMoved,
+    MergedMeanwhile,
     OpenedPull,
     PullAlreadyExists,
     PullCreationNotPermitted,
@@ -61,6 +62,7 @@ __all__ = [
     "GitHubIOError",
     "GitHubUnavailable",
     "HeadMoved",
+    "MergedMeanwhile",
     "NotPermitted",
     "OpenedPull",
     "PullAlreadyExists",

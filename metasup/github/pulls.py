@@ -59,6 +59,14 @@ class PullRetargeted(GitHubIOError):
         super().__init__(f"pull request #{number} now targets {actual}, not {expected}")
 
 
+class MergedMeanwhile(GitHubIOError):
+    """A person merged the PR between the run's listing and its own merge: theirs to record."""
+
+    def __init__(self, number: int, login: str | None) -> None:
+        self.number, self.login = number, login
+        super().__init__(f"PR #{number} was merged by {login or 'someone else'} while metasup was merging it")
+
+
 class PullCreationNotPermitted(NotPermitted):
     """The repository does not let GitHub Actions create pull requests."""
 
@@ -335,7 +343,9 @@ def merge_pull(
     With ``expected_head_sha`` (the commit metasup wrote) the merge sends it as ``sha``: a head
     that moved — before the call, or racing it (GitHub's 409) — raises :class:`HeadMoved` and
     nothing is merged. With ``expected_base``, a PR someone retargeted to another branch since it
-    was listed raises :class:`PullRetargeted`: merging would land the change there.
+    was listed raises :class:`PullRetargeted`: merging would land the change there. A person's
+    merge landing first raises :class:`MergedMeanwhile` (found by an audit: it was recorded as
+    ``merged_by: metasup``).
     """
     try:
         pull = gh.get_repo(repository).get_pull(number)
@@ -352,9 +362,14 @@ def merge_pull(
             if exc.status == 409 and expected_head_sha is not None:
                 actual = gh.get_repo(repository).get_pull(number).head.sha
                 raise HeadMoved(number, expected_head_sha, actual) from None
-            if exc.status == 405:  # not mergeable — or merged by our own earlier, retried attempt
+            if exc.status == 405:  # not mergeable — or merged: by our own earlier, retried attempt?
                 fresh = gh.get_repo(repository).get_pull(number)
-                return bool(fresh.merged) and fresh.head.sha == (expected_head_sha or fresh.head.sha)
+                if not fresh.merged or fresh.head.sha != (expected_head_sha or fresh.head.sha):
+                    return False
+                merger = fresh.merged_by.login if fresh.merged_by is not None else None
+                if merger != own_login(gh):  # a person's merge racing ours: not recorded as metasup's
+                    raise MergedMeanwhile(number, merger) from None
+                return True
             if exc.status == 409:  # head moved (no sha given): try next run
                 return False
             raise

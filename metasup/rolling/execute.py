@@ -9,6 +9,7 @@ from metasup.github import (
     GitHubClient,
     GitHubIOError,
     HeadMoved,
+    MergedMeanwhile,
     NotPermitted,
     OpenedPull,
     PullRetargeted,
@@ -282,6 +283,9 @@ class PlanExecutor:
             return self._hold(HoldMovedPull(action.agent, action.pull, action.kind))
         except PullRetargeted as exc:
             self.outcome.warnings.append(f"{exc}; not merged (metasup merges only into {exc.expected})")
+            return []
+        except MergedMeanwhile as exc:  # the next run records it as the person's (plan.observed_entries)
+            self.outcome.decisions.append(f"{exc}; the next run records it")
             return []
         if not merged:
             self.outcome.decisions.append(f"PR #{action.pull} is not mergeable yet; will retry next run")

@@ -11,6 +11,7 @@ from metasup.github import (
     GitHubClient,
     GitHubUnavailable,
     HeadMoved,
+    MergedMeanwhile,
     NotPermitted,
     PullAlreadyExists,
     PullCreationNotPermitted,
@@ -140,6 +141,35 @@ def test_merge__a_push_racing_the_merge_is_a_409_reported_as_head_moved(
         merge_pull(gh, REPO, number, "Promote alpha", expected_head_sha=sha)
     assert [r.status for r in fake_github.requests("PUT", "/repos/*/pulls/*/merge")] == [409]
     assert not fake_github.issue(REPO, number).pull.merged  # type: ignore[union-attr]
+
+
+def test_merge__a_person_merging_first_is_not_taken_for_metasups_merge(
+    fake_github: FakeGitHub, fake_repo: Repo
+) -> None:
+    """alice merged the PR after the run listed it and before its own merge call: GitHub answered
+    405, and the check meant for metasup's own retried merge said "merged, same head" — recorded
+    as ``merged_by: metasup`` (found by an audit). Only a merge by metasup's login is its own."""
+    gh, _ = client(fake_github)
+    branch, sha = promote_branch(gh, fake_github)
+    number, _ = open_pull(gh, REPO, branch, "main", "[AUTO-PROMOTE] alpha", "body", "auto-promote")
+
+    def alice_merges(fake: FakeGitHub, info: RequestInfo) -> None:
+        fake.merge(REPO, number, user="alice", method="squash")
+
+    fake_github.before_request(alice_merges, method="PUT", path="/repos/*/pulls/*/merge")
+    with pytest.raises(MergedMeanwhile, match=f"PR #{number} was merged by alice"):
+        merge_pull(gh, REPO, number, "Promote alpha", expected_head_sha=sha)
+    assert fake_github.issue(REPO, number).pull.merged_by == "alice"  # type: ignore[union-attr]
+
+
+def test_merge__metasups_own_merge_whose_answer_was_lost_is_its_own(
+    fake_github: FakeGitHub, fake_repo: Repo
+) -> None:
+    gh, _ = client(fake_github)
+    branch, sha = promote_branch(gh, fake_github)
+    number, _ = open_pull(gh, REPO, branch, "main", "[AUTO-PROMOTE] alpha", "body", "auto-promote")
+    fake_github.fail_next(1, method="PUT", path="/repos/*/pulls/*/merge", after_handling=True)
+    assert merge_pull(gh, REPO, number, "Promote alpha", expected_head_sha=sha)
 
 
 # -- 2. ownership facts ------------------------------------------------------------------------------
