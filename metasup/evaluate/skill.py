@@ -164,14 +164,19 @@ def sharpe_facts(series: DailySeries) -> SharpeFacts:
     return SharpeFacts(series.n, sharpe, skew, kurt, q, stats.psr(sharpe, series.n / overlap, q), overlap)
 
 
-def deflation(facts: Mapping[str, SharpeFacts], trials: int | None) -> tuple[int, float]:
+def deflation(facts: Mapping[str, SharpeFacts], trials: int | None, min_days: int = 2) -> tuple[int, float]:
     """``(N, SR0)``: the number of trials and the Sharpe ratio the best of them shows by luck.
 
-    ``N`` is ``promotion.trials`` when set, else the sandbox agents with a defined Sharpe ratio;
-    ``V`` is the variance (ddof 1) of those agents' Sharpe ratios — with fewer than two of them
-    there is nothing to estimate it from, and ``SR0`` is 0 (no deflation).
+    ``N`` is ``promotion.trials`` when set, else the sandbox agents with a defined Sharpe ratio over
+    at least ``min_days`` values (``promotion.min_skill_days``: the skill gate judges no shorter
+    record); ``V`` is the variance (ddof 1) of those agents' Sharpe ratios — with fewer than two of
+    them there is nothing to estimate it from, and ``SR0`` is 0 (no deflation). A Sharpe ratio of
+    two or three days is noise of order 1: one new agent's made ``V`` so large that under
+    ``skill_test: dsr`` no agent of the fleet could pass (found by an audit; ``docs/decisions.md``).
     """
-    sharpes = np.array([f.sharpe for f in facts.values() if f.sharpe is not None], dtype=np.float64)
+    sharpes = np.array(
+        [f.sharpe for f in facts.values() if f.sharpe is not None and f.n >= min_days], dtype=np.float64
+    )
     count = trials if trials is not None else len(sharpes)
     if len(sharpes) < 2 or count < 2:
         return count, 0.0
@@ -256,7 +261,7 @@ def fleet_skill(
     track_record = track_record_span(config)
     names = list(dict.fromkeys([*series, *sandbox]))
     facts = {name: sharpe_facts(series.get(name, EMPTY_SERIES)) for name in names}
-    deflated = deflation({name: facts[name] for name in sandbox}, rules.trials)
+    deflated = deflation({name: facts[name] for name in sandbox}, rules.trials, rules.min_skill_days)
     book = prod_book_series(series, prod_book)
     return {
         name: skill_report(

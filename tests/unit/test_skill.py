@@ -221,6 +221,26 @@ def test_deflation__trials_variance_and_the_single_trial_case() -> None:
     assert deflation({"a": facts["a"]}, None) == (1, 0.0)
 
 
+def test_deflation__a_record_shorter_than_the_gate_judges_is_no_trial() -> None:
+    """One new sandbox agent with three good days (its Sharpe ratio ~5, noise) made V, and so SR0,
+    so large that under ``skill_test: dsr`` no agent could pass (found by an audit). Records
+    shorter than ``min_skill_days`` are left out of N and V, as the gate leaves them unjudged."""
+    rng = np.random.default_rng(7)
+    series = {f"a{i}": DailySeries(np.arange(120), rng.normal(0.0005, 0.01, 120)) for i in range(20)}
+    facts = {name: sharpe_facts(s) for name, s in series.items()}
+    sharpes = np.array([f.sharpe for f in facts.values()])
+    gamma = 0.5772156649015329
+    expected = np.sqrt(sharpes.var(ddof=1)) * (
+        (1 - gamma) * sp.norm.ppf(1 - 1 / 20) + gamma * sp.norm.ppf(1 - 1 / (20 * np.e))
+    )
+    newcomer = sharpe_facts(DailySeries(np.arange(3), np.array([0.012, 0.008, 0.010])))
+    assert newcomer.sharpe is not None
+    assert newcomer.sharpe > 4
+
+    assert deflation({**facts, "new": newcomer}, None, min_days=10) == (20, pytest.approx(expected, rel=1e-9))
+    assert deflation({**facts, "new": newcomer}, None)[1] > 5 * expected  # counted, it dominates V
+
+
 def test_calibration_by_agent__murphy_over_the_brier_signals() -> None:
     rows = [realized("a", exited=1, ret=r, confidence=c) for r, c in
             [(0.01, 0.9), (-0.01, 0.85), (0.02, 0.65), (0.0, 0.99), (-0.02, 0.62), (0.03, 0.61)]]  # fmt: skip
