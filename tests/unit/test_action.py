@@ -197,6 +197,23 @@ def test_write_output__the_cli_writes_into_a_pipe_in_place() -> None:
                 os.close(end)
 
 
+def test_write_output__dev_stdout_into_a_file_keeps_what_the_file_holds(tmp_path: Path) -> None:
+    """``metasup evaluate --json /dev/stdout >> all.log``: renaming a new file over the log (the
+    link's target) lost its earlier lines and everything printed afterwards (found by a review)."""
+    log = tmp_path / "all.log"
+    log.write_text("earlier\n")
+    script = (
+        "from pathlib import Path\n"
+        "from metasup.runner import write_output\n"
+        "print('before', flush=True)\n"
+        "write_output('--json', Path('/dev/stdout'), '{}\\n')\n"
+        "print('after', flush=True)\n"
+    )
+    with log.open("a") as appended:
+        subprocess.run([sys.executable, "-c", script], stdout=appended, check=True)
+    assert log.read_text() == "earlier\nbefore\n{}\nafter\n"
+
+
 def test_write_output__a_write_that_fails_leaves_the_previous_file_whole(tmp_path: Path) -> None:
     """Disk full halfway (here: a file size limit, EFBIG, in a child process): the previous
     review stays as it was, no half-written file and no temporary file is left."""
