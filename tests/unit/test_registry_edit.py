@@ -452,3 +452,10 @@ def test_set_agent_stage__finds_a_name_written_with_json_style_surrogate_escapes
     assert edited == text.replace("stage: sandbox", "stage: prod", 1)
     with pytest.raises(RegistryEditError, match="not in the registry"):
         set_agent_stage(text, "\ud83e\udd16 bot", "prod")  # the halves are no name
+
+
+def test_set_agent_stage__a_file_that_starts_with_a_bom() -> None:
+    """libyaml counts positions after a BOM; the edit replaced the wrong characters (``stage:prodx``)
+    until such files went to PyYAML's parser (found by reviewing the libyaml change)."""
+    text = "\ufeffagents:\n- name: a\n  stage: sandbox\n"
+    assert set_agent_stage(text, "a", "prod") == "\ufeffagents:\n- name: a\n  stage: prod\n"

@@ -44,6 +44,7 @@ ODD_BUT_VALID = {
     ),
     "line-ends": "agents:\r\n  - name: a\r\n    stage: prod\r\n\r\n  - name: b\r\n    stage: sandbox\r\n",
     "markers": "%YAML 1.1\n---\nagents:\n- name: a\n  regimes:\n  - trending\n...\n",
+    "bom": "\ufeffagents:\n  - name: a\n    stage: 'sandbox'\n",
     "explicit-keys": "? a\n: 1\n'b': 2\n\"c\": 3\n",
 }
 
@@ -114,6 +115,20 @@ def test_syntax_errors_are_the_pure_python_parsers(tmp_path: Path, text: str, me
     with pytest.raises(ConfigError) as raised:
         read_yaml_document(path)
     assert str(raised.value) == f"{path}: invalid YAML at {message}"
+
+
+@needs_libyaml
+@pytest.mark.parametrize(
+    "text",
+    ["agents:\n  - name: a\n    stage: prod\t\n", "agents:\n  - {name: a, regimes: [mean_r?everting]}\n"],
+    ids=["tab-after-value", "question-mark-in-flow"],
+)
+def test_what_libyaml_alone_accepts_is_refused_as_before(text: str) -> None:
+    """libyaml reads these; PyYAML's parser, the reference, refuses them: they go to it first, so
+    a file is accepted or not whatever PyYAML was built with (found by reviewing this change)."""
+    assert yaml.load(text, Loader=yaml.CSafeLoader) is not None
+    with pytest.raises(yaml.YAMLError):
+        compose_yaml(text)
 
 
 def test_a_repeated_key_is_refused_by_either_parser(tmp_path: Path) -> None:
