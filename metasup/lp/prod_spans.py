@@ -68,7 +68,7 @@ class ProdSpans:
 def prod_spans(records: Iterable[Mapping[str, Any]], stages_now: Mapping[str, str]) -> ProdSpans:
     """The spans in prod of the agents of ``stages_now`` (each agent's registry stage at ``as_of``)."""
     moves: dict[str, list[tuple[int, bool]]] = {}
-    retired_from_prod: dict[str, int] = {}
+    latest_kill: dict[str, tuple[int, object]] = {}  # the latest ``killed`` record: when, the stage then
     for record in records:
         subject, event, ts = record.get("subject"), record.get("event"), record.get("ts")
         if (
@@ -80,21 +80,25 @@ def prod_spans(records: Iterable[Mapping[str, Any]], stages_now: Mapping[str, st
         when = pd.Timestamp(ts).value
         if event in (_ENTERS, _LEAVES):
             moves.setdefault(subject, []).append((when, event == _ENTERS))
-        elif event == "killed":
+        elif event == "killed" and when >= latest_kill.get(subject, (when, None))[0]:
             data = record.get("data")
             was = data.get("registry") if isinstance(data, Mapping) else None
-            if was == "prod":
-                retired_from_prod[subject] = when
-            else:
-                retired_from_prod.pop(subject, None)
+            latest_kill[subject] = (when, was)
     spans: dict[str, tuple[Span, ...]] = {}
     for agent in stages_now:  # the review's agents: a ledger subject without a signal books nothing
         found = _spans(sorted(moves.get(agent, [])), stages_now.get(agent))
-        if agent not in moves and stages_now.get(agent) == "retired" and agent in retired_from_prod:
-            found = ((None, retired_from_prod[agent]),)
+        killed_at, was = latest_kill.get(agent, (None, None))
+        if stages_now.get(agent) == "retired" and was == "prod" and killed_at is not None:
+            unmoved = agent not in moves  # in prod, as the kill's record says, since its first signal
+            found = _ended(((None, None),) if unmoved else found, killed_at)
         if found:
             spans[agent] = found
     return ProdSpans(spans)
+
+
+def _ended(spans: tuple[Span, ...], at: int) -> tuple[Span, ...]:
+    """``spans`` with the open one (if any) closed ``at`` a retired agent's kill from prod."""
+    return tuple((start, at if end is None else end) for start, end in spans)
 
 
 def _spans(moves: list[tuple[int, bool]], stage_now: str | None) -> tuple[Span, ...]:

@@ -51,6 +51,11 @@ def ns(ts: str) -> int:
         ([record("promoted", "a", MAY_1), record("promoted", "a", JUN_15)], "prod", ((ns(MAY_1), None),)),
         ([record("killed", "a", JUN_15, registry="prod")], "retired", ((None, ns(JUN_15)),)),
         ([record("killed", "a", JUN_15, registry="sandbox")], "retired", ()),
+        (  # promoted, then killed and retired: in prod from the promotion to the kill
+            [record("promoted", "a", MAY_1), record("killed", "a", JUN_15, registry="prod")],
+            "retired",
+            ((ns(MAY_1), ns(JUN_15)),),
+        ),
         ([record("promoted", "class:a", MAY_1)], "sandbox", ()),  # a class, not the agent
     ],
     ids=[
@@ -64,6 +69,7 @@ def ns(ts: str) -> int:
         "repeated-promotion",
         "retired-from-prod",
         "retired-from-sandbox",
+        "promoted-then-retired",
         "class-subject",
     ],
 )
