@@ -222,7 +222,7 @@ def _parse_timestamps(text: pd.Series) -> tuple[pd.Series, Bools]:
     # An ISO 8601 stamp starts with its year. pandas' ISO parser also reads "now" and "today" as
     # the clock at parse time: one such line made a review's default as_of the wall clock (found
     # by an audit). Those are unparsable, as any other word.
-    words = _bools(text.notna()) & ~_bools(text.str.match(r"\d", na=False))
+    words = _bools(text.notna()) & ~_bools(text.str.match(r"\s*\d", na=False))
     if words.any():
         text = text.mask(words)
     stamps = pd.to_datetime(text, utc=True, format="ISO8601", errors="coerce")

@@ -33,12 +33,14 @@ NAME_CHARS = 80
 
 _CONTROLS = re.compile(
     "[\x00-\x1f\x7f-\x9f\u2028\u2029"
-    # Unicode's format characters (category Cf, Unicode 15): invisible ones (zero-width space, joiners,
-    # marks, BOM) made a sandbox agent "momo-alpha\u200b" read as the prod flagship; bidi overrides
-    # reorder what follows. metasup's own joiners (_MENTION, _NO_LINK) are added after this.
-    "\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e\u200b-\u200f\u202a-\u202e"
-    "\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb\U000110bd\U000110cd\U00013430-\U0001343f"
-    "\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f]"
+    # Unicode's format characters (category Cf, Unicode 15) and the rest of its default-ignorable
+    # code points (variation selectors, the combining grapheme joiner, Hangul fillers): invisible,
+    # they made a sandbox agent "momo-alpha\u200b" read as the prod flagship; bidi overrides reorder
+    # what follows. metasup's own joiners (_MENTION, _NO_LINK) are added after this.
+    "\u00ad\u034f\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u115f\u1160\u17b4\u17b5"
+    "\u180b-\u180f\u200b-\u200f\u202a-\u202e\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0"
+    "\ufff0-\ufffb\U000110bd\U000110cd\U00013430-\U0001343f\U0001bca0-\U0001bca3"
+    "\U0001d173-\U0001d17a\U000e0000-\U000e0fff]"
 )
 _NAMED_CONTROLS = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 _MENTION = "@\u200d"

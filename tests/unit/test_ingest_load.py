@@ -524,6 +524,12 @@ def test_load_artifacts__the_words_pandas_reads_as_the_clock_are_unparsable(
     assert artifacts.signals["ts"].max() == pd.Timestamp("2024-01-02", tz="UTC")
 
 
+def test_load_artifacts__a_stamp_after_a_space_is_still_read(tmp_path: Path) -> None:
+    artifacts = load(tmp_path, alpha=[signal(1, ts=" 2024-01-01T12:00:00Z"), signal(2, ts="now")])
+    assert rejected(artifacts) == [("alpha.jsonl", 2, "unparsable timestamp")]
+    assert list(artifacts.signals["ts"]) == [pd.Timestamp("2024-01-01T12:00:00", tz="UTC")]
+
+
 def test_load_artifacts__stamps_past_a_clean_head_are_parsed_as_pandas_parses_them(tmp_path: Path) -> None:
     # The head (1000 lines) is all "Z" stamps, so pyarrow parses them while reading; the troubles
     # come later and make it read the file again with text stamps, checked as before.

@@ -174,6 +174,9 @@ def test_inert__every_invisible_format_character_is_shown() -> None:
     assert escape_markdown("momo-alpha\u200b") != escape_markdown("momo-alpha")
     assert inert("\U000e0041") == "\\U000e0041"
     assert inert("@team") == "@\u200dteam"  # the joiner metasup adds itself
+    # default-ignorable, not Cf: a variation selector, the grapheme joiner, a Hangul filler
+    for char in ("\ufe0f", "\u034f", "\u3164", "\U000e0100"):
+        assert char not in inert(f"momo-alpha{char}")
 
 
 def test_own__metasup_text_keeps_its_references_and_is_escaped() -> None:
