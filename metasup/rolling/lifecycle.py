@@ -13,7 +13,7 @@ from typing import Literal
 from metasup.model.review import CLASS_SUBJECT_PREFIX
 from metasup.render.filters import plain_line
 from metasup.rolling.audit_ledger import LedgerEvent
-from metasup.rolling.slugs import branch_slug
+from metasup.rolling.slugs import branch_slug, hashed_slug
 
 PROMOTE_PREFIX = "metasup/promote/"
 DEMOTE_PREFIX = "metasup/demote/"
@@ -84,6 +84,10 @@ def label_of(branch: str) -> str | None:
 
 
 def retire_branch(subject: str) -> str:
+    """``metasup/retire/<agent>``, or ``metasup/retire/class-<class>``. An agent whose slug starts
+    with ``class-`` gets its hashed slug: ``class-foo`` had the branch of class ``foo`` (found by a
+    review), so the two retirements would have shared one PR."""
     if subject.startswith(CLASS_SUBJECT_PREFIX):
         return RETIRE_PREFIX + "class-" + branch_slug(subject.removeprefix(CLASS_SUBJECT_PREFIX))
-    return RETIRE_PREFIX + branch_slug(subject)
+    slug = branch_slug(subject)
+    return RETIRE_PREFIX + (hashed_slug(subject) if slug.startswith("class-") else slug)

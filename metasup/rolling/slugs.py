@@ -23,7 +23,16 @@ def branch_slug(name: str) -> str:
     Safe means ``git check-ref-format`` accepts it after a prefix: no ``..``, no leading or
     trailing ``.``, no ``.lock`` ending, and short enough to be a file name.
     """
-    slug = _UNSAFE_REF_CHARS.sub("-", name).strip(".-").removesuffix(".lock").strip(".-") or "agent"
+    slug = _safe(name)
     if slug == name and len(name) <= MAX_SLUG:
         return slug
-    return f"{slug[:60].rstrip('.-')}-{hashlib.sha256(name.encode()).hexdigest()[:8]}"
+    return hashed_slug(name)
+
+
+def hashed_slug(name: str) -> str:
+    """:func:`branch_slug` with the name's hash always appended: distinct from every plain slug."""
+    return f"{_safe(name)[:60].rstrip('.-')}-{hashlib.sha256(name.encode()).hexdigest()[:8]}"
+
+
+def _safe(name: str) -> str:
+    return _UNSAFE_REF_CHARS.sub("-", name).strip(".-").removesuffix(".lock").strip(".-") or "agent"

@@ -677,3 +677,12 @@ def test_promotion_log__held_pull_requests_are_in_the_log() -> None:
         "promotion held for a person: someone else pushed to its pull request",
         "demotion held for a person: someone else pushed to its pull request",
     ]
+
+
+def test_retire_branch__an_agent_named_like_a_class_branch_has_its_own() -> None:
+    """Agent ``class-foo`` and strategy class ``foo`` had one retire branch, so one PR for two
+    retirements (found by a review); every other agent keeps its plain branch."""
+    assert retire_branch("class:foo") == "metasup/retire/class-foo"
+    assert retire_branch("class-foo").startswith("metasup/retire/class-foo-")
+    assert retire_branch("class-foo") != retire_branch("class:foo")
+    assert retire_branch("news-sent") == "metasup/retire/news-sent"
