@@ -13,7 +13,12 @@ from typing import Literal, Protocol
 
 from metasup.model.config import Config
 from metasup.model.review import AgentReport, Retirement, Review
-from metasup.render.comment import JOB_SUMMARY_LIMIT, MARKER, render_comment
+from metasup.render.comment import (
+    GITHUB_COMMENT_LIMIT,
+    JOB_SUMMARY_LIMIT,
+    MARKER,
+    render_comment,
+)
 from metasup.render.environment import package_template
 from metasup.render.filters import Safe
 
@@ -98,6 +103,12 @@ def render_dashboard(review: Review, context: Mapping[str, object], run_link: st
     )
 
 
+GITHUB_SUMMARY_BYTES = 1_048_576
+"""GitHub refuses a step summary larger than this (1 MiB), the whole of it."""
+SUMMARY_MARGIN = 8_192
+"""Bytes a summary leaves unused below :data:`GITHUB_SUMMARY_BYTES`: a step's warnings and errors."""
+
+
 class RollingSummary(Protocol):
     """What the job summary of a rolling run shows (``rolling.run.RollingOutcome`` is one)."""
 
@@ -115,8 +126,13 @@ class RollingSummary(Protocol):
 
 
 def render_rolling_summary(outcome: RollingSummary, config: Config, roots: Sequence[str] = ()) -> str:
-    """The rolling run's job summary: every decision, the allocation, then the full review."""
-    comment = render_comment(outcome.review, config, limit=JOB_SUMMARY_LIMIT, roots=roots).body
-    return package_template("rolling_summary.md.j2").render(
-        review=outcome.review, outcome=outcome, comment=Safe(comment.removeprefix(MARKER + "\n"))
+    """The rolling run's job summary: every decision, the allocation, then the review in what is
+    left of GitHub's 1 MiB (a fleet of 1,500 weighted agents with long names went over it beside a
+    900,000-byte review, and GitHub refused the whole summary; found by a review)."""
+    template = package_template("rolling_summary.md.j2")
+    head = template.render(review=outcome.review, outcome=outcome, comment=Safe(""))
+    room = min(JOB_SUMMARY_LIMIT, GITHUB_SUMMARY_BYTES - len(head.encode("utf-8")) - SUMMARY_MARGIN)
+    comment = render_comment(outcome.review, config, limit=max(room, GITHUB_COMMENT_LIMIT + 1), roots=roots)
+    return template.render(
+        review=outcome.review, outcome=outcome, comment=Safe(comment.body.removeprefix(MARKER + "\n"))
     )

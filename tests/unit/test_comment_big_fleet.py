@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from metasup.evaluate.findings import collect_findings
 from metasup.evaluate.recommendations import recommend
 from metasup.model.config import Config
 from metasup.model.review import (
     AgentReport,
+    Allocation,
     DataQuality,
     Demotion,
     Gate,
@@ -25,6 +27,7 @@ from metasup.model.review import (
     Review,
     Rule,
 )
+from metasup.render.bodies import render_rolling_summary
 from metasup.render.comment import (
     GITHUB_COMMENT_LIMIT,
     JOB_SUMMARY_LIMIT,
@@ -232,6 +235,40 @@ def test_job_summary__counts_bytes_as_github_does(
     assert len(render_comment(review, base_config, limit=10**9).body.encode("utf-8")) > 2**20
     assert len(body.encode("utf-8")) <= JOB_SUMMARY_LIMIT
     assert "… and" in body  # cut by leaving rows out, as a comment is, not cut off mid-table
+
+
+@dataclass
+class _Outcome:
+    review: Review
+    decisions: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+def test_rolling_summary__the_allocation_and_the_review_fit_one_mebibyte_together(
+    base_config: Config, agent_factory: AgentFactory, review_factory: Callable[..., Review]
+) -> None:
+    """The review was cut to 900,000 bytes, then the allocation of 1,500 agents went on top: 1.09 MB,
+    and GitHub refused the whole summary (found by a review). The review gets what is left."""
+    agents = [
+        fleet_agent(agent_factory, k, i).model_copy(update={"agent": f"交易代理人{k}-{i}" * 6})
+        for k in range(250)
+        for i in range(12)
+    ]
+    findings = collect_findings(agents, [], DataQuality(), base_config, None, "main")
+    weighted = [a.agent for a in agents][:1500]
+    review = review_factory(
+        agents=agents,
+        findings=findings,
+        recommendations=recommend(findings, agents),
+        allocation=Allocation(capital=1e6, cash=0.0, weights={name: 1 / 1500 for name in weighted}),
+    )
+
+    summary = render_rolling_summary(_Outcome(review), base_config)
+
+    assert len(summary.encode("utf-8")) <= 2**20 - 8_192
+    assert summary.count("| 0.07% |") == 1500  # every allocated agent is listed
+    assert "### 📊 Agent Health Summary" in summary
 
 
 def test_big_fleet__gate_matrix_keeps_the_approved_agents_beyond_its_first_50_rows(
