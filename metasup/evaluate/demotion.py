@@ -27,7 +27,10 @@ def decide_demotion(series: DailySeries, config: Config, vetoed: bool = False) -
         evidence = f"{facts.n} skill days in the last {days:g} days (< {needed}): too few to judge"
         return Demotion(demoted=False, evidence=evidence, **common)
     if facts.psr is None:
-        evidence = f"PSR undefined over {facts.n} days (no variation in daily excess returns)"
+        why = "no variation in daily excess returns"
+        if facts.sharpe is not None and facts.effective_n < 2:
+            why = f"its holding periods overlap: {facts.effective_n:.2g} independent values, too few to judge"
+        evidence = f"PSR undefined over {facts.n} days ({why})"
         return Demotion(demoted=False, evidence=evidence, **common)
     confidence = 1 - facts.psr
     if settled(facts.psr, rule.max_psr) >= rule.max_psr:

@@ -278,7 +278,11 @@ def skill_gate(skill: Skill | None, rules: PromotionConfig) -> Gate:
         return Gate(name="skill", passed=False, value=None, threshold=threshold, evidence=evidence)
     value = skill.psr if test == "psr" else skill.dsr
     if value is None:
-        evidence = f"{label} undefined over {skill.n} days (no variation, or q ≤ 0) — {FAILS_CLOSED}"
+        why = "no variation, or q ≤ 0"
+        if skill.sharpe is not None and skill.effective_n is not None and skill.effective_n < 2:
+            why = f"its holding periods overlap: {general_number(skill.effective_n, 2)} independent values"
+        evidence = f"{label} undefined over {skill.n} days ({why}) — {FAILS_CLOSED}"
+        evidence += _days_to_eligibility(skill) if skill.sharpe is not None else ""
         return Gate(name="skill", passed=False, value=None, threshold=threshold, evidence=evidence)
     level = settled(value, threshold)
     passed = level >= threshold

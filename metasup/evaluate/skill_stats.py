@@ -177,7 +177,7 @@ def overlap_factor(weekdays: npt.ArrayLike, holding: float) -> float:
     those days when ``g < holding``: with returns independent from day to day, their correlation
     is ``(holding − g)/holding``, and the variance of the series' sum is that of ``n`` independent
     values times ``1 + 2/n · Σ_{i<j} max(0, holding − g_ij)/holding`` (the Hansen–Hodrick count
-    of overlapping observations). One signal a day held five days gives 5 − 4/n: each day's value
+    of overlapping observations). One signal a day held five days gives 5 − 8/n: each day's value
     repeats four fifths of the day before. Without it a coin-flipper holding five days passed the
     skill gate one time in five instead of one in twenty (``docs/gates.md``, "Overlapping
     holding periods").

@@ -421,3 +421,19 @@ def test_decide_demotion__a_positive_edge_stays() -> None:
 
     assert not demotion.demoted
     assert "no 90% confidence that the edge is negative" in demotion.evidence
+
+
+def test_decide_demotion__too_few_independent_values_says_so(base_config: Config) -> None:
+    """15 days of signals held 20 weekdays each are barely one independent value: the PSR is not
+    defined, and the evidence said "no variation" of a series that varies (found by a review)."""
+    values = np.random.default_rng(3).normal(-0.01, 0.002, 15)
+    series = DailySeries(np.arange(15), values, holding=20.0)
+    facts = sharpe_facts(series)
+    assert facts.psr is None
+    assert facts.effective_n < 2
+
+    demotion = decide_demotion(series, base_config)
+
+    assert not demotion.demoted
+    assert "holding periods overlap" in demotion.evidence
+    assert "independent values, too few to judge" in demotion.evidence
