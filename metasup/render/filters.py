@@ -141,13 +141,24 @@ def _escaped(text: str) -> str:
     return "".join(_HTML_SPECIALS.get(char, char) for char in text)
 
 
+VALUE_CHARS = 2_000
+"""The most of one artifact value a markdown output prints: one 70,000-character agent name, in
+every row, title and action that names it, pushed most of the comment out (found by an audit)."""
+
+
 def finalize(value: object) -> object:
-    """The markdown environment's ``finalize``: escape every printed value but numbers and ``Safe``."""
+    """The markdown environment's ``finalize``: escape every printed value but numbers and ``Safe``,
+    each cut at :data:`VALUE_CHARS` (the review JSON keeps it whole)."""
     if value is None:
         return Safe(NONE_SHOWN)
     if isinstance(value, Safe | int | float):
         return value
-    return escape_markdown(value)
+    return escape_markdown(ellipsize(str(value), VALUE_CHARS))
+
+
+def name(value: str) -> Safe:
+    """An agent's or class's name in a table cell: escaped, cut at :data:`NAME_CHARS` with ``…``."""
+    return Safe(escape_markdown(ellipsize(value, NAME_CHARS)))
 
 
 def finalize_email(value: object) -> object:
@@ -334,6 +345,7 @@ FILTERS: dict[str, Callable[..., object]] = {
     "delta": delta,
     "code": code,
     "plain": plain,
+    "name": name,
     "names": names,
     "number": number,
     "check": check,

@@ -167,15 +167,16 @@ def test_big_fleet__gate_matrix_counts_every_sandbox_agent(
 ) -> None:
     """The matrix was built from the cut agent list: "50 sandbox agents … and 100 more" of 225."""
     review = big_review(agent_factory, review_factory, base_config, classes=30)
-    healthy = [
-        a.model_copy(update={"agent": a.agent + "-" + "x" * 400})
+    healthy = [  # many prod rows, with names as long as a cell shows (longer ones are cut)
+        a.model_copy(update={"agent": f"{a.agent}-{copy}-" + "x" * 60})
         for a in review.agents
         if a.status == "active"
+        for copy in range(8)
     ]
     others = [a for a in review.agents if a.status != "active"]
     review = review.model_copy(
         update={"agents": healthy + others, "findings": review.findings[:5], "recommendations": []}
-    )  # prod agents first, with long names: the table has to be cut, the gate matrix need not be
+    )  # prod agents first, many: the table has to be cut, the gate matrix need not be
     judged = sum(1 for a in review.agents if a.promotion.result in ("APPROVED", "BLOCKED"))
     rendered = render_comment(review, base_config)
 
@@ -185,6 +186,25 @@ def test_big_fleet__gate_matrix_counts_every_sandbox_agent(
     assert shown is not None
     assert more is not None
     assert int(shown.group(1)) + int(more.group(1)) == judged == 180
+
+
+def test_comment__one_very_long_name_does_not_push_the_rest_out(
+    base_config: Config, agent_factory: AgentFactory, review_factory: Callable[..., Review]
+) -> None:
+    """One agent named with 70,000 characters hid 10 of 14 rows, the approvals among them, and the
+    gate matrix (found by an audit): a name is cut at 80 characters in a cell, any value at 2,000."""
+    review = big_review(agent_factory, review_factory, base_config, classes=1)
+    long_name = "a" * 70_000
+    agents = [review.agents[0].model_copy(update={"agent": long_name}), *review.agents[1:]]
+    findings = collect_findings(agents, [], DataQuality(), base_config, None, "main")
+    review = review_factory(agents=agents, findings=findings, recommendations=recommend(findings, agents))
+
+    rendered = render_comment(review, base_config)
+
+    assert (rendered.agents_hidden, rendered.findings_hidden) == (0, 0)
+    assert "a" * 79 + "…" in rendered.body
+    assert "a" * 2_001 not in rendered.body
+    assert "<summary>All 9 gates for" in rendered.body
 
 
 def test_job_summary__gate_matrix_lists_every_sandbox_agent(
