@@ -12,7 +12,7 @@ import math
 from importlib import resources
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 SCHEMA_VERSION = "1.0"
 MAX_REJECTED_LISTED = 100
@@ -41,7 +41,9 @@ def finite_or_none(value: object) -> object:
     return value
 
 
-OptFloat = Annotated[float | None, BeforeValidator(finite_or_none)]
+OptFloat = Annotated[float | None, BeforeValidator(finite_or_none), AfterValidator(finite_or_none)]
+"""A number or ``None``; NaN and ±inf are ``None``, also when a JSON file spells them ``"NaN"`` or
+``"inf"`` (pydantic reads such strings as floats after the first check: "nan%" in a comment)."""
 
 
 class Model(BaseModel):

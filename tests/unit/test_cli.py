@@ -406,6 +406,23 @@ def test_comment__a_number_too_large_for_a_float_reads_as_missing(
     assert (code, stderr) == (0, "")
 
 
+def test_comment__nan_spelled_as_a_string_reads_as_missing(
+    example_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``"alpha_30d": "NaN"`` passed the NaN check as a string and became NaN after: the comment
+    showed ``nan%`` (found by an audit)."""
+    review = tmp_path / "review.json"
+    run(capsys, "evaluate", "--config", str(example_copy / "metasup.yml"), "--json", str(review))
+    parsed = json.loads(review.read_text(encoding="utf-8"))
+    for agent, spelled in zip(parsed["agents"][:2], ("NaN", "-Infinity"), strict=True):
+        agent["metrics"]["alpha_30d"] = spelled
+    review.write_text(json.dumps(parsed), encoding="utf-8")
+    code, stdout, _ = run(capsys, "comment", "--json", str(review))
+    assert code == 0
+    assert "nan%" not in stdout
+    assert "inf%" not in stdout
+
+
 @pytest.mark.parametrize(
     ("document", "words"),
     [
