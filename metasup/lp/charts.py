@@ -22,7 +22,7 @@ from metasup.lp.fleet_tables import attribution_table
 from metasup.lp.report import LpAttributionRow, LpReport
 from metasup.lp.statistics import drawdowns
 from metasup.lp.values import ROWS_IN_FULL
-from metasup.render.filters import ellipsize, pct_axis, usd_short
+from metasup.render.filters import ellipsize, pct_axis, show_controls, usd_short
 
 CHART_DPI = 100
 TITLE_SIZE, LABEL_SIZE, TICK_SIZE, LEGEND_SIZE = 11, 10, 9, 9
@@ -112,7 +112,7 @@ def attribution_chart(report: LpReport) -> bytes:
         return _png(figure)
     ax = figure.add_subplot()
     values = [row.pnl for _, row in rows][::-1]
-    names = [ellipsize(name, 28) for name, _ in rows][::-1]
+    names = [ellipsize(show_controls(name), 28) for name, _ in rows][::-1]  # no bidi override, no ESC
     positions = np.arange(len(rows))
     ax.barh(positions, values, color=["#1a7f37" if v >= 0 else "#cf222e" for v in values], height=0.6)
     ax.set_yticks(positions, labels=names, fontsize=TICK_SIZE, parse_math=False)

@@ -8,6 +8,7 @@ import email.policy
 import json
 import re
 import struct
+import warnings
 from email.message import EmailMessage
 from html.parser import HTMLParser
 from typing import Any
@@ -412,3 +413,18 @@ def test_render__tiny_series_and_unknown_classes(pnl: list[float]) -> None:
     charts = render_charts(report)
     assert all(png.startswith(PNG_MAGIC) for png in charts.values())
     assert "unclassified" in html_part(build_message(report, charts, email_config(), []))
+
+
+def test_render_charts__control_characters_in_a_name_are_shown_not_drawn(demo_report: LpReport) -> None:
+    """An ESC or a bidi override in an agent's name reached matplotlib raw: a missing-glyph warning,
+    and a label drawn reversed (found by an audit). The chart shows them escaped, as the text does."""
+    agents = demo_report.attribution.agents
+    first = next(iter(agents))
+    renamed = {("evil\u202egnp.exe\x1b[31m" if name == first else name): row for name, row in agents.items()}
+    report = demo_report.model_copy(
+        update={"attribution": demo_report.attribution.model_copy(update={"agents": renamed})}
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a glyph matplotlib cannot draw is a UserWarning
+        charts = render_charts(report)
+    assert charts["attribution"].startswith(b"\x89PNG")
