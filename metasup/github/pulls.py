@@ -389,7 +389,11 @@ def merger_login(gh: GitHubClient, repository: str, number: int) -> str | None:
 
 
 def close_pull(gh: GitHubClient, repository: str, number: int, comment: str, label: str) -> None:
-    """Label (so the close is never read as a human veto), explain, close."""
+    """Label (so the close is never read as a human veto), explain, close.
+
+    The explanation is posted once: a run that died between it and the close left it on the PR,
+    and the next run posted it again (found by an audit); an own comment with the same text is
+    the one to keep."""
     comment = fit_body(comment)
     try:
         repo = gh.get_repo(repository)
@@ -397,15 +401,17 @@ def close_pull(gh: GitHubClient, repository: str, number: int, comment: str, lab
         login = own_login(gh)
         ensure_label(repo, label, "cccccc", "Closed by metasup, not vetoed by a person")
         pull.add_to_labels(label)
-        while True:
+        explained = any(c.user.login == login and c.body == comment for c in pull.get_issue_comments())
+        while not explained:
             try:
                 pull.create_issue_comment(comment)
                 break
             except CreateUnconfirmed as failure:
-                posted = any(c.user.login == login and c.body == comment for c in pull.get_issue_comments())
-                if posted:
-                    break
-                wait_budget(gh).wait_for(failure)
+                explained = any(
+                    c.user.login == login and c.body == comment for c in pull.get_issue_comments()
+                )
+                if not explained:
+                    wait_budget(gh).wait_for(failure)
         pull.edit(state="closed")
     except GithubException as exc:
         raise translate_error(exc, f"pull request #{number}") from None

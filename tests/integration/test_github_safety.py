@@ -16,6 +16,7 @@ from metasup.github import (
     PullAlreadyExists,
     PullCreationNotPermitted,
     RateLimited,
+    close_pull,
     commit_change,
     connect,
     fit_body,
@@ -170,6 +171,27 @@ def test_merge__metasups_own_merge_whose_answer_was_lost_is_its_own(
     number, _ = open_pull(gh, REPO, branch, "main", "[AUTO-PROMOTE] alpha", "body", "auto-promote")
     fake_github.fail_next(1, method="PUT", path="/repos/*/pulls/*/merge", after_handling=True)
     assert merge_pull(gh, REPO, number, "Promote alpha", expected_head_sha=sha)
+
+
+def test_close_pull__a_run_that_died_before_the_close_does_not_explain_twice(
+    fake_github: FakeGitHub, fake_repo: Repo
+) -> None:
+    """A run posted the withdrawal's explanation and died before closing: the next run posted it
+    again (found by an audit). The explanation metasup already posted is kept."""
+    gh, _ = client(fake_github)
+    branch, _ = promote_branch(gh, fake_github)
+    number, _ = open_pull(gh, REPO, branch, "main", "[AUTO-PROMOTE] alpha", "body", "auto-promote")
+    fake_github.fail_next(1000, method="PATCH", path="/repos/*/pulls/*", status=502)
+    with pytest.raises(GitHubUnavailable):
+        close_pull(gh, REPO, number, "metasup closed this PR: the gates no longer pass", "metasup-withdrawn")
+    fake_github.clear_faults()
+
+    close_pull(gh, REPO, number, "metasup closed this PR: the gates no longer pass", "metasup-withdrawn")
+
+    assert [c.body for c in fake_github.comments(REPO, number)] == [
+        "metasup closed this PR: the gates no longer pass"
+    ]
+    assert fake_github.issue(REPO, number).state == "closed"
 
 
 # -- 2. ownership facts ------------------------------------------------------------------------------
