@@ -23,6 +23,7 @@ from metasup.ingest.fastpath import blank, factorize
 from metasup.ingest.rows import Bools, Column, Floats, Ints, Objects, Rows, utc_series
 from metasup.model.config import DURATION_PATTERN, UNIT_SECONDS
 from metasup.model.limits import MAX_DURATION_SECONDS, MAX_YEARS
+from metasup.model.review import CLASS_SUBJECT_PREFIX
 from metasup.model.timestamps import UTC_NS
 
 _DIRECTION_WORDS: Final[Mapping[str, int]] = {
@@ -183,6 +184,18 @@ def text_field(rows: Rows, name: str, checks: Checks, required: bool = True) -> 
     elif empty.any():
         text = text.mask(empty)
     return text
+
+
+def agent_field(rows: Rows, checks: Checks) -> pd.Series:
+    """``agent``: a name, which cannot be ``class:<name>``, metasup's subject for a strategy class in
+    kills and the ledger. An agent named so by its own signals (agents write their artifacts)
+    would have been taken for the class: its retire PR could have killed the whole class."""
+    agent = text_field(rows, "agent", checks)
+    checks.fail(_bools(agent.str.startswith(CLASS_SUBJECT_PREFIX, na=False)), CLASS_NAMED_AGENT)
+    return agent
+
+
+CLASS_NAMED_AGENT = f"agent name starts with '{CLASS_SUBJECT_PREFIX}' (metasup names strategy classes so)"
 
 
 def number_field(rows: Rows, name: str, checks: Checks, required: bool = True) -> Floats:

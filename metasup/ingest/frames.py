@@ -18,6 +18,7 @@ import pandas as pd
 from metasup.ingest.bar_order import BarOrder, bar_order
 from metasup.ingest.checks import (
     Checks,
+    agent_field,
     direction_field,
     horizon_field,
     identifier_field,
@@ -169,7 +170,7 @@ def _checked_signals(rows: Rows, accounts: LineAccounts) -> _Checked:
     checks = Checks(len(rows))
     ts = timestamp_field(rows, checks)
     signal_id = identifier_field(rows, checks)
-    agent = text_field(rows, "agent", checks)
+    agent = agent_field(rows, checks)
     strategy_class = text_field(rows, "strategy_class", checks, required=False)
     symbol = text_field(rows, "symbol", checks)
     direction = direction_field(rows, checks)
@@ -270,7 +271,7 @@ def _costs(rows: Rows, accounts: LineAccounts, unknown_cost: float = 0.0) -> pd.
     """
     checks = Checks(len(rows))
     ts = timestamp_field(rows, checks)
-    agent = text_field(rows, "agent", checks)
+    agent = agent_field(rows, checks)
     column = rows.column("cost_usd")
     unknown = np.zeros(len(rows), dtype=bool)
     if column.null is not None and column.null.any():
@@ -291,7 +292,7 @@ def _costs(rows: Rows, accounts: LineAccounts, unknown_cost: float = 0.0) -> pd.
 def _evals(rows: Rows, accounts: LineAccounts) -> pd.DataFrame:
     checks = Checks(len(rows))
     ts = timestamp_field(rows, checks)
-    agent = text_field(rows, "agent", checks)
+    agent = agent_field(rows, checks)
     score = number_field(rows, "score", checks)
     checks.fail(~((score >= 0) & (score <= 100)), "score outside [0, 100]")
     return _accepted("evals", rows, checks, accounts, {"ts": ts, "agent": agent, "score": score})
@@ -301,7 +302,7 @@ def _violations(rows: Rows, accounts: LineAccounts) -> pd.DataFrame:
     checks = Checks(len(rows))
     columns = {
         "ts": timestamp_field(rows, checks),
-        "agent": text_field(rows, "agent", checks),
+        "agent": agent_field(rows, checks),
         "rule": text_field(rows, "rule", checks),
         "severity": text_field(rows, "severity", checks, required=False),
         "detail": text_field(rows, "detail", checks, required=False),

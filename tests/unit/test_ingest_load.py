@@ -1378,3 +1378,13 @@ def test_load_artifacts__json_lines_with_carriage_return_line_ends_say_so(tmp_pa
             "invalid JSON (carriage returns \\r inside the line: JSON Lines end lines with \\n)",
         )
     ]
+
+
+def test_load_artifacts__an_agent_named_like_a_class_subject_is_rejected(tmp_path: Path) -> None:
+    """Agents write their own signals: one named ``class:momentum`` would have been taken for the
+    strategy class in kills and the ledger (found by an audit of the registry's own check)."""
+    artifacts = load(tmp_path, alpha=[signal(1), signal(2, agent="class:momentum")])
+    assert rejected(artifacts) == [
+        ("alpha.jsonl", 2, "agent name starts with 'class:' (metasup names strategy classes so)")
+    ]
+    assert len(artifacts.signals) == 1
