@@ -148,9 +148,13 @@ def observed_entries(
     agent_of_branch: dict[str, str],
     cooldown: timedelta,
     vetoed: Mapping[int, Collection[str]] = MappingProxyType({}),
+    reasons: Mapping[str, str] = MappingProxyType({}),
 ) -> list[NewEntry]:
     """Audit-ledger entries for what GitHub shows about promote and demote PRs (idempotent through
     dedupe keys); the branch prefix says which lifecycle's events apply.
+
+    ``reasons``: by branch, why the stage change is not wanted now, for a withdrawal recorded here
+    (its run died before saving; an audit found the record without the reason the run gives).
 
     ``vetoed``: PRs the ledger records as vetoed, each with the ``closed_at`` of its veto records.
     Such a PR is never also recorded as withdrawn: a closed PR's ``metasup-withdrawn`` label is read
@@ -176,9 +180,10 @@ def observed_entries(
         elif pull.state == "closed" and WITHDRAWN_LABEL in pull.labels:
             if pull.number in vetoed:
                 continue  # a person's veto, recorded: the label they added makes it no withdrawal
-            entries.append(
-                NewEntry(event=lifecycle.withdrawn, subject=agent, data={"pr": pull.number}, dedupe_key=key)
-            )
+            data: dict[str, object] = {"pr": pull.number}
+            if pull.branch in reasons:
+                data["reason"] = reasons[pull.branch]
+            entries.append(NewEntry(event=lifecycle.withdrawn, subject=agent, data=data, dedupe_key=key))
         elif pull.state == "closed" and pull.closed_at is not None:
             closed = pull.closed_at.isoformat()
             closes = vetoed.get(pull.number, ())
@@ -312,7 +317,9 @@ def plan_rolling(
     agent_of_branch = {c.branch(a.agent): a.agent for a in review.agents for c in LIFECYCLES.values()}
     cooldown = timedelta(days=config.promotion_prs.veto_cooldown_days)
     peoples = ended | announced  # reopened after a veto or withdrawal, or held: a person's PR now
-    plan = RollingPlan(audit_entries=observed_entries(pulls, agent_of_branch, cooldown, vetoed))
+    why_not = {c.branch(a.agent): _rule_fires(a, c) for a in review.agents for c in LIFECYCLES.values()}
+    not_wanted = {branch: why for branch, (fires, why) in why_not.items() if not fires and why}
+    plan = RollingPlan(audit_entries=observed_entries(pulls, agent_of_branch, cooldown, vetoed, not_wanted))
     for pull in pulls:
         label = label_of(pull.branch)
         if pull.state == "open" and label is not None and label not in pull.labels:

@@ -579,6 +579,17 @@ def test_observed_entries__a_pr_recorded_as_vetoed_is_never_also_withdrawn() -> 
     assert ("promotion_withdrawn", "pr#7") in [(e.event, e.dedupe_key) for e in withdrawn]
 
 
+def test_plan_rolling__a_withdrawal_recorded_by_the_next_run_keeps_its_reason(
+    base_config: Config, review_factory: Callable[..., Review], agent_factory: Callable[..., AgentReport]
+) -> None:
+    """The run that closed the PR died before saving: the next run records the withdrawal from
+    GitHub, with the reason the gates give now, as the closing run would have (found by an audit)."""
+    closed = pull(7, state="closed", closed_at=NOW - timedelta(hours=1), labels=frozenset({WITHDRAWN_LABEL}))
+    plan = plan_for(review_factory(agents=[blocked(agent_factory)]), [closed], base_config)
+    (withdrawn,) = [e for e in plan.audit_entries if e.event == "promotion_withdrawn"]
+    assert withdrawn.data == {"pr": 7, "reason": "1 safety violation in the 30-day window"}
+
+
 def test_demotion_vetoes__latest_pr_closed_by_a_person_within_cooldown(base_config: Config) -> None:
     branch = demote_branch("momo-alpha")
     vetoed = pull(3, branch=branch, state="closed", closed_at=NOW - timedelta(days=2))
