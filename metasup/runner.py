@@ -32,8 +32,8 @@ from metasup.model.registry import Registry, load_registry
 from metasup.model.review import SEVERITY_ORDER, BaseInfo, Review
 from metasup.model.timestamps import utc
 from metasup.model.validation_errors import validation_problems
-from metasup.render.comment import workspace_roots
 from metasup.render.filters import inert
+from metasup.render.paths import workspace_roots
 
 FailOn = Literal["never", "blocked", "high", "critical"]
 FAIL_ON_CHOICES: tuple[FailOn, ...] = ("never", "blocked", "high", "critical")

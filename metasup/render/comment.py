@@ -10,7 +10,6 @@ dashboard, job summary) are :mod:`metasup.render.bodies`.
 
 from __future__ import annotations
 
-import posixpath
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from metasup.model.errors import ConfigError
 from metasup.model.review import AgentReport, Finding, Recommendation, Review
 from metasup.render.environment import environment, package_template
 from metasup.render.filters import Safe
+from metasup.render.paths import relative_action, relative_finding
 
 T = TypeVar("T")
 
@@ -34,9 +34,8 @@ MARKER = "<!-- metasup:review -->"
 GITHUB_COMMENT_LIMIT = 65_536
 """GitHub rejects issue comments longer than this many characters."""
 JOB_SUMMARY_LIMIT = 900_000
-"""UTF-8 bytes of the review in a job summary: GitHub refuses a step summary over 1 MiB, and a
-rolling run's adds its decisions and allocation. Bytes, not characters: 3,000 agents with CJK
-names made 900,000 characters 2.2 MB, and the whole summary was refused (found by an audit)."""
+"""UTF-8 bytes of the review in a job summary (GitHub refuses one over 1 MiB; 900,000 characters of
+CJK names were 2.2 MB): room for a rolling run's decisions and allocation (``bodies``)."""
 
 TOP_FINDINGS = 5
 """Findings shown above the fold (most severe first); the rest sit in a ``<details>`` block."""
@@ -154,12 +153,13 @@ def render_comment(
     parts = Parts.of(review, roots, GATE_MATRIX_ROWS if limit <= GITHUB_COMMENT_LIMIT else None)
     order = cut_order(review, len(parts.gate_rows))
     cut, body = _fit(chosen, review, config, parts, order, limit)
-    if _size(body, limit) > limit:
+    if _size(body, limit) > limit:  # "…" is 3 bytes
         body = (
-            body[: limit - 1] + "…"
-            if limit <= GITHUB_COMMENT_LIMIT
-            else body.encode("utf-8")[: limit - 3].decode("utf-8", "ignore") + "…"  # "…" is 3 bytes
+            body.encode()[: limit - 3].decode(errors="ignore")
+            if limit > GITHUB_COMMENT_LIMIT
+            else body[: limit - 1]
         )
+        body += "…"
     return RenderedComment(body, len(cut.agents), len(cut.findings))
 
 
@@ -197,41 +197,6 @@ def _fit(
         else:
             low = middle
     return best, body
-
-
-def workspace_roots(config: Config, workspace: str | None, cwd: str) -> list[str]:
-    """Absolute folders whose prefix a reader does not need: the workspace, the config's folder, cwd.
-
-    The config's folder is the deepest one holding the registry and every artifact, not each
-    artifact's own folder: ``alpha/events.jsonl`` and ``telemetry/events.jsonl`` must not both read
-    ``events.jsonl``. Longest first, so the most specific prefix is removed; ``/`` alone is never a
-    root. The shell passes ``workspace`` (``GITHUB_WORKSPACE``) and ``cwd``: this module reads no
-    environment.
-    """
-    candidates = [workspace or "", cwd]
-    artifacts = config.artifacts
-    paths = (config.registry, artifacts.alpha, artifacts.telemetry, artifacts.prices)
-    folders = [str(p.parent) for p in paths if p is not None and p.is_absolute()]
-    if folders:
-        candidates.append(posixpath.commonpath(folders))
-    roots = {posixpath.normpath(c) for c in candidates if c and posixpath.isabs(c)}
-    return sorted((r for r in roots if r != "/"), key=len, reverse=True)
-
-
-def relative_to_workspace(text: str, roots: Sequence[str]) -> str:
-    """``text`` with every absolute workspace prefix (``/home/runner/work/x/``) removed."""
-    for root in roots:
-        text = text.replace(root.rstrip("/") + "/", "")
-    return text
-
-
-def _relative_finding(finding: Finding, roots: Sequence[str]) -> Finding:
-    fields = ("title", "impact", "evidence")
-    return finding.model_copy(update={f: relative_to_workspace(getattr(finding, f), roots) for f in fields})
-
-
-def _relative_action(action: Recommendation, roots: Sequence[str]) -> Recommendation:
-    return action.model_copy(update={"change": relative_to_workspace(action.change, roots)})
 
 
 def gate_matrix(agents: Sequence[AgentReport]) -> list[GateRow]:
@@ -351,8 +316,8 @@ class Parts:
         """Paths made relative; the gate matrix from every agent, not only the ones shown."""
         gates = gate_matrix(review.agents)
         return cls(
-            findings=[_relative_finding(f, roots) for f in review.findings],
-            actions=[_relative_action(a, roots) for a in review.recommendations],
+            findings=[relative_finding(f, roots) for f in review.findings],
+            actions=[relative_action(a, roots) for a in review.recommendations],
             gates=gates,
             gate_rows=sorted(gates, key=matrix_rank)[:cap],
         )

@@ -1,19 +1,16 @@
 """Rolling supervision, decided: what a scheduled run should do, as values (SPEC §5).
 
-``plan_rolling`` looks at the review of the base, the metasup pull requests as GitHub shows
-them, and the audit ledger, and returns the PR actions to run plus the audit-ledger entries
-that record what it observed. It never calls GitHub: ``rolling.run.run_rolling`` executes the plan.
+``plan_rolling`` reads the base's review, metasup's PRs as GitHub shows them and the audit ledger,
+and returns the PR actions to run and the ledger entries of what it observed; it never calls
+GitHub (``rolling.run.run_rolling`` executes the plan).
 
-Audit-ledger entries are derived from what GitHub shows, with dedupe keys (``pr#<n>``), so the
-audit ledger converges on the truth even when an earlier run died between a PR write and the
-state-branch write: an open PR is ``promotion_proposed`` once, a merged one ``promoted``
-once, one closed unmerged by a person ``vetoed`` once. A PR metasup closes itself carries the
-``metasup-withdrawn`` label first, so it is never mistaken for a human veto; ``ownership.classify``
-shows a PR without the label when GitHub names a person as its closer (their close is a veto).
+Ledger entries derived from GitHub carry dedupe keys (``pr#<n>``), so the ledger converges on the
+truth even when a run died between a PR write and the state write: an open PR is
+``promotion_proposed`` once, a merged one ``promoted`` once, one a person closed ``vetoed`` once. A PR metasup closes itself carries the
+``metasup-withdrawn`` label; ``ownership.classify`` shows it as GitHub's ``closed_by`` says.
 
-[AUTO-DEMOTE] PRs (SPEC §3.8) live the same life as promote PRs, with their own branch prefix,
-label and audit events (``demotion_proposed``, ``demoted``, ``demotion_vetoed``,
-``demotion_withdrawn``): one code path, parametrized by a :class:`Lifecycle`.
+[AUTO-DEMOTE] PRs (SPEC §3.8) live the same life as promote PRs, with their own branch, label
+and ``demotion_*`` audit events: one code path, parametrized by a :class:`Lifecycle`.
 """
 
 from __future__ import annotations
@@ -151,10 +148,8 @@ def observed_entries(
     reasons: Mapping[str, str] = MappingProxyType({}),
 ) -> list[NewEntry]:
     """Audit-ledger entries for what GitHub shows about promote and demote PRs (idempotent through
-    dedupe keys); the branch prefix says which lifecycle's events apply.
-
-    ``reasons``: by branch, why the stage change is not wanted now, for a withdrawal recorded here
-    (its run died before saving; an audit found the record without the reason the run gives).
+    dedupe keys); the branch prefix says which lifecycle's events apply. ``reasons``: by branch,
+    why the change is not wanted now (a withdrawal whose run died before saving is recorded with it).
 
     ``vetoed``: PRs the ledger records as vetoed, each with the ``closed_at`` of its veto records.
     Such a PR is never also recorded as withdrawn: a closed PR's ``metasup-withdrawn`` label is read

@@ -30,7 +30,8 @@ from metasup.model.review import (
     Review,
     Rule,
 )
-from metasup.render.comment import TOP_FINDINGS, render_comment, workspace_roots
+from metasup.render.comment import TOP_FINDINGS, render_comment
+from metasup.render.paths import workspace_roots
 from metasup.runner import evaluate, load_workspace
 
 ABOVE_THE_FOLD_LINES = 60
