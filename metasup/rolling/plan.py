@@ -6,8 +6,8 @@ GitHub (``rolling.run.run_rolling`` executes the plan).
 
 Ledger entries derived from GitHub carry dedupe keys (``pr#<n>``), so the ledger converges on the
 truth even when a run died between a PR write and the state write: an open PR is
-``promotion_proposed`` once, a merged one ``promoted`` once, one a person closed ``vetoed`` once. A PR metasup closes itself carries the
-``metasup-withdrawn`` label; ``ownership.classify`` shows it as GitHub's ``closed_by`` says.
+``promotion_proposed`` once, a merged one ``promoted`` once, one a person closed ``vetoed`` once.
+A PR metasup closes carries ``metasup-withdrawn``; ``ownership.classify`` reads GitHub's ``closed_by``.
 
 [AUTO-DEMOTE] PRs (SPEC §3.8) live the same life as promote PRs, with their own branch, label
 and ``demotion_*`` audit events: one code path, parametrized by a :class:`Lifecycle`.
