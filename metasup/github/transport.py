@@ -43,19 +43,21 @@ class BodyReadingAdapter(requests.adapters.HTTPAdapter):
 class _Https(HTTPSRequestsConnectionClass):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.adapter = BodyReadingAdapter(
-            max_retries=self.retry, pool_connections=self.pool_size, pool_maxsize=self.pool_size
-        )
-        self.session.mount("https://", self.adapter)
+        _mount(self, "https://")
 
 
 class _Http(HTTPRequestsConnectionClass):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.adapter = BodyReadingAdapter(
-            max_retries=self.retry, pool_connections=self.pool_size, pool_maxsize=self.pool_size
-        )
-        self.session.mount("http://", self.adapter)
+        _mount(self, "http://")
+
+
+def _mount(connection: HTTPRequestsConnectionClass | HTTPSRequestsConnectionClass, prefix: str) -> None:
+    """PyGithub's connection with :class:`BodyReadingAdapter` in place of requests' own."""
+    connection.adapter = BodyReadingAdapter(
+        max_retries=connection.retry, pool_connections=connection.pool_size, pool_maxsize=connection.pool_size
+    )
+    connection.session.mount(prefix, connection.adapter)
 
 
 def read_bodies_with_retries(gh: Github) -> None:
