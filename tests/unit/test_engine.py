@@ -102,6 +102,7 @@ def test_a_partitions_booked_rows_do_not_hold_on_to_its_reconciliation(prod: tup
             "status": "realized",
             "agent": "a",
             "strategy_class": "c",
+            "ts": pd.Timestamp("2025-01-01", tz="UTC"),  # emitted: the LP report books by it
             "exit_ts": pd.Timestamp("2025-01-02", tz="UTC"),
             "pnl": np.ones(rows),
             "fee": np.zeros(rows),
