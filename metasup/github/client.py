@@ -365,6 +365,10 @@ def translate_error(exc: GithubException, what: str) -> GitHubIOError:
             f"cannot write the {what}: the token lacks permission ({message}). "
             "Pull requests from forks get a read-only token; grant `pull-requests: write` for others."
         )
-    if exc.status in (401, 403, 404):
-        return NotPermitted(f"cannot write the {what}: GitHub answered {exc.status} ({message})")
+    if exc.status == 401:  # reading or writing: an expired installation token is the usual cause
+        return NotPermitted(
+            f"GitHub refused the token on the {what} (401: {message}): it is not valid or has expired"
+        )
+    if exc.status in (403, 404):  # the call may be a read: "cannot write" misled (found by an audit)
+        return NotPermitted(f"GitHub refused access to the {what}: it answered {exc.status} ({message})")
     return GitHubIOError(f"GitHub error on the {what}: {exc.status} {message}")

@@ -69,7 +69,7 @@ def write_state(
 
 
 def _state_error(exc: GithubException, branch: str) -> GitHubIOError:
-    if exc.status in (401, 403, 404):
+    if exc.status in (403, 404):
         return NotPermitted(
             f"cannot write the state branch {branch}: GitHub answered {exc.status} ({error_message(exc)}). "
             "The workflow needs `permissions: contents: write`, and the branch must not be protected."

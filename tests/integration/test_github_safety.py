@@ -194,6 +194,20 @@ def test_close_pull__a_run_that_died_before_the_close_does_not_explain_twice(
     assert fake_github.issue(REPO, number).state == "closed"
 
 
+def test_errors__a_refused_token_on_a_read_is_not_called_a_failed_write(
+    fake_github: FakeGitHub, fake_repo: Repo
+) -> None:
+    """An expired token made a read fail with "cannot write the pull request list" (found by an
+    audit): a 401 says the token was refused, whatever the call."""
+    gh, _ = client(fake_github, token="ghs_expired")
+    with pytest.raises(NotPermitted) as refused:
+        list_pull_facts(gh, REPO, ("metasup/",))
+    message = str(refused.value)
+    assert "GitHub refused the token" in message
+    assert "401" in message
+    assert "cannot write" not in message
+
+
 # -- 2. ownership facts ------------------------------------------------------------------------------
 
 
