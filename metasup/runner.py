@@ -211,15 +211,13 @@ def write_output(flag: str, path: Path, text: str, confine_to: Path | None = Non
     if confine_to is not None:
         _refuse_link(flag, path, confine_to)
     data = text.encode("utf-8")  # before anything is written: text it cannot hold changes nothing
-    # The CLI writes where a link points; the action replaces the name itself (never followed).
     try:
         own = os.lstat(path).st_mode if os.path.lexists(path) else None
         if confine_to is None and own is not None and not stat.S_ISREG(own):
-            # A link (/dev/stdout, a name the user pointed elsewhere), a pipe, a terminal: written
-            # where it leads, in place. Renaming over a link's target would replace a file the
-            # shell still appends to (``>> log``), and a pipe has no folder for a new file.
-            # A descriptor's name (/dev/stdout, /dev/fd/N) is written after what is there: the
-            # process's own output may be going to the same file.
+            # The CLI's link (/dev/stdout, a name the user pointed elsewhere), pipe or terminal is
+            # written in place: renaming over a link's target would replace a file the shell still
+            # appends to (``>> log``), and a pipe has no folder for a new file. A descriptor's name
+            # is written after what is there: the process's own output may go to the same file.
             descriptor = str(path).startswith(("/dev/", "/proc/"))
             with open(path, "ab" if descriptor else "wb") as stream:
                 stream.write(data)

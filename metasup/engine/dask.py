@@ -61,7 +61,7 @@ def connect(
 ) -> Iterator[Measure]:
     """A client to ``settings.address``, or to a ``LocalCluster`` started (and closed) here.
 
-    ``booked``: bring the prod agents' realized signals back for the LP report (rolling runs). How long
+    ``booked``: bring the signals the LP report may book back (rolling runs, ``metasup report``). How long
     to wait for a scheduler is Dask's own setting (``distributed.comm.timeouts.connect``, 30 s unless
     ``DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT`` says otherwise): :func:`probe` asks the address
     who it is within that time before a ``Client`` is made, since a ``Client`` waits for ever on a
@@ -234,7 +234,8 @@ class DaskMeasure:
     client: Client
     settings: EngineConfig
     booked: bool = False
-    """Whether partitions bring back the prod agents' realized signals (the LP report's rows)."""
+    """Whether partitions bring back the realized signals of today's prod agents and of the agents
+    ``measure`` is told the ledger moved (the LP report's rows)."""
 
     def workers(self) -> int:
         return len(self.client.scheduler_info().get("workers", {})) or 1

@@ -51,7 +51,8 @@ class PartitionSums:
     benchmark_missing: int
     signals: int
     booked: pd.DataFrame
-    """The prod agents' realized signals, the LP report's columns only (``lp.statistics.BOOKED_COLUMNS``)."""
+    """The realized signals of ``Shared.prod_agents`` (today's prod ones and those the ledger moved),
+    the LP report's columns only (``lp.statistics.BOOKED_COLUMNS``)."""
 
 
 def reduce_partition(signals: pd.DataFrame, prices: pd.DataFrame, shared: Shared) -> PartitionSums:

@@ -186,6 +186,9 @@ def text_field(rows: Rows, name: str, checks: Checks, required: bool = True) -> 
     return text
 
 
+CLASS_NAMED_AGENT = f"agent name starts with '{CLASS_SUBJECT_PREFIX}' (metasup names strategy classes so)"
+
+
 def agent_field(rows: Rows, checks: Checks) -> pd.Series:
     """``agent``: a name, which cannot be ``class:<name>``, metasup's subject for a strategy class in
     kills and the ledger. An agent named so by its own signals (agents write their artifacts)
@@ -193,9 +196,6 @@ def agent_field(rows: Rows, checks: Checks) -> pd.Series:
     agent = text_field(rows, "agent", checks)
     checks.fail(_bools(agent.str.startswith(CLASS_SUBJECT_PREFIX, na=False)), CLASS_NAMED_AGENT)
     return agent
-
-
-CLASS_NAMED_AGENT = f"agent name starts with '{CLASS_SUBJECT_PREFIX}' (metasup names strategy classes so)"
 
 
 def number_field(rows: Rows, name: str, checks: Checks, required: bool = True) -> Floats:

@@ -28,6 +28,7 @@ Span = tuple[int | None, int | None]
 """``[start, end)`` in ns since the epoch; ``None`` is open."""
 
 _ENTERS, _LEAVES = "promoted", "demoted"
+_EVER, _NEVER = np.iinfo(np.int64).min, np.iinfo(np.int64).max  # an open span's ends
 
 
 @dataclass(frozen=True)
@@ -56,12 +57,11 @@ class ProdSpans:
             if not spans:
                 continue
             rows = order[bounds[code] : bounds[code + 1]]
-            inside = np.zeros(len(rows), dtype=bool)
+            when = stamps[rows]
             for start, end in spans:
-                inside |= (stamps[rows] >= (start if start is not None else np.iinfo(np.int64).min)) & (
-                    stamps[rows] < (end if end is not None else np.iinfo(np.int64).max)
+                mask[rows] |= (when >= (_EVER if start is None else start)) & (
+                    when < (_NEVER if end is None else end)
                 )
-            mask[rows] = inside
         return mask
 
 

@@ -228,7 +228,7 @@ def plain(value: object) -> object:
 def names(values: list[str]) -> Safe:
     """An escaped, comma-separated list that stays one short line however many agents there are,
     and however long their names (each cut at :data:`NAME_CHARS` with ``…``)."""
-    shown = ", ".join(escape_markdown(ellipsize(v, NAME_CHARS)) for v in values[:NAMES_SHOWN])
+    shown = ", ".join(name(v) for v in values[:NAMES_SHOWN])
     hidden = len(values) - NAMES_SHOWN
     return Safe(shown + (f" and {hidden} more" if hidden > 0 else ""))
 
