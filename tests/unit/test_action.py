@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from metasup.action import default_base_ref, pull_request_number, run, select_mode
+from metasup.action import run
+from metasup.action_event import default_base_ref, pull_request_number, select_mode
 from metasup.action_settings import ActionSettings
 from metasup.github.workflow_commands import Console, escape_command_data, write_outputs
 from metasup.model.errors import InputError
