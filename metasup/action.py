@@ -32,7 +32,7 @@ from metasup.github import (
     write_outputs,
 )
 from metasup.github import connect as github_connect
-from metasup.model.config import load_config
+from metasup.model.config import EngineConfig, load_config
 from metasup.model.errors import DONE_NOTE, InputError, MetasupError
 from metasup.model.review import CLASS_SUBJECT_PREFIX, BaseInfo, Review
 from metasup.render.annotations import finding_annotations
@@ -107,6 +107,26 @@ def _client(settings: ActionSettings, connect: ClientFactory) -> GitHubClient:
     return client
 
 
+CONFIG_ADDRESS_IGNORED = (
+    "metasup.yml: engine.address is not used by the action: the checkout may be a pull request's, "
+    "and the action would connect to whatever host it names. Set METASUP_DASK_SCHEDULER in the "
+    "workflow's env instead (without it, engine kind dask starts a local cluster on the runner)"
+)
+
+
+def action_engine(settings: ActionSettings, environ: Mapping[str, str], console: Console) -> EngineConfig:
+    """The engine of an action run: ``metasup.yml``'s ``kind`` and ``partitions``, the scheduler's
+    address from the workflow (``METASUP_DASK_SCHEDULER``) only.
+
+    The checkout is the pull request's in review mode, and a Dask client unpickles what the
+    address it connects to sends back: an address a PR could write would run the PR's code in
+    the action, next to the token. So the config's ``engine.address`` is set aside with a warning."""
+    configured = load_config(settings.workspace_path(settings.config)).engine
+    if configured.address:
+        console.command("warning", CONFIG_ADDRESS_IGNORED)
+    return checked_engine(configured.model_copy(update={"address": None}), environ=environ)
+
+
 def run_review(
     settings: ActionSettings,
     event: Mapping[str, Any],
@@ -116,7 +136,7 @@ def run_review(
 ) -> int:
     """Review mode. The engine is ``metasup.yml``'s; ``METASUP_DASK_SCHEDULER`` gives a dask
     engine's scheduler (SPEC §8). The base, when evaluated from git, runs on the same engine."""
-    engine = checked_engine(settings.workspace_path(settings.config), environ=environ)  # before the load
+    engine = action_engine(settings, environ, console)  # before the load
     workspace = load_workspace(settings.workspace_path(settings.config), confine_to=settings.workspace)
     as_of = parse_as_of(settings.as_of) if settings.as_of else None
     base_ref = default_base_ref(event, settings.base_ref, workspace.config.base)
@@ -197,7 +217,7 @@ def run_rolling_mode(
     from metasup.rolling.context import RollingContext
     from metasup.rolling.run import registry_path_in_repo, run_rolling
 
-    engine = checked_engine(settings.workspace_path(settings.config), environ=environ)  # before the load
+    engine = action_engine(settings, environ, console)  # before the load
     workspace = load_workspace(settings.workspace_path(settings.config), confine_to=settings.workspace)
     if engine.kind != "local":
         console.info(

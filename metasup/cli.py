@@ -116,7 +116,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if args.json:
         check_output_path("--json", Path(args.json))
     baseline = load_baseline(Path(args.baseline)) if args.baseline else None
-    engine = checked_engine(Path(args.config), args.engine, args.scheduler, os.environ)  # before the load
+    configured = load_config(Path(args.config)).engine  # the engine is checked before the load
+    engine = checked_engine(configured, args.engine, args.scheduler, os.environ)
     workspace = load_workspace(Path(args.config), progress=terminal_progress())
     if args.json:
         check_not_an_input("--json", Path(args.json), Path(args.config), workspace.config)
@@ -190,7 +191,8 @@ def cmd_report(args: argparse.Namespace) -> int:
         if target:
             check_output_path(flag, Path(target))
     records = read_ledger_records(Path(args.ledger)) if args.ledger else []
-    engine = checked_engine(Path(args.config), args.engine, args.scheduler, os.environ)  # before the load
+    configured = load_config(Path(args.config)).engine  # the engine is checked before the load
+    engine = checked_engine(configured, args.engine, args.scheduler, os.environ)
     workspace = load_workspace(Path(args.config), progress=terminal_progress())
     for flag, target in (("--json", args.json), ("--preview", args.preview)):
         if target:

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from pathlib import Path
 from types import ModuleType
 
 from metasup.evaluate.measure import Measure, measure_locally
-from metasup.model.config import EngineConfig, load_config
+from metasup.model.config import EngineConfig
 from metasup.model.errors import InputError
 
 SCHEDULER_ENV = "METASUP_DASK_SCHEDULER"
@@ -42,16 +41,16 @@ def engine_settings(
 
 
 def checked_engine(
-    config_path: Path,
+    configured: EngineConfig,
     kind: str | None = None,
     scheduler: str | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> EngineConfig:
-    """The run's engine (:func:`engine_settings` over ``config_path``'s ``engine:``), a dask engine's
+    """The run's engine (:func:`engine_settings` over the config's ``engine:``), a dask engine's
     scheduler refused *before* the artifacts are read when nothing answers there as a scheduler: a
     wrong ``--scheduler`` is said in seconds, not after minutes of loading. :func:`open_measure`
     checks again when it connects (one round trip)."""
-    settings = engine_settings(load_config(config_path).engine, kind, scheduler, environ)
+    settings = engine_settings(configured, kind, scheduler, environ)
     if settings.kind == "dask" and settings.address:
         _dask_engine().check_scheduler(settings.address)
     return settings

@@ -7,6 +7,8 @@ from __future__ import annotations
 import io
 import json
 import shutil
+import socket
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -160,3 +162,38 @@ def test_workspace__an_artifact_url_that_is_not_object_storage_is_refused(tmp_pa
 
     with pytest.raises(InputError, match=r"artifacts\.alpha: .*not object storage: refused"):
         load_workspace(config, confine_to=workspace)
+
+
+def test_review__never_connects_to_a_scheduler_the_prs_config_names(
+    action: ActionRun, pull_number: int
+) -> None:
+    """A PR's metasup.yml named its own "scheduler": a Dask client unpickles what that host sends,
+    so the PR's code would have run in the action beside the token (found by an audit). The
+    review runs on a local cluster instead, with a warning, and nothing ever connects there."""
+    connections: list[object] = []
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.2)
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                connections.append(listener.accept()[0])
+            except TimeoutError:
+                continue
+
+    stop = threading.Event()
+    watcher = threading.Thread(target=accept, daemon=True)
+    watcher.start()
+    port = listener.getsockname()[1]
+    config = action.workspace / "metasup.yml"
+    config.write_text(config.read_text() + f"engine: {{kind: dask, address: 'tcp://127.0.0.1:{port}'}}\n")
+    try:
+        assert action() == 0
+    finally:
+        stop.set()
+        watcher.join()
+        listener.close()
+    assert connections == []
+    assert "::warning::metasup.yml: engine.address is not used by the action" in action.stdout
+    assert "dask engine (a local cluster)" in action.stdout
+    assert len(our_comments(action.fake, pull_number)) == 1
