@@ -28,6 +28,30 @@ repository names add ``.``."""
 
 _APP_SLUG = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?")
 
+_TRUE = frozenset({"true", "1", "yes", "on"})
+_FALSE = frozenset({"false", "0", "no", "off"})
+
+SETTING_NAMES = {
+    "token": "github-token",
+    "app_slug": "app-slug",
+    "config": "config",
+    "mode": "mode",
+    "base_ref": "base-ref",
+    "as_of": "as-of",
+    "dry_run": "dry-run",
+    "fail_on": "fail-on",
+    "event_name": "GITHUB_EVENT_NAME",
+    "event_path": "GITHUB_EVENT_PATH",
+    "repository": "GITHUB_REPOSITORY",
+    "api_url": "GITHUB_API_URL",
+    "server_url": "GITHUB_SERVER_URL",
+    "workspace": "GITHUB_WORKSPACE",
+    "run_id": "GITHUB_RUN_ID",
+    "output_path": "GITHUB_OUTPUT",
+    "summary_path": "GITHUB_STEP_SUMMARY",
+}
+"""Each setting as the user set it: the action's input (``with: dry-run:``), or the runner's variable."""
+
 
 class ActionSettings(BaseModel):
     """Everything the action reads from its environment, validated once."""
@@ -78,7 +102,7 @@ class ActionSettings(BaseModel):
         """GITHUB_REPOSITORY as GitHub writes it: ``owner/name``. It goes into every API path, so
         ``../x`` or ``o/..`` would send the token's requests to other endpoints."""
         if not _REPOSITORY.fullmatch(value) or value.split("/")[1] in {".", ".."}:
-            raise ValueError(f"GITHUB_REPOSITORY {value!r} is not owner/name")
+            raise ValueError(f"{value!r} is not owner/name")
         return value
 
     @field_validator("app_slug")
@@ -90,7 +114,7 @@ class ActionSettings(BaseModel):
             return None
         slug = value.strip().removesuffix("[bot]").lower()
         if not _APP_SLUG.fullmatch(slug):
-            raise ValueError(f"app-slug {value!r} is not a GitHub App's slug (letters, digits, -)")
+            raise ValueError(f"{value!r} is not a GitHub App's slug (letters, digits, -)")
         return slug
 
     @field_validator("api_url")
@@ -99,17 +123,23 @@ class ActionSettings(BaseModel):
         """GITHUB_API_URL as requests can use it (``https://api.github.com``, GHES ``https://HOST/api/v3``)."""
         host = _http_host(value)
         if host is None:
-            raise ValueError(f"GITHUB_API_URL {value!r} is not an http(s) URL with a host")
+            raise ValueError(f"{value!r} is not an http(s) URL with a host")
         if ":" in host:  # PyGithub drops the brackets of http://[::1]:8080, then cannot parse it
-            raise ValueError(f"GITHUB_API_URL {value!r}: an IPv6 address; give the host's name")
+            raise ValueError(f"{value!r}: an IPv6 address; give the host's name")
         return value
 
     @field_validator("dry_run", mode="before")
     @classmethod
     def _boolean_input(cls, value: object) -> object:
-        if isinstance(value, str):
-            return value.strip().lower() in {"true", "1", "yes", "on"}
-        return value
+        """``true``/``false`` (and ``1``/``0``, ``yes``/``no``, ``on``/``off``), any case. Anything
+        else is refused: a ``dry-run: ture`` read as false would write to GitHub — in rolling mode,
+        open, merge and kill."""
+        if not isinstance(value, str):
+            return value
+        word = value.strip().lower()
+        if word in _TRUE or word in _FALSE:
+            return word in _TRUE
+        raise ValueError(f"{value!r} is neither true nor false")
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> ActionSettings:
@@ -145,13 +175,19 @@ class ActionSettings(BaseModel):
             return cls.model_validate({k: v for k, v in raw.items() if v is not None})
         except ValidationError as exc:
             problems = "; ".join(
-                f"{'.'.join(str(p) for p in e['loc'])}: {e['msg'].removeprefix('Value error, ')}"
+                f"{_setting_name(e['loc'])}: {e['msg'].removeprefix('Value error, ')}"
                 for e in exc.errors(include_input=False)
             )
             raise InputError(f"action settings are not valid: {problems}") from None
 
     def workspace_path(self, path: Path) -> Path:
         return path if path.is_absolute() else self.workspace / path
+
+
+def _setting_name(loc: tuple[int | str, ...]) -> str:
+    """The input or variable a validation error is about (``dry-run``, ``GITHUB_REPOSITORY``)."""
+    field = str(loc[0]) if loc else ""
+    return SETTING_NAMES.get(field, field)
 
 
 def _http_host(url: str) -> str | None:

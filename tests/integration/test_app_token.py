@@ -139,7 +139,7 @@ def test_app_slug__the_slug_or_the_bot_login(
 def test_app_slug__not_a_slug_is_an_input_error(review: Callable[..., tuple[int, str]]) -> None:
     code, printed = review(METASUP_GITHUB_TOKEN=APP_TOKEN, METASUP_APP_SLUG="fleet bot; rm")
     assert code == 2
-    assert "app-slug 'fleet bot; rm' is not a GitHub App's slug" in printed
+    assert "app-slug: 'fleet bot; rm' is not a GitHub App's slug" in printed
 
 
 def test_app_token__a_pull_request_opened_as_another_login_stops_the_run(

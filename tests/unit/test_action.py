@@ -90,8 +90,34 @@ def test_action_settings__missing_token_is_input_error() -> None:
 
 def test_action_settings__bad_fail_on_lists_allowed() -> None:
     environ = {"METASUP_GITHUB_TOKEN": "x", "GITHUB_EVENT_NAME": "push", "GITHUB_REPOSITORY": "o/r"}
-    with pytest.raises(InputError, match="fail_on: Input should be 'never', 'blocked', 'high' or 'critical'"):
+    with pytest.raises(InputError, match="fail-on: Input should be 'never', 'blocked', 'high' or 'critical'"):
         ActionSettings.from_environ({**environ, "METASUP_FAIL_ON": "sometimes"})
+
+
+@pytest.mark.parametrize("typed", ["ture", "y", "enabled", "t", "dry"])
+def test_action_settings__a_dry_run_that_is_not_true_or_false_is_refused(typed: str) -> None:
+    """``dry-run: ture`` read as false: the run wrote to GitHub (in rolling mode: PRs, merges,
+    kills) where the user asked it not to (found by an audit)."""
+    environ = {"METASUP_GITHUB_TOKEN": "x", "GITHUB_EVENT_NAME": "push", "GITHUB_REPOSITORY": "o/r"}
+    with pytest.raises(InputError, match=f"dry-run: '{typed}' is neither true nor false"):
+        ActionSettings.from_environ({**environ, "METASUP_DRY_RUN": typed})
+    for word, meant in (
+        ("True", True),
+        (" on ", True),
+        ("1", True),
+        ("FALSE", False),
+        ("off", False),
+        ("", False),
+    ):
+        assert ActionSettings.from_environ({**environ, "METASUP_DRY_RUN": word}).dry_run is meant
+
+
+def test_action_settings__errors_name_the_input_or_variable_the_user_set() -> None:
+    """pydantic's field names (``token``, ``fail_on``, ``event_name``) are not what a workflow sets."""
+    with pytest.raises(InputError) as raised:
+        ActionSettings.from_environ({"METASUP_FAIL_ON": "x"})
+    for name in ("github-token: Field required", "GITHUB_EVENT_NAME: Field required", "fail-on: Input"):
+        assert name in str(raised.value)
 
 
 @pytest.mark.parametrize(
@@ -107,7 +133,7 @@ def test_action_settings__bad_fail_on_lists_allowed() -> None:
 def test_action_settings__github_api_url_the_client_cannot_use_is_input_error(url: str, words: str) -> None:
     """Each of these reached PyGithub or urllib3 and ended the run as an internal error."""
     environ = {"METASUP_GITHUB_TOKEN": "x", "GITHUB_EVENT_NAME": "push", "GITHUB_REPOSITORY": "o/r"}
-    with pytest.raises(InputError, match=f"api_url: GITHUB_API_URL '.*':? {re.escape(words)}"):
+    with pytest.raises(InputError, match=f"GITHUB_API_URL: '.*':? {re.escape(words)}"):
         ActionSettings.from_environ({**environ, "GITHUB_API_URL": url})
     for fine in ("https://api.github.com", "https://ghe.example/api/v3", "http://127.0.0.1:8080"):
         assert ActionSettings.from_environ({**environ, "GITHUB_API_URL": fine}).api_url == fine
@@ -117,7 +143,7 @@ def test_action_settings__github_api_url_the_client_cannot_use_is_input_error(ur
 def test_action_settings__github_repository_must_be_owner_slash_name(repository: str) -> None:
     """It goes into every API path: ``../x`` sent the token's requests to ``GET /x/…``."""
     environ = {"METASUP_GITHUB_TOKEN": "x", "GITHUB_EVENT_NAME": "push"}
-    with pytest.raises(InputError, match=r"repository: GITHUB_REPOSITORY .* is not owner/name"):
+    with pytest.raises(InputError, match=r"GITHUB_REPOSITORY: .* is not owner/name"):
         ActionSettings.from_environ({**environ, "GITHUB_REPOSITORY": repository})
     for fine in ("octo-org/fleet", "octocat_acme/x.js", "o/.github"):
         assert ActionSettings.from_environ({**environ, "GITHUB_REPOSITORY": fine}).repository == fine
@@ -150,7 +176,7 @@ def test_action_settings__token_pasted_with_its_line_end_is_stripped() -> None:
     )
     blank = {**environ, "METASUP_GITHUB_TOKEN": "\n", "GITHUB_TOKEN": "ghs_y\n"}
     assert ActionSettings.from_environ(blank).token.get_secret_value() == "ghs_y"
-    with pytest.raises(InputError, match="token: Field required"):
+    with pytest.raises(InputError, match="github-token: Field required"):
         ActionSettings.from_environ({**environ, "METASUP_GITHUB_TOKEN": " \n"})
 
 
