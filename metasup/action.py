@@ -139,7 +139,7 @@ def run_review(
     engine = action_engine(settings, environ, console)  # before the load
     workspace = load_workspace(settings.workspace_path(settings.config), confine_to=settings.workspace)
     as_of = parse_as_of(settings.as_of) if settings.as_of else None
-    base_ref = default_base_ref(event, settings.base_ref, workspace.config.base)
+    base_ref = default_base_ref(event, settings.repository, settings.base_ref, workspace.config.base)
     client = _client(settings, connect)
     if engine.kind != "local":
         console.info(

@@ -31,15 +31,21 @@ def select_mode(
 
 
 def pull_request_number(event: Mapping[str, Any], repository: str) -> int | None:
-    """The PR of ``repository`` (``GITHUB_REPOSITORY``) an event is about: ``pull_request`` events,
-    or a ``workflow_run`` triggered by one.
+    """The number of the PR of ``repository`` (``GITHUB_REPOSITORY``) an event is about."""
+    pull = event_pull(event, repository)
+    return None if pull is None else int(pull["number"])
+
+
+def event_pull(event: Mapping[str, Any], repository: str) -> Mapping[str, Any] | None:
+    """The PR of ``repository`` an event is about, as the payload has it (``number``, ``base``, …):
+    ``pull_request`` events, or a ``workflow_run`` triggered by one.
 
     A ``workflow_run``'s ``pull_requests`` also lists PRs of other repositories whose head is the
     run's branch (a fork's PR from this repository's ``main``): their number names a different PR
     here, so only an entry whose ``base.repo.url`` is this repository's counts."""
     pull = event.get("pull_request")
     if isinstance(pull, Mapping) and isinstance(pull.get("number"), int):
-        return int(pull["number"])
+        return pull
     run = event.get("workflow_run")
     pulls = run.get("pull_requests") if isinstance(run, Mapping) else None
     for entry in pulls if isinstance(pulls, list) else []:
@@ -48,7 +54,7 @@ def pull_request_number(event: Mapping[str, Any], repository: str) -> int | None
             and isinstance(entry.get("number"), int)
             and _base_is(entry, repository)
         ):
-            return int(entry["number"])
+            return entry
     return None
 
 
@@ -61,13 +67,13 @@ def _base_is(pull: Mapping[str, Any], repository: str) -> bool:
     return isinstance(url, str) and url.lower().endswith(f"/repos/{repository.lower()}")
 
 
-def default_base_ref(event: Mapping[str, Any], explicit: str | None, configured: str) -> str:
-    """``base-ref`` input, else the PR's base branch, else the config's ``base`` (``main``)."""
+def default_base_ref(event: Mapping[str, Any], repository: str, explicit: str | None, configured: str) -> str:
+    """``base-ref`` input, else the base branch of the event's PR (a ``workflow_run``'s too), else
+    the config's ``base`` (``main``)."""
     if explicit:
         return explicit
-    pull = event.get("pull_request")
-    if isinstance(pull, Mapping):
-        base = pull.get("base")
-        if isinstance(base, Mapping) and isinstance(base.get("ref"), str):
-            return str(base["ref"])
+    pull = event_pull(event, repository)
+    base = pull.get("base") if pull is not None else None
+    if isinstance(base, Mapping) and isinstance(base.get("ref"), str):
+        return str(base["ref"])
     return configured

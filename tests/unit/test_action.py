@@ -77,10 +77,21 @@ def test_pull_request_number__workflow_run_takes_only_a_pr_of_this_repository() 
 
 
 def test_default_base_ref__input_then_pr_then_config() -> None:
-    event = {"pull_request": {"base": {"ref": "develop"}}}
-    assert default_base_ref(event, "release", "main") == "release"
-    assert default_base_ref(event, None, "main") == "develop"
-    assert default_base_ref({}, None, "main") == "main"
+    event = {"pull_request": {"number": 3, "base": {"ref": "develop"}}}
+    assert default_base_ref(event, "o/r", "release", "main") == "release"
+    assert default_base_ref(event, "o/r", None, "main") == "develop"
+    assert default_base_ref({}, "o/r", None, "main") == "main"
+
+
+def test_default_base_ref__a_workflow_runs_pr_gives_its_base() -> None:
+    """A ``workflow_run`` review of a PR into ``develop`` was compared with ``main`` (an audit)."""
+
+    def entry(number: int, owner: str, ref: str) -> dict[str, object]:
+        return {"number": number, "base": {"ref": ref, "repo": {"url": f"https://api/repos/{owner}/r"}}}
+
+    pulls = [entry(9, "alice", "theirs"), entry(4, "o", "develop")]
+    assert default_base_ref({"workflow_run": {"pull_requests": pulls}}, "o/r", None, "main") == "develop"
+    assert default_base_ref({"workflow_run": {"pull_requests": pulls[:1]}}, "o/r", None, "main") == "main"
 
 
 def test_action_settings__missing_token_is_input_error() -> None:
