@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from metasup.action_event import default_base_ref, pull_request_number, select_mode
+from metasup.action_event import default_base_ref, pull_request_number, rolling_ref_problem, select_mode
 from metasup.action_settings import ActionSettings
 from metasup.baseline import Baseline, from_git, from_snapshot
 from metasup.engine import checked_engine, open_measure
@@ -294,6 +294,8 @@ def run(
         for flag, name in written:
             check_output_path(flag, settings.workspace_path(Path(name)), confine_to=settings.workspace)
         if mode == "rolling":
+            if problem := rolling_ref_problem(settings.ref, base_ref):
+                raise InputError(problem)
             return run_rolling_mode(settings, environ, out, factory, now)
         return run_review(settings, event, out, factory, environ)
     except InputError as exc:

@@ -77,3 +77,18 @@ def default_base_ref(event: Mapping[str, Any], repository: str, explicit: str | 
     if isinstance(base, Mapping) and isinstance(base.get("ref"), str):
         return str(base["ref"])
     return configured
+
+
+def rolling_ref_problem(ref: str | None, base_ref: str) -> str | None:
+    """Why a rolling run on ``ref`` (``GITHUB_REF``) must not act for ``base_ref``, or None.
+
+    Rolling mode evaluates the base branch (SPEC §5) from the checkout: a ``workflow_dispatch``
+    started from another branch would open promotion PRs into the base under that branch's
+    ``metasup.yml`` and data. Outside a runner (no ``GITHUB_REF``) there is nothing to compare."""
+    if ref is None or ref == f"refs/heads/{base_ref}":
+        return None
+    return (
+        f"rolling mode acts for the base branch {base_ref}, but this run is on {ref} (GITHUB_REF): "
+        f"its metasup.yml and artifacts are not {base_ref}'s. Start it from {base_ref} (the schedule, "
+        f"or workflow_dispatch on {base_ref}); nothing was done"
+    )

@@ -47,6 +47,7 @@ SETTING_NAMES = {
     "server_url": "GITHUB_SERVER_URL",
     "workspace": "GITHUB_WORKSPACE",
     "run_id": "GITHUB_RUN_ID",
+    "ref": "GITHUB_REF",
     "output_path": "GITHUB_OUTPUT",
     "summary_path": "GITHUB_STEP_SUMMARY",
 }
@@ -74,6 +75,8 @@ class ActionSettings(BaseModel):
     server_url: str = "https://github.com"
     workspace: Path = Path(".")
     run_id: str = "local"
+    ref: str | None = None
+    """``GITHUB_REF``: what the run is on (``refs/heads/main``); unset outside a runner."""
     output_path: Path | None = None
     summary_path: Path | None = None
 
@@ -90,7 +93,7 @@ class ActionSettings(BaseModel):
         return value
 
     @field_validator(
-        "app_slug", "base_ref", "as_of", "event_path", "output_path", "summary_path", mode="before"
+        "app_slug", "base_ref", "as_of", "event_path", "ref", "output_path", "summary_path", mode="before"
     )
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
@@ -168,6 +171,7 @@ class ActionSettings(BaseModel):
             "server_url": get("GITHUB_SERVER_URL", "https://github.com"),
             "workspace": get("GITHUB_WORKSPACE", "."),
             "run_id": get("GITHUB_RUN_ID", "local"),
+            "ref": get("GITHUB_REF"),
             "output_path": get("GITHUB_OUTPUT"),
             "summary_path": get("GITHUB_STEP_SUMMARY"),
         }

@@ -475,3 +475,16 @@ def test_a_run_stopped_by_a_signal_says_so_in_one_line_and_the_next_run_finishes
     assert rolling() == 0, rolling.stdout
     assert len(rolling.promote_pulls()) == 1
     assert len(rolling.events("promotion_proposed", "momo-beta")) == 1
+
+
+def test_a_rolling_run_started_from_another_branch_does_nothing(rolling: Rolling) -> None:
+    """workflow_dispatch from a branch whose metasup.yml loosened the gates opened [AUTO-PROMOTE]
+    PRs into main under that branch's rules (found by an audit). Only a run on the base acts."""
+    rolling.fake.reset_log()
+    assert rolling(GITHUB_REF="refs/heads/loosen") == 2
+    assert "::error::rolling mode acts for the base branch main, but this run is on refs/heads/loosen" in (
+        rolling.stdout
+    )
+    assert rolling.fake.writes() == []
+    assert rolling(GITHUB_REF="refs/heads/main") == 0
+    assert rolling.fake.pulls(REPO)

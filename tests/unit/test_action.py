@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from metasup.action import run
-from metasup.action_event import default_base_ref, pull_request_number, select_mode
+from metasup.action_event import default_base_ref, pull_request_number, rolling_ref_problem, select_mode
 from metasup.action_settings import ActionSettings
 from metasup.github.workflow_commands import Console, escape_command_data, write_outputs
 from metasup.model.errors import InputError
@@ -303,3 +303,10 @@ def test_write_outputs__multiline_safe(tmp_path: Path) -> None:
     assert lines[1:3] == ['["a",', '"b"]']
     assert lines[3] == delimiter
     assert lines[4].startswith("severity<<")
+
+
+def test_rolling_ref_problem__only_the_base_branch_acts() -> None:
+    assert rolling_ref_problem("refs/heads/main", "main") is None
+    assert rolling_ref_problem(None, "main") is None  # outside a runner
+    for ref in ("refs/heads/loosen", "refs/tags/v1", "refs/pull/7/merge", "refs/heads/main2"):
+        assert f"this run is on {ref}" in (rolling_ref_problem(ref, "main") or "")
