@@ -6,7 +6,11 @@ sandbox record (promoted *because* it was good) became the fund's, and a demoted
 agent's prod losses left it (found by an audit, 2026-12-07: +18 % reported where the fund lost
 16 %). The ledger's ``promoted`` and ``demoted`` records (their ``ts``: the run that recorded the
 merge) open and close an agent's spans; a ``killed`` record of an agent now ``retired`` closes the
-span it had if the registry showed it in prod then (``data.registry``). Without any such record
+span it had if the registry showed it in prod then (``data.registry``). An agent excluded from
+allocation now — killed, its class killed, or demoted, while its stage still says prod (the PR
+waits) — left the book when that exclusion was recorded (``killed``, ``demotion_proposed``): the
+fund stopped trading it then, and its record must not change when the PR merges (an audit, same
+day: a week booked a killed agent's post-kill losses, then dropped them). Without any such record
 the registry's stage at ``as_of`` is all there is: an agent in prod now counts from its first
 signal, as before (``docs/lp-report.md``, "Whose returns are the fund's").
 """
@@ -21,7 +25,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from metasup.model.review import CLASS_SUBJECT_PREFIX
+from metasup.model.review import CLASS_SUBJECT_PREFIX, AgentReport
 from metasup.model.timestamps import epoch_ns
 
 Span = tuple[int | None, int | None]
@@ -65,19 +69,51 @@ class ProdSpans:
         return mask
 
 
-def prod_spans(records: Iterable[Mapping[str, Any]], stages_now: Mapping[str, str]) -> ProdSpans:
-    """The spans in prod of the agents of ``stages_now`` (each agent's registry stage at ``as_of``)."""
+EXCLUDED_BY: Mapping[str, str] = {
+    "killed": "killed",
+    "killed (class)": "killed",
+    "demoted": "demotion_proposed",
+}
+"""A review status that excludes an agent from allocation → the ledger event that recorded it."""
+_DEMOTION_FAMILY = ("demotion_proposed", "demotion_vetoed", "demotion_withdrawn", "demoted")
+
+
+def exclusions(agents: Iterable[AgentReport]) -> dict[str, tuple[str, str]]:
+    """Agents excluded from allocation at ``as_of`` whose exclusion a ledger record dates: agent →
+    (the record's subject, its event). A kill list in the config has no date: not here."""
+    found: dict[str, tuple[str, str]] = {}
+    for agent in agents:
+        event = EXCLUDED_BY.get(agent.status)
+        if event is not None:
+            by_class = agent.status == "killed (class)"
+            found[agent.agent] = (
+                CLASS_SUBJECT_PREFIX + agent.strategy_class if by_class else agent.agent,
+                event,
+            )
+    return found
+
+
+def prod_spans(
+    records: Iterable[Mapping[str, Any]],
+    stages_now: Mapping[str, str],
+    excluded_now: Mapping[str, tuple[str, str]] | None = None,
+) -> ProdSpans:
+    """The spans in prod of the agents of ``stages_now`` (each agent's registry stage at ``as_of``);
+    ``excluded_now``: :func:`exclusions` of the review at ``as_of``."""
     moves: dict[str, list[tuple[int, bool]]] = {}
     latest_kill: dict[str, tuple[int, object]] = {}  # the latest ``killed`` record: when, the stage then
+    started: dict[tuple[str, str], int] = {}  # (subject, event) → when its latest exclusion was recorded
     for record in records:
         subject, event, ts = record.get("subject"), record.get("event"), record.get("ts")
-        if (
-            not isinstance(subject, str)
-            or subject.startswith(CLASS_SUBJECT_PREFIX)
-            or not isinstance(ts, str)
-        ):
+        if not isinstance(subject, str) or not isinstance(ts, str):
             continue
         when = pd.Timestamp(ts).value
+        if event == "killed":
+            started[(subject, "killed")] = when
+        elif event in _DEMOTION_FAMILY:  # a proposal counts until vetoed, withdrawn or merged
+            started[(subject, "demotion_proposed")] = when if event == "demotion_proposed" else _NEVER
+        if subject.startswith(CLASS_SUBJECT_PREFIX):
+            continue
         if event in (_ENTERS, _LEAVES):
             moves.setdefault(subject, []).append((when, event == _ENTERS))
         elif event == "killed" and when >= latest_kill.get(subject, (when, None))[0]:
@@ -91,9 +127,19 @@ def prod_spans(records: Iterable[Mapping[str, Any]], stages_now: Mapping[str, st
         if stages_now.get(agent) == "retired" and was == "prod" and killed_at is not None:
             unmoved = agent not in moves  # in prod, as the kill's record says, since its first signal
             found = _ended(((None, None),) if unmoved else found, killed_at)
+        elif found and agent in (excluded_now or {}):
+            found = _excluded(found, started.get((excluded_now or {})[agent], _NEVER))
         if found:
             spans[agent] = found
     return ProdSpans(spans)
+
+
+def _excluded(spans: tuple[Span, ...], since: int) -> tuple[Span, ...]:
+    """``spans`` with the open one closed ``since`` an exclusion recorded while it was open."""
+    start, end = spans[-1]
+    if end is not None or since == _NEVER or since < (_EVER if start is None else start):
+        return spans
+    return _ended(spans, since)
 
 
 def _ended(spans: tuple[Span, ...], at: int) -> tuple[Span, ...]:

@@ -6,13 +6,20 @@ losses left it)."""
 
 from __future__ import annotations
 
+import json
+import shutil
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pytest
 
+from metasup.examples import EXAMPLES_DIR
 from metasup.lp.prod_spans import prod_spans
+from metasup.lp.report import build_lp_report
+from metasup.lp.statistics import last_complete_period
+from metasup.runner import default_as_of, load_workspace, supervise_workspace
 
 MAY_1 = "2026-05-01T12:00:00Z"
 JUN_15 = "2026-06-15T12:00:00Z"
@@ -103,3 +110,72 @@ def test_booked__no_sandbox_era_and_the_prod_losses_kept() -> None:
     assert booked["pnl"].sum() < 0  # the fund lost money
     assert recon.loc[recon["agent"] == "star", "pnl"].sum() > 0  # what the agents in prod today made
     assert spans.agents == ["loser", "star"]
+
+
+OCT_20 = "2026-10-20T12:00:00Z"
+
+
+@pytest.mark.parametrize(
+    ("records", "excluded", "expected"),
+    [
+        (  # killed from prod, its retire PR not merged yet: out of the book since the kill
+            [record("killed", "a", OCT_20, registry="prod")],
+            ("a", "killed"),
+            ((None, ns(OCT_20)),),
+        ),
+        (  # its class killed
+            [record("killed", "class:trend", OCT_20)],
+            ("class:trend", "killed"),
+            ((None, ns(OCT_20)),),
+        ),
+        (  # a demotion proposed, its PR open: out since the proposal
+            [record("demotion_proposed", "a", OCT_20)],
+            ("a", "demotion_proposed"),
+            ((None, ns(OCT_20)),),
+        ),
+        (  # an earlier proposal was vetoed; the rule fires again, not yet recorded: no date to close at
+            [record("demotion_proposed", "a", MAY_1), record("demotion_vetoed", "a", JUN_15)],
+            ("a", "demotion_proposed"),
+            ((None, None),),
+        ),
+        (  # killed long ago, promoted again since: the old kill does not end the new span
+            [record("killed", "a", MAY_1, registry="prod"), record("promoted", "a", JUN_15)],
+            ("a", "killed"),
+            ((ns(JUN_15), None),),
+        ),
+        ([], ("a", "killed"), ((None, None),)),  # killed by this run: nothing recorded, nothing to close
+    ],
+    ids=["killed", "class-killed", "demotion-pending", "vetoed-then-again", "old-kill", "unrecorded"],
+)
+def test_prod_spans__an_exclusion_that_stands_closes_the_span_when_it_was_recorded(
+    records: list[Mapping[str, Any]], excluded: tuple[str, str], expected: tuple
+) -> None:  # type: ignore[type-arg]
+    """A killed or demoted agent whose stage still says prod (its PR waits) was booked after the
+    fund stopped trading it, and those days left the record when the PR merged (an audit)."""
+    assert prod_spans(records, {"a": "prod"}, {"a": excluded}).spans["a"] == expected
+
+
+def test_lp_report__a_kill_books_the_same_before_and_after_its_retire_pr_merges(tmp_path: Path) -> None:
+    """The audit's case on the demo: ``meanrev-legacy`` killed from prod on 20 October. While its
+    [AUTO-RETIRE] PR waited, the week booked its post-kill losses (−$645 instead of −$85); merging
+    the PR changed the fund's week and since-inception figures with nothing to say why."""
+    ledger = [record("killed", "meanrev-legacy", OCT_20, registry="prod", reason="alpha negative")]
+    figures = []
+    for stage in ("prod", "retired"):
+        workspace = tmp_path / stage
+        shutil.copytree(EXAMPLES_DIR, workspace, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+        registry = workspace / "agents.yaml"
+        text = registry.read_text()
+        at = text.index("stage: prod", text.index("- name: meanrev-legacy"))
+        registry.write_text(text[:at] + f"stage: {stage}" + text[at + len("stage: prod") :])
+        loaded = load_workspace(workspace / "metasup.yml")
+        as_of = default_as_of(loaded.artifacts)
+        period = last_complete_period(as_of, "weekly")
+        report = json.loads(
+            build_lp_report(
+                supervise_workspace(loaded, as_of, None), loaded.config, as_of, period, ledger
+            ).to_json()
+        )
+        figures.append((report["pnl"], report["attribution"]["agents"]["meanrev-legacy"]["pnl"]))
+    assert figures[0] == figures[1]
+    assert figures[0][1] == pytest.approx(-85.41, abs=0.01)  # the agent's days before the kill
