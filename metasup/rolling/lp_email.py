@@ -74,7 +74,11 @@ def send_due_email(gh: GitHubClient, due: DueEmail, console: Console) -> EmailSt
     as_of = pd.Timestamp(due.supervision.review.as_of)
     sent = [str(r.data.get("period")) for r in due.records if r.event == "email_sent"]
     periods, missed = due_periods(as_of, email.cadence, email.weekday, sent)
-    warnings = [_unrecorded_claim(p.key, due.claims[p.key]) for p in periods if p.key in due.claims]
+    # every claim no ``email_sent`` covers, due or long past: a later period going out must not
+    # silence the one whose e-mail may never have left (an audit)
+    warnings = [
+        _unrecorded_claim(key, holder) for key, holder in sorted(due.claims.items()) if key not in sent
+    ]
     if missed:
         warnings.append(
             f"LP e-mail: {missed} {email.cadence} period(s) before {periods[0].key} were never sent "
