@@ -28,7 +28,11 @@ from metasup.render.filters import ellipsize, when
 
 DETAIL_LIMIT = 160
 DATED_STATES = ("killed", "demoted")
-"""Statuses that a ledger event puts a strategy in (the event has the status's name)."""
+"""Statuses that a ledger event puts a strategy in."""
+STATE_OF_EVENT = {"killed": "killed", "demotion_proposed": "demoted", "demoted": "demoted"}
+"""The ledger events that date a status: a demotion excludes the agent when it is proposed (SPEC
+§3.8), so a proposal waiting for its PR dates ``demoted`` too — not this report, every week."""
+DEMOTION_ENDED = ("demotion_vetoed", "demotion_withdrawn")
 HIDDEN_FIELDS = frozenset({"dedupe_key", "registry", "after_pr"})
 """Keys of a record's ``data`` that only the ledger needs: ``dedupe_key`` (a record's identity,
 ``pr#7`` or a date), ``registry`` (the registry entry at kill time, which tells a later run
@@ -126,17 +130,22 @@ def describe_data(data: object) -> str:
 def last_event_dates(
     records: Sequence[Mapping[str, Any]], as_of: pd.Timestamp | None
 ) -> dict[tuple[str, SubjectKind, str], str]:
-    """``(event, kind, name) → UTC date`` of the latest such ledger record at or before ``as_of``
-    (``kind`` and ``name`` from :func:`split_subject`)."""
+    """``(status, kind, name) → UTC date`` of the latest ledger record that put the subject in that
+    status (:data:`STATE_OF_EVENT`), at or before ``as_of`` (``kind`` and ``name`` from
+    :func:`split_subject`)."""
     dates: dict[tuple[str, SubjectKind, str], pd.Timestamp] = {}
     for record in records:
-        if record.get("event") not in DATED_STATES or record.get("ts") is None:
+        event = record.get("event")
+        if (event not in STATE_OF_EVENT and event not in DEMOTION_ENDED) or record.get("ts") is None:
             continue
         stamp = utc(record["ts"])
         if as_of is not None and stamp > utc(as_of):
             continue
         name, kind = split_subject(str(record.get("subject", "")))
-        key = (str(record["event"]), kind, name)
+        if event in DEMOTION_ENDED:  # a vetoed or withdrawn proposal dates nothing
+            dates.pop(("demoted", kind, name), None)
+            continue
+        key = (STATE_OF_EVENT[str(event)], kind, name)
         if key not in dates or stamp > dates[key]:
             dates[key] = stamp
     return {key: f"{stamp:%Y-%m-%d}" for key, stamp in dates.items()}

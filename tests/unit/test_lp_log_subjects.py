@@ -14,6 +14,7 @@ import metasup.examples
 from metasup.evaluate.supervisor import Supervision
 from metasup.lp.email import render_html, render_text
 from metasup.lp.report import LpReport, build_lp_report, last_complete_period
+from metasup.lp.values import StrategyState
 from metasup.model.review import CLASS_SUBJECT_PREFIX
 from metasup.rolling.audit_ledger import extend_ledger_text, parse_ledger
 from metasup.rolling.audit_records import NewEntry
@@ -108,3 +109,28 @@ def test_log_detail__in_an_lps_words_without_ledger_bookkeeping(with_ledger: LpR
     text = render_text(with_ledger)
     for internal in ("dedupe_key", "pr#7", "pr: 7", "registry", "after_pr", "pr#4"):
         assert internal not in text
+
+
+def test_a_pending_demotion_is_dated_by_its_proposal_not_this_report(
+    demo: tuple[Supervision, Any, pd.Timestamp],
+) -> None:
+    """``meanrev-swing``'s demotion was proposed on 20 October and its PR waits: every weekly e-mail
+    said "demoted (this report)" until the merge (an audit). A vetoed proposal dates nothing."""
+    proposed = NewEntry(
+        event="demotion_proposed", subject="meanrev-swing", data={"pr": 12}, dedupe_key="pr#12"
+    )
+    vetoed = NewEntry(event="demotion_vetoed", subject="meanrev-swing", data={"pr": 12}, dedupe_key="pr#12")
+    pending = extend_ledger_text("", [proposed], "2026-10-20T12:00:00Z", "r0")
+    supervision, config, as_of = demo
+    period = last_complete_period(as_of, "weekly")
+
+    def swing(ledger: str) -> tuple[StrategyState, str]:
+        records = [r.fields() for r in parse_ledger(ledger)]
+        report = build_lp_report(supervision, config, as_of, period, records)
+        return next(s for s in report.strategies.agents if s.name == "meanrev-swing"), render_text(report)
+
+    state, text = swing(pending)
+    assert (state.words, state.decided_now) == ("demoted on 2026-10-20", False)
+    assert "demoted (this report): meanrev-swing" not in text
+    state, _ = swing(extend_ledger_text(pending, [vetoed], "2026-10-21T12:00:00Z", "r1"))
+    assert state.decided_now  # the rule fires again at as_of, with no proposal on record
