@@ -45,6 +45,15 @@ class ProdSpans:
     def agents(self) -> list[str]:
         return sorted(self.spans)
 
+    def during(self, start: pd.Timestamp, end: pd.Timestamp) -> list[str]:
+        """The agents in prod at some time in ``[start, end)``."""
+        first, last = start.value, end.value
+        return sorted(
+            agent
+            for agent, spans in self.spans.items()
+            if any((s is None or s < last) and (e is None or e > first) for s, e in spans)
+        )
+
     def booked(self, agents: pd.Series, times: pd.Series) -> npt.NDArray[np.bool_]:
         """Which rows (an agent, the time a signal was emitted or a cost incurred) fall in a span.
 

@@ -98,6 +98,7 @@ def compute_lp_report(
     strategies: Strategies | None = None,
     fund_name: str | None = None,
     min_history_days: int = 60,
+    listed_agents: Collection[str] | None = None,
 ) -> LpReport:
     """The LP report of the booked days ``period_start..period_end`` (inclusive UTC dates).
 
@@ -105,6 +106,8 @@ def compute_lp_report(
     period; PnL, hit rate, attribution and bridge use the prod agents' realized signals and costs
     booked in the period. ``risk_free_rate`` is annual. Frames as in ``docs/data-model.md``;
     ``ledger_records`` are mappings with ``ts, event, subject, data`` (``audit_ledger.LedgerRecord``).
+    ``listed_agents``: the agents the attribution lists even without a booked signal or cost in the
+    period (default: ``prod_agents``; the fund's are those in prod during the period).
     """
     as_of = utc(as_of)
     period = Period.between(utc_date(period_start), utc_date(period_end))
@@ -160,7 +163,13 @@ def compute_lp_report(
         worst_day_date=_date_text(series.idxmin()) if len(series) else None,
         hit_rate=won / (won + lost) if won + lost else None,
         signals=SignalCounts(realized=len(nonzero), won=won, lost=lost, flat=len(nonzero) - won - lost),
-        attribution=_attribution(in_period, costs_in_period, prod_agents, agent_class, capital),
+        attribution=_attribution(
+            in_period,
+            costs_in_period,
+            prod_agents if listed_agents is None else listed_agents,
+            agent_class,
+            capital,
+        ),
         bridge=Bridge(gross=gross, fees=fees, costs=total_costs, net=gross - fees - total_costs),
         daily=[
             DailyReturn(day=_date_text(day), value=float(value))
@@ -230,7 +239,7 @@ def _attribution(
     """PnL, fees and running costs by agent and by class; each side sums to the period's totals.
 
     A signal's class is its own ``strategy_class``, else its agent's (as in ``portfolio``); a
-    cost's class is its agent's. Every prod agent (and its class) gets a row, zero or not.
+    cost's class is its agent's. Every agent of ``prod_agents`` (and its class) gets a row, zero or not.
     """
     classes = {name: agent_class.get(name, UNCLASSIFIED) for name in prod_agents}
     agent_classes = _class_of(signals["agent"], agent_class)
@@ -323,4 +332,5 @@ def build_lp_report(
         strategies=strategies_from_review(review, ledger_records, as_of),
         fund_name=config.email.fund_name,
         min_history_days=config.email.min_history_days,
+        listed_agents=spans.during(utc(period.start), utc(period.end) + pd.Timedelta(days=1)),
     )

@@ -179,3 +179,36 @@ def test_lp_report__a_kill_books_the_same_before_and_after_its_retire_pr_merges(
         figures.append((report["pnl"], report["attribution"]["agents"]["meanrev-legacy"]["pnl"]))
     assert figures[0] == figures[1]
     assert figures[0][1] == pytest.approx(-85.41, abs=0.01)  # the agent's days before the kill
+
+
+def test_lp_report__an_agent_out_of_prod_before_the_period_gets_no_attribution_row(tmp_path: Path) -> None:
+    """``momo-slow`` was demoted on 1 September: every later e-mail listed it at $0.00 among the
+    week's agents, and such rows piled up for the life of the fund (an audit)."""
+    workspace = tmp_path / "ws"
+    shutil.copytree(EXAMPLES_DIR, workspace, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    registry = workspace / "agents.yaml"
+    text = registry.read_text()
+    at = text.index("stage: prod", text.index("- name: momo-slow"))
+    registry.write_text(text[:at] + "stage: sandbox" + text[at + len("stage: prod") :])
+    loaded = load_workspace(workspace / "metasup.yml")
+    as_of = default_as_of(loaded.artifacts)
+    period = last_complete_period(as_of, "weekly")
+    ledger = [record("demoted", "momo-slow", "2026-09-01T12:00:00Z")]
+    report = build_lp_report(supervise_workspace(loaded, as_of, None), loaded.config, as_of, period, ledger)
+    listed = json.loads(report.to_json())["attribution"]["agents"]
+    assert "momo-slow" not in listed
+    assert {"momo-alpha", "meanrev-core"} <= set(listed)  # the agents in prod that week still are
+
+
+def test_during__agents_in_prod_at_some_time_in_the_window() -> None:
+    spans = prod_spans(
+        [record("demoted", "a", MAY_1), record("promoted", "b", JUN_15)],
+        {"a": "sandbox", "b": "prod", "c": "prod"},
+    )
+    window = (pd.Timestamp("2026-06-01", tz="UTC"), pd.Timestamp("2026-06-08", tz="UTC"))
+    assert spans.during(*window) == ["c"]
+    assert spans.during(pd.Timestamp("2026-04-30", tz="UTC"), pd.Timestamp("2026-06-16", tz="UTC")) == [
+        "a",
+        "b",
+        "c",
+    ]
