@@ -8,6 +8,7 @@ a one-line test.
 from __future__ import annotations
 
 import json
+import sys
 import traceback
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
@@ -312,7 +313,7 @@ def run(
         return INTERRUPTED
     except Exception as exc:  # a bug: one line saying so; the traceback only when asked for
         if environ.get("METASUP_DEBUG", "").strip().lower() in {"1", "true", "yes", "on"}:
-            traceback.print_exc()
+            print(_redact(traceback.format_exc(), environ), end="", file=sys.stderr)
         detail = " ".join(_redact(str(exc), environ).split())[:200]
         out.command(
             "error",

@@ -92,6 +92,21 @@ def test_review__an_internal_error_quoting_the_token_does_not_print_it(
         assert ACTIONS_TOKEN not in errors[0]
 
 
+def test_review__the_debug_traceback_does_not_print_the_token(
+    action: ActionRun, pull_number: int, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``METASUP_DEBUG=1`` printed the traceback as is: the exception's quote of the token with it."""
+
+    def quoting(token: str, api_url: str) -> GitHubClient:
+        raise ValueError(f"Invalid header value: 'token {token}' for {api_url}")
+
+    assert run({**action.environ, "METASUP_DEBUG": "1"}, Console(io.StringIO()), quoting) == 1
+    printed = capsys.readouterr().err
+    assert "Traceback (most recent call last)" in printed
+    assert "ValueError: Invalid header value: 'token ***'" in printed
+    assert ACTIONS_TOKEN not in printed
+
+
 def _pull(number: int, base_repo_url: str) -> dict[str, Any]:
     """A ``workflow_run.pull_requests`` entry in GitHub's short form (no owner but in the URLs)."""
     repo = {"id": 2, "url": base_repo_url, "name": base_repo_url.rsplit("/", 1)[-1]}
