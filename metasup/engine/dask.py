@@ -270,7 +270,13 @@ class DaskMeasure:
             ) from None
 
     def broadcast(self, shared: Shared) -> Future[Shared]:
-        """``shared`` scattered to every worker: the run's first call that needs a worker.
+        """``shared`` scattered to one worker, from which every other fetches it when its first
+        partition needs it: the run's first call that needs a worker.
+
+        Not ``broadcast=True``: its copy to every worker (the scheduler's ``replicate``) keeps
+        retrying a worker that died meanwhile, and the run never ended (an audit: a worker killed
+        at that moment, the run still waiting 11 minutes later). A fetch from a dead worker fails
+        the partitions that needed it, which ends the run as a ``ClusterError``.
 
         On a scheduler without workers distributed waits ``distributed.comm.timeouts.connect`` for one
         (time for an adaptive cluster to start some) and raises ``TimeoutError("No valid workers
@@ -278,7 +284,7 @@ class DaskMeasure:
         """
         waited = connect_timeout()
         try:
-            scattered: Future[Shared] = self.client.scatter(shared, broadcast=True, timeout=waited)
+            scattered: Future[Shared] = self.client.scatter(shared, timeout=waited)
         except TimeoutError:
             if self.client.scheduler_info().get("workers"):
                 raise

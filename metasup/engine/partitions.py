@@ -34,7 +34,7 @@ from metasup.model.timestamps import utc
 
 @dataclass(frozen=True)
 class Shared:
-    """What every partition is reduced with (broadcast once to each worker)."""
+    """What every partition is reduced with (scattered once; each worker fetches it once)."""
 
     groups: MetricGroups
     regimes: pd.DataFrame

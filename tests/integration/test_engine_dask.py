@@ -11,6 +11,7 @@ import importlib.util
 import json
 import os
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -373,6 +374,44 @@ def test_a_worker_dying_during_the_run_is_said_so() -> None:
         ):
             measure(visible, workspace.registry, workspace.config, as_of)
     assert "a worker died; if workers die, give them more memory" in str(raised.value)
+
+
+class DieWhenAskedToCopy(WorkerPlugin):
+    """Kills its worker's process when the scheduler asks it to copy data from another worker (what
+    ``replicate`` does): a worker that dies, out of memory or preempted, at that moment."""
+
+    def setup(self, worker: Any) -> None:
+        def die(*args: object, **kwargs: object) -> None:
+            os._exit(1)
+
+        worker.handlers["gather"] = die
+
+
+def test_a_worker_dying_while_the_shared_settings_spread_does_not_hang_the_run() -> None:
+    """``scatter(broadcast=True)``'s copy to every worker retried a dead worker for ever: the review
+    (a PR check) hung until the job's timeout (an audit). The run now ends within the deadline."""
+    from distributed import Client, LocalCluster
+
+    workspace = load_workspace(EXAMPLES)
+    as_of = default_as_of(workspace.artifacts)
+    visible = workspace.artifacts.until(as_of)
+    outcome: list[object] = []
+    with LocalCluster(n_workers=2, processes=True, threads_per_worker=1, dashboard_address=":0") as cluster:
+        with Client(cluster) as admin:
+            admin.register_plugin(DieWhenAskedToCopy())
+
+        def review() -> None:
+            try:
+                with open_measure(EngineConfig(kind="dask", address=cluster.scheduler_address)) as measure:
+                    outcome.append(measure(visible, workspace.registry, workspace.config, as_of))
+            except Exception as exc:  # what ended it is the test's to judge
+                outcome.append(exc)
+
+        runner = threading.Thread(target=review, daemon=True)
+        runner.start()
+        runner.join(timeout=120)
+        assert not runner.is_alive(), "the run still waits on the cluster after 120 s"
+    assert not isinstance(outcome[0], Exception) or type(outcome[0]).__name__ == "ClusterError", outcome
 
 
 def test_local_cluster__leaves_the_environment_as_it_found_it() -> None:
