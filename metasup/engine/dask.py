@@ -14,6 +14,7 @@ promotion, demotion, allocation, the LP report) is the local code.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import threading
 from collections.abc import Collection, Iterator
@@ -72,7 +73,7 @@ def connect(
             client = Client(settings.address)
         except (OSError, TimeoutError) as exc:
             raise InputError(f"dask scheduler {settings.address}: cannot connect ({exc})") from None
-        with client:
+        with client, _client_reconnects_unlogged():
             yield DaskMeasure(client, settings, booked).measure
         return
     # distributed writes its workers' settings (MALLOC_TRIM_THRESHOLD_, OMP_NUM_THREADS, …) into
@@ -92,6 +93,20 @@ def connect(
     finally:
         os.environ.clear()
         os.environ.update(saved)
+
+
+@contextmanager
+def _client_reconnects_unlogged() -> Iterator[None]:
+    """A scheduler that goes away mid-run: distributed's client logs each failed reconnection with
+    its traceback (36 lines before metasup's one ``Error:`` line, an audit). The run's outcome is
+    that ``ClusterError``; the client's own log is set to critical-only while it lives."""
+    log = logging.getLogger("distributed.client")
+    level = log.level
+    log.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        log.setLevel(level)
 
 
 def check_address(address: str) -> None:

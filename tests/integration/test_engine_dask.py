@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import subprocess
 import sys
 import threading
 import time
@@ -412,6 +413,71 @@ def test_a_worker_dying_while_the_shared_settings_spread_does_not_hang_the_run()
         runner.join(timeout=120)
         assert not runner.is_alive(), "the run still waits on the cluster after 120 s"
     assert not isinstance(outcome[0], Exception) or type(outcome[0]).__name__ == "ClusterError", outcome
+
+
+CLUSTER_PROCESS = """
+import sys, time
+from pathlib import Path
+from distributed import Client, LocalCluster
+from distributed.diagnostics.plugin import WorkerPlugin
+
+class HoldOnReduce(WorkerPlugin):
+    # says (a file) that a partition started reducing, then holds it: the run is mid-way
+    def transition(self, key, start, finish, **kwargs):
+        if finish == "executing" and "reduce_partition" in str(key):
+            Path(sys.argv[1]).touch()
+            time.sleep(30)
+
+with LocalCluster(n_workers=1, processes=False, protocol="tcp", dashboard_address=":0") as cluster:
+    with Client(cluster) as admin:
+        admin.register_plugin(HoldOnReduce())
+    print(cluster.scheduler_address, flush=True)
+    time.sleep(600)
+"""
+
+
+def test_a_scheduler_gone_mid_run_is_one_error_line_from_the_cli(tmp_path: Path) -> None:
+    """The scheduler's process was killed while partitions were reduced: exit 1 and the one
+    ``Error:`` line, after 36 lines of distributed's reconnection tracebacks (an audit)."""
+    marker = tmp_path / "reducing"
+    review = tmp_path / "review.json"
+    cluster = subprocess.Popen(
+        [sys.executable, "-c", CLUSTER_PROCESS, str(marker)], stdout=subprocess.PIPE, text=True
+    )
+    cli: subprocess.Popen[str] | None = None
+    try:
+        address = (cluster.stdout.readline() if cluster.stdout else "").strip()
+        assert address.startswith("tcp://"), address
+        command = [
+            sys.executable,
+            "-m",
+            "metasup",
+            "evaluate",
+            "--config",
+            str(EXAMPLES),
+            "--json",
+            str(review),
+        ]
+        cli = subprocess.Popen(
+            [*command, "--scheduler", address], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        deadline = time.monotonic() + 60
+        while not marker.exists() and time.monotonic() < deadline and cli.poll() is None:
+            time.sleep(0.1)
+        assert marker.exists(), "no partition started reducing"
+        cluster.kill()  # SIGKILL: the scheduler is gone at once, mid-run
+        _, stderr = cli.communicate(timeout=120)
+    finally:
+        for process in (cluster, cli):
+            if process is not None:
+                process.kill()
+                process.communicate()
+    assert cli.returncode == 1
+    assert "Traceback" not in stderr, stderr
+    errors = [line for line in stderr.splitlines() if line.strip()]
+    assert len(errors) == 1, stderr
+    assert errors[0].startswith("Error: dask engine: the cluster at tcp://")
+    assert not review.exists()
 
 
 def test_local_cluster__leaves_the_environment_as_it_found_it() -> None:
