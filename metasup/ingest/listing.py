@@ -16,7 +16,8 @@ flat folder skipped its sub-folders (``alpha/2026-09/events.jsonl`` unread, exit
 * a folder with no data file at any depth is an error that names the sub-folders looked in.
 
 A glob names the files it matches (their names must be supported, unless hidden or markers as
-above) and, for each folder it matches, that folder's files by the rule above. A symlinked folder
+above, and the folders its wildcards walked into are judged as above) and, for each folder it
+matches, that folder's files by the rule above. A symlinked folder
 is followed (the action's workspace check then judges every file it leads to); one leading back to
 a folder it is in is a symlink loop, named as such.
 """
@@ -54,13 +55,35 @@ def local_files(path: Path) -> list[Path]:
     return [path]
 
 
+def below_fixed_part(pattern: str, name: str) -> tuple[str, ...]:
+    """``name``'s segments below the glob ``pattern``'s fixed part (its segments before the first
+    with a wildcard): the folders a wildcard walked into, and the file.
+
+    They are judged like a folder's (:func:`wanted`): ``alpha/**/*.jsonl`` skips ``alpha/.staging/``
+    and ``alpha/_temporary/`` on disk and in object storage alike (Python's glob skipped hidden
+    folders but read ``_`` ones; fsspec's read both: one review, two answers, an audit)."""
+    fixed = 0
+    for segment in pattern.split("/"):
+        if GLOB_CHARACTERS & set(segment):
+            break
+        fixed += 1
+    return tuple(name.split("/")[fixed:])
+
+
+def in_skipped_folder(parts: Sequence[str]) -> bool:
+    """Whether a folder at ``parts`` (below the folder listed) is hidden or ``_``-prefixed, or in one."""
+    return any(part.startswith((".", "_")) for part in parts)
+
+
 def _glob_files(pattern: str) -> list[Path]:
     found: set[Path] = set()
     for name in glob.glob(pattern, recursive=True):
         match = Path(name)
+        parts = below_fixed_part(pattern, name)
         if match.is_dir():
-            found.update(_walk(match, match, frozenset())[0])
-        elif _wanted(match):
+            if not in_skipped_folder(parts):
+                found.update(_walk(match, match, frozenset())[0])
+        elif wanted(parts, display_path(match)):
             found.add(match)
     if not found:
         raise ArtifactError(f"{pattern}: the pattern matches no data file")
@@ -114,7 +137,7 @@ def wanted(parts: Sequence[str], shown: str) -> bool:
     the object-storage listing (``ingest.parquet_sources``), so a prefix follows the same rule.
     """
     *folders, name = parts
-    if any(folder.startswith((".", "_")) for folder in folders):
+    if in_skipped_folder(folders):
         return False
     supported = suffix_of(Path(name)) is not None
     if name.startswith(".") or (name.startswith("_") and not supported):

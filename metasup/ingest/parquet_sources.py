@@ -24,8 +24,8 @@ from urllib.parse import unquote
 import pyarrow as pa
 
 from metasup.ingest.files import GZIP_MAGIC, Content, display_path, gunzip, read_content, suffix_of
-from metasup.ingest.listing import GLOB_CHARACTERS, local_files, wanted
-from metasup.model.config import artifact_url
+from metasup.ingest.listing import GLOB_CHARACTERS, below_fixed_part, in_skipped_folder, local_files, wanted
+from metasup.model.config import UNADDRESSABLE, artifact_url, unaddressable_key
 from metasup.model.errors import ArtifactError, why_unreadable
 
 
@@ -127,10 +127,12 @@ def _remote_files(url: str) -> list[Path]:
         if GLOB_CHARACTERS & set(root):
             found: list[tuple[str, tuple[str, ...]]] = []
             for name, info in fs.glob(root, detail=True).items():
+                parts = below_fixed_part(root, str(name).rstrip("/"))
                 if info.get("type") == "directory":  # a folder it matches is read like one
-                    found += [(below, _below(name, below)) for below in _files_in(fs, name)]
+                    if not in_skipped_folder(parts):
+                        found += [(below, _below(name, below)) for below in _files_in(fs, name)]
                 elif not _is_folder_marker(name, info):
-                    found.append((name, (str(name).rsplit("/", 1)[-1],)))
+                    found.append((name, parts))
         elif fs.isdir(root):
             found = [(name, _below(root, name)) for name in _files_in(fs, root)]
         elif fs.exists(root):
@@ -141,6 +143,9 @@ def _remote_files(url: str) -> list[Path]:
             raise ArtifactError(f"{url}: file not found")
     except _remote_failures() as exc:
         raise ArtifactError(f"{url}: cannot list ({type(exc).__name__}: {exc})") from None
+    for name, _ in found:
+        if unaddressable_key(f"{protocol}://{name}"):
+            raise ArtifactError(f"{protocol}://{name}: {UNADDRESSABLE}")
     files = sorted(
         Path(f"{protocol}://{name}") for name, parts in found if wanted(parts, f"{protocol}://{name}")
     )

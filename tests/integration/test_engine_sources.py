@@ -265,3 +265,54 @@ def test_an_object_store_that_cannot_be_reached_is_said_so(converted: Path, alph
     assert done.returncode == 2, done.stderr
     assert done.stderr.startswith("Error: "), done.stderr
     assert words in done.stderr
+
+
+def test_keys_a_path_cannot_carry_are_refused_by_name(converted: Path, s3: str) -> None:
+    """``alpha//b.jsonl`` was read as ``alpha/b.jsonl`` (another object) and ``alpha/./c.jsonl`` not at
+    all: 1,296 of 1,898 signals left out, exit 0 (an audit). Both are named now, as is a configured
+    URL with ``//``."""
+    import boto3
+    import s3fs
+
+    client = boto3.client("s3", endpoint_url=os.environ["AWS_ENDPOINT_URL"])
+    for key in ("odd/alpha/a.jsonl", "odd/alpha//b.jsonl"):
+        client.put_object(Bucket="artifacts", Key=key, Body=b"{}\n")
+    client.put_object(Bucket="artifacts", Key="dot/alpha/./c.jsonl", Body=b"{}\n")
+    s3fs.S3FileSystem.clear_instance_cache()
+    with pytest.raises(
+        ArtifactError, match=r"^s3://artifacts/odd/alpha//b\.jsonl: an object key with an empty"
+    ):
+        source_files(Path("s3://artifacts/odd/alpha"))
+    with pytest.raises(
+        ArtifactError, match=r"^s3://artifacts/dot/alpha/\./c\.jsonl: an object key with an empty"
+    ):
+        source_files(Path("s3://artifacts/dot/alpha"))
+    config = converted / "odd.yml"
+    text = (converted / "metasup.yml").read_text(encoding="utf-8")
+    config.write_text(text.replace("alpha: alpha", "alpha: s3://artifacts/odd//alpha"), encoding="utf-8")
+    with pytest.raises(
+        InputError, match=r"artifacts\.alpha: .*an object key with an empty, '\.' or '\.\.' segment"
+    ):
+        load_workspace(config)
+
+
+def test_a_glob_skips_hidden_and_underscore_folders_in_s3_as_on_disk(
+    converted: Path, s3: str, tmp_path: Path
+) -> None:
+    """``alpha/**/*.parquet`` read ``.staging/`` from S3 but not from disk (an audit): two reviews of
+    the same files. Both skip hidden and ``_`` folders a wildcard walks into."""
+    import s3fs
+
+    local = tmp_path / "glob"
+    shutil.copytree(converted / "alpha", local / "alpha")
+    first = sorted((local / "alpha").rglob("*.parquet"))[0]
+    for folder in (".staging", "_temporary"):
+        (local / "alpha" / folder).mkdir()
+        shutil.copy(first, local / "alpha" / folder / "late.parquet")
+    fs = s3fs.S3FileSystem(client_kwargs={"endpoint_url": os.environ["AWS_ENDPOINT_URL"]})
+    fs.put(str(local / "alpha"), "artifacts/glob/alpha", recursive=True)
+    s3fs.S3FileSystem.clear_instance_cache()
+    on_disk = source_files(local / "alpha" / "**" / "*.parquet")
+    in_s3 = source_files(Path("s3://artifacts/glob/alpha/**/*.parquet"))
+    assert len(on_disk) == len(in_s3) == len(list((converted / "alpha").rglob("*.parquet")))
+    assert not [p for p in [*on_disk, *in_s3] if ".staging" in str(p) or "_temporary" in str(p)]

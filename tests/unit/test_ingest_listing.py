@@ -107,3 +107,15 @@ def test_a_glob_reads_the_folders_it_matches(tmp_path: Path) -> None:
         write_records(alpha / f"date={day}" / "part-0.parquet", [signal(index)])
     artifacts = load(tmp_path, alpha=Path("alpha/date=2024-*"))
     assert ids(artifacts) == ["s1", "s2"]
+
+
+def test_a_glob_skips_hidden_and_underscore_folders_its_wildcards_walk_into(tmp_path: Path) -> None:
+    """``alpha/**/*.jsonl`` read Spark's unfinished ``_temporary/`` output (Python's glob skips only
+    hidden folders) while the same glob in S3 read both: one rule now, the folder rule (an audit).
+    A ``_`` folder the pattern names itself is read."""
+    alpha = tmp_path / "alpha"
+    for folder, index in (("2024", 1), ("_temporary", 2), (".staging", 3)):
+        (alpha / folder).mkdir(parents=True)
+        write_jsonl(alpha / folder / "events.jsonl", [signal(index)])
+    assert ids(load(tmp_path, alpha=Path("alpha/**/*.jsonl"))) == ["s1"]
+    assert ids(load(tmp_path, alpha=Path("alpha/_temporary/*.jsonl"))) == ["s2"]
