@@ -73,7 +73,7 @@ def connect(
             client = Client(settings.address)
         except (OSError, TimeoutError) as exc:
             raise InputError(f"dask scheduler {settings.address}: cannot connect ({exc})") from None
-        with client, _client_reconnects_unlogged():
+        with _client_reconnects_unlogged(), client:  # closing the client cancels its reconnection: quiet too
             yield DaskMeasure(client, settings, booked).measure
         return
     # distributed writes its workers' settings (MALLOC_TRIM_THRESHOLD_, OMP_NUM_THREADS, …) into
@@ -95,18 +95,29 @@ def connect(
         os.environ.update(saved)
 
 
+_QUIET = {"runs": 0, "level": logging.NOTSET}
+_QUIET_LOCK = threading.Lock()
+
+
 @contextmanager
 def _client_reconnects_unlogged() -> Iterator[None]:
     """A scheduler that goes away mid-run: distributed's client logs each failed reconnection with
     its traceback (36 lines before metasup's one ``Error:`` line, an audit). The run's outcome is
-    that ``ClusterError``; the client's own log is set to critical-only while it lives."""
+    that ``ClusterError``; the client's own log is critical-only while any of metasup's clients
+    lives (counted, so overlapping runs in one process put the level back once, after the last)."""
     log = logging.getLogger("distributed.client")
-    level = log.level
-    log.setLevel(logging.CRITICAL)
+    with _QUIET_LOCK:
+        if _QUIET["runs"] == 0:
+            _QUIET["level"] = log.level
+            log.setLevel(logging.CRITICAL)
+        _QUIET["runs"] += 1
     try:
         yield
     finally:
-        log.setLevel(level)
+        with _QUIET_LOCK:
+            _QUIET["runs"] -= 1
+            if _QUIET["runs"] == 0:
+                log.setLevel(_QUIET["level"])
 
 
 def check_address(address: str) -> None:
@@ -278,8 +289,9 @@ class DaskMeasure:
             cluster = (
                 f"the cluster at {self.settings.address}" if self.settings.address else "the local cluster"
             )
+            said = " ".join(str(exc).split())  # distributed's reasons run over several lines
             raise ClusterError(
-                f"dask engine: {cluster} failed during the run ({type(exc).__name__}: {exc}): its"
+                f"dask engine: {cluster} failed during the run ({type(exc).__name__}: {said}): its"
                 " scheduler went away or a worker died; if workers die, give them more memory or"
                 " raise engine.partitions so that each partition is smaller"
             ) from None
