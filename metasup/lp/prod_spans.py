@@ -4,20 +4,21 @@ an agent emitted while it was (SPEC §6: "sandbox returns are never chained into
 The LP report used to book every signal of the agents in prod at ``as_of``: a promoted agent's
 sandbox record (promoted *because* it was good) became the fund's, and a demoted or retired
 agent's prod losses left it (found by an audit, 2026-12-07: +18 % reported where the fund lost
-16 %). The ledger's ``promoted`` and ``demoted`` records (their ``ts``: the run that recorded the
-merge) open and close an agent's spans; a ``killed`` record of an agent now ``retired`` closes the
-span it had if the registry showed it in prod then (``data.registry``). An agent excluded from
-allocation now — killed, its class killed, or demoted, while its stage still says prod (the PR
-waits) — left the book when that exclusion was recorded (``killed``, ``demotion_proposed``): the
-fund stopped trading it then, and its record must not change when the PR merges (an audit, same
-day: a week booked a killed agent's post-kill losses, then dropped them). Without any such record
+16 %). The ledger's records (their ``ts``: the run that recorded them) open and close an agent's
+spans: ``promoted`` opens one; a demotion closes it when it was *proposed* (``demotion_proposed``:
+the agent left the allocation then, SPEC §3.8), and a veto or a withdrawal (``demotion_vetoed``,
+``demotion_withdrawn``) opens the next, so a merge (``demoted``) changes nothing already booked.
+A kill closes it at its ``killed`` record: for an agent now ``retired`` if the registry showed it in
+prod then (``data.registry``); for an agent the review shows killed (itself or its class) while
+its stage still says prod, if that kill is in force (an audit, same day: a week booked a killed
+agent's post-kill losses, then dropped them at the merge). Without any such record
 the registry's stage at ``as_of`` is all there is: an agent in prod now counts from its first
 signal, as before (``docs/lp-report.md``, "Whose returns are the fund's").
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,7 +32,6 @@ from metasup.model.timestamps import epoch_ns
 Span = tuple[int | None, int | None]
 """``[start, end)`` in ns since the epoch; ``None`` is open."""
 
-_ENTERS, _LEAVES = "promoted", "demoted"
 _EVER, _NEVER = np.iinfo(np.int64).min, np.iinfo(np.int64).max  # an open span's ends
 
 
@@ -78,77 +78,79 @@ class ProdSpans:
         return mask
 
 
-EXCLUDED_BY: Mapping[str, str] = {
-    "killed": "killed",
-    "killed (class)": "killed",
-    "demoted": "demotion_proposed",
+KILLED_STATUSES = frozenset({"killed", "killed (class)"})
+"""Review statuses of an agent a kill in force excludes from allocation (its own, or its class's)."""
+
+_MOVES = {
+    "promoted": True,
+    "demoted": False,
+    "demotion_proposed": False,  # out of the allocation at once (SPEC §3.8), not at the merge
+    "demotion_vetoed": True,
+    "demotion_withdrawn": True,
 }
-"""A review status that excludes an agent from allocation → the ledger event that recorded it."""
-_DEMOTION_FAMILY = ("demotion_proposed", "demotion_vetoed", "demotion_withdrawn", "demoted")
+"""Ledger events that move an agent into (True) or out of (False) the fund's book."""
 
 
-def exclusions(agents: Iterable[AgentReport]) -> dict[str, tuple[str, str]]:
-    """Agents excluded from allocation at ``as_of`` whose exclusion a ledger record dates: agent →
-    (the record's subject, its event). A kill list in the config has no date: not here."""
-    found: dict[str, tuple[str, str]] = {}
-    for agent in agents:
-        event = EXCLUDED_BY.get(agent.status)
-        if event is not None:
-            by_class = agent.status == "killed (class)"
-            found[agent.agent] = (
-                CLASS_SUBJECT_PREFIX + agent.strategy_class if by_class else agent.agent,
-                event,
-            )
-    return found
+def kill_subjects(agents: Iterable[AgentReport]) -> dict[str, str]:
+    """Agents a kill excludes at ``as_of``: agent → the killed subject (itself, or ``class:<name>``)."""
+    return {
+        agent.agent: (
+            CLASS_SUBJECT_PREFIX + agent.strategy_class if agent.status == "killed (class)" else agent.agent
+        )
+        for agent in agents
+        if agent.status in KILLED_STATUSES
+    }
 
 
 def prod_spans(
     records: Iterable[Mapping[str, Any]],
     stages_now: Mapping[str, str],
-    excluded_now: Mapping[str, tuple[str, str]] | None = None,
+    killed_now: Mapping[str, str] | None = None,
+    kills_in_force: Collection[str] | None = None,
 ) -> ProdSpans:
-    """The spans in prod of the agents of ``stages_now`` (each agent's registry stage at ``as_of``);
-    ``excluded_now``: :func:`exclusions` of the review at ``as_of``."""
+    """The spans in prod of the agents of ``stages_now`` (each agent's registry stage at ``as_of``).
+
+    ``killed_now``: :func:`kill_subjects` of the review at ``as_of``; such an agent's open span ends
+    at its subject's latest ``killed`` record if that kill is in force (``kills_in_force``: the
+    subjects the rolling run found so, ``rolling.kills.kills_in_force``; without it, every recorded
+    kill is taken to be). A kill this run decides, or one lifted since, ends nothing."""
     moves: dict[str, list[tuple[int, bool]]] = {}
     latest_kill: dict[str, tuple[int, object]] = {}  # the latest ``killed`` record: when, the stage then
-    started: dict[tuple[str, str], int] = {}  # (subject, event) → when its latest exclusion was recorded
     for record in records:
         subject, event, ts = record.get("subject"), record.get("event"), record.get("ts")
         if not isinstance(subject, str) or not isinstance(ts, str):
             continue
         when = pd.Timestamp(ts).value
-        if event == "killed":
-            started[(subject, "killed")] = when
-        elif event in _DEMOTION_FAMILY:  # a proposal counts until vetoed, withdrawn or merged
-            started[(subject, "demotion_proposed")] = when if event == "demotion_proposed" else _NEVER
-        if subject.startswith(CLASS_SUBJECT_PREFIX):
-            continue
-        if event in (_ENTERS, _LEAVES):
-            moves.setdefault(subject, []).append((when, event == _ENTERS))
-        elif event == "killed" and when >= latest_kill.get(subject, (when, None))[0]:
+        if event == "killed" and when >= latest_kill.get(subject, (when, None))[0]:
             data = record.get("data")
-            was = data.get("registry") if isinstance(data, Mapping) else None
-            latest_kill[subject] = (when, was)
+            latest_kill[subject] = (when, data.get("registry") if isinstance(data, Mapping) else None)
+        elif event in _MOVES and not subject.startswith(CLASS_SUBJECT_PREFIX):
+            moves.setdefault(subject, []).append((when, _MOVES[str(event)]))
+    in_force = set(latest_kill) if kills_in_force is None else set(kills_in_force)
     spans: dict[str, tuple[Span, ...]] = {}
     for agent in stages_now:  # the review's agents: a ledger subject without a signal books nothing
         found = _spans(sorted(moves.get(agent, [])), stages_now.get(agent))
         killed_at, was = latest_kill.get(agent, (None, None))
+        subject = (killed_now or {}).get(agent)
         if stages_now.get(agent) == "retired" and was == "prod" and killed_at is not None:
             unmoved = agent not in moves  # in prod, as the kill's record says, since its first signal
             found = _ended(((None, None),) if unmoved else found, killed_at)
-        elif found and agent in (excluded_now or {}):
-            found = _excluded(found, started.get((excluded_now or {})[agent], _NEVER))
+        elif found and subject in latest_kill and subject in in_force:
+            found = _killed(found, latest_kill[subject][0])
         if found:
             spans[agent] = found
     return ProdSpans(spans)
 
 
-def _excluded(spans: tuple[Span, ...], since: int) -> tuple[Span, ...]:
-    """``spans`` with the open one closed ``since`` an exclusion recorded while it was open."""
+def _killed(spans: tuple[Span, ...], at: int) -> tuple[Span, ...]:
+    """``spans`` with the open one ended ``at`` a kill in force; a span opened after that kill (an
+    agent promoted into a killed class) never held a place in the allocation, and is dropped."""
     start, end = spans[-1]
-    if end is not None or since == _NEVER or since < (_EVER if start is None else start):
+    if end is not None:
         return spans
-    return _ended(spans, since)
+    if start is not None and start >= at:
+        return spans[:-1]
+    return _ended(spans, at)
 
 
 def _ended(spans: tuple[Span, ...], at: int) -> tuple[Span, ...]:
@@ -183,7 +185,7 @@ def moved_agents(records: Iterable[Mapping[str, Any]]) -> frozenset[str]:
     return frozenset(
         subject
         for record in records
-        if record.get("event") in (_ENTERS, _LEAVES, "killed")
+        if (record.get("event") in _MOVES or record.get("event") == "killed")
         and isinstance(subject := record.get("subject"), str)
         and not subject.startswith(CLASS_SUBJECT_PREFIX)
     )

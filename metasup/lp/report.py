@@ -24,7 +24,7 @@ import pandas as pd
 from metasup.evaluate.supervisor import Supervision
 from metasup.lp.log import describe_data as describe_data  # re-exported
 from metasup.lp.log import promotion_log, review_entries, strategies_from_review
-from metasup.lp.prod_spans import exclusions, prod_spans
+from metasup.lp.prod_spans import kill_subjects, prod_spans
 from metasup.lp.statistics import (
     TRADING_DAYS_PER_YEAR,
     Period,
@@ -302,16 +302,19 @@ def build_lp_report(
     as_of: pd.Timestamp,
     period: Period,
     ledger_records: Sequence[Mapping[str, Any]] = (),
+    kills_in_force: Collection[str] | None = None,
 ) -> LpReport:
     """The LP report of a review: its own reconciliation and costs, then :func:`compute_lp_report`.
 
     The fund's are the signals and costs of agents while they were in prod (:mod:`metasup.lp.prod_spans`:
-    from the ledger's promotions, demotions and the recorded exclusions that stand in ``review``,
-    else the registry's stage in ``review``); an agent's class is the review's.
+    from the ledger's promotions, demotions and kills — ``kills_in_force`` as the rolling run found
+    them, else every recorded kill —, else the registry's stage in ``review``); an agent's class is
+    the review's.
     """
     as_of = utc(as_of)
     review, recon, visible = supervision.review, supervision.reconciled, supervision.visible
-    spans = prod_spans(ledger_records, {a.agent: a.stage for a in review.agents}, exclusions(review.agents))
+    stages = {a.agent: a.stage for a in review.agents}
+    spans = prod_spans(ledger_records, stages, kill_subjects(review.agents), kills_in_force)
     recon = recon.loc[spans.booked(recon["agent"], recon["ts"])]
     costs = visible.costs.loc[spans.booked(visible.costs["agent"], visible.costs["ts"])]
     prod = spans.agents

@@ -114,10 +114,12 @@ UNADDRESSABLE = (
 
 
 def unaddressable_key(url: str) -> bool:
-    """Whether an object-storage URL's key has an empty, ``.`` or ``..`` segment (``a//b``,
-    ``a/./b``): S3 allows them, a path cannot carry them (an audit: 1,296 of 1,898 signals were
-    read from other keys or not at all, exit 0). A trailing ``/`` (a prefix) is fine."""
-    _, _, key = url.rstrip("/").partition("://")
+    """Whether an object-storage URL's key (:data:`OBJECT_STORAGE`) has an empty, ``.`` or ``..``
+    segment (``a//b``, ``a/./b``): S3 allows them, a path cannot carry them (an audit: 1,296 of
+    1,898 signals were read from other keys or not at all, exit 0). A trailing ``/`` is fine."""
+    scheme, _, key = url.rstrip("/").partition("://")
+    if scheme.lower() not in OBJECT_STORAGE:  # a local file:// path, an http URL: names, not keys
+        return False
     return any(segment in ("", ".", "..") for segment in key.split("/"))
 
 

@@ -38,6 +38,8 @@ class DueEmail:
     records: list[LedgerRecord]
     claims: dict[str, str]
     state_head: str | None
+    kills_in_force: frozenset[str] = frozenset()
+    """Subjects whose recorded kill stands (``rolling.kills.kills_in_force``)."""
 
 
 @dataclass(frozen=True)
@@ -109,6 +111,7 @@ def _send(gh: GitHubClient, due: DueEmail, console: Console, period: Period) -> 
             as_of,
             period,
             [r.fields() for r in due.records],
+            kills_in_force=due.kills_in_force,
         )
         message = build_message(report, render_charts(report), email, allowed)
     except EmailError as exc:

@@ -164,7 +164,7 @@ def run_rolling(
         if executor.wrote_state:  # recorded PR heads moved the state branch: claim on its new head
             fresh = read_state(gh, context.repository, STATE_BRANCH, [EMAIL_CLAIMS_PATH])
             claims, state_head = email_claims(fresh.files.get(EMAIL_CLAIMS_PATH)), fresh.head
-        due = DueEmail(context, workspace, supervision, records, claims, state_head)
+        due = DueEmail(context, workspace, supervision, records, claims, state_head, frozenset(standing))
         email = send_due_email(gh, due, console)
         entries += email.entries
         outcome.decisions += email.decisions

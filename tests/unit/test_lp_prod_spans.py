@@ -115,44 +115,103 @@ def test_booked__no_sandbox_era_and_the_prod_losses_kept() -> None:
 OCT_20 = "2026-10-20T12:00:00Z"
 
 
+OCT_22 = "2026-10-22T12:00:00Z"
+
+
 @pytest.mark.parametrize(
-    ("records", "excluded", "expected"),
+    ("records", "stage", "killed", "in_force", "expected"),
     [
         (  # killed from prod, its retire PR not merged yet: out of the book since the kill
             [record("killed", "a", OCT_20, registry="prod")],
-            ("a", "killed"),
+            "prod",
+            "a",
+            None,
             ((None, ns(OCT_20)),),
         ),
         (  # its class killed
             [record("killed", "class:trend", OCT_20)],
-            ("class:trend", "killed"),
+            "prod",
+            "class:trend",
+            None,
             ((None, ns(OCT_20)),),
         ),
-        (  # a demotion proposed, its PR open: out since the proposal
-            [record("demotion_proposed", "a", OCT_20)],
-            ("a", "demotion_proposed"),
-            ((None, ns(OCT_20)),),
-        ),
-        (  # an earlier proposal was vetoed; the rule fires again, not yet recorded: no date to close at
-            [record("demotion_proposed", "a", MAY_1), record("demotion_vetoed", "a", JUN_15)],
-            ("a", "demotion_proposed"),
+        (  # a kill lifted since (its retire PR closed): the rules fire again, not recorded yet
+            [record("killed", "a", OCT_20, registry="prod")],
+            "prod",
+            "a",
+            set(),
             ((None, None),),
         ),
-        (  # killed long ago, promoted again since: the old kill does not end the new span
-            [record("killed", "a", MAY_1, registry="prod"), record("promoted", "a", JUN_15)],
-            ("a", "killed"),
-            ((ns(JUN_15), None),),
+        (  # promoted into a class killed before: never in the allocation
+            [record("killed", "class:trend", OCT_20), record("promoted", "a", OCT_22)],
+            "prod",
+            "class:trend",
+            {"class:trend"},
+            (),
         ),
-        ([], ("a", "killed"), ((None, None),)),  # killed by this run: nothing recorded, nothing to close
+        ([], "prod", "a", None, ((None, None),)),  # killed by this run: nothing recorded, nothing to close
+        (  # a demotion proposed, its PR open: out since the proposal
+            [record("demotion_proposed", "a", OCT_20)],
+            "prod",
+            None,
+            None,
+            ((None, ns(OCT_20)),),
+        ),
+        (  # ... and merged: the same span, not one to the merge
+            [record("demotion_proposed", "a", OCT_20), record("demoted", "a", OCT_22)],
+            "sandbox",
+            None,
+            None,
+            ((None, ns(OCT_20)),),
+        ),
+        (  # vetoed: out between the proposal and the veto only
+            [record("demotion_proposed", "a", MAY_1), record("demotion_vetoed", "a", JUN_15)],
+            "prod",
+            None,
+            None,
+            ((None, ns(MAY_1)), (ns(JUN_15), None)),
+        ),
     ],
-    ids=["killed", "class-killed", "demotion-pending", "vetoed-then-again", "old-kill", "unrecorded"],
+    ids=[
+        "killed",
+        "class-killed",
+        "kill-lifted",
+        "promoted-into-killed-class",
+        "unrecorded",
+        "demotion-pending",
+        "demotion-merged",
+        "demotion-vetoed",
+    ],
 )
-def test_prod_spans__an_exclusion_that_stands_closes_the_span_when_it_was_recorded(
-    records: list[Mapping[str, Any]], excluded: tuple[str, str], expected: tuple
+def test_prod_spans__an_exclusion_ends_the_span_when_it_was_recorded(
+    records: list[Mapping[str, Any]],
+    stage: str,
+    killed: str | None,
+    in_force: set[str] | None,
+    expected: tuple,
 ) -> None:  # type: ignore[type-arg]
-    """A killed or demoted agent whose stage still says prod (its PR waits) was booked after the
-    fund stopped trading it, and those days left the record when the PR merged (an audit)."""
-    assert prod_spans(records, {"a": "prod"}, {"a": excluded}).spans["a"] == expected
+    """A killed or demoted agent whose stage still said prod (its PR waiting) was booked after the
+    fund stopped trading it, and those days left the record when the PR merged (an audit; a review
+    found the demotion's merge still moved them)."""
+    killed_now = {} if killed is None else {"a": killed}
+    assert prod_spans(records, {"a": stage}, killed_now, in_force).spans.get("a", ()) == expected
+
+
+def week_of(tmp_path: Path, agent: str, stage: str, ledger: list[Mapping[str, Any]]) -> tuple[object, float]:
+    """The demo's last full week with ``agent`` at ``stage`` in agents.yaml: the fund's PnL block and
+    the agent's attribution."""
+    workspace = tmp_path / f"{agent}-{stage}"
+    shutil.copytree(EXAMPLES_DIR, workspace, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    registry = workspace / "agents.yaml"
+    text = registry.read_text()
+    at = text.index("stage: prod", text.index(f"- name: {agent}"))
+    registry.write_text(text[:at] + f"stage: {stage}" + text[at + len("stage: prod") :])
+    loaded = load_workspace(workspace / "metasup.yml")
+    as_of = default_as_of(loaded.artifacts)
+    period = last_complete_period(as_of, "weekly")
+    built = build_lp_report(supervise_workspace(loaded, as_of, None), loaded.config, as_of, period, ledger)
+    report = json.loads(built.to_json())
+    return report["pnl"], report["attribution"]["agents"][agent]["pnl"]
 
 
 def test_lp_report__a_kill_books_the_same_before_and_after_its_retire_pr_merges(tmp_path: Path) -> None:
@@ -160,25 +219,20 @@ def test_lp_report__a_kill_books_the_same_before_and_after_its_retire_pr_merges(
     [AUTO-RETIRE] PR waited, the week booked its post-kill losses (−$645 instead of −$85); merging
     the PR changed the fund's week and since-inception figures with nothing to say why."""
     ledger = [record("killed", "meanrev-legacy", OCT_20, registry="prod", reason="alpha negative")]
-    figures = []
-    for stage in ("prod", "retired"):
-        workspace = tmp_path / stage
-        shutil.copytree(EXAMPLES_DIR, workspace, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
-        registry = workspace / "agents.yaml"
-        text = registry.read_text()
-        at = text.index("stage: prod", text.index("- name: meanrev-legacy"))
-        registry.write_text(text[:at] + f"stage: {stage}" + text[at + len("stage: prod") :])
-        loaded = load_workspace(workspace / "metasup.yml")
-        as_of = default_as_of(loaded.artifacts)
-        period = last_complete_period(as_of, "weekly")
-        report = json.loads(
-            build_lp_report(
-                supervise_workspace(loaded, as_of, None), loaded.config, as_of, period, ledger
-            ).to_json()
-        )
-        figures.append((report["pnl"], report["attribution"]["agents"]["meanrev-legacy"]["pnl"]))
-    assert figures[0] == figures[1]
-    assert figures[0][1] == pytest.approx(-85.41, abs=0.01)  # the agent's days before the kill
+    waiting = week_of(tmp_path, "meanrev-legacy", "prod", ledger)
+    assert waiting == week_of(tmp_path, "meanrev-legacy", "retired", ledger)
+    assert waiting[1] == pytest.approx(-85.41, abs=0.01)  # the agent's days before the kill
+
+
+def test_lp_report__a_demotion_books_the_same_before_and_after_its_pr_merges(tmp_path: Path) -> None:
+    """``meanrev-swing``'s demotion proposed on 20 October, merged (recorded) on the 22nd: the days
+    in between came back into the week once merged (found by a review)."""
+    proposed = record("demotion_proposed", "meanrev-swing", OCT_20)
+    waiting = week_of(tmp_path, "meanrev-swing", "prod", [proposed])
+    merged = week_of(
+        tmp_path, "meanrev-swing", "sandbox", [proposed, record("demoted", "meanrev-swing", OCT_22)]
+    )
+    assert waiting == merged
 
 
 def test_lp_report__an_agent_out_of_prod_before_the_period_gets_no_attribution_row(tmp_path: Path) -> None:
