@@ -16,7 +16,8 @@ flat folder skipped its sub-folders (``alpha/2026-09/events.jsonl`` unread, exit
 * a folder with no data file at any depth is an error that names the sub-folders looked in.
 
 A glob names the files it matches (their names must be supported, unless hidden or markers as
-above, and the folders its wildcards walked into are judged as above) and, for each folder it
+above, and the folders a wildcard segment matched are judged as above; folders the pattern names
+are read) and, for each folder it
 matches, that folder's files by the rule above. A symlinked folder
 is followed (the action's workspace check then judges every file it leads to); one leading back to
 a folder it is in is a symlink loop, named as such.
@@ -55,19 +56,25 @@ def local_files(path: Path) -> list[Path]:
     return [path]
 
 
-def below_fixed_part(pattern: str, name: str) -> tuple[str, ...]:
-    """``name``'s segments below the glob ``pattern``'s fixed part (its segments before the first
-    with a wildcard): the folders a wildcard walked into, and the file.
+def wildcard_walked(pattern: str, name: str) -> tuple[tuple[str, ...], bool]:
+    """The folders of ``name`` (a match of the glob ``pattern``) that a wildcard segment matched, and
+    whether one matched its last entry: what is judged like a folder's entries (:func:`wanted`).
 
-    They are judged like a folder's (:func:`wanted`): ``alpha/**/*.jsonl`` skips ``alpha/.staging/``
-    and ``alpha/_temporary/`` on disk and in object storage alike (Python's glob skipped hidden
-    folders but read ``_`` ones; fsspec's read both: one review, two answers, an audit)."""
-    fixed = 0
-    for segment in pattern.split("/"):
-        if GLOB_CHARACTERS & set(segment):
-            break
-        fixed += 1
-    return tuple(name.split("/")[fixed:])
+    ``alpha/**/*.jsonl`` skips ``alpha/.staging/`` and ``alpha/_temporary/`` on disk and in object
+    storage alike (Python's glob skipped hidden folders but read ``_`` ones; fsspec's read both:
+    one review, two answers, an audit); a folder the pattern names (``*/_part/*.jsonl``) is read."""
+    pat, got = pattern.split("/"), name.split("/")
+    if "**" in pat:
+        at = pat.index("**")
+        after = len(pat) - at - 1
+        pairs = list(zip(pat[:at], got[:at], strict=False))
+        pairs += [("**", segment) for segment in got[at : len(got) - after]]
+        pairs += list(zip(pat[at + 1 :], got[len(got) - after :], strict=False))
+    else:
+        pairs = list(zip(pat, got, strict=False))
+    walked = [bool(GLOB_CHARACTERS & set(glob_part)) for glob_part, _ in pairs]
+    folders = tuple(segment for (_, segment), wild in zip(pairs[:-1], walked[:-1], strict=True) if wild)
+    return folders, bool(walked and walked[-1])
 
 
 def in_skipped_folder(parts: Sequence[str]) -> bool:
@@ -79,11 +86,11 @@ def _glob_files(pattern: str) -> list[Path]:
     found: set[Path] = set()
     for name in glob.glob(pattern, recursive=True):
         match = Path(name)
-        parts = below_fixed_part(pattern, name)
+        folders, last_walked = wildcard_walked(pattern, name)
         if match.is_dir():
-            if not in_skipped_folder(parts):
+            if not in_skipped_folder((*folders, match.name) if last_walked else folders):
                 found.update(_walk(match, match, frozenset())[0])
-        elif wanted(parts, display_path(match)):
+        elif wanted((*folders, match.name), display_path(match)):
             found.add(match)
     if not found:
         raise ArtifactError(f"{pattern}: the pattern matches no data file")

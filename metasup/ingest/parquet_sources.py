@@ -24,7 +24,13 @@ from urllib.parse import unquote
 import pyarrow as pa
 
 from metasup.ingest.files import GZIP_MAGIC, Content, display_path, gunzip, read_content, suffix_of
-from metasup.ingest.listing import GLOB_CHARACTERS, below_fixed_part, in_skipped_folder, local_files, wanted
+from metasup.ingest.listing import (
+    GLOB_CHARACTERS,
+    in_skipped_folder,
+    local_files,
+    wanted,
+    wildcard_walked,
+)
 from metasup.model.config import UNADDRESSABLE, artifact_url, unaddressable_key
 from metasup.model.errors import ArtifactError, why_unreadable
 
@@ -127,12 +133,13 @@ def _remote_files(url: str) -> list[Path]:
         if GLOB_CHARACTERS & set(root):
             found: list[tuple[str, tuple[str, ...]]] = []
             for name, info in fs.glob(root, detail=True).items():
-                parts = below_fixed_part(root, str(name).rstrip("/"))
+                folders, last_walked = wildcard_walked(root, str(name).rstrip("/"))
+                last = str(name).rstrip("/").rsplit("/", 1)[-1]
                 if info.get("type") == "directory":  # a folder it matches is read like one
-                    if not in_skipped_folder(parts):
+                    if not in_skipped_folder((*folders, last) if last_walked else folders):
                         found += [(below, _below(name, below)) for below in _files_in(fs, name)]
                 elif not _is_folder_marker(name, info):
-                    found.append((name, parts))
+                    found.append((name, (*folders, last)))
         elif fs.isdir(root):
             found = [(name, _below(root, name)) for name in _files_in(fs, root)]
         elif fs.exists(root):

@@ -316,3 +316,5 @@ def test_a_glob_skips_hidden_and_underscore_folders_in_s3_as_on_disk(
     in_s3 = source_files(Path("s3://artifacts/glob/alpha/**/*.parquet"))
     assert len(on_disk) == len(in_s3) == len(list((converted / "alpha").rglob("*.parquet")))
     assert not [p for p in [*on_disk, *in_s3] if ".staging" in str(p) or "_temporary" in str(p)]
+    named = source_files(Path("s3://artifacts/glob/*/_temporary/*.parquet"))  # named by the pattern: read
+    assert [p.name for p in named] == ["late.parquet"]

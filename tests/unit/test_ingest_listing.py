@@ -118,4 +118,10 @@ def test_a_glob_skips_hidden_and_underscore_folders_its_wildcards_walk_into(tmp_
         (alpha / folder).mkdir(parents=True)
         write_jsonl(alpha / folder / "events.jsonl", [signal(index)])
     assert ids(load(tmp_path, alpha=Path("alpha/**/*.jsonl"))) == ["s1"]
+    assert ids(load(tmp_path, alpha=Path("alpha/*/events.jsonl"))) == ["s1"]
+    assert ids(load(tmp_path, alpha=Path("alpha/*"))) == ["s1"]  # folders a wildcard matched
     assert ids(load(tmp_path, alpha=Path("alpha/_temporary/*.jsonl"))) == ["s2"]
+    (alpha / "2024" / "_part").mkdir()
+    write_jsonl(alpha / "2024" / "_part" / "a.jsonl", [signal(4)])
+    # named by the pattern after a wildcard: read (a review found the first version refused it)
+    assert ids(load(tmp_path, alpha=Path("alpha/*/_part/*.jsonl"))) == ["s4"]
