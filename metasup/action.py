@@ -295,7 +295,7 @@ def run(
         for flag, name in written:
             check_output_path(flag, settings.workspace_path(Path(name)), confine_to=settings.workspace)
         if mode == "rolling":
-            if problem := rolling_ref_problem(settings.ref, base_ref):
+            if problem := rolling_ref_problem(settings.event_name, settings.ref, base_ref):
                 raise InputError(problem)
             return run_rolling_mode(settings, environ, out, factory, now)
         return run_review(settings, event, out, factory, environ)

@@ -79,16 +79,24 @@ def default_base_ref(event: Mapping[str, Any], repository: str, explicit: str | 
     return configured
 
 
-def rolling_ref_problem(ref: str | None, base_ref: str) -> str | None:
-    """Why a rolling run on ``ref`` (``GITHUB_REF``) must not act for ``base_ref``, or None.
+CHOSEN_REF_EVENTS = frozenset({"workflow_dispatch", "push", *REVIEW_EVENTS})
+"""Events whose ``GITHUB_REF`` a person chose (the branch a dispatch or a push names) or a pull
+request's: a rolling run on them must be on the base. A ``schedule`` (or ``workflow_run``) always
+runs the default branch's workflow, whose checkout says what is evaluated."""
+
+
+def rolling_ref_problem(event_name: str, ref: str | None, base_ref: str) -> str | None:
+    """Why a rolling run of ``event_name`` on ``ref`` (``GITHUB_REF``) must not act for
+    ``base_ref``, or None.
 
     Rolling mode evaluates the base branch (SPEC §5) from the checkout: a ``workflow_dispatch``
     started from another branch would open promotion PRs into the base under that branch's
-    ``metasup.yml`` and data. Outside a runner (no ``GITHUB_REF``) there is nothing to compare."""
-    if ref is None or ref == f"refs/heads/{base_ref}":
+    ``metasup.yml`` and data (an audit). Outside a runner (no ``GITHUB_REF``) there is nothing to
+    compare."""
+    if event_name not in CHOSEN_REF_EVENTS or ref is None or ref == f"refs/heads/{base_ref}":
         return None
     return (
-        f"rolling mode acts for the base branch {base_ref}, but this run is on {ref} (GITHUB_REF): "
-        f"its metasup.yml and artifacts are not {base_ref}'s. Start it from {base_ref} (the schedule, "
-        f"or workflow_dispatch on {base_ref}); nothing was done"
+        f"rolling mode acts for the base branch {base_ref}, but this {event_name} run is on {ref} "
+        f"(GITHUB_REF): its metasup.yml and artifacts are not {base_ref}'s. Run the workflow from "
+        f"{base_ref} (workflow_dispatch on {base_ref}, or the schedule); nothing was done"
     )

@@ -482,9 +482,10 @@ def test_a_rolling_run_started_from_another_branch_does_nothing(rolling: Rolling
     PRs into main under that branch's rules (found by an audit). Only a run on the base acts."""
     rolling.fake.reset_log()
     assert rolling(GITHUB_REF="refs/heads/loosen") == 2
-    assert "::error::rolling mode acts for the base branch main, but this run is on refs/heads/loosen" in (
-        rolling.stdout
+    said = (
+        "rolling mode acts for the base branch main, but this workflow_dispatch run is on refs/heads/loosen"
     )
+    assert f"::error::{said}" in rolling.stdout
     assert rolling.fake.writes() == []
     assert rolling(GITHUB_REF="refs/heads/main") == 0
     assert rolling.fake.pulls(REPO)

@@ -306,7 +306,17 @@ def test_write_outputs__multiline_safe(tmp_path: Path) -> None:
 
 
 def test_rolling_ref_problem__only_the_base_branch_acts() -> None:
-    assert rolling_ref_problem("refs/heads/main", "main") is None
-    assert rolling_ref_problem(None, "main") is None  # outside a runner
-    for ref in ("refs/heads/loosen", "refs/tags/v1", "refs/pull/7/merge", "refs/heads/main2"):
-        assert f"this run is on {ref}" in (rolling_ref_problem(ref, "main") or "")
+    assert rolling_ref_problem("workflow_dispatch", "refs/heads/main", "main") is None
+    assert rolling_ref_problem("workflow_dispatch", None, "main") is None  # outside a runner
+    for ref in ("refs/heads/loosen", "refs/tags/v1", "refs/heads/main2"):
+        assert f"this workflow_dispatch run is on {ref}" in (
+            rolling_ref_problem("workflow_dispatch", ref, "main") or ""
+        )
+    assert rolling_ref_problem("pull_request", "refs/pull/7/merge", "main")  # mode: rolling on a PR
+
+
+def test_rolling_ref_problem__a_schedule_runs_the_default_branch_whatever_the_base() -> None:
+    """GitHub runs a schedule with GITHUB_REF = the default branch; a repository whose base is
+    another branch checks that one out: every scheduled run was refused (found by a review)."""
+    assert rolling_ref_problem("schedule", "refs/heads/develop", "main") is None
+    assert rolling_ref_problem("workflow_run", "refs/heads/develop", "main") is None
