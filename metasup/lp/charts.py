@@ -8,6 +8,7 @@ metadata, so the same report gives the same bytes.
 
 from __future__ import annotations
 
+import functools
 import io
 
 import numpy as np
@@ -16,13 +17,15 @@ from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.dates import DateFormatter
 from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties, findfont
+from matplotlib.ft2font import FT2Font
 from matplotlib.ticker import FuncFormatter
 
 from metasup.lp.fleet_tables import attribution_table
 from metasup.lp.report import LpAttributionRow, LpReport
 from metasup.lp.statistics import drawdowns
 from metasup.lp.values import ROWS_IN_FULL
-from metasup.render.filters import ellipsize, pct_axis, show_controls, usd_short
+from metasup.render.filters import ellipsize, escaped_char, pct_axis, show_controls, usd_short
 
 CHART_DPI = 100
 TITLE_SIZE, LABEL_SIZE, TICK_SIZE, LEGEND_SIZE = 11, 10, 9, 9
@@ -103,6 +106,19 @@ def attribution_bars(report: LpReport) -> list[tuple[str, LpAttributionRow]]:
     return rows
 
 
+@functools.cache
+def _font_chars() -> frozenset[int]:
+    """The code points the charts' font (matplotlib's default, DejaVu Sans in the image) can draw."""
+    return frozenset(FT2Font(findfont(FontProperties())).get_charmap())
+
+
+def drawable(text: str) -> str:
+    """``text`` with each character the font cannot draw shown escaped (``\\u65e5``): an empty box
+    instead made ``日本_momentum`` and ``中国_momentum`` the same label (an audit)."""
+    drawn = _font_chars()
+    return "".join(char if ord(char) in drawn or char.isspace() else escaped_char(char) for char in text)
+
+
 def attribution_chart(report: LpReport) -> bytes:
     """Horizontal bars: each agent's realized profit in the period (USD), best on top."""
     rows = attribution_bars(report)
@@ -112,7 +128,9 @@ def attribution_chart(report: LpReport) -> bytes:
         return _png(figure)
     ax = figure.add_subplot()
     values = [row.pnl for _, row in rows][::-1]
-    names = [ellipsize(show_controls(name), 28) for name, _ in rows][::-1]  # no bidi override, no ESC
+    names = [ellipsize(drawable(show_controls(name)), 28) for name, _ in rows][
+        ::-1
+    ]  # no bidi override, no ESC
     positions = np.arange(len(rows))
     ax.barh(positions, values, color=["#1a7f37" if v >= 0 else "#cf222e" for v in values], height=0.6)
     ax.set_yticks(positions, labels=names, fontsize=TICK_SIZE, parse_math=False)

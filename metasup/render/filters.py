@@ -74,16 +74,15 @@ class Safe(str):
 def show_controls(value: object) -> str:
     """Control and format characters (bidi overrides, zero-width ones) shown escaped: ESC →
     ``\\x1b``, newline → ``\\n``, a zero-width space → ``\\u200b``."""
-    return _CONTROLS.sub(
-        lambda match: (
-            _NAMED_CONTROLS.get(match.group(0)) or f"\\x{ord(match.group(0)):02x}"
-            if ord(match.group(0)) < 0x100
-            else f"\\u{ord(match.group(0)):04x}"
-            if ord(match.group(0)) < 0x10000
-            else f"\\U{ord(match.group(0)):08x}"
-        ),
-        str(value),
-    )
+    return _CONTROLS.sub(lambda match: escaped_char(match.group(0)), str(value))
+
+
+def escaped_char(char: str) -> str:
+    """One character as Python writes it escaped: ``\\n``, ``\\x1b``, ``\\u200b``, ``\\U0001f600``."""
+    code = ord(char)
+    if code < 0x100:
+        return _NAMED_CONTROLS.get(char) or f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 
 
 def inert(value: object) -> str:

@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 import metasup.examples
-from metasup.lp.charts import render_charts
+from metasup.lp.charts import drawable, render_charts
 from metasup.lp.email import build_message, preview_html, render_text, subject
 from metasup.lp.report import LpReport, Strategies, StrategyState, build_lp_report, compute_lp_report
 from metasup.lp.smtp import EmailError, filter_recipients, send_report
@@ -428,3 +428,21 @@ def test_render_charts__control_characters_in_a_name_are_shown_not_drawn(demo_re
         warnings.simplefilter("error")  # a glyph matplotlib cannot draw is a UserWarning
         charts = render_charts(report)
     assert charts["attribution"].startswith(b"\x89PNG")
+
+
+def test_render_charts__characters_the_font_lacks_are_shown_escaped_not_as_boxes(
+    demo_report: LpReport,
+) -> None:
+    """``Élan-Ω_日本_momentum`` was drawn ``Élan-Ω_□□_momentum`` (DejaVu Sans has no CJK glyphs, and
+    the image no other font): two CJK names read alike (an audit). Latin, Greek and accents stay."""
+    agents = demo_report.attribution.agents
+    first = next(iter(agents))
+    renamed = {("Élan-Ω_日本_momentum" if name == first else name): row for name, row in agents.items()}
+    report = demo_report.model_copy(
+        update={"attribution": demo_report.attribution.model_copy(update={"agents": renamed})}
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # "Glyph 26085 missing from font(s) DejaVu Sans" is a UserWarning
+        charts = render_charts(report)
+    assert charts["attribution"].startswith(b"\x89PNG")
+    assert drawable("Élan-Ω_日本_momentum") == "Élan-Ω_\\u65e5\\u672c_momentum"
