@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 import metasup.examples
-from metasup.lp.charts import drawable, render_charts
+from metasup.lp.charts import Charts, drawable, render_charts
 from metasup.lp.email import build_message, preview_html, render_text, subject
 from metasup.lp.report import LpReport, Strategies, StrategyState, build_lp_report, compute_lp_report
 from metasup.lp.smtp import EmailError, filter_recipients, send_report
@@ -415,18 +415,24 @@ def test_render__tiny_series_and_unknown_classes(pnl: list[float]) -> None:
     assert "unclassified" in html_part(build_message(report, charts, email_config(), []))
 
 
+def charts_with_a_first_agent_named(report: LpReport, name: str) -> Charts:
+    """The charts of ``report`` with its first agent renamed ``name``; a glyph matplotlib cannot
+    draw (its ``UserWarning``) fails the test."""
+    agents = report.attribution.agents
+    first = next(iter(agents))
+    renamed = {(name if agent == first else agent): row for agent, row in agents.items()}
+    renamed_report = report.model_copy(
+        update={"attribution": report.attribution.model_copy(update={"agents": renamed})}
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        return render_charts(renamed_report)
+
+
 def test_render_charts__control_characters_in_a_name_are_shown_not_drawn(demo_report: LpReport) -> None:
     """An ESC or a bidi override in an agent's name reached matplotlib raw: a missing-glyph warning,
     and a label drawn reversed (found by an audit). The chart shows them escaped, as the text does."""
-    agents = demo_report.attribution.agents
-    first = next(iter(agents))
-    renamed = {("evil\u202egnp.exe\x1b[31m" if name == first else name): row for name, row in agents.items()}
-    report = demo_report.model_copy(
-        update={"attribution": demo_report.attribution.model_copy(update={"agents": renamed})}
-    )
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")  # a glyph matplotlib cannot draw is a UserWarning
-        charts = render_charts(report)
+    charts = charts_with_a_first_agent_named(demo_report, "evil\u202egnp.exe\x1b[31m")
     assert charts["attribution"].startswith(b"\x89PNG")
 
 
@@ -435,14 +441,6 @@ def test_render_charts__characters_the_font_lacks_are_shown_escaped_not_as_boxes
 ) -> None:
     """``Élan-Ω_日本_momentum`` was drawn ``Élan-Ω_□□_momentum`` (DejaVu Sans has no CJK glyphs, and
     the image no other font): two CJK names read alike (an audit). Latin, Greek and accents stay."""
-    agents = demo_report.attribution.agents
-    first = next(iter(agents))
-    renamed = {("Élan-Ω_日本_momentum" if name == first else name): row for name, row in agents.items()}
-    report = demo_report.model_copy(
-        update={"attribution": demo_report.attribution.model_copy(update={"agents": renamed})}
-    )
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")  # "Glyph 26085 missing from font(s) DejaVu Sans" is a UserWarning
-        charts = render_charts(report)
+    charts = charts_with_a_first_agent_named(demo_report, "Élan-Ω_日本_momentum")
     assert charts["attribution"].startswith(b"\x89PNG")
     assert drawable("Élan-Ω_日本_momentum") == "Élan-Ω_\\u65e5\\u672c_momentum"
