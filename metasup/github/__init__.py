@@ -18,6 +18,7 @@ from metasup.github.client import (
     GitHubClient,
     GitHubIOError,
     GitHubUnavailable,
+    NotMergeable,
     NotPermitted,
     RateLimited,
     WaitBudget,
@@ -29,7 +30,7 @@ from metasup.github.client import (
 )
 from metasup.github.comments import CommentOutcome, read_own_issue, upsert_comment, upsert_issue
 from metasup.github.git import branch_head, commit_messages, is_exact_change, read_text
-from metasup.github.pr_branches import BranchNotOurs, BranchRefused, point_branch
+from metasup.github.pr_branches import BranchNotOurs, BranchRefused, point_branch, pull_shows_head
 from metasup.github.pulls import (
     HeadMoved,
     MergedMeanwhile,
@@ -63,6 +64,7 @@ __all__ = [
     "GitHubUnavailable",
     "HeadMoved",
     "MergedMeanwhile",
+    "NotMergeable",
     "NotPermitted",
     "OpenedPull",
     "PullAlreadyExists",
@@ -94,6 +96,7 @@ __all__ = [
     "open_pull",
     "own_login",
     "point_branch",
+    "pull_shows_head",
     "read_own_issue",
     "read_state",
     "read_text",

@@ -67,6 +67,11 @@ class NotPermitted(GitHubIOError):
     """The token may not write here (fork PRs, read-only GITHUB_TOKEN): degrade, don't crash."""
 
 
+class NotMergeable(GitHubIOError):
+    """GitHub refused a merge (405) with its reason: perhaps for now (the base just moved), perhaps
+    until a person acts (squash merges disabled, a required review): the reason is said every run."""
+
+
 class WrongIdentity(GitHubIOError):
     """The token writes as someone other than the login metasup takes itself for (a GitHub App's
     token without the action's ``app-slug``): metasup stops rather than duplicate or adopt."""

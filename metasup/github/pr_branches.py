@@ -7,7 +7,14 @@ from collections.abc import Callable
 from github import GithubException
 from github.Repository import Repository
 
-from metasup.github.client import GitHubClient, GitHubIOError, NotPermitted, error_message, translate_error
+from metasup.github.client import (
+    GitHubClient,
+    GitHubIOError,
+    NotPermitted,
+    error_message,
+    translate_error,
+    wait_budget,
+)
 from metasup.github.git import loaded_ref
 
 
@@ -81,3 +88,30 @@ def _move_branch_created_meanwhile(
             f"GitHub refused to create the branch {branch} ({refusal}). A branch named {blocking} "
             "would block it: git cannot hold both `a` and `a/b`. Rename or delete that branch."
         ) from None
+
+
+HEAD_CATCH_UP_SECONDS = 15
+"""How long a run waits for a PR to show the head metasup just pushed to its branch: GitHub updates
+a PR after a push asynchronously, usually within seconds."""
+
+
+def pull_shows_head(
+    gh: GitHubClient, repository: str, number: int, sha: str, seconds: float = HEAD_CATCH_UP_SECONDS
+) -> bool:
+    """Whether PR ``number`` shows ``sha`` as its head within ``seconds`` (asked once a second,
+    the waits taken from the client's wait budget).
+
+    Merging right after a push met the PR's previous head — metasup's own older commit — and read
+    it as a person's push (an audit: both re-cut PRs held for good)."""
+    repo = gh.get_repo(repository)
+    budget, waited = wait_budget(gh), 0.0
+    while True:
+        try:
+            if repo.get_pull(number).head.sha == sha:
+                return True
+        except GithubException as exc:
+            raise translate_error(exc, f"pull request #{number}") from None
+        if waited >= seconds or not budget.take(1.0):
+            return False
+        budget.sleep(1.0)
+        waited += 1.0

@@ -20,6 +20,7 @@ from metasup.github.client import (
     CreateUnconfirmed,
     GitHubClient,
     GitHubIOError,
+    NotMergeable,
     NotPermitted,
     confirm_written_as,
     error_message,
@@ -338,7 +339,7 @@ def merge_pull(
     expected_head_sha: str | None = None,
     expected_base: str | None = None,
 ) -> bool:
-    """Squash-merge PR ``number``; False when GitHub says it is not mergeable (yet).
+    """Squash-merge PR ``number``; :class:`NotMergeable` with GitHub's reason when it refuses (405).
 
     With ``expected_head_sha`` (the commit metasup wrote) the merge sends it as ``sha``: a head
     that moved — before the call, or racing it (GitHub's 409) — raises :class:`HeadMoved` and
@@ -365,7 +366,9 @@ def merge_pull(
             if exc.status == 405:  # not mergeable — or merged: by our own earlier, retried attempt?
                 fresh = gh.get_repo(repository).get_pull(number)
                 if not fresh.merged or fresh.head.sha != (expected_head_sha or fresh.head.sha):
-                    return False
+                    raise NotMergeable(
+                        f"PR #{number} not merged: GitHub answered 405 ({error_message(exc)})"
+                    ) from None
                 merger = fresh.merged_by.login if fresh.merged_by is not None else None
                 if merger != own_login(gh):  # a person's merge racing ours: not recorded as metasup's
                     raise MergedMeanwhile(number, merger) from None

@@ -10,6 +10,7 @@ from metasup.github import (
     GitHubIOError,
     HeadMoved,
     MergedMeanwhile,
+    NotMergeable,
     NotPermitted,
     OpenedPull,
     PullRetargeted,
@@ -22,6 +23,7 @@ from metasup.github import (
     open_or_find_pull,
     own_login,
     point_branch,
+    pull_shows_head,
     read_text,
     update_pull_body,
     upsert_comment,
@@ -252,6 +254,14 @@ class PlanExecutor:
         self._listed(action.pull, action.agent, action.held, action.kind)
         return []
 
+    def _not_caught_up(self, number: int) -> list[NewEntry]:
+        """GitHub still shows metasup's previous commit as the PR's head (it moves a PR's head
+        seconds after its branch): not a person's push, so not held; the next run merges."""
+        self.outcome.decisions.append(
+            f"PR #{number}: GitHub has not caught up with metasup's push yet; merging next run"
+        )
+        return []
+
     def _merge(self, action: MergeStageChange) -> list[NewEntry]:
         """Merge only metasup's exact change: a recorded head that is not, byte for byte, the edit
         metasup makes on the base head (records can be edited by anyone who can push) is re-cut."""
@@ -270,6 +280,8 @@ class PlanExecutor:
         try:
             if rebase:
                 expected = self._push_stage_change(lifecycle, action.agent, branch)
+                if not pull_shows_head(self.gh, repository, action.pull, expected):
+                    return self._not_caught_up(action.pull)
             message = f"{self._message(lifecycle, action.agent)} (metasup run {self.context.run_id})"
             merged = merge_pull(
                 self.gh,
@@ -279,10 +291,17 @@ class PlanExecutor:
                 expected_head_sha=expected,
                 expected_base=self.context.base_ref,
             )
-        except (HeadMoved, BranchNotOurs):
+        except HeadMoved as exc:
+            if exc.actual is not None and self.heads.recorded_for(branch, exc.actual) == exc.actual:
+                return self._not_caught_up(action.pull)  # metasup's own older commit, not a person's
+            return self._hold(HoldMovedPull(action.agent, action.pull, action.kind))
+        except BranchNotOurs:
             return self._hold(HoldMovedPull(action.agent, action.pull, action.kind))
         except PullRetargeted as exc:
             self.outcome.warnings.append(f"{exc}; not merged (metasup merges only into {exc.expected})")
+            return []
+        except NotMergeable as exc:  # GitHub's reason said each run: some need a person (squash disabled)
+            self.outcome.warnings.append(f"{exc}; metasup tries again next run")
             return []
         except MergedMeanwhile as exc:  # the next run records it as the person's (plan.observed_entries)
             self.outcome.decisions.append(f"{exc}; the next run records it")

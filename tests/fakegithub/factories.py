@@ -221,7 +221,7 @@ def repository(
             {
                 "network_count": repo.source.forks_count,
                 "subscribers_count": 1,
-                "allow_squash_merge": True,
+                "allow_squash_merge": repo.allow_squash_merge,
                 "allow_merge_commit": True,
                 "allow_rebase_merge": True,
                 "allow_auto_merge": False,

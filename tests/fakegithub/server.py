@@ -602,6 +602,8 @@ class FakeGitHub:
         assert pr is not None
         if iss.state != "open":
             raise ApiError(405, "Pull Request is not mergeable")
+        if method == "squash" and not repo.allow_squash_merge:  # as GitHub answers (akuity/kargo#6490)
+            raise ApiError(405, "Squash merges are not allowed on this repository.")
         head, base = repo.head_sha(iss), repo.base_sha(iss)
         if expected_sha is not None and expected_sha != head:
             raise ApiError(

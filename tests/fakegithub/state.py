@@ -8,6 +8,7 @@ pull request is an :class:`Issue` whose ``pull`` is set), as on GitHub.  Each re
 from __future__ import annotations
 
 import itertools
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -183,6 +184,11 @@ class Repo:
     private: bool = False
     description: str | None = None
     actions_can_create_prs: bool = True  # Settings → Actions → "Allow GitHub Actions to create PRs"
+    allow_squash_merge: bool = True  # Settings → General → "Allow squash merging"
+    pull_head_lag: float = 0.0
+    """Seconds (wall clock) a PR takes to show its branch's new head: GitHub updates a PR after a
+    push asynchronously, a few seconds later (0: at once)."""
+    head_moves_seen: dict[tuple[int, str], float] = field(default_factory=dict, repr=False, compare=False)
     collaborators: set[str] = field(default_factory=set)
     git: GitStore = field(default_factory=GitStore)
     issues: dict[int, Issue] = field(default_factory=dict)
@@ -218,6 +224,10 @@ class Repo:
         assert issue.pull is not None
         if issue.state == "open":
             live = self.pull_head_repo(issue).branch_sha(issue.pull.head_ref)
+            if live is not None and live != issue.pull.head_sha and self.pull_head_lag > 0:
+                first = self.head_moves_seen.setdefault((issue.number, live), time.monotonic())
+                if time.monotonic() - first < self.pull_head_lag:
+                    return issue.pull.head_sha
             if live is not None:
                 issue.pull.head_sha = live
         return issue.pull.head_sha

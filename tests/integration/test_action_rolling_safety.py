@@ -489,3 +489,58 @@ def test_a_rolling_run_started_from_another_branch_does_nothing(rolling: Rolling
     assert rolling.fake.writes() == []
     assert rolling(GITHUB_REF="refs/heads/main") == 0
     assert rolling.fake.pulls(REPO)
+
+
+@pytest.mark.parametrize("lag", [1.0, 30.0])
+def test_a_pr_head_github_has_not_moved_yet_is_waited_for_not_held(
+    rolling: Rolling, monkeypatch: pytest.MonkeyPatch, lag: float
+) -> None:
+    """GitHub shows a PR's new head seconds after its branch moves. metasup re-cut its PRs on a
+    base a person had moved and merged at once: the PR still showed metasup's previous commit,
+    read as "someone pushed", and both PRs were held for good (found by an audit). Now the run
+    waits for the PR to show its push (up to 15 s), else leaves it to the next run, never held."""
+    monkeypatch.setattr("metasup.github.pr_branches.HEAD_CATCH_UP_SECONDS", 3)
+    fake = rolling.fake
+    assert rolling() == 0
+    stage_prs = [
+        p.number
+        for p in fake.pulls(REPO)
+        if p.pull is not None and p.pull.head_ref.startswith(("metasup/promote", "metasup/demote"))
+    ]
+    assert len(stage_prs) == 2
+    fake.advance(hours=1)
+    fake.commit_files(REPO, "main", {"README.md": "# a person's change\n"}, user="alice")  # the base moves
+    fake.advance(hours=25)
+    fake.repo(REPO).pull_head_lag = lag
+    assert rolling() == 0
+    assert not [r for r in rolling.ledger() if str(r["event"]).endswith("_held")]
+    assert not [c for n in stage_prs for c in fake.comments(REPO, n) if HELD_TEXT in c.body]
+    merged = [n for n in stage_prs if fake.issue(REPO, n).pull.merged]
+    if lag < 3:
+        assert merged == stage_prs  # waited for, merged in this run
+        return
+    assert merged == []
+    assert "GitHub has not caught up with metasup's push yet; merging next run" in summary(rolling)
+    fake.repo(REPO).pull_head_lag = 0.0
+    fake.advance(hours=6)
+    assert rolling() == 0
+    assert [n for n in stage_prs if fake.issue(REPO, n).pull.merged] == stage_prs
+
+
+def test_a_merge_github_refuses_says_why_on_every_run(rolling: Rolling) -> None:
+    """Squash merging disabled in the repository: GitHub answers 405 "Squash merges are not
+    allowed on this repository.", and each run said only "not mergeable yet; will retry next run",
+    so the 24 h auto-merge never happened and nobody learned why (found by an audit)."""
+    fake = rolling.fake
+    assert rolling() == 0
+    fake.repo(REPO).allow_squash_merge = False
+    fake.advance(hours=25)
+    for _ in range(2):
+        assert rolling() == 0
+        assert "Squash merges are not allowed on this repository." in rolling.stdout  # a ::warning::
+        assert "Squash merges are not allowed on this repository." in summary(rolling)
+        fake.advance(hours=6)
+    assert not [p for p in fake.pulls(REPO, state="all") if p.pull is not None and p.pull.merged]
+    fake.repo(REPO).allow_squash_merge = True
+    assert rolling() == 0
+    assert [p for p in fake.pulls(REPO, state="all") if p.pull is not None and p.pull.merged]
