@@ -56,13 +56,27 @@ def local_files(path: Path) -> list[Path]:
     return [path]
 
 
-def wildcard_walked(pattern: str, name: str) -> tuple[tuple[str, ...], bool]:
-    """The folders of ``name`` (a match of the glob ``pattern``) that a wildcard segment matched, and
-    whether one matched its last entry: what is judged like a folder's entries (:func:`wanted`).
+def glob_file_parts(pattern: str, name: str) -> tuple[str, ...]:
+    """What :func:`wanted` judges of a file the glob ``pattern`` matched as ``name``: the folders a
+    wildcard segment matched, then the file's own name.
 
     ``alpha/**/*.jsonl`` skips ``alpha/.staging/`` and ``alpha/_temporary/`` on disk and in object
     storage alike (Python's glob skipped hidden folders but read ``_`` ones; fsspec's read both:
     one review, two answers, an audit); a folder the pattern names (``*/_part/*.jsonl``) is read."""
+    folders, _ = _wildcard_walked(pattern, name)
+    return (*folders, name.rsplit("/", 1)[-1])
+
+
+def glob_folder_skipped(pattern: str, name: str) -> bool:
+    """Whether a folder the glob ``pattern`` matched as ``name`` is skipped: hidden or ``_``, or in
+    such a folder, where a wildcard segment matched it (see :func:`glob_file_parts`)."""
+    folders, last_walked = _wildcard_walked(pattern, name)
+    return in_skipped_folder((*folders, name.rsplit("/", 1)[-1]) if last_walked else folders)
+
+
+def _wildcard_walked(pattern: str, name: str) -> tuple[tuple[str, ...], bool]:
+    """The folders of ``name`` that a wildcard segment of ``pattern`` matched, and whether one
+    matched its last entry."""
     pat, got = pattern.split("/"), name.split("/")
     if "**" in pat:
         at = pat.index("**")
@@ -86,11 +100,10 @@ def _glob_files(pattern: str) -> list[Path]:
     found: set[Path] = set()
     for name in glob.glob(pattern, recursive=True):
         match = Path(name)
-        folders, last_walked = wildcard_walked(pattern, name)
         if match.is_dir():
-            if not in_skipped_folder((*folders, match.name) if last_walked else folders):
+            if not glob_folder_skipped(pattern, name):
                 found.update(_walk(match, match, frozenset())[0])
-        elif wanted((*folders, match.name), display_path(match)):
+        elif wanted(glob_file_parts(pattern, name), display_path(match)):
             found.add(match)
     if not found:
         raise ArtifactError(f"{pattern}: the pattern matches no data file")
@@ -123,7 +136,7 @@ def _walk(root: Path, folder: Path, ancestors: frozenset[str]) -> tuple[list[Pat
     for entry in entries:
         check_not_a_loop(entry)
         if entry.is_dir():
-            if not entry.name.startswith((".", "_")):
+            if not in_skipped_folder((entry.name,)):
                 below_files, below_folders = _walk(root, entry, ancestors | {real})
                 files += below_files
                 folders += [entry, *below_folders]

@@ -24,13 +24,7 @@ from urllib.parse import unquote
 import pyarrow as pa
 
 from metasup.ingest.files import GZIP_MAGIC, Content, display_path, gunzip, read_content, suffix_of
-from metasup.ingest.listing import (
-    GLOB_CHARACTERS,
-    in_skipped_folder,
-    local_files,
-    wanted,
-    wildcard_walked,
-)
+from metasup.ingest.listing import GLOB_CHARACTERS, glob_file_parts, glob_folder_skipped, local_files, wanted
 from metasup.model.config import UNADDRESSABLE, artifact_url, unaddressable_key
 from metasup.model.errors import ArtifactError, why_unreadable
 
@@ -133,13 +127,12 @@ def _remote_files(url: str) -> list[Path]:
         if GLOB_CHARACTERS & set(root):
             found: list[tuple[str, tuple[str, ...]]] = []
             for name, info in fs.glob(root, detail=True).items():
-                folders, last_walked = wildcard_walked(root, str(name).rstrip("/"))
-                last = str(name).rstrip("/").rsplit("/", 1)[-1]
+                matched = str(name).rstrip("/")
                 if info.get("type") == "directory":  # a folder it matches is read like one
-                    if not in_skipped_folder((*folders, last) if last_walked else folders):
+                    if not glob_folder_skipped(root, matched):
                         found += [(below, _below(name, below)) for below in _files_in(fs, name)]
                 elif not _is_folder_marker(name, info):
-                    found.append((name, (*folders, last)))
+                    found.append((name, glob_file_parts(root, matched)))
         elif fs.isdir(root):
             found = [(name, _below(root, name)) for name in _files_in(fs, root)]
         elif fs.exists(root):

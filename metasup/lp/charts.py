@@ -128,9 +128,8 @@ def attribution_chart(report: LpReport) -> bytes:
         return _png(figure)
     ax = figure.add_subplot()
     values = [row.pnl for _, row in rows][::-1]
-    names = [ellipsize(drawable(show_controls(name)), 28) for name, _ in rows][
-        ::-1
-    ]  # no bidi override, no ESC
+    # no bidi override, no ESC, no empty box
+    names = [ellipsize(drawable(show_controls(name)), 28) for name, _ in rows][::-1]
     positions = np.arange(len(rows))
     ax.barh(positions, values, color=["#1a7f37" if v >= 0 else "#cf222e" for v in values], height=0.6)
     ax.set_yticks(positions, labels=names, fontsize=TICK_SIZE, parse_math=False)

@@ -20,6 +20,7 @@ from typing import Any
 
 import pandas as pd
 
+from metasup.lp.prod_spans import DEMOTION_ENDED
 from metasup.lp.statistics import booked_day_of
 from metasup.lp.values import LOG_EVENTS, LogEntry, Strategies, StrategyState, SubjectKind
 from metasup.model.review import CLASS_SUBJECT_PREFIX, Review
@@ -27,12 +28,11 @@ from metasup.model.timestamps import utc
 from metasup.render.filters import ellipsize, when
 
 DETAIL_LIMIT = 160
-DATED_STATES = ("killed", "demoted")
-"""Statuses that a ledger event puts a strategy in."""
 STATE_OF_EVENT = {"killed": "killed", "demotion_proposed": "demoted", "demoted": "demoted"}
 """The ledger events that date a status: a demotion excludes the agent when it is proposed (SPEC
 §3.8), so a proposal waiting for its PR dates ``demoted`` too — not this report, every week."""
-DEMOTION_ENDED = ("demotion_vetoed", "demotion_withdrawn")
+DATED_STATES = frozenset(STATE_OF_EVENT.values())
+"""Statuses that a ledger event puts a strategy in."""
 HIDDEN_FIELDS = frozenset({"dedupe_key", "registry", "after_pr"})
 """Keys of a record's ``data`` that only the ledger needs: ``dedupe_key`` (a record's identity,
 ``pr#7`` or a date), ``registry`` (the registry entry at kill time, which tells a later run

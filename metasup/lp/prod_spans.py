@@ -81,12 +81,14 @@ class ProdSpans:
 KILLED_STATUSES = frozenset({"killed", "killed (class)"})
 """Review statuses of an agent a kill in force excludes from allocation (its own, or its class's)."""
 
+DEMOTION_ENDED = ("demotion_vetoed", "demotion_withdrawn")
+"""Ledger events that end a demotion proposal without a demotion: the agent is back in the book."""
+
 _MOVES = {
     "promoted": True,
     "demoted": False,
     "demotion_proposed": False,  # out of the allocation at once (SPEC §3.8), not at the merge
-    "demotion_vetoed": True,
-    "demotion_withdrawn": True,
+    **dict.fromkeys(DEMOTION_ENDED, True),
 }
 """Ledger events that move an agent into (True) or out of (False) the fund's book."""
 
@@ -154,7 +156,7 @@ def _killed(spans: tuple[Span, ...], at: int) -> tuple[Span, ...]:
 
 
 def _ended(spans: tuple[Span, ...], at: int) -> tuple[Span, ...]:
-    """``spans`` with the open one (if any) closed ``at`` a retired agent's kill from prod."""
+    """``spans`` with the open one (if any) closed ``at``."""
     return tuple((start, at if end is None else end) for start, end in spans)
 
 

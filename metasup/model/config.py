@@ -101,12 +101,11 @@ def _named(value: object) -> object:
     URL's key is checked here, before pathlib folds its ``//`` away (:func:`unaddressable_key`)."""
     if isinstance(value, str) and not value.strip():
         raise ValueError("is empty: give a file, a folder, a glob or a URL")
-    if isinstance(value, str) and _URL_START.match(value) and unaddressable_key(value):
+    if isinstance(value, str) and unaddressable_key(value):
         raise ValueError(f"{UNADDRESSABLE}: {value!r}")
     return value
 
 
-_URL_START = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+://")
 UNADDRESSABLE = (
     "an object key with an empty, '.' or '..' segment cannot be read as a path (metasup would read "
     "another object, or none); rename it"
@@ -117,8 +116,8 @@ def unaddressable_key(url: str) -> bool:
     """Whether an object-storage URL's key (:data:`OBJECT_STORAGE`) has an empty, ``.`` or ``..``
     segment (``a//b``, ``a/./b``): S3 allows them, a path cannot carry them (an audit: 1,296 of
     1,898 signals were read from other keys or not at all, exit 0). A trailing ``/`` is fine."""
-    scheme, _, key = url.rstrip("/").partition("://")
-    if scheme.lower() not in OBJECT_STORAGE:  # a local file:// path, an http URL: names, not keys
+    scheme, separator, key = url.rstrip("/").partition("://")
+    if not separator or scheme.lower() not in OBJECT_STORAGE:  # a path, file://, http://: not keys
         return False
     return any(segment in ("", ".", "..") for segment in key.split("/"))
 

@@ -59,6 +59,14 @@ def promote_branch(gh: GitHubClient, fake: FakeGitHub, agent: str = "alpha") -> 
     return branch, sha
 
 
+def open_promotion(fake: FakeGitHub) -> tuple[GitHubClient, int, str]:
+    """A client, and metasup's [AUTO-PROMOTE] PR for ``alpha`` with its head commit."""
+    gh, _ = client(fake)
+    branch, sha = promote_branch(gh, fake)
+    number, _ = open_pull(gh, REPO, branch, "main", "[AUTO-PROMOTE] alpha", "body", "auto-promote")
+    return gh, number, sha
+
+
 # -- 0. metasup's own commits and branches ----------------------------------------------------------
 
 
@@ -105,9 +113,7 @@ def test_is_exact_change__only_the_parent_with_those_files_and_nothing_else(
 
 
 def test_merge__sends_the_recorded_head_sha(fake_github: FakeGitHub, fake_repo: Repo) -> None:
-    gh, _ = client(fake_github)
-    branch, sha = promote_branch(gh, fake_github)
-    number, _ = open_pull(gh, REPO, branch, "main", "[AUTO-PROMOTE] alpha", "body", "auto-promote")
+    gh, number, sha = open_promotion(fake_github)
     assert merge_pull(gh, REPO, number, "Promote alpha", expected_head_sha=sha)
     (merge,) = fake_github.requests("PUT", "/repos/*/pulls/*/merge")
     assert merge.body["sha"] == sha
@@ -118,9 +124,7 @@ def test_merge__sends_the_recorded_head_sha(fake_github: FakeGitHub, fake_repo: 
 def test_merge__a_head_moved_before_the_merge_is_never_merged(
     fake_github: FakeGitHub, fake_repo: Repo
 ) -> None:
-    gh, _ = client(fake_github)
-    branch, sha = promote_branch(gh, fake_github)
-    number, _ = open_pull(gh, REPO, branch, "main", "[AUTO-PROMOTE] alpha", "body", "auto-promote")
+    gh, number, sha = open_promotion(fake_github)
     fake_github.push_to_pull(REPO, number, {"agents.yaml": "alpha: prod\nbeta: prod\n"}, user="bob")
     with pytest.raises(HeadMoved, match=f"#{number}"):
         merge_pull(gh, REPO, number, "Promote alpha", expected_head_sha=sha)
@@ -130,9 +134,7 @@ def test_merge__a_head_moved_before_the_merge_is_never_merged(
 def test_merge__a_push_racing_the_merge_is_a_409_reported_as_head_moved(
     fake_github: FakeGitHub, fake_repo: Repo
 ) -> None:
-    gh, _ = client(fake_github)
-    branch, sha = promote_branch(gh, fake_github)
-    number, _ = open_pull(gh, REPO, branch, "main", "[AUTO-PROMOTE] alpha", "body", "auto-promote")
+    gh, number, sha = open_promotion(fake_github)
 
     def push(fake: FakeGitHub, info: RequestInfo) -> None:
         fake.push_to_pull(REPO, number, {"agents.yaml": "alpha: prod\nmallory: prod\n"}, user="mallory")
@@ -150,9 +152,7 @@ def test_merge__a_person_merging_first_is_not_taken_for_metasups_merge(
     """alice merged the PR after the run listed it and before its own merge call: GitHub answered
     405, and the check meant for metasup's own retried merge said "merged, same head" — recorded
     as ``merged_by: metasup`` (found by an audit). Only a merge by metasup's login is its own."""
-    gh, _ = client(fake_github)
-    branch, sha = promote_branch(gh, fake_github)
-    number, _ = open_pull(gh, REPO, branch, "main", "[AUTO-PROMOTE] alpha", "body", "auto-promote")
+    gh, number, sha = open_promotion(fake_github)
 
     def alice_merges(fake: FakeGitHub, info: RequestInfo) -> None:
         fake.merge(REPO, number, user="alice", method="squash")
@@ -166,9 +166,7 @@ def test_merge__a_person_merging_first_is_not_taken_for_metasups_merge(
 def test_merge__metasups_own_merge_whose_answer_was_lost_is_its_own(
     fake_github: FakeGitHub, fake_repo: Repo
 ) -> None:
-    gh, _ = client(fake_github)
-    branch, sha = promote_branch(gh, fake_github)
-    number, _ = open_pull(gh, REPO, branch, "main", "[AUTO-PROMOTE] alpha", "body", "auto-promote")
+    gh, number, sha = open_promotion(fake_github)
     fake_github.fail_next(1, method="PUT", path="/repos/*/pulls/*/merge", after_handling=True)
     assert merge_pull(gh, REPO, number, "Promote alpha", expected_head_sha=sha)
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+
+from test_render_references import Outcome
 
 from metasup.evaluate.findings import collect_findings
 from metasup.evaluate.recommendations import recommend
@@ -257,14 +258,6 @@ def test_job_summary__counts_bytes_as_github_does(
     assert "… and" in body  # cut by leaving rows out, as a comment is, not cut off mid-table
 
 
-@dataclass
-class _Outcome:
-    review: Review
-    decisions: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-
-
 def test_rolling_summary__the_allocation_and_the_review_fit_one_mebibyte_together(
     base_config: Config, agent_factory: AgentFactory, review_factory: Callable[..., Review]
 ) -> None:
@@ -284,7 +277,7 @@ def test_rolling_summary__the_allocation_and_the_review_fit_one_mebibyte_togethe
         allocation=Allocation(capital=1e6, cash=0.0, weights={name: 1 / 1500 for name in weighted}),
     )
 
-    summary = render_rolling_summary(_Outcome(review), base_config)
+    summary = render_rolling_summary(Outcome(review), base_config)
 
     assert len(summary.encode("utf-8")) <= 2**20 - 8_192
     assert summary.count("| 0.07% |") == 1500  # every allocated agent is listed
