@@ -54,6 +54,8 @@ FIELD_WORDS: dict[str, Callable[[object], str]] = {
     "reason": str,
     "closed_at": lambda value: f"closed {_stamp(value)}",
     "cooldown_until": lambda value: f"not proposed again before {_stamp(value)}",
+    "stage": lambda value: f"stage: {value}",
+    "was": lambda value: f"was {value}",
 }
 """How the e-mail says the ``data`` keys the rolling run writes; other keys (a person's own
 record) show as ``key: value``."""

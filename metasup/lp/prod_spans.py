@@ -5,9 +5,11 @@ The LP report used to book every signal of the agents in prod at ``as_of``: a pr
 sandbox record (promoted *because* it was good) became the fund's, and a demoted or retired
 agent's prod losses left it (found by an audit, 2026-12-07: +18 % reported where the fund lost
 16 %). The ledger's records (their ``ts``: the run that recorded them) open and close an agent's
-spans: ``promoted`` opens one; a demotion closes it when it was *proposed* (``demotion_proposed``:
-the agent left the allocation then, SPEC §3.8), and a veto or a withdrawal (``demotion_vetoed``,
-``demotion_withdrawn``) opens the next, so a merge (``demoted``) changes nothing already booked.
+spans: ``promoted`` (or ``promoted_by_hand``, a person's edit of its stage, recorded by the next
+rolling run) opens one, ``left_prod_by_hand`` closes it; a demotion closes it when it was
+*proposed* (``demotion_proposed``: the agent left the allocation then, SPEC §3.8), and a veto or a
+withdrawal (``demotion_vetoed``, ``demotion_withdrawn``) opens the next, so a merge (``demoted``)
+changes nothing already booked.
 A kill closes it at its ``killed`` record: for an agent now ``retired`` if the registry showed it in
 prod then (``data.registry``); for an agent the review shows killed (itself or its class) while
 its stage still says prod, if that kill is in force (an audit, same day: a week booked a killed
@@ -84,9 +86,12 @@ KILLED_STATUSES = frozenset({"killed", "killed (class)"})
 DEMOTION_ENDED = ("demotion_vetoed", "demotion_withdrawn")
 """Ledger events that end a demotion proposal without a demotion: the agent is back in the book."""
 
+STAGE_MOVES = {"promoted": True, "demoted": False, "promoted_by_hand": True, "left_prod_by_hand": False}
+"""Ledger events that change an agent's registry stage into (True) or out of (False) prod: its PR's
+merge, or a person's edit of agents.yaml (``rolling/hand_moves``)."""
+
 _MOVES = {
-    "promoted": True,
-    "demoted": False,
+    **STAGE_MOVES,
     "demotion_proposed": False,  # out of the allocation at once (SPEC §3.8), not at the merge
     **dict.fromkeys(DEMOTION_ENDED, True),
 }

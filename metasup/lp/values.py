@@ -25,6 +25,8 @@ LOG_EVENTS: tuple[str, ...] = (
     "demotion_withdrawn",
     "promotion_held",
     "demotion_held",
+    "promoted_by_hand",
+    "left_prod_by_hand",
     "killed",
 )
 """Ledger events that make the promotion/demotion log of an e-mail."""
@@ -36,6 +38,8 @@ PLAIN_WORDS: dict[str, str] = {
     "demotion_withdrawn": "demotion withdrawn, stays in prod",
     "promotion_held": "promotion held for a person: someone else pushed to its pull request",
     "demotion_held": "demotion held for a person: someone else pushed to its pull request",
+    "promoted_by_hand": "put in prod by a person (agents.yaml)",
+    "left_prod_by_hand": "taken out of prod by a person (agents.yaml)",
 }
 """How the e-mail's log says a ledger event (events not listed are shown by name)."""
 

@@ -51,6 +51,8 @@ LedgerEvent = Literal[
     "demotion_withdrawn",
     "promotion_held",
     "demotion_held",
+    "promoted_by_hand",
+    "left_prod_by_hand",
     "killed",
     "email_sent",
 ]

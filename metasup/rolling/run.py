@@ -62,6 +62,7 @@ from metasup.rolling.dashboard import (
     reopened_promotions,
 )
 from metasup.rolling.execute import PlanExecutor
+from metasup.rolling.hand_moves import hand_moves
 from metasup.rolling.kills import kills_in_force, latest_kills
 from metasup.rolling.lifecycle import DEMOTE_PREFIX, LIFECYCLES, PROMOTE_PREFIX, RETIRE_PREFIX
 from metasup.rolling.lp_email import DueEmail, send_due_email
@@ -160,6 +161,17 @@ def run_rolling(
         )
         for action in plan.actions:
             entries += executor.run(action)
+        snapshot = previous.review if previous else None
+        stages_before = {agent.agent: agent.stage for agent in snapshot.agents} if snapshot else {}
+        stages_now = {agent.name: agent.stage for agent in workspace.registry.agents}
+        edited = hand_moves(records, stages_now, stages_before, entries)
+        by_hand = _shown_on_base(gh, context, base_head, edited)
+        outcome.decisions += [
+            f"{entry.subject}: {entry.data['was']} → {entry.data['stage']} in agents.yaml, by a person: "
+            f"recorded as {entry.event} (the LP report books it from now)"
+            for entry in by_hand
+        ]
+        entries += by_hand
         claims, state_head = state.claims, state.head
         if executor.wrote_state:  # recorded PR heads moved the state branch: claim on its new head
             fresh = read_state(gh, context.repository, STATE_BRANCH, [EMAIL_CLAIMS_PATH])
@@ -251,6 +263,18 @@ def _carried_out(
             continue
         kept.append(entry)
     return kept
+
+
+def _shown_on_base(
+    gh: GitHubClient, context: RollingContext, base_head: str, entries: list[NewEntry]
+) -> list[NewEntry]:
+    """The stage edits a person made (``hand_moves``, from this run's checkout) that the base's head
+    shows too: a checkout older than the base (a queued or re-run job) is nobody's edit. One read,
+    only when there is such an edit."""
+    if not entries:
+        return []
+    text = read_text(gh, context.repository, context.registry_path, base_head) or ""
+    return [entry for entry in entries if _at_stage(text, entry.subject, entry.data["stage"])]
 
 
 def _at_stage(registry_text: str, agent: str, stage: Stage) -> bool:

@@ -21,6 +21,7 @@ from metasup.action import run
 from metasup.examples import EXAMPLES_DIR
 from metasup.github.workflow_commands import Console
 from metasup.rolling.audit_ledger import NewEntry, append_new, parse_ledger, serialize, verify_ledger
+from metasup.rolling.registry_edit import set_agent_stage
 
 REPO = "octo-org/fleet"
 PROMOTE_BRANCH = "metasup/promote/momo-beta"
@@ -222,6 +223,38 @@ def test_rolling__a_person_merging_the_pr_is_recorded_by_login(rolling: Rolling)
     # who merged is asked once, not on every run
     assert rolling.fake.requests("GET", f"/repos/{REPO}/pulls/{pull.number}") == []
     assert len(rolling.events("promoted", "momo-beta")) == 1
+    # the checkout still says sandbox, main says prod: nobody took it out of prod
+    assert rolling.events("left_prod_by_hand") == []
+
+
+def test_rolling__a_stage_a_person_edits_is_recorded_once_for_the_funds_record(rolling: Rolling) -> None:
+    """The LP report books an agent's signals while the ledger has it in prod (SPEC §6); a person's
+    edit of agents.yaml left no record, so an agent taken back out stayed the fund's for ever."""
+    rolling()
+    rolling.fake.advance(hours=25)
+    rolling()  # merges momo-beta's [AUTO-PROMOTE] PR
+    [promoted] = rolling.events("promoted", "momo-beta")
+    main = rolling.fake.read_file(REPO, "agents.yaml", ref="main")
+    (rolling.workspace / "agents.yaml").write_text(main)  # the next run's checkout has the merge
+    rolling.fake.advance(hours=6)
+    rolling()
+    assert rolling.events("left_prod_by_hand") == rolling.events("promoted_by_hand") == []
+
+    edited = set_agent_stage(main, "momo-beta", "sandbox")
+    rolling.fake.commit_files(REPO, "main", {"agents.yaml": edited}, user="alice")
+    (rolling.workspace / "agents.yaml").write_text(edited)
+    rolling.fake.advance(hours=6)
+    rolling()
+    [moved] = rolling.events("left_prod_by_hand", "momo-beta")
+    assert moved["data"] == {"stage": "sandbox", "was": "prod", "dedupe_key": "move#2"}
+    assert moved["seq"] > promoted["seq"]  # type: ignore[operator]
+    summary = (rolling.workspace.parent / "summary.md").read_text().replace("\\", "")
+    assert "momo-beta: prod → sandbox in agents.yaml, by a person: recorded as left_prod_by_hand" in summary
+
+    rolling.fake.advance(hours=6)
+    rolling()  # recorded once
+    assert len(rolling.events("left_prod_by_hand", "momo-beta")) == 1
+    assert rolling.events("promoted_by_hand") == []
 
 
 def test_rolling__regressed_agent_pr_closed_with_explanation(rolling: Rolling) -> None:

@@ -64,6 +64,21 @@ def ns(ts: str) -> int:
             ((ns(MAY_1), ns(JUN_15)),),
         ),
         ([record("promoted", "class:a", MAY_1)], "sandbox", ()),  # a class, not the agent
+        (  # metasup promoted it, a person took it back out in agents.yaml
+            [record("promoted", "a", MAY_1), record("left_prod_by_hand", "a", JUN_15, stage="sandbox")],
+            "sandbox",
+            ((ns(MAY_1), ns(JUN_15)),),
+        ),
+        (  # a person put it in prod: its sandbox history is not the fund's
+            [record("promoted_by_hand", "a", JUN_15, stage="prod")],
+            "prod",
+            ((ns(JUN_15), None),),
+        ),
+        (  # a person took out an agent in prod since before the ledger
+            [record("left_prod_by_hand", "a", JUN_15, stage="retired")],
+            "retired",
+            ((None, ns(JUN_15)),),
+        ),
     ],
     ids=[
         "prod-no-record",
@@ -78,6 +93,9 @@ def ns(ts: str) -> int:
         "retired-from-sandbox",
         "promoted-then-retired",
         "class-subject",
+        "promoted-then-out-by-hand",
+        "in-by-hand",
+        "out-by-hand",
     ],
 )
 def test_prod_spans__from_the_ledger(
