@@ -315,11 +315,12 @@ def run(
         if environ.get("METASUP_DEBUG", "").strip().lower() in {"1", "true", "yes", "on"}:
             print(_redact(traceback.format_exc(), environ), end="", file=sys.stderr)
         detail = " ".join(_redact(str(exc), environ).split())[:200]
-        out.command(
-            "error",
+        message = (
             f"Internal error (a bug in metasup, not in your input): {type(exc).__name__}: {detail}."
-            f" Please report it at {ISSUES_URL} (set METASUP_DEBUG=1 for the traceback)",
+            f" Please report it at {ISSUES_URL} (set METASUP_DEBUG=1 for the traceback)"
         )
+        out.command("error", message)
+        _failure_summary(environ, message, out, _done_before(exc))  # SPEC §5: failed runs too
         return 1
 
 

@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Self, TypeAlias, TypeVar
+from typing import Any, Protocol, Self, TypeAlias, TypeVar
 from urllib.parse import urlsplit
 from weakref import WeakKeyDictionary
 
@@ -63,7 +63,12 @@ class GitHubIOError(Exception):
     """A GitHub call failed in a way the action must report."""
 
 
-class NotPermitted(GitHubIOError):
+class Refused(GitHubIOError):
+    """GitHub refused one call for what it asked (a 4xx other than a rate limit: 422 "Validation
+    Failed (No commits between …)"): that action's failure, not the end of the run's others."""
+
+
+class NotPermitted(Refused):
     """The token may not write here (fork PRs, read-only GITHUB_TOKEN): degrade, don't crash."""
 
 
@@ -355,9 +360,31 @@ def _normalized(body: str) -> str:
 
 
 def error_message(exc: GithubException) -> str:
-    """GitHub's own message of an error answer."""
+    """GitHub's own message of an error answer, with the reasons a 422 lists under ``errors``
+    ("Validation Failed (No commits between main and …)"), which its message alone leaves out."""
     data = exc.data if isinstance(exc.data, dict) else {}
-    return str(data.get("message") or exc.data or exc)
+    message = str(data.get("message") or exc.data or exc)
+    details = data.get("errors")
+    reasons = [
+        str(error.get("message") or " ".join(str(error[key]) for key in ("field", "code") if error.get(key)))
+        for error in (details if isinstance(details, list) else [])
+        if isinstance(error, dict) and (error.get("message") or error.get("code"))
+    ]
+    return f"{message} ({'; '.join(reasons)})" if reasons else message
+
+
+class Account(Protocol):
+    """A user or an organization, as PyGithub gives one."""
+
+    @property
+    def login(self) -> str: ...
+
+
+def login_of(user: Account | None) -> str | None:
+    """A user's login; None for GitHub's ``user: null`` on an item of a deleted account (the
+    OpenAPI description's ``nullable-simple-user``). Such an item is nobody's, so never metasup's:
+    one old issue of a deleted account stopped every rolling run (found by an audit)."""
+    return user.login if user is not None else None
 
 
 def translate_error(exc: GithubException, what: str) -> GitHubIOError:
@@ -376,4 +403,6 @@ def translate_error(exc: GithubException, what: str) -> GitHubIOError:
         )
     if exc.status in (403, 404):  # the call may be a read: "cannot write" misled (found by an audit)
         return NotPermitted(f"GitHub refused access to the {what}: it answered {exc.status} ({message})")
+    if 400 <= exc.status < 500:
+        return Refused(f"GitHub refused the {what}: {exc.status} {message}")
     return GitHubIOError(f"GitHub error on the {what}: {exc.status} {message}")

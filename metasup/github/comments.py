@@ -24,6 +24,7 @@ from metasup.github.client import (
     confirm_written_as,
     fit_body,
     fit_title,
+    login_of,
     own_login,
     same_body,
     translate_error,
@@ -40,7 +41,7 @@ class CommentOutcome:
 
 def is_own_comment(comment: IssueComment, marker: str, login: str) -> bool:
     """Ours = carries the marker AND was written by our exact login (no one else can hijack it)."""
-    return (comment.body or "").startswith(marker) and bool(comment.user.login == login)
+    return (comment.body or "").startswith(marker) and login_of(comment.user) == login
 
 
 def upsert_comment(gh: GitHubClient, repository: str, number: int, body: str, marker: str) -> CommentOutcome:
@@ -102,7 +103,8 @@ def _delete_comments(comments: Iterable[IssueComment]) -> list[int]:
 
 def _own_open_issue(repo: Repository, login: str, marker: str) -> Issue | None:
     for issue in repo.get_issues(state="open"):
-        if issue.pull_request is None and issue.user.login == login and (issue.body or "").startswith(marker):
+        ours = issue.pull_request is None and login_of(issue.user) == login
+        if ours and (issue.body or "").startswith(marker):
             return issue
     return None
 

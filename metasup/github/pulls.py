@@ -26,13 +26,14 @@ from metasup.github.client import (
     error_message,
     fit_body,
     fit_title,
+    login_of,
     own_login,
     same_body,
     translate_error,
     wait_budget,
 )
 from metasup.github.git import commit_files
-from metasup.model.pulls import PullState
+from metasup.model.pulls import PullState, account_name
 
 PR_CREATION_SETTING = (
     "GitHub Actions is not permitted to create pull requests in this repository. Enable "
@@ -77,8 +78,8 @@ class PullFacts:
     """A PR's :class:`PullState` plus who opened it and where its head lives."""
 
     state: PullState
-    author_login: str
-    author_type: str
+    author_login: str | None  # None: a deleted account (``user: null``)
+    author_type: str | None
     head_repo_full_name: str | None  # None when the head repository (a fork) was deleted
     base_repo_full_name: str
     head_sha: str
@@ -105,7 +106,7 @@ class PullAlreadyExists(GitHubIOError):
 
     def __init__(self, branch: str, existing: PullFacts | None) -> None:
         self.branch, self.existing = branch, existing
-        where = f" (#{existing.state.number} by {existing.author_login})" if existing else ""
+        where = f" (#{existing.state.number} by {account_name(existing.author_login)})" if existing else ""
         super().__init__(f"a pull request already exists for {branch}{where}")
 
 
@@ -154,8 +155,7 @@ def _with_closers(repo: Repository, facts: list[PullFacts]) -> list[PullFacts]:
 
 def _closer(repo: Repository, number: int) -> str | None:
     """Who closed issue or PR ``number`` (GitHub's ``closed_by``; None when it does not say)."""
-    user = repo.get_issue(number).closed_by
-    return user.login if user is not None else None
+    return login_of(repo.get_issue(number).closed_by)
 
 
 def _facts(repo: Repository, pull: PullRequest) -> PullFacts:
@@ -175,8 +175,8 @@ def _facts(repo: Repository, pull: PullRequest) -> PullFacts:
     head_repo = pull.head.repo
     return PullFacts(
         state=state,
-        author_login=pull.user.login,
-        author_type=pull.user.type,
+        author_login=login_of(pull.user),
+        author_type=pull.user.type if pull.user is not None else None,
         head_repo_full_name=head_repo.full_name if head_repo is not None else None,
         base_repo_full_name=pull.base.repo.full_name,
         head_sha=pull.head.sha,
@@ -189,7 +189,7 @@ def _changes_requested(pull: PullRequest) -> bool:
     latest: dict[str, str] = {}
     for review in pull.get_reviews():
         if review.state in ("APPROVED", "CHANGES_REQUESTED", "DISMISSED"):
-            latest[review.user.login if review.user else ""] = review.state
+            latest[login_of(review.user) or f"deleted#{review.id}"] = review.state
     return "CHANGES_REQUESTED" in latest.values()
 
 
@@ -261,7 +261,7 @@ def open_or_find_pull(
 
         def landed() -> tuple[PullRequest, bool] | None:
             found = _open_pull_for(repo, branch)
-            return (found, found.user.login == login) if found is not None else None
+            return (found, login_of(found.user) == login) if found is not None else None
 
         while True:
             try:
@@ -369,7 +369,7 @@ def merge_pull(
                     raise NotMergeable(
                         f"PR #{number} not merged: GitHub answered 405 ({error_message(exc)})"
                     ) from None
-                merger = fresh.merged_by.login if fresh.merged_by is not None else None
+                merger = login_of(fresh.merged_by)
                 if merger != own_login(gh):  # a person's merge racing ours: not recorded as metasup's
                     raise MergedMeanwhile(number, merger) from None
                 return True
@@ -388,7 +388,7 @@ def merger_login(gh: GitHubClient, repository: str, number: int) -> str | None:
         user = gh.get_repo(repository).get_pull(number).merged_by
     except GithubException as exc:
         raise translate_error(exc, f"pull request #{number}") from None
-    return user.login if user is not None else None
+    return login_of(user)
 
 
 def close_pull(gh: GitHubClient, repository: str, number: int, comment: str, label: str) -> None:
@@ -404,14 +404,14 @@ def close_pull(gh: GitHubClient, repository: str, number: int, comment: str, lab
         login = own_login(gh)
         ensure_label(repo, label, "cccccc", "Closed by metasup, not vetoed by a person")
         pull.add_to_labels(label)
-        explained = any(c.user.login == login and c.body == comment for c in pull.get_issue_comments())
+        explained = any(login_of(c.user) == login and c.body == comment for c in pull.get_issue_comments())
         while not explained:
             try:
                 pull.create_issue_comment(comment)
                 break
             except CreateUnconfirmed as failure:
                 explained = any(
-                    c.user.login == login and c.body == comment for c in pull.get_issue_comments()
+                    login_of(c.user) == login and c.body == comment for c in pull.get_issue_comments()
                 )
                 if not explained:
                     wait_budget(gh).wait_for(failure)

@@ -25,3 +25,8 @@ class PullState:
     changes_requested: bool = False
     branch_parent: str | None = None
     url: str = ""
+
+
+def account_name(login: str | None) -> str:
+    """How a message names an author (None: GitHub's ``user: null``, a deleted account)."""
+    return login or "a deleted account"

@@ -11,9 +11,9 @@ from metasup.github import (
     HeadMoved,
     MergedMeanwhile,
     NotMergeable,
-    NotPermitted,
     OpenedPull,
     PullRetargeted,
+    Refused,
     branch_head,
     close_pull,
     commit_change,
@@ -29,6 +29,7 @@ from metasup.github import (
     upsert_comment,
 )
 from metasup.model.config import Config
+from metasup.model.pulls import account_name
 from metasup.model.review import CLASS_SUBJECT_PREFIX, Retirement, Review
 from metasup.render.bodies import (
     render_held_comment,
@@ -112,12 +113,12 @@ class PlanExecutor:
         return self._registry_text
 
     def run(self, action: Action) -> list[NewEntry]:
-        """The action's audit-ledger entries. A refused permission (e.g. PR creation) is this run's
-        error, not its end: the other actions, the state and the summary still happen."""
+        """The action's audit-ledger entries. A refused call (a permission, PR creation's 422) is
+        this run's error, not its end: the other actions, the state and the summary still happen."""
         self.outcome.decisions.append(describe(action))
         try:
             return self._run(action)
-        except NotPermitted as exc:
+        except Refused as exc:
             if str(exc) not in self.outcome.errors:
                 self.outcome.errors.append(str(exc))
             return []
@@ -204,8 +205,8 @@ class PlanExecutor:
                 label_pull(self.gh, self.context.repository, opened.number, label)
             return opened
         self.outcome.warnings.append(
-            f"PR #{opened.number} ({branch}) by {facts.author_login} is already open and is not metasup's; "
-            "left alone"
+            f"PR #{opened.number} ({branch}) by {account_name(facts.author_login)} is already open "
+            "and is not metasup's; left alone"
         )
         return None
 

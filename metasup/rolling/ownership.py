@@ -31,7 +31,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
-from metasup.model.pulls import PullState
+from metasup.model.pulls import PullState, account_name
 from metasup.rolling.lifecycle import WITHDRAWN_LABEL
 
 MAX_RECORDED_PER_BRANCH = 50
@@ -44,7 +44,7 @@ class PullLike(Protocol):
     def state(self) -> PullState: ...
 
     @property
-    def author_login(self) -> str: ...
+    def author_login(self) -> str | None: ...
 
     @property
     def head_repo_full_name(self) -> str | None: ...
@@ -162,7 +162,7 @@ def _why(pull: PullLike, login: str, recorded: str | None, base_ref: str) -> str
         origin = pull.head_repo_full_name or "a deleted fork"
         return f"its head is in {origin}, not {pull.base_repo_full_name}; left alone"
     if pull.author_login != login:
-        return f"opened by {pull.author_login}, not {login}; left alone"
+        return f"opened by {account_name(pull.author_login)}, not {login}; left alone"
     if pull.base_ref != base_ref:
         return f"it now targets {pull.base_ref}, not {base_ref}; left alone (metasup merges only into that)"
     return "metasup recorded no commit of its own on that branch; left alone (close it to let metasup reopen)"

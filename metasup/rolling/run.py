@@ -41,7 +41,7 @@ from metasup.github import (
 )
 from metasup.lp.prod_spans import moved_agents
 from metasup.model.config import Config
-from metasup.model.errors import DONE_NOTE, MetasupError
+from metasup.model.errors import DONE_NOTE
 from metasup.model.registry import Stage
 from metasup.model.review import BaseInfo
 from metasup.render.bodies import DASHBOARD_MARKER, render_dashboard
@@ -209,11 +209,12 @@ def run_rolling(
 
 @contextmanager
 def noting_done(outcome: RollingOutcome) -> Iterator[None]:
-    """A GitHub failure part-way through the run's writes still says what the run did: PRs
-    opened before it are on GitHub, and the next run takes them up (it records what is missing)."""
+    """A failure part-way through the run's writes (GitHub's, or a bug's) still says what the run
+    did: PRs opened before it are on GitHub, and the next run takes them up (it records what is
+    missing)."""
     try:
         yield
-    except (GitHubIOError, MetasupError, KeyboardInterrupt) as exc:
+    except (Exception, KeyboardInterrupt) as exc:
         for line in outcome.decisions:
             exc.add_note(DONE_NOTE + line)
         raise

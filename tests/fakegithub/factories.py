@@ -77,6 +77,13 @@ def simple_user(user: User, urls: Urls) -> JSON:
     }
 
 
+def author(user: User, urls: Urls) -> JSON | None:
+    """The ``user`` (or ``closed_by``, ``merged_by``) of an issue, comment, PR or review: ``null``
+    once the account was deleted, as the OpenAPI description allows (``nullable-simple-user``) and
+    real repositories show for some old items (most get GitHub's ``ghost`` instead)."""
+    return None if user.deleted else simple_user(user, urls)
+
+
 def private_user(user: User, urls: Urls) -> JSON:
     """``GET /user`` for a personal access token."""
     return {
@@ -284,7 +291,7 @@ def issue(iss: Issue, repo: Repo, users: dict[str, User], urls: Urls, *, listed:
         "node_id": node_id("05:Issue" if not iss.is_pull else "011:PullRequest", iss.id),
         "number": iss.number,
         "title": iss.title,
-        "user": simple_user(users[iss.user], urls),
+        "user": author(users[iss.user], urls),
         "labels": [label(lab, repo, urls) for lab in labels if lab is not None],
         "state": iss.state,
         "locked": iss.locked,
@@ -306,7 +313,7 @@ def issue(iss: Issue, repo: Repo, users: dict[str, User], urls: Urls, *, listed:
     if users[repo.owner].type == "Organization":
         out["type"] = None
     if not listed:
-        out["closed_by"] = simple_user(users[iss.closed_by], urls) if iss.closed_by else None
+        out["closed_by"] = author(users[iss.closed_by], urls) if iss.closed_by else None
     if iss.pull is not None:
         pulls = f"{urls.repo_api(repo)}/pulls/{iss.number}"
         out["draft"] = iss.pull.draft
@@ -345,7 +352,7 @@ def comment(com: Comment, repo: Repo, users: dict[str, User], urls: Urls) -> JSO
         "issue_url": f"{urls.repo_api(repo)}/issues/{com.issue_number}",
         "id": com.id,
         "node_id": node_id("012:IssueComment", com.id),
-        "user": simple_user(users[com.user], urls),
+        "user": author(users[com.user], urls),
         "created_at": ts(com.created_at),
         "updated_at": ts(com.updated_at),
         "author_association": author_association(repo, com.user),
@@ -426,7 +433,7 @@ def pull_request(iss: Issue, repo: Repo, users: dict[str, User], urls: Urls, *, 
         "state": iss.state,
         "locked": iss.locked,
         "title": iss.title,
-        "user": simple_user(users[iss.user], urls),
+        "user": author(users[iss.user], urls),
         "body": iss.body,
         "created_at": ts(iss.created_at),
         "updated_at": ts(iss.updated_at),
@@ -482,7 +489,7 @@ def pull_request(iss: Issue, repo: Repo, users: dict[str, User], urls: Urls, *, 
             "mergeable": stats.mergeable,
             "rebaseable": stats.mergeable,
             "mergeable_state": stats.mergeable_state,
-            "merged_by": simple_user(users[pr.merged_by], urls) if pr.merged_by else None,
+            "merged_by": author(users[pr.merged_by], urls) if pr.merged_by else None,
             "comments": sum(1 for c in repo.comments.values() if c.issue_number == iss.number),
             "review_comments": 0,
             "maintainer_can_modify": pr.maintainer_can_modify,
@@ -501,7 +508,7 @@ def review(rev: Review, repo: Repo, users: dict[str, User], urls: Urls) -> JSON:
     out: JSON = {
         "id": rev.id,
         "node_id": node_id("017:PullRequestReview", rev.id),
-        "user": simple_user(users[rev.user], urls),
+        "user": author(users[rev.user], urls),
         "body": rev.body,
         "state": rev.state,
         "html_url": html,

@@ -317,6 +317,11 @@ class FakeGitHub:
             self.users[login] = user
             return user
 
+    def delete_user(self, login: str) -> None:
+        """The account is deleted: what it wrote stays, with ``user: null`` (``factories.author``)."""
+        with self.lock:
+            self.users[login].deleted = True
+
     def add_token(
         self, token: str, login: str, *, installation: bool = False, read_only: bool = False
     ) -> Identity:
@@ -820,6 +825,20 @@ class FakeGitHub:
                 method, path, n, status, {"message": messages.get(status, "Server Error")}, {}, after_handling
             )
         )
+
+    def refuse_next(
+        self, errors: list[dict[str, str]], *, method: str | None = None, path: PathPattern = None, n: int = 1
+    ) -> Fault:
+        """The next ``n`` matching requests answer 422 "Validation Failed" with ``errors``, as GitHub
+        does for a PR created right after its branch (``{"resource": "PullRequest", "field":
+        "head", "code": "invalid"}``, transient) or one with nothing to merge."""
+        body = {
+            "message": "Validation Failed",
+            "errors": errors,
+            "documentation_url": "https://docs.github.com/rest",
+            "status": "422",
+        }
+        return self._add_fault(Fault(method, path, n, 422, body, {}))
 
     def cut_body_next(self, n: int = 1, *, method: str | None = None, path: PathPattern = None) -> Fault:
         """The next ``n`` matching requests are handled (their writes happen) and answered, but the

@@ -89,6 +89,7 @@ class User:
     name: str | None = None
     email: str | None = None
     created_at: datetime = DEFAULT_START - timedelta(days=3650)
+    deleted: bool = False  # the account is gone: its issues, comments, PRs and reviews say ``user: null``
 
     @property
     def commit_email(self) -> str:

@@ -388,6 +388,8 @@ def test_compute_lp_report__promotion_log_from_the_period_to_as_of(small_case: A
         "demotion_withdrawn",
         "promotion_held",
         "demotion_held",
+        "promoted_by_hand",
+        "left_prod_by_hand",
         "killed",
     }
 
