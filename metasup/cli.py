@@ -268,7 +268,7 @@ def cmd_ledger_verify(args: argparse.Namespace) -> int:
         print(f"{path}: {problem}")
         return 1
     records = parse_ledger(text)
-    cut = check_anchors(records, anchors)
+    cut = check_anchors(records, anchors, anchored_by="--anchor")
     if cut is not None:
         print(f"{path}: {cut}")
         return 1

@@ -17,6 +17,7 @@ does not overflow 600 px.
 
 from __future__ import annotations
 
+import argparse
 import re
 import shutil
 import subprocess
@@ -157,7 +158,11 @@ def demo_comment_html() -> str:
     )
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    # Takes no option; argparse so that ``--help`` explains instead of overwriting the pictures.
+    argparse.ArgumentParser(description="Regenerate docs/lp-email.png and docs/pr-comment.png.").parse_args(
+        argv
+    )
     docs = ROOT / "docs"
     email_size = screenshot(demo_email_html(), docs / "lp-email.png", WIDTH)
     print(f"docs/lp-email.png: page {email_size[0]}x{email_size[1]} at {WIDTH} px")

@@ -63,6 +63,16 @@ def parse_duration(value: object) -> timedelta:
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 
 
+def duration_text(value: timedelta) -> str:
+    """A duration as a user writes it in metasup.yml: the largest unit that divides it (``7d``,
+    ``36h``, ``90s``), not Python's ``7 days, 0:00:00``."""
+    seconds = value.total_seconds()
+    for unit in "dhm":  # not weeks: "14d" reads better than "2w" next to "30d"
+        if seconds % UNIT_SECONDS[unit] == 0:
+            return f"{int(seconds // UNIT_SECONDS[unit])}{unit}"
+    return f"{seconds:g}s"
+
+
 def _takes_numbers_not_booleans(annotation: object) -> bool:
     """Whether a field's type accepts ``int`` or ``float`` but not ``bool`` (unions, ``Annotated``
     and ``Optional`` looked through)."""
@@ -168,7 +178,8 @@ class WindowsConfig(Section):
     def _period_inside_window(self) -> WindowsConfig:
         if self.period >= self.window:
             raise ValueError(
-                f"period ({self.period}) must be shorter than window ({self.window}): "
+                f"period ({duration_text(self.period)}) must be shorter than window "
+                f"({duration_text(self.window)}): "
                 "cost_drift compares the last period with the rest of the window"
             )
         return self

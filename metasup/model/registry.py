@@ -114,7 +114,15 @@ class Registry(BaseModel):
 
 def load_registry(path: Path) -> Registry:
     """Read ``agents.yaml``; an error names each bad entry by its ``name:`` and line."""
-    document = read_yaml_document(path)
+    try:
+        document = read_yaml_document(path)
+    except ConfigError:
+        if path.exists() or path.is_symlink():
+            raise
+        raise ConfigError(  # "file not found" alone did not say which file this is (a newcomer's audit)
+            f"{path}: file not found: the agents' registry (set `registry:` in metasup.yml; "
+            "default agents.yaml beside it)"
+        ) from None
     try:
         return Registry.model_validate(document.data)
     except ValidationError as exc:

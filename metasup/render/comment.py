@@ -377,6 +377,9 @@ def _render(
             gate_rows=gates,
             gate_rows_hidden=len(parts.gates) - len(gates),
         )
+    except jinja2.TemplateNotFound as exc:  # {% include %}, {% import %}, {% extends %}: no loader
+        detail = f"{exc} cannot be loaded: a comment_template is one file, without include/import/extends"
+        raise template_error(template, exc, detail) from None
     except jinja2.TemplateError as exc:
         raise template_error(template, exc, str(exc)) from None
     except Exception as exc:

@@ -237,6 +237,12 @@ def _check_line(
         return LedgerProblem(line=number, seq=seq, kind=kind, detail=detail)
     if serialize_record(record) != line:
         detail = "the line is not in canonical form: it was reformatted or edited by hand"
+        if line.endswith("\r") and serialize_record(record) == line[:-1]:  # the record itself is intact
+            detail = (
+                "the line ends in CR LF (Windows line ends: a checkout with git's core.autocrlf, or an "
+                "editor), and metasup writes LF only; check the file as git stores it, e.g. "
+                "`git show origin/metasup-state:ledger.jsonl > ledger.jsonl`"
+            )
         return LedgerProblem(line=number, seq=seq, kind="not_canonical", detail=detail)
     if unterminated:
         detail = "the final newline is missing: the ledger was cut short"

@@ -313,6 +313,19 @@ def test_verify_ledger__a_reformatted_line_is_reported(reformat: Any) -> None:
     assert (problem.line, problem.seq, problem.kind) == (2, 2, "not_canonical")
 
 
+def test_verify_ledger__windows_line_ends_are_named_not_called_an_edit() -> None:
+    """A checkout with git's core.autocrlf turns every LF into CR LF: the records are intact, and
+    "reformatted or edited by hand" read as tampering (found by a newcomer's audit)."""
+    problem = problem_of(THREE.replace("\n", "\r\n"))
+    assert (problem.line, problem.kind) == (1, "not_canonical")
+    assert "CR LF (Windows line ends" in problem.detail
+    assert "edited by hand" not in problem.detail
+
+    lines = lines_of(THREE)
+    lines[1] = json.dumps(json.loads(lines[1]), sort_keys=True) + "\r\n"  # reformatted, too
+    assert "edited by hand" in problem_of("".join(lines)).detail
+
+
 def test_verify_ledger__an_equivalent_number_spelling_is_reported() -> None:
     text = ledger_of(NewEntry(event="email_sent", subject="lp", data={"capital": 1e20}))
     assert '"capital":1e+20' in text

@@ -79,6 +79,7 @@ def test_cli__ledger_verify_anchor(tmp_path: Path, capsys: pytest.CaptureFixture
     assert out.count("\n") == 1
     assert "seq 5" in out
     assert "cut off" in out
+    assert "anchored by --anchor," in out  # where the anchor came from: not "an earlier state commit"
     assert main(["ledger", "verify", str(path), "--anchor", "nonsense"]) == 2
 
 

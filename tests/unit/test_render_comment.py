@@ -264,6 +264,20 @@ def test_render_comment__a_user_template_that_fails_is_a_config_error(
         render_comment(review_factory(), config)
 
 
+@pytest.mark.parametrize(
+    "tag", ['{% include "/etc/passwd" %}', '{% import "x.j2" as x %}', '{% extends "base.j2" %}']
+)
+def test_render_comment__a_user_template_is_told_it_cannot_load_others(
+    tag: str, tmp_path: Path, base_config: Config, review_factory: Callable[..., Review]
+) -> None:
+    """ "failed to render: /etc/passwd" did not say that no file can be loaded (a newcomer's audit)."""
+    template = tmp_path / "mine.md.j2"
+    template.write_text(f"ok\n{tag}\n", encoding="utf-8")
+    config = base_config.model_copy(update={"comment_template": template})
+    with pytest.raises(ConfigError, match="a comment_template is one file, without include/import/extends"):
+        render_comment(review_factory(), config)
+
+
 def test_render_comment__a_user_template_error_names_its_file_and_line(
     tmp_path: Path, base_config: Config, review_factory: Callable[..., Review]
 ) -> None:
