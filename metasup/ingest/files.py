@@ -118,6 +118,9 @@ class Content:
             self.mapping.madvise(mmap.MADV_DONTNEED, 0, end)
 
 
+UTF16_BOMS: Final = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+"""What a UTF-16 text file starts with (Windows tools write them); metasup reads UTF-8 only."""
+
 GZIP_MAGIC: Final = b"\x1f\x8b"
 """The first two bytes of every gzip file; no UTF-8 text starts with them (``0x8b`` cannot start a
 character), nor does a Parquet file (``PAR1``), so content starting with them is gzip whatever the

@@ -72,7 +72,7 @@ import pandas as pd
 import pyarrow as pa
 
 from metasup.ingest.empty_prices import explain_empty
-from metasup.ingest.files import suffix_of
+from metasup.ingest.files import UTF16_BOMS, suffix_of
 from metasup.ingest.frames import (
     PRICES,
     SIGNALS,
@@ -91,6 +91,7 @@ from metasup.ingest.rows import InputSpec, Rows
 from metasup.ingest.tables import read_csv, read_parquet
 from metasup.model.artifacts import Artifacts
 from metasup.model.config import ArtifactsConfig
+from metasup.model.errors import ArtifactError
 
 Progress = Callable[[str], None]
 
@@ -186,6 +187,11 @@ def _pieces(
         suffix = suffix_of(path)
         assert suffix is not None  # source_files only lets supported files through
         data = source_content(path, suffix).without_bom()
+        if not suffix.startswith(".parquet") and data.bytes(0, 2) in UTF16_BOMS:
+            raise ArtifactError(  # else each line was rejected as "not a JSON object" (an audit)
+                f"{shown}: UTF-16 text (it starts with a UTF-16 byte order mark); metasup reads "
+                "UTF-8: convert it, e.g. `iconv -f UTF-16 -t UTF-8 OLD > NEW`"
+            )
         if suffix.startswith(".jsonl"):
             yield from read_jsonl(data, spec, file_id, accounts)
         elif suffix.startswith(".csv"):

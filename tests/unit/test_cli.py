@@ -240,7 +240,7 @@ def test_ledger_verify__ok_and_broken(tmp_path: Path, capsys: pytest.CaptureFixt
     ledger.write_bytes(serialize(records).replace("\n", "\r\n").encode("utf-8"))
     code, stdout, _ = run(capsys, "ledger", "verify", str(ledger))
     assert code == 1
-    assert "canonical" in stdout
+    assert "line ends in CR LF" in stdout
 
 
 def test_ledger_verify__missing_file_is_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -764,6 +764,21 @@ def test_load_artifacts__missing_telemetry_file_is_an_error_too(tmp_path: Path) 
         load(tmp_path, telemetry=tmp_path / "telemetry" / "events.jsonl")
 
 
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be"])
+@pytest.mark.parametrize("name", ["alpha.jsonl", "alpha.csv", "alpha.jsonl.gz"])
+def test_load_artifacts__utf16_text_is_named_as_such(tmp_path: Path, name: str, encoding: str) -> None:
+    """Each line of a UTF-16 file (what some Windows tools write) was rejected as "not a JSON
+    object": counted, but the reason hid the one fact that mattered (a newcomer's audit)."""
+    text = "\ufeff" + json.dumps(signal()) + "\n" if encoding == "utf-16-be" else json.dumps(signal()) + "\n"
+    data = text.encode(encoding)
+    path = tmp_path / name
+    path.write_bytes(gzip.compress(data) if name.endswith(".gz") else data)
+    with pytest.raises(
+        ArtifactError, match=r"alpha\.[a-z.]+: UTF-16 text .* metasup reads UTF-8: convert it"
+    ):
+        load(tmp_path, alpha=path)
+
+
 @pytest.mark.parametrize("name", ["alpha.json", "alpha.txt", "alpha.jsonl.bz2", "alpha"])
 def test_load_artifacts__unsupported_extension(tmp_path: Path, name: str) -> None:
     path = tmp_path / name
