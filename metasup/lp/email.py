@@ -53,7 +53,10 @@ def period_sentence(report: LpReport) -> str:
     span = (
         f"on {first:%A %b} {first.day}, {first.year}"
         if first == last
-        else (f"from {first:%A %b} {first.day} to {last:%A %b} {last.day}, {last.year}")
+        else (
+            f"from {first:%A %b} {first.day}{'' if first.year == last.year else f', {first.year}'} "
+            f"to {last:%A %b} {last.day}, {last.year}"
+        )
     )
     weekend = "UTC; a weekend close counts on the next Monday"
     return f"Period: {report.period.label}, the trades closed {span} ({weekend})."

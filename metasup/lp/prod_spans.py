@@ -139,7 +139,9 @@ def prod_spans(
         found = _spans(sorted(moves.get(agent, [])), stages_now.get(agent))
         killed_at, was = latest_kill.get(agent, (None, None))
         subject = (killed_now or {}).get(agent)
-        if stages_now.get(agent) == "retired" and was == "prod" and killed_at is not None:
+        latest_move = max((when for when, _ in moves.get(agent, [])), default=None)
+        kill_is_latest = latest_move is None or (killed_at is not None and latest_move <= killed_at)
+        if stages_now.get(agent) == "retired" and was == "prod" and killed_at is not None and kill_is_latest:
             unmoved = agent not in moves  # in prod, as the kill's record says, since its first signal
             found = _ended(((None, None),) if unmoved else found, killed_at)
         elif found and subject in latest_kill and subject in in_force:

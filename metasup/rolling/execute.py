@@ -113,8 +113,8 @@ class PlanExecutor:
         return self._registry_text
 
     def run(self, action: Action) -> list[NewEntry]:
-        """The action's audit-ledger entries. A refused call (a permission, PR creation's 422) is
-        this run's error, not its end: the other actions, the state and the summary still happen."""
+        """The action's audit-ledger entries. A refused call (a permission, a 422) is this run's
+        error, a subject gone from agents.yaml a warning: the other actions, state, summary go on."""
         self.outcome.decisions.append(describe(action))
         try:
             return self._run(action)
@@ -122,8 +122,8 @@ class PlanExecutor:
             if str(exc) not in self.outcome.errors:
                 self.outcome.errors.append(str(exc))
             return []
-        except BranchNotOurs as exc:
-            self.outcome.warnings.append(str(exc))
+        except (BranchNotOurs, RegistryEditError) as exc:  # RegistryEditError: renamed or removed
+            self.outcome.warnings.append(f"{describe(action)}: not done: {exc}")
             return []
 
     def _run(self, action: Action) -> list[NewEntry]:

@@ -9,12 +9,13 @@ in prod had its whole sandbox history booked.
 
 Each rolling run compares the registry it evaluates with where the ledger's stage moves
 (``promoted``, ``demoted`` and these) last left each agent — or, for an agent the ledger never
-moved, with the stage the previous run's snapshot showed — and records a crossing of the prod
-boundary as ``promoted_by_hand`` or ``left_prod_by_hand``. Its time is the run's, like every
-record's: up to one schedule interval after the edit, as for a merge. Not recorded: an agent
-this run's own records move (its PR's merge, observed now); an agent now ``retired`` with a
-``killed`` record (metasup's retire PR; ``prod_spans`` ends its span at the kill); a first run
-(no snapshot, no move: nothing to compare with); an agent removed from agents.yaml.
+moved or has killed since its latest move (a retire PR's merge is no record), with the stage the
+previous run's snapshot showed — and records a crossing of the prod boundary as
+``promoted_by_hand`` or ``left_prod_by_hand``. Its time is the run's, like every record's: up to
+one schedule interval after the edit, as for a merge. Not recorded: an agent this run's own
+records move (its PR's merge, observed now); an agent now ``retired`` with a ``killed`` record
+since its latest stage move (metasup's retire PR; ``prod_spans`` ends its span at the kill); a
+first run (no snapshot, no move: nothing to compare with); an agent removed from agents.yaml.
 
 Pure: records, stages and this run's entries in, entries out. The key counts the agent's stage
 moves so far, so a re-run records an edit once and a later edit back is a new fact.
@@ -40,16 +41,21 @@ def hand_moves(
     person moved across prod since the ledger's last move, or since ``stages_before`` (the previous
     snapshot's stages) for an agent the ledger never moved."""
     moved_now = {entry.subject for entry in this_run if entry.event in STAGE_MOVES}
-    killed = {record.subject for record in records if record.event == "killed"}
+    killed: set[str] = set()  # killed since their latest stage move (an older kill was lifted since)
     in_prod: dict[str, bool] = {}  # after the agent's latest stage move
     moves: dict[str, int] = {}
     for record in records:
-        if record.event in STAGE_MOVES:
+        if record.event == "killed":
+            killed.add(record.subject)
+        elif record.event in STAGE_MOVES:
             in_prod[record.subject] = STAGE_MOVES[record.event]
             moves[record.subject] = moves.get(record.subject, 0) + 1
+            killed.discard(record.subject)
     entries: list[NewEntry] = []
     for agent, stage in sorted(stages_now.items()):
-        was = in_prod.get(agent, stages_before[agent] == PROD if agent in stages_before else None)
+        was = in_prod.get(agent)
+        if was is None or agent in killed:  # a retire PR's merge moves no record: the snapshot knows
+            was = stages_before[agent] == PROD if agent in stages_before else None
         if was is None or was == (stage == PROD) or agent in moved_now:
             continue
         if stage == "retired" and agent in killed:

@@ -342,20 +342,15 @@ def plan_rolling(
             )
             if action is not None:
                 plan.actions.append(action)
-        for agent in review.agents:  # a PR left open for an agent whose stage has changed since
-            open_pull = next(
-                (p for p in by_branch.get(lifecycle.branch(agent.agent), []) if p.state == "open"), None
-            )
-            if (
-                agent.stage != lifecycle.from_stage
-                and open_pull is not None
-                and open_pull.number not in peoples
-            ):
-                plan.actions.append(
-                    WithdrawStageChange(
-                        agent.agent, open_pull.number, f"the agent is now {agent.stage}", lifecycle.kind
-                    )
-                )
+        for agent in review.agents:  # a PR left open for an agent whose stage changed since, or gone
+            history = by_branch.get(lifecycle.branch(agent.agent), [])
+            open_pull = next((p for p in history if p.state == "open"), None)
+            gone = registry.agent(agent.agent) is None  # renamed or removed by a person (an audit)
+            unchanged = agent.stage == lifecycle.from_stage and not gone
+            if open_pull is None or open_pull.number in peoples or unchanged:
+                continue
+            why = "the agent is no longer in agents.yaml" if gone else f"the agent is now {agent.stage}"
+            plan.actions.append(WithdrawStageChange(agent.agent, open_pull.number, why, lifecycle.kind))
 
     killing = plan_kills(review, registry, by_branch, kills, now, cooldown, base_head, blocked)
     plan.audit_entries.extend(killing.entries)

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from metasup.lp.email import period_sentence
 from metasup.lp.report import LOG_EVENTS, Strategies, compute_lp_report
 from metasup.lp.statistics import (
     Period,
@@ -28,6 +29,7 @@ from metasup.lp.statistics import (
     sharpe_ratio,
     sortino_ratio,
 )
+from metasup.lp.values import PeriodInfo
 
 UTC = "UTC"
 CAPITAL = 1_000_000.0
@@ -533,7 +535,7 @@ def test_due_period__iso_week_across_the_new_year() -> None:
     assert period is not None
     assert period.key == "weekly:2026-W53"
     assert (period.start, period.end) == (dt.date(2026, 12, 28), dt.date(2027, 1, 3))
-    assert period.label == "week 2026-W53 (Dec 28 – Jan 3)"
+    assert period.label == "week 2026-W53 (Dec 28, 2026 – Jan 3, 2027)"
 
 
 def test_due_period__rejects_unknown_weekday() -> None:
@@ -548,6 +550,22 @@ def test_period_helpers() -> None:
     assert Period.between(dt.date(2026, 10, 1), dt.date(2026, 10, 31)).key == "custom:2026-10-01..2026-10-31"
     with pytest.raises(ValueError, match="before it starts"):
         Period.between(dt.date(2026, 10, 2), dt.date(2026, 10, 1))
+    # ISO week 53 spans the year end: both years said (its dates alone read like one year's)
+    w53 = period_containing(dt.date(2026, 12, 31), "weekly")
+    assert (w53.key, w53.label) == ("weekly:2026-W53", "week 2026-W53 (Dec 28, 2026 – Jan 3, 2027)")
+    assert period_containing(dt.date(2027, 1, 4), "weekly").label == "week 2027-W01 (Jan 4 – Jan 10)"
+
+
+def test_period_sentence__a_week_across_the_year_end_names_both_years(small_case: Any) -> None:
+    """ "from Monday Dec 28 to Friday Jan 1, 2027" read as a span of one year (a calendar audit)."""
+    w53 = period_containing(dt.date(2026, 12, 31), "weekly")
+    period = PeriodInfo(**w53.model_dump(), first_day=dt.date(2026, 12, 28), last_day=dt.date(2027, 1, 1))
+    sentence = period_sentence(small_case.model_copy(update={"period": period}))
+    assert sentence.startswith(
+        "Period: week 2026-W53 (Dec 28, 2026 – Jan 3, 2027), the trades closed "
+        "from Monday Dec 28, 2026 to Friday Jan 1, 2027 (UTC;"
+    )
+    assert "from Monday Oct 19 to Friday Oct 23, 2026 (UTC;" in period_sentence(small_case)
 
 
 @pytest.mark.parametrize(

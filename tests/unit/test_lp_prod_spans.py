@@ -74,6 +74,12 @@ def ns(ts: str) -> int:
             "prod",
             ((ns(JUN_15), None),),
         ),
+        (  # killed from prod and retired, put back in prod by a person, retired again (not recorded
+            # yet): the old kill did not end the new span (it closed it before it opened)
+            [record("killed", "a", MAY_1, registry="prod"), record("promoted_by_hand", "a", JUN_15)],
+            "retired",
+            ((ns(JUN_15), None),),
+        ),
         (  # a person took out an agent in prod since before the ledger
             [record("left_prod_by_hand", "a", JUN_15, stage="retired")],
             "retired",
@@ -95,6 +101,7 @@ def ns(ts: str) -> int:
         "class-subject",
         "promoted-then-out-by-hand",
         "in-by-hand",
+        "reinstated-after-kill",
         "out-by-hand",
     ],
 )

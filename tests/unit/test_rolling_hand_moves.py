@@ -67,3 +67,19 @@ def test_recorded_once_and_a_later_edit_back_is_a_new_fact() -> None:
     back = hand_moves(records, {"a": "prod"}, {"a": "sandbox"}, [])
     assert moves(back) == [("promoted_by_hand", "a", {"stage": "prod", "was": "sandbox"}, "move#3")]
     assert len(append_new(records, back, "2026-10-03T00:00:00Z", "run-3")) == 1
+
+
+def test_a_kill_before_a_persons_reinstatement_does_not_explain_a_later_retirement() -> None:
+    """Killed, retired by its PR, put back in prod by a person, retired again by a person: the old
+    kill is not why; the move out of prod is recorded (an audit: it was not, and the next edit,
+    retired → sandbox, was recorded as leaving prod instead)."""
+    kill = NewEntry(event="killed", subject="a", data={"registry": "prod"}, dedupe_key="2026-10-02")
+    records = ledger(promoted("a"), kill)
+    back = hand_moves(records, {"a": "prod"}, {"a": "retired"}, [])
+    assert moves(back) == [("promoted_by_hand", "a", {"stage": "prod", "was": "retired"}, "move#2")]
+    records += append_new(records, back, "2026-10-05T00:00:00Z", "run-5")
+
+    out = hand_moves(records, {"a": "retired"}, {"a": "prod"}, [])
+    assert moves(out) == [("left_prod_by_hand", "a", {"stage": "retired", "was": "prod"}, "move#3")]
+    records += append_new(records, out, "2026-10-06T00:00:00Z", "run-6")
+    assert hand_moves(records, {"a": "sandbox"}, {"a": "retired"}, []) == []  # not prod either side
