@@ -41,7 +41,7 @@ from metasup.github import (
 )
 from metasup.lp.prod_spans import moved_agents
 from metasup.model.config import Config
-from metasup.model.errors import DONE_NOTE
+from metasup.model.errors import DONE_NOTE, InputError
 from metasup.model.registry import Stage
 from metasup.model.review import BaseInfo
 from metasup.render.bodies import DASHBOARD_MARKER, render_dashboard
@@ -113,6 +113,12 @@ def run_rolling(
     review = supervision.review
     if problem is not None:
         return RollingOutcome(review, RollingPlan(), audit_ledger_broken=True, errors=[problem])
+    if workspace.artifacts.signals.empty:  # an export that failed: judging nothing, it withdrew PRs
+        raise InputError(
+            f"artifacts.alpha ({workspace.config.artifacts.alpha}) holds no signal at all: a rolling "
+            "run decides nothing from no data (no PR, snapshot, allocation or e-mail; an LP would be "
+            "sent $0.00); the next run with signals does"
+        )
 
     base_head = branch_head(gh, context.repository, context.base_ref)
     if base_head is None:
