@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from metasup.evaluate.retirement import kill_reason
 from metasup.model.pulls import PullState
@@ -54,6 +54,7 @@ def active_vetoes(
     entries: Iterable[NewEntry],
     now: datetime,
     closed_unmerged: Collection[int] | None = None,
+    cooldown: timedelta | None = None,
 ) -> list[Veto]:
     """Vetoes whose cooldown has not run out at ``now``, from the audit ledger and this run's new entries.
 
@@ -62,7 +63,9 @@ def active_vetoes(
     ``cooldown_until`` (``plan.observed_entries``). ``closed_unmerged``: the PRs GitHub shows closed
     and not merged now. A recorded veto of any other PR is no veto in force: a person reopened it
     (it is open, and listed as such: :func:`reopened_promotions`) or reopened and merged it.
-    ``None``: every recorded veto counts.
+    ``None``: every recorded veto counts. ``cooldown``: the config's ``veto_cooldown_days`` now,
+    which the plan applies to a veto's close (a recorded ``cooldown_until`` is the one of its day:
+    after the setting was lowered the dashboard listed a veto next to the PR it no longer held back).
     """
     facts = [(r.event, r.subject, r.data) for r in records] + [(e.event, e.subject, e.data) for e in entries]
     vetoes: dict[tuple[str, int], Veto] = {}
@@ -72,6 +75,8 @@ def active_vetoes(
         if kind is None or not isinstance(until, str):
             continue
         expires = datetime.fromisoformat(until)
+        if cooldown is not None and isinstance(closed, str):
+            expires = datetime.fromisoformat(closed) + cooldown
         in_force = closed_unmerged is None or pull in closed_unmerged
         if expires > now and isinstance(closed, str) and isinstance(pull, int) and in_force:
             vetoes[(subject, pull)] = Veto(subject, pull, datetime.fromisoformat(closed), expires, kind)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 
 from metasup.baseline import from_snapshot
@@ -202,6 +203,7 @@ def run_rolling(
                 entries,
                 context.now,
                 closed_unmerged={p.number for p in pulls if p.state == "closed" and not p.merged},
+                cooldown=timedelta(days=workspace.config.promotion_prs.veto_cooldown_days),
             ),
             saved.ledger_head,
             saved.commit,

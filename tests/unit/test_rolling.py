@@ -405,6 +405,17 @@ def test_active_vetoes__a_vetoed_pr_a_person_reopened_or_merged_is_no_veto_in_fo
     assert [v.pull for v in active_vetoes(recorded(*entries), [], NOW)] == [7, 9]
 
 
+def test_active_vetoes__the_configured_cooldown_now_decides_as_the_plan_does() -> None:
+    """``veto_cooldown_days`` lowered after a veto: the plan opens a new PR once the new cooldown
+    ran out, and the dashboard must not list the veto beside it (an audit of unattended runs)."""
+    closed_at = NOW - timedelta(days=2)
+    records = recorded(*veto_entries(closed_at))  # recorded with the 30-day cooldown
+    assert [v.expires for v in active_vetoes(records, [], NOW)] == [closed_at + COOLDOWN]
+    assert active_vetoes(records, [], NOW, cooldown=timedelta(days=1)) == []
+    [veto] = active_vetoes(records, [], NOW, cooldown=timedelta(days=3))
+    assert veto.expires == closed_at + timedelta(days=3)
+
+
 def test_reopened_promotions__lists_a_reopened_pr_as_open_and_a_persons(
     review_factory: Callable[..., Review], approved: AgentReport
 ) -> None:
