@@ -109,6 +109,17 @@ def kill_subjects(agents: Iterable[AgentReport]) -> dict[str, str]:
     }
 
 
+_STEPS = {
+    **{event: "in" if enters else "out" for event, enters in STAGE_MOVES.items()},
+    "demotion_proposed": "proposed",  # out of the allocation at once (SPEC §3.8), not at the merge
+    **dict.fromkeys(DEMOTION_ENDED, "ended"),
+}
+"""What each ledger event does to an agent's place in the book (with ``killed``, read apart)."""
+
+Step = tuple[int, str, object]
+"""``(when, step, the registry stage a kill recorded)`` of one agent, in ledger order."""
+
+
 def prod_spans(
     records: Iterable[Mapping[str, Any]],
     stages_now: Mapping[str, str],
@@ -117,75 +128,96 @@ def prod_spans(
 ) -> ProdSpans:
     """The spans in prod of the agents of ``stages_now`` (each agent's registry stage at ``as_of``).
 
-    ``killed_now``: :func:`kill_subjects` of the review at ``as_of``; such an agent's open span ends
+    ``killed_now``: :func:`kill_subjects` of the review at ``as_of``; such an agent leaves the book
     at its subject's latest ``killed`` record if that kill is in force (``kills_in_force``: the
     subjects the rolling run found so, ``rolling.kills.kills_in_force``; without it, every recorded
     kill is taken to be). A kill this run decides, or one lifted since, ends nothing."""
-    moves: dict[str, list[tuple[int, bool]]] = {}
-    latest_kill: dict[str, tuple[int, object]] = {}  # the latest ``killed`` record: when, the stage then
+    steps: dict[str, list[Step]] = {}
+    latest_kill: dict[str, int] = {}  # each subject's latest ``killed`` record, classes included
     for record in records:
         subject, event, ts = record.get("subject"), record.get("event"), record.get("ts")
         if not isinstance(subject, str) or not isinstance(ts, str):
             continue
         when = pd.Timestamp(ts).value
-        if event == "killed" and when >= latest_kill.get(subject, (when, None))[0]:
+        is_class = subject.startswith(CLASS_SUBJECT_PREFIX)
+        if event == "killed":
+            latest_kill[subject] = max(when, latest_kill.get(subject, when))
             data = record.get("data")
-            latest_kill[subject] = (when, data.get("registry") if isinstance(data, Mapping) else None)
-        elif event in _MOVES and not subject.startswith(CLASS_SUBJECT_PREFIX):
-            moves.setdefault(subject, []).append((when, _MOVES[str(event)]))
-    in_force = set(latest_kill) if kills_in_force is None else set(kills_in_force)
+            stage = data.get("registry") if isinstance(data, Mapping) else None
+            if not is_class:
+                steps.setdefault(subject, []).append((when, "killed", stage))
+        elif event in _STEPS and not is_class:
+            steps.setdefault(subject, []).append((when, _STEPS[str(event)], None))
+    recorded = set(latest_kill) if kills_in_force is None else set(kills_in_force)
+    in_force = {subject for subject in (killed_now or {}).values() if subject in recorded}
     spans: dict[str, tuple[Span, ...]] = {}
     for agent in stages_now:  # the review's agents: a ledger subject without a signal books nothing
-        found = _spans(sorted(moves.get(agent, [])), stages_now.get(agent))
-        killed_at, was = latest_kill.get(agent, (None, None))
+        stream = sorted(steps.get(agent, []), key=lambda step: step[0])  # stable: ledger order at a time
         subject = (killed_now or {}).get(agent)
-        latest_move = max((when for when, _ in moves.get(agent, [])), default=None)
-        kill_is_latest = latest_move is None or (killed_at is not None and latest_move <= killed_at)
-        if stages_now.get(agent) == "retired" and was == "prod" and killed_at is not None and kill_is_latest:
-            unmoved = agent not in moves  # in prod, as the kill's record says, since its first signal
-            found = _ended(((None, None),) if unmoved else found, killed_at)
-        elif found and subject in latest_kill and subject in in_force:
-            found = _killed(found, latest_kill[subject][0])
+        if subject is not None and subject != agent and subject in in_force and subject in latest_kill:
+            stream = sorted([*stream, (latest_kill[subject], "class_killed", None)], key=lambda s: s[0])
+        found = _book_spans(stream, stages_now.get(agent), own_kill_in_force=agent in in_force)
         if found:
             spans[agent] = found
     return ProdSpans(spans)
 
 
-def _killed(spans: tuple[Span, ...], at: int) -> tuple[Span, ...]:
-    """``spans`` with the open one ended ``at`` a kill in force; a span opened after that kill (an
-    agent promoted into a killed class) never held a place in the allocation, and is dropped."""
-    start, end = spans[-1]
-    if end is not None:
-        return spans
-    if start is not None and start >= at:
-        return spans[:-1]
-    return _ended(spans, at)
-
-
-def _ended(spans: tuple[Span, ...], at: int) -> tuple[Span, ...]:
-    """``spans`` with the open one (if any) closed ``at``."""
-    return tuple((start, at if end is None else end) for start, end in spans)
-
-
-def _spans(moves: list[tuple[int, bool]], stage_now: str | None) -> tuple[Span, ...]:
-    """Spans from one agent's moves in time order; with none, the whole history if in prod now.
-
-    Before the first move the agent was where that move took it from. A move that repeats the
-    stage the agent already had (two ``promoted`` records of two episodes) changes nothing."""
-    if not moves:
-        return ((None, None),) if stage_now == "prod" else ()
-    spans: list[Span] = []
-    start: int | None = None
-    inside = not moves[0][1]  # first promoted: was out; first demoted: was in
-    for when, enters in moves:
-        if enters and not inside:
-            start, inside = when, True
-        elif not enters and inside:
+def _book_spans(stream: list[Step], stage_now: str | None, own_kill_in_force: bool) -> tuple[Span, ...]:
+    """One agent's spans in the book: in prod (its stage moves), no demotion pending, no kill
+    taking it out. A kill takes it out when it is in force now, when it was carried out (the agent
+    is retired now and no stage move came since), or when the agent's next stage move brought it
+    back into prod (a person reinstated it after the retire PR's merge, which moves no record).
+    A class kill in force keeps out even an agent promoted into the class since."""
+    effective = _effective_kills(stream, stage_now, own_kill_in_force)
+    stage, pending, killed, class_killed = _in_prod_before(stream, stage_now), False, False, False
+    inside, start, spans = stage, None, list[Span]()
+    for index, (when, step, _) in enumerate(stream):
+        if step == "in":
+            stage, killed = True, False  # a reinstatement ends an older kill
+        elif step == "out":
+            stage, pending = False, False
+        elif step in ("proposed", "ended"):
+            pending = step == "proposed"
+        elif step == "class_killed":
+            class_killed = True
+        elif index in effective:
+            killed = True
+        now_inside = stage and not pending and not killed and not class_killed
+        if now_inside and not inside:
+            start = when
+        elif inside and not now_inside and (start is None or start < when):
             spans.append((start, when))
-            inside = False
+        inside = now_inside
     if inside:
         spans.append((start, None))
     return tuple(spans)
+
+
+def _effective_kills(stream: list[Step], stage_now: str | None, own_kill_in_force: bool) -> set[int]:
+    """The positions in ``stream`` of the ``killed`` records that took the agent out of the book."""
+    kills = [index for index, (_, step, _) in enumerate(stream) if step == "killed"]
+    effective = set()
+    for index in kills:
+        following = [step for _, step, _ in stream[index + 1 :] if step in ("in", "out")]
+        latest = index == kills[-1]
+        reinstated = bool(following) and following[0] == "in"  # carried out, then undone by a person
+        carried_out = latest and not following and stage_now == "retired"
+        if reinstated or carried_out or (latest and own_kill_in_force):
+            effective.add(index)
+    return effective
+
+
+def _in_prod_before(stream: list[Step], stage_now: str | None) -> bool:
+    """Whether the agent was in prod before its first record: where that record took it from (a
+    kill says the stage it found); with no record, where the registry has it now."""
+    for _, step, recorded in stream:
+        if step in ("in", "out"):
+            return step == "out"
+        if step in ("proposed", "ended"):
+            return True
+        if step == "killed" and isinstance(recorded, str):
+            return recorded == "prod"
+    return stage_now == "prod"
 
 
 def moved_agents(records: Iterable[Mapping[str, Any]]) -> frozenset[str]:

@@ -70,7 +70,7 @@ def duration_text(value: timedelta) -> str:
     for unit in "dhm":  # not weeks: "14d" reads better than "2w" next to "30d"
         if seconds % UNIT_SECONDS[unit] == 0:
             return f"{int(seconds // UNIT_SECONDS[unit])}{unit}"
-    return f"{seconds:g}s"
+    return f"{seconds:.12g}s"
 
 
 def _takes_numbers_not_booleans(annotation: object) -> bool:

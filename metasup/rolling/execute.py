@@ -58,6 +58,7 @@ from metasup.rolling.plan import (
 )
 from metasup.rolling.registry_edit import (
     RegistryEditError,
+    RegistryEntryMissing,
     Section,
     class_is_killed,
     has_stage,
@@ -122,7 +123,7 @@ class PlanExecutor:
             if str(exc) not in self.outcome.errors:
                 self.outcome.errors.append(str(exc))
             return []
-        except (BranchNotOurs, RegistryEditError) as exc:  # RegistryEditError: renamed or removed
+        except (BranchNotOurs, RegistryEntryMissing) as exc:  # a subject renamed or removed by a person
             self.outcome.warnings.append(f"{describe(action)}: not done: {exc}")
             return []
 
@@ -160,7 +161,6 @@ class PlanExecutor:
 
     def _push(self, branch: str, text: str, message: str) -> str:
         """Push one registry commit to ``branch``, recorded on the state branch as metasup's first.
-
         Recorded before the branch moves: a run that dies between the two leaves a recorded commit
         no branch shows (harmless), never a branch head metasup wrote but did not record — which
         the next run would have to treat as someone else's push and hold.

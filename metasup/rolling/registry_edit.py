@@ -57,6 +57,10 @@ class RegistryEditError(MetasupError):
     """The requested edit of agents.yaml cannot be made safely; the message says why."""
 
 
+class RegistryEntryMissing(RegistryEditError):
+    """The agent or class is not in agents.yaml (any more): a person renamed or removed it."""
+
+
 @dataclass(frozen=True)
 class Change:
     """Set ``key`` to ``value`` in one entry of the registry.
@@ -189,7 +193,7 @@ def _unshared_copy(value: Any) -> Any:
 
 def _not_found_or_ambiguous(section: Section, name: str, count: int) -> RegistryEditError:
     if count == 0:
-        return RegistryEditError(f"agents.yaml: {_what(section, name)} is not in the registry")
+        return RegistryEntryMissing(f"agents.yaml: {_what(section, name)} is not in the registry")
     return RegistryEditError(f"agents.yaml: {_what(section, name)} appears {count} times; expected once")
 
 

@@ -44,12 +44,14 @@ from metasup.lp.prod_spans import moved_agents
 from metasup.model.config import Config
 from metasup.model.errors import DONE_NOTE, InputError
 from metasup.model.registry import Stage
-from metasup.model.review import BaseInfo
+from metasup.model.review import BaseInfo, Review
 from metasup.render.bodies import DASHBOARD_MARKER, render_dashboard
 from metasup.rolling.audit_anchor import check_anchors
 from metasup.rolling.audit_ledger import (
     LedgerRecord,
     NewEntry,
+    append_new,
+    format_ts,
     missing_entries,
     parse_ledger,
     verify_ledger,
@@ -98,6 +100,7 @@ def run_rolling(
         owned = classify(facts, own_login(gh), state.heads, context.base_ref)
     pulls = owned.ours
     previous = from_snapshot(state.snapshot_text, context.base_ref)
+    stages_before = _registered_stages(previous.review if previous else None)
     standing = kills_in_force(records, pulls, workspace.registry)
     supervision = supervise_workspace(
         workspace,
@@ -109,7 +112,8 @@ def run_rolling(
         standing_kills=standing,
         demotion_vetoes=demotion_vetoes(pulls, workspace.registry, context.now, workspace.config),
         measure=measure,
-        booked=moved_agents(record.fields() for record in records),
+        # with the agents a person may have taken out of prod since (hand_moves): the e-mail books them
+        booked=moved_agents(record.fields() for record in records) | _in_prod(stages_before),
     )
     review = supervision.review
     if problem is not None:
@@ -168,8 +172,6 @@ def run_rolling(
         )
         for action in plan.actions:
             entries += executor.run(action)
-        snapshot = previous.review if previous else None
-        stages_before = {agent.agent: agent.stage for agent in snapshot.agents} if snapshot else {}
         stages_now = {agent.name: agent.stage for agent in workspace.registry.agents}
         edited = hand_moves(records, stages_now, stages_before, entries)
         by_hand = _shown_on_base(gh, context, base_head, edited)
@@ -178,12 +180,15 @@ def run_rolling(
             f"recorded as {entry.event} (the LP report books it from now)"
             for entry in by_hand
         ]
-        entries += by_hand
+        entries = [*by_hand, *entries]  # the person's edit came first: this run may kill what it reinstated
         claims, state_head = state.claims, state.head
         if executor.wrote_state:  # recorded PR heads moved the state branch: claim on its new head
             fresh = read_state(gh, context.repository, STATE_BRANCH, [EMAIL_CLAIMS_PATH])
             claims, state_head = email_claims(fresh.files.get(EMAIL_CLAIMS_PATH)), fresh.head
-        due = DueEmail(context, workspace, supervision, records, claims, state_head, frozenset(standing))
+        # The ledger as this run will leave it: an agent whose move this run records (a merge it
+        # observed, a person's edit) is where the record says, not where its stage alone puts it.
+        known = [*records, *append_new(records, entries, format_ts(context.now), context.run_id)]
+        due = DueEmail(context, workspace, supervision, known, claims, state_head, frozenset(standing))
         email = send_due_email(gh, due, console)
         entries += email.entries
         outcome.decisions += email.decisions
@@ -272,6 +277,15 @@ def _carried_out(
             continue
         kept.append(entry)
     return kept
+
+
+def _registered_stages(snapshot: Review | None) -> dict[str, str]:
+    """The previous run's stages of its registered agents (an unregistered one shows ``sandbox``)."""
+    return {agent.agent: agent.stage for agent in snapshot.agents if agent.registered} if snapshot else {}
+
+
+def _in_prod(stages: dict[str, str]) -> frozenset[str]:
+    return frozenset(agent for agent, stage in stages.items() if stage == "prod")
 
 
 def _shown_on_base(

@@ -7,6 +7,7 @@ import email
 import email.policy
 import re
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -266,3 +267,43 @@ def test_email__a_recipient_the_server_refuses_is_named(
     )
     [sent] = runner.events("email_sent")
     assert sent["data"]["refused"] == ["bob@fund.example"]  # type: ignore[index]
+
+
+@pytest.mark.usefixtures("trust_test_ca")
+def test_email__the_run_that_records_a_persons_edit_books_as_later_reports_do(
+    fake_github: FakeGitHub,
+    tmp_path: Path,
+    make_server: Callable[..., Server],
+    github_event_path: Callable[..., Path],
+) -> None:
+    """A person took momo-alpha (in prod since before the ledger) out of prod; the run that records
+    it (``left_prod_by_hand``) also sends the period's e-mail. That e-mail was built from the ledger
+    before the run: momo-alpha, no longer prod and never moved, was booked nowhere, its prod history
+    gone from the figures, while every later report books it until the edit (a review)."""
+    server = make_server()
+    fake_github.clock.set(datetime(2026, 10, 31, 6, tzinfo=UTC))  # runs (and records) after the data
+    runner = mailing(fake_github, tmp_path, github_event_path, server)
+    config = runner.workspace / "metasup.yml"
+    with_email = config.read_text()
+    without = yaml.safe_load(with_email)
+    del without["email"]
+    config.write_text(yaml.safe_dump(without, sort_keys=False))
+    assert runner() == 0  # no e-mail yet: the snapshot shows momo-alpha in prod
+    assert server.mailbox.received == []
+
+    registry = fake_github.read_file(REPO, "agents.yaml", ref="main") or ""
+    edited = re.sub(r"(name: momo-alpha .*?stage: )prod", r"\1sandbox", registry, count=1, flags=re.S)
+    assert edited != registry
+    fake_github.commit_files(REPO, "main", {"agents.yaml": edited}, user="alice")
+    (runner.workspace / "agents.yaml").write_text(edited)
+    config.write_text(with_email)
+    fake_github.advance(hours=6)
+    assert runner() == 0
+
+    [moved] = runner.events("left_prod_by_hand", "momo-alpha")
+    [(_sender, _recipients, content)] = server.mailbox.received
+    message = email.message_from_bytes(content, policy=email.policy.default)
+    body = message.get_body(preferencelist=("plain",))
+    assert body is not None
+    assert "momo-alpha" in body.get_content()  # in prod for the whole period: booked
+    assert moved["run_id"] == "2"

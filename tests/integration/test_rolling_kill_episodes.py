@@ -82,6 +82,33 @@ def test_a_reinstated_agent_killed_again_gets_a_new_record_and_a_new_retire_pr(r
     assert retire_pulls(rolling) == [first, second]
 
 
+def test_a_reinstatement_is_recorded_before_the_kill_of_the_same_run(rolling: Rolling) -> None:
+    """The person's edit came first, then this run killed what it found: in the ledger the same way
+    round, so when the second retire PR merges, the retirement is the kill's, not a person's (a
+    review: it was recorded as "taken out of prod by a person", and the LP report booked the
+    killed agent's signals after its kill)."""
+    original = (rolling.workspace / "agents.yaml").read_text()
+    assert rolling() == 0
+    [first] = retire_pulls(rolling)
+    rolling.fake.merge(REPO, first, user="alice")
+    (rolling.workspace / "agents.yaml").write_text(rolling.fake.read_file(REPO, "agents.yaml", ref="main"))
+    rolling.fake.advance(hours=6)
+    assert rolling() == 0  # sees it retired
+    rolling.fake.commit_files(REPO, "main", {"agents.yaml": original}, message="Reinstate meanrev-legacy")
+    (rolling.workspace / "agents.yaml").write_text(original)
+    rolling.fake.advance(hours=6)
+    assert rolling() == 0  # records the reinstatement, and kills it again (its rules still fire)
+    moves = [(r["event"], r["seq"]) for r in rolling.ledger() if r["subject"] == AGENT]
+    assert [event for event, _ in moves] == ["killed", "promoted_by_hand", "killed"]
+    [_, second] = retire_pulls(rolling)
+    rolling.fake.merge(REPO, second, user="alice")
+    (rolling.workspace / "agents.yaml").write_text(rolling.fake.read_file(REPO, "agents.yaml", ref="main"))
+    for _ in range(2):
+        rolling.fake.advance(hours=6)
+        assert rolling() == 0
+    assert rolling.events("left_prod_by_hand") == []
+
+
 def test_a_kill_a_person_refused_is_proposed_again_only_after_the_cooldown(rolling: Rolling) -> None:
     """alice closes the retire PR: the kill is lifted. Its rules keep firing; within the veto
     cooldown metasup records and opens nothing (and says why), after it a new episode begins."""

@@ -69,3 +69,18 @@ def test_a_renamed_agents_promote_pr_is_withdrawn_with_the_reason(rolling: Rolli
     assert "no longer in agents.yaml" in rolling.fake.comments(REPO, pull.number)[-1].body
     [withdrawn] = rolling.events("promotion_withdrawn", "momo-beta")
     assert withdrawn["data"]["pr"] == pull.number
+
+
+def test_an_agent_removed_then_restored_is_no_persons_stage_move(rolling: Rolling) -> None:
+    """While removed, momo-alpha (prod since before the ledger) showed in the snapshot as an
+    unregistered agent, whose stage reads ``sandbox``: its restoration was recorded as a person's
+    promotion, and the LP report dropped its whole prod history before it (a review)."""
+    assert rolling() == 0
+    original = registry(rolling)
+    without = re.sub(r"  - name: momo-alpha .*?(?=\n  - name:)", "", original, flags=re.S)
+    assert "name: momo-alpha" not in without
+    edit_registry(rolling, without)
+    assert rolling() == 0
+    edit_registry(rolling, original)
+    assert rolling() == 0
+    assert rolling.events("promoted_by_hand") == rolling.events("left_prod_by_hand") == []

@@ -75,10 +75,30 @@ def ns(ts: str) -> int:
             ((ns(JUN_15), None),),
         ),
         (  # killed from prod and retired, put back in prod by a person, retired again (not recorded
-            # yet): the old kill did not end the new span (it closed it before it opened)
+            # yet): in prod until the kill, and again from the reinstatement (the old kill does not
+            # close the new span, nor does the reinstatement drop the history before the kill)
             [record("killed", "a", MAY_1, registry="prod"), record("promoted_by_hand", "a", JUN_15)],
             "retired",
-            ((ns(JUN_15), None),),
+            ((None, ns(MAY_1)), (ns(JUN_15), None)),
+        ),
+        (  # promoted, killed, retired, reinstated by a person: the killed stretch is not booked
+            [
+                record("promoted", "a", "2026-02-01T00:00:00Z"),
+                record("killed", "a", MAY_1, registry="prod"),
+                record("promoted_by_hand", "a", JUN_15),
+            ],
+            "prod",
+            ((ns("2026-02-01T00:00:00Z"), ns(MAY_1)), (ns(JUN_15), None)),
+        ),
+        (  # a demotion PR withdrawn because a person took the agent out (both in one run): out
+            [
+                record("promoted", "a", MAY_1),
+                record("demotion_proposed", "a", "2026-06-01T00:00:00Z"),
+                record("left_prod_by_hand", "a", JUN_15),
+                record("demotion_withdrawn", "a", JUN_15),
+            ],
+            "sandbox",
+            ((ns(MAY_1), ns("2026-06-01T00:00:00Z")),),
         ),
         (  # a person took out an agent in prod since before the ledger
             [record("left_prod_by_hand", "a", JUN_15, stage="retired")],
@@ -102,6 +122,8 @@ def ns(ts: str) -> int:
         "promoted-then-out-by-hand",
         "in-by-hand",
         "reinstated-after-kill",
+        "reinstated-after-promotion-and-kill",
+        "withdrawn-with-a-hand-move",
         "out-by-hand",
     ],
 )
