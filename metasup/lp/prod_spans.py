@@ -147,19 +147,32 @@ def prod_spans(
             if not is_class:
                 steps.setdefault(subject, []).append((when, "killed", stage))
         elif event in _STEPS and not is_class:
-            steps.setdefault(subject, []).append((when, _STEPS[str(event)], None))
+            step = _STEPS[str(event)]
+            steps.setdefault(subject, []).append(
+                (when, f"hand_{step}" if event in HAND_EDITS else step, None)
+            )
     recorded = set(latest_kill) if kills_in_force is None else set(kills_in_force)
     in_force = {subject for subject in (killed_now or {}).values() if subject in recorded}
     spans: dict[str, tuple[Span, ...]] = {}
     for agent in stages_now:  # the review's agents: a ledger subject without a signal books nothing
-        stream = sorted(steps.get(agent, []), key=lambda step: step[0])  # stable: ledger order at a time
+        stream = sorted(steps.get(agent, []), key=_order)
         subject = (killed_now or {}).get(agent)
         if subject is not None and subject != agent and subject in in_force and subject in latest_kill:
-            stream = sorted([*stream, (latest_kill[subject], "class_killed", None)], key=lambda s: s[0])
+            stream = sorted([*stream, (latest_kill[subject], "class_killed", None)], key=_order)
         found = _book_spans(stream, stages_now.get(agent), own_kill_in_force=agent in in_force)
         if found:
             spans[agent] = found
     return ProdSpans(spans)
+
+
+HAND_EDITS = frozenset({"promoted_by_hand", "left_prod_by_hand"})
+"""A person's stage edit, which a rolling run records: at one time, before what that run decided."""
+
+
+def _order(step: Step) -> tuple[int, int]:
+    """Time, then a person's edit first: the run that recorded it saw the edit before it decided
+    (a kill of the agent it reinstated). Otherwise ledger order (the sort is stable)."""
+    return step[0], 0 if step[1].startswith("hand_") else 1
 
 
 def _book_spans(stream: list[Step], stage_now: str | None, own_kill_in_force: bool) -> tuple[Span, ...]:
@@ -168,6 +181,7 @@ def _book_spans(stream: list[Step], stage_now: str | None, own_kill_in_force: bo
     is retired now and no stage move came since), or when the agent's next stage move brought it
     back into prod (a person reinstated it after the retire PR's merge, which moves no record).
     A class kill in force keeps out even an agent promoted into the class since."""
+    stream = [(when, step.removeprefix("hand_"), recorded) for when, step, recorded in stream]  # ordered
     effective = _effective_kills(stream, stage_now, own_kill_in_force)
     stage, pending, killed, class_killed = _in_prod_before(stream, stage_now), False, False, False
     inside, start, spans = stage, None, list[Span]()

@@ -41,16 +41,17 @@ def hand_moves(
     person moved across prod since the ledger's last move, or since ``stages_before`` (the previous
     snapshot's stages) for an agent the ledger never moved."""
     moved_now = {entry.subject for entry in this_run if entry.event in STAGE_MOVES}
-    killed: set[str] = set()  # killed since their latest stage move (an older kill was lifted since)
+    killed: dict[str, str] = {}  # killed since the latest stage move: the run that killed it
     in_prod: dict[str, bool] = {}  # after the agent's latest stage move
     moves: dict[str, int] = {}
     for record in records:
         if record.event == "killed":
-            killed.add(record.subject)
+            killed[record.subject] = record.run_id
         elif record.event in STAGE_MOVES:
             in_prod[record.subject] = STAGE_MOVES[record.event]
             moves[record.subject] = moves.get(record.subject, 0) + 1
-            killed.discard(record.subject)
+            if killed.get(record.subject) != record.run_id:  # a run's kill follows the edit it saw
+                killed.pop(record.subject, None)
     entries: list[NewEntry] = []
     for agent, stage in sorted(stages_now.items()):
         was = in_prod.get(agent)

@@ -90,6 +90,17 @@ def ns(ts: str) -> int:
             "prod",
             ((ns("2026-02-01T00:00:00Z"), ns(MAY_1)), (ns(JUN_15), None)),
         ),
+        (  # reinstated by a person and killed again by the run that recorded it, then retired by
+            # the new retire PR: one moment in prod, nothing booked after (the kill follows the edit
+            # whatever their order in the ledger)
+            [
+                record("killed", "a", MAY_1, registry="prod"),
+                record("killed", "a", JUN_15, registry="prod"),
+                record("promoted_by_hand", "a", JUN_15),
+            ],
+            "retired",
+            ((None, ns(MAY_1)),),
+        ),
         (  # a demotion PR withdrawn because a person took the agent out (both in one run): out
             [
                 record("promoted", "a", MAY_1),
@@ -123,6 +134,7 @@ def ns(ts: str) -> int:
         "in-by-hand",
         "reinstated-after-kill",
         "reinstated-after-promotion-and-kill",
+        "killed-again-in-the-run-of-the-reinstatement",
         "withdrawn-with-a-hand-move",
         "out-by-hand",
     ],

@@ -83,3 +83,14 @@ def test_a_kill_before_a_persons_reinstatement_does_not_explain_a_later_retireme
     assert moves(out) == [("left_prod_by_hand", "a", {"stage": "retired", "was": "prod"}, "move#3")]
     records += append_new(records, out, "2026-10-06T00:00:00Z", "run-6")
     assert hand_moves(records, {"a": "sandbox"}, {"a": "retired"}, []) == []  # not prod either side
+
+
+def test_a_kill_in_the_run_that_recorded_the_reinstatement_explains_the_retirement() -> None:
+    """Whatever the order of one run's records, its kill came after the edit it saw (a review)."""
+    kill_1 = NewEntry(event="killed", subject="a", data={"registry": "prod"}, dedupe_key="k1")
+    records = ledger(promoted("a"), kill_1)
+    kill_2 = NewEntry(event="killed", subject="a", data={"registry": "prod"}, dedupe_key="k2")
+    back = hand_moves(records, {"a": "prod"}, {"a": "retired"}, [kill_2])
+    for run in ([kill_2, *back], [*back, kill_2]):
+        later = records + append_new(records, run, "2026-10-04T00:00:00Z", "run-4")
+        assert hand_moves(later, {"a": "retired"}, {"a": "prod"}, []) == []  # its retire PR merged
