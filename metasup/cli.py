@@ -28,6 +28,7 @@ from metasup.render.comment import check_comment_template, load_template, render
 from metasup.render.filters import inert, usd
 from metasup.rolling.audit_anchor import LedgerAnchor, check_anchors, parse_anchor
 from metasup.rolling.audit_ledger import LedgerError, LedgerRecord, parse_ledger, verify_ledger
+from metasup.rolling.kills import kills_in_force
 from metasup.runner import (
     FAIL_ON_CHOICES,
     check_not_an_input,
@@ -198,10 +199,10 @@ def cmd_report(args: argparse.Namespace) -> int:
         if target:
             check_not_an_input(flag, Path(target), Path(args.config), workspace.config)
     as_of = explicit_as_of or default_as_of(workspace.artifacts)
-    ledger = [r.fields() for r in records]
+    ledger, standing = [r.fields() for r in records], kills_in_force(records, [], workspace.registry)
     with open_measure(engine, booked=True) as measure:  # the report books the realized signals
-        supervision = supervise_workspace(
-            workspace, as_of, None, measure=measure, booked=moved_agents(ledger)
+        supervision = supervise_workspace(  # the recorded kills whose entry is unchanged stand
+            workspace, as_of, None, measure=measure, booked=moved_agents(ledger), standing_kills=standing
         )
     period = last_complete_period(as_of, workspace.config.email.cadence)
     report = build_lp_report(supervision, workspace.config, as_of, period, ledger)

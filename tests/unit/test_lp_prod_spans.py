@@ -325,3 +325,28 @@ def test_during__agents_in_prod_at_some_time_in_the_window() -> None:
         "b",
         "c",
     ]
+
+
+def test_report_cli__a_recorded_kill_stands_offline_as_in_the_rolling_run(tmp_path: Path) -> None:
+    """``metasup report --ledger``: momo-alpha killed from prod on 20 October, its retire PR not
+    merged; its rules do not fire at ``as_of``. The rolling run's e-mail stopped booking it at the
+    kill; the offline report, with no PR states, booked it all week as active (an audit: the two
+    disagreed on the same period). A recorded kill stands while its registry entry is unchanged."""
+    from metasup.cli import main
+    from metasup.rolling.audit_ledger import NewEntry, append, serialize
+
+    kill = NewEntry(event="killed", subject="momo-alpha", data={"registry": "prod"}, dedupe_key="k")
+    ledger = tmp_path / "ledger.jsonl"
+    ledger.write_text(serialize(append([], [kill], "2026-10-20T12:00:00Z", "r1")))
+    config = str(EXAMPLES_DIR / "metasup.yml")
+    assert main(["report", "--config", config, "--json", str(tmp_path / "none.json")]) == 0
+    assert (
+        main(["report", "--config", config, "--json", str(tmp_path / "k.json"), "--ledger", str(ledger)]) == 0
+    )
+    plain, killed = (json.loads((tmp_path / name).read_text()) for name in ("none.json", "k.json"))
+
+    [state] = [s for s in killed["strategies"]["agents"] if s["name"] == "momo-alpha"]
+    assert (state["status"], state["since"]) == ("killed", "2026-10-20")
+    before, after = (r["attribution"]["agents"]["momo-alpha"]["pnl"] for r in (plain, killed))
+    assert 0 < after < before  # only its days before the kill
+    assert plain["pnl"]["period"] - killed["pnl"]["period"] == pytest.approx(before - after)
