@@ -15,7 +15,9 @@ previous run's snapshot showed — and records a crossing of the prod boundary a
 one schedule interval after the edit, as for a merge. Not recorded: an agent this run's own
 records move (its PR's merge, observed now); an agent now ``retired`` with a ``killed`` record
 since its latest stage move (metasup's retire PR; ``prod_spans`` ends its span at the kill); a
-first run (no snapshot, no move: nothing to compare with); an agent removed from agents.yaml.
+first run (no snapshot, no move: nothing to compare with). An agent removed from agents.yaml (or
+renamed: its old name) leaves prod then, with stage ``removed``: its prod history stays the fund's
+(an audit: a renamed prod agent the ledger never moved lost all of it); restored, it re-enters.
 
 Pure: records, stages and this run's entries in, entries out. The key counts the agent's stage
 moves so far, so a re-run records an edit once and a later edit back is a new fact.
@@ -29,6 +31,8 @@ from metasup.lp.prod_spans import STAGE_MOVES
 from metasup.rolling.audit_ledger import LedgerEvent, LedgerRecord, NewEntry
 
 PROD = "prod"
+REMOVED = "removed"
+"""The stage recorded for an agent a person removed (or renamed) in agents.yaml: out of prod."""
 
 
 def hand_moves(
@@ -53,7 +57,8 @@ def hand_moves(
             if killed.get(record.subject) != record.run_id:  # a run's kill follows the edit it saw
                 killed.pop(record.subject, None)
     entries: list[NewEntry] = []
-    for agent, stage in sorted(stages_now.items()):
+    gone = (set(in_prod) | set(stages_before)) - set(stages_now)  # removed or renamed by a person
+    for agent, stage in sorted({**dict.fromkeys(gone, REMOVED), **stages_now}.items()):
         was = in_prod.get(agent)
         if was is None or agent in killed:  # a retire PR's merge moves no record: the snapshot knows
             was = stages_before[agent] == PROD if agent in stages_before else None

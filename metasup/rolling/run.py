@@ -65,13 +65,13 @@ from metasup.rolling.dashboard import (
     reopened_promotions,
 )
 from metasup.rolling.execute import PlanExecutor
-from metasup.rolling.hand_moves import hand_moves
+from metasup.rolling.hand_moves import REMOVED, hand_moves
 from metasup.rolling.kills import kills_in_force, latest_kills
 from metasup.rolling.lifecycle import DEMOTE_PREFIX, LIFECYCLES, PROMOTE_PREFIX, RETIRE_PREFIX
 from metasup.rolling.lp_email import DueEmail, send_due_email
 from metasup.rolling.ownership import Ownership, classify
 from metasup.rolling.plan import RollingPlan, demotion_vetoes, describe, plan_rolling
-from metasup.rolling.registry_edit import RegistryEditError, has_stage
+from metasup.rolling.registry_edit import RegistryEditError, RegistryEntryMissing, has_stage
 from metasup.rolling.state import StateFiles, email_claims, read_state_files, save_state
 from metasup.rolling.state_layout import EMAIL_CLAIMS_PATH, STATE_BRANCH
 from metasup.runner import Workspace, supervise_workspace
@@ -297,7 +297,26 @@ def _shown_on_base(
     if not entries:
         return []
     text = read_text(gh, context.repository, context.registry_path, base_head) or ""
-    return [entry for entry in entries if _at_stage(text, entry.subject, entry.data["stage"])]
+    return [
+        entry
+        for entry in entries
+        if (
+            _absent(text, entry.subject)
+            if entry.data["stage"] == REMOVED
+            else _at_stage(text, entry.subject, entry.data["stage"])
+        )
+    ]
+
+
+def _absent(registry_text: str, agent: str) -> bool:
+    """Whether the base's agents.yaml has no entry for ``agent`` (a person removed or renamed it)."""
+    try:
+        has_stage(registry_text, agent, "prod")
+    except RegistryEntryMissing:
+        return True
+    except RegistryEditError:
+        return False
+    return False
 
 
 def _at_stage(registry_text: str, agent: str, stage: Stage) -> bool:

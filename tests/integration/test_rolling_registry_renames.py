@@ -71,16 +71,23 @@ def test_a_renamed_agents_promote_pr_is_withdrawn_with_the_reason(rolling: Rolli
     assert withdrawn["data"]["pr"] == pull.number
 
 
-def test_an_agent_removed_then_restored_is_no_persons_stage_move(rolling: Rolling) -> None:
-    """While removed, momo-alpha (prod since before the ledger) showed in the snapshot as an
-    unregistered agent, whose stage reads ``sandbox``: its restoration was recorded as a person's
-    promotion, and the LP report dropped its whole prod history before it (a review)."""
+def test_an_agent_removed_leaves_prod_then_and_restored_re_enters(rolling: Rolling) -> None:
+    """momo-alpha, in prod since before the ledger, removed from agents.yaml (a rename): its prod
+    history must stay the fund's (an audit: with no record, the LP report dropped all of it,
+    $34,332 of since-inception gross in the audit's e-mails). While removed it showed in the
+    snapshot as an unregistered agent, stage ``sandbox``, which must not read as a stage (a review)."""
     assert rolling() == 0
     original = registry(rolling)
     without = re.sub(r"  - name: momo-alpha .*?(?=\n  - name:)", "", original, flags=re.S)
     assert "name: momo-alpha" not in without
     edit_registry(rolling, without)
     assert rolling() == 0
+    [removed] = rolling.events("left_prod_by_hand", "momo-alpha")
+    assert removed["data"] == {"stage": "removed", "was": "prod", "dedupe_key": "move#1"}
+    rolling.fake.advance(hours=6)
+    assert rolling() == 0  # recorded once
     edit_registry(rolling, original)
     assert rolling() == 0
-    assert rolling.events("promoted_by_hand") == rolling.events("left_prod_by_hand") == []
+    [back] = rolling.events("promoted_by_hand", "momo-alpha")
+    assert back["data"] == {"stage": "prod", "was": "sandbox", "dedupe_key": "move#2"}
+    assert len(rolling.events("left_prod_by_hand")) == 1

@@ -111,6 +111,11 @@ def ns(ts: str) -> int:
             "sandbox",
             ((ns(MAY_1), ns("2026-06-01T00:00:00Z")),),
         ),
+        (  # renamed: its old name, unregistered now (stage sandbox), was the fund's until then
+            [record("left_prod_by_hand", "a", JUN_15, stage="removed")],
+            "sandbox",
+            ((None, ns(JUN_15)),),
+        ),
         (  # a person took out an agent in prod since before the ledger
             [record("left_prod_by_hand", "a", JUN_15, stage="retired")],
             "retired",
@@ -136,6 +141,7 @@ def ns(ts: str) -> int:
         "reinstated-after-promotion-and-kill",
         "killed-again-in-the-run-of-the-reinstatement",
         "withdrawn-with-a-hand-move",
+        "renamed",
         "out-by-hand",
     ],
 )

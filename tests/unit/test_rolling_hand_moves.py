@@ -94,3 +94,12 @@ def test_a_kill_in_the_run_that_recorded_the_reinstatement_explains_the_retireme
     for run in ([kill_2, *back], [*back, kill_2]):
         later = records + append_new(records, run, "2026-10-04T00:00:00Z", "run-4")
         assert hand_moves(later, {"a": "retired"}, {"a": "prod"}, []) == []  # its retire PR merged
+
+
+def test_an_agent_removed_from_the_registry_leaves_prod() -> None:
+    """Renamed or removed: its old name leaves prod, so its history stays the fund's (an audit)."""
+    found = hand_moves([], {"b": "prod"}, {"a": "prod", "b": "prod"}, [])
+    assert moves(found) == [("left_prod_by_hand", "a", {"stage": "removed", "was": "prod"}, "move#1")]
+    assert hand_moves([], {"b": "prod"}, {"a": "sandbox", "b": "prod"}, []) == []  # never in prod
+    records = ledger(promoted("a"))
+    assert [e.event for e in hand_moves(records, {}, {}, [])] == ["left_prod_by_hand"]
