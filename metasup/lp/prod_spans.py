@@ -4,18 +4,14 @@ an agent emitted while it was (SPEC §6: "sandbox returns are never chained into
 The LP report used to book every signal of the agents in prod at ``as_of``: a promoted agent's
 sandbox record (promoted *because* it was good) became the fund's, and a demoted or retired
 agent's prod losses left it (found by an audit, 2026-12-07: +18 % reported where the fund lost
-16 %). The ledger's records (their ``ts``: the run that recorded them) open and close an agent's
-spans: ``promoted`` (or ``promoted_by_hand``, a person's edit of its stage, recorded by the next
-rolling run) opens one, ``left_prod_by_hand`` closes it; a demotion closes it when it was
-*proposed* (``demotion_proposed``: the agent left the allocation then, SPEC §3.8), and a veto or a
-withdrawal (``demotion_vetoed``, ``demotion_withdrawn``) opens the next, so a merge (``demoted``)
-changes nothing already booked.
-A kill closes it at its ``killed`` record: for an agent now ``retired`` if the registry showed it in
-prod then (``data.registry``); for an agent the review shows killed (itself or its class) while
-its stage still says prod, if that kill is in force (an audit, same day: a week booked a killed
-agent's post-kill losses, then dropped them at the merge). Without any such record
-the registry's stage at ``as_of`` is all there is: an agent in prod now counts from its first
-signal, as before (``docs/lp-report.md``, "Whose returns are the fund's").
+16 %). The ledger's records (their ``ts``: the run that recorded them) set an agent's three
+facts: its stage (``promoted``, ``demoted``, and ``promoted_by_hand``/``left_prod_by_hand``, a
+person's edit of agents.yaml recorded by the next rolling run), a pending demotion (out of the book
+when *proposed*, SPEC §3.8, back on a veto or withdrawal, so a merge changes nothing booked), and a
+kill that took it out (in force now, carried out, or undone by a person's reinstatement; a class
+kill in force too). One pass over an agent's records in ledger order (:func:`_book_spans`). Without
+any record the registry's stage at ``as_of`` is all there is: an agent in prod now counts from its
+first signal (``docs/lp-report.md``, "Whose returns are the fund's").
 """
 
 from __future__ import annotations
@@ -90,13 +86,6 @@ STAGE_MOVES = {"promoted": True, "demoted": False, "promoted_by_hand": True, "le
 """Ledger events that change an agent's registry stage into (True) or out of (False) prod: its PR's
 merge, or a person's edit of agents.yaml (``rolling/hand_moves``)."""
 
-_MOVES = {
-    **STAGE_MOVES,
-    "demotion_proposed": False,  # out of the allocation at once (SPEC §3.8), not at the merge
-    **dict.fromkeys(DEMOTION_ENDED, True),
-}
-"""Ledger events that move an agent into (True) or out of (False) the fund's book."""
-
 
 def kill_subjects(agents: Iterable[AgentReport]) -> dict[str, str]:
     """Agents a kill excludes at ``as_of``: agent → the killed subject (itself, or ``class:<name>``)."""
@@ -116,6 +105,10 @@ _STEPS = {
 }
 """What each ledger event does to an agent's place in the book (with ``killed``, read apart)."""
 
+HAND_EDITS = frozenset({"promoted_by_hand", "left_prod_by_hand"})
+"""A person's stage edit, which a rolling run records: at one time, before what that run decided."""
+
+
 Step = tuple[int, str, object]
 """``(when, step, the registry stage a kill recorded)`` of one agent, in ledger order."""
 
@@ -132,7 +125,7 @@ def prod_spans(
     at its subject's latest ``killed`` record if that kill is in force (``kills_in_force``: the
     subjects the rolling run found so, ``rolling.kills.kills_in_force``; without it, every recorded
     kill is taken to be). A kill this run decides, or one lifted since, ends nothing."""
-    steps: dict[str, list[Step]] = {}
+    steps: dict[str, list[tuple[int, str, object, bool]]] = {}  # a Step, and whether a person's edit
     latest_kill: dict[str, int] = {}  # each subject's latest ``killed`` record, classes included
     for record in records:
         subject, event, ts = record.get("subject"), record.get("event"), record.get("ts")
@@ -145,34 +138,25 @@ def prod_spans(
             data = record.get("data")
             stage = data.get("registry") if isinstance(data, Mapping) else None
             if not is_class:
-                steps.setdefault(subject, []).append((when, "killed", stage))
+                steps.setdefault(subject, []).append((when, "killed", stage, False))
         elif event in _STEPS and not is_class:
-            step = _STEPS[str(event)]
-            steps.setdefault(subject, []).append(
-                (when, f"hand_{step}" if event in HAND_EDITS else step, None)
-            )
+            steps.setdefault(subject, []).append((when, _STEPS[str(event)], None, event in HAND_EDITS))
     recorded = set(latest_kill) if kills_in_force is None else set(kills_in_force)
     in_force = {subject for subject in (killed_now or {}).values() if subject in recorded}
     spans: dict[str, tuple[Span, ...]] = {}
     for agent in stages_now:  # the review's agents: a ledger subject without a signal books nothing
-        stream = sorted(steps.get(agent, []), key=_order)
+        recorded_steps = steps.get(agent, [])
         subject = (killed_now or {}).get(agent)
         if subject is not None and subject != agent and subject in in_force and subject in latest_kill:
-            stream = sorted([*stream, (latest_kill[subject], "class_killed", None)], key=_order)
+            recorded_steps = [*recorded_steps, (latest_kill[subject], "class_killed", None, False)]
+        # Time, then a person's edit first: the run that recorded it saw the edit before it decided
+        # (a kill of the agent it reinstated); otherwise ledger order (the sort is stable).
+        ordered = sorted(recorded_steps, key=lambda item: (item[0], not item[3]))
+        stream = [(when, step, stage) for when, step, stage, _ in ordered]
         found = _book_spans(stream, stages_now.get(agent), own_kill_in_force=agent in in_force)
         if found:
             spans[agent] = found
     return ProdSpans(spans)
-
-
-HAND_EDITS = frozenset({"promoted_by_hand", "left_prod_by_hand"})
-"""A person's stage edit, which a rolling run records: at one time, before what that run decided."""
-
-
-def _order(step: Step) -> tuple[int, int]:
-    """Time, then a person's edit first: the run that recorded it saw the edit before it decided
-    (a kill of the agent it reinstated). Otherwise ledger order (the sort is stable)."""
-    return step[0], 0 if step[1].startswith("hand_") else 1
 
 
 def _book_spans(stream: list[Step], stage_now: str | None, own_kill_in_force: bool) -> tuple[Span, ...]:
@@ -181,7 +165,6 @@ def _book_spans(stream: list[Step], stage_now: str | None, own_kill_in_force: bo
     is retired now and no stage move came since), or when the agent's next stage move brought it
     back into prod (a person reinstated it after the retire PR's merge, which moves no record).
     A class kill in force keeps out even an agent promoted into the class since."""
-    stream = [(when, step.removeprefix("hand_"), recorded) for when, step, recorded in stream]  # ordered
     effective = _effective_kills(stream, stage_now, own_kill_in_force)
     stage, pending, killed, class_killed = _in_prod_before(stream, stage_now), False, False, False
     inside, start, spans = stage, None, list[Span]()
@@ -240,7 +223,7 @@ def moved_agents(records: Iterable[Mapping[str, Any]]) -> frozenset[str]:
     return frozenset(
         subject
         for record in records
-        if (record.get("event") in _MOVES or record.get("event") == "killed")
+        if (record.get("event") in _STEPS or record.get("event") == "killed")
         and isinstance(subject := record.get("subject"), str)
         and not subject.startswith(CLASS_SUBJECT_PREFIX)
     )

@@ -66,10 +66,8 @@ class Period(Model):
             return cls(kind="daily", key=f"daily:{start}", start=start, end=end, label=f"{start:%a} {start}")
         year, week, weekday = start.isocalendar()
         if weekday == 1 and end == start + dt.timedelta(days=6):
-            years = ("", "") if start.year == end.year else (f", {start.year}", f", {end.year}")  # 2026-W53
-            label = (
-                f"week {year}-W{week:02d} ({start:%b} {start.day}{years[0]} – {end:%b} {end.day}{years[1]})"
-            )
+            since, until = ("", "") if start.year == end.year else (f", {start.year}", f", {end.year}")
+            label = f"week {year}-W{week:02d} ({start:%b} {start.day}{since} – {end:%b} {end.day}{until})"
             return cls(kind="weekly", key=f"weekly:{year}-W{week:02d}", start=start, end=end, label=label)
         return cls(
             kind="custom", key=f"custom:{start}..{end}", start=start, end=end, label=f"{start} – {end}"

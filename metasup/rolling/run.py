@@ -94,6 +94,14 @@ def run_rolling(
     dashboard = None if issue is None else dashboard_anchors(*issue)  # anchors off the branch
     state = read_state_files(gh, context.repository, context.base_ref)
     records, problem = _verified_ledger(state, dashboard)
+    # An export that failed: acting on no data withdrew PRs. Checked before the PR list and the
+    # evaluation; a broken ledger is still said first.
+    if problem is None and workspace.artifacts.signals.empty:
+        raise InputError(
+            f"artifacts.alpha ({workspace.config.artifacts.alpha}) holds no signal at all: a rolling "
+            "run decides nothing from no data (no PR, snapshot, allocation or e-mail; an LP would be "
+            "sent $0.00); the next run with signals does"
+        )
     owned = Ownership()
     if problem is None:
         facts = list_pull_facts(gh, context.repository, (PROMOTE_PREFIX, DEMOTE_PREFIX, RETIRE_PREFIX))
@@ -118,12 +126,6 @@ def run_rolling(
     review = supervision.review
     if problem is not None:
         return RollingOutcome(review, RollingPlan(), audit_ledger_broken=True, errors=[problem])
-    if workspace.artifacts.signals.empty:  # an export that failed: judging nothing, it withdrew PRs
-        raise InputError(
-            f"artifacts.alpha ({workspace.config.artifacts.alpha}) holds no signal at all: a rolling "
-            "run decides nothing from no data (no PR, snapshot, allocation or e-mail; an LP would be "
-            "sent $0.00); the next run with signals does"
-        )
 
     base_head = branch_head(gh, context.repository, context.base_ref)
     if base_head is None:
